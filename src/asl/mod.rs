@@ -1,0 +1,1 @@
+//! The local Amazon States Language engine (issue 3).

@@ -1,0 +1,101 @@
+//! What an AWS call's failure means to us, classified once from the SDK error so every adapter
+//! (ECS, CloudWatch Logs, Step Functions) reports the same way.
+
+use aws_sdk_ecs::config::http::HttpResponse;
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+
+/// An AWS call that failed, with the service's error code kept for classification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation}: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+pub struct AwsError {
+    /// The API call, e.g. `ecs:RunTask`.
+    pub operation: &'static str,
+    /// The service's error code (`ThrottlingException`, `ClientException`, ...), if it sent one.
+    pub code: Option<String>,
+    pub message: String,
+    /// Retrying later may succeed: throttling, a 5xx, a timeout or a network failure.
+    pub transient: bool,
+}
+
+const THROTTLING_CODES: [&str; 7] = [
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+];
+
+const SERVER_CODES: [&str; 4] = [
+    "ServerException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+];
+
+impl AwsError {
+    /// Classifies any SDK error: service errors by their code, everything that never reached a
+    /// service answer (timeouts, connection failures, unreadable responses) as transient.
+    pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        match &err {
+            SdkError::ServiceError(service) => {
+                let inner = service.err();
+                let code = inner.code().map(str::to_string);
+                let message = inner
+                    .message()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| inner.to_string());
+                let transient = code
+                    .as_deref()
+                    .is_some_and(|c| THROTTLING_CODES.contains(&c) || SERVER_CODES.contains(&c))
+                    || service.raw().status().is_server_error();
+                Self {
+                    operation,
+                    code,
+                    message,
+                    transient,
+                }
+            }
+            SdkError::ConstructionFailure(_) => Self {
+                operation,
+                code: None,
+                message: error_chain(&err),
+                transient: false,
+            },
+            _ => Self {
+                operation,
+                code: None,
+                message: error_chain(&err),
+                transient: true,
+            },
+        }
+    }
+
+    /// True when the service said the caller may not do this.
+    pub fn is_access_denied(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation")
+        )
+    }
+}
+
+/// The error and its sources on one line: the SDK's top-level message alone ("dispatch failure")
+/// does not say what went wrong.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,100 @@
+//! The `ecs-migrate` command: argument parsing and the exit-status contract. Each subcommand
+//! lives in its own module and returns an [`Outcome`] or a [`UsageError`].
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod asl;
+pub mod aws;
+pub mod local;
+
+/// Run database migrations as a one-off ECS task, tracked to the end.
+#[derive(Debug, Parser)]
+#[command(name = "ecs-migrate", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the migration on this machine: the real state machine in the embedded engine, the
+    /// task as a local process (or Docker container).
+    Local(local::LocalArgs),
+    /// Run, check or draw any Amazon States Language definition with the embedded engine.
+    #[command(subcommand)]
+    Asl(asl::AslCommand),
+    /// Start a migration execution on AWS Step Functions and print its ARN.
+    Start(aws::StartArgs),
+    /// Follow an execution to its end, showing states and the migration's log; exit with its result.
+    Wait(aws::WaitArgs),
+    /// Start an execution and wait for it (what CI calls).
+    Run(aws::RunArgs),
+}
+
+/// How a command ended, as the exit status says it (DESIGN.md "The ecs-migrate command").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0: the migration (or the execution) succeeded.
+    Succeeded,
+    /// Exit 1: it failed; the Error name and Cause were printed.
+    Failed,
+}
+
+/// Exit 2: a bad flag, an unreadable or invalid file, missing credentials. The message says
+/// what to do next.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl UsageError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+/// Parses the command line, runs the subcommand and maps its result to the exit status.
+pub async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version itself and exits 0 for them; usage errors exit 2.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Local(args) => local::run(args).await,
+        Command::Asl(cmd) => asl::run(cmd).await,
+        Command::Start(args) => aws::start(args).await,
+        Command::Wait(args) => aws::wait(args).await,
+        Command::Run(args) => aws::run(args).await,
+    };
+    match result {
+        Ok(Outcome::Succeeded) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(EXIT_FAILED),
+        Err(err) => {
+            eprintln!("ecs-migrate: {err}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_do_not_clash() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,430 @@
+//! The ECS seam: the five calls the steps make, as a trait over domain values, with the
+//! aws-sdk-ecs adapter beside it. The local runner (`crate::local`) implements the same trait.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ecs::types as sdk;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::aws::AwsError;
+use crate::clock::Clock;
+
+/// What the steps need of a registered task definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskDefinition {
+    pub arn: String,
+    pub family: String,
+    pub revision: i32,
+    pub network_mode: Option<String>,
+    pub containers: Vec<ContainerDefinition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerDefinition {
+    pub name: String,
+    pub essential: bool,
+    pub log: Option<LogConfiguration>,
+}
+
+/// A container's log configuration; `group`, `region` and `stream_prefix` are the awslogs
+/// driver's `awslogs-group`, `awslogs-region` and `awslogs-stream-prefix` options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogConfiguration {
+    pub driver: String,
+    pub group: Option<String>,
+    pub region: Option<String>,
+    pub stream_prefix: Option<String>,
+}
+
+impl LogConfiguration {
+    /// Reads the awslogs options out of a driver's option map.
+    pub fn from_options(driver: &str, options: &HashMap<String, String>) -> Self {
+        Self {
+            driver: driver.to_string(),
+            group: options.get("awslogs-group").cloned(),
+            region: options.get("awslogs-region").cloned(),
+            stream_prefix: options.get("awslogs-stream-prefix").cloned(),
+        }
+    }
+}
+
+/// Everything ecs:RunTask is called with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunTaskParams {
+    pub cluster: String,
+    pub task_definition: String,
+    pub container: String,
+    pub command: Vec<String>,
+    pub network: Option<AwsVpc>,
+    pub placement: Placement,
+    pub platform_version: Option<String>,
+    pub client_token: String,
+    pub started_by: String,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwsVpc {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+}
+
+/// Where the task runs: a launch type, a capacity provider strategy, or the cluster's default
+/// strategy (neither given).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    LaunchType(String),
+    CapacityProviders(Vec<CapacityProvider>),
+    ClusterDefault,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapacityProvider {
+    #[serde(rename = "capacityProvider")]
+    pub name: String,
+    #[serde(default)]
+    pub weight: i32,
+    #[serde(default)]
+    pub base: i32,
+}
+
+/// RunTask answered: either a task, or ECS's reasons for not starting one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunTaskOutcome {
+    Started { task_arn: String },
+    Refused(Vec<RunTaskFailure>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunTaskFailure {
+    pub arn: Option<String>,
+    pub reason: String,
+    pub detail: Option<String>,
+}
+
+/// A task as DescribeTasks reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskState {
+    pub task_arn: String,
+    pub last_status: String,
+    pub desired_status: Option<String>,
+    pub stop_code: Option<String>,
+    pub stopped_reason: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub stopped_at: Option<DateTime<Utc>>,
+    pub containers: Vec<ContainerState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub name: String,
+    pub last_status: Option<String>,
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+}
+
+/// DescribeTasks found the task, or reported it in `failures[]` (reason `MISSING`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskLookup {
+    Found(TaskState),
+    Missing { reason: String },
+}
+
+/// The ECS calls the steps make.
+#[async_trait]
+pub trait Ecs: Send + Sync {
+    /// ecs:DescribeTaskDefinition; `None` when there is no such task definition.
+    async fn describe_task_definition(
+        &self,
+        task_definition: &str,
+    ) -> Result<Option<TaskDefinition>, AwsError>;
+
+    /// ecs:RunTask (with tags, which ECS also authorizes as ecs:TagResource).
+    async fn run_task(&self, params: &RunTaskParams) -> Result<RunTaskOutcome, AwsError>;
+
+    /// ecs:DescribeTasks for one task.
+    async fn describe_task(&self, cluster: &str, task_arn: &str) -> Result<TaskLookup, AwsError>;
+
+    /// ecs:StopTask. A task that is already stopped or gone is not an error.
+    async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<(), AwsError>;
+
+    /// ecs:ListTasks: the tasks not yet stopped that carry this `startedBy`.
+    async fn list_tasks_started_by(
+        &self,
+        cluster: &str,
+        started_by: &str,
+    ) -> Result<Vec<String>, AwsError>;
+
+    /// Waits before the next DescribeTasks. ECS has no push notification, so this sleeps the
+    /// poll interval; a runner that sees its tasks stop (the local one) returns at once then.
+    async fn wait_for_change(&self, clock: &dyn Clock, _task_arn: &str, interval: Duration) {
+        clock.sleep(interval).await;
+    }
+}
+
+/// The aws-sdk-ecs adapter.
+#[derive(Debug, Clone)]
+pub struct SdkEcs {
+    client: aws_sdk_ecs::Client,
+}
+
+impl SdkEcs {
+    pub fn new(client: aws_sdk_ecs::Client) -> Self {
+        Self { client }
+    }
+}
+
+fn to_utc(time: Option<&aws_sdk_ecs::primitives::DateTime>) -> Option<DateTime<Utc>> {
+    let time = time?;
+    DateTime::from_timestamp(time.secs(), time.subsec_nanos())
+}
+
+fn task_definition_from_sdk(td: &sdk::TaskDefinition) -> TaskDefinition {
+    TaskDefinition {
+        arn: td.task_definition_arn().unwrap_or_default().to_string(),
+        family: td.family().unwrap_or_default().to_string(),
+        revision: td.revision(),
+        network_mode: td.network_mode().map(|m| m.as_str().to_string()),
+        containers: td
+            .container_definitions()
+            .iter()
+            .map(|c| ContainerDefinition {
+                name: c.name().unwrap_or_default().to_string(),
+                // ECS treats a container without `essential` as essential.
+                essential: c.essential().unwrap_or(true),
+                log: c.log_configuration().map(|l| {
+                    LogConfiguration::from_options(
+                        l.log_driver().as_str(),
+                        l.options().unwrap_or(&HashMap::new()),
+                    )
+                }),
+            })
+            .collect(),
+    }
+}
+
+fn task_state_from_sdk(task: &sdk::Task) -> TaskState {
+    TaskState {
+        task_arn: task.task_arn().unwrap_or_default().to_string(),
+        last_status: task.last_status().unwrap_or("UNKNOWN").to_string(),
+        desired_status: task.desired_status().map(str::to_string),
+        stop_code: task.stop_code().map(|c| c.as_str().to_string()),
+        stopped_reason: task.stopped_reason().map(str::to_string),
+        created_at: to_utc(task.created_at()),
+        started_at: to_utc(task.started_at()),
+        stopped_at: to_utc(task.stopped_at()),
+        containers: task
+            .containers()
+            .iter()
+            .map(|c| ContainerState {
+                name: c.name().unwrap_or_default().to_string(),
+                last_status: c.last_status().map(str::to_string),
+                exit_code: c.exit_code(),
+                reason: c.reason().map(str::to_string),
+            })
+            .collect(),
+    }
+}
+
+fn build_error(operation: &'static str, err: impl std::fmt::Display) -> AwsError {
+    AwsError {
+        operation,
+        code: None,
+        message: err.to_string(),
+        transient: false,
+    }
+}
+
+#[async_trait]
+impl Ecs for SdkEcs {
+    async fn describe_task_definition(
+        &self,
+        task_definition: &str,
+    ) -> Result<Option<TaskDefinition>, AwsError> {
+        const OP: &str = "ecs:DescribeTaskDefinition";
+        match self
+            .client
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.task_definition().map(task_definition_from_sdk)),
+            Err(err) => {
+                let err = AwsError::from_sdk(OP, err);
+                // ECS answers an unknown family or revision with ClientException
+                // "Unable to describe task definition." rather than a NotFound code.
+                let not_found = err.code.as_deref() == Some("ClientException")
+                    && err
+                        .message
+                        .to_ascii_lowercase()
+                        .contains("unable to describe");
+                if not_found {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    async fn run_task(&self, params: &RunTaskParams) -> Result<RunTaskOutcome, AwsError> {
+        const OP: &str = "ecs:RunTask";
+        let override_ = sdk::ContainerOverride::builder()
+            .name(&params.container)
+            .set_command(Some(params.command.clone()))
+            .build();
+        let mut request = self
+            .client
+            .run_task()
+            .cluster(&params.cluster)
+            .task_definition(&params.task_definition)
+            .overrides(
+                sdk::TaskOverride::builder()
+                    .container_overrides(override_)
+                    .build(),
+            )
+            .count(1)
+            .client_token(&params.client_token)
+            .started_by(&params.started_by)
+            .set_platform_version(params.platform_version.clone());
+        if let Some(vpc) = &params.network {
+            let awsvpc = sdk::AwsVpcConfiguration::builder()
+                .set_subnets(Some(vpc.subnets.clone()))
+                .set_security_groups(Some(vpc.security_groups.clone()))
+                .assign_public_ip(if vpc.assign_public_ip {
+                    sdk::AssignPublicIp::Enabled
+                } else {
+                    sdk::AssignPublicIp::Disabled
+                })
+                .build()
+                .map_err(|e| build_error(OP, e))?;
+            request = request.network_configuration(
+                sdk::NetworkConfiguration::builder()
+                    .awsvpc_configuration(awsvpc)
+                    .build(),
+            );
+        }
+        match &params.placement {
+            Placement::LaunchType(launch_type) => {
+                request = request.launch_type(sdk::LaunchType::from(launch_type.as_str()));
+            }
+            Placement::CapacityProviders(providers) => {
+                for p in providers {
+                    let item = sdk::CapacityProviderStrategyItem::builder()
+                        .capacity_provider(&p.name)
+                        .weight(p.weight)
+                        .base(p.base)
+                        .build()
+                        .map_err(|e| build_error(OP, e))?;
+                    request = request.capacity_provider_strategy(item);
+                }
+            }
+            Placement::ClusterDefault => {}
+        }
+        for (key, value) in &params.tags {
+            request = request.tags(sdk::Tag::builder().key(key).value(value).build());
+        }
+        let out = request
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OP, e))?;
+        if let Some(task_arn) = out.tasks().iter().find_map(|t| t.task_arn()) {
+            return Ok(RunTaskOutcome::Started {
+                task_arn: task_arn.to_string(),
+            });
+        }
+        Ok(RunTaskOutcome::Refused(
+            out.failures()
+                .iter()
+                .map(|f| RunTaskFailure {
+                    arn: f.arn().map(str::to_string),
+                    reason: f.reason().unwrap_or_default().to_string(),
+                    detail: f.detail().map(str::to_string),
+                })
+                .collect(),
+        ))
+    }
+
+    async fn describe_task(&self, cluster: &str, task_arn: &str) -> Result<TaskLookup, AwsError> {
+        const OP: &str = "ecs:DescribeTasks";
+        let out = self
+            .client
+            .describe_tasks()
+            .cluster(cluster)
+            .tasks(task_arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OP, e))?;
+        if let Some(task) = out.tasks().first() {
+            return Ok(TaskLookup::Found(task_state_from_sdk(task)));
+        }
+        let reason = out
+            .failures()
+            .first()
+            .and_then(|f| f.reason())
+            .unwrap_or("MISSING")
+            .to_string();
+        Ok(TaskLookup::Missing { reason })
+    }
+
+    async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<(), AwsError> {
+        const OP: &str = "ecs:StopTask";
+        match self
+            .client
+            .stop_task()
+            .cluster(cluster)
+            .task(task_arn)
+            .reason(reason)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let err = AwsError::from_sdk(OP, err);
+                // A task ECS no longer knows cannot be left running.
+                let gone = matches!(
+                    err.code.as_deref(),
+                    Some("InvalidParameterException" | "ClientException")
+                ) && err.message.to_ascii_lowercase().contains("not found");
+                if gone {
+                    Ok(())
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    async fn list_tasks_started_by(
+        &self,
+        cluster: &str,
+        started_by: &str,
+    ) -> Result<Vec<String>, AwsError> {
+        const OP: &str = "ecs:ListTasks";
+        let mut arns = Vec::new();
+        let mut next_token = None;
+        loop {
+            let out = self
+                .client
+                .list_tasks()
+                .cluster(cluster)
+                .started_by(started_by)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(OP, e))?;
+            arns.extend(out.task_arns().iter().cloned());
+            next_token = out.next_token().map(str::to_string);
+            if next_token.is_none() {
+                return Ok(arns);
+            }
+        }
+    }
+}

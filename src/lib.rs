@@ -1,0 +1,13 @@
+//! ecs-migrate: run a database migration as a one-off ECS task, tracked to the end by AWS Step
+//! Functions or by the embedded Amazon States Language engine. This file only re-exports.
+
+pub mod asl;
+pub mod aws;
+pub mod cli;
+pub mod clock;
+pub mod ecs;
+pub mod error;
+pub mod local;
+pub mod logs;
+
+pub use error::{MigrationError, StateError};

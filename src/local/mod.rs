@@ -1,0 +1,1 @@
+//! The local task runner (issue 4).
