@@ -9,5 +9,8 @@ pub mod ecs;
 pub mod error;
 pub mod local;
 pub mod logs;
+pub mod request;
+pub mod settings;
+pub mod steps;
 
 pub use error::{MigrationError, StateError};

@@ -3,13 +3,14 @@
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::config::Region;
+use serde::{Deserialize, Serialize};
 
 use crate::aws::AwsError;
 use crate::ecs::LogConfiguration;
 
 /// Where a container's log lines are: the awslogs driver writes each task's container to
 /// `awslogs-stream-prefix/container-name/task-id` in `awslogs-group`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogStream {
     pub group: String,
     pub stream: String,

@@ -1,0 +1,381 @@
+//! Settings: what Terraform puts in each function's environment, parsed once at cold start.
+//!
+//! A missing or malformed value is a `Migration.Misconfigured` error naming the variable; the
+//! binaries keep that error and return it on every invocation instead of panicking at start-up.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ecs::{AwsVpc, CapacityProvider, Placement};
+use crate::error::MigrationError;
+
+/// The default migration command (the seed project runs alembic).
+pub const DEFAULT_COMMAND: [&str; 3] = ["alembic", "upgrade", "head"];
+
+/// Longest a single poll-status invocation may wait: Lambda's 900 s limit less a margin for the
+/// DescribeTasks in flight and the response.
+pub const MAX_POLL_WAIT_SECONDS: u64 = 840;
+
+/// The settings every step shares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// `CLUSTER`: the cluster name or ARN migrations run in.
+    pub cluster: String,
+    /// `CONTAINER_NAME`: the container whose command is overridden and whose exit code counts.
+    pub container: String,
+    /// `SUBNETS`, `SECURITY_GROUPS`, `ASSIGN_PUBLIC_IP`: the awsvpc network configuration, when
+    /// subnets are given.
+    pub network: Option<AwsVpc>,
+    /// `LAUNCH_TYPE` or `CAPACITY_PROVIDER_STRATEGY` (at most one).
+    pub placement: Placement,
+    /// `PLATFORM_VERSION` (Fargate), optional.
+    pub platform_version: Option<String>,
+    /// `MIGRATION_COMMAND`: a JSON list of strings.
+    pub command: Vec<String>,
+    /// `ALLOWED_FAMILIES`: the task definition families this deployment may run.
+    pub allowed_families: Vec<String>,
+    /// `MAX_DURATION_SECONDS`: after this the task is stopped and the execution fails with
+    /// `Migration.Timeout`.
+    pub max_duration: Duration,
+    /// `START_TIMEOUT_SECONDS`: time allowed for the task to reach RUNNING.
+    pub start_timeout: Duration,
+    /// `POLL_INTERVAL_SECONDS`: time between DescribeTasks calls inside one poll-status run.
+    pub poll_interval: Duration,
+    /// `POLL_MAX_WAIT_SECONDS`: how long one poll-status invocation waits for the task to stop.
+    pub poll_max_wait: Duration,
+    /// `MISSING_GRACE_SECONDS`: how long after RunTask a task reported MISSING is still expected
+    /// to appear (ECS is eventually consistent).
+    pub missing_grace: Duration,
+    /// `LOG_TAIL_LINES`: how many of the container's last log lines a failure's Cause carries.
+    pub log_tail_lines: usize,
+    /// `ACCOUNT_ID`: the account task definitions must belong to (optional).
+    pub account_id: Option<String>,
+    /// `AWS_REGION`: the region task definitions must belong to (optional).
+    pub region: Option<String>,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, MigrationError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests). Empty values count
+    /// as unset, as Terraform writes optional variables as "".
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, MigrationError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let cluster = required(&get, "CLUSTER", "the ECS cluster name or ARN")?;
+        let container = required(&get, "CONTAINER_NAME", "the migration container's name")?;
+        let subnets = get("SUBNETS")
+            .map(|v| string_list("SUBNETS", &v))
+            .transpose()?;
+        let security_groups = get("SECURITY_GROUPS")
+            .map(|v| string_list("SECURITY_GROUPS", &v))
+            .transpose()?
+            .unwrap_or_default();
+        let assign_public_ip = match get("ASSIGN_PUBLIC_IP").as_deref() {
+            None | Some("DISABLED") => false,
+            Some("ENABLED") => true,
+            Some(other) => {
+                return Err(misconfigured(
+                    "ASSIGN_PUBLIC_IP",
+                    &format!("is {other:?}; set it to ENABLED or DISABLED"),
+                ))
+            }
+        };
+        if subnets.is_none() && !security_groups.is_empty() {
+            return Err(misconfigured(
+                "SUBNETS",
+                "is not set but SECURITY_GROUPS is; set SUBNETS to a JSON list of subnet ids",
+            ));
+        }
+        let network = subnets.map(|subnets| AwsVpc {
+            subnets,
+            security_groups,
+            assign_public_ip,
+        });
+
+        let placement = match (get("LAUNCH_TYPE"), get("CAPACITY_PROVIDER_STRATEGY")) {
+            (Some(_), Some(_)) => {
+                return Err(misconfigured(
+                    "LAUNCH_TYPE",
+                    "and CAPACITY_PROVIDER_STRATEGY are both set; ECS takes one or the other, so unset one",
+                ))
+            }
+            (Some(launch_type), None) => {
+                const KNOWN: [&str; 4] = ["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES"];
+                if !KNOWN.contains(&launch_type.as_str()) {
+                    return Err(misconfigured(
+                        "LAUNCH_TYPE",
+                        &format!("is {launch_type:?}; use one of {}", KNOWN.join(", ")),
+                    ));
+                }
+                Placement::LaunchType(launch_type)
+            }
+            (None, Some(strategy)) => {
+                let providers: Vec<CapacityProvider> =
+                    serde_json::from_str(&strategy).map_err(|e| {
+                        misconfigured(
+                            "CAPACITY_PROVIDER_STRATEGY",
+                            &format!(
+                                "is not a JSON list of {{\"capacityProvider\",\"weight\",\"base\"}} objects: {e}"
+                            ),
+                        )
+                    })?;
+                if providers.is_empty() {
+                    return Err(misconfigured(
+                        "CAPACITY_PROVIDER_STRATEGY",
+                        "is an empty list; name at least one capacity provider or unset it",
+                    ));
+                }
+                Placement::CapacityProviders(providers)
+            }
+            (None, None) => Placement::ClusterDefault,
+        };
+
+        let command = match get("MIGRATION_COMMAND") {
+            Some(v) => string_list("MIGRATION_COMMAND", &v)?,
+            None => DEFAULT_COMMAND.iter().map(|s| s.to_string()).collect(),
+        };
+        if command.is_empty() {
+            return Err(misconfigured(
+                "MIGRATION_COMMAND",
+                "is an empty list; give the command as a JSON list, e.g. [\"alembic\",\"upgrade\",\"head\"]",
+            ));
+        }
+        let allowed_families = match get("ALLOWED_FAMILIES") {
+            Some(v) => string_list("ALLOWED_FAMILIES", &v)?,
+            None => Vec::new(),
+        };
+        if allowed_families.is_empty() {
+            return Err(misconfigured(
+                "ALLOWED_FAMILIES",
+                "is not set; list the task definition families that may run migrations, e.g. [\"app\"]",
+            ));
+        }
+
+        let max_duration = seconds(&get, "MAX_DURATION_SECONDS", 3600, 60, 365 * 24 * 3600)?;
+        let start_timeout = seconds(&get, "START_TIMEOUT_SECONDS", 600, 10, 24 * 3600)?;
+        let poll_interval = seconds(&get, "POLL_INTERVAL_SECONDS", 5, 1, 300)?;
+        let poll_max_wait = seconds(&get, "POLL_MAX_WAIT_SECONDS", 600, 0, MAX_POLL_WAIT_SECONDS)?;
+        let missing_grace = seconds(&get, "MISSING_GRACE_SECONDS", 60, 0, 3600)?;
+        let log_tail_lines = seconds(&get, "LOG_TAIL_LINES", 50, 0, 10_000)?.as_secs() as usize;
+
+        Ok(Self {
+            cluster,
+            container,
+            network,
+            placement,
+            platform_version: get("PLATFORM_VERSION"),
+            command,
+            allowed_families,
+            max_duration,
+            start_timeout,
+            poll_interval,
+            poll_max_wait,
+            missing_grace,
+            log_tail_lines,
+            account_id: get("ACCOUNT_ID"),
+            region: get("AWS_REGION"),
+        })
+    }
+}
+
+fn misconfigured(name: &str, problem: &str) -> MigrationError {
+    MigrationError::Misconfigured(format!("setting {name} {problem}"))
+}
+
+fn required(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    what: &str,
+) -> Result<String, MigrationError> {
+    get(name).ok_or_else(|| misconfigured(name, &format!("is not set; set it to {what}")))
+}
+
+/// A list given as JSON (`["a","b"]`) or, for hand-set variables, comma-separated (`a,b`).
+fn string_list(name: &str, value: &str) -> Result<Vec<String>, MigrationError> {
+    let trimmed = value.trim();
+    if trimmed.starts_with('[') {
+        let items: Vec<String> = serde_json::from_str(trimmed)
+            .map_err(|e| misconfigured(name, &format!("is not a JSON list of strings: {e}")))?;
+        if items.iter().any(|s| s.trim().is_empty()) {
+            return Err(misconfigured(name, "has an empty string in its list"));
+        }
+        Ok(items)
+    } else {
+        Ok(trimmed
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+}
+
+/// A whole number within `min..=max`, with a default when unset.
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<Duration, MigrationError> {
+    let Some(raw) = get(name) else {
+        return Ok(Duration::from_secs(default));
+    };
+    let value: u64 = raw.trim().parse().map_err(|_| {
+        misconfigured(
+            name,
+            &format!("is {raw:?}; set it to a whole number from {min} to {max}"),
+        )
+    })?;
+    if !(min..=max).contains(&value) {
+        return Err(misconfigured(
+            name,
+            &format!("is {value}; it must be from {min} to {max}"),
+        ));
+    }
+    Ok(Duration::from_secs(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, MigrationError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const MINIMAL: [(&str, &str); 3] = [
+        ("CLUSTER", "prod"),
+        ("CONTAINER_NAME", "fastapi"),
+        ("ALLOWED_FAMILIES", "[\"app\"]"),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut vars = MINIMAL.to_vec();
+        vars.extend_from_slice(extra);
+        vars
+    }
+
+    #[test]
+    fn defaults() {
+        let s = settings(&MINIMAL).unwrap();
+        assert_eq!(s.command, vec!["alembic", "upgrade", "head"]);
+        assert_eq!(s.placement, Placement::ClusterDefault);
+        assert_eq!(s.network, None);
+        assert_eq!(s.max_duration, Duration::from_secs(3600));
+        assert_eq!(s.poll_max_wait, Duration::from_secs(600));
+        assert_eq!(s.log_tail_lines, 50);
+    }
+
+    #[test]
+    fn full_configuration() {
+        let s = settings(&with(&[
+            ("SUBNETS", "[\"subnet-1\",\"subnet-2\"]"),
+            ("SECURITY_GROUPS", "sg-1, sg-2"),
+            ("ASSIGN_PUBLIC_IP", "ENABLED"),
+            (
+                "CAPACITY_PROVIDER_STRATEGY",
+                "[{\"capacityProvider\":\"FARGATE_SPOT\",\"weight\":1}]",
+            ),
+            ("MIGRATION_COMMAND", "[\"python\",\"-m\",\"migrate\"]"),
+            ("LOG_TAIL_LINES", "20"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.network,
+            Some(AwsVpc {
+                subnets: vec!["subnet-1".into(), "subnet-2".into()],
+                security_groups: vec!["sg-1".into(), "sg-2".into()],
+                assign_public_ip: true,
+            })
+        );
+        assert_eq!(
+            s.placement,
+            Placement::CapacityProviders(vec![CapacityProvider {
+                name: "FARGATE_SPOT".into(),
+                weight: 1,
+                base: 0
+            }])
+        );
+        assert_eq!(s.command, vec!["python", "-m", "migrate"]);
+        assert_eq!(s.log_tail_lines, 20);
+    }
+
+    #[test]
+    fn every_bad_value_names_its_variable() {
+        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+            (
+                vec![("CONTAINER_NAME", "x"), ("ALLOWED_FAMILIES", "a")],
+                "CLUSTER",
+            ),
+            (
+                vec![("CLUSTER", "c"), ("ALLOWED_FAMILIES", "a")],
+                "CONTAINER_NAME",
+            ),
+            (
+                vec![("CLUSTER", "c"), ("CONTAINER_NAME", "x")],
+                "ALLOWED_FAMILIES",
+            ),
+            (with(&[("SUBNETS", "[1,2]")]), "SUBNETS"),
+            (with(&[("SECURITY_GROUPS", "sg-1")]), "SUBNETS"),
+            (with(&[("ASSIGN_PUBLIC_IP", "yes")]), "ASSIGN_PUBLIC_IP"),
+            (
+                with(&[
+                    ("LAUNCH_TYPE", "FARGATE"),
+                    ("CAPACITY_PROVIDER_STRATEGY", "[]"),
+                ]),
+                "LAUNCH_TYPE",
+            ),
+            (with(&[("LAUNCH_TYPE", "LAMBDA")]), "LAUNCH_TYPE"),
+            (
+                with(&[("CAPACITY_PROVIDER_STRATEGY", "{}")]),
+                "CAPACITY_PROVIDER_STRATEGY",
+            ),
+            (
+                with(&[("CAPACITY_PROVIDER_STRATEGY", "[]")]),
+                "CAPACITY_PROVIDER_STRATEGY",
+            ),
+            (with(&[("MIGRATION_COMMAND", "[]")]), "MIGRATION_COMMAND"),
+            (
+                with(&[("MIGRATION_COMMAND", "[\"a\",")]),
+                "MIGRATION_COMMAND",
+            ),
+            (
+                with(&[("MAX_DURATION_SECONDS", "an hour")]),
+                "MAX_DURATION_SECONDS",
+            ),
+            (
+                with(&[("MAX_DURATION_SECONDS", "5")]),
+                "MAX_DURATION_SECONDS",
+            ),
+            (
+                with(&[("POLL_MAX_WAIT_SECONDS", "900")]),
+                "POLL_MAX_WAIT_SECONDS",
+            ),
+            (
+                with(&[("POLL_INTERVAL_SECONDS", "0")]),
+                "POLL_INTERVAL_SECONDS",
+            ),
+            (with(&[("LOG_TAIL_LINES", "-1")]), "LOG_TAIL_LINES"),
+        ];
+        for (vars, name) in cases {
+            let err = settings(&vars).unwrap_err();
+            assert_eq!(err.name(), "Migration.Misconfigured");
+            assert!(
+                err.message().contains(name),
+                "{vars:?}: {} does not name {name}",
+                err.message()
+            );
+        }
+    }
+}

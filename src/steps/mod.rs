@@ -1,0 +1,132 @@
+//! The migration steps: plain async functions over the ECS and log seams, run by the Lambda
+//! binaries, by the local engine and by the tests alike.
+//!
+//! The execution's state data, as the state machine carries it between steps:
+//! ```text
+//! { "request": MigrationRequest,   // ValidateEvent
+//!   "task":    StartedTask,        // RunTask
+//!   "status":  TaskStatus,         // PollStatus (each round)
+//!   "result":  MigrationResult,    // CheckExitCode, on success
+//!   "error":   {"Error","Cause"},  // a Catch, or the deadline
+//!   "stop":    StopResult }        // StopTask
+//! ```
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ecs::{ContainerState, LogConfiguration};
+use crate::error::StateError;
+use crate::logs::LogStream;
+
+/// The slice of the context object (`$$.Execution`) the state machine passes to the steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionContext {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub start_time: Option<DateTime<Utc>>,
+}
+
+/// What validate-event produces: the migration, resolved and checked, that the later steps run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationRequest {
+    /// The exact task definition ARN, revision included.
+    pub taskdef_arn: String,
+    pub family: String,
+    pub revision: i32,
+    pub cluster: String,
+    pub container: String,
+    pub command: Vec<String>,
+    /// RunTask's idempotency token: the same for a redelivered event or a retried step.
+    pub client_token: String,
+    /// RunTask's `startedBy`: unique to the execution, so its tasks can be found and stopped.
+    pub started_by: String,
+    #[serde(default)]
+    pub execution_name: Option<String>,
+    #[serde(default)]
+    pub event_id: Option<String>,
+    /// When the execution started (or validate-event ran, without one).
+    pub started_at: DateTime<Utc>,
+    /// After this the task is stopped and the execution fails with `Migration.Timeout`.
+    pub deadline: DateTime<Utc>,
+    /// The migration container's log configuration, if it has one.
+    #[serde(default)]
+    pub log: Option<LogConfiguration>,
+}
+
+/// What run-task produces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartedTask {
+    pub task_arn: String,
+    pub cluster: String,
+    /// When RunTask returned: the start budget and the MISSING grace count from here.
+    pub run_at: DateTime<Utc>,
+    /// Where the migration container's log lines go, when that can be derived.
+    #[serde(default)]
+    pub log_stream: Option<LogStream>,
+}
+
+/// Where the task is, as poll-status last saw it. The Choice state reads `phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Phase {
+    /// Not stopped yet: poll again.
+    InProgress,
+    /// The task stopped: check the exit code.
+    Stopped,
+    /// The migration's deadline passed: stop the task, fail with `Migration.Timeout`.
+    DeadlinePassed,
+    /// The task did not reach RUNNING within the start budget: stop it, fail with
+    /// `Migration.TaskFailedToStart`.
+    StartTimedOut,
+}
+
+/// What poll-status produces each round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskStatus {
+    pub phase: Phase,
+    pub last_status: String,
+    #[serde(default)]
+    pub desired_status: Option<String>,
+    #[serde(default)]
+    pub stop_code: Option<String>,
+    #[serde(default)]
+    pub stopped_reason: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub stopped_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub containers: Vec<ContainerState>,
+    pub checked_at: DateTime<Utc>,
+    /// DescribeTasks calls made so far in this execution.
+    #[serde(default)]
+    pub polls: u64,
+    /// For phases that fail the execution: the Error and Cause to fail with.
+    #[serde(default)]
+    pub error: Option<StateError>,
+}
+
+/// What check-exit-code produces when the migration succeeded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationResult {
+    pub task_arn: String,
+    pub container: String,
+    pub exit_code: i32,
+    #[serde(default)]
+    pub duration_seconds: Option<i64>,
+    #[serde(default)]
+    pub log_stream: Option<LogStream>,
+}
+
+/// What stop-task produces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopResult {
+    /// The tasks it asked ECS to stop (none when there was nothing left running).
+    pub stopped: Vec<String>,
+    pub reason: String,
+}
