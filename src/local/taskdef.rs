@@ -491,13 +491,15 @@ impl Parser<'_> {
                     ))
                 }
                 Some(Value::String(v)) => v.clone(),
-                Some(other) => return Err(bad(
-                    format!("{entry}.value"),
-                    format!(
+                Some(other) => {
+                    return Err(bad(
+                        format!("{entry}.value"),
+                        format!(
                         "is {}, not a string (quote it: ECS takes environment values as strings)",
                         kind(other)
                     ),
-                )),
+                    ))
+                }
             };
             env.push((name, value));
         }
