@@ -26,7 +26,7 @@ pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
     }
     let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
     let ecs = SdkEcs::new(aws_sdk_ecs::Client::new(&config));
-    let logs = SdkLogs::new(config);
+    let logs = SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config));
     let clock = SystemClock;
 
     let settings = &settings;

@@ -379,7 +379,10 @@ mod tests {
                 "POLL_INTERVAL_SECONDS",
             ),
             (
-                with(&[("POLL_INTERVAL_SECONDS", "30"), ("POLL_MAX_WAIT_SECONDS", "10")]),
+                with(&[
+                    ("POLL_INTERVAL_SECONDS", "30"),
+                    ("POLL_MAX_WAIT_SECONDS", "10"),
+                ]),
                 "POLL_MAX_WAIT_SECONDS",
             ),
             (with(&[("LOG_TAIL_LINES", "-1")]), "LOG_TAIL_LINES"),
