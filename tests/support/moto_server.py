@@ -1,0 +1,216 @@
+"""The moto server the project's wire tests run, with the moto bugs they hit worked around.
+
+usage: python moto_server.py PORT [--exit-on-stdin-eof]      (PORT 0: the OS picks one)
+
+Binds 127.0.0.1 only. With --exit-on-stdin-eof the server exits when its stdin closes, so a
+test binary that spawned it with a pipe cannot leave it behind, even if it panics or aborts. The first line on stdout is `moto listening on 127.0.0.1:PORT`, printed
+once the socket is bound, so a caller that passed 0 learns the port. Werkzeug's request log
+goes to stderr.
+
+Pinned moto: tests/support/install-moto.sh (moto[server] 5.2.5). What changed since the 5.2.1
+this file was first written for (tried against a plain 5.2.5 server):
+  * gone: ECS container `cpu`/`memory` serialised as numbers (the Rust SDK wanted strings);
+    5.2.5 sends strings.
+  * gone: with execute_state_machine, every StartExecution after the first returned 500
+    (deepcopy of a StateMachine holding thread locks); 5.2.5 starts them all.
+  * still there: the two RunTask 500s patched below, and no exit codes / stop codes to test
+    with (the opt-in test hooks below).
+
+Environment (test hooks, not AWS behaviour):
+  MOTO_REQUEST_LOG=FILE   append one line per request: `<epoch seconds> <service>:<operation>`
+                          (from X-Amz-Target or Action=), for counting a client's API calls.
+"""
+
+import os
+import sys
+import time
+
+import moto.ecs.models as ecs_models
+
+# --- Bug 1 (moto 5.2.5): RunTask with awsvpc networkConfiguration but no `securityGroups` ----
+# Task.__init__ reads net_conf["securityGroups"] unguarded: KeyError, HTTP 500. AWS makes the
+# field optional (the VPC's default security group is used). Give moto an empty list.
+_orig_task_init = ecs_models.Task.__init__
+
+
+def _task_init_with_optional_security_groups(self, *args, **kwargs):
+    net = kwargs.get("networking_configuration")
+    vpc = (net or {}).get("awsvpcConfiguration")
+    if isinstance(vpc, dict) and "securityGroups" not in vpc:
+        vpc["securityGroups"] = []
+    _orig_task_init(self, *args, **kwargs)
+
+
+ecs_models.Task.__init__ = _task_init_with_optional_security_groups
+
+
+# --- Bug 2 (moto 5.2.5): RunTask when a container has no `memory` of its own -----------------
+# _calculate_task_resource_requirements adds each container's memory/memoryReservation to an
+# int; a Fargate task definition that sets memory only at task level (valid on AWS, and what
+# RegisterTaskDefinition accepts) gives None + int: TypeError, HTTP 500. Count such a container
+# as 0 MiB (the task-level figure is what Fargate reserves anyway).
+class _TaskDefinitionView:
+    def __init__(self, task_definition):
+        self.container_definitions = [
+            c
+            if any(c.get(k) is not None for k in ("memory", "memoryReservation", "Memory", "MemoryReservation"))
+            else dict(c, memory=0)
+            for c in task_definition.container_definitions
+        ]
+
+
+_orig_requirements = ecs_models.EC2ContainerServiceBackend._calculate_task_resource_requirements
+
+
+def _requirements_with_task_level_memory(task_definition):
+    return _orig_requirements(_TaskDefinitionView(task_definition))
+
+
+ecs_models.EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(
+    _requirements_with_task_level_memory
+)
+
+
+# --- Test hook: exit codes and stop codes --------------------------------------------------
+# moto reports every container with exitCode 0 and lastStatus PENDING from RunTask on, and no
+# stopCode. For tests of failed migrations:
+#  * containers[].exitCode is absent until the task is STOPPED, then 0, or the int given in a
+#    container override env var MOTO_EXIT_CODE (RunTask overrides.containerOverrides[].environment);
+#  * containers[].lastStatus mirrors the task's lastStatus;
+#  * stopCode/stoppedReason are set once STOPPED: "UserInitiated" (and StopTask's reason) after
+#    StopTask, otherwise "EssentialContainerExited" / "Essential container in task exited".
+_task_init_before_hook = ecs_models.Task.__init__
+
+
+def _task_init_with_exit_code(self, *args, **kwargs):
+    _task_init_before_hook(self, *args, **kwargs)
+    exit_code = 0
+    for override in (self.overrides or {}).get("containerOverrides", []) or []:
+        for env in override.get("environment", []) or []:
+            if env.get("name") == "MOTO_EXIT_CODE":
+                exit_code = int(env["value"])
+    for container in self.containers:
+        container._moto_task = self
+        container._moto_exit_code = exit_code
+
+
+ecs_models.Task.__init__ = _task_init_with_exit_code
+
+
+def _task_stop_code(self):
+    if self.last_status != "STOPPED":
+        return None
+    return "UserInitiated" if self.desired_status == "STOPPED" else "EssentialContainerExited"
+
+
+def _task_get_stopped_reason(self):
+    reason = self.__dict__.get("_stopped_reason")
+    if self.last_status == "STOPPED" and not reason:
+        return "Essential container in task exited"
+    return reason or ""
+
+
+def _task_set_stopped_reason(self, value):
+    self.__dict__["_stopped_reason"] = value
+
+
+ecs_models.Task.stop_code = property(_task_stop_code)
+ecs_models.Task.stopped_reason = property(_task_get_stopped_reason, _task_set_stopped_reason)
+
+
+def _container_get_exit_code(self):
+    task = self.__dict__.get("_moto_task")
+    if task is None:
+        return self.__dict__.get("_exit", 0)
+    return self.__dict__.get("_moto_exit_code", 0) if task.last_status == "STOPPED" else None
+
+
+def _container_set_exit_code(self, value):
+    self.__dict__["_exit"] = value
+
+
+def _container_get_last_status(self):
+    task = self.__dict__.get("_moto_task")
+    return task.last_status if task is not None else self.__dict__.get("_last_status")
+
+
+def _container_set_last_status(self, value):
+    self.__dict__["_last_status"] = value
+
+
+ecs_models.Container.exitCode = property(_container_get_exit_code, _container_set_exit_code)
+ecs_models.Container.last_status = property(_container_get_last_status, _container_set_last_status)
+
+
+# --- Test hook: a request log for counting API calls ----------------------------------------
+class _RequestLog:
+    def __init__(self, app, path):
+        self.app = app
+        self.path = path
+
+    def __call__(self, environ, start_response):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target:
+            query = environ.get("QUERY_STRING", "")
+            action = [p[len("Action="):] for p in query.split("&") if p.startswith("Action=")]
+            target = action[0] if action else environ.get("PATH_INFO", "")
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        service = ""
+        if "Credential=" in auth:
+            # Credential=KEY/DATE/REGION/SERVICE/aws4_request
+            parts = auth.split("Credential=", 1)[1].split("/")
+            if len(parts) > 3:
+                service = parts[3]
+        with open(self.path, "a", encoding="utf-8") as log:
+            log.write(f"{time.time():.3f} {service}:{target.split('.')[-1]}\n")
+        return self.app(environ, start_response)
+
+
+def _exit_when_stdin_closes():
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    finally:
+        os._exit(0)
+
+
+def main(argv):
+    args = argv[1:]
+    watch_stdin = "--exit-on-stdin-eof" in args
+    args = [a for a in args if a != "--exit-on-stdin-eof"]
+    if len(args) != 1 or not args[0].isdigit():
+        sys.stderr.write(
+            "usage: moto_server.py PORT [--exit-on-stdin-eof]   (PORT 0: pick a free port and print it)\n"
+        )
+        return 2
+    if watch_stdin:
+        import threading
+
+        threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    app.debug = True
+    wsgi = app
+    if os.environ.get("MOTO_REQUEST_LOG"):
+        wsgi = _RequestLog(app, os.environ["MOTO_REQUEST_LOG"])
+    server = make_server(
+        "127.0.0.1", int(args[0]), wsgi, threaded=True, request_handler=MotoRequestHandler
+    )
+    # moto builds some URLs (SQS queue URLs, ...) from MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(server.port)
+    print(f"moto listening on 127.0.0.1:{server.port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
