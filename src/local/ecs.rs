@@ -161,6 +161,15 @@ impl LocalEcs {
             .collect()
     }
 
+    /// Kills every task's processes at once with SIGKILL (after a stop that took too long, or
+    /// a second Ctrl-C); their tasks then go STOPPED with exit code 137.
+    pub fn kill_all(&self) {
+        let records: Vec<_> = lock(&self.inner.tasks).all.clone();
+        for record in records {
+            record.kill_now();
+        }
+    }
+
     /// Waits until the task is STOPPED; `None` for an unknown task.
     pub async fn wait_stopped(&self, task_arn: &str) -> Option<TaskState> {
         let record = self.find(task_arn)?;
