@@ -23,7 +23,9 @@ mod progress;
 mod setup;
 
 pub use progress::{summary_json, summary_line, Ending, Summary, OUTPUT_PREFIX};
-pub use setup::{function_arn, render_definition, step_for_arn, LOCAL_CLUSTER};
+pub use setup::{
+    function_arn, render_definition, settings as local_settings, step_for_arn, LOCAL_CLUSTER,
+};
 
 /// How the task runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
