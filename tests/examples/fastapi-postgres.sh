@@ -41,7 +41,11 @@ fi
 
 find_initdb() {
     # Debian keeps the server binaries out of PATH; take the newest version installed.
-    ls -1 /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1
+    local found=()
+    for candidate in /usr/lib/postgresql/*/bin/initdb; do
+        [ -x "$candidate" ] && found+=("$candidate")
+    done
+    [ ${#found[@]} -gt 0 ] && printf '%s\n' "${found[@]}" | sort -V | tail -n 1
 }
 INITDB=$(find_initdb)
 if [ -z "$INITDB" ]; then
@@ -137,9 +141,12 @@ if grep -q "Running upgrade 0001 -> 0002" "$TMP/upgrade.out"; then
 else
     fail "alembic's 'Running upgrade 0001 -> 0002' is not in the output"
 fi
-sql "INSERT INTO authors (name, email) VALUES ('Ada', 'ada@example.com')" >/dev/null \
-    && sql "INSERT INTO posts (author_id, title) SELECT id, 'Hello' FROM authors" >/dev/null \
-    && pass "the app's tables take rows" || fail "inserting into the new tables failed"
+if sql "INSERT INTO authors (name, email) VALUES ('Ada', 'ada@example.com')" >/dev/null \
+    && sql "INSERT INTO posts (author_id, title) SELECT id, 'Hello' FROM authors" >/dev/null; then
+    pass "the app's tables take rows"
+else
+    fail "inserting into the new tables failed"
+fi
 
 # --- 2. nothing to do --------------------------------------------------------------------------
 run again
@@ -155,13 +162,18 @@ fi
 export ALEMBIC_CONFIG="$APP/broken/alembic.ini"
 run broken --json
 if [ "$STATUS" = 1 ]; then pass "a failing migration exits 1"; else fail "broken run exited $STATUS"; fi
-python3 - "$TMP/broken.out" <<'PY' && pass "--json reports Migration.NonZeroExit with alembic's error in the Cause" || fail "--json result is not Migration.NonZeroExit with alembic's error"
+if python3 - "$TMP/broken.out" <<'PY'
 import json, sys
 lines = [l for l in open(sys.argv[1]) if l.startswith("{")]
 result = json.loads(lines[-1])
 assert result.get("error") == "Migration.NonZeroExit", result
 assert 'relation "postz" does not exist' in result.get("cause", ""), result
 PY
+then
+    pass "--json reports Migration.NonZeroExit with alembic's error in the Cause"
+else
+    fail "--json result is not Migration.NonZeroExit with alembic's error"
+fi
 version=$(sql "SELECT version_num FROM alembic_version")
 if [ "$version" = "0002" ]; then pass "alembic_version stays at 0002 after the failure"; else fail "alembic_version is '$version'"; fi
 comments=$(sql "SELECT count(*) FROM information_schema.tables WHERE table_name = 'comments'")
