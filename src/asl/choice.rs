@@ -374,8 +374,11 @@ fn compare(value: &Value, op: &Op, expected: &Value) -> bool {
     };
     let flag = matches!(expected, Value::Bool(true));
     match op.kind {
+        // Java's String.compareTo: UTF-16 code units, as the Choice state page says.
         Kind::String => match (value, expected) {
-            (Value::String(a), Value::String(b)) => ordered(Some(a.cmp(b))),
+            (Value::String(a), Value::String(b)) => {
+                ordered(Some(a.encode_utf16().cmp(b.encode_utf16())))
+            }
             _ => false,
         },
         Kind::Numeric => match (value, expected) {
