@@ -69,7 +69,9 @@ resource "aws_iam_role_policy" "lambda" {
 
 # validate-event: does the task definition exist, with the container and its awslogs config?
 data "aws_iam_policy_document" "validate_event" {
-  #checkov:skip=CKV_AWS_356:ecs:DescribeTaskDefinition supports no resource-level permissions; it only reads task definitions and the allow-list is enforced by the code and by run-task's policy.
+  # Resource *: ecs:DescribeTaskDefinition supports no resource-level permissions (checkov knows,
+  # so no skip is needed). It only reads; the allow-list is enforced by the code and by run-task's
+  # RunTask permission.
   statement {
     sid       = "DescribeTaskDefinition"
     actions   = ["ecs:DescribeTaskDefinition"]
@@ -167,7 +169,6 @@ data "aws_iam_policy_document" "check_exit_code" {
 
 # stop-task: finds an execution's tasks by startedBy and stops them, in this cluster only.
 data "aws_iam_policy_document" "stop_task" {
-  #checkov:skip=CKV_AWS_356:ecs:ListTasks is authorized on the container instance, which Fargate tasks lack, so its resource is * and the ecs:cluster condition does the scoping.
   statement {
     sid       = "StopClusterTasks"
     actions   = ["ecs:StopTask"]
@@ -181,6 +182,8 @@ data "aws_iam_policy_document" "stop_task" {
   }
 
   statement {
+    # ListTasks is authorized on a container instance, which Fargate tasks lack: Resource * with
+    # the ecs:cluster condition doing the scoping.
     sid       = "ListClusterTasks"
     actions   = ["ecs:ListTasks"]
     resources = ["*"]
@@ -202,7 +205,7 @@ data "aws_iam_policy_document" "stop_task" {
 # X-Ray: the Lambda service's tracing sends segments with the function's role. Not an API call
 # the code makes, so it is kept out of the per-function documents.
 data "aws_iam_policy_document" "lambda_tracing" {
-  #checkov:skip=CKV_AWS_356:xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.
+  # Resource *: these X-Ray actions support no resource-level permissions.
   statement {
     sid       = "WriteTraces"
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
@@ -255,15 +258,14 @@ resource "aws_iam_role" "state_machine" {
 }
 
 data "aws_iam_policy_document" "state_machine" {
-  #checkov:skip=CKV_AWS_111:The CloudWatch Logs delivery actions Step Functions logging needs support no resource-level permissions (AWS documents them on *).
-  #checkov:skip=CKV_AWS_356:The CloudWatch Logs delivery actions and the X-Ray actions support no resource-level permissions.
   statement {
     sid       = "InvokeStepFunctions"
     actions   = ["lambda:InvokeFunction"]
     resources = [for name, _ in local.functions : aws_lambda_function.this[name].arn]
   }
 
-  # What Step Functions needs to set up log delivery to /aws/vendedlogs/states/<name>.
+  # What Step Functions needs to set up log delivery to /aws/vendedlogs/states/<name>. These
+  # actions support no resource-level permissions: AWS documents them on Resource *.
   statement {
     sid = "DeliverLogs"
     actions = [

@@ -4,7 +4,7 @@
 ################################################################################
 
 resource "aws_cloudwatch_log_group" "lambda" {
-  #checkov:skip=CKV_AWS_158:Encrypted at rest by CloudWatch Logs by default; a customer managed key is opt-in through var.kms_key_arn (its key policy must allow the logs service).
+  # Encrypted at rest by CloudWatch Logs; a customer managed key is opt-in (var.kms_key_arn).
   for_each = local.functions
 
   # Created before the function so Lambda never creates it without a retention.
@@ -20,7 +20,6 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_115:No reserved concurrency: it would be taken from the account's unreserved pool (10 in new accounts) for functions that run a few times per deploy, one at a time per execution.
   #checkov:skip=CKV_AWS_117:Not in a VPC: the functions only call the ECS and CloudWatch Logs APIs; a VPC would need a NAT gateway or interface endpoints and protects nothing here.
   #checkov:skip=CKV_AWS_272:No code signing: the zips are built by this repository's CI (cargo lambda) and deployed by Terraform from the same pipeline; there is no signing profile to verify against.
-  #checkov:skip=CKV_AWS_173:The environment holds no secrets (cluster, subnets, command, limits) and Lambda encrypts it at rest with the AWS managed key; a customer managed key is opt-in through var.kms_key_arn.
   for_each = local.functions
 
   function_name = "${var.name}-${each.key}"
@@ -35,6 +34,8 @@ resource "aws_lambda_function" "this" {
 
   memory_size = var.lambda_memory_size
   timeout     = each.value.timeout
+  # The environment holds no secrets (cluster, subnets, command, limits); Lambda encrypts it at
+  # rest with the AWS managed key unless a customer managed key is given.
   kms_key_arn = var.kms_key_arn
 
   environment {

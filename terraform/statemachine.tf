@@ -3,7 +3,7 @@
 ################################################################################
 
 resource "aws_cloudwatch_log_group" "state_machine" {
-  #checkov:skip=CKV_AWS_158:Encrypted at rest by CloudWatch Logs by default; a customer managed key is opt-in through var.kms_key_arn (its key policy must allow the logs service).
+  # Encrypted at rest by CloudWatch Logs; a customer managed key is opt-in (var.kms_key_arn).
   # Vended-logs prefix: Step Functions' log delivery fits the logs resource policy size limit.
   name              = "/aws/vendedlogs/states/${var.name}"
   retention_in_days = var.log_retention_in_days
