@@ -298,7 +298,7 @@ def render_inputs(variables):
     for name, v in sorted(variables.items()):
         default = "n/a" if v["required"] else f"`{v['default']}`"
         desc = v["description"].replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| <a name=\"input_{name}\"></a> [{name}](#input\\_{name}) | {desc} | `{v['type']}` | {default} | {'yes' if v['required'] else 'no'} |")
+        rows.append(f"| <a name=\"input_{name}\"></a> [{name}](#input_{name}) | {desc} | `{v['type']}` | {default} | {'yes' if v['required'] else 'no'} |")
     return "\n".join(rows)
 
 
@@ -306,7 +306,7 @@ def render_outputs(outputs):
     rows = ["| Name | Description |", "|------|-------------|"]
     for name, desc in sorted(outputs.items()):
         desc = desc.replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| <a name=\"output_{name}\"></a> [{name}](#output\\_{name}) | {desc} |")
+        rows.append(f"| <a name=\"output_{name}\"></a> [{name}](#output_{name}) | {desc} |")
     return "\n".join(rows)
 
 
@@ -340,9 +340,9 @@ def check_readme(checks, variables, outputs, settings, write):
         "run python3 tests/static/check-consistency.py --write-readme",
     )
     for name in variables:
-        checks.check(f"[{name}](#input\\_{name})" in text, f"variable {name} is not documented in terraform/README.md")
+        checks.check(f"[{name}](#input_{name})" in text, f"variable {name} is not documented in terraform/README.md")
     for name in outputs:
-        checks.check(f"[{name}](#output\\_{name})" in text, f"output {name} is not documented in terraform/README.md")
+        checks.check(f"[{name}](#output_{name})" in text, f"output {name} is not documented in terraform/README.md")
     for key in settings:
         checks.check(f"`{key}`" in text, f"Settings variable {key} is not documented in terraform/README.md")
 
