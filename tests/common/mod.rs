@@ -2,4 +2,8 @@
 //! and uses only part of it.
 #![allow(dead_code)]
 
+pub mod engine;
 pub mod moto;
+
+#[allow(unused_imports)]
+pub use engine::*;
