@@ -8,7 +8,51 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ecs-migrate");
+/// The ecs-migrate binary cargo built for these tests. `CARGO_BIN_EXE_ecs-migrate` is the copy
+/// cargo puts in the target directory; when several work trees share one target directory,
+/// another tree's build can replace that copy at any moment. Cargo's own artifact in `deps/`
+/// (the newest `ecs_migrate-*` whose `--version` is this package's) cannot be replaced that
+/// way, so it is preferred; a fresh clone has only the one build, and both are the same.
+fn bin() -> &'static Path {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let uplifted = PathBuf::from(env!("CARGO_BIN_EXE_ecs-migrate"));
+        let expected = format!("ecs-migrate {}", env!("CARGO_PKG_VERSION"));
+        let version = |path: &Path| {
+            Command::new(path)
+                .arg("--version")
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .ok()
+                .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        };
+        let Some(deps) = uplifted.parent().map(|d| d.join("deps")) else {
+            return uplifted;
+        };
+        let mut candidates: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&deps)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        let name = p.file_name().unwrap_or_default().to_string_lossy();
+                        name.starts_with("ecs_migrate-") && p.extension().is_none()
+                    })
+                    .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        candidates.sort();
+        candidates
+            .into_iter()
+            .rev()
+            .map(|(_, p)| p)
+            .find(|p| version(p).as_deref() == Some(expected.as_str()))
+            .unwrap_or(uplifted)
+    })
+}
+
 const LIMIT: Duration = Duration::from_secs(60);
 
 struct TempDir(PathBuf);
@@ -89,7 +133,7 @@ fn finish(mut child: Child, began: Instant) -> Run {
 
 fn ecs_migrate(args: &[&str], stdin: Option<&str>) -> Run {
     let began = Instant::now();
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(if stdin.is_some() {
@@ -248,7 +292,7 @@ fn docker_without_a_daemon_exits_2_at_once() {
     let dir = TempDir::new("docker");
     let td = dir.taskdef(json!({"image": "python:3.12-slim"}));
     let began = Instant::now();
-    let child = Command::new(BIN)
+    let child = Command::new(bin())
         .args([
             "local",
             "--task-definition",
@@ -269,7 +313,6 @@ fn docker_without_a_daemon_exits_2_at_once() {
 }
 
 /// Reads `child`'s stdout lines into a channel (for tests that act on progress).
-#[allow(dead_code)]
 fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
@@ -281,4 +324,414 @@ fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
         }
     });
     rx
+}
+
+/// True while `pid` is a live (not zombie) process.
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .map(|(_, rest)| !matches!(rest.trim_start().chars().next(), Some('Z' | 'X')))
+            .unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+fn all_dead(pids: &[i32]) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if pids.iter().all(|p| !alive(*p)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// The numbers the migration printed (its pids), from the prefixed output lines.
+fn printed_pids(stdout: &str) -> Vec<i32> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  | "))
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// A task definition for the SQLite example whose database is in `dir`.
+fn sqlite_example(dir: &TempDir) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut td: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("examples/local/taskdef.json")).unwrap(),
+    )
+    .unwrap();
+    let db = dir.0.join("app.db");
+    td["containerDefinitions"][0]["environment"] = json!([
+        {"name": "DEMO_DATABASE", "value": db.to_string_lossy()},
+        {"name": "PYTHONUNBUFFERED", "value": "1"}
+    ]);
+    dir.write("local-demo.json", &td.to_string())
+}
+
+#[test]
+fn the_sqlite_example_succeeds_then_has_nothing_to_do() {
+    let dir = TempDir::new("sqlite");
+    let td = sqlite_example(&dir);
+    let args = [
+        "local",
+        "--task-definition",
+        path(&td),
+        "--",
+        "python3",
+        "examples/local/migrate.py",
+    ];
+    let first = ecs_migrate(&args, None);
+    assert_eq!(first.code, Some(0), "{}{}", first.stdout, first.stderr);
+    for expected in [
+        "- ValidateEvent",
+        "- RunTask",
+        "- PollStatus",
+        "- CheckExitCode",
+        "- MigrationSucceeded",
+        "RUNNING",
+        "STOPPED (EssentialContainerExited, exit code 0)",
+        "  | migrate: applying 001 create_users",
+        "  | migrate: applying 002 create_orders",
+        "succeeded: exit code 0",
+    ] {
+        assert!(
+            first.stdout.contains(expected),
+            "no {expected:?} in:\n{}",
+            first.stdout
+        );
+    }
+    // Lines appear in the order they happened.
+    let applying = first.stdout.find("applying 001").unwrap();
+    assert!(first.stdout.find("- RunTask").unwrap() < applying);
+    assert!(applying < first.stdout.find("succeeded:").unwrap());
+
+    let second = ecs_migrate(&args, None);
+    assert_eq!(second.code, Some(0), "{}{}", second.stdout, second.stderr);
+    assert!(
+        second.stdout.contains("schema is already up to date"),
+        "{}",
+        second.stdout
+    );
+}
+
+#[test]
+fn the_default_command_is_alembic_upgrade_head() {
+    let dir = TempDir::new("default-command");
+    let fake_bin = dir.0.join("bin");
+    std::fs::create_dir_all(&fake_bin).unwrap();
+    let alembic = fake_bin.join("alembic");
+    std::fs::write(&alembic, "#!/bin/sh\necho \"fake alembic: $*\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&alembic, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let td = dir.taskdef(json!({}));
+    let began = Instant::now();
+    let child = Command::new(bin())
+        .args(["local", "--task-definition", path(&td)])
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                fake_bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = finish(child, began);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("  | fake alembic: upgrade head"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_failing_migration_exits_1_with_its_log_tail_in_the_cause() {
+    let dir = TempDir::new("nonzero");
+    let td = dir.taskdef(json!({}));
+    let script = "echo applying 0003; echo 'relation \"postz\" does not exist' >&2; exit 3";
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("failed: Migration.NonZeroExit, exit code 3"),
+        "{}",
+        run.stdout
+    );
+    let cause = &run.stdout[run.stdout.find("cause:").expect("no cause")..];
+    assert!(cause.contains("exited with code 3"), "{cause}");
+    assert!(cause.contains("applying 0003"), "{cause}");
+    assert!(
+        cause.contains("relation \"postz\" does not exist"),
+        "{cause}"
+    );
+
+    let json_run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--json",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        None,
+    );
+    assert_eq!(json_run.code, Some(1));
+    let result: Value = serde_json::from_str(json_run.stdout.trim())
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {}", json_run.stdout));
+    assert_eq!(result["status"], "FAILED");
+    assert_eq!(result["error"], "Migration.NonZeroExit");
+    assert_eq!(result["exit_code"], 3);
+    assert!(result["cause"]
+        .as_str()
+        .unwrap()
+        .contains("relation \"postz\" does not exist"));
+    assert!(result["task_arn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:ecs:local:"));
+    // The progress went to stderr.
+    assert!(
+        json_run.stderr.contains("  | applying 0003"),
+        "{}",
+        json_run.stderr
+    );
+}
+
+#[test]
+fn a_command_that_cannot_start_is_task_failed_to_start() {
+    let dir = TempDir::new("not-found");
+    let td = dir.taskdef(json!({}));
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "/opt/app/migrate",
+            "up",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("failed: Migration.TaskFailedToStart"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("CannotStartContainerError: executable not found: /opt/app/migrate"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_timeout_stops_the_whole_process_tree() {
+    let dir = TempDir::new("timeout");
+    let td = dir.taskdef(json!({"stopTimeout": 2}));
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--timeout",
+            "2",
+            "--",
+            "sh",
+            "-c",
+            "echo $$; sleep 300 & echo $!; wait",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("failed: Migration.Timeout"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.took < Duration::from_secs(15), "took {:?}", run.took);
+    let pids = printed_pids(&run.stdout);
+    assert_eq!(pids.len(), 2, "{}", run.stdout);
+    assert!(all_dead(&pids), "{pids:?} survived the timeout");
+}
+
+#[test]
+fn ctrl_c_stops_the_task_and_reports_task_stopped() {
+    let dir = TempDir::new("ctrl-c");
+    let td = dir.taskdef(json!({"stopTimeout": 5}));
+    let began = Instant::now();
+    let mut child = Command::new(bin())
+        .args([
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "sh",
+            "-c",
+            "echo $$; sleep 300 & echo $!; wait",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let mut seen = Vec::new();
+    while printed_pids(&seen.join("\n")).len() < 2 {
+        match lines.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => seen.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the migration never started: {seen:?}");
+            }
+        }
+    }
+    let pids = printed_pids(&seen.join("\n"));
+    // SAFETY: kill with a pid we spawned and a valid signal.
+    let sent = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(sent, 0);
+    let interrupted = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if began.elapsed() > LIMIT {
+            let _ = child.kill();
+            panic!("ecs-migrate did not end after Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let rest: Vec<String> = lines.iter().collect();
+    let stdout = format!("{}\n{}", seen.join("\n"), rest.join("\n"));
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(5),
+        "SIGTERM should have sufficed"
+    );
+    assert!(stdout.contains("failed: Migration.TaskStopped"), "{stdout}");
+    assert!(stdout.contains("exit code 143"), "{stdout}");
+    assert!(all_dead(&pids), "{pids:?} survived Ctrl-C");
+}
+
+#[test]
+fn bad_events_fail_the_execution_without_starting_a_task() {
+    let dir = TempDir::new("events");
+    let td = dir.taskdef(json!({}));
+    let envelope = |detail: Value| {
+        json!({"version": "0", "id": "e-1", "detail-type": "AWS ECS Migration Task",
+               "source": "ecs.migration", "account": "000000000000", "time": "2026-11-25T12:00:00Z",
+               "region": "local", "resources": [], "detail": detail})
+        .to_string()
+    };
+    let huge = "a".repeat(1 << 20);
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        ("not-json", "{\"taskdef_arn\": ".into(), "Migration.InvalidEvent", "not JSON"),
+        (
+            "wrong-source",
+            json!({"source": "aws.ecs", "detail-type": "AWS ECS Migration Task", "detail": {"taskdef_arn": "demo"}}).to_string(),
+            "Migration.InvalidEvent",
+            "source",
+        ),
+        ("missing-arn", envelope(json!({})), "Migration.InvalidEvent", "detail.taskdef_arn is missing"),
+        ("number-arn", envelope(json!({"taskdef_arn": 42})), "Migration.InvalidEvent", "not a string"),
+        ("null-arn", json!({"taskdef_arn": null}).to_string(), "Migration.InvalidEvent", "taskdef_arn"),
+        ("other-family", envelope(json!({"taskdef_arn": "payments"})), "Migration.NotAllowed", "payments"),
+        ("detail-not-json", envelope(json!("{oops")), "Migration.InvalidEvent", "detail is a string that is not JSON"),
+        ("huge-arn", json!({"taskdef_arn": huge}).to_string(), "Migration.InvalidEvent", "larger than"),
+        ("huge-detail-arn", envelope(json!({"taskdef_arn": "a".repeat(200_000)})), "Migration.InvalidEvent", "characters long"),
+        ("command-in-event", json!({"taskdef_arn": "demo", "command": ["rm", "-rf", "/"]}).to_string(), "Migration.NotAllowed", "command"),
+    ];
+    for (name, text, error, fragment) in cases {
+        let file = dir.write(&format!("{name}.json"), &text);
+        let run = ecs_migrate(
+            &[
+                "local",
+                "--task-definition",
+                path(&td),
+                "--event",
+                path(&file),
+                "--json",
+                "--",
+                "true",
+            ],
+            None,
+        );
+        assert_eq!(run.code, Some(1), "{name}: {}{}", run.stdout, run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
+        let result: Value = serde_json::from_str(run.stdout.trim())
+            .unwrap_or_else(|e| panic!("{name}: not one JSON object ({e}): {}", run.stdout));
+        assert_eq!(result["error"], error, "{name}: {result}");
+        let cause = result["cause"].as_str().unwrap_or_default();
+        assert!(
+            cause.contains(fragment),
+            "{name}: {cause:?} lacks {fragment:?}"
+        );
+        assert!(
+            cause.len() < 2_000,
+            "{name}: the cause echoes the input ({} chars)",
+            cause.len()
+        );
+        assert_eq!(
+            result["task_arn"],
+            Value::Null,
+            "{name}: a task was started"
+        );
+    }
+
+    // From standard input, and a good envelope runs.
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--event",
+            "-",
+            "--",
+            "true",
+        ],
+        Some(&envelope(json!({"taskdef_arn": "demo:1"}))),
+    );
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--event",
+            "-",
+            "--",
+            "true",
+        ],
+        Some("not json"),
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("Migration.InvalidEvent"),
+        "{}",
+        run.stdout
+    );
 }

@@ -5,15 +5,21 @@
 //! 2 for usage errors (a bad flag, an unreadable or invalid task definition file, no Docker).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use tokio::sync::{broadcast, mpsc};
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
 
 use super::{Outcome, UsageError};
-use crate::clock::SystemClock;
+use crate::asl::{
+    Definition, ExecutionStatus, Executor, HistoryEvent, TaskCall, TaskFailure, TaskInvoker,
+};
+use crate::clock::{Clock, SystemClock};
 use crate::ecs::Ecs;
 use crate::error::{MigrationError, StateError};
+use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::{DockerOptions, LocalEcs, LocalEvent, Runner};
 use crate::logs::{LogStream, Logs};
 use crate::settings::Settings;
@@ -22,7 +28,7 @@ use crate::steps::StepEnv;
 mod progress;
 mod setup;
 
-pub use progress::{summary_json, summary_line, Ending, Summary, OUTPUT_PREFIX};
+pub use progress::{summary_json, summary_line, Ending, Note, Summary, OUTPUT_PREFIX};
 pub use setup::{
     function_arn, render_definition, settings as local_settings, step_for_arn, LOCAL_CLUSTER,
 };
@@ -138,79 +144,105 @@ async fn follow(
     stop_timeout: Duration,
     progress: &mut progress::Progress,
 ) -> Result<Ending, UsageError> {
-    let mut events = ecs.subscribe();
-    let (states_tx, mut states) = mpsc::unbounded_channel::<String>();
-    let clock = SystemClock;
-    let env = StepEnv {
-        settings,
-        ecs,
-        logs: ecs,
-        clock: &clock,
+    // One queue for the engine's states and the runner's events, each put in by the thread
+    // where it happens, so the terminal shows them in the order they happened.
+    let (notes_tx, mut notes) = mpsc::unbounded_channel::<Note>();
+    let runner_notes = notes_tx.clone();
+    ecs.observe(Arc::new(move |event: &LocalEvent| {
+        let _ = runner_notes.send(Note::Runner(event.clone()));
+    }));
+    let definition = setup::render_definition();
+    let definition: Value = serde_json::from_str(&definition).map_err(|e| {
+        UsageError::new(format!(
+            "the built-in state machine definition is not JSON: {e}"
+        ))
+    })?;
+    let definition = Definition::parse(&definition).map_err(|problems| {
+        UsageError::new(format!(
+            "the built-in state machine definition is invalid: {problems:?}"
+        ))
+    })?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let steps = LocalSteps {
+        ecs: ecs.clone(),
+        settings: settings.clone(),
+        clock: clock.clone(),
     };
-    let mut engine = Box::pin(execute(env, input, states_tx));
-    let interrupt = tokio::signal::ctrl_c();
-    tokio::pin!(interrupt);
-    let mut events_open = true;
-    let finished = loop {
-        tokio::select! {
-            result = &mut engine => break Some(result?),
-            Some(name) = states.recv() => progress.state_entered(&name),
-            event = events.recv(), if events_open => {
-                events_open = show(progress, event);
+    let observer = move |event: &HistoryEvent| {
+        if event.event_type.as_str().ends_with("StateEntered") {
+            if let Some(name) = event.state_name() {
+                let _ = notes_tx.send(Note::State(name.to_string()));
             }
-            _ = &mut interrupt => break None,
         }
     };
-    drop(engine);
-    while let Ok(name) = states.try_recv() {
-        progress.state_entered(&name);
+    let executor = Executor::new(definition, Arc::new(steps), clock)
+        .with_account(LOCAL_REGION, LOCAL_ACCOUNT)
+        .with_state_machine_name("ecs-migrate")
+        .with_execution_name(format!(
+            "local-{}-{}",
+            ecs.task_definition().family,
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+        ))
+        .with_observer(Arc::new(observer));
+    // Ctrl-C aborts the execution, as StopExecution would; the task is then stopped below.
+    // The engine runs on its own task, so printing a flood of output never holds it up.
+    let mut engine = tokio::spawn(async move {
+        executor
+            .run(input, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    });
+    let result = loop {
+        tokio::select! {
+            // What happened first is shown first; the end comes last.
+            biased;
+            Some(note) = notes.recv() => progress.note(note),
+            result = &mut engine => break result.map_err(|e| {
+                UsageError::new(format!("the embedded engine stopped unexpectedly: {e}"))
+            })?,
+        }
+    };
+    while let Ok(note) = notes.try_recv() {
+        progress.note(note);
     }
 
-    let ending = match finished {
-        Some(ending) => {
-            // A stop the state machine asked for (timeout, failure) may still be in progress.
-            settle(ecs, &mut events, progress, stop_timeout).await;
-            ending
+    let ending = match result.status {
+        ExecutionStatus::Succeeded => {
+            settle(ecs, &mut notes, progress, stop_timeout).await;
+            Ending::Succeeded(result.output.unwrap_or(Value::Null))
         }
-        None => {
+        ExecutionStatus::Failed | ExecutionStatus::TimedOut => {
+            // A stop the state machine asked for (timeout, failure) may still be in progress.
+            settle(ecs, &mut notes, progress, stop_timeout).await;
+            Ending::Failed(StateError {
+                error: result
+                    .error
+                    .unwrap_or_else(|| format!("States.{}", result.status.as_str())),
+                cause: readable_cause(result.cause.as_deref().unwrap_or_default()),
+            })
+        }
+        ExecutionStatus::Aborted => {
             progress.message(&format!(
                 "interrupted: stopping the task (SIGTERM, then SIGKILL after {} s; Ctrl-C again to kill it now)",
                 stop_timeout.as_secs()
             ));
             ecs.stop_all("Stopped by ecs-migrate local: interrupted (Ctrl-C)");
-            settle(ecs, &mut events, progress, stop_timeout).await;
+            settle(ecs, &mut notes, progress, stop_timeout).await;
             Ending::Failed(interrupted(ecs, settings).await)
         }
     };
-    while let Ok(event) = events.try_recv() {
-        progress.local(&event);
+    while let Ok(note) = notes.try_recv() {
+        progress.note(note);
     }
     Ok(ending)
-}
-
-/// Prints one runner event; false once the channel is closed.
-fn show(
-    progress: &mut progress::Progress,
-    event: Result<LocalEvent, broadcast::error::RecvError>,
-) -> bool {
-    match event {
-        Ok(event) => {
-            progress.local(&event);
-            true
-        }
-        Err(broadcast::error::RecvError::Lagged(skipped)) => {
-            progress.message(&format!("({skipped} lines of output not shown)"));
-            true
-        }
-        Err(broadcast::error::RecvError::Closed) => false,
-    }
 }
 
 /// Waits (printing) until every task is STOPPED; kills what is left after the stop timeout
 /// plus a margin, or at a (further) Ctrl-C.
 async fn settle(
     ecs: &LocalEcs,
-    events: &mut broadcast::Receiver<LocalEvent>,
+    notes: &mut mpsc::UnboundedReceiver<Note>,
     progress: &mut progress::Progress,
     stop_timeout: Duration,
 ) {
@@ -224,11 +256,11 @@ async fn settle(
     tokio::pin!(give_up);
     let interrupt = tokio::signal::ctrl_c();
     tokio::pin!(interrupt);
-    let mut events_open = true;
     let killed = loop {
         tokio::select! {
+            biased;
+            Some(note) = notes.recv() => progress.note(note),
             _ = &mut all_stopped => break false,
-            event = events.recv(), if events_open => events_open = show(progress, event),
             _ = &mut give_up => {
                 progress.message("the task did not stop in time: killing it");
                 break true;
@@ -295,15 +327,49 @@ async fn interrupted(ecs: &LocalEcs, settings: &Settings) -> StateError {
     MigrationError::TaskStopped(cause).to_state_error()
 }
 
-/// Runs the rendered definition in the embedded engine with the real steps, reporting each
-/// state entered on `states`.
-async fn execute(
-    _env: StepEnv<'_>,
-    _input: Value,
-    _states: mpsc::UnboundedSender<String>,
-) -> Result<Ending, UsageError> {
-    let _ = setup::render_definition();
-    Err(UsageError::new(
-        "ecs-migrate local needs the embedded ASL engine (src/asl), which is not merged yet",
-    ))
+/// The steps as the engine's Task bindings: each local function ARN runs its step over the
+/// local runner, as the Lambda binaries run them over AWS.
+struct LocalSteps {
+    ecs: LocalEcs,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+}
+
+#[async_trait]
+impl TaskInvoker for LocalSteps {
+    async fn invoke(&self, call: TaskCall) -> Result<Value, TaskFailure> {
+        let Some(step) = setup::step_for_arn(&call.resource) else {
+            return Err(TaskFailure::unbound(format!(
+                "no local step is bound to Resource {}",
+                call.resource
+            )));
+        };
+        let env = StepEnv {
+            settings: &self.settings,
+            ecs: &self.ecs,
+            logs: &self.ecs,
+            clock: &*self.clock,
+        };
+        // Step Functions records a Lambda function's error as Error = errorType and Cause =
+        // the error JSON the function returned.
+        step.run(&env, call.input, None).await.map_err(|err| {
+            TaskFailure::new(
+                err.name(),
+                json!({"errorType": err.name(), "errorMessage": err.message()}).to_string(),
+            )
+        })
+    }
+}
+
+/// The message inside a Lambda error Cause (`{"errorType": ..., "errorMessage": ...}`, as Step
+/// Functions records a function's error), or the Cause as it is.
+pub fn readable_cause(cause: &str) -> String {
+    serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|v| {
+            v.get("errorMessage")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| cause.to_string())
 }

@@ -20,7 +20,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use super::docker::{self, DockerError, DockerOptions};
-use super::events::LocalEvent;
+use super::events::{Emitter, LocalEvent, Observer};
 use super::process;
 use super::task::{self, Backend, NewTask, TaskRecord};
 use super::taskdef::{LocalTaskDefinition, LOCAL_ACCOUNT, LOCAL_REGION};
@@ -28,9 +28,6 @@ use crate::aws::AwsError;
 use crate::clock::Clock;
 use crate::ecs::{Ecs, RunTaskOutcome, RunTaskParams, TaskDefinition, TaskLookup, TaskState};
 use crate::logs::{LogStream, Logs};
-
-/// How many events an observer may fall behind before it misses some.
-const EVENT_CAPACITY: usize = 8192;
 
 /// How the runner starts a task's container.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -62,7 +59,7 @@ struct Inner {
     taskdef: LocalTaskDefinition,
     described: TaskDefinition,
     backend: Backend,
-    events: broadcast::Sender<LocalEvent>,
+    events: Emitter,
     tasks: Mutex<Tasks>,
     counter: AtomicU64,
 }
@@ -116,13 +113,12 @@ impl LocalEcs {
     }
 
     fn with_backend(taskdef: LocalTaskDefinition, backend: Backend) -> Self {
-        let (events, _) = broadcast::channel(EVENT_CAPACITY);
         Self {
             inner: Arc::new(Inner {
                 described: taskdef.to_task_definition(),
                 taskdef,
                 backend,
-                events,
+                events: Emitter::default(),
                 tasks: Mutex::new(Tasks::default()),
                 counter: AtomicU64::new(0),
             }),
@@ -134,9 +130,16 @@ impl LocalEcs {
         &self.inner.taskdef
     }
 
-    /// Status changes and output lines of every task, from now on.
+    /// Status changes and output lines of every task, from now on, as a channel (a subscriber
+    /// that falls more than 8192 events behind misses the oldest).
     pub fn subscribe(&self) -> broadcast::Receiver<LocalEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Calls `observer` with every status change and output line from now on, in the thread
+    /// where it happens and before DescribeTasks can report the change; keep it quick.
+    pub fn observe(&self, observer: Observer) {
+        self.inner.events.observe(observer);
     }
 
     /// Every task started so far, as DescribeTasks would report it, in start order.

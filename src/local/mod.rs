@@ -5,7 +5,8 @@
 //! - [`LocalEcs`]: implements [`crate::ecs::Ecs`] and [`crate::logs::Logs`]; each task is a
 //!   child process ([`process`]) or a Docker container ([`docker`]), driven through ECS's
 //!   statuses by [`task`].
-//! - [`LocalEvent`]: what an observer ([`LocalEcs::subscribe`]) sees while tasks run.
+//! - [`LocalEvent`]: what observers ([`LocalEcs::observe`], [`LocalEcs::subscribe`]) see while
+//!   tasks run.
 //! - [`user`]: a container's `user`, resolved for the process runner.
 
 pub mod docker;
@@ -18,5 +19,5 @@ pub mod user;
 
 pub use docker::{DockerError, DockerOptions};
 pub use ecs::{LocalEcs, Runner};
-pub use events::{LocalEvent, OutputStream};
+pub use events::{LocalEvent, Observer, OutputStream};
 pub use taskdef::{LocalContainer, LocalTaskDefinition, TaskDefError};

@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use tokio::io::{AsyncRead, BufReader};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 use super::docker::{self, DockerOptions};
-use super::events::{LocalEvent, OutputStream};
+use super::events::{Emitter, LocalEvent, OutputStream};
 use super::process;
 use super::taskdef::LocalContainer;
 use crate::ecs::{ContainerState, TaskState};
@@ -98,7 +98,7 @@ pub struct TaskRecord {
     group: Mutex<Option<i32>>,
     /// The container name, for the Docker runner.
     docker: Option<(DockerOptions, String)>,
-    events: broadcast::Sender<LocalEvent>,
+    events: Emitter,
 }
 
 /// What the runner needs to create a record.
@@ -114,11 +114,7 @@ pub struct NewTask {
 }
 
 impl TaskRecord {
-    pub fn new(
-        task: NewTask,
-        backend: &Backend,
-        events: broadcast::Sender<LocalEvent>,
-    ) -> Arc<Self> {
+    pub fn new(task: NewTask, backend: &Backend, events: Emitter) -> Arc<Self> {
         let state = TaskState {
             task_arn: task.arn.clone(),
             last_status: "PROVISIONING".into(),
@@ -158,7 +154,7 @@ impl TaskRecord {
             docker,
             events,
         });
-        let _ = record.events.send(LocalEvent::Status { state });
+        record.events.emit(LocalEvent::Status { state });
         record
     }
 
@@ -210,18 +206,18 @@ impl TaskRecord {
 
     /// Changes the state and tells observers. `change` returns false to leave it unchanged.
     fn update(&self, change: impl FnOnce(&mut TaskState) -> bool) {
-        let mut changed = None;
         self.state.send_if_modified(|snapshot| {
             if !change(&mut snapshot.state) {
                 return false;
             }
             snapshot.generation += 1;
-            changed = Some(snapshot.state.clone());
+            // Sent while the new state is not yet visible: whoever sees it (DescribeTasks) can
+            // count on observers having been told first.
+            self.events.emit(LocalEvent::Status {
+                state: snapshot.state.clone(),
+            });
             true
         });
-        if let Some(state) = changed {
-            let _ = self.events.send(LocalEvent::Status { state });
-        }
     }
 
     fn stop_requested(&self) -> bool {
@@ -252,7 +248,7 @@ impl TaskRecord {
 
     fn push_line(&self, stream: OutputStream, line: String) {
         lock(&self.log).push(line.clone());
-        let _ = self.events.send(LocalEvent::Output {
+        self.events.emit(LocalEvent::Output {
             task_arn: self.arn.clone(),
             container: self.container.clone(),
             stream,

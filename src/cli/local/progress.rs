@@ -16,6 +16,13 @@ use crate::logs::task_id;
 /// The prefix of the migration's own output lines.
 pub const OUTPUT_PREFIX: &str = "  | ";
 
+/// Something to show: a state the engine entered, or what the runner saw.
+#[derive(Debug, Clone)]
+pub enum Note {
+    State(String),
+    Runner(LocalEvent),
+}
+
 /// How the execution ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ending {
@@ -61,6 +68,13 @@ impl Progress {
 
     pub fn message(&self, text: &str) {
         self.line(&format!("ecs-migrate local: {text}"));
+    }
+
+    pub fn note(&mut self, note: Note) {
+        match note {
+            Note::State(name) => self.state_entered(&name),
+            Note::Runner(event) => self.local(&event),
+        }
     }
 
     pub fn state_entered(&self, name: &str) {
