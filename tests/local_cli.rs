@@ -735,3 +735,69 @@ fn bad_events_fail_the_execution_without_starting_a_task() {
         run.stdout
     );
 }
+
+#[test]
+fn a_second_ctrl_c_kills_a_task_that_ignores_sigterm() {
+    let dir = TempDir::new("ctrl-c-twice");
+    let td = dir.taskdef(json!({"stopTimeout": 60}));
+    let began = Instant::now();
+    let mut child = Command::new(bin())
+        .args([
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "sh",
+            "-c",
+            "trap '' TERM; echo $$; while :; do sleep 0.2; done",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let mut seen: Vec<String> = Vec::new();
+    let wait_for = |what: &dyn Fn(&[String]) -> bool, seen: &mut Vec<String>| {
+        while !what(seen) {
+            match lines.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("waited in vain; saw {seen:?}"),
+            }
+        }
+    };
+    wait_for(&|s| !printed_pids(&s.join("\n")).is_empty(), &mut seen);
+    let pid = printed_pids(&seen.join("\n"))[0];
+    // SAFETY: kill with a pid we spawned and a valid signal.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    wait_for(
+        &|s| {
+            s.iter()
+                .any(|l| l.contains("interrupted: stopping the task"))
+        },
+        &mut seen,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(alive(pid), "SIGTERM is ignored: the task must still run");
+    let second = Instant::now();
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if began.elapsed() > LIMIT {
+            let _ = child.kill();
+            panic!("ecs-migrate did not end after the second Ctrl-C: {seen:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    seen.extend(lines.iter());
+    let stdout = seen.join("\n");
+    assert!(second.elapsed() < Duration::from_secs(10), "{stdout}");
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("failed: Migration.TaskStopped, exit code 137"),
+        "{stdout}"
+    );
+    assert!(all_dead(&[pid]), "{pid} survived");
+}
