@@ -137,7 +137,9 @@ impl LocalEcs {
     }
 
     /// Calls `observer` with every status change and output line from now on, in the thread
-    /// where it happens and before DescribeTasks can report the change; keep it quick.
+    /// where it happens and before DescribeTasks can report the change. Keep it quick (e.g. a
+    /// channel send), and do not call back into the runner from it: a status change is
+    /// reported while the task's state is locked.
     pub fn observe(&self, observer: Observer) {
         self.inner.events.observe(observer);
     }
