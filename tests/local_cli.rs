@@ -8,49 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-/// The ecs-migrate binary cargo built for these tests. `CARGO_BIN_EXE_ecs-migrate` is the copy
-/// cargo puts in the target directory; when several work trees share one target directory,
-/// another tree's build can replace that copy at any moment. Cargo's own artifact in `deps/`
-/// (the newest `ecs_migrate-*` whose `--version` is this package's) cannot be replaced that
-/// way, so it is preferred; a fresh clone has only the one build, and both are the same.
+/// The ecs-migrate binary cargo built for these tests.
 fn bin() -> &'static Path {
-    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| {
-        let uplifted = PathBuf::from(env!("CARGO_BIN_EXE_ecs-migrate"));
-        let expected = format!("ecs-migrate {}", env!("CARGO_PKG_VERSION"));
-        let version = |path: &Path| {
-            Command::new(path)
-                .arg("--version")
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .output()
-                .ok()
-                .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
-        };
-        let Some(deps) = uplifted.parent().map(|d| d.join("deps")) else {
-            return uplifted;
-        };
-        let mut candidates: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&deps)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| {
-                        let name = p.file_name().unwrap_or_default().to_string_lossy();
-                        name.starts_with("ecs_migrate-") && p.extension().is_none()
-                    })
-                    .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        candidates.sort();
-        candidates
-            .into_iter()
-            .rev()
-            .map(|(_, p)| p)
-            .find(|p| version(p).as_deref() == Some(expected.as_str()))
-            .unwrap_or(uplifted)
-    })
+    Path::new(env!("CARGO_BIN_EXE_ecs-migrate"))
 }
 
 const LIMIT: Duration = Duration::from_secs(60);

@@ -64,17 +64,6 @@ if [ -n "${ECS_MIGRATE:-}" ]; then
 else
     (cd "$ROOT" && cargo test --no-run --quiet >/dev/null 2>&1) || die "cargo test --no-run failed"
     BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/ecs-migrate"
-    # In a target directory shared by several work trees that copy may be another tree's
-    # build: prefer cargo's own artifact of this package's version (as tests/local_cli.rs does).
-    want="ecs-migrate $(sed -n 's/^version = "\([^"]*\)".*/\1/p' "$ROOT/Cargo.toml" | head -n 1)"
-    if [ "$("$BIN" --version 2>/dev/null)" != "$want" ]; then
-        while IFS= read -r candidate; do
-            if [ "$("$candidate" --version 2>/dev/null)" = "$want" ]; then
-                BIN=$candidate
-                break
-            fi
-        done < <(find "$(dirname "$BIN")/deps" -maxdepth 1 -type f -name 'ecs_migrate-*' ! -name '*.*' -printf '%T@ %p\n' 2>/dev/null | sort -rn | cut -d' ' -f2-)
-    fi
 fi
 [ -x "$BIN" ] || die "no ecs-migrate binary at $BIN"
 
