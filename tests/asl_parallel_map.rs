@@ -171,7 +171,7 @@ async fn failing_iteration_fails_the_map() {
     let counts = r.event_counts();
     assert_eq!(counts.get(&EventType::MapIterationFailed), Some(&1));
     assert_eq!(counts.get(&EventType::MapStateFailed), Some(&1));
-    assert!(counts.get(&EventType::MapStateSucceeded).is_none());
+    assert!(!counts.contains_key(&EventType::MapStateSucceeded));
 }
 
 // ToleratedFailureCount / ToleratedFailurePercentage: failures up to the threshold are
