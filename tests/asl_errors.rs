@@ -269,35 +269,50 @@ async fn task_within_its_timeout_succeeds() {
     assert_eq!(offsets(&r, EventType::LambdaFunctionSucceeded), [30.0]);
 }
 
-// HeartbeatSeconds: a task that stops sending heartbeats fails with States.HeartbeatTimeout,
-// which a catcher for States.Timeout also matches ("States.Timeout: ... or failed to send a
-// heartbeat for a period longer than the HeartbeatSeconds value").
+// HeartbeatSeconds ("Task workflow state"): an activity (or a .waitForTaskToken callback)
+// that stops sending heartbeats fails with States.HeartbeatTimeout, which a catcher for
+// States.Timeout also matches ("States.Timeout: ... or failed to send a heartbeat for a period
+// longer than the HeartbeatSeconds value"). A request-response Lambda call is bounded by
+// TimeoutSeconds only.
 #[tokio::test]
 async fn heartbeat_timeout() {
-    let clock = Arc::new(VirtualClock::starting_at(t0()));
-    let c = clock.clone();
-    let invoker = RegistryInvoker::new().register("Flaky", move |call| {
-        let c = c.clone();
-        async move {
-            for _ in 0..3 {
-                c.sleep(Duration::from_secs(10)).await;
-                call.heartbeat.beat();
+    const ACTIVITY: &str = "arn:aws:states:us-east-1:123456789012:activity:Migrate";
+    let run_one = |resource: &'static str| async move {
+        let clock = Arc::new(VirtualClock::starting_at(t0()));
+        let c = clock.clone();
+        let invoker = RegistryInvoker::new().register(resource, move |call| {
+            let c = c.clone();
+            async move {
+                for _ in 0..3 {
+                    c.sleep(Duration::from_secs(10)).await;
+                    call.heartbeat.beat();
+                }
+                c.sleep(Duration::from_secs(100)).await;
+                Ok::<_, TaskFailure>(json!("finished"))
             }
-            c.sleep(Duration::from_secs(1000)).await;
-            Ok::<_, TaskFailure>(json!("never"))
-        }
-    });
-    let def = json!({"StartAt": "T", "States": {
-        "T": {"Type": "Task", "Resource": FN, "TimeoutSeconds": 500, "HeartbeatSeconds": 25,
-              "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "Caught"}], "End": true},
-        "Caught": {"Type": "Pass", "End": true}}});
-    let ex = ecs_migrate::asl::Executor::new(definition(def), Arc::new(invoker), clock);
-    let r = ex.run_to_completion(json!({})).await;
+        });
+        let def = json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": resource, "TimeoutSeconds": 500, "HeartbeatSeconds": 25,
+                  "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "Caught"}], "End": true},
+            "Caught": {"Type": "Pass", "End": true}}});
+        let ex = ecs_migrate::asl::Executor::new(definition(def), Arc::new(invoker), clock);
+        ex.run_to_completion(json!({})).await
+    };
+    let r = run_one(ACTIVITY).await;
     assert_eq!(
         r.output.clone().unwrap()["Error"],
         json!("States.HeartbeatTimeout")
     );
-    assert_eq!(offsets(&r, EventType::LambdaFunctionTimedOut), [75.0]);
+    assert_eq!(offsets(&r, EventType::ActivityTimedOut), [75.0]);
+    let scheduled = r
+        .history
+        .iter()
+        .find(|e| e.event_type == EventType::ActivityScheduled)
+        .unwrap();
+    assert_eq!(scheduled.details["heartbeatInSeconds"], json!(25));
+    let r = run_one(FN).await;
+    assert_eq!(r.output, Some(json!("finished")));
+    assert_eq!(offsets(&r, EventType::LambdaFunctionSucceeded), [130.0]);
 }
 
 // State machine TimeoutSeconds: the execution ends TIMED_OUT with States.Timeout.
