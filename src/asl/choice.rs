@@ -201,7 +201,7 @@ impl Rule {
                     ptr,
                     format!(
                         "a choice rule must have exactly one operator, found {}",
-                        many.join(", ")
+                        sorted(many).join(", ")
                     ),
                 );
                 return None;
@@ -337,10 +337,7 @@ impl Rule {
                 op,
                 operand,
             } => {
-                let value = match super::intrinsics::Resolve::resolve(env, variable) {
-                    Ok(v) => Some(v),
-                    Err(_) => None,
-                };
+                let value = super::intrinsics::Resolve::resolve(env, variable).ok();
                 if op.kind == Kind::IsPresent {
                     return Ok(value.is_some() == expect_bool(operand));
                 }
@@ -359,6 +356,12 @@ impl Rule {
             }
         }
     }
+}
+
+fn sorted<'a>(names: &[&'a str]) -> Vec<&'a str> {
+    let mut v = names.to_vec();
+    v.sort_unstable();
+    v
 }
 
 fn expect_bool(operand: &Operand) -> bool {
