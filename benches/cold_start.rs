@@ -99,7 +99,27 @@ fn main() {
             python.display()
         );
         let server = moto::shared();
-        let cluster = server.create_cluster("bench").await;
+        // The baseline passes no launch type: as its real cluster did, this one defaults to Fargate.
+        let cluster = server
+            .ecs()
+            .await
+            .create_cluster()
+            .cluster_name("bench")
+            .capacity_providers("FARGATE")
+            .default_capacity_provider_strategy(
+                aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
+                    .capacity_provider("FARGATE")
+                    .weight(1)
+                    .build()
+                    .expect("strategy item"),
+            )
+            .send()
+            .await
+            .expect("ecs:CreateCluster")
+            .cluster()
+            .and_then(|c| c.cluster_arn())
+            .expect("cluster ARN")
+            .to_string();
         let subnet = server.default_subnet();
         let security_group = server.create_security_group("bench-sg");
         let taskdef = server
