@@ -1,0 +1,137 @@
+//! Following the migration container's log stream: logs:GetLogEvents from the head, then on
+//! from each answer's nextForwardToken, so every line is shown once.
+
+use crate::aws::AwsError;
+use crate::logs::LogStream;
+
+use super::config::Aws;
+
+/// Pages per read while the execution runs, and for the final drain (each page holds up to
+/// 10,000 events or 1 MB).
+pub const PAGES_PER_READ: usize = 10;
+pub const PAGES_PER_DRAIN: usize = 100;
+
+/// GetLogEvents' own bounds on a page: 10,000 events or 1 MB (each event counting its
+/// message's bytes plus 26). A page below both is the stream's end, so no extra call is needed
+/// to learn that; the margin covers one more event of the largest size (256 KB).
+const PAGE_EVENTS: i32 = 10_000;
+const PAGE_BYTES_COMPLETE: usize = 1_048_576 - 262_144;
+
+/// What reading the stream came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogRead {
+    /// These lines are new (possibly none).
+    Lines(Vec<String>),
+    /// The stream does not exist yet (the task has not started logging).
+    NotYet,
+    /// Reading is not allowed: the lines cannot be shown, the wait goes on.
+    Denied(AwsError),
+}
+
+pub struct LogFollower {
+    aws: Aws,
+    stream: Option<LogStream>,
+    client: Option<aws_sdk_cloudwatchlogs::Client>,
+    next_token: Option<String>,
+    pub lines_shown: u64,
+    pub denied: bool,
+}
+
+impl LogFollower {
+    pub fn new(aws: Aws) -> Self {
+        Self {
+            aws,
+            stream: None,
+            client: None,
+            next_token: None,
+            lines_shown: 0,
+            denied: false,
+        }
+    }
+
+    pub fn stream(&self) -> Option<&LogStream> {
+        self.stream.as_ref()
+    }
+
+    /// Follows `stream` from its first line (a new stream starts over).
+    pub fn follow(&mut self, stream: LogStream) {
+        if self.stream.as_ref() == Some(&stream) {
+            return;
+        }
+        self.client = Some(
+            self.aws
+                .logs(stream.region.as_deref().or(Some(self.aws.region.as_str()))),
+        );
+        self.stream = Some(stream);
+        self.next_token = None;
+    }
+
+    /// Reads what is new, up to `max_pages` pages.
+    pub async fn read(&mut self, max_pages: usize) -> Result<LogRead, AwsError> {
+        let (Some(stream), Some(client)) = (&self.stream, &self.client) else {
+            return Ok(LogRead::Lines(Vec::new()));
+        };
+        if self.denied {
+            return Ok(LogRead::Lines(Vec::new()));
+        }
+        let mut lines = Vec::new();
+        for _ in 0..max_pages {
+            let result = client
+                .get_log_events()
+                .log_group_name(&stream.group)
+                .log_stream_name(&stream.stream)
+                .start_from_head(true)
+                .limit(PAGE_EVENTS)
+                .set_next_token(self.next_token.clone())
+                .send()
+                .await;
+            let out = match result {
+                Ok(out) => out,
+                Err(err) => {
+                    let err = AwsError::from_sdk("logs:GetLogEvents", err);
+                    if err.code.as_deref() == Some("ResourceNotFoundException") {
+                        return Ok(if lines.is_empty() {
+                            LogRead::NotYet
+                        } else {
+                            LogRead::Lines(lines)
+                        });
+                    }
+                    if err.is_access_denied() {
+                        self.denied = true;
+                        return Ok(LogRead::Denied(err));
+                    }
+                    if lines.is_empty() {
+                        return Err(err);
+                    }
+                    // Keep what was read; the next read resumes from the token.
+                    break;
+                }
+            };
+            let events = out.events();
+            let mut bytes = 0;
+            for event in events {
+                if let Some(message) = event.message() {
+                    bytes += message.len() + 26;
+                    lines.extend(
+                        message
+                            .trim_end()
+                            .split('\n')
+                            .map(|l| l.trim_end().to_string()),
+                    );
+                }
+            }
+            let token = out.next_forward_token().map(str::to_string);
+            // The stream's end: the same token back, or a page short of both limits.
+            let short_page = events.len() < PAGE_EVENTS as usize && bytes < PAGE_BYTES_COMPLETE;
+            let at_end = token.is_none() || token == self.next_token || short_page;
+            if token.is_some() {
+                self.next_token = token;
+            }
+            if at_end {
+                break;
+            }
+        }
+        self.lines_shown += lines.len() as u64;
+        Ok(LogRead::Lines(lines))
+    }
+}
