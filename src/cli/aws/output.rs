@@ -216,7 +216,12 @@ impl Report {
             let _ = writeln!(out, "Error: {error}");
         }
         if let Some(cause) = &self.cause {
-            let _ = writeln!(out, "Cause: {cause}");
+            // A Cause may hold several lines (check-exit-code adds the log's last lines).
+            let _ = writeln!(
+                out,
+                "Cause: {}",
+                cause.trim_end().replace('\n', "\n       ")
+            );
         }
         let _ = writeln!(out, "console: {}", self.console_url);
         let _ = out.flush();
