@@ -469,6 +469,84 @@ mod tests {
         assert_eq!(tracker.ended.unwrap().status, EndStatus::Aborted);
     }
 
+    fn pass_entered(id: i64, name: &str) -> HistoryEvent {
+        use aws_sdk_sfn::primitives::DateTime as SdkTime;
+        use aws_sdk_sfn::types::StateEnteredEventDetails;
+        HistoryEvent::builder()
+            .id(id)
+            .timestamp(SdkTime::from_secs(1_790_000_000 + id))
+            .r#type(T::PassStateEntered)
+            .state_entered_event_details(
+                StateEnteredEventDetails::builder()
+                    .name(name)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    /// The follower asks newest-first, stops paging at the first event it has seen, and hands
+    /// back only new events, oldest first.
+    #[tokio::test]
+    async fn polls_read_only_new_events() {
+        use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        let page = |ids: &[i64], token: Option<&str>| {
+            let events: Vec<HistoryEvent> = ids
+                .iter()
+                .map(|id| pass_entered(*id, &format!("S{id}")))
+                .collect();
+            GetExecutionHistoryOutput::builder()
+                .set_events(Some(events))
+                .set_next_token(token.map(str::to_string))
+                .build()
+                .unwrap()
+        };
+        // First poll: everything, in two pages, large page size.
+        let first_a = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(|r| {
+                r.reverse_order() == Some(true)
+                    && r.max_results() == Some(PAGE_LARGE)
+                    && r.next_token().is_none()
+            })
+            .then_output(move || page(&[3, 2], Some("t1")));
+        let first_b = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(|r| r.next_token() == Some("t1"))
+            .then_output(move || page(&[1], None));
+        // Second poll: 6 and 5 are new; the page after holds 4 and 3, and 3 was seen: stop.
+        let second_a = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(|r| r.max_results() == Some(PAGE_SMALL) && r.next_token().is_none())
+            .then_output(move || page(&[6, 5], Some("t2")));
+        let second_b = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(|r| r.next_token() == Some("t2"))
+            .then_output(move || page(&[4, 3], Some("t3")));
+        // Third poll: nothing new (the newest page starts with a seen event).
+        let third = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(|r| r.next_token().is_none())
+            .then_output(move || page(&[6, 5], Some("t4")));
+        let client = mock_client!(
+            aws_sdk_sfn,
+            RuleMode::Sequential,
+            [&first_a, &first_b, &second_a, &second_b, &third]
+        );
+        let mut follower = HistoryFollower::new(client, "arn");
+        let names = |events: Vec<Event>| -> Vec<String> {
+            events
+                .into_iter()
+                .map(|e| match e {
+                    Event::StateEntered { name, .. } => name,
+                    other => format!("{other:?}"),
+                })
+                .collect()
+        };
+        assert_eq!(names(follower.poll().await.unwrap()), ["S1", "S2", "S3"]);
+        assert_eq!(names(follower.poll().await.unwrap()), ["S4", "S5", "S6"]);
+        assert!(follower.poll().await.unwrap().is_empty());
+        assert_eq!(third.num_calls(), 1);
+        assert_eq!(second_b.num_calls(), 1);
+    }
+
     #[test]
     fn sdk_events_convert() {
         use aws_sdk_sfn::primitives::DateTime as SdkTime;

@@ -135,3 +135,109 @@ impl LogFollower {
         Ok(LogRead::Lines(lines))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudwatchlogs::operation::get_log_events::{
+        GetLogEventsError, GetLogEventsOutput,
+    };
+    use aws_sdk_cloudwatchlogs::types::error::ResourceNotFoundException;
+    use aws_sdk_cloudwatchlogs::types::OutputLogEvent;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    fn follower(client: aws_sdk_cloudwatchlogs::Client) -> LogFollower {
+        let aws = Aws {
+            config: aws_config::SdkConfig::builder().build(),
+            region: "us-east-1".into(),
+            calls: Default::default(),
+        };
+        let mut follower = LogFollower::new(aws);
+        follower.follow(LogStream {
+            group: "/ecs/app".into(),
+            stream: "ecs/app/abc".into(),
+            region: None,
+        });
+        follower.client = Some(client);
+        follower
+    }
+
+    fn page(messages: &[&str], token: &str) -> GetLogEventsOutput {
+        GetLogEventsOutput::builder()
+            .set_events(Some(
+                messages
+                    .iter()
+                    .map(|m| OutputLogEvent::builder().message(*m).build())
+                    .collect(),
+            ))
+            .next_forward_token(token)
+            .build()
+    }
+
+    /// From the head, then from each answer's forward token: every line once, and a page
+    /// short of the limits ends the read without another call.
+    #[tokio::test]
+    async fn each_line_is_read_once() {
+        let not_yet = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events).then_error(|| {
+            GetLogEventsError::ResourceNotFoundException(
+                // As the SDK parses it: the modelled error with its code in the metadata.
+                ResourceNotFoundException::builder()
+                    .meta(
+                        aws_sdk_cloudwatchlogs::error::ErrorMetadata::builder()
+                            .code("ResourceNotFoundException")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let head = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
+            .match_requests(|r| r.start_from_head() == Some(true) && r.next_token().is_none())
+            .then_output(|| page(&["one\n", "two\nthree"], "f/1"));
+        let nothing = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
+            .match_requests(|r| r.next_token() == Some("f/1"))
+            .then_output(|| page(&[], "f/1"));
+        let more = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
+            .match_requests(|r| r.next_token() == Some("f/1"))
+            .then_output(|| page(&["four"], "f/2"));
+        let client = mock_client!(
+            aws_sdk_cloudwatchlogs,
+            RuleMode::Sequential,
+            [&not_yet, &head, &nothing, &more]
+        );
+        let mut follower = follower(client);
+        assert_eq!(follower.read(10).await.unwrap(), LogRead::NotYet);
+        assert_eq!(
+            follower.read(10).await.unwrap(),
+            LogRead::Lines(vec!["one".into(), "two".into(), "three".into()])
+        );
+        assert_eq!(follower.read(10).await.unwrap(), LogRead::Lines(vec![]));
+        assert_eq!(
+            follower.read(10).await.unwrap(),
+            LogRead::Lines(vec!["four".into()])
+        );
+        assert_eq!(follower.lines_shown, 4);
+        assert_eq!(head.num_calls(), 1);
+        assert_eq!(more.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn access_denied_stops_reading_without_failing() {
+        let denied = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events).then_error(|| {
+            GetLogEventsError::generic(
+                aws_sdk_cloudwatchlogs::error::ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .message("no")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::Sequential, [&denied]);
+        let mut follower = follower(client);
+        assert!(matches!(
+            follower.read(10).await.unwrap(),
+            LogRead::Denied(_)
+        ));
+        assert!(follower.denied);
+        assert_eq!(follower.read(10).await.unwrap(), LogRead::Lines(vec![]));
+        assert_eq!(denied.num_calls(), 1);
+    }
+}
