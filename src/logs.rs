@@ -69,20 +69,26 @@ pub trait Logs: Send + Sync {
 /// function runs in (`awslogs-region`), so clients are built per region from one base config.
 #[derive(Debug, Clone)]
 pub struct SdkLogs {
-    config: aws_config::SdkConfig,
+    client: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl SdkLogs {
-    pub fn new(config: aws_config::SdkConfig) -> Self {
-        Self { config }
+    pub fn new(client: aws_sdk_cloudwatchlogs::Client) -> Self {
+        Self { client }
     }
 
     fn client_for(&self, region: Option<&str>) -> aws_sdk_cloudwatchlogs::Client {
-        let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(&self.config);
-        if let Some(region) = region {
-            builder = builder.region(Region::new(region.to_string()));
+        let same_region = self.client.config().region().map(Region::as_ref) == region;
+        match region {
+            Some(region) if !same_region => aws_sdk_cloudwatchlogs::Client::from_conf(
+                self.client
+                    .config()
+                    .to_builder()
+                    .region(Region::new(region.to_string()))
+                    .build(),
+            ),
+            _ => self.client.clone(),
         }
-        aws_sdk_cloudwatchlogs::Client::from_conf(builder.build())
     }
 }
 

@@ -159,7 +159,19 @@ impl Settings {
         let max_duration = seconds(&get, "MAX_DURATION_SECONDS", 3600, 60, 365 * 24 * 3600)?;
         let start_timeout = seconds(&get, "START_TIMEOUT_SECONDS", 600, 10, 24 * 3600)?;
         let poll_interval = seconds(&get, "POLL_INTERVAL_SECONDS", 5, 1, 300)?;
-        let poll_max_wait = seconds(&get, "POLL_MAX_WAIT_SECONDS", 600, 0, MAX_POLL_WAIT_SECONDS)?;
+        let poll_max_wait = seconds(&get, "POLL_MAX_WAIT_SECONDS", 600, 1, MAX_POLL_WAIT_SECONDS)?;
+        if poll_max_wait < poll_interval {
+            // Shorter than one interval, every poll-status run would be a single DescribeTasks
+            // and the state machine would loop without pause.
+            return Err(misconfigured(
+                "POLL_MAX_WAIT_SECONDS",
+                &format!(
+                    "is {} but POLL_INTERVAL_SECONDS is {}; it must be at least the interval",
+                    poll_max_wait.as_secs(),
+                    poll_interval.as_secs()
+                ),
+            ));
+        }
         let missing_grace = seconds(&get, "MISSING_GRACE_SECONDS", 60, 0, 3600)?;
         let log_tail_lines = seconds(&get, "LOG_TAIL_LINES", 50, 0, 10_000)?.as_secs() as usize;
 
@@ -365,6 +377,13 @@ mod tests {
             (
                 with(&[("POLL_INTERVAL_SECONDS", "0")]),
                 "POLL_INTERVAL_SECONDS",
+            ),
+            (
+                with(&[
+                    ("POLL_INTERVAL_SECONDS", "30"),
+                    ("POLL_MAX_WAIT_SECONDS", "10"),
+                ]),
+                "POLL_MAX_WAIT_SECONDS",
             ),
             (with(&[("LOG_TAIL_LINES", "-1")]), "LOG_TAIL_LINES"),
         ];

@@ -12,11 +12,106 @@
 //! ```
 
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::ecs::{ContainerState, LogConfiguration};
-use crate::error::StateError;
-use crate::logs::LogStream;
+use crate::clock::Clock;
+use crate::ecs::{ContainerState, Ecs, LogConfiguration};
+use crate::error::{MigrationError, StateError};
+use crate::logs::{LogStream, Logs};
+use crate::settings::Settings;
+
+pub mod budget;
+pub mod check_exit_code;
+pub mod poll_status;
+pub mod run_task;
+pub mod stop_task;
+pub mod validate_event;
+
+pub use check_exit_code::{check_exit_code, CheckInput};
+pub use poll_status::{poll_status, PollInput};
+pub use run_task::run_task;
+pub use stop_task::stop_task;
+pub use validate_event::{started_by_for_execution, validate_event, ValidateEventInput};
+
+/// What every step runs against: the settings and the seams.
+#[derive(Clone, Copy)]
+pub struct StepEnv<'a> {
+    pub settings: &'a Settings,
+    pub ecs: &'a dyn Ecs,
+    pub logs: &'a dyn Logs,
+    pub clock: &'a dyn Clock,
+}
+
+/// The five steps, by the names their Lambda functions and binaries carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    ValidateEvent,
+    RunTask,
+    PollStatus,
+    CheckExitCode,
+    StopTask,
+}
+
+impl Step {
+    pub const ALL: [Step; 5] = [
+        Step::ValidateEvent,
+        Step::RunTask,
+        Step::PollStatus,
+        Step::CheckExitCode,
+        Step::StopTask,
+    ];
+
+    /// The function's name: `validate-event`, `run-task`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::ValidateEvent => "validate-event",
+            Step::RunTask => "run-task",
+            Step::PollStatus => "poll-status",
+            Step::CheckExitCode => "check-exit-code",
+            Step::StopTask => "stop-task",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Runs the step on its JSON input, as a Lambda invocation or the local engine delivers it.
+    /// `return_by` bounds poll-status's wait (the Lambda deadline less a margin).
+    pub async fn run(
+        self,
+        env: &StepEnv<'_>,
+        input: Value,
+        return_by: Option<DateTime<Utc>>,
+    ) -> Result<Value, MigrationError> {
+        match self {
+            Step::ValidateEvent => to_json(validate_event(env, from_json(self, input)?).await?),
+            Step::RunTask => to_json(run_task(env, from_json(self, input)?).await?),
+            Step::PollStatus => {
+                to_json(poll_status(env, from_json(self, input)?, return_by).await?)
+            }
+            Step::CheckExitCode => to_json(check_exit_code(env, from_json(self, input)?).await?),
+            Step::StopTask => to_json(stop_task(env, input).await?),
+        }
+    }
+}
+
+fn from_json<T: DeserializeOwned>(step: Step, input: Value) -> Result<T, MigrationError> {
+    serde_json::from_value(input).map_err(|e| {
+        MigrationError::InvalidEvent(format!(
+            "{} received input it cannot read: {e}; check the state machine's InputPath/Parameters for this step",
+            step.name()
+        ))
+    })
+}
+
+fn to_json<T: Serialize>(value: T) -> Result<Value, MigrationError> {
+    // Serializing these plain data types cannot fail; map it anyway rather than panic.
+    serde_json::to_value(value)
+        .map_err(|e| MigrationError::Misconfigured(format!("cannot encode step output: {e}")))
+}
 
 /// The slice of the context object (`$$.Execution`) the state machine passes to the steps.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

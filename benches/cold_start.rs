@@ -1,0 +1,168 @@
+//! Cold start and peak memory: the Rust run-task bootstrap against the Python Lambda it
+//! replaces (benches/baseline/lambda_migration.py under awslambdaric), both under the same
+//! Runtime API server, both calling ecs:RunTask on the same moto server. Not a test: run with
+//! `cargo bench --bench cold_start` after `bash tests/support/install-moto.sh` and
+//! `python3 -m venv .tools/bench && .tools/bench/bin/pip install awslambdaric boto3`.
+//!
+//! Cold start = process start to the first response; memory = the process's VmHWM.
+
+#[path = "../tests/common/moto.rs"]
+#[allow(dead_code)]
+mod moto;
+#[path = "../tests/fixtures/runtime_api.rs"]
+mod runtime_api;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use runtime_api::{Answer, RuntimeApi};
+use serde_json::{json, Value};
+use tokio::process::Command;
+
+const RUNS: usize = 7;
+
+struct Sample {
+    first_response: Duration,
+    init: Duration,
+    peak_kib: u64,
+}
+
+fn peak_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn run_once(mut command: Command, event: Value) -> Sample {
+    let api = RuntimeApi::start().await;
+    command
+        .env("AWS_LAMBDA_RUNTIME_API", api.endpoint())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let started = Instant::now();
+    let mut child = command.spawn().expect("start the bootstrap");
+    let invocation = api.invoke(event, Duration::from_secs(60)).await;
+    let pid = child.id().expect("pid");
+    let peak_kib = peak_kib(pid);
+    child.kill().await.ok();
+    match &invocation.answer {
+        Answer::Response(_) => {}
+        Answer::Error {
+            error_type,
+            message,
+        } => panic!("{error_type}: {message}"),
+    }
+    Sample {
+        first_response: invocation.answered_at - started,
+        init: invocation
+            .first_next_at
+            .map_or(Duration::ZERO, |t| t - started),
+        peak_kib,
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn report(name: &str, samples: &[Sample]) -> (f64, f64) {
+    let first = median(
+        samples
+            .iter()
+            .map(|s| s.first_response.as_secs_f64() * 1e3)
+            .collect(),
+    );
+    let init = median(samples.iter().map(|s| s.init.as_secs_f64() * 1e3).collect());
+    let peak = median(samples.iter().map(|s| s.peak_kib as f64 / 1024.0).collect());
+    println!("{name:<34} {first:>10.1} ms {init:>10.1} ms {peak:>9.1} MiB");
+    (first, peak)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async {
+        let root = moto::repo_root();
+        let python = root.join(".tools/bench/bin/python");
+        assert!(
+            python.exists(),
+            "missing {}: python3 -m venv .tools/bench && .tools/bench/bin/pip install awslambdaric boto3",
+            python.display()
+        );
+        let server = moto::shared();
+        let cluster = server.create_cluster("bench").await;
+        let subnet = server.default_subnet();
+        let security_group = server.create_security_group("bench-sg");
+        let taskdef = server
+            .register_task_definition("bench-app", "fastapi", "/ecs/bench", "ecs")
+            .await;
+        let client_env = server.client_env();
+
+        let rust_event = |i: usize| {
+            json!({
+                "taskdef_arn": taskdef, "family": "bench-app", "revision": 1, "cluster": cluster,
+                "container": "fastapi", "command": ["alembic", "upgrade", "head"],
+                "client_token": format!("bench-{i}"), "started_by": "ecs-migrate/bench",
+                "started_at": "2026-11-25T12:00:00Z", "deadline": "2026-11-25T13:00:00Z", "log": null
+            })
+        };
+        let python_event = json!({
+            "version": "0", "id": "bench", "detail-type": "AWS ECS Migration Task",
+            "source": "ecs.migration", "account": moto::ACCOUNT, "time": "2026-11-25T12:00:00Z",
+            "region": moto::REGION, "resources": [], "detail": {"taskdef_arn": taskdef}
+        });
+
+        let rust_bin = PathBuf::from(env!("CARGO_BIN_EXE_run-task"));
+        let baseline_dir = root.join("benches/baseline");
+        let mut rust = Vec::new();
+        let mut python_samples = Vec::new();
+        for i in 0..RUNS {
+            let mut command = Command::new(&rust_bin);
+            command.env_clear().envs(client_env.iter().map(|(k, v)| (*k, v.as_str()))).envs([
+                ("CLUSTER", cluster.as_str()),
+                ("CONTAINER_NAME", "fastapi"),
+                ("SUBNETS", &format!("[\"{subnet}\"]")),
+                ("SECURITY_GROUPS", &format!("[\"{security_group}\"]")),
+                ("LAUNCH_TYPE", "FARGATE"),
+                ("ALLOWED_FAMILIES", "bench-app"),
+                ("AWS_LAMBDA_FUNCTION_NAME", "run-task"),
+                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+                ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ]);
+            rust.push(run_once(command, rust_event(i)).await);
+
+            let mut command = Command::new(&python);
+            command
+                .args(["-m", "awslambdaric", "lambda_migration.lambda_handler"])
+                .current_dir(&baseline_dir)
+                .env_clear()
+                .envs(client_env.iter().map(|(k, v)| (*k, v.as_str())))
+                .envs([
+                    ("PRIVATE_SUBNETS", format!("[\"{subnet}\"]")),
+                    ("SECURITY_GROUP", security_group.clone()),
+                    ("CLUSTER_NAME", cluster.clone()),
+                    ("PATH", std::env::var("PATH").unwrap_or_default()),
+                ]);
+            python_samples.push(run_once(command, python_event.clone()).await);
+        }
+
+        println!("cold start and peak memory, median of {RUNS} runs, RunTask against moto on 127.0.0.1");
+        println!("{:<34} {:>13} {:>13} {:>13}", "", "first resp.", "init", "peak RSS");
+        let (rust_ms, rust_mib) = report("rust run-task (release bootstrap)", &rust);
+        let (py_ms, py_mib) = report("python baseline (awslambdaric)", &python_samples);
+        println!(
+            "ratios: first response {:.1}x faster, peak memory {:.1}x smaller (goals: >= 20x, >= 5x)",
+            py_ms / rust_ms,
+            py_mib / rust_mib
+        );
+    });
+}

@@ -1,0 +1,6 @@
+//! The run-task Lambda function.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    ecs_migrate::lambda::serve(ecs_migrate::steps::Step::RunTask).await
+}

@@ -1,0 +1,6 @@
+//! The validate-event Lambda function.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    ecs_migrate::lambda::serve(ecs_migrate::steps::Step::ValidateEvent).await
+}

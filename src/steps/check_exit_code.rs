@@ -1,0 +1,158 @@
+//! check-exit-code: judges the migration container (not sidecars) of a stopped task, and puts
+//! the tail of its log into the Cause when it failed.
+
+use serde::{Deserialize, Serialize};
+
+use super::{MigrationRequest, MigrationResult, StartedTask, StepEnv, TaskStatus};
+use crate::error::MigrationError;
+use crate::logs::LogStream;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckInput {
+    pub request: MigrationRequest,
+    pub task: StartedTask,
+    pub status: TaskStatus,
+}
+
+/// Step Functions keeps at most 32,768 characters of a Cause; stay well inside it.
+const MAX_CAUSE_CHARS: usize = 30_000;
+const MAX_LINE_CHARS: usize = 1_000;
+
+/// Order (as ecspresso does it): a task that failed to start, then a container without an exit
+/// code, then the exit code itself.
+pub async fn check_exit_code(
+    env: &StepEnv<'_>,
+    input: CheckInput,
+) -> Result<MigrationResult, MigrationError> {
+    let CheckInput {
+        request,
+        task,
+        status,
+    } = input;
+    let container = status
+        .containers
+        .iter()
+        .find(|c| c.name == request.container);
+    let exit_code = container.and_then(|c| c.exit_code);
+    let summary = summary(&request, &task, &status, exit_code);
+
+    if status.stop_code.as_deref() == Some("TaskFailedToStart") {
+        let cause = with_log_tail(
+            env,
+            &task,
+            format!("the migration task failed to start: {summary}"),
+        )
+        .await;
+        return Err(MigrationError::TaskFailedToStart(cause));
+    }
+    let Some(exit_code) = exit_code else {
+        let what = match container {
+            None => format!("container {} is not in the stopped task", request.container),
+            Some(c) => format!(
+                "container {} has no exit code{}",
+                request.container,
+                c.reason
+                    .as_deref()
+                    .map(|r| format!(" (reason: {r})"))
+                    .unwrap_or_default()
+            ),
+        };
+        let cause = with_log_tail(
+            env,
+            &task,
+            format!("the task stopped before the migration finished: {what}; {summary}"),
+        )
+        .await;
+        return Err(MigrationError::TaskStopped(cause));
+    };
+    if exit_code != 0 {
+        let meaning = match exit_code {
+            137 => " (137: killed by SIGKILL, usually out of memory or a stop that outlasted stopTimeout)",
+            143 => " (143: terminated by SIGTERM)",
+            _ => "",
+        };
+        let cause = with_log_tail(
+            env,
+            &task,
+            format!("the migration exited with code {exit_code}{meaning}: {summary}"),
+        )
+        .await;
+        return Err(MigrationError::NonZeroExit(cause));
+    }
+
+    let duration_seconds = match (status.started_at, status.stopped_at) {
+        (Some(start), Some(stop)) => Some((stop - start).num_seconds()),
+        _ => None,
+    };
+    tracing::info!(task_arn = %task.task_arn, exit_code, ?duration_seconds, "migration succeeded");
+    Ok(MigrationResult {
+        task_arn: task.task_arn,
+        container: request.container,
+        exit_code,
+        duration_seconds,
+        log_stream: task.log_stream,
+    })
+}
+
+fn summary(
+    request: &MigrationRequest,
+    task: &StartedTask,
+    status: &TaskStatus,
+    exit_code: Option<i32>,
+) -> String {
+    format!(
+        "container {}, exit code {}, stop code {}, stopped reason {:?}, task {}",
+        request.container,
+        exit_code.map_or("none".to_string(), |c| c.to_string()),
+        status.stop_code.as_deref().unwrap_or("none"),
+        status.stopped_reason.as_deref().unwrap_or(""),
+        task.task_arn
+    )
+}
+
+/// Appends the container's last log lines; a log that cannot be read is said, never fatal.
+async fn with_log_tail(env: &StepEnv<'_>, task: &StartedTask, mut cause: String) -> String {
+    let lines = env.settings.log_tail_lines;
+    if lines == 0 {
+        return cause;
+    }
+    let Some(stream) = task.log_stream.as_ref() else {
+        cause.push_str("\n(no log tail: the container's awslogs stream could not be derived from its logConfiguration)");
+        return cause;
+    };
+    match env.logs.tail(stream, lines).await {
+        Ok(Some(log)) if log.is_empty() => {
+            cause.push_str(&format!("\n(log stream {} is empty)", describe(stream)));
+        }
+        Ok(Some(log)) => {
+            cause.push_str(&format!(
+                "\n--- last {} log lines of {} ---",
+                log.len(),
+                describe(stream)
+            ));
+            let mut tail = String::new();
+            for line in &log {
+                tail.push('\n');
+                tail.extend(line.chars().take(MAX_LINE_CHARS));
+            }
+            // Keep the end of the log: the error is usually in the last lines.
+            let room = MAX_CAUSE_CHARS.saturating_sub(cause.chars().count());
+            let skip = tail.chars().count().saturating_sub(room);
+            cause.extend(tail.chars().skip(skip));
+        }
+        Ok(None) => {
+            cause.push_str(&format!(
+                "\n(no log tail: log stream {} does not exist)",
+                describe(stream)
+            ));
+        }
+        Err(err) => {
+            cause.push_str(&format!("\n(no log tail: {err})"));
+        }
+    }
+    cause
+}
+
+fn describe(stream: &LogStream) -> String {
+    format!("{} in log group {}", stream.stream, stream.group)
+}

@@ -1,0 +1,170 @@
+//! poll-status: follows the task with ecs:DescribeTasks, waiting inside one invocation (up to
+//! `POLL_MAX_WAIT_SECONDS`) so a long migration costs few state transitions, yet a stopped task
+//! is noticed within one poll interval.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{MigrationRequest, Phase, StartedTask, StepEnv, TaskStatus};
+use crate::ecs::{TaskLookup, TaskState};
+use crate::error::{MigrationError, StateError};
+
+/// The state data poll-status reads: the request, the task, and its previous answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollInput {
+    pub request: MigrationRequest,
+    pub task: StartedTask,
+    #[serde(default)]
+    pub status: Option<TaskStatus>,
+}
+
+/// Statuses a task passes through before its containers run.
+const NOT_YET_RUNNING: [&str; 4] = ["PROVISIONING", "PENDING", "ACTIVATING", "MISSING"];
+
+/// Polls until the task stops, the deadline or start budget passes, or this invocation's wait
+/// is used up. `return_by` is when the caller must have an answer (the Lambda deadline less a
+/// margin); `None` means only the settings bound the wait.
+pub async fn poll_status(
+    env: &StepEnv<'_>,
+    input: PollInput,
+    return_by: Option<DateTime<Utc>>,
+) -> Result<TaskStatus, MigrationError> {
+    let settings = env.settings;
+    let PollInput {
+        request,
+        task,
+        status: previous,
+    } = input;
+    let mut polls = previous.as_ref().map_or(0, |s| s.polls);
+    let start = env.clock.now();
+    let mut until = start + to_delta(settings.poll_max_wait);
+    if let Some(return_by) = return_by {
+        until = until.min(return_by);
+    }
+    let start_budget_ends = task.run_at + to_delta(settings.start_timeout);
+    let missing_grace_ends = task.run_at + to_delta(settings.missing_grace);
+
+    loop {
+        let lookup = env
+            .ecs
+            .describe_task(&task.cluster, &task.task_arn)
+            .await
+            .map_err(|err| {
+                let message = format!("describing task {}: {err}", task.task_arn);
+                if err.transient {
+                    MigrationError::AwsTransient(message)
+                } else {
+                    MigrationError::TaskMissing(message)
+                }
+            })?;
+        polls += 1;
+        let now = env.clock.now();
+        let state = match lookup {
+            TaskLookup::Found(state) => state,
+            TaskLookup::Missing { reason } if now < missing_grace_ends => {
+                // Right after RunTask, DescribeTasks may not see the task yet.
+                missing_state(&task.task_arn, &reason)
+            }
+            TaskLookup::Missing { reason } => {
+                return Err(MigrationError::TaskMissing(format!(
+                    "task {} can no longer be described ({reason}), {} s after RunTask; it may have been stopped and expired, check the cluster's stopped tasks",
+                    task.task_arn,
+                    (now - task.run_at).num_seconds()
+                )))
+            }
+        };
+
+        if state.last_status == "STOPPED" {
+            return Ok(status(Phase::Stopped, state, now, polls, None));
+        }
+        if now >= request.deadline {
+            let error = StateError {
+                error: "Migration.Timeout".into(),
+                cause: format!(
+                    "the migration was still {} at its deadline {} ({} s after the execution started; setting MAX_DURATION_SECONDS); its task {} is being stopped",
+                    state.last_status,
+                    request.deadline.to_rfc3339(),
+                    (request.deadline - request.started_at).num_seconds(),
+                    task.task_arn
+                ),
+            };
+            return Ok(status(
+                Phase::DeadlinePassed,
+                state,
+                now,
+                polls,
+                Some(error),
+            ));
+        }
+        if NOT_YET_RUNNING.contains(&state.last_status.as_str()) && now >= start_budget_ends {
+            let error = StateError {
+                error: "Migration.TaskFailedToStart".into(),
+                cause: format!(
+                    "task {} was still {} {} s after RunTask (setting START_TIMEOUT_SECONDS); it is being stopped. Capacity providers leave tasks in PROVISIONING while they wait for capacity",
+                    task.task_arn,
+                    state.last_status,
+                    (now - task.run_at).num_seconds()
+                ),
+            };
+            return Ok(status(Phase::StartTimedOut, state, now, polls, Some(error)));
+        }
+        if now >= until {
+            return Ok(status(Phase::InProgress, state, now, polls, None));
+        }
+        let next_event = [until, request.deadline, start_budget_ends]
+            .into_iter()
+            .filter(|t| *t > now)
+            .min()
+            .unwrap_or(until);
+        let pause = settings
+            .poll_interval
+            .min((next_event - now).to_std().unwrap_or(Duration::ZERO))
+            .max(Duration::from_millis(1));
+        env.ecs
+            .wait_for_change(env.clock, &task.task_arn, pause)
+            .await;
+    }
+}
+
+fn to_delta(duration: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+}
+
+fn missing_state(task_arn: &str, reason: &str) -> TaskState {
+    TaskState {
+        task_arn: task_arn.to_string(),
+        last_status: if reason.is_empty() { "MISSING" } else { reason }.to_string(),
+        desired_status: None,
+        stop_code: None,
+        stopped_reason: None,
+        created_at: None,
+        started_at: None,
+        stopped_at: None,
+        containers: Vec::new(),
+    }
+}
+
+fn status(
+    phase: Phase,
+    state: TaskState,
+    checked_at: DateTime<Utc>,
+    polls: u64,
+    error: Option<StateError>,
+) -> TaskStatus {
+    TaskStatus {
+        phase,
+        last_status: state.last_status,
+        desired_status: state.desired_status,
+        stop_code: state.stop_code,
+        stopped_reason: state.stopped_reason,
+        created_at: state.created_at,
+        started_at: state.started_at,
+        stopped_at: state.stopped_at,
+        containers: state.containers,
+        checked_at,
+        polls,
+        error,
+    }
+}

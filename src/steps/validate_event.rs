@@ -1,0 +1,188 @@
+//! validate-event: from the execution input to a checked, resolved [`MigrationRequest`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::{budget, ExecutionContext, MigrationRequest, StepEnv};
+use crate::aws::AwsError;
+use crate::error::MigrationError;
+use crate::request::parse_input;
+
+/// What the state machine passes: the execution input and `$$.Execution`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidateEventInput {
+    pub event: Value,
+    #[serde(default)]
+    pub execution: ExecutionContext,
+}
+
+/// Checks the input, the allow-list, the account and region, the task definition and its
+/// container, and the time budget; computes the deadline, `startedBy` and the client token.
+pub async fn validate_event(
+    env: &StepEnv<'_>,
+    input: ValidateEventInput,
+) -> Result<MigrationRequest, MigrationError> {
+    let settings = env.settings;
+    let parsed = parse_input(&input.event)?;
+    let taskdef = &parsed.task_definition;
+
+    if !settings.allowed_families.contains(&taskdef.family) {
+        return Err(MigrationError::NotAllowed(format!(
+            "task definition family {:?} is not allowed here; allowed: {} (setting ALLOWED_FAMILIES)",
+            taskdef.family,
+            settings.allowed_families.join(", ")
+        )));
+    }
+    check_same(
+        "account",
+        taskdef.account.as_deref(),
+        settings.account_id.as_deref(),
+    )?;
+    check_same(
+        "region",
+        taskdef.region.as_deref(),
+        settings.region.as_deref(),
+    )?;
+
+    let Some(definition) = env
+        .ecs
+        .describe_task_definition(&taskdef.raw)
+        .await
+        .map_err(|e| describe_error(&taskdef.raw, e))?
+    else {
+        return Err(MigrationError::TaskDefinitionNotFound(format!(
+            "task definition {:?} does not exist (or is not visible to this account and region); register it first or check the revision",
+            taskdef.raw
+        )));
+    };
+    // The family ECS resolved must be the one the allow-list passed.
+    if definition.family != taskdef.family {
+        return Err(MigrationError::NotAllowed(format!(
+            "{:?} resolved to family {:?}, not {:?}",
+            taskdef.raw, definition.family, taskdef.family
+        )));
+    }
+    let Some(container) = definition
+        .containers
+        .iter()
+        .find(|c| c.name == settings.container)
+    else {
+        let names: Vec<&str> = definition
+            .containers
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        return Err(MigrationError::ContainerNotFound(format!(
+            "container {:?} (setting CONTAINER_NAME) is not in task definition {}; it has: {}",
+            settings.container,
+            definition.arn,
+            names.join(", ")
+        )));
+    };
+    if definition.network_mode.as_deref() == Some("awsvpc") && settings.network.is_none() {
+        return Err(MigrationError::Misconfigured(format!(
+            "task definition {} uses awsvpc networking but setting SUBNETS is not set; set SUBNETS (and SECURITY_GROUPS) to where the migration task should run",
+            definition.arn
+        )));
+    }
+    budget::check_fits(settings)?;
+
+    let started_at = input
+        .execution
+        .start_time
+        .unwrap_or_else(|| env.clock.now());
+    let deadline = started_at
+        + chrono::Duration::from_std(settings.max_duration).map_err(|_| {
+            MigrationError::Misconfigured("setting MAX_DURATION_SECONDS is too large".into())
+        })?;
+    // A redelivered event repeats its id, and a retried Lambda repeats the execution: either way
+    // the token is the same, so ECS returns the first task instead of starting a second one.
+    let idempotency_key = parsed
+        .event_id
+        .as_deref()
+        .or(input.execution.name.as_deref())
+        .or(input.execution.id.as_deref());
+    let client_token = match idempotency_key {
+        Some(key) => hex_digest(&["client-token", key, &definition.arn], 64),
+        None => hex_digest(
+            &["client-token", &definition.arn, &started_at.to_rfc3339()],
+            64,
+        ),
+    };
+    let started_by = match input
+        .execution
+        .id
+        .as_deref()
+        .or(input.execution.name.as_deref())
+    {
+        Some(execution) => started_by_for_execution(execution),
+        None => started_by_for_execution(&client_token),
+    };
+    if container.log.is_none() {
+        tracing::warn!(container = %container.name, "the migration container has no logConfiguration: failures will carry no log tail");
+    }
+
+    Ok(MigrationRequest {
+        taskdef_arn: definition.arn.clone(),
+        family: definition.family.clone(),
+        revision: definition.revision,
+        cluster: settings.cluster.clone(),
+        container: container.name.clone(),
+        command: settings.command.clone(),
+        client_token,
+        started_by,
+        execution_name: input.execution.name.clone(),
+        event_id: parsed.event_id.clone(),
+        started_at,
+        deadline,
+        log: container.log.clone(),
+    })
+}
+
+/// RunTask's `startedBy` for an execution: derived from its ARN, so stop-task can find the
+/// execution's tasks from an "Execution Status Change" event that carries only the ARN.
+pub fn started_by_for_execution(execution: &str) -> String {
+    format!("ecs-migrate/{}", hex_digest(&["started-by", execution], 24))
+}
+
+fn hex_digest(parts: &[&str], len: usize) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    hex[..len.min(hex.len())].to_string()
+}
+
+fn check_same(
+    what: &str,
+    given: Option<&str>,
+    expected: Option<&str>,
+) -> Result<(), MigrationError> {
+    match (given, expected) {
+        (Some(given), Some(expected)) if given != expected => Err(MigrationError::NotAllowed(format!(
+            "the task definition is in {what} {given}, but this deployment runs migrations in {what} {expected}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn describe_error(taskdef: &str, err: AwsError) -> MigrationError {
+    if err.transient {
+        MigrationError::AwsTransient(format!("describing task definition {taskdef:?}: {err}"))
+    } else if err.is_access_denied() {
+        MigrationError::Misconfigured(format!(
+            "validate-event may not describe task definition {taskdef:?} ({err}); grant its role ecs:DescribeTaskDefinition"
+        ))
+    } else {
+        MigrationError::TaskDefinitionNotFound(format!(
+            "task definition {taskdef:?} could not be described: {err}"
+        ))
+    }
+}

@@ -1,0 +1,98 @@
+//! Static checks of statemachine/migration.asl.json that asl-validator cannot make.
+
+use std::collections::BTreeSet;
+
+use ecs_migrate::steps::Step;
+use ecs_migrate::MigrationError;
+use serde_json::Value;
+
+fn definition() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/statemachine/migration.asl.json"
+    ))
+    .expect("read the definition");
+    serde_json::from_str(&text).expect("the definition is JSON")
+}
+
+fn states(definition: &Value) -> Vec<(String, Value)> {
+    definition["States"]
+        .as_object()
+        .expect("States is an object")
+        .iter()
+        .map(|(name, state)| (name.clone(), state.clone()))
+        .collect()
+}
+
+#[test]
+fn every_error_name_matched_is_a_design_error_a_lambda_error_or_a_states_error() {
+    let definition = definition();
+    let mut seen = BTreeSet::new();
+    for (name, state) in states(&definition) {
+        for list in ["Retry", "Catch"] {
+            for rule in state[list].as_array().into_iter().flatten() {
+                let errors = rule["ErrorEquals"]
+                    .as_array()
+                    .expect("ErrorEquals is a list");
+                for (i, error) in errors.iter().enumerate() {
+                    let error = error.as_str().expect("error names are strings");
+                    assert!(
+                        MigrationError::NAMES.contains(&error)
+                            || error.starts_with("Lambda.")
+                            || error.starts_with("States."),
+                        "/States/{name}/{list}: unknown error name {error}"
+                    );
+                    if error == "States.ALL" {
+                        assert_eq!(
+                            i,
+                            errors.len() - 1,
+                            "/States/{name}/{list}: States.ALL must stand alone"
+                        );
+                    }
+                    seen.insert(error.to_string());
+                }
+            }
+        }
+    }
+    assert!(seen.contains("Migration.CapacityUnavailable"));
+    assert!(seen.contains("Lambda.TooManyRequestsException"));
+}
+
+#[test]
+fn task_resources_are_exactly_the_five_function_placeholders() {
+    let definition = definition();
+    let resources: BTreeSet<String> = states(&definition)
+        .into_iter()
+        .filter(|(_, s)| s["Type"] == "Task")
+        .map(|(_, s)| s["Resource"].as_str().expect("Resource").to_string())
+        .collect();
+    let expected: BTreeSet<String> = Step::ALL
+        .iter()
+        .map(|s| format!("${{{}_arn}}", s.name().replace('-', "_")))
+        .collect();
+    assert_eq!(resources, expected);
+}
+
+#[test]
+fn every_failure_after_run_task_passes_through_stop_task() {
+    let definition = definition();
+    for (name, state) in states(&definition) {
+        if ["RunTask", "PollStatus", "CheckExitCode"].contains(&name.as_str()) {
+            let catches = state["Catch"].as_array().expect("Catch");
+            assert!(
+                catches
+                    .iter()
+                    .all(|c| c["Next"] == "StopTask" && c["ResultPath"] == "$.error"),
+                "/States/{name}/Catch must go to StopTask keeping the error at $.error"
+            );
+        }
+    }
+    let fail = &definition["States"]["MigrationFailed"];
+    assert_eq!(fail["ErrorPath"], "$.error.Error");
+    assert_eq!(fail["CausePath"], "$.error.Cause");
+    // StopTask's own failure must not overwrite the original error.
+    assert_eq!(
+        definition["States"]["StopTask"]["Catch"][0]["ResultPath"],
+        "$.stop_error"
+    );
+}

@@ -1,0 +1,229 @@
+//! Layer 5: each function's IAM role grants exactly the AWS calls its code makes.
+//!
+//! The calls are derived by running every step's code paths through the real SDK clients with
+//! an interceptor that records each operation the SDK executes; the grants are parsed from
+//! terraform/iam.tf by tests/static/iam_actions.py. Both sides must be equal.
+
+mod fixtures;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput;
+use aws_sdk_cloudwatchlogs::types::OutputLogEvent;
+use aws_sdk_ecs::config::ConfigBag;
+use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
+use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
+use aws_sdk_ecs::operation::run_task::RunTaskOutput;
+use aws_sdk_ecs::operation::stop_task::StopTaskOutput;
+use aws_sdk_ecs::types as ecs;
+use aws_sdk_ecs::Client as EcsClient;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use ecs_migrate::clock::VirtualClock;
+use ecs_migrate::ecs::SdkEcs;
+use ecs_migrate::logs::SdkLogs;
+use ecs_migrate::steps::{Step, StepEnv};
+use fixtures::*;
+use serde_json::{json, Value};
+
+/// Records `service:Operation` for every call the SDK executes.
+#[derive(Debug, Clone, Default)]
+struct Recorder(Arc<Mutex<BTreeSet<String>>>);
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "Recorder"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_sdk_ecs::config::RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let metadata = cfg.load::<Metadata>().expect("operation metadata");
+        // The IAM service prefix of each SDK service this crate uses.
+        let prefix = match metadata.service() {
+            "ECS" => "ecs",
+            "CloudWatch Logs" => "logs",
+            other => panic!("unexpected service {other}: add its IAM prefix here"),
+        };
+        self.0
+            .lock()
+            .unwrap()
+            .insert(format!("{prefix}:{}", metadata.name()));
+        Ok(())
+    }
+}
+
+/// Actions AWS authorizes as part of a call, beyond the call itself.
+fn implied(action: &str) -> &'static [&'static str] {
+    match action {
+        // RunTask with tags also needs ecs:TagResource; a task definition with a task or
+        // execution role makes ECS check iam:PassRole for them.
+        "ecs:RunTask" => &["ecs:TagResource", "iam:PassRole"],
+        _ => &[],
+    }
+}
+
+fn answering_rules() -> Vec<Rule> {
+    vec![
+        mock!(EcsClient::describe_task_definition).then_output(|| {
+            DescribeTaskDefinitionOutput::builder()
+                .task_definition(task_definition())
+                .build()
+        }),
+        mock!(EcsClient::run_task)
+            .then_output(|| RunTaskOutput::builder().tasks(task("PROVISIONING")).build()),
+        mock!(EcsClient::describe_tasks).then_output(|| {
+            DescribeTasksOutput::builder()
+                .tasks(stopped_task(
+                    ecs::TaskStopCode::EssentialContainerExited,
+                    "Essential container in task exited",
+                    vec![container(CONTAINER, Some(1))],
+                ))
+                .build()
+        }),
+        mock!(EcsClient::list_tasks)
+            .then_output(|| ListTasksOutput::builder().task_arns(TASK_ARN).build()),
+        mock!(EcsClient::stop_task).then_output(|| StopTaskOutput::builder().build()),
+    ]
+}
+
+/// Runs `step` on each input with recording clients; returns the actions its calls need.
+async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
+    let recorder = Recorder::default();
+    let rules = answering_rules();
+    let rule_refs: Vec<&Rule> = rules.iter().collect();
+    let ecs_recorder = recorder.clone();
+    let ecs = SdkEcs::new(mock_client!(
+        aws_sdk_ecs,
+        RuleMode::MatchAny,
+        &rule_refs,
+        |b| b.interceptor(ecs_recorder.clone())
+    ));
+    let logs_rule = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events).then_output(|| {
+        GetLogEventsOutput::builder()
+            .events(OutputLogEvent::builder().message("boom").build())
+            .build()
+    });
+    let logs_recorder = recorder.clone();
+    let logs = SdkLogs::new(mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        &[&logs_rule],
+        |b| b.interceptor(logs_recorder.clone())
+    ));
+    let settings = settings();
+    let clock = VirtualClock::starting_at(t0());
+    let env = StepEnv {
+        settings: &settings,
+        ecs: &ecs,
+        logs: &logs,
+        clock: &clock,
+    };
+    for input in inputs {
+        // Failures are fine here (check-exit-code fails on exit 1): the calls are what count.
+        let _ = step.run(&env, input, None).await;
+    }
+    let calls = recorder.0.lock().unwrap().clone();
+    let mut actions = calls.clone();
+    for call in &calls {
+        actions.extend(implied(call).iter().map(|a| a.to_string()));
+    }
+    actions
+}
+
+async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
+    let execution =
+        json!({"id": EXECUTION_ARN, "name": "exec", "start_time": "2026-11-25T12:00:00Z"});
+    let request = ecs_migrate::steps::validate_event(
+        &StepEnv {
+            settings: &settings(),
+            ecs: &SdkEcs::new(mock_client!(
+                aws_sdk_ecs,
+                RuleMode::MatchAny,
+                &[&answering_rules()[0]]
+            )),
+            logs: &SdkLogs::new(mock_client!(
+                aws_sdk_cloudwatchlogs,
+                RuleMode::MatchAny,
+                &[] as &[&Rule]
+            )),
+            clock: &VirtualClock::starting_at(t0()),
+        },
+        serde_json::from_value(json!({"event": {"taskdef_arn": "app"}, "execution": execution}))
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let request = serde_json::to_value(request).unwrap();
+    let task = json!({"task_arn": TASK_ARN, "cluster": CLUSTER, "run_at": "2026-11-25T12:00:00Z",
+                      "log_stream": {"group": "/ecs/app", "stream": "ecs/fastapi/0123456789abcdef", "region": REGION}});
+    let status = json!({"phase": "STOPPED", "last_status": "STOPPED", "stop_code": "EssentialContainerExited",
+                        "containers": [{"name": CONTAINER, "exit_code": 1}], "checked_at": "2026-11-25T12:01:00Z"});
+    let status_change = json!({"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+                               "detail": {"executionArn": EXECUTION_ARN, "status": "ABORTED"}});
+
+    let mut result = BTreeMap::new();
+    for (step, inputs) in [
+        (
+            Step::ValidateEvent,
+            vec![json!({"event": {"taskdef_arn": "app"}, "execution": execution})],
+        ),
+        (Step::RunTask, vec![request.clone()]),
+        (
+            Step::PollStatus,
+            vec![json!({"request": request, "task": task})],
+        ),
+        (
+            Step::CheckExitCode,
+            vec![json!({"request": request, "task": task, "status": status})],
+        ),
+        (
+            Step::StopTask,
+            vec![
+                json!({"request": request, "task": task, "error": {"Error": "Migration.Timeout", "Cause": ""}}),
+                status_change,
+            ],
+        ),
+    ] {
+        result.insert(step.name().to_string(), actions_of(step, inputs).await);
+    }
+    result
+}
+
+fn granted_per_function() -> BTreeMap<String, BTreeSet<String>> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let python = format!("{root}/.tools/checkov/bin/python");
+    let output = std::process::Command::new(&python)
+        .arg(format!("{root}/tests/static/iam_actions.py"))
+        .current_dir(root)
+        .output()
+        .unwrap_or_else(|e| panic!("run {python} (bash tests/run.sh installs it): {e}"));
+    assert!(
+        output.status.success(),
+        "iam_actions.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("iam_actions.py prints JSON")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_role_grants_exactly_the_calls_its_function_makes() {
+    let made = actions_per_function().await;
+    // Sanity: the derivation saw real calls for every function.
+    for (function, actions) in &made {
+        assert!(!actions.is_empty(), "{function}: no AWS call recorded");
+    }
+    let granted = granted_per_function();
+    assert_eq!(
+        made, granted,
+        "left: actions the code needs, right: actions terraform/iam.tf grants"
+    );
+}

@@ -1,0 +1,322 @@
+//! Layer 4: the Lambda binaries as Lambda runs them, under a Runtime API server on 127.0.0.1.
+//! Errors must reach Step Functions as the DESIGN.md names (the `errorType`).
+
+mod common;
+mod fixtures;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::moto;
+use fixtures::runtime_api::{Answer, RuntimeApi};
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+/// Starts a step's bootstrap against `api` with `env` (and nothing inherited that could reach AWS).
+fn bootstrap(binary: &str, api: &RuntimeApi, env: &[(&str, &str)]) -> Child {
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.endpoint())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "test")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        // Nothing here should reach AWS: a closed port on loopback.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.spawn().expect("start bootstrap")
+}
+
+fn response_of(answer: Answer) -> Value {
+    match answer {
+        Answer::Response(value) => value,
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+fn error_of(answer: Answer) -> (String, String) {
+    match answer {
+        Answer::Error {
+            error_type,
+            message,
+        } => (error_type, message),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn misconfigured_settings_fail_every_invocation_with_the_variable_named() {
+    let api = RuntimeApi::start().await;
+    let _child = bootstrap(
+        env!("CARGO_BIN_EXE_run-task"),
+        &api,
+        &[("CONTAINER_NAME", "fastapi"), ("ALLOWED_FAMILIES", "app")],
+    );
+    for _ in 0..2 {
+        let invocation = api.invoke(json!({}), Duration::from_secs(30)).await;
+        let (error_type, message) = error_of(invocation.answer);
+        assert_eq!(error_type, "Migration.Misconfigured");
+        assert!(message.contains("CLUSTER"), "{message}");
+    }
+    assert_eq!(
+        api.init_error(),
+        None,
+        "settings errors must not crash the runtime"
+    );
+}
+
+#[tokio::test]
+async fn validate_event_rejects_a_bad_event_by_name() {
+    let api = RuntimeApi::start().await;
+    let _child = bootstrap(
+        env!("CARGO_BIN_EXE_validate-event"),
+        &api,
+        &[
+            ("CLUSTER", "prod"),
+            ("CONTAINER_NAME", "fastapi"),
+            ("ALLOWED_FAMILIES", "app"),
+        ],
+    );
+    let event = json!({"event": {"source": "aws.ecs", "detail-type": "AWS ECS Migration Task",
+                                 "detail": {"taskdef_arn": "app"}}, "execution": {}});
+    let (error_type, message) = error_of(api.invoke(event, Duration::from_secs(30)).await.answer);
+    assert_eq!(error_type, "Migration.InvalidEvent");
+    assert!(message.contains("source is \"aws.ecs\""), "{message}");
+
+    let (error_type, message) = error_of(
+        api.invoke(
+            json!({"not": "the state machine's shape"}),
+            Duration::from_secs(30),
+        )
+        .await
+        .answer,
+    );
+    assert_eq!(error_type, "Migration.InvalidEvent");
+    assert!(
+        message.contains("validate-event received input it cannot read"),
+        "{message}"
+    );
+}
+
+/// A migration's resources in moto, and the five bootstraps pointed at it.
+struct Deployment {
+    cluster: String,
+    family: String,
+    taskdef: String,
+    env: Vec<(String, String)>,
+}
+
+impl Deployment {
+    async fn new() -> Self {
+        let server = moto::shared();
+        let cluster = server.create_cluster(&moto::unique("wire")).await;
+        let subnet = server.default_subnet();
+        let security_group = server.create_security_group(&moto::unique("wire-sg"));
+        let family = moto::unique("wire-app");
+        let taskdef = server
+            .register_task_definition(&family, "fastapi", "/ecs/wire-app", "ecs")
+            .await;
+        let mut env: Vec<(String, String)> = server
+            .client_env()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        for (k, v) in [
+            ("CLUSTER", cluster.clone()),
+            ("CONTAINER_NAME", "fastapi".into()),
+            ("SUBNETS", format!("[\"{subnet}\"]")),
+            ("SECURITY_GROUPS", format!("[\"{security_group}\"]")),
+            ("LAUNCH_TYPE", "FARGATE".into()),
+            ("ALLOWED_FAMILIES", format!("[\"{family}\"]")),
+            ("ACCOUNT_ID", moto::ACCOUNT.into()),
+            ("POLL_INTERVAL_SECONDS", "1".into()),
+            ("POLL_MAX_WAIT_SECONDS", "60".into()),
+            ("LOG_TAIL_LINES", "3".into()),
+        ] {
+            env.push((k.to_string(), v));
+        }
+        Self {
+            cluster,
+            family,
+            taskdef,
+            env,
+        }
+    }
+
+    /// Starts `binary` under a fresh Runtime API and invokes it once with `event`.
+    async fn invoke(&self, binary: &str, event: Value) -> Answer {
+        let api = RuntimeApi::start().await;
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut child = bootstrap(binary, &api, &env);
+        let invocation = api.invoke(event, Duration::from_secs(60)).await;
+        child.kill().await.ok();
+        invocation.answer
+    }
+}
+
+fn execution(name: &str) -> Value {
+    json!({
+        "id": format!("arn:aws:states:us-east-1:123456789012:execution:ecs-migrate:{name}"),
+        "name": name,
+        "start_time": chrono::Utc::now().to_rfc3339(),
+    })
+}
+
+#[tokio::test]
+async fn the_five_steps_as_lambdas_against_moto() {
+    let deployment = Deployment::new().await;
+    let server = moto::shared();
+    let ecs = server.ecs().await;
+
+    // validate-event resolves the family to the registered revision.
+    let request = response_of(
+        deployment
+            .invoke(
+                env!("CARGO_BIN_EXE_validate-event"),
+                json!({"event": {"taskdef_arn": deployment.family}, "execution": execution("wire-1")}),
+            )
+            .await,
+    );
+    assert_eq!(request["taskdef_arn"], deployment.taskdef.as_str());
+    assert_eq!(request["container"], "fastapi");
+    assert_eq!(request["cluster"], deployment.cluster.as_str());
+
+    // run-task starts it in moto with the command override and startedBy.
+    let task = response_of(
+        deployment
+            .invoke(env!("CARGO_BIN_EXE_run-task"), request.clone())
+            .await,
+    );
+    let task_arn = task["task_arn"].as_str().expect("task_arn").to_string();
+    let described = ecs
+        .describe_tasks()
+        .cluster(&deployment.cluster)
+        .tasks(&task_arn)
+        .send()
+        .await
+        .expect("ecs:DescribeTasks");
+    let moto_task = &described.tasks()[0];
+    assert_eq!(moto_task.started_by(), request["started_by"].as_str());
+    assert_eq!(
+        moto_task.task_definition_arn(),
+        Some(deployment.taskdef.as_str())
+    );
+    let overrides = moto_task
+        .overrides()
+        .expect("overrides")
+        .container_overrides();
+    assert_eq!(overrides[0].name(), Some("fastapi"));
+    assert_eq!(overrides[0].command(), ["alembic", "upgrade", "head"]);
+    let task_id = task_arn.rsplit('/').next().unwrap();
+    assert_eq!(
+        task["log_stream"]["stream"],
+        format!("ecs/fastapi/{task_id}").as_str()
+    );
+
+    // poll-status follows it to STOPPED (moto moves one status per DescribeTasks).
+    let status = response_of(
+        deployment
+            .invoke(
+                env!("CARGO_BIN_EXE_poll-status"),
+                json!({"request": request, "task": task}),
+            )
+            .await,
+    );
+    assert_eq!(status["phase"], "STOPPED", "{status}");
+    assert_eq!(status["last_status"], "STOPPED");
+    assert!(status["polls"].as_u64().unwrap() >= 2, "{status}");
+
+    // check-exit-code reads the container's stream from CloudWatch Logs.
+    server
+        .create_log_stream(
+            "/ecs/wire-app",
+            &format!("ecs/fastapi/{task_id}"),
+            &["Running upgrade 1 -> 2", "Running upgrade 2 -> 3", "done"],
+        )
+        .await;
+    let state = json!({"request": request, "task": task, "status": status});
+    let result = response_of(
+        deployment
+            .invoke(env!("CARGO_BIN_EXE_check-exit-code"), state.clone())
+            .await,
+    );
+    assert_eq!(result["exit_code"], 0, "{result}");
+    assert_eq!(result["task_arn"], task_arn.as_str());
+
+    // The same stopped task judged with a failing exit code: the Cause carries the log tail.
+    let mut failed = state.clone();
+    failed["status"]["containers"][0]["exit_code"] = json!(1);
+    failed["status"]["containers"][0]["name"] = json!("fastapi");
+    let (error_type, cause) = error_of(
+        deployment
+            .invoke(env!("CARGO_BIN_EXE_check-exit-code"), failed)
+            .await,
+    );
+    assert_eq!(error_type, "Migration.NonZeroExit");
+    assert!(cause.contains("exited with code 1"), "{cause}");
+    assert!(
+        cause.ends_with("Running upgrade 1 -> 2\nRunning upgrade 2 -> 3\ndone"),
+        "{cause}"
+    );
+}
+
+#[tokio::test]
+async fn stop_task_stops_a_running_task_in_moto() {
+    let deployment = Deployment::new().await;
+    let server = moto::shared();
+    let ecs = server.ecs().await;
+    let request = response_of(
+        deployment
+            .invoke(
+                env!("CARGO_BIN_EXE_validate-event"),
+                json!({"event": {"taskdef_arn": deployment.taskdef}, "execution": execution("wire-stop")}),
+            )
+            .await,
+    );
+    let task = response_of(
+        deployment
+            .invoke(env!("CARGO_BIN_EXE_run-task"), request.clone())
+            .await,
+    );
+    let task_arn = task["task_arn"].as_str().unwrap().to_string();
+    let state = json!({
+        "request": request, "task": task,
+        "error": {"Error": "Migration.Timeout", "Cause": "too slow"}
+    });
+    let stopped = response_of(
+        deployment
+            .invoke(env!("CARGO_BIN_EXE_stop-task"), state)
+            .await,
+    );
+    assert_eq!(stopped["stopped"][0], task_arn.as_str(), "{stopped}");
+    let described = ecs
+        .describe_tasks()
+        .cluster(&deployment.cluster)
+        .tasks(&task_arn)
+        .send()
+        .await
+        .expect("ecs:DescribeTasks");
+    let moto_task = &described.tasks()[0];
+    assert_eq!(moto_task.desired_status(), Some("STOPPED"));
+    assert!(
+        moto_task
+            .stopped_reason()
+            .unwrap_or_default()
+            .contains("failed with Migration.Timeout"),
+        "{:?}",
+        moto_task.stopped_reason()
+    );
+}

@@ -1,0 +1,1007 @@
+//! Layer 1: each step against aws-smithy-mocks, through the real SDK adapters. Every error name
+//! in DESIGN.md is produced here by some step and asserted.
+
+mod fixtures;
+
+use std::sync::Arc;
+
+use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput;
+use aws_sdk_cloudwatchlogs::types::OutputLogEvent;
+use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
+use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
+use aws_sdk_ecs::operation::run_task::RunTaskOutput;
+use aws_sdk_ecs::operation::stop_task::StopTaskOutput;
+use aws_sdk_ecs::types as ecs;
+use aws_sdk_ecs::Client as EcsClient;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use ecs_migrate::clock::{Clock, VirtualClock};
+use ecs_migrate::ecs::{ContainerState, SdkEcs};
+use ecs_migrate::logs::{LogStream, SdkLogs};
+use ecs_migrate::settings::Settings;
+use ecs_migrate::steps::{
+    check_exit_code, poll_status, run_task, started_by_for_execution, stop_task, validate_event,
+    CheckInput, MigrationRequest, Phase, PollInput, StartedTask, StepEnv, TaskStatus,
+    ValidateEventInput,
+};
+use ecs_migrate::{MigrationError, StateError};
+use fixtures::*;
+use serde_json::{json, Value};
+
+/// An error response as the service sends it (JSON 1.1 `__type`), so the SDK parses its code.
+fn aws_error(code: &str, message: &str) -> String {
+    json!({"__type": code, "message": message}).to_string()
+}
+
+fn ecs_client(rules: &[&Rule]) -> SdkEcs {
+    SdkEcs::new(mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules, |b| b
+        .retry_config(fast_retries())))
+}
+
+fn logs_client(rules: &[&Rule]) -> SdkLogs {
+    SdkLogs::new(mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        rules,
+        |b| b.retry_config(fast_retries())
+    ))
+}
+
+/// Runs `f` with a step environment over the given mocks and a virtual clock at `t0()`.
+struct World {
+    settings: Settings,
+    ecs: SdkEcs,
+    logs: SdkLogs,
+    clock: Arc<VirtualClock>,
+}
+
+impl World {
+    fn new(settings: Settings, ecs_rules: &[&Rule], logs_rules: &[&Rule]) -> Self {
+        Self {
+            settings,
+            ecs: ecs_client(ecs_rules),
+            logs: logs_client(logs_rules),
+            clock: Arc::new(VirtualClock::starting_at(t0())),
+        }
+    }
+
+    fn env(&self) -> StepEnv<'_> {
+        StepEnv {
+            settings: &self.settings,
+            ecs: &self.ecs,
+            logs: &self.logs,
+            clock: self.clock.as_ref(),
+        }
+    }
+}
+
+fn describe_taskdef_ok() -> Rule {
+    mock!(EcsClient::describe_task_definition).then_output(|| {
+        DescribeTaskDefinitionOutput::builder()
+            .task_definition(task_definition())
+            .build()
+    })
+}
+
+fn validate_input(event: Value) -> ValidateEventInput {
+    ValidateEventInput {
+        event,
+        execution: ecs_migrate::steps::ExecutionContext {
+            id: Some(EXECUTION_ARN.into()),
+            name: Some("app-42-20261125T120000Z".into()),
+            start_time: Some(t0()),
+        },
+    }
+}
+
+fn envelope(id: &str, taskdef: &str) -> Value {
+    json!({
+        "version": "0", "id": id, "detail-type": "AWS ECS Migration Task",
+        "source": "ecs.migration", "account": ACCOUNT, "time": "2026-11-25T12:00:00Z",
+        "region": REGION, "resources": [], "detail": {"taskdef_arn": taskdef}
+    })
+}
+
+fn request() -> MigrationRequest {
+    MigrationRequest {
+        taskdef_arn: TASKDEF_ARN.into(),
+        family: FAMILY.into(),
+        revision: 42,
+        cluster: CLUSTER.into(),
+        container: CONTAINER.into(),
+        command: vec!["alembic".into(), "upgrade".into(), "head".into()],
+        client_token: "a".repeat(64),
+        started_by: started_by_for_execution(EXECUTION_ARN),
+        execution_name: Some("app-42-20261125T120000Z".into()),
+        event_id: Some("event-1".into()),
+        started_at: t0(),
+        deadline: t0() + chrono::Duration::hours(1),
+        log: Some(ecs_migrate::ecs::LogConfiguration {
+            driver: "awslogs".into(),
+            group: Some("/ecs/app".into()),
+            region: Some(REGION.into()),
+            stream_prefix: Some("ecs".into()),
+        }),
+    }
+}
+
+fn started_task() -> StartedTask {
+    StartedTask {
+        task_arn: TASK_ARN.into(),
+        cluster: CLUSTER.into(),
+        run_at: t0(),
+        log_stream: Some(LogStream {
+            group: "/ecs/app".into(),
+            stream: "ecs/fastapi/0123456789abcdef".into(),
+            region: Some(REGION.into()),
+        }),
+    }
+}
+
+fn assert_error(result: Result<impl std::fmt::Debug, MigrationError>, name: &str, fragment: &str) {
+    let err = result.expect_err(&format!("expected {name}"));
+    assert_eq!(err.name(), name, "{err}");
+    assert!(
+        err.message().contains(fragment),
+        "{name}: {:?} does not contain {fragment:?}",
+        err.message()
+    );
+}
+
+// ---------------------------------------------------------------- validate-event
+
+#[tokio::test]
+async fn validate_event_resolves_the_task_definition() {
+    let describe = mock!(EcsClient::describe_task_definition)
+        .match_requests(|r| r.task_definition() == Some("app"))
+        .then_output(|| {
+            DescribeTaskDefinitionOutput::builder()
+                .task_definition(task_definition())
+                .build()
+        });
+    let world = World::new(settings(), &[&describe], &[]);
+    let request = validate_event(&world.env(), validate_input(envelope("event-1", "app")))
+        .await
+        .unwrap();
+    assert_eq!(request.taskdef_arn, TASKDEF_ARN);
+    assert_eq!((request.family.as_str(), request.revision), (FAMILY, 42));
+    assert_eq!(request.container, CONTAINER);
+    assert_eq!(request.command, vec!["alembic", "upgrade", "head"]);
+    assert_eq!(request.deadline, t0() + chrono::Duration::hours(1));
+    assert_eq!(request.started_by, started_by_for_execution(EXECUTION_ARN));
+    assert!(request.started_by.len() <= 128);
+    assert_eq!(request.client_token.len(), 64);
+    assert_eq!(request.event_id.as_deref(), Some("event-1"));
+    assert_eq!(request.log.unwrap().stream_prefix.as_deref(), Some("ecs"));
+    assert_eq!(describe.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn client_token_is_the_same_for_a_redelivered_event_and_differs_otherwise() {
+    let describe = describe_taskdef_ok();
+    let world = World::new(settings(), &[&describe], &[]);
+    let token = |event: Value, execution: &str| {
+        let mut input = validate_input(event);
+        input.execution.id = Some(format!("{EXECUTION_ARN}-{execution}"));
+        input.execution.name = Some(execution.to_string());
+        let env = world.env();
+        async move { validate_event(&env, input).await.unwrap() }
+    };
+    // EventBridge redelivers the same event id to a second execution.
+    let first = token(envelope("event-1", "app"), "exec-a").await;
+    let redelivered = token(envelope("event-1", "app"), "exec-b").await;
+    let other_event = token(envelope("event-2", "app"), "exec-c").await;
+    assert_eq!(first.client_token, redelivered.client_token);
+    assert_ne!(first.client_token, other_event.client_token);
+    // startedBy follows the execution, so each execution's tasks can be found.
+    assert_ne!(first.started_by, redelivered.started_by);
+    // Without an event id (bare input), the execution name keys the token: a retried Lambda
+    // in the same execution gets the same token.
+    let bare_1 = token(json!({"taskdef_arn": "app:42"}), "exec-d").await;
+    let bare_2 = token(json!({"taskdef_arn": "app:42"}), "exec-d").await;
+    let bare_3 = token(json!({"taskdef_arn": "app:42"}), "exec-e").await;
+    assert_eq!(bare_1.client_token, bare_2.client_token);
+    assert_ne!(bare_1.client_token, bare_3.client_token);
+}
+
+#[tokio::test]
+async fn validate_event_rejections() {
+    let describe = describe_taskdef_ok();
+    let world = World::new(settings(), &[&describe], &[]);
+    let env = world.env();
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            json!({"taskdef_arn": 1}),
+            "Migration.InvalidEvent",
+            "taskdef_arn is a number",
+        ),
+        (
+            envelope("e", "other-family"),
+            "Migration.NotAllowed",
+            "ALLOWED_FAMILIES",
+        ),
+        (
+            json!({"taskdef_arn": "arn:aws:ecs:eu-west-1:999999999999:task-definition/app:42"}),
+            "Migration.NotAllowed",
+            "account 999999999999",
+        ),
+        (
+            json!({"taskdef_arn": "arn:aws:ecs:us-east-1:123456789012:task-definition/app:42"}),
+            "Migration.NotAllowed",
+            "region us-east-1",
+        ),
+        (
+            json!({"taskdef_arn": "app", "command": ["sh"]}),
+            "Migration.NotAllowed",
+            "command",
+        ),
+    ];
+    for (event, name, fragment) in cases {
+        assert_error(
+            validate_event(&env, validate_input(event)).await,
+            name,
+            fragment,
+        );
+    }
+    assert_eq!(describe.num_calls(), 0, "rejected before any AWS call");
+}
+
+#[tokio::test]
+async fn validate_event_task_definition_not_found() {
+    let describe = mock!(EcsClient::describe_task_definition)
+        .sequence()
+        .http_status(
+            400,
+            Some(aws_error(
+                "ClientException",
+                "Unable to describe task definition.",
+            )),
+        )
+        .repeatedly()
+        .build();
+    let world = World::new(settings(), &[&describe], &[]);
+    assert_error(
+        validate_event(
+            &world.env(),
+            validate_input(json!({"taskdef_arn": "app:99"})),
+        )
+        .await,
+        "Migration.TaskDefinitionNotFound",
+        "\"app:99\" does not exist",
+    );
+}
+
+#[tokio::test]
+async fn validate_event_container_not_found() {
+    let describe = describe_taskdef_ok();
+    let world = World::new(
+        settings_with(&[("CONTAINER_NAME", "web")]),
+        &[&describe],
+        &[],
+    );
+    assert_error(
+        validate_event(&world.env(), validate_input(json!({"taskdef_arn": "app"}))).await,
+        "Migration.ContainerNotFound",
+        "it has: fastapi, datadog-agent",
+    );
+}
+
+#[tokio::test]
+async fn validate_event_misconfigured() {
+    let describe = describe_taskdef_ok();
+    // awsvpc task definition, but no subnets configured.
+    let mut no_network = settings();
+    no_network.network = None;
+    let world = World::new(no_network, &[&describe], &[]);
+    assert_error(
+        validate_event(&world.env(), validate_input(json!({"taskdef_arn": "app"}))).await,
+        "Migration.Misconfigured",
+        "SUBNETS",
+    );
+    // A maximum duration whose history cannot fit under 25,000 events.
+    let long = settings_with(&[
+        ("MAX_DURATION_SECONDS", "31536000"),
+        ("POLL_MAX_WAIT_SECONDS", "60"),
+    ]);
+    let world = World::new(long, &[&describe], &[]);
+    assert_error(
+        validate_event(&world.env(), validate_input(json!({"taskdef_arn": "app"}))).await,
+        "Migration.Misconfigured",
+        "MAX_DURATION_SECONDS=31536000 cannot be tracked",
+    );
+}
+
+#[tokio::test]
+async fn validate_event_throttling_is_retried_by_the_sdk() {
+    let describe = mock!(EcsClient::describe_task_definition)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
+        )
+        .times(2)
+        .output(|| {
+            DescribeTaskDefinitionOutput::builder()
+                .task_definition(task_definition())
+                .build()
+        })
+        .build();
+    let world = World::new(settings(), &[&describe], &[]);
+    let request = validate_event(&world.env(), validate_input(json!({"taskdef_arn": "app"})))
+        .await
+        .unwrap();
+    assert_eq!(request.taskdef_arn, TASKDEF_ARN);
+    assert_eq!(describe.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn validate_event_throttled_for_good_is_transient() {
+    let describe = mock!(EcsClient::describe_task_definition)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
+        )
+        .repeatedly()
+        .build();
+    let world = World::new(settings(), &[&describe], &[]);
+    assert_error(
+        validate_event(&world.env(), validate_input(json!({"taskdef_arn": "app"}))).await,
+        "Migration.AwsTransient",
+        "ThrottlingException",
+    );
+}
+
+// ---------------------------------------------------------------- run-task
+
+#[tokio::test]
+async fn run_task_sends_the_override_network_token_and_tags() {
+    let expected_token = request().client_token;
+    let expected_started_by = request().started_by;
+    let run = mock!(EcsClient::run_task)
+        .match_requests(move |r| {
+            let overrides = r.overrides().unwrap().container_overrides();
+            let vpc = r
+                .network_configuration()
+                .and_then(|n| n.awsvpc_configuration())
+                .unwrap();
+            let tags: Vec<(&str, &str)> = r
+                .tags()
+                .iter()
+                .map(|t| (t.key().unwrap(), t.value().unwrap()))
+                .collect();
+            r.cluster() == Some(CLUSTER)
+                && r.task_definition() == Some(TASKDEF_ARN)
+                && overrides.len() == 1
+                && overrides[0].name() == Some(CONTAINER)
+                && overrides[0].command() == ["alembic", "upgrade", "head"]
+                && vpc.subnets() == ["subnet-1", "subnet-2"]
+                && vpc.security_groups() == ["sg-1"]
+                && vpc.assign_public_ip() == Some(&ecs::AssignPublicIp::Disabled)
+                && r.launch_type() == Some(&ecs::LaunchType::Fargate)
+                && r.client_token() == Some(expected_token.as_str())
+                && r.started_by() == Some(expected_started_by.as_str())
+                && r.count() == Some(1)
+                && tags.contains(&("ecs-migrate:execution", "app-42-20261125T120000Z"))
+                && tags.contains(&("ecs-migrate:task-definition", "app:42"))
+        })
+        .then_output(|| RunTaskOutput::builder().tasks(task("PROVISIONING")).build());
+    let world = World::new(settings(), &[&run], &[]);
+    let started = run_task(&world.env(), request()).await.unwrap();
+    assert_eq!(started.task_arn, TASK_ARN);
+    assert_eq!(started.run_at, t0());
+    assert_eq!(started.log_stream, started_task().log_stream);
+    assert_eq!(run.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn run_task_capacity_provider_strategy() {
+    let run = mock!(EcsClient::run_task)
+        .match_requests(|r| {
+            let strategy = r.capacity_provider_strategy();
+            r.launch_type().is_none()
+                && strategy.len() == 1
+                && strategy[0].capacity_provider() == "FARGATE_SPOT"
+                && strategy[0].weight() == 2
+        })
+        .then_output(|| RunTaskOutput::builder().tasks(task("PROVISIONING")).build());
+    let settings = settings_with(&[
+        ("LAUNCH_TYPE", ""),
+        (
+            "CAPACITY_PROVIDER_STRATEGY",
+            r#"[{"capacityProvider":"FARGATE_SPOT","weight":2}]"#,
+        ),
+    ]);
+    let world = World::new(settings, &[&run], &[]);
+    run_task(&world.env(), request()).await.unwrap();
+    assert_eq!(run.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn run_task_failures() {
+    let failure = |reason: &'static str, detail: Option<&'static str>| {
+        mock!(EcsClient::run_task).then_output(move || {
+            RunTaskOutput::builder()
+                .failures(
+                    ecs::Failure::builder()
+                        .reason(reason)
+                        .set_detail(detail.map(str::to_string))
+                        .arn("arn:aws:ecs:eu-west-1:123456789012:container-instance/x")
+                        .build(),
+                )
+                .build()
+        })
+    };
+    let cases: Vec<(Rule, &str, &str)> = vec![
+        (
+            failure("RESOURCE:MEMORY", None),
+            "Migration.CapacityUnavailable",
+            "RESOURCE:MEMORY",
+        ),
+        (
+            failure(
+                "Capacity is unavailable at this time. Please try again later.",
+                None,
+            ),
+            "Migration.CapacityUnavailable",
+            "Capacity is unavailable",
+        ),
+        (
+            failure("AGENT", None),
+            "Migration.CapacityUnavailable",
+            "AGENT",
+        ),
+        (
+            failure("ATTRIBUTE", Some("requires ecs.capability.secrets")),
+            "Migration.RunTaskFailed",
+            "ATTRIBUTE (requires ecs.capability.secrets)",
+        ),
+        (
+            mock!(EcsClient::run_task).then_output(|| RunTaskOutput::builder().build()),
+            "Migration.RunTaskFailed",
+            "neither a task nor a failure",
+        ),
+        (
+            mock!(EcsClient::run_task)
+                .sequence()
+                .http_status(
+                    400,
+                    Some(aws_error(
+                        "InvalidParameterException",
+                        "No Fargate configuration exists for given values.",
+                    )),
+                )
+                .repeatedly()
+                .build(),
+            "Migration.RunTaskFailed",
+            "No Fargate configuration",
+        ),
+        (
+            mock!(EcsClient::run_task)
+                .sequence()
+                .http_status(
+                    400,
+                    Some(aws_error(
+                        "AccessDeniedException",
+                        "not authorized to perform: ecs:TagResource",
+                    )),
+                )
+                .repeatedly()
+                .build(),
+            "Migration.RunTaskFailed",
+            "grant run-task's role",
+        ),
+        (
+            mock!(EcsClient::run_task)
+                .sequence()
+                .http_status(500, Some(aws_error("ServerException", "internal")))
+                .repeatedly()
+                .build(),
+            "Migration.AwsTransient",
+            "internal",
+        ),
+    ];
+    for (rule, name, fragment) in cases {
+        let world = World::new(settings(), &[&rule], &[]);
+        assert_error(run_task(&world.env(), request()).await, name, fragment);
+    }
+}
+
+// ---------------------------------------------------------------- poll-status
+
+fn describe_sequence(statuses: &[ecs::Task]) -> Rule {
+    let mut builder = mock!(EcsClient::describe_tasks).sequence();
+    for task in statuses {
+        let task = task.clone();
+        builder =
+            builder.output(move || DescribeTasksOutput::builder().tasks(task.clone()).build());
+    }
+    builder.repeatedly().build()
+}
+
+fn missing() -> DescribeTasksOutput {
+    DescribeTasksOutput::builder()
+        .failures(
+            ecs::Failure::builder()
+                .arn(TASK_ARN)
+                .reason("MISSING")
+                .build(),
+        )
+        .build()
+}
+
+fn poll_input() -> PollInput {
+    PollInput {
+        request: request(),
+        task: started_task(),
+        status: None,
+    }
+}
+
+#[tokio::test]
+async fn poll_status_follows_the_task_to_stopped() {
+    let describe = describe_sequence(&[
+        task("PROVISIONING"),
+        task("RUNNING"),
+        task("RUNNING"),
+        stopped_task(
+            ecs::TaskStopCode::EssentialContainerExited,
+            "Essential container in task exited",
+            vec![container(CONTAINER, Some(0))],
+        ),
+    ]);
+    let world = World::new(settings(), &[&describe], &[]);
+    let status = poll_status(&world.env(), poll_input(), None).await.unwrap();
+    assert_eq!(status.phase, Phase::Stopped);
+    assert_eq!(status.last_status, "STOPPED");
+    assert_eq!(
+        status.stop_code.as_deref(),
+        Some("EssentialContainerExited")
+    );
+    assert_eq!(status.containers[0].exit_code, Some(0));
+    assert_eq!(status.polls, 4);
+    // Three 5-second intervals passed between the four DescribeTasks.
+    assert_eq!(world.clock.now(), t0() + chrono::Duration::seconds(15));
+}
+
+#[tokio::test]
+async fn poll_status_returns_in_progress_after_its_wait() {
+    let describe = describe_sequence(&[task("RUNNING")]);
+    let settings = settings_with(&[("POLL_MAX_WAIT_SECONDS", "60")]);
+    let world = World::new(settings, &[&describe], &[]);
+    let mut input = poll_input();
+    input.status = Some(in_progress_status(7));
+    let status = poll_status(&world.env(), input, None).await.unwrap();
+    assert_eq!(status.phase, Phase::InProgress);
+    assert_eq!(status.last_status, "RUNNING");
+    // 60 s at 5 s intervals: 13 calls, counted on from the previous round's 7.
+    assert_eq!(status.polls, 7 + 13);
+    assert_eq!(world.clock.now(), t0() + chrono::Duration::seconds(60));
+}
+
+#[tokio::test]
+async fn poll_status_respects_the_lambda_deadline() {
+    let describe = describe_sequence(&[task("RUNNING")]);
+    let world = World::new(settings(), &[&describe], &[]);
+    let return_by = t0() + chrono::Duration::seconds(12);
+    let status = poll_status(&world.env(), poll_input(), Some(return_by))
+        .await
+        .unwrap();
+    assert_eq!(status.phase, Phase::InProgress);
+    assert_eq!(world.clock.now(), return_by);
+}
+
+#[tokio::test]
+async fn poll_status_tolerates_missing_right_after_run_task() {
+    let describe = mock!(EcsClient::describe_tasks)
+        .sequence()
+        .output(missing)
+        .times(2)
+        .output(|| {
+            DescribeTasksOutput::builder()
+                .tasks(stopped_task(
+                    ecs::TaskStopCode::EssentialContainerExited,
+                    "done",
+                    vec![container(CONTAINER, Some(0))],
+                ))
+                .build()
+        })
+        .build();
+    let world = World::new(settings(), &[&describe], &[]);
+    let status = poll_status(&world.env(), poll_input(), None).await.unwrap();
+    assert_eq!(status.phase, Phase::Stopped);
+    assert_eq!(describe.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn poll_status_missing_for_good_is_task_missing() {
+    let describe = mock!(EcsClient::describe_tasks).then_output(missing);
+    let world = World::new(settings(), &[&describe], &[]);
+    assert_error(
+        poll_status(&world.env(), poll_input(), None).await,
+        "Migration.TaskMissing",
+        "can no longer be described (MISSING)",
+    );
+    // The default grace is 60 s, polled every 5 s.
+    assert!(world.clock.now() >= t0() + chrono::Duration::seconds(60));
+    assert!(world.clock.now() <= t0() + chrono::Duration::seconds(65));
+}
+
+#[tokio::test]
+async fn poll_status_stuck_in_provisioning_is_a_failed_start() {
+    let describe = describe_sequence(&[task("PROVISIONING")]);
+    let settings = settings_with(&[("START_TIMEOUT_SECONDS", "120")]);
+    let world = World::new(settings, &[&describe], &[]);
+    let status = poll_status(&world.env(), poll_input(), None).await.unwrap();
+    assert_eq!(status.phase, Phase::StartTimedOut);
+    let error = status.error.unwrap();
+    assert_eq!(error.error, "Migration.TaskFailedToStart");
+    assert!(
+        error
+            .cause
+            .contains("still PROVISIONING 120 s after RunTask"),
+        "{}",
+        error.cause
+    );
+    assert_eq!(world.clock.now(), t0() + chrono::Duration::seconds(120));
+}
+
+#[tokio::test]
+async fn poll_status_past_the_deadline_is_a_timeout() {
+    let describe = describe_sequence(&[task("RUNNING")]);
+    let world = World::new(settings(), &[&describe], &[]);
+    let mut input = poll_input();
+    input.request.deadline = t0() + chrono::Duration::seconds(30);
+    let status = poll_status(&world.env(), input, None).await.unwrap();
+    assert_eq!(status.phase, Phase::DeadlinePassed);
+    let error = status.error.unwrap();
+    assert_eq!(error.error, "Migration.Timeout");
+    assert!(
+        error.cause.contains("MAX_DURATION_SECONDS"),
+        "{}",
+        error.cause
+    );
+    assert_eq!(world.clock.now(), t0() + chrono::Duration::seconds(30));
+}
+
+#[tokio::test]
+async fn poll_status_throttled_then_answered() {
+    let describe = mock!(EcsClient::describe_tasks)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
+        )
+        .output(|| {
+            DescribeTasksOutput::builder()
+                .tasks(stopped_task(
+                    ecs::TaskStopCode::EssentialContainerExited,
+                    "done",
+                    vec![container(CONTAINER, Some(0))],
+                ))
+                .build()
+        })
+        .build();
+    let world = World::new(settings(), &[&describe], &[]);
+    let status = poll_status(&world.env(), poll_input(), None).await.unwrap();
+    assert_eq!(status.phase, Phase::Stopped);
+    assert_eq!(describe.num_calls(), 2);
+}
+
+fn in_progress_status(polls: u64) -> TaskStatus {
+    TaskStatus {
+        phase: Phase::InProgress,
+        last_status: "RUNNING".into(),
+        desired_status: Some("RUNNING".into()),
+        stop_code: None,
+        stopped_reason: None,
+        created_at: None,
+        started_at: None,
+        stopped_at: None,
+        containers: vec![],
+        checked_at: t0(),
+        polls,
+        error: None,
+    }
+}
+
+// ---------------------------------------------------------------- check-exit-code
+
+/// A stopped task as poll-status reports it: (container, exit code, reason) per container.
+fn stopped_status(
+    stop_code: &str,
+    stopped_reason: &str,
+    containers: &[(&str, Option<i32>, Option<&str>)],
+) -> TaskStatus {
+    TaskStatus {
+        phase: Phase::Stopped,
+        last_status: "STOPPED".into(),
+        desired_status: Some("STOPPED".into()),
+        stop_code: Some(stop_code.into()),
+        stopped_reason: Some(stopped_reason.into()),
+        created_at: Some(t0()),
+        started_at: Some(t0() + chrono::Duration::seconds(10)),
+        stopped_at: Some(t0() + chrono::Duration::seconds(70)),
+        containers: containers
+            .iter()
+            .map(|(name, exit_code, reason)| ContainerState {
+                name: name.to_string(),
+                last_status: Some("STOPPED".into()),
+                exit_code: *exit_code,
+                reason: reason.map(str::to_string),
+            })
+            .collect(),
+        checked_at: t0() + chrono::Duration::seconds(72),
+        polls: 3,
+        error: None,
+    }
+}
+
+fn log_lines(lines: &'static [&'static str]) -> Rule {
+    mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
+        .match_requests(|r| {
+            r.log_group_name() == Some("/ecs/app")
+                && r.log_stream_name() == Some("ecs/fastapi/0123456789abcdef")
+                && r.start_from_head() == Some(false)
+                && r.limit() == Some(5)
+        })
+        .then_output(move || {
+            let mut out = GetLogEventsOutput::builder();
+            for line in lines {
+                out = out.events(
+                    OutputLogEvent::builder()
+                        .message(*line)
+                        .timestamp(1)
+                        .build(),
+                );
+            }
+            out.build()
+        })
+}
+
+fn check_input(status: TaskStatus) -> CheckInput {
+    CheckInput {
+        request: request(),
+        task: started_task(),
+        status,
+    }
+}
+
+#[tokio::test]
+async fn check_exit_code_zero_succeeds_even_when_a_sidecar_failed() {
+    let world = World::new(settings(), &[], &[]);
+    let result = check_exit_code(
+        &world.env(),
+        check_input(stopped_status(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            &[("datadog-agent", Some(1), None), (CONTAINER, Some(0), None)],
+        )),
+    )
+    .await
+    .unwrap();
+    assert_eq!(result.exit_code, 0);
+    assert_eq!(result.container, CONTAINER);
+    assert_eq!(result.duration_seconds, Some(60));
+    assert_eq!(result.log_stream, started_task().log_stream);
+}
+
+#[tokio::test]
+async fn check_exit_code_non_zero_carries_the_log_tail() {
+    let logs = log_lines(&[
+        "INFO  [alembic.runtime.migration] Running upgrade 1a2b -> 3c4d, add orders",
+        "sqlalchemy.exc.ProgrammingError: relation \"users\" does not exist",
+    ]);
+    let world = World::new(settings(), &[], &[&logs]);
+    let result = check_exit_code(
+        &world.env(),
+        check_input(stopped_status(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            &[(CONTAINER, Some(1), None), ("datadog-agent", Some(0), None)],
+        )),
+    )
+    .await;
+    let err = result.unwrap_err();
+    assert_eq!(err.name(), "Migration.NonZeroExit");
+    let cause = err.message();
+    for expected in [
+        "exited with code 1",
+        "stop code EssentialContainerExited",
+        "Essential container in task exited",
+        "--- last 2 log lines of ecs/fastapi/0123456789abcdef in log group /ecs/app ---",
+        "relation \"users\" does not exist",
+    ] {
+        assert!(cause.contains(expected), "{cause:?} lacks {expected:?}");
+    }
+    assert!(
+        cause.ends_with("relation \"users\" does not exist"),
+        "{cause}"
+    );
+}
+
+#[tokio::test]
+async fn check_exit_code_137_says_killed_or_out_of_memory() {
+    let logs = log_lines(&["Killed"]);
+    let world = World::new(settings(), &[], &[&logs]);
+    let result = check_exit_code(
+        &world.env(),
+        check_input(stopped_status(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            &[(
+                CONTAINER,
+                Some(137),
+                Some("OutOfMemoryError: Container killed due to memory usage"),
+            )],
+        )),
+    )
+    .await;
+    assert_error(
+        result,
+        "Migration.NonZeroExit",
+        "137: killed by SIGKILL, usually out of memory",
+    );
+}
+
+#[tokio::test]
+async fn check_exit_code_failed_to_start() {
+    let missing_stream = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
+        .sequence()
+        .http_status(
+            400,
+            Some(aws_error(
+                "ResourceNotFoundException",
+                "The specified log stream does not exist.",
+            )),
+        )
+        .repeatedly()
+        .build();
+    let world = World::new(settings(), &[], &[&missing_stream]);
+    let result = check_exit_code(
+        &world.env(),
+        check_input(stopped_status(
+            "TaskFailedToStart",
+            "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found",
+            &[(CONTAINER, None, None)],
+        )),
+    )
+    .await;
+    let err = result.unwrap_err();
+    assert_eq!(err.name(), "Migration.TaskFailedToStart");
+    assert!(err.message().contains("CannotPullContainerError"), "{err}");
+    // A missing stream is said, not fatal.
+    assert!(err.message().contains("does not exist"), "{err}");
+}
+
+#[tokio::test]
+async fn check_exit_code_stopped_without_exit_code() {
+    let logs = log_lines(&["INFO  [alembic.runtime.migration] Running upgrade"]);
+    let world = World::new(settings(), &[], &[&logs]);
+    let result = check_exit_code(
+        &world.env(),
+        check_input(stopped_status(
+            "SpotInterruption",
+            "Your Spot Task was interrupted.",
+            &[(CONTAINER, None, None)],
+        )),
+    )
+    .await;
+    let err = result.unwrap_err();
+    assert_eq!(err.name(), "Migration.TaskStopped");
+    assert!(err.message().contains("SpotInterruption"), "{err}");
+    assert!(err.message().contains("Running upgrade"), "{err}");
+}
+
+#[tokio::test]
+async fn check_exit_code_without_log_configuration_says_so() {
+    let world = World::new(settings(), &[], &[]);
+    let mut input = check_input(stopped_status(
+        "EssentialContainerExited",
+        "Essential container in task exited",
+        &[(CONTAINER, Some(2), None)],
+    ));
+    input.task.log_stream = None;
+    assert_error(
+        check_exit_code(&world.env(), input).await,
+        "Migration.NonZeroExit",
+        "no log tail",
+    );
+}
+
+// ---------------------------------------------------------------- stop-task
+
+#[tokio::test]
+async fn stop_task_stops_the_task_and_strays_from_the_same_execution() {
+    let stray = "arn:aws:ecs:eu-west-1:123456789012:task/prod/stray";
+    let started_by = request().started_by;
+    let list = mock!(EcsClient::list_tasks)
+        .match_requests(move |r| {
+            r.started_by() == Some(started_by.as_str()) && r.cluster() == Some(CLUSTER)
+        })
+        .then_output(move || {
+            ListTasksOutput::builder()
+                .task_arns(TASK_ARN)
+                .task_arns(stray)
+                .build()
+        });
+    let stop = mock!(EcsClient::stop_task)
+        .match_requests(|r| {
+            r.reason()
+                == Some(
+                    "ecs-migrate: execution app-42-20261125T120000Z failed with Migration.Timeout",
+                )
+        })
+        .then_output(|| StopTaskOutput::builder().build());
+    let world = World::new(settings(), &[&list, &stop], &[]);
+    let state = json!({
+        "request": request(),
+        "task": started_task(),
+        "error": StateError { error: "Migration.Timeout".into(), cause: "late".into() },
+    });
+    let result = stop_task(&world.env(), state).await.unwrap();
+    assert_eq!(
+        result.stopped,
+        vec![TASK_ARN.to_string(), stray.to_string()]
+    );
+    assert_eq!(stop.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn stop_task_of_a_task_already_gone_succeeds() {
+    let list = mock!(EcsClient::list_tasks).then_output(|| ListTasksOutput::builder().build());
+    let stop = mock!(EcsClient::stop_task)
+        .sequence()
+        .http_status(
+            400,
+            Some(aws_error(
+                "InvalidParameterException",
+                "The referenced task was not found.",
+            )),
+        )
+        .repeatedly()
+        .build();
+    let world = World::new(settings(), &[&list, &stop], &[]);
+    let state = json!({"request": request(), "task": started_task()});
+    let result = stop_task(&world.env(), state).await.unwrap();
+    assert_eq!(result.stopped, vec![TASK_ARN.to_string()]);
+    assert_eq!(stop.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn stop_task_from_an_aborted_execution_event() {
+    let started_by = started_by_for_execution(EXECUTION_ARN);
+    let list = mock!(EcsClient::list_tasks)
+        .match_requests(move |r| r.started_by() == Some(started_by.as_str()))
+        .then_output(|| ListTasksOutput::builder().task_arns(TASK_ARN).build());
+    let stop = mock!(EcsClient::stop_task)
+        .match_requests(|r| r.task() == Some(TASK_ARN) && r.cluster() == Some(CLUSTER))
+        .then_output(|| StopTaskOutput::builder().build());
+    let world = World::new(settings(), &[&list, &stop], &[]);
+    let event = json!({
+        "version": "0", "id": "x", "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states", "account": ACCOUNT, "time": "2026-11-25T12:30:00Z", "region": REGION,
+        "resources": [EXECUTION_ARN],
+        "detail": {"executionArn": EXECUTION_ARN, "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate",
+                   "name": "app-42-20261125T120000Z", "status": "ABORTED"}
+    });
+    let result = stop_task(&world.env(), event.clone()).await.unwrap();
+    assert_eq!(result.stopped, vec![TASK_ARN.to_string()]);
+    assert!(result.reason.contains("ABORTED"));
+    // A succeeded execution's status change stops nothing.
+    let mut succeeded = event;
+    succeeded["detail"]["status"] = json!("SUCCEEDED");
+    let result = stop_task(&world.env(), succeeded).await.unwrap();
+    assert!(result.stopped.is_empty());
+    assert_eq!(stop.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn stop_task_rejects_input_it_cannot_read() {
+    let world = World::new(settings(), &[], &[]);
+    assert_error(
+        stop_task(&world.env(), json!({"task": 1})).await,
+        "Migration.InvalidEvent",
+        "stop-task takes the execution's state data",
+    );
+}
