@@ -1,12 +1,14 @@
-//! `ecs-migrate start|wait|run` against moto server: the built binary, pointed at moto with
+//! `ecs-migrate start|wait|run` against moto server: the built binary
+//! (`CARGO_BIN_EXE_ecs-migrate`, pinned by `common::bin`), pointed at moto with
 //! `--endpoint-url` and dummy credentials.
 //!
 //! moto runs Pass/Wait/Choice/Succeed/Fail states for real (`execute_state_machine`), so the
-//! test state machines are made of those, in the real definition's shape: Pass states named
-//! RunTask and PollStatus whose outputs carry `task` (a `StartedTask`, with the log stream)
-//! and `status` (a `TaskStatus`, one per poll round, read from a script with
-//! States.ArrayGetItem), the WaitBeforePoll/PollStatus/TaskStopped? loop, and
-//! MigrationSucceeded or a MigrationFailed Fail state with Error and Cause.
+//! test state machines are made of those, in the shape of statemachine/migration.asl.json:
+//! Pass states named RunTask and PollStatus whose outputs carry `task` (a `StartedTask`, with
+//! the log stream) and `status` (a `TaskStatus`, one per poll round, read from a script with
+//! States.ArrayGetItem), the PollStatus/IsTaskStopped loop (a Wait state standing for the time
+//! the real PollStatus waits inside its Lambda), and MigrationSucceeded or a MigrationFailed
+//! Fail state with Error and Cause.
 //!
 //! A name taken by an execution with different input is a usage error: exit 2 (the migration
 //! did not run, so it did not fail).
@@ -56,7 +58,7 @@ impl std::fmt::Debug for Output {
 /// The command with only the environment a CI job would give it: dummy credentials and a
 /// region, no ~/.aws, no instance metadata, and no AWS_ENDPOINT_URL (the flag must do it).
 fn command(server: &Moto, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-migrate"));
+    let mut cmd = Command::new(common::bin::ecs_migrate());
     cmd.env_clear();
     for (key, value) in server.client_env() {
         if key != "AWS_ENDPOINT_URL" {
@@ -145,7 +147,7 @@ enum End {
 }
 
 struct Machine {
-    /// Seconds in each WaitBeforePoll.
+    /// Seconds in each PollInterval.
     wait: u32,
     /// The task's last status at each PollStatus round; the last one should be STOPPED.
     statuses: Vec<&'static str>,
@@ -254,15 +256,17 @@ impl Machine {
             duration_seconds: Some(3),
             log_stream: self.log.clone(),
         };
+        // statemachine/migration.asl.json's names; the real PollStatus waits inside its Lambda,
+        // here a Wait state (PollInterval) stands for that time.
         let mut states = json!({
             "ValidateEvent": {"Type": "Pass", "Result": Value::Object(script), "ResultPath": "$.script", "Next": "RunTask"},
-            "RunTask": {"Type": "Pass", "Result": task, "ResultPath": "$.task", "Next": "WaitBeforePoll"},
-            "WaitBeforePoll": {"Type": "Wait", "Seconds": self.wait, "Next": "PollStatus"},
+            "RunTask": {"Type": "Pass", "Result": task, "ResultPath": "$.task", "Next": "PollInterval"},
+            "PollInterval": {"Type": "Wait", "Seconds": self.wait, "Next": "PollStatus"},
             "PollStatus": {"Type": "Pass", "Parameters": Value::Object(poll_params), "ResultPath": "$.status", "Next": "NextRound"},
-            "NextRound": {"Type": "Pass", "Parameters": Value::Object(count_params), "ResultPath": "$.script", "Next": "TaskStopped?"},
-            "TaskStopped?": {"Type": "Choice",
+            "NextRound": {"Type": "Pass", "Parameters": Value::Object(count_params), "ResultPath": "$.script", "Next": "IsTaskStopped"},
+            "IsTaskStopped": {"Type": "Choice",
                 "Choices": [{"Variable": "$.status.phase", "StringEquals": "STOPPED", "Next": "CheckExitCode"}],
-                "Default": "WaitBeforePoll"},
+                "Default": "PollInterval"},
             "CheckExitCode": {"Type": "Pass", "Result": result, "ResultPath": "$.result", "Next": check_next},
         });
         match &self.end {
@@ -285,8 +289,8 @@ impl Machine {
 
 /// A machine that stays in one Wait state for `seconds` (for idempotency and timeouts).
 async fn slow_machine(server: &Moto, seconds: u32) -> String {
-    let definition = json!({"StartAt": "WaitBeforePoll", "States": {
-        "WaitBeforePoll": {"Type": "Wait", "Seconds": seconds, "Next": "MigrationSucceeded"},
+    let definition = json!({"StartAt": "PollInterval", "States": {
+        "PollInterval": {"Type": "Wait", "Seconds": seconds, "Next": "MigrationSucceeded"},
         "MigrationSucceeded": {"Type": "Succeed"}}});
     server
         .create_state_machine(&moto::unique("slow"), &definition)
@@ -365,9 +369,9 @@ async fn run_succeeds_with_states_status_and_log_then_wait_replays_it() {
     for state in [
         "ValidateEvent",
         "RunTask",
-        "WaitBeforePoll",
+        "PollInterval",
         "PollStatus",
-        "TaskStopped?",
+        "IsTaskStopped",
         "CheckExitCode",
         "MigrationSucceeded",
     ] {
@@ -1035,7 +1039,7 @@ fn help_lists_the_flags() {
             ],
         ),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_ecs-migrate"))
+        let out = Command::new(common::bin::ecs_migrate())
             .args([sub, "--help"])
             .output()
             .unwrap();

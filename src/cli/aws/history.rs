@@ -269,7 +269,7 @@ pub enum Progress {
 }
 
 /// Turns events into progress. States are shown when first entered: the poll loop's repeats
-/// (WaitBeforePoll, PollStatus, TaskStopped?) would bury the migration's own log, so they show
+/// (PollStatus, IsTaskStopped) would bury the migration's own log, so they show
 /// as the task's status when it changes instead.
 #[derive(Debug, Default)]
 pub struct Tracker {
@@ -391,10 +391,6 @@ mod tests {
             let s = round as i64 * 5 + 2;
             feed(Event::StateEntered {
                 at: at(s),
-                name: "WaitBeforePoll".into(),
-            });
-            feed(Event::StateEntered {
-                at: at(s + 1),
                 name: "PollStatus".into(),
             });
             let phase = if *last == "STOPPED" {
@@ -403,10 +399,14 @@ mod tests {
                 "IN_PROGRESS"
             };
             feed(exited(
-                s + 1,
+                s + 4,
                 "PollStatus",
                 json!({"task": task(), "status": status(last, phase)}),
             ));
+            feed(Event::StateEntered {
+                at: at(s + 4),
+                name: "IsTaskStopped".into(),
+            });
         }
         let names: Vec<String> = all
             .iter()
@@ -424,9 +424,9 @@ mod tests {
                 "state RunTask",
                 "task",
                 "log ecs/app/abc",
-                "state WaitBeforePoll",
                 "state PollStatus",
                 "status PENDING",
+                "state IsTaskStopped",
                 "status RUNNING",
                 "status STOPPED"
             ]
