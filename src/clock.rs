@@ -1,11 +1,14 @@
 //! The time seam: real time in Lambda and on a laptop, virtual time in tests, so hours of Wait
 //! states, retries and poll loops run instantly while recording the times the service would show.
 
+use std::collections::BTreeSet;
+use std::pin::pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
 
 /// Where the engine and the steps read the time and wait.
 #[async_trait]
@@ -29,59 +32,233 @@ impl Clock for SystemClock {
     }
 }
 
-/// Virtual time: `sleep` returns at once after moving the clock forward.
+/// Virtual time as a discrete-event scheduler: a `sleep` registers its deadline and returns
+/// once the clock reaches it; the clock jumps to the earliest pending deadline when nothing
+/// else is going on. Overlapping sleeps (Parallel branches, Map iterations, a Task racing its
+/// timeout) therefore end at the right virtual times: a 10 s and a 20 s sleep started together
+/// end at +10 s and +20 s, not +30 s.
+///
+/// "Nothing else is going on" is detected cooperatively: the sleeper with the earliest
+/// deadline yields to the runtime a few times and advances the clock only if no one touched
+/// the clock meanwhile (read the time, started or ended a sleep). Work that waits on real I/O
+/// without touching the clock does not hold virtual time back.
 #[derive(Debug)]
 pub struct VirtualClock {
-    now: Mutex<DateTime<Utc>>,
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+#[derive(Debug)]
+struct State {
+    now: DateTime<Utc>,
+    /// Bumped by every interaction with the clock; an unchanged epoch means "idle".
+    epoch: u64,
+    next_id: u64,
+    sleepers: BTreeSet<(DateTime<Utc>, u64)>,
+}
+
+/// Yields the earliest sleeper makes, seeing no clock activity, before it advances time.
+const QUIET_POLLS: u32 = 8;
+
+enum Step {
+    Done { advanced: bool },
+    Spin,
+    Wait,
 }
 
 impl VirtualClock {
     pub fn starting_at(start: DateTime<Utc>) -> Self {
         Self {
-            now: Mutex::new(start),
+            state: Mutex::new(State {
+                now: start,
+                epoch: 0,
+                next_id: 0,
+                sleepers: BTreeSet::new(),
+            }),
+            changed: Notify::new(),
         }
     }
 
-    /// Moves the clock forward without sleeping (a fake task's own time passing).
+    /// Moves the clock forward without sleeping (a fake task's own time passing); sleepers
+    /// whose deadline it passes wake up.
     pub fn advance(&self, duration: Duration) {
-        let mut now = self.lock();
-        *now += chrono::Duration::from_std(duration).unwrap_or(chrono::TimeDelta::MAX);
+        {
+            let mut s = self.lock();
+            s.now += to_chrono(duration);
+            s.epoch += 1;
+        }
+        self.changed.notify_waiters();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, DateTime<Utc>> {
-        // A panic while holding this lock cannot leave the time half-written.
-        self.now
+    /// Number of sleeps currently pending (for tests of code that should be waiting).
+    pub fn pending_sleeps(&self) -> usize {
+        self.lock().sleepers.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the state half-written.
+        self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn to_chrono(d: Duration) -> chrono::TimeDelta {
+    chrono::Duration::from_std(d).unwrap_or(chrono::TimeDelta::MAX)
+}
+
+/// Removes a sleeper when its sleep ends or is cancelled (the future dropped).
+struct Registration<'a> {
+    clock: &'a VirtualClock,
+    key: (DateTime<Utc>, u64),
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        {
+            let mut s = self.clock.lock();
+            s.sleepers.remove(&self.key);
+            s.epoch += 1;
+        }
+        // The next-earliest sleeper may now be the one to advance time.
+        self.clock.changed.notify_waiters();
     }
 }
 
 #[async_trait]
 impl Clock for VirtualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.lock()
+        let mut s = self.lock();
+        s.epoch += 1;
+        s.now
     }
 
     async fn sleep(&self, duration: Duration) {
-        self.advance(duration);
-        // Let other tasks run, as a real sleep would.
-        tokio::task::yield_now().await;
+        let key = {
+            let mut s = self.lock();
+            let deadline = s
+                .now
+                .checked_add_signed(to_chrono(duration))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            let id = s.next_id;
+            s.next_id += 1;
+            s.epoch += 1;
+            s.sleepers.insert((deadline, id));
+            (deadline, id)
+        };
+        let _registration = Registration { clock: self, key };
+        self.changed.notify_waiters();
+        let mut seen_epoch = None;
+        let mut quiet = 0u32;
+        loop {
+            let mut notified = pin!(self.changed.notified());
+            notified.as_mut().enable();
+            let step = {
+                let mut s = self.lock();
+                if s.now >= key.0 {
+                    Step::Done { advanced: false }
+                } else if s.sleepers.first() == Some(&key) {
+                    if seen_epoch == Some(s.epoch) {
+                        quiet += 1;
+                    } else {
+                        seen_epoch = Some(s.epoch);
+                        quiet = 0;
+                    }
+                    if quiet >= QUIET_POLLS {
+                        s.now = key.0;
+                        s.epoch += 1;
+                        Step::Done { advanced: true }
+                    } else {
+                        Step::Spin
+                    }
+                } else {
+                    Step::Wait
+                }
+            };
+            match step {
+                Step::Done { advanced } => {
+                    if advanced {
+                        self.changed.notify_waiters();
+                    }
+                    return;
+                }
+                Step::Spin => tokio::task::yield_now().await,
+                Step::Wait => notified.await,
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    fn start() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
 
     #[tokio::test]
     async fn virtual_sleep_moves_time_without_waiting() {
-        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let clock = VirtualClock::starting_at(start);
+        let clock = VirtualClock::starting_at(start());
         let before = std::time::Instant::now();
         clock.sleep(Duration::from_secs(3600)).await;
         assert!(before.elapsed() < Duration::from_secs(1));
-        assert_eq!(clock.now(), start + chrono::Duration::hours(1));
+        assert_eq!(clock.now(), start() + chrono::Duration::hours(1));
+    }
+
+    #[tokio::test]
+    async fn overlapping_sleeps_end_at_their_own_deadlines() {
+        let clock = Arc::new(VirtualClock::starting_at(start()));
+        let c1 = clock.clone();
+        let c2 = clock.clone();
+        let a = async move {
+            c1.sleep(Duration::from_secs(10)).await;
+            c1.now()
+        };
+        let b = async move {
+            c2.sleep(Duration::from_secs(20)).await;
+            c2.now()
+        };
+        let (ta, tb) = tokio::join!(a, b);
+        assert_eq!(ta, start() + chrono::Duration::seconds(10));
+        assert_eq!(tb, start() + chrono::Duration::seconds(20));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn spawned_sleepers_and_a_cancelled_timeout() {
+        let clock = Arc::new(VirtualClock::starting_at(start()));
+        let mut handles = Vec::new();
+        for secs in [30u64, 5, 15] {
+            let c = clock.clone();
+            handles.push(tokio::spawn(async move {
+                c.sleep(Duration::from_secs(secs)).await;
+                (secs, c.now())
+            }));
+        }
+        for h in handles {
+            let (secs, at) = h.await.unwrap();
+            assert_eq!(at, start() + chrono::Duration::seconds(secs as i64));
+        }
+        // A long timeout raced against a short sleep: the short one wins and the dropped
+        // timeout leaves no pending sleep behind.
+        let c = clock.clone();
+        tokio::select! {
+            _ = c.sleep(Duration::from_secs(3600)) => panic!("timeout fired first"),
+            _ = clock.sleep(Duration::from_secs(1)) => {}
+        }
+        assert_eq!(clock.pending_sleeps(), 0);
+        assert_eq!(clock.now(), start() + chrono::Duration::seconds(31));
+    }
+
+    #[tokio::test]
+    async fn advance_wakes_sleepers() {
+        let clock = Arc::new(VirtualClock::starting_at(start()));
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(clock.now(), start() + chrono::Duration::seconds(60));
+        clock.sleep(Duration::ZERO).await;
+        assert_eq!(clock.now(), start() + chrono::Duration::seconds(60));
     }
 }

@@ -50,6 +50,12 @@ install_tools() {
   set -e
   apt_install shellcheck postgresql
   bash tests/support/install-moto.sh
+  # checkov's venv also holds python-hcl2, which tests/static/iam_actions.py (run by cargo
+  # test's IAM test) parses terraform/iam.tf with.
+  if [ ! -x "$tools/checkov/bin/checkov" ]; then
+    python3 -m venv "$tools/checkov"
+    "$tools/checkov/bin/pip" install --quiet 'checkov>=3.3,<4'
+  fi
   if [ ! -x "$tools/node/node_modules/.bin/asl-validator" ]; then
     npm install --silent --prefix "$tools/node" asl-validator@4 >/dev/null
   fi
@@ -65,7 +71,7 @@ check "cargo fmt --check" cargo fmt --all -- --check
 check "cargo clippy" cargo clippy --all-targets --quiet -- -D warnings
 check "cargo test (unit, engine, scenario, wire)" cargo test --quiet
 check "asl-validator on the rendered state machine" bash tests/static/check-asl.sh
-[ -f tests/static/check-terraform.sh ] && check "terraform fmt, checkov, shellcheck" bash tests/static/check-terraform.sh
+check "terraform fmt, checkov, shellcheck, module consistency" bash tests/static/check-terraform.sh
 [ -f tests/examples/fastapi-postgres.sh ] && check "example: alembic on PostgreSQL via ecs-migrate local" bash tests/examples/fastapi-postgres.sh
 if [ "$quick" = false ]; then
   check "cargo lambda build: five bootstrap zips" bash tests/static/build-lambdas.sh

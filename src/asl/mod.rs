@@ -1,1 +1,58 @@
-//! The local Amazon States Language engine (issue 3).
+//! The local Amazon States Language engine: parse and check a definition, run it with task
+//! bindings and a clock you choose, get the execution history AWS would record.
+//!
+//! It follows the Amazon States Language specification and the Step Functions developer
+//! guide for the JSONPath query language (JSONata definitions are rejected). The interface
+//! has no AWS types: tasks run through a [`TaskInvoker`], time comes from a
+//! [`crate::clock::Clock`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use ecs_migrate::asl::{Definition, Executor, RegistryInvoker, TaskFailure};
+//! use ecs_migrate::clock::SystemClock;
+//! use serde_json::json;
+//!
+//! let definition = Definition::parse(&json!({
+//!     "StartAt": "Hello",
+//!     "States": {"Hello": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:hello", "End": true}}
+//! })).map_err(|problems| format!("{problems:?}"))?;
+//! let invoker = RegistryInvoker::new()
+//!     .register("hello", |call| async move { Ok::<_, TaskFailure>(json!({"hi": call.input})) });
+//! let result = Executor::new(definition, Arc::new(invoker), Arc::new(SystemClock))
+//!     .with_execution_name("demo")
+//!     .run_to_completion(json!({"who": "world"}))
+//!     .await;
+//! println!("{}", result.to_json(false));
+//! # Ok(()) }
+//! ```
+
+mod choice;
+mod definition;
+mod executor;
+pub mod graph;
+mod history;
+mod intrinsics;
+mod invoker;
+mod lambda;
+mod mock;
+mod path;
+mod problem;
+mod random;
+mod retry;
+mod template;
+mod value;
+
+pub use definition::{Definition, DefinitionError};
+pub use executor::{ExecutionResult, ExecutionStatus, Executor};
+pub use history::{EventType, HistoryEvent, Observer};
+pub use intrinsics::{IntrinsicError, IntrinsicSyntaxError};
+pub use invoker::{
+    function_name, invoke_response, is_lambda_invoke, is_placeholder, Heartbeat, RegistryInvoker,
+    TaskCall, TaskFailure, TaskInvoker, UnboundInvoker,
+};
+pub use lambda::{LambdaEndpointError, LambdaEndpointInvoker};
+pub use mock::{MockConfigError, MockInvoker};
+pub use path::{Path, PathError, PathSyntaxError, Root};
+pub use problem::Problem;
+pub use random::{RandomSource, SeededRandom};

@@ -3,4 +3,8 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod engine;
 pub mod moto;
+
+#[allow(unused_imports)]
+pub use engine::*;

@@ -9,7 +9,8 @@ rendered=$(mktemp --suffix=.json)
 trap 'rm -f "$rendered"' EXIT
 sed -E 's/\$\{([a-z_]+)_arn\}/arn:aws:lambda:eu-west-1:123456789012:function:ecs-migrate-\1/g' \
   "$root/statemachine/migration.asl.json" >"$rendered"
-if grep -q '\${' "$rendered"; then
-  echo "unrendered placeholder left in the definition:"; grep -n '\${' "$rendered"; exit 1
+placeholder='$''{'
+if grep -qF "$placeholder" "$rendered"; then
+  echo "unrendered placeholder left in the definition:"; grep -nF "$placeholder" "$rendered"; exit 1
 fi
 "$validator" --json-definition "$(cat "$rendered")"

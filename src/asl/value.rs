@@ -1,0 +1,105 @@
+//! Small helpers over `serde_json::Value` shared by the engine: number comparison, integer
+//! extraction and the timestamp format the States Language accepts.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Number, Value};
+
+/// Compares two JSON numbers exactly when both are integers, as `f64` otherwise.
+pub fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
+    match (as_i128(a), as_i128(b)) {
+        (Some(x), Some(y)) => Some(x.cmp(&y)),
+        _ => a.as_f64()?.partial_cmp(&b.as_f64()?),
+    }
+}
+
+fn as_i128(n: &Number) -> Option<i128> {
+    n.as_i64()
+        .map(i128::from)
+        .or_else(|| n.as_u64().map(i128::from))
+}
+
+/// The value as an integer if it is a JSON number with no fractional part (`3` or `3.0`).
+pub fn as_integer(v: &Value) -> Option<i64> {
+    let n = v.as_number()?;
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    let f = n.as_f64()?;
+    if f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64 {
+        Some(f as i64)
+    } else {
+        None
+    }
+}
+
+/// Parses a timestamp the way the States Language requires: RFC 3339 with an uppercase `T`
+/// between date and time and an uppercase `Z` when there is no numeric offset
+/// (`2016-08-18T17:33:00Z`, `2016-08-18T17:33:00.123+02:00`).
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    let bytes = s.as_bytes();
+    if bytes.get(10) != Some(&b'T') || s.contains('z') || s.contains('t') {
+        return None;
+    }
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// The context object's time format: `2019-03-26T20:14:13.192Z`.
+pub fn context_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The JSON type name used in messages.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_compare_exactly_or_as_floats() {
+        let n = |v: Value| v.as_number().cloned().unwrap();
+        assert_eq!(
+            cmp_numbers(&n(json!(1)), &n(json!(1.0))),
+            Some(Ordering::Equal)
+        );
+        assert_eq!(
+            cmp_numbers(&n(json!(u64::MAX)), &n(json!(i64::MAX))),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            cmp_numbers(&n(json!(1.5)), &n(json!(2))),
+            Some(Ordering::Less)
+        );
+        assert_eq!(as_integer(&json!(3.0)), Some(3));
+        assert_eq!(as_integer(&json!(3.5)), None);
+        assert_eq!(as_integer(&json!(1e300)), None);
+    }
+
+    // Choice state docs: "timestamps must conform to RFC3339 profile of ISO 8601, with the
+    // further restrictions that an uppercase T must separate the date and time portions, and
+    // an uppercase Z must denote that a numeric time zone offset is not present".
+    #[test]
+    fn timestamps_follow_the_restricted_rfc3339_profile() {
+        assert!(parse_timestamp("2016-08-18T17:33:00Z").is_some());
+        assert!(parse_timestamp("2016-08-18T17:33:00.123+02:00").is_some());
+        assert!(parse_timestamp("2016-08-18t17:33:00Z").is_none());
+        assert!(parse_timestamp("2016-08-18T17:33:00z").is_none());
+        assert!(parse_timestamp("2016-08-18 17:33:00Z").is_none());
+        assert!(parse_timestamp("2016-08-18").is_none());
+        assert!(parse_timestamp("").is_none());
+    }
+}

@@ -1,0 +1,354 @@
+################################################################################
+# IAM: one role per function with only the API calls its code makes, one policy document per
+# function named after it (validate_event, run_task, poll_status, check_exit_code, stop_task;
+# tests/static/iam_actions.py reads them), plus the state machine's and EventBridge's roles.
+# Policies are inline (aws_iam_role_policy): nothing account-wide, nothing shared.
+################################################################################
+
+locals {
+  # ARNs of the tasks the migration runs in the cluster (new ARN format: task/<cluster>/<id>).
+  cluster_tasks_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${local.cluster_name}/*"
+
+  # Every revision of each allowed family.
+  allowed_task_definition_arns = [
+    for family in var.allowed_task_definition_families :
+    "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/${family}:*"
+  ]
+
+  # The log streams of the app's log groups (GetLogEvents is authorized on the stream).
+  app_log_stream_arns = concat(
+    [for name in var.app_log_group_names : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${name}:log-stream:*"],
+    [for arn in var.app_log_group_arns : "${arn}:log-stream:*"],
+  )
+
+  # Built rather than read from the resource, so the trust policy does not depend on it.
+  state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${var.name}"
+
+  lambda_policies = {
+    "validate-event"  = data.aws_iam_policy_document.validate_event.json
+    "run-task"        = data.aws_iam_policy_document.run_task.json
+    "poll-status"     = data.aws_iam_policy_document.poll_status.json
+    "check-exit-code" = data.aws_iam_policy_document.check_exit_code.json
+    "stop-task"       = data.aws_iam_policy_document.stop_task.json
+  }
+}
+
+################################################################################
+# Lambda roles
+################################################################################
+
+data "aws_iam_policy_document" "lambda_assume_role" {
+  statement {
+    sid     = "LambdaAssumeRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  for_each = local.functions
+
+  name               = "${var.name}-${each.key}"
+  description        = "ecs-migrate ${each.key}: only the API calls that function makes"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume_role.json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  for_each = local.functions
+
+  name   = "${var.name}-${each.key}"
+  role   = aws_iam_role.lambda[each.key].id
+  policy = local.lambda_policies[each.key]
+}
+
+# validate-event: does the task definition exist, with the container and its awslogs config?
+data "aws_iam_policy_document" "validate_event" {
+  # Resource *: ecs:DescribeTaskDefinition supports no resource-level permissions (checkov knows,
+  # so no skip is needed). It only reads; the allow-list is enforced by the code and by run-task's
+  # RunTask permission.
+  statement {
+    sid       = "DescribeTaskDefinition"
+    actions   = ["ecs:DescribeTaskDefinition"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["validate-event"].arn}:*"]
+  }
+}
+
+# run-task: RunTask of the allowed families only, in this cluster only, passing only the app's
+# roles; tagging the task at launch is authorized as ecs:TagResource.
+data "aws_iam_policy_document" "run_task" {
+  statement {
+    sid       = "RunAllowedFamiliesInCluster"
+    actions   = ["ecs:RunTask"]
+    resources = local.allowed_task_definition_arns
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [var.cluster_arn]
+    }
+  }
+
+  statement {
+    sid       = "TagTasksAtLaunch"
+    actions   = ["ecs:TagResource"]
+    resources = [local.cluster_tasks_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ecs:CreateAction"
+      values   = ["RunTask"]
+    }
+  }
+
+  statement {
+    sid       = "PassTaskRoles"
+    actions   = ["iam:PassRole"]
+    resources = compact([var.task_role_arn, var.task_execution_role_arn])
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["run-task"].arn}:*"]
+  }
+}
+
+# poll-status: describes the task; it never stops one (stop-task does).
+data "aws_iam_policy_document" "poll_status" {
+  statement {
+    sid       = "DescribeClusterTasks"
+    actions   = ["ecs:DescribeTasks"]
+    resources = [local.cluster_tasks_arn]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [var.cluster_arn]
+    }
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["poll-status"].arn}:*"]
+  }
+}
+
+# check-exit-code: the tail of the migration container's log stream, for the failure's Cause.
+data "aws_iam_policy_document" "check_exit_code" {
+  statement {
+    sid       = "ReadAppLogStreams"
+    actions   = ["logs:GetLogEvents"]
+    resources = local.app_log_stream_arns
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["check-exit-code"].arn}:*"]
+  }
+}
+
+# stop-task: finds an execution's tasks by startedBy and stops them, in this cluster only.
+data "aws_iam_policy_document" "stop_task" {
+  statement {
+    sid       = "StopClusterTasks"
+    actions   = ["ecs:StopTask"]
+    resources = [local.cluster_tasks_arn]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [var.cluster_arn]
+    }
+  }
+
+  statement {
+    # ListTasks is authorized on a container instance, which Fargate tasks lack: Resource * with
+    # the ecs:cluster condition doing the scoping.
+    sid       = "ListClusterTasks"
+    actions   = ["ecs:ListTasks"]
+    resources = ["*"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [var.cluster_arn]
+    }
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["stop-task"].arn}:*"]
+  }
+}
+
+# X-Ray: the Lambda service's tracing sends segments with the function's role. Not an API call
+# the code makes, so it is kept out of the per-function documents.
+data "aws_iam_policy_document" "lambda_tracing" {
+  # Resource *: these X-Ray actions support no resource-level permissions.
+  statement {
+    sid       = "WriteTraces"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "lambda_tracing" {
+  for_each = var.tracing_enabled ? local.functions : {}
+
+  name   = "${var.name}-${each.key}-tracing"
+  role   = aws_iam_role.lambda[each.key].id
+  policy = data.aws_iam_policy_document.lambda_tracing.json
+}
+
+################################################################################
+# State machine role: invoke the five functions, deliver its logs, write traces
+################################################################################
+
+data "aws_iam_policy_document" "state_machine_assume_role" {
+  statement {
+    sid     = "StepFunctionsAssumeRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.state_machine_arn]
+    }
+  }
+}
+
+resource "aws_iam_role" "state_machine" {
+  name               = "${var.name}-state-machine"
+  description        = "ecs-migrate state machine: invokes its five functions"
+  assume_role_policy = data.aws_iam_policy_document.state_machine_assume_role.json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "state_machine" {
+  statement {
+    sid       = "InvokeStepFunctions"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [for name, _ in local.functions : aws_lambda_function.this[name].arn]
+  }
+
+  # What Step Functions needs to set up log delivery to /aws/vendedlogs/states/<name>. These
+  # actions support no resource-level permissions: AWS documents them on Resource *.
+  statement {
+    sid = "DeliverLogs"
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:GetLogDelivery",
+      "logs:UpdateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:DescribeResourcePolicies",
+      "logs:DescribeLogGroups",
+    ]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.tracing_enabled ? [1] : []
+
+    content {
+      sid = "WriteTraces"
+      actions = [
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+      ]
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "state_machine" {
+  name   = "${var.name}-state-machine"
+  role   = aws_iam_role.state_machine.id
+  policy = data.aws_iam_policy_document.state_machine.json
+}
+
+################################################################################
+# EventBridge role: start executions of this state machine, nothing else
+################################################################################
+
+data "aws_iam_policy_document" "events_assume_role" {
+  statement {
+    sid     = "EventBridgeAssumeRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.this.arn]
+    }
+  }
+}
+
+resource "aws_iam_role" "events" {
+  name               = "${var.name}-events"
+  description        = "ecs-migrate EventBridge rule: starts executions of the state machine"
+  assume_role_policy = data.aws_iam_policy_document.events_assume_role.json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "events" {
+  statement {
+    sid       = "StartExecution"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.this.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "events" {
+  name   = "${var.name}-events"
+  role   = aws_iam_role.events.id
+  policy = data.aws_iam_policy_document.events.json
+}

@@ -1,0 +1,74 @@
+data "aws_caller_identity" "current" {}
+
+locals {
+  # arn:<partition>:ecs:<region>:<account>:cluster/<name>. Every ARN the policies build comes
+  # from the cluster's own partition and region, so the module needs no aws_region lookup.
+  cluster_arn_parts = split(":", var.cluster_arn)
+  partition         = local.cluster_arn_parts[1]
+  region            = local.cluster_arn_parts[3]
+  cluster_account   = local.cluster_arn_parts[4]
+  cluster_name      = split("/", local.cluster_arn_parts[5])[1]
+  account_id        = data.aws_caller_identity.current.account_id
+
+  # The five functions, keyed by the binary name cargo lambda builds (and the zip's directory).
+  functions = {
+    "validate-event" = {
+      description = "ecs-migrate: validates the migration request and resolves the task definition"
+      timeout     = var.lambda_timeout
+    }
+    "run-task" = {
+      description = "ecs-migrate: starts the one-off migration task (ecs:RunTask)"
+      timeout     = var.lambda_timeout
+    }
+    "poll-status" = {
+      description = "ecs-migrate: long-polls the migration task's status (ecs:DescribeTasks)"
+      # It waits for a change inside one invocation for up to POLL_MAX_WAIT_SECONDS.
+      timeout = var.poll_max_wait_seconds + 60
+    }
+    "check-exit-code" = {
+      description = "ecs-migrate: checks the migration container's exit code and tails its log"
+      timeout     = var.lambda_timeout
+    }
+    "stop-task" = {
+      description = "ecs-migrate: stops the migration task of a failed, timed out or aborted execution"
+      timeout     = var.lambda_timeout
+    }
+  }
+
+  # Placement: a launch type, or a capacity provider strategy, or (neither) the cluster default.
+  launch_type = var.launch_type == null ? "" : var.launch_type
+  capacity_provider_strategy = length(var.capacity_provider_strategy) == 0 ? "" : jsonencode([
+    for s in var.capacity_provider_strategy : {
+      capacityProvider = s.capacity_provider
+      weight           = s.weight
+      base             = s.base
+    }
+  ])
+
+  # The Settings the Rust code reads from the environment, set on every function. Variables
+  # whose value would be empty (PLATFORM_VERSION, and LAUNCH_TYPE or
+  # CAPACITY_PROVIDER_STRATEGY) are left out: the code treats a missing variable as empty.
+  settings = { for k, v in {
+    CLUSTER                    = var.cluster_arn
+    CONTAINER_NAME             = var.container_name
+    SUBNETS                    = jsonencode(var.subnet_ids)
+    SECURITY_GROUPS            = jsonencode(var.security_group_ids)
+    ASSIGN_PUBLIC_IP           = var.assign_public_ip ? "ENABLED" : "DISABLED"
+    LAUNCH_TYPE                = local.launch_type
+    CAPACITY_PROVIDER_STRATEGY = local.capacity_provider_strategy
+    PLATFORM_VERSION           = var.platform_version == null ? "" : var.platform_version
+    MIGRATION_COMMAND          = jsonencode(var.migration_command)
+    ALLOWED_FAMILIES           = jsonencode(var.allowed_task_definition_families)
+    MAX_DURATION_SECONDS       = tostring(var.max_duration_seconds)
+    START_TIMEOUT_SECONDS      = tostring(var.start_timeout_seconds)
+    POLL_INTERVAL_SECONDS      = tostring(var.poll_interval_seconds)
+    POLL_MAX_WAIT_SECONDS      = tostring(var.poll_max_wait_seconds)
+    LOG_TAIL_LINES             = tostring(var.log_tail_lines)
+    ACCOUNT_ID                 = local.account_id
+  } : k => v if v != "" }
+
+  state_machine_definition_file = coalesce(var.state_machine_definition_file, "${path.module}/../statemachine/migration.asl.json")
+
+  # Checks of one variable against another, run at plan time (see aws_sfn_state_machine.this).
+  app_log_group_count = length(var.app_log_group_names) + length(var.app_log_group_arns)
+}

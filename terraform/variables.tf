@@ -1,0 +1,397 @@
+################################################################################
+# Naming
+################################################################################
+
+variable "name" {
+  description = "Name of the state machine and prefix of every other resource (functions are named `<name>-validate-event`, ...). Letters, digits, `-` and `_` (Step Functions logging accepts no other characters), at most 40 so every derived name fits its limit."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.name))
+    error_message = "name must be 1-40 characters of A-Z, a-z, 0-9, '-' and '_'."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource that takes tags."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Where the migration task runs (Settings: CLUSTER, CONTAINER_NAME, network, placement)
+################################################################################
+
+variable "cluster_arn" {
+  description = "ARN of the ECS cluster the migration task runs in (Settings `CLUSTER`). It must be in the same account and region as this module's functions; IAM policies are scoped to it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$", var.cluster_arn))
+    error_message = "cluster_arn must be a full ECS cluster ARN: arn:<partition>:ecs:<region>:<account>:cluster/<name>."
+  }
+}
+
+variable "container_name" {
+  description = "Name of the container, in the app's task definition, whose command is overridden with `migration_command` and whose exit code decides the outcome (Settings `CONTAINER_NAME`)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.container_name))
+    error_message = "container_name must be 1-255 characters of A-Z, a-z, 0-9, '-' and '_' (ECS container name rules)."
+  }
+}
+
+variable "subnet_ids" {
+  description = "Subnets for the task's awsvpc network configuration (Settings `SUBNETS`, a JSON list)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) > 0 && length(var.subnet_ids) <= 16 && alltrue([for s in var.subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))])
+    error_message = "subnet_ids must hold 1-16 subnet IDs (subnet-...)."
+  }
+}
+
+variable "security_group_ids" {
+  description = "Security groups for the task's awsvpc network configuration (Settings `SECURITY_GROUPS`, a JSON list). Empty: the VPC's default security group."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.security_group_ids) <= 5 && alltrue([for s in var.security_group_ids : can(regex("^sg-[0-9a-f]+$", s))])
+    error_message = "security_group_ids must hold at most 5 security group IDs (sg-...)."
+  }
+}
+
+variable "assign_public_ip" {
+  description = "Whether the task gets a public IP (Settings `ASSIGN_PUBLIC_IP` = `ENABLED` / `DISABLED`). Needed on Fargate in public subnets without a NAT gateway, to pull the image."
+  type        = bool
+  default     = false
+}
+
+variable "launch_type" {
+  description = "Launch type of the migration task (Settings `LAUNCH_TYPE`): `FARGATE`, `EC2` or `EXTERNAL`. Set it to null to use `capacity_provider_strategy` instead; null with an empty strategy uses the cluster's default capacity provider strategy (neither variable is then set)."
+  type        = string
+  default     = "FARGATE"
+
+  validation {
+    condition     = var.launch_type == null || contains(["FARGATE", "EC2", "EXTERNAL"], coalesce(var.launch_type, "FARGATE"))
+    error_message = "launch_type must be FARGATE, EC2, EXTERNAL or null."
+  }
+}
+
+variable "capacity_provider_strategy" {
+  description = "Capacity provider strategy of the migration task (Settings `CAPACITY_PROVIDER_STRATEGY`, a JSON list of `{\"capacityProvider\",\"weight\",\"base\"}`). Exclusive with `launch_type`: set `launch_type = null` when you use it."
+  type = list(object({
+    capacity_provider = string
+    weight            = optional(number, 1)
+    base              = optional(number, 0)
+  }))
+  default = []
+
+  validation {
+    condition = length(var.capacity_provider_strategy) <= 20 && alltrue([
+      for s in var.capacity_provider_strategy :
+      length(s.capacity_provider) > 0 && s.weight >= 0 && s.weight <= 1000 && s.base >= 0 && s.base <= 100000
+    ])
+    error_message = "capacity_provider_strategy: at most 20 items, each with a capacity_provider name, weight 0-1000 and base 0-100000."
+  }
+}
+
+variable "platform_version" {
+  description = "Fargate platform version of the task (Settings `PLATFORM_VERSION`), e.g. `1.4.0`. Null: `LATEST` (the variable is then not set)."
+  type        = string
+  default     = null
+}
+
+################################################################################
+# What runs, and what may run (Settings: MIGRATION_COMMAND, ALLOWED_FAMILIES)
+################################################################################
+
+variable "migration_command" {
+  description = "Command the migration container runs instead of its own (Settings `MIGRATION_COMMAND`, a JSON list). It is never taken from the event."
+  type        = list(string)
+  default     = ["alembic", "upgrade", "head"]
+
+  validation {
+    condition     = length(var.migration_command) > 0 && length(var.migration_command[0]) > 0
+    error_message = "migration_command must be a non-empty list whose first item (the program) is non-empty."
+  }
+}
+
+variable "allowed_task_definition_families" {
+  description = "Task definition families the state machine may run (Settings `ALLOWED_FAMILIES`, a JSON list). run-task's ecs:RunTask permission is limited to their revisions."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.allowed_task_definition_families) > 0 && alltrue([for f in var.allowed_task_definition_families : can(regex("^[A-Za-z0-9_-]{1,255}$", f))])
+    error_message = "allowed_task_definition_families must hold at least one family name (1-255 characters of A-Z, a-z, 0-9, '-' and '_'; no revision, no ARN)."
+  }
+}
+
+variable "task_role_arn" {
+  description = "IAM role the app's task definitions use as task role, which run-task must be allowed to pass (iam:PassRole). Null if they have none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.task_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", coalesce(var.task_role_arn, "-")))
+    error_message = "task_role_arn must be an IAM role ARN or null."
+  }
+}
+
+variable "task_execution_role_arn" {
+  description = "IAM role the app's task definitions use as execution role (pulls the image, writes the awslogs stream), which run-task must be allowed to pass (iam:PassRole)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.task_execution_role_arn))
+    error_message = "task_execution_role_arn must be an IAM role ARN."
+  }
+}
+
+variable "app_log_group_names" {
+  description = "CloudWatch log groups (awslogs-group), in this module's region, that the migration container logs to. check-exit-code reads the tail of the task's stream there (logs:GetLogEvents) for the failure Cause."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for g in var.app_log_group_names : can(regex("^[.\\-_/#A-Za-z0-9]{1,512}$", g))])
+    error_message = "app_log_group_names must be CloudWatch log group names ([.-_/#A-Za-z0-9], at most 512 characters)."
+  }
+}
+
+variable "app_log_group_arns" {
+  description = "Log group ARNs (`arn:...:log-group:NAME`, without `:*`) for log groups `app_log_group_names` cannot express, such as one in another region (`awslogs-region`). At least one of `app_log_group_names` and `app_log_group_arns` must be given."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.app_log_group_arns : can(regex("^arn:aws[a-z-]*:logs:[a-z0-9-]+:[0-9]{12}:log-group:[.\\-_/#A-Za-z0-9]+$", a))])
+    error_message = "app_log_group_arns must be log group ARNs of the form arn:<partition>:logs:<region>:<account>:log-group:<name> (no trailing :*)."
+  }
+}
+
+################################################################################
+# Time budget (Settings: *_SECONDS) and log tail
+################################################################################
+
+variable "max_duration_seconds" {
+  description = "How long a migration may run, from validate-event to the task's stop, before it is stopped and the execution fails with Migration.Timeout (Settings `MAX_DURATION_SECONDS`)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.max_duration_seconds >= 60 && var.max_duration_seconds <= 2592000 && floor(var.max_duration_seconds) == var.max_duration_seconds
+    error_message = "max_duration_seconds must be a whole number from 60 to 2592000 (30 days)."
+  }
+}
+
+variable "start_timeout_seconds" {
+  description = "How long the task may take to reach RUNNING (image pull, capacity) before it counts as failed to start (Settings `START_TIMEOUT_SECONDS`). At most `max_duration_seconds`."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.start_timeout_seconds >= 30 && var.start_timeout_seconds <= 86400 && floor(var.start_timeout_seconds) == var.start_timeout_seconds
+    error_message = "start_timeout_seconds must be a whole number from 30 to 86400."
+  }
+}
+
+variable "poll_interval_seconds" {
+  description = "First wait between two status polls; the state machine backs off from it (Settings `POLL_INTERVAL_SECONDS`)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.poll_interval_seconds >= 1 && var.poll_interval_seconds <= 300 && floor(var.poll_interval_seconds) == var.poll_interval_seconds
+    error_message = "poll_interval_seconds must be a whole number from 1 to 300."
+  }
+}
+
+variable "poll_max_wait_seconds" {
+  description = "How long one poll-status invocation may long-poll ECS for a change before it returns (Settings `POLL_MAX_WAIT_SECONDS`). The poll-status function's timeout is this plus 60 s, so at most 840 (Lambda's limit is 900 s)."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.poll_max_wait_seconds >= 0 && var.poll_max_wait_seconds <= 840 && floor(var.poll_max_wait_seconds) == var.poll_max_wait_seconds
+    error_message = "poll_max_wait_seconds must be a whole number from 0 to 840 (poll-status's timeout, this + 60, must stay within Lambda's 900 s)."
+  }
+}
+
+variable "log_tail_lines" {
+  description = "How many of the migration container's last log lines a failure's Cause includes (Settings `LOG_TAIL_LINES`). 0: none."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.log_tail_lines >= 0 && var.log_tail_lines <= 10000 && floor(var.log_tail_lines) == var.log_tail_lines
+    error_message = "log_tail_lines must be a whole number from 0 to 10000."
+  }
+}
+
+################################################################################
+# Lambda functions
+################################################################################
+
+variable "lambda_zip_dir" {
+  description = "Directory holding the pre-built functions as `cargo lambda build --release --arm64 --output-format zip` writes them: `<dir>/<function>/bootstrap.zip` for validate-event, run-task, poll-status, check-exit-code and stop-task (usually `<repo>/target/lambda`)."
+  type        = string
+
+  validation {
+    condition     = length(var.lambda_zip_dir) > 0
+    error_message = "lambda_zip_dir must not be empty."
+  }
+}
+
+variable "lambda_memory_size" {
+  description = "Memory (MB) of each function. The functions only call AWS APIs: 128 is plenty."
+  type        = number
+  default     = 128
+
+  validation {
+    condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240
+    error_message = "lambda_memory_size must be from 128 to 10240."
+  }
+}
+
+variable "lambda_timeout" {
+  description = "Timeout (seconds) of every function except poll-status, whose timeout is `poll_max_wait_seconds + 60`."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.lambda_timeout >= 10 && var.lambda_timeout <= 900 && floor(var.lambda_timeout) == var.lambda_timeout
+    error_message = "lambda_timeout must be a whole number from 10 to 900."
+  }
+}
+
+variable "lambda_log_level" {
+  description = "Application log level of the functions (logging_config `application_log_level`; Lambda passes it to the code as `AWS_LAMBDA_LOG_LEVEL`)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.lambda_log_level)
+    error_message = "lambda_log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL."
+  }
+}
+
+################################################################################
+# Logging, encryption, tracing
+################################################################################
+
+variable "log_retention_in_days" {
+  description = "Retention of the log groups this module creates (`/aws/lambda/<name>-*`, `/aws/vendedlogs/states/<name>`). 0 keeps logs forever."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be one of CloudWatch Logs' values: 0 (never expire), 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key for the functions' environment variables, the log groups this module creates and the alarm topic. Its key policy must allow `logs.<region>.amazonaws.com` (log groups) and `cloudwatch.amazonaws.com` (alarm notifications). Null: AWS managed encryption (and, for a created alarm topic, a dedicated key)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", coalesce(var.kms_key_arn, "-")))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:...:kms:<region>:<account>:key/<id>) or null."
+  }
+}
+
+variable "tracing_enabled" {
+  description = "AWS X-Ray tracing of the state machine and the functions (Lambda `Active` tracing)."
+  type        = bool
+  default     = true
+}
+
+variable "state_machine_log_level" {
+  description = "What the state machine logs to `/aws/vendedlogs/states/<name>`: `ALL` (every state transition) or `ERROR`."
+  type        = string
+  default     = "ALL"
+
+  validation {
+    condition     = contains(["ALL", "ERROR"], var.state_machine_log_level)
+    error_message = "state_machine_log_level must be ALL or ERROR."
+  }
+}
+
+variable "state_machine_include_execution_data" {
+  description = "Whether the state machine's log records include execution input and output (the task definition ARN, task status, the failure's log tail)."
+  type        = bool
+  default     = true
+}
+
+variable "state_machine_definition_file" {
+  description = "ASL definition rendered with templatefile(). Null: `statemachine/migration.asl.json` of this repository (next to `terraform/`)."
+  type        = string
+  default     = null
+}
+
+################################################################################
+# EventBridge
+################################################################################
+
+variable "event_bus_name" {
+  description = "Event bus of the rule that starts a migration on `source: ecs.migration`, `detail-type: AWS ECS Migration Task` events. The abort rule is always on the default bus, where Step Functions sends its status changes."
+  type        = string
+  default     = "default"
+
+  validation {
+    condition     = length(var.event_bus_name) > 0
+    error_message = "event_bus_name must not be empty."
+  }
+}
+
+################################################################################
+# Alarms
+################################################################################
+
+variable "create_alarm_topic" {
+  description = "Create an encrypted SNS topic `<name>-alarms` for the alarms (with a dedicated KMS key unless `kms_key_arn` is given). Exclusive with `alarm_sns_topic_arn`."
+  type        = bool
+  default     = false
+}
+
+variable "alarm_sns_topic_arn" {
+  description = "Existing SNS topic the alarms notify. Null: no notification (unless `create_alarm_topic`)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:.+$", coalesce(var.alarm_sns_topic_arn, "-")))
+    error_message = "alarm_sns_topic_arn must be an SNS topic ARN or null."
+  }
+}
+
+################################################################################
+# Initial migration during `terraform apply`
+################################################################################
+
+variable "run_initial_migration" {
+  description = "Run the migration once during `terraform apply` (scripts/run-migration.sh, which needs bash and the AWS CLI where Terraform runs), so the apply fails when it fails. Runs again whenever `initial_task_definition` changes."
+  type        = bool
+  default     = false
+}
+
+variable "initial_task_definition" {
+  description = "Task definition (ARN, `family:revision` or `family`) the initial migration runs. Required when `run_initial_migration`."
+  type        = string
+  default     = null
+}
+
+variable "initial_migration_timeout_seconds" {
+  description = "How long `terraform apply` waits for the initial migration. Null: `max_duration_seconds + 300`."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.initial_migration_timeout_seconds == null || coalesce(var.initial_migration_timeout_seconds, 1) >= 1
+    error_message = "initial_migration_timeout_seconds must be positive or null."
+  }
+}

@@ -1,0 +1,456 @@
+#!/usr/bin/env python3
+"""Consistency of the Terraform module with itself, its README, its example and the ASL file.
+
+    python3 tests/static/check-consistency.py [--asl FILE] [--write-readme]
+
+`terraform validate` needs the AWS provider, which cannot be downloaded here; these checks catch
+the mistakes it would have caught that matter most, plus documentation drift:
+  - every var.X used in terraform/*.tf is declared in variables.tf, and every declared variable
+    is used;
+  - every local.X used is defined in a locals block; every resource / data source referenced is
+    declared;
+  - terraform/README.md's inputs and outputs tables are exactly what variables.tf and outputs.tf
+    say (--write-readme regenerates them between the BEGIN/END markers), and the README
+    documents every Settings environment variable the functions get;
+  - examples/complete passes only declared variables, every required one, and reads only
+    declared outputs;
+  - the ${...} placeholders of statemachine/migration.asl.json (or --asl FILE) are exactly the
+    keys the templatefile() call supplies, the file has no %{ } directives, and once rendered
+    it is JSON using each placeholder as a Task Resource. Skipped (and said so) when the file
+    does not exist yet.
+Prints one line per failure and a final "N passed, M failed" line; exit status 1 on any failure,
+2 on a usage error. Needs only the Python standard library.
+"""
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+TF = REPO / "terraform"
+README = TF / "README.md"
+EXAMPLE = TF / "examples" / "complete"
+DEFAULT_ASL = REPO / "statemachine" / "migration.asl.json"
+
+MODULE_META_ARGS = {"source", "version", "providers", "depends_on", "count", "for_each"}
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.notes = []
+
+    def check(self, ok, message):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL: {message}")
+        return ok
+
+
+################################################################################
+# A small HCL reader: enough to find blocks, their bodies and top-level attributes.
+################################################################################
+
+
+def strip_comments(text):
+    """Removes # and // comments and /* */ blocks, keeping strings (and line numbers) intact."""
+    out = []
+    i, n = 0, len(text)
+    in_string = False
+    while i < n:
+        c = text[i]
+        if in_string:
+            out.append(c)
+            if c == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 2
+                continue
+            if c == '"':
+                in_string = False
+            i += 1
+            continue
+        if c == '"':
+            in_string = True
+            out.append(c)
+            i += 1
+            continue
+        if c == "#" or text.startswith("//", i):
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            out.append("\n" * text.count("\n", i, end))
+            i = end
+            continue
+        if text.startswith("<<", i):
+            # Heredoc: copy through to its terminator untouched.
+            m = re.match(r"<<-?([A-Za-z_]+)\n", text[i:])
+            if m:
+                end = re.compile(r"^\s*" + re.escape(m.group(1)) + r"\s*$", re.M).search(text, i + m.end())
+                stop = n if end is None else end.end()
+                out.append(text[i:stop])
+                i = stop
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def matching_brace(text, open_index):
+    """Index of the } closing the { at open_index (strings and ${} handled)."""
+    depth = 0
+    i, n = open_index, len(text)
+    in_string = False
+    while i < n:
+        c = text[i]
+        if in_string:
+            if c == "\\":
+                i += 2
+                continue
+            if c == '"':
+                in_string = False
+            elif text.startswith("${", i) or text.startswith("%{", i):
+                # Interpolation inside a string: skip to its matching brace.
+                i = matching_brace(text, i + 1) + 1
+                continue
+            i += 1
+            continue
+        if c == '"':
+            in_string = True
+        elif c in "{[(":
+            depth += 1
+        elif c in "}])":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise ValueError(f"unbalanced braces from offset {open_index}")
+
+
+def blocks(text, kind):
+    """(labels, body) of each top-level `kind "a" "b" { ... }` block."""
+    out = []
+    for m in re.finditer(r'(?m)^' + re.escape(kind) + r'((?:\s+"[^"]*")*)\s*\{', text):
+        labels = re.findall(r'"([^"]*)"', m.group(1))
+        start = m.end() - 1
+        end = matching_brace(text, start)
+        out.append((labels, text[start + 1 : end]))
+    return out
+
+
+def top_level_attributes(body):
+    """name -> raw expression of each attribute at depth 0 of a block body."""
+    attrs = {}
+    i, n = 0, len(body)
+    while i < n:
+        m = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*)\s*(=|\{)").match(body, i)
+        if not m:
+            nl = body.find("\n", i)
+            i = n if nl < 0 else nl + 1
+            continue
+        name, sep = m.group(1), m.group(2)
+        if sep == "{":  # nested block
+            end = matching_brace(body, m.end() - 1)
+            i = end + 1
+            continue
+        if body.startswith("=", m.end()) or body[m.end() - 2 : m.end()] in ("==", "!="):
+            nl = body.find("\n", i)
+            i = n if nl < 0 else nl + 1
+            continue
+        # Expression: up to the end of line at bracket depth 0.
+        j = m.end()
+        depth = 0
+        in_string = False
+        while j < n:
+            c = body[j]
+            if in_string:
+                if c == "\\":
+                    j += 2
+                    continue
+                if c == '"':
+                    in_string = False
+                elif body.startswith("${", j):
+                    j = matching_brace(body, j + 1) + 1
+                    continue
+            elif c == '"':
+                in_string = True
+            elif c in "([{":
+                depth += 1
+            elif c in ")]}":
+                depth -= 1
+            elif c == "\n" and depth <= 0:
+                break
+            j += 1
+        attrs[name] = body[m.end() : j].strip()
+        i = j + 1
+    return attrs
+
+
+def hcl_string(expr):
+    """The value of a plain quoted string expression (escapes resolved), else None."""
+    expr = expr.strip()
+    if len(expr) >= 2 and expr[0] == '"' and expr[-1] == '"':
+        try:
+            return json.loads(expr)
+        except json.JSONDecodeError:
+            return expr[1:-1]
+    return None
+
+
+def one_line(expr):
+    """A multi-line type or default expression on one line, for a table cell."""
+    lines = [ln.strip() for ln in expr.strip().splitlines() if ln.strip()]
+    out = ""
+    for ln in lines:
+        if not out:
+            out = ln
+        elif out.endswith(("{", "[", "(", ",")) or ln.startswith(("}", "]", ")")):
+            out += " " + ln
+        else:
+            out += ", " + ln
+    return re.sub(r"\s*=\s*", " = ", out)
+
+
+def module_files():
+    return sorted(TF.glob("*.tf"))
+
+
+def read_module():
+    sources = {p.name: strip_comments(p.read_text(encoding="utf-8")) for p in module_files()}
+    return sources, "\n".join(sources.values())
+
+
+################################################################################
+# Checks
+################################################################################
+
+
+def declared_variables(sources):
+    out = {}
+    for labels, body in blocks(sources.get("variables.tf", ""), "variable"):
+        attrs = top_level_attributes(body)
+        out[labels[0]] = {
+            "description": hcl_string(attrs.get("description", '""')) or "",
+            "type": one_line(attrs.get("type", "any")),
+            "default": one_line(attrs["default"]) if "default" in attrs else None,
+            "required": "default" not in attrs,
+        }
+    return out
+
+
+def declared_outputs(sources):
+    out = {}
+    for labels, body in blocks(sources.get("outputs.tf", ""), "output"):
+        attrs = top_level_attributes(body)
+        out[labels[0]] = hcl_string(attrs.get("description", '""')) or ""
+    return out
+
+
+def check_variables(checks, sources, code, variables):
+    for name, text in sources.items():
+        if name != "variables.tf":
+            checks.check(not blocks(text, "variable"), f"{name}: variables belong in variables.tf")
+        if name != "outputs.tf":
+            checks.check(not blocks(text, "output"), f"{name}: outputs belong in outputs.tf")
+    used = set(re.findall(r"\bvar\.([A-Za-z_][A-Za-z0-9_-]*)", code))
+    for name in sorted(used - set(variables)):
+        checks.check(False, f"var.{name} is used but not declared in terraform/variables.tf")
+    for name in sorted(set(variables) - used):
+        checks.check(False, f"variable {name} is declared but never used")
+    checks.check(bool(variables), "no variable found in terraform/variables.tf")
+    checks.check(used <= set(variables), "every var.X used is declared")
+    for name, v in variables.items():
+        checks.check(v["description"].strip() != "", f"variable {name} has no description")
+        checks.check(v["type"] not in ("any", ""), f"variable {name} has no type (or `any`)")
+
+
+def check_references(checks, code):
+    defined_locals = set()
+    for _, body in blocks(code, "locals"):
+        defined_locals |= set(top_level_attributes(body))
+    used_locals = set(re.findall(r"\blocal\.([A-Za-z_][A-Za-z0-9_]*)", code))
+    for name in sorted(used_locals - defined_locals):
+        checks.check(False, f"local.{name} is used but not defined in a locals block")
+    for name in sorted(defined_locals - used_locals):
+        checks.check(False, f"local.{name} is defined but never used")
+    checks.check(used_locals <= defined_locals, "every local.X used is defined")
+
+    resources = {f"{a}.{b}" for (a, b), _ in ((tuple(l), b) for l, b in blocks(code, "resource"))}
+    datas = {f"data.{a}.{b}" for (a, b), _ in ((tuple(l), b) for l, b in blocks(code, "data"))}
+    refs = set()
+    for m in re.finditer(r"(?<![\w.\"-])(data\.)?((?:aws_[a-z0-9_]+)|terraform_data)\.([a-z0-9_]+)\b", code):
+        refs.add(f"{m.group(1) or ''}{m.group(2)}.{m.group(3)}")
+    missing = sorted(r for r in refs if r not in resources and r not in datas)
+    for r in missing:
+        checks.check(False, f"{r} is referenced but not declared")
+    checks.check(not missing, "every resource and data source referenced is declared")
+
+
+def render_inputs(variables):
+    rows = ["| Name | Description | Type | Default | Required |", "|------|-------------|------|---------|:--------:|"]
+    for name, v in sorted(variables.items()):
+        default = "n/a" if v["required"] else f"`{v['default']}`"
+        desc = v["description"].replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| <a name=\"input_{name}\"></a> [{name}](#input_{name}) | {desc} | `{v['type']}` | {default} | {'yes' if v['required'] else 'no'} |")
+    return "\n".join(rows)
+
+
+def render_outputs(outputs):
+    rows = ["| Name | Description |", "|------|-------------|"]
+    for name, desc in sorted(outputs.items()):
+        desc = desc.replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| <a name=\"output_{name}\"></a> [{name}](#output_{name}) | {desc} |")
+    return "\n".join(rows)
+
+
+def replace_between(text, begin, end, content):
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        return None
+    return pattern.sub(lambda _: f"{begin}\n{content}\n{end}", text)
+
+
+def check_readme(checks, variables, outputs, settings, write):
+    if not checks.check(README.exists(), f"{README.relative_to(REPO)} is missing"):
+        return
+    text = README.read_text(encoding="utf-8")
+    tables = [
+        ("<!-- BEGIN_INPUTS -->", "<!-- END_INPUTS -->", render_inputs(variables), "inputs"),
+        ("<!-- BEGIN_OUTPUTS -->", "<!-- END_OUTPUTS -->", render_outputs(outputs), "outputs"),
+    ]
+    new = text
+    for begin, end, content, what in tables:
+        replaced = replace_between(new, begin, end, content)
+        if checks.check(replaced is not None, f"terraform/README.md has no {begin} ... {end} section for the {what} table"):
+            new = replaced
+    if write and new != text:
+        README.write_text(new, encoding="utf-8")
+        print("terraform/README.md: inputs and outputs tables regenerated")
+        text = new
+    checks.check(
+        new == text,
+        "terraform/README.md's inputs/outputs tables differ from variables.tf/outputs.tf: "
+        "run python3 tests/static/check-consistency.py --write-readme",
+    )
+    for name in variables:
+        checks.check(f"[{name}](#input_{name})" in text, f"variable {name} is not documented in terraform/README.md")
+    for name in outputs:
+        checks.check(f"[{name}](#output_{name})" in text, f"output {name} is not documented in terraform/README.md")
+    for key in settings:
+        checks.check(f"`{key}`" in text, f"Settings variable {key} is not documented in terraform/README.md")
+
+
+def settings_keys(sources):
+    main = sources.get("main.tf", "")
+    m = re.search(r"settings\s*=\s*\{\s*for\s+k\s*,\s*v\s+in\s*\{", main)
+    if not m:
+        return []
+    end = matching_brace(main, m.end() - 1)
+    return list(top_level_attributes(main[m.end() : end]))
+
+
+def check_example(checks, variables, outputs):
+    files = sorted(EXAMPLE.glob("*.tf"))
+    if not checks.check(files, "terraform/examples/complete has no .tf file"):
+        return
+    code = "\n".join(strip_comments(p.read_text(encoding="utf-8")) for p in files)
+    calls = [(labels, body) for labels, body in blocks(code, "module")]
+    this = []
+    for labels, body in calls:
+        attrs = top_level_attributes(body)
+        if hcl_string(attrs.get("source", "")) == "../../":
+            this.append((labels[0], attrs))
+    if not checks.check(this, 'terraform/examples/complete calls no module with source = "../../"'):
+        return
+    for name, attrs in this:
+        args = set(attrs) - MODULE_META_ARGS
+        for arg in sorted(args - set(variables)):
+            checks.check(False, f"examples/complete module.{name} passes {arg}, which is not a variable")
+        for req in sorted(v for v, d in variables.items() if d["required"] and v not in args):
+            checks.check(False, f"examples/complete module.{name} does not pass required variable {req}")
+        checks.check(args <= set(variables), f"examples/complete module.{name} passes only declared variables")
+        for out in sorted(set(re.findall(r"\bmodule\." + re.escape(name) + r"\.([A-Za-z0-9_]+)", code))):
+            checks.check(out in outputs, f"examples/complete reads module.{name}.{out}, which is not an output")
+
+
+def check_asl(checks, sources, asl_path):
+    sm = sources.get("statemachine.tf", "")
+    calls = list(re.finditer(r"templatefile\(", sm))
+    if not checks.check(len(calls) == 1, f"terraform/statemachine.tf should call templatefile() once, found {len(calls)}"):
+        return
+    open_paren = calls[0].end() - 1
+    inner = sm[open_paren + 1 : matching_brace(sm, open_paren)]
+    brace = inner.find("{")
+    if not checks.check(brace >= 0, "templatefile() is not given a literal map of variables"):
+        return
+    supplied = set(top_level_attributes(inner[brace + 1 : matching_brace(inner, brace)]))
+    checks.check(bool(supplied), "templatefile() supplies no variable")
+    if not asl_path.exists():
+        print(f"note: {asl_path.relative_to(REPO) if asl_path.is_relative_to(REPO) else asl_path} does not exist yet: placeholder checks skipped")
+        return
+    text = asl_path.read_text(encoding="utf-8")
+    placeholders = set(re.findall(r"\$\{([^}]*)\}", text))
+    for p in sorted(placeholders - supplied):
+        checks.check(False, f"{asl_path.name} uses ${{{p}}}, which templatefile() does not supply")
+    for s in sorted(supplied - placeholders):
+        checks.check(False, f"templatefile() supplies {s}, which {asl_path.name} never uses")
+    checks.check(placeholders == supplied, "the ASL placeholders are exactly the templatefile() variables")
+    checks.check("%{" not in text, f"{asl_path.name} contains %{{ , a templatefile() directive")
+    fake = {p: f"arn:aws:lambda:eu-west-1:123456789012:function:test-{p}" for p in placeholders}
+    rendered = re.sub(r"\$\{([^}]*)\}", lambda m: fake.get(m.group(1), m.group(0)), text)
+    try:
+        definition = json.loads(rendered)
+    except json.JSONDecodeError as err:
+        checks.check(False, f"{asl_path.name} rendered with templatefile() is not JSON: {err}")
+        return
+    checks.check(True, "the rendered definition is JSON")
+    resources = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("Type") == "Task" and isinstance(node.get("Resource"), str):
+                resources.add(node["Resource"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(definition)
+    for p, arn in sorted(fake.items()):
+        checks.check(arn in resources, f"${{{p}}} is not used as a Task state's Resource in {asl_path.name}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--asl", default=str(DEFAULT_ASL), help="ASL definition to check (default: statemachine/migration.asl.json)")
+    parser.add_argument("--write-readme", action="store_true", help="regenerate terraform/README.md's inputs and outputs tables")
+    args = parser.parse_args()
+    if not TF.is_dir():
+        print(f"check-consistency.py: {TF} not found", file=sys.stderr)
+        return 2
+
+    checks = Checks()
+    sources, code = read_module()
+    variables = declared_variables(sources)
+    outputs = declared_outputs(sources)
+    check_variables(checks, sources, code, variables)
+    check_references(checks, code)
+    check_readme(checks, variables, outputs, settings_keys(sources), args.write_readme)
+    checks.check(settings_keys(sources), "terraform/main.tf: local.settings not found")
+    check_example(checks, variables, outputs)
+    check_asl(checks, sources, Path(args.asl).resolve())
+
+    print(f"check-consistency.py: {checks.passed} passed, {checks.failed} failed")
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Static checks of the Terraform module and its scripts, without AWS and without providers
+# (`terraform init`/`validate` need a provider download):
+#   1. terraform fmt -check -recursive terraform
+#   2. checkov on terraform/ (module + examples): no failed check; skips only inline, with reasons
+#   3. shellcheck on terraform/scripts/*.sh and tests/static/*.sh
+#   4. tests/static/check-consistency.py (variables, references, README, example, ASL placeholders)
+#   5. tests/static/iam_actions.py parses iam.tf (one policy document per function)
+# checkov comes from PyPI into .tools/checkov (gitignored) the first time.
+# Prints each step's result and a final "N passed, M failed" line; exits 1 if a step failed.
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$repo" || exit 2
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); printf 'ok   %s\n' "$1"; }
+fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; }
+
+# Terraform warns when its CLI config file is missing: point it at an empty one.
+if [[ -z "${TF_CLI_CONFIG_FILE:-}" || ! -f "${TF_CLI_CONFIG_FILE}" ]]; then
+  tf_config=$(mktemp)
+  trap 'rm -f "$tf_config"' EXIT
+  export TF_CLI_CONFIG_FILE="$tf_config"
+fi
+
+# 1. terraform fmt
+if ! command -v terraform >/dev/null 2>&1; then
+  fail "terraform fmt: terraform is not installed (https://developer.hashicorp.com/terraform/install)"
+elif out=$(terraform fmt -check -recursive -diff terraform 2>&1); then
+  pass "terraform fmt -check -recursive terraform"
+else
+  printf '%s\n' "$out"
+  fail "terraform fmt: the files above are not formatted: run terraform fmt -recursive terraform"
+fi
+
+# 2. checkov
+checkov_venv="$repo/.tools/checkov"
+if [[ ! -x "$checkov_venv/bin/checkov" ]]; then
+  echo "installing checkov into .tools/checkov ..."
+  if ! { python3 -m venv "$checkov_venv" && "$checkov_venv/bin/pip" install --quiet 'checkov>=3.3,<4'; } >&2; then
+    fail "checkov: could not install it into .tools/checkov (python3 -m venv + pip install 'checkov>=3.3,<4')"
+  fi
+fi
+if [[ -x "$checkov_venv/bin/checkov" ]]; then
+  out=$("$checkov_venv/bin/checkov" -d terraform --framework terraform --compact --quiet --skip-download 2>&1)
+  status=$?
+  summary=$(grep -E 'Passed checks: [0-9]+, Failed checks: [0-9]+, Skipped checks: [0-9]+' <<<"$out" | tail -n 1)
+  failed_checks=$(sed -nE 's/.*Failed checks: ([0-9]+).*/\1/p' <<<"$summary")
+  if [[ $status -eq 0 && -n "$summary" && "$failed_checks" == 0 ]]; then
+    pass "checkov: $summary"
+  else
+    printf '%s\n' "$out"
+    fail "checkov: ${summary:-no summary (exit status $status)}: fix the failed checks above, or skip one inline (#checkov:skip=CKV_...:reason)"
+  fi
+  # A skip must say why: "#checkov:skip=CKV_X:reason".
+  bare_skips=$(grep -rnE '#checkov:skip=[A-Z0-9_]+[[:space:]]*(:[[:space:]]*)?$' terraform --include='*.tf' || true)
+  if [[ -z "$bare_skips" ]]; then
+    pass "checkov: every inline skip gives its reason"
+  else
+    printf '%s\n' "$bare_skips"
+    fail "checkov: the skips above give no reason"
+  fi
+fi
+
+# 3. shellcheck
+scripts=()
+for f in terraform/scripts/*.sh tests/static/*.sh; do
+  [[ -f "$f" ]] && scripts+=("$f")
+done
+if ! command -v shellcheck >/dev/null 2>&1; then
+  fail "shellcheck: not installed (apt-get install -y shellcheck)"
+elif [[ ${#scripts[@]} -eq 0 ]]; then
+  fail "shellcheck: no script found under terraform/scripts"
+elif out=$(shellcheck --severity=style "${scripts[@]}" 2>&1); then
+  pass "shellcheck ${scripts[*]}"
+else
+  printf '%s\n' "$out"
+  fail "shellcheck: see the findings above"
+fi
+
+# 4. consistency
+if out=$(python3 tests/static/check-consistency.py 2>&1); then
+  pass "check-consistency.py: $(tail -n 1 <<<"$out" | sed 's/^check-consistency.py: //')"
+else
+  printf '%s\n' "$out"
+  fail "check-consistency.py: see the failures above"
+fi
+
+# 5. IAM actions per function
+if out=$(python3 tests/static/iam_actions.py 2>&1 >/dev/null); then
+  pass "iam_actions.py: $(tail -n 1 <<<"$out" | sed 's/^iam_actions.py: //')"
+else
+  printf '%s\n' "$out"
+  fail "iam_actions.py: see the failures above"
+fi
+
+echo "check-terraform.sh: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
