@@ -3,33 +3,24 @@
 //! `--endpoint-url` and dummy credentials.
 //!
 //! moto runs Pass/Wait/Choice/Succeed/Fail states for real (`execute_state_machine`), so the
-//! test state machines are made of those, in the shape of statemachine/migration.asl.json:
-//! Pass states named RunTask and PollStatus whose outputs carry `task` (a `StartedTask`, with
-//! the log stream) and `status` (a `TaskStatus`, one per poll round, read from a script with
-//! States.ArrayGetItem), the PollStatus/IsTaskStopped loop (a Wait state standing for the time
-//! the real PollStatus waits inside its Lambda), and MigrationSucceeded or a MigrationFailed
-//! Fail state with Error and Cause.
+//! test state machines (`common::machines`) are made of those, in the real definition's shape.
 //!
 //! A name taken by an execution with different input is a usage error: exit 2 (the migration
 //! did not run, so it did not fail).
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use common::machines::{execution_status, log_stream, slow_machine, End, Machine};
 use common::moto::{self, Moto};
-use ecs_migrate::ecs::ContainerState;
-use ecs_migrate::logs::LogStream;
-use ecs_migrate::steps::{MigrationResult, Phase, StartedTask, TaskStatus};
-use serde_json::{json, Value};
+use common::process::{finish, spawn, Output};
+use serde_json::Value;
 
 const ACCOUNT: &str = moto::ACCOUNT;
-/// Every CLI run is bounded: a hung wait fails the test instead of hanging it.
-const RUN_LIMIT: Duration = Duration::from_secs(60);
 
 fn server() -> &'static Moto {
     let server = moto::shared();
@@ -38,22 +29,6 @@ fn server() -> &'static Moto {
 }
 
 // ---- running the binary ----
-
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Output {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
 
 /// The command with only the environment a CI job would give it: dummy credentials and a
 /// region, no ~/.aws, no instance metadata, and no AWS_ENDPOINT_URL (the flag must do it).
@@ -72,54 +47,6 @@ fn command(server: &Moto, args: &[&str]) -> Command {
     cmd
 }
 
-fn spawn(mut cmd: Command) -> Child {
-    cmd.stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ecs-migrate")
-}
-
-/// Waits (bounded) for a spawned command, collecting what it printed.
-fn finish(mut child: Child) -> Output {
-    // A caller may have taken stdout to read it as it comes.
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(mut stdout) = stdout {
-            let _ = stdout.read_to_string(&mut s);
-        }
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(mut stderr) = stderr {
-            let _ = stderr.read_to_string(&mut s);
-        }
-        s
-    });
-    let deadline = Instant::now() + RUN_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "ecs-migrate still running after {RUN_LIMIT:?}; stdout:\n{}",
-                out.join().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        code: status.code().unwrap_or(-1),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
 fn cli(server: &Moto, args: &[&str]) -> Output {
     finish(spawn(command(server, args)))
 }
@@ -136,192 +63,6 @@ async fn cli_async(server: &'static Moto, args: Vec<String>) -> Output {
 
 fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()
-}
-
-// ---- test state machines in the real definition's shape ----
-
-#[derive(Clone)]
-enum End {
-    Succeed,
-    Fail { error: String, cause: String },
-}
-
-struct Machine {
-    /// Seconds in each PollInterval.
-    wait: u32,
-    /// The task's last status at each PollStatus round; the last one should be STOPPED.
-    statuses: Vec<&'static str>,
-    exit_code: i32,
-    log: Option<LogStream>,
-    end: End,
-}
-
-impl Machine {
-    fn new(log: Option<LogStream>, end: End) -> Self {
-        Self {
-            wait: 1,
-            statuses: vec!["PENDING", "RUNNING", "STOPPED"],
-            exit_code: if matches!(end, End::Succeed) { 0 } else { 1 },
-            log,
-            end,
-        }
-    }
-
-    fn definition(&self) -> Value {
-        let task_arn = format!("arn:aws:ecs:us-east-1:{ACCOUNT}:task/migrations/0a1b2c3d");
-        let task = StartedTask {
-            task_arn: task_arn.clone(),
-            cluster: "migrations".into(),
-            run_at: Utc::now(),
-            log_stream: self.log.clone(),
-        };
-        // One entry per poll round, each field its own array (States.ArrayGetItem picks the
-        // round's).
-        let rounds: Vec<TaskStatus> = self
-            .statuses
-            .iter()
-            .enumerate()
-            .map(|(i, last)| {
-                let stopped = *last == "STOPPED";
-                TaskStatus {
-                    phase: if stopped {
-                        Phase::Stopped
-                    } else {
-                        Phase::InProgress
-                    },
-                    last_status: last.to_string(),
-                    desired_status: Some(if stopped { "STOPPED" } else { "RUNNING" }.into()),
-                    stop_code: stopped.then(|| "EssentialContainerExited".into()),
-                    stopped_reason: stopped.then(|| "Essential container in task exited".into()),
-                    created_at: None,
-                    started_at: None,
-                    stopped_at: None,
-                    containers: vec![ContainerState {
-                        name: "app".into(),
-                        last_status: Some(last.to_string()),
-                        exit_code: stopped.then_some(self.exit_code),
-                        reason: None,
-                    }],
-                    checked_at: Utc::now(),
-                    polls: i as u64 + 1,
-                    error: None,
-                }
-            })
-            .collect();
-        let rounds = serde_json::to_value(&rounds).unwrap();
-        let field = |name: &str| -> Value {
-            Value::Array(
-                rounds
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|r| r[name].clone())
-                    .collect(),
-            )
-        };
-        let fields = [
-            "phase",
-            "last_status",
-            "stop_code",
-            "stopped_reason",
-            "containers",
-            "checked_at",
-            "polls",
-        ];
-        let mut script = serde_json::Map::new();
-        for name in fields {
-            script.insert(name.to_string(), field(name));
-        }
-        script.insert("round".into(), json!(0));
-        let mut poll_params = serde_json::Map::new();
-        let mut count_params = serde_json::Map::new();
-        for name in fields {
-            poll_params.insert(
-                format!("{name}.$"),
-                json!(format!(
-                    "States.ArrayGetItem($.script.{name}, $.script.round)"
-                )),
-            );
-            count_params.insert(format!("{name}.$"), json!(format!("$.script.{name}")));
-        }
-        count_params.insert("round.$".into(), json!("States.MathAdd($.script.round, 1)"));
-        let check_next = match self.end {
-            End::Succeed => "MigrationSucceeded",
-            End::Fail { .. } => "MigrationFailed",
-        };
-        let result = MigrationResult {
-            task_arn,
-            container: "app".into(),
-            exit_code: self.exit_code,
-            duration_seconds: Some(3),
-            log_stream: self.log.clone(),
-        };
-        // statemachine/migration.asl.json's names; the real PollStatus waits inside its Lambda,
-        // here a Wait state (PollInterval) stands for that time.
-        let mut states = json!({
-            "ValidateEvent": {"Type": "Pass", "Result": Value::Object(script), "ResultPath": "$.script", "Next": "RunTask"},
-            "RunTask": {"Type": "Pass", "Result": task, "ResultPath": "$.task", "Next": "PollInterval"},
-            "PollInterval": {"Type": "Wait", "Seconds": self.wait, "Next": "PollStatus"},
-            "PollStatus": {"Type": "Pass", "Parameters": Value::Object(poll_params), "ResultPath": "$.status", "Next": "NextRound"},
-            "NextRound": {"Type": "Pass", "Parameters": Value::Object(count_params), "ResultPath": "$.script", "Next": "IsTaskStopped"},
-            "IsTaskStopped": {"Type": "Choice",
-                "Choices": [{"Variable": "$.status.phase", "StringEquals": "STOPPED", "Next": "CheckExitCode"}],
-                "Default": "PollInterval"},
-            "CheckExitCode": {"Type": "Pass", "Result": result, "ResultPath": "$.result", "Next": check_next},
-        });
-        match &self.end {
-            End::Succeed => {
-                states["MigrationSucceeded"] = json!({"Type": "Succeed"});
-            }
-            End::Fail { error, cause } => {
-                states["MigrationFailed"] = json!({"Type": "Fail", "Error": error, "Cause": cause});
-            }
-        }
-        json!({"Comment": "ecs-migrate test machine", "StartAt": "ValidateEvent", "States": states})
-    }
-
-    async fn create(&self, server: &Moto, prefix: &str) -> String {
-        server
-            .create_state_machine(&moto::unique(prefix), &self.definition())
-            .await
-    }
-}
-
-/// A machine that stays in one Wait state for `seconds` (for idempotency and timeouts).
-async fn slow_machine(server: &Moto, seconds: u32) -> String {
-    let definition = json!({"StartAt": "PollInterval", "States": {
-        "PollInterval": {"Type": "Wait", "Seconds": seconds, "Next": "MigrationSucceeded"},
-        "MigrationSucceeded": {"Type": "Succeed"}}});
-    server
-        .create_state_machine(&moto::unique("slow"), &definition)
-        .await
-}
-
-/// A log group and stream with `lines`, as the task's container would have written them.
-async fn log_stream(server: &Moto, lines: &[&str]) -> LogStream {
-    let stream = LogStream {
-        group: format!("/ecs/{}", moto::unique("app")),
-        stream: format!("ecs/app/{}", moto::unique("task")),
-        region: Some(moto::REGION.into()),
-    };
-    server
-        .create_log_stream(&stream.group, &stream.stream, lines)
-        .await;
-    stream
-}
-
-async fn execution_status(server: &Moto, arn: &str) -> String {
-    server
-        .sfn()
-        .await
-        .describe_execution()
-        .execution_arn(arn)
-        .send()
-        .await
-        .expect("states:DescribeExecution")
-        .status()
-        .as_str()
-        .to_string()
 }
 
 fn state_machine_args(machine: &str, taskdef: &str) -> Vec<String> {

@@ -337,10 +337,7 @@ impl Rule {
                 op,
                 operand,
             } => {
-                let value = match super::intrinsics::Resolve::resolve(env, variable) {
-                    Ok(v) => Some(v),
-                    Err(_) => None,
-                };
+                let value = super::intrinsics::Resolve::resolve(env, variable).ok();
                 if op.kind == Kind::IsPresent {
                     return Ok(value.is_some() == expect_bool(operand));
                 }

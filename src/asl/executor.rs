@@ -626,7 +626,7 @@ impl<'e> Run<'e> {
                     None => return Ok(out),
                 }
                 transitions += 1;
-                if transitions % YIELD_EVERY == 0 {
+                if transitions.is_multiple_of(YIELD_EVERY) {
                     tokio::task::yield_now().await;
                 }
             }

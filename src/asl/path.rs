@@ -334,11 +334,7 @@ fn apply_seg<'a>(seg: &Seg, v: &'a Value, root: &'a Value, out: &mut Vec<&'a Val
                     }
                 }
             }
-            Value::Object(_) => {
-                if expr.test(v, root) {
-                    out.push(v);
-                }
-            }
+            Value::Object(_) if expr.test(v, root) => out.push(v),
             _ => {}
         },
         Seg::Length => {}

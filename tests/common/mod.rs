@@ -4,7 +4,9 @@
 
 pub mod bin;
 pub mod engine;
+pub mod machines;
 pub mod moto;
+pub mod process;
 
 #[allow(unused_imports)]
 pub use engine::*;
