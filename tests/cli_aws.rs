@@ -791,3 +791,98 @@ fn help_lists_the_flags() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_waiting_and_leaves_the_execution_running() {
+    let server = server();
+    let machine = slow_machine(server, 120).await;
+    let start = cli(
+        server,
+        &[
+            "start",
+            "--state-machine-arn",
+            &machine,
+            "--task-definition",
+            "app:1",
+        ],
+    );
+    assert_eq!(start.code, 0, "{start:?}");
+    let execution = start.stdout.trim().to_string();
+    let child = spawn(command(
+        server,
+        &["wait", &execution, "--poll-interval", "0.5"],
+    ));
+    let pid = child.id().to_string();
+    // Let it get going (the signal handler is in place once the wait has begun).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(kill.success());
+    let out = tokio::task::spawn_blocking(move || finish(child))
+        .await
+        .unwrap();
+    assert_eq!(out.code, 130, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("interrupted: stopped waiting, the execution goes on"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("ecs-migrate wait {execution}")),
+        "{out:?}"
+    );
+    assert_eq!(execution_status(server, &execution).await, "RUNNING");
+    server
+        .sfn()
+        .await
+        .stop_execution()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_with_static_keys_is_enough() {
+    let server = server();
+    let machine = slow_machine(server, 0).await;
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(moto::unique("aws"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let credentials = dir.join("credentials");
+    std::fs::write(
+        &credentials,
+        "[ci]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let args = [
+        "run",
+        "--profile",
+        "ci",
+        "--state-machine-arn",
+        &machine,
+        "--task-definition",
+        "app:2",
+        "--poll-interval",
+        "0.5",
+    ];
+    let mut cmd = command(server, &args);
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials);
+    let out = tokio::task::spawn_blocking(move || finish(spawn(cmd)))
+        .await
+        .unwrap();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("\nSUCCEEDED"), "{out:?}");
+
+    // The same profile name without keys anywhere: exit 2, naming the profile.
+    let mut cmd = command(server, &args);
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    let out = tokio::task::spawn_blocking(move || finish(spawn(cmd)))
+        .await
+        .unwrap();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("profile \"ci\""), "{out:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

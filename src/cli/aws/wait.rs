@@ -26,14 +26,46 @@ const GIVE_UP_AFTER: Duration = Duration::from_secs(300);
 /// After StopExecution (`--abort-on-timeout`), how long to wait for the ABORTED event.
 const ABORT_GRACE: Duration = Duration::from_secs(30);
 
+/// The poll interval: the base one, doubled (up to [`MAX_INTERVAL`]) each time AWS throttles
+/// or fails, halved back toward the base with each good answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cadence {
+    base: Duration,
+    current: Duration,
+}
+
+impl Cadence {
+    pub fn new(base: Duration) -> Self {
+        Self {
+            base,
+            current: base,
+        }
+    }
+
+    pub fn current(&self) -> Duration {
+        self.current
+    }
+
+    pub fn slow_down(&mut self) {
+        self.current = (self.current * 2).min(MAX_INTERVAL.max(self.base));
+    }
+
+    pub fn answered(&mut self) {
+        self.current = (self.current / 2).max(self.base);
+    }
+
+    pub fn reset(&mut self) {
+        self.current = self.base;
+    }
+}
+
 struct Waiter {
     execution_arn: String,
     history: HistoryFollower,
     logs: LogFollower,
     tracker: Tracker,
     printer: Printer,
-    base: Duration,
-    interval: Duration,
+    cadence: Cadence,
     tick: u64,
     failing_since: Option<Instant>,
     warned_logs: bool,
@@ -49,7 +81,7 @@ impl Waiter {
                 Ok(events) => {
                     self.failing_since = None;
                     self.warned_throttle = false;
-                    self.interval = (self.interval / 2).max(self.base);
+                    self.cadence.answered();
                     for event in events {
                         for progress in self.tracker.apply(event) {
                             self.printer.started_at = self.tracker.started_at;
@@ -78,7 +110,7 @@ impl Waiter {
                 self.read_logs(PAGES_PER_READ).await;
             }
             self.tick += 1;
-            tokio::time::sleep(self.interval).await;
+            tokio::time::sleep(self.cadence.current()).await;
         }
     }
 
@@ -97,7 +129,7 @@ impl Waiter {
                 )));
             }
             self.printer.line(&format!("(retrying: {err})"));
-            self.interval = (self.interval * 2).min(MAX_INTERVAL);
+            self.cadence.slow_down();
             return Ok(());
         }
         let arn = &self.execution_arn;
@@ -115,12 +147,12 @@ impl Waiter {
     }
 
     fn slow_down(&mut self, service: &str) {
-        self.interval = (self.interval * 2).min(MAX_INTERVAL);
+        self.cadence.slow_down();
         if !self.warned_throttle {
             self.warned_throttle = true;
             self.printer.line(&format!(
                 "(throttled by {service}: polling every {:.0}s for now)",
-                self.interval.as_secs_f64()
+                self.cadence.current().as_secs_f64()
             ));
         }
     }
@@ -188,8 +220,7 @@ pub async fn follow(
         logs: LogFollower::new(aws.clone()),
         tracker: Tracker::default(),
         printer,
-        base: opts.poll_interval,
-        interval: opts.poll_interval,
+        cadence: Cadence::new(opts.poll_interval),
         tick: 0,
         failing_since: None,
         warned_logs: false,
@@ -228,7 +259,7 @@ pub async fn follow(
                 ))
             })?;
         // The ABORTED event (or whatever end came first) closes the wait.
-        waiter.interval = waiter.base;
+        waiter.cadence.reset();
         stop = tokio::select! {
             ended = tokio::time::timeout(ABORT_GRACE, waiter.until_end()) => match ended {
                 Ok(ended) => Stop::Ended(ended?),
@@ -301,4 +332,36 @@ pub async fn follow(
         WaitEnd::Interrupted => Outcome::Interrupted,
         _ => Outcome::Failed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_doubles_the_interval_up_to_the_cap_and_answers_bring_it_back() {
+        let mut cadence = Cadence::new(Duration::from_secs(2));
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            cadence.slow_down();
+            seen.push(cadence.current().as_secs());
+        }
+        assert_eq!(seen, [4, 8, 16, 30, 30, 30]);
+        let mut back = Vec::new();
+        for _ in 0..6 {
+            cadence.answered();
+            back.push(cadence.current().as_secs());
+        }
+        assert_eq!(back, [15, 7, 3, 2, 2, 2]);
+        cadence.slow_down();
+        cadence.reset();
+        assert_eq!(cadence.current(), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_base_above_the_cap_is_kept() {
+        let mut cadence = Cadence::new(Duration::from_secs(60));
+        cadence.slow_down();
+        assert_eq!(cadence.current(), Duration::from_secs(60));
+    }
 }
