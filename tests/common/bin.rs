@@ -53,7 +53,7 @@ fn own_builds() -> Vec<PathBuf> {
             ));
         }
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
     found.into_iter().map(|(_, p)| p).collect()
 }
 
