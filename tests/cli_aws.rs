@@ -32,7 +32,7 @@ fn server() -> &'static Moto {
 
 /// The command with only the environment a CI job would give it: dummy credentials and a
 /// region, no ~/.aws, no instance metadata, and no AWS_ENDPOINT_URL (the flag must do it).
-fn command(server: &Moto, args: &[&str]) -> Command {
+fn bare_command(server: &Moto, args: &[&str]) -> Command {
     let mut cmd = Command::new(common::bin::ecs_migrate());
     cmd.env_clear();
     for (key, value) in server.client_env() {
@@ -41,6 +41,12 @@ fn command(server: &Moto, args: &[&str]) -> Command {
         }
     }
     cmd.args(args);
+    cmd
+}
+
+/// [`bare_command`] pointed at moto with `--endpoint-url`.
+fn command(server: &Moto, args: &[&str]) -> Command {
+    let mut cmd = bare_command(server, args);
     if !args.contains(&"--dry-run") && !args.contains(&"--help") {
         cmd.args(["--endpoint-url", &server.endpoint()]);
     }
@@ -885,4 +891,42 @@ async fn a_profile_with_static_keys_is_enough() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("profile \"ci\""), "{out:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_endpoint_is_a_usage_error_soon() {
+    let server = server();
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{closed}");
+    let machine = format!("arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:m");
+    let execution = format!("arn:aws:states:us-east-1:{ACCOUNT}:execution:m:n");
+    for args in [
+        vec![
+            "start",
+            "--state-machine-arn",
+            &machine,
+            "--task-definition",
+            "app:1",
+        ],
+        vec!["wait", &execution, "--poll-interval", "0.5"],
+    ] {
+        let mut cmd = bare_command(server, &args);
+        cmd.args(["--endpoint-url", &endpoint]);
+        let began = Instant::now();
+        let out = tokio::task::spawn_blocking(move || finish(spawn(cmd)))
+            .await
+            .unwrap();
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(
+            began.elapsed() < Duration::from_secs(40),
+            "{args:?}: {:?}",
+            began.elapsed()
+        );
+        assert!(out.stderr.contains("ecs-migrate: "), "{args:?}: {out:?}");
+    }
 }

@@ -157,7 +157,9 @@ fn start_error(err: &AwsError, state_machine_arn: &str) -> UsageError {
         _ if err.is_access_denied() => format!(
             "not allowed to start executions of {state_machine_arn}: the caller needs states:StartExecution on it (and states:DescribeExecution, states:GetExecutionHistory, states:StopExecution and logs:GetLogEvents to wait)"
         ),
-        _ if err.transient => "AWS did not answer in time after retries; try again".to_string(),
+        _ if err.transient => {
+            "could not reach Step Functions after retries: check --endpoint-url, --region and the network, or try again".to_string()
+        }
         _ => "could not start the execution".to_string(),
     };
     UsageError::new(format!("{hint} ({err})"))

@@ -23,6 +23,9 @@ pub const MAX_INTERVAL: Duration = Duration::from_secs(30);
 pub const LOG_EVERY: u64 = 2;
 /// Transient failures (network, 5xx) in a row for this long end the wait.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(300);
+/// The same before the first answer: then it is more likely a wrong --endpoint-url or network
+/// setup than a passing outage.
+const GIVE_UP_BEFORE_ANSWER: Duration = Duration::from_secs(10);
 /// After StopExecution (`--abort-on-timeout`), how long to wait for the ABORTED event.
 const ABORT_GRACE: Duration = Duration::from_secs(30);
 
@@ -68,6 +71,7 @@ struct Waiter {
     cadence: Cadence,
     tick: u64,
     failing_since: Option<Instant>,
+    answered: bool,
     warned_logs: bool,
     warned_throttle: bool,
 }
@@ -80,6 +84,7 @@ impl Waiter {
             match self.history.poll().await {
                 Ok(events) => {
                     self.failing_since = None;
+                    self.answered = true;
                     self.warned_throttle = false;
                     self.cadence.answered();
                     for event in events {
@@ -121,6 +126,11 @@ impl Waiter {
         }
         if err.transient {
             let since = *self.failing_since.get_or_insert_with(Instant::now);
+            if !self.answered && since.elapsed() >= GIVE_UP_BEFORE_ANSWER {
+                return Err(UsageError::new(format!(
+                    "could not reach Step Functions ({err}); check --endpoint-url, --region and the network"
+                )));
+            }
             if since.elapsed() >= GIVE_UP_AFTER {
                 return Err(UsageError::new(format!(
                     "could not read the execution's history for {} minutes ({err}); the execution goes on: follow it again with `ecs-migrate wait {}`",
@@ -223,6 +233,7 @@ pub async fn follow(
         cadence: Cadence::new(opts.poll_interval),
         tick: 0,
         failing_since: None,
+        answered: false,
         warned_logs: false,
         warned_throttle: false,
     };
