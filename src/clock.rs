@@ -84,7 +84,10 @@ impl VirtualClock {
     pub fn advance(&self, duration: Duration) {
         {
             let mut s = self.lock();
-            s.now += to_chrono(duration);
+            s.now = s
+                .now
+                .checked_add_signed(to_chrono(duration))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
             s.epoch += 1;
         }
         self.changed.notify_waiters();
@@ -251,6 +254,13 @@ mod tests {
         }
         assert_eq!(clock.pending_sleeps(), 0);
         assert_eq!(clock.now(), start() + chrono::Duration::seconds(31));
+    }
+
+    #[test]
+    fn huge_durations_saturate() {
+        let clock = VirtualClock::starting_at(start());
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.now(), DateTime::<Utc>::MAX_UTC);
     }
 
     #[tokio::test]

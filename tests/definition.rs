@@ -96,3 +96,23 @@ fn every_failure_after_run_task_passes_through_stop_task() {
         "$.stop_error"
     );
 }
+
+#[test]
+fn the_readme_shows_the_generated_graph() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ecs-migrate"))
+        .args(["asl", "graph"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/statemachine/migration.asl.json"
+        ))
+        .output()
+        .expect("run ecs-migrate asl graph");
+    assert!(output.status.success());
+    let graph = String::from_utf8(output.stdout).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```mermaid\n{}```", graph)),
+        "README.md's graph is stale: paste the output of `ecs-migrate asl graph statemachine/migration.asl.json`"
+    );
+}

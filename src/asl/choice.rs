@@ -201,7 +201,7 @@ impl Rule {
                     ptr,
                     format!(
                         "a choice rule must have exactly one operator, found {}",
-                        many.join(", ")
+                        sorted(many).join(", ")
                     ),
                 );
                 return None;
@@ -356,6 +356,12 @@ impl Rule {
             }
         }
     }
+}
+
+fn sorted<'a>(names: &[&'a str]) -> Vec<&'a str> {
+    let mut v = names.to_vec();
+    v.sort_unstable();
+    v
 }
 
 fn expect_bool(operand: &Operand) -> bool {

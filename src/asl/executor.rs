@@ -1075,8 +1075,12 @@ impl<'e> Run<'e> {
                 None => std::future::pending().await,
             }
         };
+        // Only activities and callback tasks can send heartbeats; a request-response call
+        // (a Lambda invocation, an SDK call) is bounded by TimeoutSeconds alone.
+        let beats =
+            matches!(kind, ResourceKind::Activity) || t.resource.ends_with(".waitForTaskToken");
         let watchdog = async {
-            match heartbeat {
+            match heartbeat.filter(|_| beats) {
                 Some(h) => loop {
                     let seen = beat.count();
                     clock.sleep(Duration::from_secs(h)).await;

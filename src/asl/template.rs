@@ -108,11 +108,14 @@ impl Template {
                 Ok(Value::Object(out))
             }
             Template::Array(items) => items.iter().map(|t| t.eval(env)).collect::<Result<_, _>>().map(Value::Array),
-            Template::Path { field, path } => env.resolve(path).map_err(|_| {
-                format!(
+            Template::Path { field, path } => env.resolve(path).map_err(|_| match path.root() {
+                Root::Variable(name) if env.vars.get(name).is_none() => {
+                    format!("The variable '{name}' specified for the field '{field}.$' is not defined")
+                }
+                _ => format!(
                     "The JSONPath '{path}' specified for the field '{field}.$' could not be found in the input '{}'",
                     env.describe_root(path)
-                )
+                ),
             }),
             Template::Call { call, .. } => call.eval(env).map_err(|e| e.to_string()),
         }

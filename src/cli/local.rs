@@ -1,10 +1,375 @@
-//! `ecs-migrate local`: not built yet (issue 4).
+//! `ecs-migrate local`: the whole migration on one machine. The real state machine
+//! (statemachine/migration.asl.json) runs in the embedded engine with the real steps, bound to
+//! the local runner (`crate::local`), which runs the task as a local process or a Docker
+//! container. Exit 0 when the migration succeeded, 1 when it failed (Error and Cause printed),
+//! 2 for usage errors (a bad flag, an unreadable or invalid task definition file, no Docker).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
 
 use super::{Outcome, UsageError};
+use crate::asl::{
+    Definition, ExecutionStatus, Executor, HistoryEvent, TaskCall, TaskFailure, TaskInvoker,
+};
+use crate::clock::{Clock, SystemClock};
+use crate::ecs::Ecs;
+use crate::error::{MigrationError, StateError};
+use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
+use crate::local::{DockerOptions, LocalEcs, LocalEvent, Runner};
+use crate::logs::{LogStream, Logs};
+use crate::settings::Settings;
+use crate::steps::StepEnv;
 
+mod progress;
+mod setup;
+
+pub use progress::{summary_json, summary_line, Ending, Note, Summary, OUTPUT_PREFIX};
+pub use setup::{
+    function_arn, render_definition, settings as local_settings, step_for_arn, LOCAL_CLUSTER,
+};
+
+/// How the task runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunnerArg {
+    /// A child process on this machine, with this machine's environment plus the container's.
+    Process,
+    /// `docker run` of the container's image (needs a Docker daemon).
+    Docker,
+}
+
+/// Run the migration on this machine.
 #[derive(Debug, clap::Args)]
-pub struct LocalArgs {}
+#[command(
+    after_help = "Example: ecs-migrate local --task-definition examples/local/taskdef.json -- python3 examples/local/migrate.py"
+)]
+pub struct LocalArgs {
+    /// The ECS task definition: the RegisterTaskDefinition JSON you would give to
+    /// `aws ecs register-task-definition --cli-input-json` (DescribeTaskDefinition output works
+    /// too).
+    #[arg(long, value_name = "FILE")]
+    pub task_definition: PathBuf,
 
-pub async fn run(_args: LocalArgs) -> Result<Outcome, UsageError> {
-    Err(UsageError::new("ecs-migrate local is not built yet"))
+    /// The execution input: an EventBridge event or {"taskdef_arn": "..."}; `-` reads standard
+    /// input. Without it: {"taskdef_arn": "<family>"}.
+    #[arg(long, value_name = "FILE|-")]
+    pub event: Option<String>,
+
+    /// The migration container [default: the first essential container].
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+
+    /// Stop the task and fail with Migration.Timeout after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub timeout: u64,
+
+    /// How to run the task.
+    #[arg(long, value_enum, default_value_t = RunnerArg::Process)]
+    pub runner: RunnerArg,
+
+    /// Print one JSON object with the result on stdout (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+
+    /// The migration command [default: alembic upgrade head].
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// Extra time beyond a container's stopTimeout for its task to reach STOPPED before the runner
+/// kills what is left.
+const SETTLE_MARGIN: Duration = Duration::from_secs(5);
+
+pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
+    let (taskdef, container) =
+        setup::load_task_definition(&args.task_definition, args.container.as_deref())?;
+    let input = setup::read_event(args.event.as_deref(), &taskdef.family)?;
+    let settings = setup::settings(
+        &taskdef,
+        &container,
+        Duration::from_secs(args.timeout),
+        &args.command,
+    );
+    let stop_timeout = taskdef
+        .find(&container)
+        .map_or(Duration::from_secs(30), |c| c.stop_timeout);
+    let runner = match args.runner {
+        RunnerArg::Process => Runner::Process,
+        RunnerArg::Docker => Runner::Docker(DockerOptions::default()),
+    };
+    let family = taskdef.family.clone();
+    let ecs = LocalEcs::with_runner(taskdef, runner)
+        .await
+        .map_err(|e| UsageError::new(e.to_string()))?;
+
+    let mut progress = progress::Progress::new(args.json);
+    progress.message(&format!(
+        "{} (family {family}), container {container}, command: {}",
+        args.task_definition.display(),
+        settings.command.join(" ")
+    ));
+    let began = Instant::now();
+    let ending = match input {
+        Err(invalid) => Ending::Failed(invalid.to_state_error()),
+        Ok(input) => follow(&ecs, &settings, input, stop_timeout, &mut progress).await?,
+    };
+    let last = ecs.tasks().pop();
+    let summary = Summary {
+        ending,
+        exit_code: last
+            .as_ref()
+            .and_then(|t| t.containers.first())
+            .and_then(|c| c.exit_code),
+        task_arn: last.map(|t| t.task_arn),
+        duration: began.elapsed(),
+    };
+    progress.summary(&summary);
+    Ok(match summary.ending {
+        Ending::Succeeded(_) => Outcome::Succeeded,
+        Ending::Failed(_) => Outcome::Failed,
+    })
+}
+
+/// Runs the execution, printing its progress, until it ends or Ctrl-C interrupts it; then
+/// waits for the task to stop (or kills it) so nothing is left running.
+async fn follow(
+    ecs: &LocalEcs,
+    settings: &Settings,
+    input: Value,
+    stop_timeout: Duration,
+    progress: &mut progress::Progress,
+) -> Result<Ending, UsageError> {
+    // One queue for the engine's states and the runner's events, each put in by the thread
+    // where it happens, so the terminal shows them in the order they happened.
+    let (notes_tx, mut notes) = mpsc::unbounded_channel::<Note>();
+    let runner_notes = notes_tx.clone();
+    ecs.observe(Arc::new(move |event: &LocalEvent| {
+        let _ = runner_notes.send(Note::Runner(event.clone()));
+    }));
+    let definition = setup::render_definition();
+    let definition: Value = serde_json::from_str(&definition).map_err(|e| {
+        UsageError::new(format!(
+            "the built-in state machine definition is not JSON: {e}"
+        ))
+    })?;
+    let definition = Definition::parse(&definition).map_err(|problems| {
+        UsageError::new(format!(
+            "the built-in state machine definition is invalid: {problems:?}"
+        ))
+    })?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let steps = LocalSteps {
+        ecs: ecs.clone(),
+        settings: settings.clone(),
+        clock: clock.clone(),
+    };
+    let observer = move |event: &HistoryEvent| {
+        if event.event_type.as_str().ends_with("StateEntered") {
+            if let Some(name) = event.state_name() {
+                let _ = notes_tx.send(Note::State(name.to_string()));
+            }
+        }
+    };
+    let executor = Executor::new(definition, Arc::new(steps), clock)
+        .with_account(LOCAL_REGION, LOCAL_ACCOUNT)
+        .with_state_machine_name("ecs-migrate")
+        .with_execution_name(format!(
+            "local-{}-{}",
+            ecs.task_definition().family,
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+        ))
+        .with_observer(Arc::new(observer));
+    // Ctrl-C aborts the execution, as StopExecution would; the task is then stopped below.
+    // The engine runs on its own task, so printing a flood of output never holds it up.
+    let mut engine = tokio::spawn(async move {
+        executor
+            .run(input, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    });
+    let result = loop {
+        tokio::select! {
+            // What happened first is shown first; the end comes last.
+            biased;
+            Some(note) = notes.recv() => progress.note(note),
+            result = &mut engine => break result.map_err(|e| {
+                UsageError::new(format!("the embedded engine stopped unexpectedly: {e}"))
+            })?,
+        }
+    };
+    while let Ok(note) = notes.try_recv() {
+        progress.note(note);
+    }
+
+    let ending = match result.status {
+        ExecutionStatus::Succeeded => {
+            settle(ecs, &mut notes, progress, stop_timeout).await;
+            Ending::Succeeded(result.output.unwrap_or(Value::Null))
+        }
+        ExecutionStatus::Failed | ExecutionStatus::TimedOut => {
+            // A stop the state machine asked for (timeout, failure) may still be in progress.
+            settle(ecs, &mut notes, progress, stop_timeout).await;
+            Ending::Failed(StateError {
+                error: result
+                    .error
+                    .unwrap_or_else(|| format!("States.{}", result.status.as_str())),
+                cause: readable_cause(result.cause.as_deref().unwrap_or_default()),
+            })
+        }
+        ExecutionStatus::Aborted => {
+            progress.message(&format!(
+                "interrupted: stopping the task (SIGTERM, then SIGKILL after {} s; Ctrl-C again to kill it now)",
+                stop_timeout.as_secs()
+            ));
+            ecs.stop_all("Stopped by ecs-migrate local: interrupted (Ctrl-C)");
+            settle(ecs, &mut notes, progress, stop_timeout).await;
+            Ending::Failed(interrupted(ecs, settings).await)
+        }
+    };
+    while let Ok(note) = notes.try_recv() {
+        progress.note(note);
+    }
+    Ok(ending)
+}
+
+/// Waits (printing) until every task is STOPPED; kills what is left after the stop timeout
+/// plus a margin, or at a (further) Ctrl-C.
+async fn settle(
+    ecs: &LocalEcs,
+    notes: &mut mpsc::UnboundedReceiver<Note>,
+    progress: &mut progress::Progress,
+    stop_timeout: Duration,
+) {
+    let all_stopped = async {
+        for task in ecs.tasks() {
+            ecs.wait_stopped(&task.task_arn).await;
+        }
+    };
+    tokio::pin!(all_stopped);
+    let give_up = tokio::time::sleep(stop_timeout + SETTLE_MARGIN);
+    tokio::pin!(give_up);
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(interrupt);
+    let killed = loop {
+        tokio::select! {
+            biased;
+            Some(note) = notes.recv() => progress.note(note),
+            _ = &mut all_stopped => break false,
+            _ = &mut give_up => {
+                progress.message("the task did not stop in time: killing it");
+                break true;
+            }
+            _ = &mut interrupt => {
+                progress.message("interrupted again: killing the task now");
+                break true;
+            }
+        }
+    };
+    if killed {
+        ecs.kill_all();
+        let stopped = async {
+            for task in ecs.tasks() {
+                ecs.wait_stopped(&task.task_arn).await;
+            }
+        };
+        let _ = tokio::time::timeout(SETTLE_MARGIN, stopped).await;
+    }
+}
+
+/// The error an interrupted execution ends with: the task was stopped before the migration
+/// finished, with its exit code and the end of its output.
+async fn interrupted(ecs: &LocalEcs, settings: &Settings) -> StateError {
+    let Some(task) = ecs.tasks().pop() else {
+        return MigrationError::TaskStopped(
+            "interrupted (Ctrl-C) before the migration task started".into(),
+        )
+        .to_state_error();
+    };
+    let exit = task
+        .containers
+        .first()
+        .and_then(|c| c.exit_code)
+        .map_or("no exit code".to_string(), |c| format!("exit code {c}"));
+    let mut cause = format!(
+        "interrupted (Ctrl-C): ecs-migrate local stopped task {} before the migration finished ({exit}, stop code {})",
+        task.task_arn,
+        task.stop_code.as_deref().unwrap_or("none")
+    );
+    let log = match ecs
+        .describe_task_definition(&ecs.task_definition().family)
+        .await
+    {
+        Ok(Some(td)) => td
+            .containers
+            .into_iter()
+            .find(|c| c.name == settings.container)
+            .and_then(|c| c.log),
+        _ => None,
+    };
+    if let Ok(stream) = LogStream::for_container(log.as_ref(), &settings.container, &task.task_arn)
+    {
+        if let Ok(Some(lines)) = ecs.tail(&stream, settings.log_tail_lines).await {
+            if !lines.is_empty() {
+                cause.push_str(&format!("\n--- last {} log lines ---", lines.len()));
+                for line in lines {
+                    cause.push('\n');
+                    cause.push_str(&line);
+                }
+            }
+        }
+    }
+    MigrationError::TaskStopped(cause).to_state_error()
+}
+
+/// The steps as the engine's Task bindings: each local function ARN runs its step over the
+/// local runner, as the Lambda binaries run them over AWS.
+struct LocalSteps {
+    ecs: LocalEcs,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+}
+
+#[async_trait]
+impl TaskInvoker for LocalSteps {
+    async fn invoke(&self, call: TaskCall) -> Result<Value, TaskFailure> {
+        let Some(step) = setup::step_for_arn(&call.resource) else {
+            return Err(TaskFailure::unbound(format!(
+                "no local step is bound to Resource {}",
+                call.resource
+            )));
+        };
+        let env = StepEnv {
+            settings: &self.settings,
+            ecs: &self.ecs,
+            logs: &self.ecs,
+            clock: &*self.clock,
+        };
+        // Step Functions records a Lambda function's error as Error = errorType and Cause =
+        // the error JSON the function returned.
+        step.run(&env, call.input, None).await.map_err(|err| {
+            TaskFailure::new(
+                err.name(),
+                json!({"errorType": err.name(), "errorMessage": err.message()}).to_string(),
+            )
+        })
+    }
+}
+
+/// The message inside a Lambda error Cause (`{"errorType": ..., "errorMessage": ...}`, as Step
+/// Functions records a function's error), or the Cause as it is.
+pub fn readable_cause(cause: &str) -> String {
+    serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|v| {
+            v.get("errorMessage")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| cause.to_string())
 }

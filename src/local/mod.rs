@@ -1,1 +1,23 @@
-//! The local task runner (issue 4).
+//! The local task runner: ECS and CloudWatch Logs on one machine, so `ecs-migrate local` runs
+//! the real state machine and the real steps against a real database.
+//!
+//! - [`taskdef`]: loads an ECS task definition file (RegisterTaskDefinition JSON).
+//! - [`LocalEcs`]: implements [`crate::ecs::Ecs`] and [`crate::logs::Logs`]; each task is a
+//!   child process ([`process`]) or a Docker container ([`docker`]), driven through ECS's
+//!   statuses by [`task`].
+//! - [`LocalEvent`]: what observers ([`LocalEcs::observe`], [`LocalEcs::subscribe`]) see while
+//!   tasks run.
+//! - [`user`]: a container's `user`, resolved for the process runner.
+
+pub mod docker;
+mod ecs;
+pub mod events;
+pub mod process;
+pub mod task;
+pub mod taskdef;
+pub mod user;
+
+pub use docker::{DockerError, DockerOptions};
+pub use ecs::{LocalEcs, Runner};
+pub use events::{LocalEvent, Observer, OutputStream};
+pub use taskdef::{LocalContainer, LocalTaskDefinition, TaskDefError};

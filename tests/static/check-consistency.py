@@ -8,7 +8,7 @@ the mistakes it would have caught that matter most, plus documentation drift:
   - every var.X used in terraform/*.tf is declared in variables.tf, and every declared variable
     is used;
   - every local.X used is defined in a locals block; every resource / data source referenced is
-    declared;
+    declared; every file read through ${path.module}/ exists;
   - terraform/README.md's inputs and outputs tables are exactly what variables.tf and outputs.tf
     say (--write-readme regenerates them between the BEGIN/END markers), and the README
     documents every Settings environment variable the functions get;
@@ -41,7 +41,6 @@ class Checks:
     def __init__(self):
         self.passed = 0
         self.failed = 0
-        self.notes = []
 
     def check(self, ok, message):
         if ok:
@@ -282,8 +281,8 @@ def check_references(checks, code):
         checks.check(False, f"local.{name} is defined but never used")
     checks.check(used_locals <= defined_locals, "every local.X used is defined")
 
-    resources = {f"{a}.{b}" for (a, b), _ in ((tuple(l), b) for l, b in blocks(code, "resource"))}
-    datas = {f"data.{a}.{b}" for (a, b), _ in ((tuple(l), b) for l, b in blocks(code, "data"))}
+    resources = {".".join(labels[:2]) for labels, _ in blocks(code, "resource")}
+    datas = {"data." + ".".join(labels[:2]) for labels, _ in blocks(code, "data")}
     refs = set()
     for m in re.finditer(r"(?<![\w.\"-])(data\.)?((?:aws_[a-z0-9_]+)|terraform_data)\.([a-z0-9_]+)\b", code):
         refs.add(f"{m.group(1) or ''}{m.group(2)}.{m.group(3)}")
@@ -291,6 +290,14 @@ def check_references(checks, code):
     for r in missing:
         checks.check(False, f"{r} is referenced but not declared")
     checks.check(not missing, "every resource and data source referenced is declared")
+
+
+def check_module_files(checks, code):
+    """Files the module reads through ${path.module}/... exist (the ASL file is check_asl's)."""
+    for rel in sorted(set(re.findall(r"\$\{path\.module\}/([^\"$}]+)", code))):
+        if rel.startswith("../statemachine/"):
+            continue
+        checks.check((TF / rel).exists(), f"terraform/{rel} is read by the module but does not exist")
 
 
 def render_inputs(variables):
@@ -361,9 +368,8 @@ def check_example(checks, variables, outputs):
     if not checks.check(files, "terraform/examples/complete has no .tf file"):
         return
     code = "\n".join(strip_comments(p.read_text(encoding="utf-8")) for p in files)
-    calls = [(labels, body) for labels, body in blocks(code, "module")]
     this = []
-    for labels, body in calls:
+    for labels, body in blocks(code, "module"):
         attrs = top_level_attributes(body)
         if hcl_string(attrs.get("source", "")) == "../../":
             this.append((labels[0], attrs))
@@ -443,6 +449,7 @@ def main():
     outputs = declared_outputs(sources)
     check_variables(checks, sources, code, variables)
     check_references(checks, code)
+    check_module_files(checks, code)
     check_readme(checks, variables, outputs, settings_keys(sources), args.write_readme)
     checks.check(settings_keys(sources), "terraform/main.tf: local.settings not found")
     check_example(checks, variables, outputs)

@@ -1,0 +1,225 @@
+//! What `ecs-migrate local` shows while it runs: each state as it is entered, the task's status
+//! changes, the migration's own output as it is written (prefixed `  | `), and one summary at
+//! the end (or, with `--json`, one JSON object on stdout, the progress going to stderr).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::ecs::TaskState;
+use crate::error::StateError;
+use crate::local::LocalEvent;
+use crate::logs::task_id;
+
+/// The prefix of the migration's own output lines.
+pub const OUTPUT_PREFIX: &str = "  | ";
+
+/// Something to show: a state the engine entered, or what the runner saw.
+#[derive(Debug, Clone)]
+pub enum Note {
+    State(String),
+    Runner(LocalEvent),
+}
+
+/// How the execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    Succeeded(Value),
+    Failed(StateError),
+}
+
+/// The facts the summary reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub ending: Ending,
+    pub task_arn: Option<String>,
+    pub exit_code: Option<i32>,
+    pub duration: Duration,
+}
+
+/// Writes progress to stdout (text) or stderr (`--json`, so stdout holds only the result).
+pub struct Progress {
+    json: bool,
+    /// The last status printed for each task, so repeats are not printed.
+    printed: HashMap<String, String>,
+}
+
+impl Progress {
+    pub fn new(json: bool) -> Self {
+        Self {
+            json,
+            printed: HashMap::new(),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        // A closed terminal or pipe must not stop the migration: write errors are ignored.
+        if self.json {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{text}");
+        } else {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        }
+    }
+
+    pub fn message(&self, text: &str) {
+        self.line(&format!("ecs-migrate local: {text}"));
+    }
+
+    pub fn note(&mut self, note: Note) {
+        match note {
+            Note::State(name) => self.state_entered(&name),
+            Note::Runner(event) => self.local(&event),
+        }
+    }
+
+    pub fn state_entered(&self, name: &str) {
+        self.line(&format!("- {name}"));
+    }
+
+    pub fn local(&mut self, event: &LocalEvent) {
+        match event {
+            LocalEvent::Status { state } => {
+                let changed = self.printed.get(&state.task_arn) != Some(&state.last_status);
+                if changed {
+                    self.printed
+                        .insert(state.task_arn.clone(), state.last_status.clone());
+                    self.line(&status_line(state));
+                }
+            }
+            LocalEvent::Output { line, .. } => self.line(&format!("{OUTPUT_PREFIX}{line}")),
+        }
+    }
+
+    /// The end: one summary line (and the Cause), or the JSON object.
+    pub fn summary(&self, summary: &Summary) {
+        if self.json {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", summary_json(summary));
+            let _ = out.flush();
+            return;
+        }
+        self.line(&summary_line(summary));
+        if let Ending::Failed(error) = &summary.ending {
+            if !error.cause.is_empty() {
+                self.line(&format!("cause: {}", error.cause));
+            }
+        }
+    }
+}
+
+fn status_line(state: &TaskState) -> String {
+    let mut text = format!("  task {} {}", short_id(&state.task_arn), state.last_status);
+    let container = state.containers.first();
+    if state.last_status == "STOPPED" {
+        let mut details = Vec::new();
+        if let Some(code) = &state.stop_code {
+            details.push(code.clone());
+        }
+        match container.and_then(|c| c.exit_code) {
+            Some(code) => details.push(format!("exit code {code}")),
+            None => {
+                if let Some(reason) = &state.stopped_reason {
+                    details.push(reason.clone());
+                }
+            }
+        }
+        if !details.is_empty() {
+            text.push_str(&format!(" ({})", details.join(", ")));
+        }
+    } else if state.last_status == "STOPPING" {
+        if let Some(reason) = &state.stopped_reason {
+            text.push_str(&format!(" ({reason})"));
+        }
+    }
+    text
+}
+
+fn short_id(task_arn: &str) -> &str {
+    let id = task_id(task_arn);
+    id.get(..12).unwrap_or(id)
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.1} s", duration.as_secs_f64())
+}
+
+/// `succeeded: exit code 0 in 1.2 s (task ID)` or
+/// `failed: Migration.NonZeroExit, exit code 1, after 3.4 s (task ID)`.
+pub fn summary_line(summary: &Summary) -> String {
+    let task = summary
+        .task_arn
+        .as_deref()
+        .map(|arn| format!(" (task {})", task_id(arn)))
+        .unwrap_or_default();
+    let exit = summary
+        .exit_code
+        .map(|c| format!("exit code {c}, "))
+        .unwrap_or_default();
+    match &summary.ending {
+        Ending::Succeeded(_) => format!("succeeded: {exit}{}{task}", seconds(summary.duration)),
+        Ending::Failed(error) => format!(
+            "failed: {}, {exit}after {}{task}",
+            error.error,
+            seconds(summary.duration)
+        ),
+    }
+}
+
+/// `{"status":"SUCCEEDED","output":...}` or `{"status":"FAILED","error":...,"cause":...}`, with
+/// the task, its exit code and the duration.
+pub fn summary_json(summary: &Summary) -> Value {
+    let mut object = match &summary.ending {
+        Ending::Succeeded(output) => json!({"status": "SUCCEEDED", "output": output}),
+        Ending::Failed(error) => {
+            json!({"status": "FAILED", "error": error.error, "cause": error.cause})
+        }
+    };
+    object["task_arn"] = json!(summary.task_arn);
+    object["exit_code"] = json!(summary.exit_code);
+    object["duration_seconds"] = json!((summary.duration.as_secs_f64() * 1000.0).round() / 1000.0);
+    object
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARN: &str = "arn:aws:ecs:local:000000000000:task/local/0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn summaries() {
+        let ok = Summary {
+            ending: Ending::Succeeded(json!({})),
+            task_arn: Some(ARN.into()),
+            exit_code: Some(0),
+            duration: Duration::from_millis(1234),
+        };
+        assert_eq!(
+            summary_line(&ok),
+            "succeeded: exit code 0, 1.2 s (task 0123456789abcdef0123456789abcdef)"
+        );
+        let failed = Summary {
+            ending: Ending::Failed(StateError {
+                error: "Migration.NonZeroExit".into(),
+                cause: "exit 1".into(),
+            }),
+            task_arn: None,
+            exit_code: Some(1),
+            duration: Duration::from_secs(3),
+        };
+        assert_eq!(
+            summary_line(&failed),
+            "failed: Migration.NonZeroExit, exit code 1, after 3.0 s"
+        );
+        let value = summary_json(&failed);
+        assert_eq!(value["status"], "FAILED");
+        assert_eq!(value["error"], "Migration.NonZeroExit");
+        assert_eq!(value["exit_code"], 1);
+        assert_eq!(value["duration_seconds"], 3.0);
+    }
+}

@@ -1,0 +1,200 @@
+//! What `ecs-migrate local` runs: the task definition file, the execution input, the settings
+//! the steps get, and the state machine definition rendered with local function ARNs.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::cli::UsageError;
+use crate::ecs::{AwsVpc, Placement};
+use crate::error::MigrationError;
+use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
+use crate::local::LocalTaskDefinition;
+use crate::settings::{Settings, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS};
+use crate::steps::Step;
+
+/// Step Functions' largest execution input (256 KiB); a larger event is refused as AWS would.
+pub const MAX_INPUT_BYTES: usize = 256 * 1024;
+
+/// The cluster name local tasks report.
+pub const LOCAL_CLUSTER: &str = "local";
+
+/// The state machine definition, with `${...}` placeholders for the function ARNs.
+pub const DEFINITION_TEMPLATE: &str = include_str!("../../../statemachine/migration.asl.json");
+
+/// The Lambda ARN a step has locally: `arn:aws:lambda:local:000000000000:function:ecs-migrate-STEP`.
+pub fn function_arn(step: Step) -> String {
+    format!(
+        "arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:ecs-migrate-{}",
+        step.name()
+    )
+}
+
+/// The step a local function ARN names.
+pub fn step_for_arn(resource: &str) -> Option<Step> {
+    let name = resource.rsplit(':').next()?.strip_prefix("ecs-migrate-")?;
+    let step = Step::from_name(name)?;
+    (function_arn(step) == resource).then_some(step)
+}
+
+/// The definition with every `${STEP_arn}` placeholder replaced by the step's local ARN.
+pub fn render_definition() -> String {
+    Step::ALL
+        .into_iter()
+        .fold(DEFINITION_TEMPLATE.to_string(), |text, step| {
+            let placeholder = format!("${{{}_arn}}", step.name().replace('-', "_"));
+            text.replace(&placeholder, &function_arn(step))
+        })
+}
+
+/// Loads the task definition file and picks the migration container. Both failures are usage
+/// errors (exit 2) whose message names the field.
+pub fn load_task_definition(
+    path: &Path,
+    container: Option<&str>,
+) -> Result<(LocalTaskDefinition, String), UsageError> {
+    let taskdef = LocalTaskDefinition::load(path).map_err(|e| UsageError::new(e.to_string()))?;
+    let name = taskdef
+        .container(container)
+        .map_err(|e| UsageError::new(e.to_string()))?
+        .name
+        .clone();
+    Ok((taskdef, name))
+}
+
+/// The execution input: `--event FILE`, `--event -` (standard input), or by default
+/// `{"taskdef_arn": FAMILY}`. An unreadable file is a usage error; an input that is not JSON
+/// or is larger than Step Functions accepts is the execution's `Migration.InvalidEvent`.
+pub fn read_event(
+    event: Option<&str>,
+    family: &str,
+) -> Result<Result<Value, MigrationError>, UsageError> {
+    let (text, source) = match event {
+        None => return Ok(Ok(json!({ "taskdef_arn": family }))),
+        Some("-") => (
+            read_limited(std::io::stdin().lock()),
+            "standard input".to_string(),
+        ),
+        Some(path) => {
+            let file = std::fs::File::open(path).map_err(|e| {
+                UsageError::new(format!(
+                    "cannot read event file {path}: {e}; check the path given to --event"
+                ))
+            })?;
+            (read_limited(file), format!("event file {path}"))
+        }
+    };
+    let bytes = text.map_err(|e| UsageError::new(format!("cannot read the {source}: {e}")))?;
+    Ok(parse_event(&bytes, &source))
+}
+
+fn read_limited(reader: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Parses an event's bytes as the execution input.
+pub fn parse_event(bytes: &[u8], source: &str) -> Result<Value, MigrationError> {
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(MigrationError::InvalidEvent(format!(
+            "the {source} is larger than {MAX_INPUT_BYTES} bytes, Step Functions' limit for an execution input; send only {{\"taskdef_arn\": \"...\"}} or the EventBridge event"
+        )));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        MigrationError::InvalidEvent(format!(
+            "the {source} is not JSON ({e}); give an EventBridge event or {{\"taskdef_arn\": \"family:revision\"}}"
+        ))
+    })
+}
+
+/// The settings the steps run with locally: cluster `local`, the chosen container, the command
+/// (`-- COMMAND`, else `alembic upgrade head`), the file's family as the only allowed one, the
+/// local account and region, `--timeout` as the maximum duration, and short poll intervals (the
+/// runner wakes the poller as soon as a task changes anyway). A task definition with awsvpc
+/// networking gets a placeholder subnet: the local runner has no network to configure.
+pub fn settings(
+    taskdef: &LocalTaskDefinition,
+    container: &str,
+    timeout: Duration,
+    command: &[String],
+) -> Settings {
+    let network = (taskdef.network_mode.as_deref() == Some("awsvpc")).then(|| AwsVpc {
+        subnets: vec!["subnet-local".to_string()],
+        security_groups: Vec::new(),
+        assign_public_ip: false,
+    });
+    Settings {
+        cluster: LOCAL_CLUSTER.to_string(),
+        container: container.to_string(),
+        network,
+        placement: Placement::ClusterDefault,
+        platform_version: None,
+        command: if command.is_empty() {
+            DEFAULT_COMMAND.iter().map(|s| s.to_string()).collect()
+        } else {
+            command.to_vec()
+        },
+        allowed_families: vec![taskdef.family.clone()],
+        max_duration: timeout,
+        start_timeout: Duration::from_secs(120),
+        poll_interval: Duration::from_secs(1),
+        poll_max_wait: Duration::from_secs(MAX_POLL_WAIT_SECONDS),
+        missing_grace: Duration::from_secs(10),
+        log_tail_lines: 50,
+        account_id: Some(LOCAL_ACCOUNT.to_string()),
+        region: Some(LOCAL_REGION.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rendered_definition_names_only_local_functions() {
+        let text = render_definition();
+        assert!(!text.contains("${"), "a placeholder is left: {text}");
+        let definition: Value = serde_json::from_str(&text).unwrap();
+        let states = definition["States"].as_object().unwrap();
+        let resources: Vec<&str> = states
+            .values()
+            .filter_map(|s| s.get("Resource").and_then(Value::as_str))
+            .collect();
+        assert_eq!(resources.len(), 5);
+        for resource in resources {
+            assert!(step_for_arn(resource).is_some(), "{resource}");
+        }
+        assert_eq!(
+            step_for_arn("arn:aws:lambda:eu-west-1:1:function:ecs-migrate-run-task"),
+            None
+        );
+        assert_eq!(step_for_arn("ecs-migrate-run-task"), None);
+    }
+
+    #[test]
+    fn events() {
+        assert_eq!(
+            read_event(None, "app").unwrap().unwrap(),
+            json!({"taskdef_arn": "app"})
+        );
+        let err = parse_event(b"{not json", "event file e.json").unwrap_err();
+        assert_eq!(err.name(), "Migration.InvalidEvent");
+        assert!(
+            err.message().contains("event file e.json is not JSON"),
+            "{err}"
+        );
+        let huge = format!(
+            "{{\"taskdef_arn\": \"app\", \"pad\": \"{}\"}}",
+            "x".repeat(1 << 20)
+        );
+        let err = parse_event(huge.as_bytes(), "standard input").unwrap_err();
+        assert_eq!(err.name(), "Migration.InvalidEvent");
+        let err = read_event(Some("/nonexistent/event.json"), "app").unwrap_err();
+        assert!(err.to_string().contains("--event"), "{err}");
+    }
+}

@@ -1,0 +1,349 @@
+# Plan-time tests of the module's logic with a mocked AWS provider: the Settings environment,
+# timeouts, placement, and every validation and precondition. No credentials, no AWS calls.
+#
+#   terraform init -backend=false && terraform test -var lambda_zip_dir=DIR
+#
+# DIR must hold <function>/bootstrap.zip for the five functions (any content:
+# tests/static/check-terraform.sh makes dummy ones in a scratch copy).
+
+mock_provider "aws" {
+  # Policy documents are data sources too: mocked, they render a placeholder (the policies
+  # themselves are checked by tests/static/iam_actions.py and checkov).
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+}
+
+variables {
+  name                             = "mig"
+  cluster_arn                      = "arn:aws:ecs:eu-west-1:123456789012:cluster/prod"
+  container_name                   = "app"
+  subnet_ids                       = ["subnet-0abc", "subnet-0def"]
+  security_group_ids               = ["sg-0abc"]
+  allowed_task_definition_families = ["app", "worker"]
+  task_role_arn                    = "arn:aws:iam::123456789012:role/app-task"
+  task_execution_role_arn          = "arn:aws:iam::123456789012:role/app-exec"
+  app_log_group_names              = ["/ecs/app"]
+}
+
+run "defaults" {
+  command = plan
+
+  assert {
+    condition = output.lambda_environment == {
+      CLUSTER               = "arn:aws:ecs:eu-west-1:123456789012:cluster/prod"
+      CONTAINER_NAME        = "app"
+      SUBNETS               = "[\"subnet-0abc\",\"subnet-0def\"]"
+      SECURITY_GROUPS       = "[\"sg-0abc\"]"
+      ASSIGN_PUBLIC_IP      = "DISABLED"
+      LAUNCH_TYPE           = "FARGATE"
+      MIGRATION_COMMAND     = "[\"alembic\",\"upgrade\",\"head\"]"
+      ALLOWED_FAMILIES      = "[\"app\",\"worker\"]"
+      MAX_DURATION_SECONDS  = "3600"
+      START_TIMEOUT_SECONDS = "600"
+      POLL_INTERVAL_SECONDS = "5"
+      POLL_MAX_WAIT_SECONDS = "600"
+      LOG_TAIL_LINES        = "50"
+      ACCOUNT_ID            = "123456789012"
+    }
+    error_message = "unexpected Settings environment: ${jsonencode(output.lambda_environment)}"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this["poll-status"].timeout == 660
+    error_message = "poll-status's timeout must be poll_max_wait_seconds + 60"
+  }
+
+  assert {
+    condition     = alltrue([for f in aws_lambda_function.this : f.runtime == "provided.al2023" && f.architectures == tolist(["arm64"]) && f.handler == "bootstrap"])
+    error_message = "every function: provided.al2023, arm64, handler bootstrap"
+  }
+
+  assert {
+    condition     = alltrue([for f in aws_lambda_function.this : jsonencode(f.environment[0].variables) == jsonencode(output.lambda_environment)])
+    error_message = "every function gets the same Settings environment"
+  }
+
+  assert {
+    condition     = alltrue([for k, f in aws_lambda_function.this : f.logging_config[0].log_format == "JSON" && f.logging_config[0].log_group == "/aws/lambda/mig-${k}"])
+    error_message = "every function logs JSON to its own log group"
+  }
+
+  assert {
+    condition     = alltrue([for k, f in aws_lambda_function.this : f.tracing_config[0].mode == "Active" && (k == "poll-status" || f.timeout == 60)])
+    error_message = "every function is traced; all but poll-status time out after lambda_timeout (60 s)"
+  }
+
+  assert {
+    condition     = length(aws_lambda_function.this) == 5 && length(aws_iam_role.lambda) == 5 && length(aws_iam_role_policy.lambda) == 5
+    error_message = "five functions, each with its own role and policy"
+  }
+
+  assert {
+    condition     = alltrue([for k, g in aws_cloudwatch_log_group.lambda : g.name == "/aws/lambda/mig-${k}" && g.retention_in_days == 365])
+    error_message = "each function's log group is created with the retention"
+  }
+
+  assert {
+    condition = (
+      aws_sfn_state_machine.this.type == "STANDARD" &&
+      aws_sfn_state_machine.this.logging_configuration[0].level == "ALL" &&
+      aws_sfn_state_machine.this.logging_configuration[0].include_execution_data &&
+      aws_sfn_state_machine.this.tracing_configuration[0].enabled &&
+      aws_cloudwatch_log_group.state_machine.name == "/aws/vendedlogs/states/mig"
+    )
+    error_message = "a STANDARD state machine logging ALL with execution data to /aws/vendedlogs/states/mig, traced"
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.this.event_pattern) == {
+      source        = ["ecs.migration"]
+      "detail-type" = ["AWS ECS Migration Task"]
+    } && aws_cloudwatch_event_rule.this.event_bus_name == "default"
+    error_message = "the start rule's pattern is the earlier Lambda's"
+  }
+
+  assert {
+    condition     = length(aws_sns_topic.alarms) == 0 && length(aws_kms_key.alarm_topic) == 0 && length(terraform_data.initial_migration) == 0
+    error_message = "no topic, no key, no initial migration by default"
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.lambda_tracing) == 5
+    error_message = "with tracing, every function's role may write traces"
+  }
+}
+
+run "capacity_provider_strategy" {
+  command = plan
+
+  variables {
+    launch_type                = null
+    platform_version           = "1.4.0"
+    assign_public_ip           = true
+    migration_command          = ["python", "manage.py", "migrate"]
+    capacity_provider_strategy = [{ capacity_provider = "FARGATE", base = 1 }, { capacity_provider = "FARGATE_SPOT", weight = 3 }]
+    poll_max_wait_seconds      = 840
+    tracing_enabled            = false
+  }
+
+  assert {
+    condition     = !contains(keys(output.lambda_environment), "LAUNCH_TYPE")
+    error_message = "LAUNCH_TYPE must not be set with a capacity provider strategy"
+  }
+
+  assert {
+    condition = jsondecode(output.lambda_environment["CAPACITY_PROVIDER_STRATEGY"]) == [
+      { capacityProvider = "FARGATE", weight = 1, base = 1 },
+      { capacityProvider = "FARGATE_SPOT", weight = 3, base = 0 },
+    ]
+    error_message = "CAPACITY_PROVIDER_STRATEGY: ${output.lambda_environment["CAPACITY_PROVIDER_STRATEGY"]}"
+  }
+
+  assert {
+    condition = (
+      output.lambda_environment["PLATFORM_VERSION"] == "1.4.0" &&
+      output.lambda_environment["ASSIGN_PUBLIC_IP"] == "ENABLED" &&
+      output.lambda_environment["MIGRATION_COMMAND"] == "[\"python\",\"manage.py\",\"migrate\"]"
+    )
+    error_message = "PLATFORM_VERSION, ASSIGN_PUBLIC_IP, MIGRATION_COMMAND"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this["poll-status"].timeout == 900
+    error_message = "poll_max_wait_seconds = 840 gives Lambda's maximum timeout"
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.lambda_tracing) == 0 && aws_lambda_function.this["run-task"].tracing_config[0].mode == "PassThrough"
+    error_message = "without tracing, no X-Ray policy and PassThrough"
+  }
+}
+
+run "cluster_default_placement" {
+  command = plan
+
+  variables {
+    launch_type = null
+  }
+
+  assert {
+    condition     = !contains(keys(output.lambda_environment), "LAUNCH_TYPE") && !contains(keys(output.lambda_environment), "CAPACITY_PROVIDER_STRATEGY")
+    error_message = "neither launch type nor strategy: the cluster's default capacity provider strategy"
+  }
+}
+
+run "alarm_topic_with_its_own_key" {
+  command = plan
+
+  variables {
+    create_alarm_topic = true
+  }
+
+  assert {
+    condition     = length(aws_sns_topic.alarms) == 1 && length(aws_kms_key.alarm_topic) == 1 && aws_kms_key.alarm_topic[0].enable_key_rotation
+    error_message = "a created topic gets a rotated key of its own"
+  }
+}
+
+run "alarm_topic_with_given_key" {
+  command = plan
+
+  variables {
+    create_alarm_topic = true
+    kms_key_arn        = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+
+  assert {
+    condition = (
+      length(aws_kms_key.alarm_topic) == 0 &&
+      aws_sns_topic.alarms[0].kms_master_key_id == var.kms_key_arn &&
+      aws_lambda_function.this["run-task"].kms_key_arn == var.kms_key_arn &&
+      aws_cloudwatch_log_group.state_machine.kms_key_id == var.kms_key_arn
+    )
+    error_message = "kms_key_arn encrypts the topic, the environment and the log groups"
+  }
+}
+
+run "given_alarm_topic" {
+  command = plan
+
+  variables {
+    alarm_sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:ops"]) && length(aws_sns_topic.alarms) == 0
+    error_message = "the alarms notify the given topic"
+  }
+}
+
+run "initial_migration" {
+  command = plan
+
+  variables {
+    run_initial_migration   = true
+    initial_task_definition = "app:7"
+  }
+
+  assert {
+    condition     = length(terraform_data.initial_migration) == 1 && terraform_data.initial_migration[0].triggers_replace == ["app:7"]
+    error_message = "the initial migration runs again when the task definition changes"
+  }
+}
+
+# Validations and preconditions: each must refuse the plan.
+
+run "launch_type_and_strategy_are_exclusive" {
+  command = plan
+  variables {
+    capacity_provider_strategy = [{ capacity_provider = "FARGATE_SPOT" }]
+  }
+  expect_failures = [aws_sfn_state_machine.this]
+}
+
+run "poll_max_wait_over_840" {
+  command = plan
+  variables {
+    poll_max_wait_seconds = 841
+  }
+  expect_failures = [var.poll_max_wait_seconds]
+}
+
+run "no_family" {
+  command = plan
+  variables {
+    allowed_task_definition_families = []
+  }
+  expect_failures = [var.allowed_task_definition_families]
+}
+
+run "family_with_revision" {
+  command = plan
+  variables {
+    allowed_task_definition_families = ["app:3"]
+  }
+  expect_failures = [var.allowed_task_definition_families]
+}
+
+run "retention_not_allowed_by_cloudwatch" {
+  command = plan
+  variables {
+    log_retention_in_days = 42
+  }
+  expect_failures = [var.log_retention_in_days]
+}
+
+run "bad_launch_type" {
+  command = plan
+  variables {
+    launch_type = "SPOT"
+  }
+  expect_failures = [var.launch_type]
+}
+
+run "cluster_name_not_arn" {
+  command = plan
+  variables {
+    cluster_arn = "prod"
+  }
+  expect_failures = [var.cluster_arn]
+}
+
+run "state_machine_log_level" {
+  command = plan
+  variables {
+    state_machine_log_level = "FATAL"
+  }
+  expect_failures = [var.state_machine_log_level]
+}
+
+run "no_app_log_group" {
+  command = plan
+  variables {
+    app_log_group_names = []
+  }
+  expect_failures = [aws_sfn_state_machine.this]
+}
+
+run "cluster_in_another_account" {
+  command = plan
+  variables {
+    cluster_arn = "arn:aws:ecs:eu-west-1:999999999999:cluster/prod"
+  }
+  expect_failures = [aws_sfn_state_machine.this]
+}
+
+run "start_timeout_over_max_duration" {
+  command = plan
+  variables {
+    max_duration_seconds  = 300
+    start_timeout_seconds = 600
+  }
+  expect_failures = [aws_sfn_state_machine.this]
+}
+
+run "initial_migration_without_task_definition" {
+  command = plan
+  variables {
+    run_initial_migration = true
+  }
+  expect_failures = [aws_sfn_state_machine.this]
+}
+
+run "alarm_topic_created_and_given" {
+  command = plan
+  variables {
+    create_alarm_topic  = true
+    alarm_sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops"
+  }
+  expect_failures = [aws_sfn_state_machine.this]
+}

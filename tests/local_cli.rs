@@ -1,0 +1,763 @@
+//! `ecs-migrate local` as users run it: the binary, real processes, exit statuses 0/1/2.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// The ecs-migrate binary cargo built for these tests.
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_ecs-migrate"))
+}
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "ecs-migrate-cli-{name}-{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn taskdef(&self, container: Value) -> PathBuf {
+        let mut container = container;
+        if let Value::Object(c) = &mut container {
+            c.entry("name").or_insert(json!("migrate"));
+        }
+        self.write(
+            "taskdef.json",
+            &json!({"family": "demo", "containerDefinitions": [container]}).to_string(),
+        )
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+/// Waits for `child` at most `LIMIT`, killing it on overrun.
+fn finish(mut child: Child, began: Instant) -> Run {
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if began.elapsed() > LIMIT {
+            let _ = child.kill();
+            panic!("ecs-migrate did not finish within {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        code: status.code(),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+        took: began.elapsed(),
+    }
+}
+
+fn ecs_migrate(args: &[&str], stdin: Option<&str>) -> Run {
+    let began = Instant::now();
+    let mut child = Command::new(bin())
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        let text = text.to_string();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = pipe.write_all(text.as_bytes());
+        });
+    }
+    finish(child, began)
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn bad_task_definition_files_exit_2_naming_the_field() {
+    let dir = TempDir::new("bad-taskdef");
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("not-json.json", "{family: demo".into(), "is not JSON"),
+        (
+            "no-family.json",
+            json!({"containerDefinitions": [{"name": "m"}]}).to_string(),
+            "family",
+        ),
+        (
+            "no-containers.json",
+            json!({"family": "demo"}).to_string(),
+            "containerDefinitions",
+        ),
+        (
+            "empty-containers.json",
+            json!({"family": "demo", "containerDefinitions": []}).to_string(),
+            "containerDefinitions",
+        ),
+        (
+            "nameless.json",
+            json!({"family": "demo", "containerDefinitions": [{"image": "x"}]}).to_string(),
+            "containerDefinitions[0]",
+        ),
+        (
+            "bad-env.json",
+            json!({"family": "demo", "containerDefinitions": [
+                {"name": "m", "environment": [{"name": "A", "value": 1}]}]})
+            .to_string(),
+            "containerDefinitions[0].environment[0].value",
+        ),
+        (
+            "env-not-list.json",
+            json!({"family": "demo", "containerDefinitions": [
+                {"name": "m", "environment": {"A": "1"}}]})
+            .to_string(),
+            "containerDefinitions[0].environment",
+        ),
+    ];
+    for (name, text, field) in cases {
+        let file = dir.write(name, &text);
+        let run = ecs_migrate(&["local", "--task-definition", path(&file)], None);
+        assert_eq!(run.code, Some(2), "{name}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(field),
+            "{name}: {} does not name {field}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(name),
+            "{name}: {} does not name the file",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+
+    let missing = ecs_migrate(
+        &["local", "--task-definition", "/nonexistent/td.json"],
+        None,
+    );
+    assert_eq!(missing.code, Some(2));
+    assert!(
+        missing.stderr.contains("--task-definition"),
+        "{}",
+        missing.stderr
+    );
+
+    let td = dir.taskdef(json!({}));
+    let unknown = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--container",
+            "web",
+        ],
+        None,
+    );
+    assert_eq!(unknown.code, Some(2));
+    assert!(unknown.stderr.contains("\"web\""), "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("migrate"), "{}", unknown.stderr);
+
+    let no_flag = ecs_migrate(&["local"], None);
+    assert_eq!(no_flag.code, Some(2));
+    assert!(
+        no_flag.stderr.contains("--task-definition"),
+        "{}",
+        no_flag.stderr
+    );
+
+    let bad_runner = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--runner",
+            "podman",
+        ],
+        None,
+    );
+    assert_eq!(bad_runner.code, Some(2));
+    let bad_timeout = ecs_migrate(
+        &["local", "--task-definition", path(&td), "--timeout", "0"],
+        None,
+    );
+    assert_eq!(bad_timeout.code, Some(2));
+}
+
+#[test]
+fn an_unreadable_event_file_exits_2() {
+    let dir = TempDir::new("event-file");
+    let td = dir.taskdef(json!({}));
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--event",
+            "/nonexistent/event.json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("--event"), "{}", run.stderr);
+}
+
+#[test]
+fn docker_without_a_daemon_exits_2_at_once() {
+    let dir = TempDir::new("docker");
+    let td = dir.taskdef(json!({"image": "python:3.12-slim"}));
+    let began = Instant::now();
+    let child = Command::new(bin())
+        .args([
+            "local",
+            "--task-definition",
+            path(&td),
+            "--runner",
+            "docker",
+        ])
+        .env("DOCKER_HOST", "unix:///nonexistent/ecs-migrate/docker.sock")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = finish(child, began);
+    assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("--runner process"), "{}", run.stderr);
+    assert!(run.took < Duration::from_secs(10), "took {:?}", run.took);
+}
+
+/// Reads `child`'s stdout lines into a channel (for tests that act on progress).
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// True while `pid` is a live (not zombie) process.
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .map(|(_, rest)| !matches!(rest.trim_start().chars().next(), Some('Z' | 'X')))
+            .unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+fn all_dead(pids: &[i32]) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if pids.iter().all(|p| !alive(*p)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// The numbers the migration printed (its pids), from the prefixed output lines.
+fn printed_pids(stdout: &str) -> Vec<i32> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  | "))
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// A task definition for the SQLite example whose database is in `dir`.
+fn sqlite_example(dir: &TempDir) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut td: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("examples/local/taskdef.json")).unwrap(),
+    )
+    .unwrap();
+    let db = dir.0.join("app.db");
+    td["containerDefinitions"][0]["environment"] = json!([
+        {"name": "DEMO_DATABASE", "value": db.to_string_lossy()},
+        {"name": "PYTHONUNBUFFERED", "value": "1"}
+    ]);
+    dir.write("local-demo.json", &td.to_string())
+}
+
+#[test]
+fn the_sqlite_example_succeeds_then_has_nothing_to_do() {
+    let dir = TempDir::new("sqlite");
+    let td = sqlite_example(&dir);
+    let args = [
+        "local",
+        "--task-definition",
+        path(&td),
+        "--",
+        "python3",
+        "examples/local/migrate.py",
+    ];
+    let first = ecs_migrate(&args, None);
+    assert_eq!(first.code, Some(0), "{}{}", first.stdout, first.stderr);
+    for expected in [
+        "- ValidateEvent",
+        "- RunTask",
+        "- PollStatus",
+        "- CheckExitCode",
+        "- MigrationSucceeded",
+        "RUNNING",
+        "STOPPED (EssentialContainerExited, exit code 0)",
+        "  | migrate: applying 001 create_users",
+        "  | migrate: applying 002 create_orders",
+        "succeeded: exit code 0",
+    ] {
+        assert!(
+            first.stdout.contains(expected),
+            "no {expected:?} in:\n{}",
+            first.stdout
+        );
+    }
+    // Lines appear in the order they happened.
+    let applying = first.stdout.find("applying 001").unwrap();
+    assert!(first.stdout.find("- RunTask").unwrap() < applying);
+    assert!(applying < first.stdout.find("succeeded:").unwrap());
+
+    let second = ecs_migrate(&args, None);
+    assert_eq!(second.code, Some(0), "{}{}", second.stdout, second.stderr);
+    assert!(
+        second.stdout.contains("schema is already up to date"),
+        "{}",
+        second.stdout
+    );
+}
+
+#[test]
+fn the_default_command_is_alembic_upgrade_head() {
+    let dir = TempDir::new("default-command");
+    let fake_bin = dir.0.join("bin");
+    std::fs::create_dir_all(&fake_bin).unwrap();
+    let alembic = fake_bin.join("alembic");
+    std::fs::write(&alembic, "#!/bin/sh\necho \"fake alembic: $*\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&alembic, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let td = dir.taskdef(json!({}));
+    let began = Instant::now();
+    let child = Command::new(bin())
+        .args(["local", "--task-definition", path(&td)])
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                fake_bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = finish(child, began);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("  | fake alembic: upgrade head"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_failing_migration_exits_1_with_its_log_tail_in_the_cause() {
+    let dir = TempDir::new("nonzero");
+    let td = dir.taskdef(json!({}));
+    let script = "echo applying 0003; echo 'relation \"postz\" does not exist' >&2; exit 3";
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("failed: Migration.NonZeroExit, exit code 3"),
+        "{}",
+        run.stdout
+    );
+    let cause = &run.stdout[run.stdout.find("cause:").expect("no cause")..];
+    assert!(cause.contains("exited with code 3"), "{cause}");
+    assert!(cause.contains("applying 0003"), "{cause}");
+    assert!(
+        cause.contains("relation \"postz\" does not exist"),
+        "{cause}"
+    );
+
+    let json_run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--json",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        None,
+    );
+    assert_eq!(json_run.code, Some(1));
+    let result: Value = serde_json::from_str(json_run.stdout.trim())
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {}", json_run.stdout));
+    assert_eq!(result["status"], "FAILED");
+    assert_eq!(result["error"], "Migration.NonZeroExit");
+    assert_eq!(result["exit_code"], 3);
+    assert!(result["cause"]
+        .as_str()
+        .unwrap()
+        .contains("relation \"postz\" does not exist"));
+    assert!(result["task_arn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:ecs:local:"));
+    // The progress went to stderr.
+    assert!(
+        json_run.stderr.contains("  | applying 0003"),
+        "{}",
+        json_run.stderr
+    );
+}
+
+#[test]
+fn a_command_that_cannot_start_is_task_failed_to_start() {
+    let dir = TempDir::new("not-found");
+    let td = dir.taskdef(json!({}));
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "/opt/app/migrate",
+            "up",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("failed: Migration.TaskFailedToStart"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("CannotStartContainerError: executable not found: /opt/app/migrate"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_timeout_stops_the_whole_process_tree() {
+    let dir = TempDir::new("timeout");
+    let td = dir.taskdef(json!({"stopTimeout": 2}));
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--timeout",
+            "2",
+            "--",
+            "sh",
+            "-c",
+            "echo $$; sleep 300 & echo $!; wait",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("failed: Migration.Timeout"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.took < Duration::from_secs(15), "took {:?}", run.took);
+    let pids = printed_pids(&run.stdout);
+    assert_eq!(pids.len(), 2, "{}", run.stdout);
+    assert!(all_dead(&pids), "{pids:?} survived the timeout");
+}
+
+#[test]
+fn ctrl_c_stops_the_task_and_reports_task_stopped() {
+    let dir = TempDir::new("ctrl-c");
+    let td = dir.taskdef(json!({"stopTimeout": 5}));
+    let began = Instant::now();
+    let mut child = Command::new(bin())
+        .args([
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "sh",
+            "-c",
+            "echo $$; sleep 300 & echo $!; wait",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let mut seen = Vec::new();
+    while printed_pids(&seen.join("\n")).len() < 2 {
+        match lines.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => seen.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the migration never started: {seen:?}");
+            }
+        }
+    }
+    let pids = printed_pids(&seen.join("\n"));
+    // SAFETY: kill with a pid we spawned and a valid signal.
+    let sent = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(sent, 0);
+    let interrupted = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if began.elapsed() > LIMIT {
+            let _ = child.kill();
+            panic!("ecs-migrate did not end after Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let rest: Vec<String> = lines.iter().collect();
+    let stdout = format!("{}\n{}", seen.join("\n"), rest.join("\n"));
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(5),
+        "SIGTERM should have sufficed"
+    );
+    assert!(stdout.contains("failed: Migration.TaskStopped"), "{stdout}");
+    assert!(stdout.contains("exit code 143"), "{stdout}");
+    assert!(all_dead(&pids), "{pids:?} survived Ctrl-C");
+}
+
+#[test]
+fn bad_events_fail_the_execution_without_starting_a_task() {
+    let dir = TempDir::new("events");
+    let td = dir.taskdef(json!({}));
+    let envelope = |detail: Value| {
+        json!({"version": "0", "id": "e-1", "detail-type": "AWS ECS Migration Task",
+               "source": "ecs.migration", "account": "000000000000", "time": "2026-11-25T12:00:00Z",
+               "region": "local", "resources": [], "detail": detail})
+        .to_string()
+    };
+    let huge = "a".repeat(1 << 20);
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        ("not-json", "{\"taskdef_arn\": ".into(), "Migration.InvalidEvent", "not JSON"),
+        (
+            "wrong-source",
+            json!({"source": "aws.ecs", "detail-type": "AWS ECS Migration Task", "detail": {"taskdef_arn": "demo"}}).to_string(),
+            "Migration.InvalidEvent",
+            "source",
+        ),
+        ("missing-arn", envelope(json!({})), "Migration.InvalidEvent", "detail.taskdef_arn is missing"),
+        ("number-arn", envelope(json!({"taskdef_arn": 42})), "Migration.InvalidEvent", "not a string"),
+        ("null-arn", json!({"taskdef_arn": null}).to_string(), "Migration.InvalidEvent", "taskdef_arn"),
+        ("other-family", envelope(json!({"taskdef_arn": "payments"})), "Migration.NotAllowed", "payments"),
+        ("detail-not-json", envelope(json!("{oops")), "Migration.InvalidEvent", "detail is a string that is not JSON"),
+        ("huge-arn", json!({"taskdef_arn": huge}).to_string(), "Migration.InvalidEvent", "larger than"),
+        ("huge-detail-arn", envelope(json!({"taskdef_arn": "a".repeat(200_000)})), "Migration.InvalidEvent", "characters long"),
+        ("command-in-event", json!({"taskdef_arn": "demo", "command": ["rm", "-rf", "/"]}).to_string(), "Migration.NotAllowed", "command"),
+    ];
+    for (name, text, error, fragment) in cases {
+        let file = dir.write(&format!("{name}.json"), &text);
+        let run = ecs_migrate(
+            &[
+                "local",
+                "--task-definition",
+                path(&td),
+                "--event",
+                path(&file),
+                "--json",
+                "--",
+                "true",
+            ],
+            None,
+        );
+        assert_eq!(run.code, Some(1), "{name}: {}{}", run.stdout, run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
+        let result: Value = serde_json::from_str(run.stdout.trim())
+            .unwrap_or_else(|e| panic!("{name}: not one JSON object ({e}): {}", run.stdout));
+        assert_eq!(result["error"], error, "{name}: {result}");
+        let cause = result["cause"].as_str().unwrap_or_default();
+        assert!(
+            cause.contains(fragment),
+            "{name}: {cause:?} lacks {fragment:?}"
+        );
+        assert!(
+            cause.len() < 2_000,
+            "{name}: the cause echoes the input ({} chars)",
+            cause.len()
+        );
+        assert_eq!(
+            result["task_arn"],
+            Value::Null,
+            "{name}: a task was started"
+        );
+    }
+
+    // From standard input, and a good envelope runs.
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--event",
+            "-",
+            "--",
+            "true",
+        ],
+        Some(&envelope(json!({"taskdef_arn": "demo:1"}))),
+    );
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--event",
+            "-",
+            "--",
+            "true",
+        ],
+        Some("not json"),
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("Migration.InvalidEvent"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_second_ctrl_c_kills_a_task_that_ignores_sigterm() {
+    let dir = TempDir::new("ctrl-c-twice");
+    let td = dir.taskdef(json!({"stopTimeout": 60}));
+    let began = Instant::now();
+    let mut child = Command::new(bin())
+        .args([
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "sh",
+            "-c",
+            "trap '' TERM; echo $$; while :; do sleep 0.2; done",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let mut seen: Vec<String> = Vec::new();
+    let wait_for = |what: &dyn Fn(&[String]) -> bool, seen: &mut Vec<String>| {
+        while !what(seen) {
+            match lines.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("waited in vain; saw {seen:?}"),
+            }
+        }
+    };
+    wait_for(&|s| !printed_pids(&s.join("\n")).is_empty(), &mut seen);
+    let pid = printed_pids(&seen.join("\n"))[0];
+    // SAFETY: kill with a pid we spawned and a valid signal.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    wait_for(
+        &|s| {
+            s.iter()
+                .any(|l| l.contains("interrupted: stopping the task"))
+        },
+        &mut seen,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(alive(pid), "SIGTERM is ignored: the task must still run");
+    let second = Instant::now();
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if began.elapsed() > LIMIT {
+            let _ = child.kill();
+            panic!("ecs-migrate did not end after the second Ctrl-C: {seen:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    seen.extend(lines.iter());
+    let stdout = seen.join("\n");
+    assert!(second.elapsed() < Duration::from_secs(10), "{stdout}");
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("failed: Migration.TaskStopped, exit code 137"),
+        "{stdout}"
+    );
+    assert!(all_dead(&[pid]), "{pid} survived");
+}
