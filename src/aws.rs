@@ -75,6 +75,13 @@ impl AwsError {
         }
     }
 
+    /// True when the service throttled the call (after the SDK's own retries).
+    pub fn is_throttling(&self) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|c| THROTTLING_CODES.contains(&c))
+    }
+
     /// True when the service said the caller may not do this.
     pub fn is_access_denied(&self) -> bool {
         matches!(

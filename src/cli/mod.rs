@@ -40,6 +40,9 @@ pub enum Outcome {
     Succeeded,
     /// Exit 1: it failed; the Error name and Cause were printed.
     Failed,
+    /// Exit 130 (the shell's code for Ctrl-C): the command stopped waiting at the user's
+    /// request; what it waited on goes on, and it said so.
+    Interrupted,
 }
 
 /// Exit 2: a bad flag, an unreadable or invalid file, missing credentials. The message says
@@ -56,6 +59,7 @@ impl UsageError {
 
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Parses the command line, runs the subcommand and maps its result to the exit status.
 pub async fn main() -> ExitCode {
@@ -81,6 +85,7 @@ pub async fn main() -> ExitCode {
     match result {
         Ok(Outcome::Succeeded) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(EXIT_FAILED),
+        Ok(Outcome::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
         Err(err) => {
             eprintln!("ecs-migrate: {err}");
             ExitCode::from(EXIT_USAGE)

@@ -2,8 +2,11 @@
 //! and uses only part of it.
 #![allow(dead_code)]
 
+pub mod bin;
 pub mod engine;
+pub mod machines;
 pub mod moto;
+pub mod process;
 
 #[allow(unused_imports)]
 pub use engine::*;

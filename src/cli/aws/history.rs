@@ -1,0 +1,596 @@
+//! Following an execution's history: new events only (the last event id is kept), and what
+//! they mean to a person watching a migration.
+
+use std::collections::HashSet;
+
+use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType as T};
+use chrono::{DateTime, Utc};
+
+use crate::aws::AwsError;
+use crate::logs::LogStream;
+use crate::steps::{StateData, TaskStatus};
+
+/// How an execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndStatus {
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+impl EndStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+            Self::TimedOut => "TIMED_OUT",
+            Self::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// The history events the command cares about, out of the SDK's types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    ExecutionStarted {
+        at: DateTime<Utc>,
+    },
+    StateEntered {
+        at: DateTime<Utc>,
+        name: String,
+    },
+    StateExited {
+        at: DateTime<Utc>,
+        name: String,
+        output: Option<String>,
+    },
+    /// A Task state's Lambda (or other resource) failed or timed out; the definition may retry
+    /// or catch it, so this is news, not the end.
+    StepFailed {
+        at: DateTime<Utc>,
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    ExecutionEnded(Ended),
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    pub at: DateTime<Utc>,
+    pub status: EndStatus,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub output: Option<String>,
+}
+
+fn to_utc(time: &aws_sdk_sfn::primitives::DateTime) -> DateTime<Utc> {
+    DateTime::from_timestamp(time.secs(), time.subsec_nanos()).unwrap_or_default()
+}
+
+/// An empty string is no value (moto sends `""` for an abort without error or cause).
+fn text(value: Option<&str>) -> Option<String> {
+    value.filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+impl Event {
+    pub fn from_sdk(event: &HistoryEvent) -> Self {
+        let at = to_utc(event.timestamp());
+        let ended = |status, error: Option<&str>, cause: Option<&str>, output: Option<&str>| {
+            Self::ExecutionEnded(Ended {
+                at,
+                status,
+                error: text(error),
+                cause: text(cause),
+                output: text(output),
+            })
+        };
+        match event.r#type() {
+            T::ExecutionStarted => Self::ExecutionStarted { at },
+            T::ExecutionSucceeded => ended(
+                EndStatus::Succeeded,
+                None,
+                None,
+                event
+                    .execution_succeeded_event_details()
+                    .and_then(|d| d.output()),
+            ),
+            T::ExecutionFailed => {
+                let d = event.execution_failed_event_details();
+                ended(
+                    EndStatus::Failed,
+                    d.and_then(|d| d.error()),
+                    d.and_then(|d| d.cause()),
+                    None,
+                )
+            }
+            T::ExecutionAborted => {
+                let d = event.execution_aborted_event_details();
+                ended(
+                    EndStatus::Aborted,
+                    d.and_then(|d| d.error()),
+                    d.and_then(|d| d.cause()),
+                    None,
+                )
+            }
+            T::ExecutionTimedOut => {
+                let d = event.execution_timed_out_event_details();
+                ended(
+                    EndStatus::TimedOut,
+                    d.and_then(|d| d.error()),
+                    d.and_then(|d| d.cause()),
+                    None,
+                )
+            }
+            T::TaskFailed => {
+                let d = event.task_failed_event_details();
+                Self::StepFailed {
+                    at,
+                    error: text(d.and_then(|d| d.error())),
+                    cause: text(d.and_then(|d| d.cause())),
+                }
+            }
+            T::TaskTimedOut => {
+                let d = event.task_timed_out_event_details();
+                Self::StepFailed {
+                    at,
+                    error: text(d.and_then(|d| d.error())).or(Some("States.Timeout".into())),
+                    cause: text(d.and_then(|d| d.cause())),
+                }
+            }
+            T::LambdaFunctionFailed => {
+                let d = event.lambda_function_failed_event_details();
+                Self::StepFailed {
+                    at,
+                    error: text(d.and_then(|d| d.error())),
+                    cause: text(d.and_then(|d| d.cause())),
+                }
+            }
+            T::LambdaFunctionTimedOut => {
+                let d = event.lambda_function_timed_out_event_details();
+                Self::StepFailed {
+                    at,
+                    error: text(d.and_then(|d| d.error())).or(Some("States.Timeout".into())),
+                    cause: text(d.and_then(|d| d.cause())),
+                }
+            }
+            _ => {
+                if let Some(d) = event.state_entered_event_details() {
+                    Self::StateEntered {
+                        at,
+                        name: d.name().to_string(),
+                    }
+                } else if let Some(d) = event.state_exited_event_details() {
+                    Self::StateExited {
+                        at,
+                        name: d.name().to_string(),
+                        output: d.output().map(str::to_string),
+                    }
+                } else {
+                    Self::Other
+                }
+            }
+        }
+    }
+}
+
+/// Events per GetExecutionHistory page once caught up: a poll finds a handful of new events,
+/// so a small page keeps each answer small. The first read takes the largest page.
+const PAGE_SMALL: i32 = 25;
+const PAGE_LARGE: i32 = 1000;
+/// Bound on pages per poll (Step Functions keeps at most 25,000 events).
+const MAX_PAGES: usize = 30;
+
+/// Reads new history events. Newest first (`reverseOrder`), stopping at the first event
+/// already seen, so a poll reads only what is new (plus at most one page's overlap) however
+/// long the execution has run.
+pub struct HistoryFollower {
+    client: aws_sdk_sfn::Client,
+    execution_arn: String,
+    last_id: i64,
+}
+
+impl HistoryFollower {
+    pub fn new(client: aws_sdk_sfn::Client, execution_arn: &str) -> Self {
+        Self {
+            client,
+            execution_arn: execution_arn.to_string(),
+            last_id: 0,
+        }
+    }
+
+    /// The events since the last poll, oldest first.
+    pub async fn poll(&mut self) -> Result<Vec<Event>, AwsError> {
+        let page_size = if self.last_id == 0 {
+            PAGE_LARGE
+        } else {
+            PAGE_SMALL
+        };
+        let mut new: Vec<(i64, Event)> = Vec::new();
+        let mut next_token = None;
+        for _ in 0..MAX_PAGES {
+            let out = self
+                .client
+                .get_execution_history()
+                .execution_arn(&self.execution_arn)
+                .reverse_order(true)
+                .max_results(page_size)
+                .include_execution_data(true)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("states:GetExecutionHistory", e))?;
+            let mut caught_up = false;
+            for event in out.events() {
+                if event.id() > self.last_id {
+                    new.push((event.id(), Event::from_sdk(event)));
+                } else {
+                    caught_up = true;
+                }
+            }
+            next_token = out.next_token().map(str::to_string);
+            if caught_up || next_token.is_none() {
+                break;
+            }
+        }
+        // Pages come newest first (an emulator may ignore reverseOrder: sort either way).
+        new.sort_by_key(|(id, _)| *id);
+        new.dedup_by_key(|(id, _)| *id);
+        if let Some((id, _)) = new.last() {
+            self.last_id = *id;
+        }
+        Ok(new.into_iter().map(|(_, e)| e).collect())
+    }
+}
+
+/// What a person watching should be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    State {
+        at: DateTime<Utc>,
+        name: String,
+    },
+    Task {
+        at: DateTime<Utc>,
+        task_arn: String,
+    },
+    LogStream(LogStream),
+    TaskStatus {
+        at: DateTime<Utc>,
+        status: Box<TaskStatus>,
+    },
+    StepFailed {
+        at: DateTime<Utc>,
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    Ended(Ended),
+}
+
+/// Turns events into progress. States are shown when first entered: the poll loop's repeats
+/// (PollStatus, IsTaskStopped) would bury the migration's own log, so they show
+/// as the task's status when it changes instead.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    pub started_at: Option<DateTime<Utc>>,
+    seen_states: HashSet<String>,
+    task_arn: Option<String>,
+    log_stream: Option<LogStream>,
+    shown_status: Option<(String, Option<String>)>,
+    pub ended: Option<Ended>,
+}
+
+impl Tracker {
+    pub fn log_stream(&self) -> Option<&LogStream> {
+        self.log_stream.as_ref()
+    }
+
+    /// The task's last status as last shown (`STOPPED`, `RUNNING`, ...).
+    pub fn task_last_status(&self) -> Option<&str> {
+        self.shown_status.as_ref().map(|(s, _)| s.as_str())
+    }
+
+    pub fn apply(&mut self, event: Event) -> Vec<Progress> {
+        let mut progress = Vec::new();
+        match event {
+            Event::ExecutionStarted { at } => self.started_at = Some(at),
+            Event::StateEntered { at, name } => {
+                if self.seen_states.insert(name.clone()) {
+                    progress.push(Progress::State { at, name });
+                }
+            }
+            Event::StateExited { at, output, .. } => {
+                let data = output
+                    .as_deref()
+                    .map(StateData::from_json)
+                    .unwrap_or_default();
+                if let Some(task) = data.task {
+                    if self.task_arn.as_deref() != Some(task.task_arn.as_str()) {
+                        self.task_arn = Some(task.task_arn.clone());
+                        progress.push(Progress::Task {
+                            at,
+                            task_arn: task.task_arn,
+                        });
+                    }
+                    if let Some(stream) = task.log_stream {
+                        if self.log_stream.as_ref() != Some(&stream) {
+                            self.log_stream = Some(stream.clone());
+                            progress.push(Progress::LogStream(stream));
+                        }
+                    }
+                }
+                if let Some(status) = data.status {
+                    let key = (status.last_status.clone(), status.stop_code.clone());
+                    if self.shown_status.as_ref() != Some(&key) {
+                        self.shown_status = Some(key);
+                        progress.push(Progress::TaskStatus {
+                            at,
+                            status: Box::new(status),
+                        });
+                    }
+                }
+            }
+            Event::StepFailed { at, error, cause } => {
+                progress.push(Progress::StepFailed { at, error, cause })
+            }
+            Event::ExecutionEnded(ended) => {
+                if self.ended.is_none() {
+                    self.ended = Some(ended.clone());
+                    progress.push(Progress::Ended(ended));
+                }
+            }
+            Event::Other => {}
+        }
+        progress
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn at(second: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_790_000_000 + second, 0).unwrap()
+    }
+
+    fn exited(second: i64, name: &str, output: serde_json::Value) -> Event {
+        Event::StateExited {
+            at: at(second),
+            name: name.into(),
+            output: Some(output.to_string()),
+        }
+    }
+
+    fn task() -> serde_json::Value {
+        json!({"task_arn": "arn:aws:ecs:us-east-1:123456789012:task/c/abc", "cluster": "c",
+               "run_at": "2026-11-25T13:05:02Z",
+               "log_stream": {"group": "/ecs/app", "stream": "ecs/app/abc", "region": "us-east-1"}})
+    }
+
+    fn status(last: &str, phase: &str) -> serde_json::Value {
+        json!({"phase": phase, "last_status": last, "checked_at": "2026-11-25T13:05:09Z"})
+    }
+
+    #[test]
+    fn loop_states_show_once_and_status_changes_show_each_time() {
+        let mut tracker = Tracker::default();
+        let mut all = Vec::new();
+        let mut feed = |e| all.extend(tracker.apply(e));
+        feed(Event::ExecutionStarted { at: at(0) });
+        feed(Event::StateEntered {
+            at: at(0),
+            name: "RunTask".into(),
+        });
+        feed(exited(1, "RunTask", json!({"task": task()})));
+        for (round, last) in ["PENDING", "RUNNING", "RUNNING", "STOPPED"]
+            .iter()
+            .enumerate()
+        {
+            let s = round as i64 * 5 + 2;
+            feed(Event::StateEntered {
+                at: at(s),
+                name: "PollStatus".into(),
+            });
+            let phase = if *last == "STOPPED" {
+                "STOPPED"
+            } else {
+                "IN_PROGRESS"
+            };
+            feed(exited(
+                s + 4,
+                "PollStatus",
+                json!({"task": task(), "status": status(last, phase)}),
+            ));
+            feed(Event::StateEntered {
+                at: at(s + 4),
+                name: "IsTaskStopped".into(),
+            });
+        }
+        let names: Vec<String> = all
+            .iter()
+            .map(|p| match p {
+                Progress::State { name, .. } => format!("state {name}"),
+                Progress::Task { .. } => "task".into(),
+                Progress::LogStream(s) => format!("log {}", s.stream),
+                Progress::TaskStatus { status, .. } => format!("status {}", status.last_status),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "state RunTask",
+                "task",
+                "log ecs/app/abc",
+                "state PollStatus",
+                "status PENDING",
+                "state IsTaskStopped",
+                "status RUNNING",
+                "status STOPPED"
+            ]
+        );
+        assert_eq!(tracker.started_at, Some(at(0)));
+        assert_eq!(tracker.task_last_status(), Some("STOPPED"));
+        assert_eq!(tracker.log_stream().unwrap().group, "/ecs/app");
+    }
+
+    #[test]
+    fn unexpected_state_data_is_ignored() {
+        let mut tracker = Tracker::default();
+        assert!(tracker
+            .apply(exited(1, "X", json!({"task": "nope", "status": 3})))
+            .is_empty());
+        assert!(tracker.apply(exited(1, "X", json!([1, 2]))).is_empty());
+        assert!(tracker
+            .apply(Event::StateExited {
+                at: at(1),
+                name: "X".into(),
+                output: None
+            })
+            .is_empty());
+    }
+
+    #[test]
+    fn only_the_first_end_counts() {
+        let mut tracker = Tracker::default();
+        let end = |status| {
+            Event::ExecutionEnded(Ended {
+                at: at(9),
+                status,
+                error: None,
+                cause: None,
+                output: None,
+            })
+        };
+        assert_eq!(tracker.apply(end(EndStatus::Aborted)).len(), 1);
+        assert!(tracker.apply(end(EndStatus::Succeeded)).is_empty());
+        assert_eq!(tracker.ended.unwrap().status, EndStatus::Aborted);
+    }
+
+    fn pass_entered(id: i64, name: &str) -> HistoryEvent {
+        use aws_sdk_sfn::primitives::DateTime as SdkTime;
+        use aws_sdk_sfn::types::StateEnteredEventDetails;
+        HistoryEvent::builder()
+            .id(id)
+            .timestamp(SdkTime::from_secs(1_790_000_000 + id))
+            .r#type(T::PassStateEntered)
+            .state_entered_event_details(
+                StateEnteredEventDetails::builder()
+                    .name(name)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    /// The follower asks newest-first, stops paging at the first event it has seen, and hands
+    /// back only new events, oldest first.
+    #[tokio::test]
+    async fn polls_read_only_new_events() {
+        use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        let page = |ids: &[i64], token: Option<&str>| {
+            let events: Vec<HistoryEvent> = ids
+                .iter()
+                .map(|id| pass_entered(*id, &format!("S{id}")))
+                .collect();
+            GetExecutionHistoryOutput::builder()
+                .set_events(Some(events))
+                .set_next_token(token.map(str::to_string))
+                .build()
+                .unwrap()
+        };
+        // First poll: everything, in two pages, large page size.
+        let first_a = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(|r| {
+                r.reverse_order() == Some(true)
+                    && r.max_results() == Some(PAGE_LARGE)
+                    && r.next_token().is_none()
+            })
+            .then_output(move || page(&[3, 2], Some("t1")));
+        let first_b = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(|r| r.next_token() == Some("t1"))
+            .then_output(move || page(&[1], None));
+        // Second poll: 6 and 5 are new; the page after holds 4 and 3, and 3 was seen: stop.
+        let second_a = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(|r| r.max_results() == Some(PAGE_SMALL) && r.next_token().is_none())
+            .then_output(move || page(&[6, 5], Some("t2")));
+        let second_b = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(|r| r.next_token() == Some("t2"))
+            .then_output(move || page(&[4, 3], Some("t3")));
+        // Third poll: nothing new (the newest page starts with a seen event).
+        let third = mock!(aws_sdk_sfn::Client::get_execution_history)
+            .match_requests(|r| r.next_token().is_none())
+            .then_output(move || page(&[6, 5], Some("t4")));
+        let client = mock_client!(
+            aws_sdk_sfn,
+            RuleMode::Sequential,
+            [&first_a, &first_b, &second_a, &second_b, &third]
+        );
+        let mut follower = HistoryFollower::new(client, "arn");
+        let names = |events: Vec<Event>| -> Vec<String> {
+            events
+                .into_iter()
+                .map(|e| match e {
+                    Event::StateEntered { name, .. } => name,
+                    other => format!("{other:?}"),
+                })
+                .collect()
+        };
+        assert_eq!(names(follower.poll().await.unwrap()), ["S1", "S2", "S3"]);
+        assert_eq!(names(follower.poll().await.unwrap()), ["S4", "S5", "S6"]);
+        assert!(follower.poll().await.unwrap().is_empty());
+        assert_eq!(third.num_calls(), 1);
+        assert_eq!(second_b.num_calls(), 1);
+    }
+
+    #[test]
+    fn sdk_events_convert() {
+        use aws_sdk_sfn::primitives::DateTime as SdkTime;
+        use aws_sdk_sfn::types::{ExecutionFailedEventDetails, StateEnteredEventDetails};
+        let entered = HistoryEvent::builder()
+            .id(2)
+            .timestamp(SdkTime::from_secs(1_790_000_000))
+            .r#type(T::TaskStateEntered)
+            .state_entered_event_details(
+                StateEnteredEventDetails::builder()
+                    .name("RunTask")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(
+            Event::from_sdk(&entered),
+            Event::StateEntered {
+                at: at(0),
+                name: "RunTask".into()
+            }
+        );
+        let failed = HistoryEvent::builder()
+            .id(9)
+            .timestamp(SdkTime::from_secs(1_790_000_005))
+            .r#type(T::ExecutionFailed)
+            .execution_failed_event_details(
+                ExecutionFailedEventDetails::builder()
+                    .error("Migration.NonZeroExit")
+                    .cause("exit code 1")
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(
+            Event::from_sdk(&failed),
+            Event::ExecutionEnded(Ended {
+                at: at(5),
+                status: EndStatus::Failed,
+                error: Some("Migration.NonZeroExit".into()),
+                cause: Some("exit code 1".into()),
+                output: None
+            })
+        );
+    }
+}

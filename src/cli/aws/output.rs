@@ -1,0 +1,279 @@
+//! What the command prints: progress as it happens, then the result (text, or one JSON object
+//! on stdout with `--json`, progress then going to stderr).
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::history::{EndStatus, Progress};
+use crate::steps::TaskStatus;
+
+/// Progress lines, with the time since the execution started.
+pub struct Printer {
+    json: bool,
+    pub started_at: Option<DateTime<Utc>>,
+}
+
+impl Printer {
+    pub fn new(json: bool) -> Self {
+        Self {
+            json,
+            started_at: None,
+        }
+    }
+
+    /// A line of progress: stdout, or stderr when stdout is for the JSON result.
+    pub fn line(&self, text: &str) {
+        if self.json {
+            eprintln!("{text}");
+        } else {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        }
+    }
+
+    fn stamp(&self, at: DateTime<Utc>) -> String {
+        let Some(start) = self.started_at else {
+            return format!("[{}]", at.format("%H:%M:%SZ"));
+        };
+        format!(
+            "[+{}]",
+            clock(at.signed_duration_since(start).num_seconds())
+        )
+    }
+
+    pub fn progress(&self, progress: &Progress) {
+        match progress {
+            Progress::State { at, name } => self.line(&format!("{} {name}", self.stamp(*at))),
+            Progress::Task { at, task_arn } => {
+                self.line(&format!("{} task {task_arn}", self.stamp(*at)))
+            }
+            Progress::LogStream(stream) => self.line(&format!(
+                "           log {} {}{}",
+                stream.group,
+                stream.stream,
+                stream
+                    .region
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )),
+            Progress::TaskStatus { at, status } => self.line(&format!(
+                "{} task {}",
+                self.stamp(*at),
+                describe_status(status)
+            )),
+            Progress::StepFailed { at, error, cause } => self.line(&format!(
+                "{} step failed: {}{}",
+                self.stamp(*at),
+                error.as_deref().unwrap_or("(no error name)"),
+                cause
+                    .as_deref()
+                    .map(|c| format!(": {}", one_line(c, 300)))
+                    .unwrap_or_default()
+            )),
+            // The end is reported by `Report`.
+            Progress::Ended(_) => {}
+        }
+    }
+
+    /// A line of the migration's own log.
+    pub fn log_line(&self, line: &str) {
+        self.line(&format!("  | {line}"));
+    }
+}
+
+/// `RUNNING`, or `STOPPED (EssentialContainerExited: Essential container in task exited; app
+/// exit code 1)`.
+fn describe_status(status: &TaskStatus) -> String {
+    let mut details = Vec::new();
+    if let Some(code) = &status.stop_code {
+        match &status.stopped_reason {
+            Some(reason) if !reason.is_empty() => details.push(format!("{code}: {reason}")),
+            _ => details.push(code.clone()),
+        }
+    }
+    for container in &status.containers {
+        if let Some(exit) = container.exit_code {
+            details.push(format!("{} exit code {exit}", container.name));
+        }
+    }
+    if details.is_empty() {
+        status.last_status.clone()
+    } else {
+        format!("{} ({})", status.last_status, details.join("; "))
+    }
+}
+
+/// `mm:ss`, or `h:mm:ss` past an hour.
+fn clock(seconds: i64) -> String {
+    let s = seconds.max(0);
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{:02}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// `1m02s`, `2h03m`.
+pub fn duration_words(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s / 60 % 60),
+    }
+}
+
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        format!("{}...", flat.chars().take(max).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+/// Where the wait left the execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitEnd {
+    /// The execution ended with this status.
+    Ended(EndStatus),
+    /// `--timeout` passed; the execution was left running.
+    TimedOut,
+    /// Ctrl-C; the execution was left running.
+    Interrupted,
+}
+
+/// The result, as `--json` prints it (one object).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// SUCCEEDED, FAILED, TIMED_OUT, ABORTED, or RUNNING when the wait stopped first.
+    pub status: String,
+    pub execution_arn: String,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// The execution's output (parsed when it is JSON).
+    pub output: Option<Value>,
+    pub console_url: String,
+    /// Lines of the migration's log shown.
+    pub log_lines: u64,
+    /// The wait ended before the execution: `--timeout` passed (`"timeout"`) or Ctrl-C
+    /// (`"interrupted"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_stopped: Option<&'static str>,
+    pub start_date: Option<DateTime<Utc>>,
+    pub stop_date: Option<DateTime<Utc>>,
+    /// HTTP requests sent while waiting, per service (retries included).
+    pub api_calls: ApiCallCounts,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ApiCallCounts {
+    pub states: u64,
+    pub logs: u64,
+}
+
+impl Report {
+    /// Prints the result: the JSON object, or the text lines.
+    pub fn print(&self, json: bool) {
+        if json {
+            let text = serde_json::to_string(self).unwrap_or_else(|_| "{}".into());
+            println!("{text}");
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        let took = match (self.start_date, self.stop_date) {
+            (Some(start), Some(stop)) => format!(
+                " after {}",
+                duration_words(stop.signed_duration_since(start).num_seconds())
+            ),
+            _ => String::new(),
+        };
+        match self.wait_stopped {
+            Some(why) => {
+                let _ = writeln!(
+                    out,
+                    "{} (wait {}): {}",
+                    self.status,
+                    if why == "timeout" {
+                        "timed out"
+                    } else {
+                        "interrupted"
+                    },
+                    self.execution_arn
+                );
+            }
+            None => {
+                let _ = writeln!(out, "{}{took}: {}", self.status, self.execution_arn);
+            }
+        }
+        if let Some(error) = &self.error {
+            let _ = writeln!(out, "Error: {error}");
+        }
+        if let Some(cause) = &self.cause {
+            // A Cause may hold several lines (check-exit-code adds the log's last lines).
+            let _ = writeln!(
+                out,
+                "Cause: {}",
+                cause.trim_end().replace('\n', "\n       ")
+            );
+        }
+        let _ = writeln!(out, "console: {}", self.console_url);
+        let _ = out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ecs::ContainerState;
+    use crate::steps::Phase;
+
+    #[test]
+    fn clocks_and_durations() {
+        assert_eq!(clock(0), "00:00");
+        assert_eq!(clock(62), "01:02");
+        assert_eq!(clock(3723), "1:02:03");
+        assert_eq!(duration_words(5), "5s");
+        assert_eq!(duration_words(62), "1m02s");
+        assert_eq!(duration_words(7380), "2h03m");
+    }
+
+    #[test]
+    fn stopped_status_names_stop_code_and_exit_codes() {
+        let status = TaskStatus {
+            phase: Phase::Stopped,
+            last_status: "STOPPED".into(),
+            desired_status: None,
+            stop_code: Some("EssentialContainerExited".into()),
+            stopped_reason: Some("Essential container in task exited".into()),
+            created_at: None,
+            started_at: None,
+            stopped_at: None,
+            containers: vec![ContainerState {
+                name: "app".into(),
+                last_status: Some("STOPPED".into()),
+                exit_code: Some(1),
+                reason: None,
+            }],
+            checked_at: Utc::now(),
+            polls: 3,
+            error: None,
+        };
+        assert_eq!(
+            describe_status(&status),
+            "STOPPED (EssentialContainerExited: Essential container in task exited; app exit code 1)"
+        );
+    }
+
+    #[test]
+    fn causes_are_flattened_for_step_lines() {
+        assert_eq!(one_line("a\n  b\tc", 10), "a b c");
+        assert_eq!(one_line("abcdef", 3), "abc...");
+    }
+}
