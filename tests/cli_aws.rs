@@ -1,5 +1,5 @@
 //! `ecs-migrate start|wait|run` against moto server: the built binary
-//! (`CARGO_BIN_EXE_ecs-migrate`, pinned by `common::bin`), pointed at moto with
+//! (`CARGO_BIN_EXE_ecs-migrate`), pointed at moto with
 //! `--endpoint-url` and dummy credentials.
 //!
 //! moto runs Pass/Wait/Choice/Succeed/Fail states for real (`execute_state_machine`), so the
@@ -33,7 +33,7 @@ fn server() -> &'static Moto {
 /// The command with only the environment a CI job would give it: dummy credentials and a
 /// region, no ~/.aws, no instance metadata, and no AWS_ENDPOINT_URL (the flag must do it).
 fn bare_command(server: &Moto, args: &[&str]) -> Command {
-    let mut cmd = Command::new(common::bin::ecs_migrate());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-migrate"));
     cmd.env_clear();
     for (key, value) in server.client_env() {
         if key != "AWS_ENDPOINT_URL" {
@@ -786,7 +786,7 @@ fn help_lists_the_flags() {
             ],
         ),
     ] {
-        let out = Command::new(common::bin::ecs_migrate())
+        let out = Command::new(env!("CARGO_BIN_EXE_ecs-migrate"))
             .args([sub, "--help"])
             .output()
             .unwrap();

@@ -2,7 +2,6 @@
 //! and uses only part of it.
 #![allow(dead_code)]
 
-pub mod bin;
 pub mod engine;
 pub mod machines;
 pub mod moto;
