@@ -23,7 +23,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("engine bench: no runtime: {e}");
@@ -43,7 +46,10 @@ fn main() {
         .filter(|e| e.event_type.as_str().ends_with("StateEntered"))
         .count();
     let events = result.history.len();
-    assert_eq!(result.history.last().map(|e| e.event_type), Some(EventType::ExecutionSucceeded));
+    assert_eq!(
+        result.history.last().map(|e| e.event_type),
+        Some(EventType::ExecutionSucceeded)
+    );
     println!(
         "{}",
         json!({
