@@ -58,7 +58,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME", requires = "mock_config")]
     pub test_case: Option<String>,
     /// The state machine's name (mock configuration key, $$.StateMachine.Name); default: the
-    /// definition file's name without extension.
+    /// definition file's name without .json or .asl.json (migration.asl.json: migration).
     #[arg(long, value_name = "NAME")]
     pub state_machine: Option<String>,
     /// Call Lambda tasks on this Invoke endpoint (e.g. http://127.0.0.1:9000 as `cargo lambda

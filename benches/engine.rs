@@ -1,0 +1,81 @@
+//! Engine throughput: state transitions per second on a loop of a Pass state running
+//! `States.MathAdd` and a Choice state, N times. Prints one JSON line; `benches/engine.sh`
+//! runs it beside moto's and aws-local-stepfunctions' interpreters.
+//!
+//! `cargo bench --bench engine -- 5000`
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ecs_migrate::asl::{Definition, EventType, Executor, SeededRandom, UnboundInvoker};
+use ecs_migrate::clock::VirtualClock;
+use serde_json::json;
+
+fn main() {
+    let n: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(5000);
+    let definition = match Definition::parse(&loop_definition(n)) {
+        Ok(d) => d,
+        Err(problems) => {
+            eprintln!("engine bench: bad definition: {problems:?}");
+            std::process::exit(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("engine bench: no runtime: {e}");
+            std::process::exit(2);
+        }
+    };
+    let clock = Arc::new(VirtualClock::starting_at(chrono::Utc::now()));
+    let executor = Executor::new(definition, Arc::new(UnboundInvoker), clock)
+        .with_execution_name("bench")
+        .with_random(Arc::new(SeededRandom::new(1)));
+    let start = Instant::now();
+    let result = runtime.block_on(executor.run_to_completion(json!({"i": 0})));
+    let seconds = start.elapsed().as_secs_f64();
+    let transitions = result
+        .history
+        .iter()
+        .filter(|e| e.event_type.as_str().ends_with("StateEntered"))
+        .count();
+    let events = result.history.len();
+    assert_eq!(
+        result.history.last().map(|e| e.event_type),
+        Some(EventType::ExecutionSucceeded)
+    );
+    println!(
+        "{}",
+        json!({
+            "engine": "ecs-migrate",
+            "n": n,
+            "status": result.status.as_str(),
+            "output": result.output,
+            "transitions": transitions,
+            "events": events,
+            "seconds": seconds,
+            "transitions_per_second": transitions as f64 / seconds,
+        })
+    );
+}
+
+/// The same definition `engine_moto.py` and `engine_als.mjs` run.
+fn loop_definition(n: u64) -> serde_json::Value {
+    json!({
+        "Comment": "Benchmark loop: Pass (States.MathAdd) -> Choice, n times",
+        "StartAt": "Increment",
+        "States": {
+            "Increment": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "Done?"},
+            "Done?": {"Type": "Choice",
+                      "Choices": [{"Variable": "$.i", "NumericLessThan": n, "Next": "Increment"}],
+                      "Default": "Finish"},
+            "Finish": {"Type": "Succeed"}
+        }
+    })
+}
