@@ -117,14 +117,59 @@ pub(crate) enum Text {
     Call(Intrinsic),
 }
 
+/// What a Task, Parallel or Map state does with its result and its errors: the part the
+/// executor's one retry/catch loop runs for all three.
 #[derive(Debug, Clone)]
-pub(crate) struct Task {
-    pub resource: String,
-    pub parameters: Option<Template>,
+pub(crate) struct ResultHandling {
     pub result_selector: Option<Template>,
     pub result_path: ResultPathSpec,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
+}
+
+impl ResultHandling {
+    fn parse(
+        obj: &Map<String, Value>,
+        ptr: &Ptr,
+        names: &[String],
+        problems: &mut Problems,
+    ) -> Self {
+        Self {
+            result_selector: template(obj, "ResultSelector", ptr, problems),
+            result_path: ResultPathSpec::parse(
+                obj.get("ResultPath"),
+                &ptr.key("ResultPath"),
+                problems,
+            ),
+            retry: obj
+                .get("Retry")
+                .map(|r| parse_retry(r, &ptr.key("Retry"), problems))
+                .unwrap_or_default(),
+            catch: obj
+                .get("Catch")
+                .map(|c| parse_catch(c, &ptr.key("Catch"), names, problems))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl StateKind {
+    /// The result and error handling of a task-like state; `None` for the others.
+    pub(crate) fn result_handling(&self) -> Option<&ResultHandling> {
+        match self {
+            StateKind::Task(t) => Some(&t.handling),
+            StateKind::Parallel(p) => Some(&p.handling),
+            StateKind::Map(m) => Some(&m.handling),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Task {
+    pub resource: String,
+    pub parameters: Option<Template>,
+    pub handling: ResultHandling,
     pub timeout: Option<Seconds>,
     pub heartbeat: Option<Seconds>,
 }
@@ -133,10 +178,7 @@ pub(crate) struct Task {
 pub(crate) struct Parallel {
     pub branches: Vec<Machine>,
     pub parameters: Option<Template>,
-    pub result_selector: Option<Template>,
-    pub result_path: ResultPathSpec,
-    pub retry: Vec<Retrier>,
-    pub catch: Vec<Catcher>,
+    pub handling: ResultHandling,
 }
 
 /// A number of items or a percentage, given literally or by a path.
@@ -151,10 +193,7 @@ pub(crate) struct MapState {
     pub processor: Machine,
     pub items_path: Option<Path>,
     pub item_selector: Option<Template>,
-    pub result_selector: Option<Template>,
-    pub result_path: ResultPathSpec,
-    pub retry: Vec<Retrier>,
-    pub catch: Vec<Catcher>,
+    pub handling: ResultHandling,
     pub max_concurrency: Option<Amount>,
     pub tolerated_percentage: Option<Amount>,
     pub tolerated_count: Option<Amount>,
@@ -545,10 +584,11 @@ pub(crate) fn transitions(state: &State) -> Vec<&str> {
             out.extend(choices.iter().map(|c| c.next.as_str()));
             out.extend(default.iter().map(String::as_str));
         }
-        StateKind::Task(t) => out.extend(t.catch.iter().map(|c| c.next.as_str())),
-        StateKind::Parallel(p) => out.extend(p.catch.iter().map(|c| c.next.as_str())),
-        StateKind::Map(m) => out.extend(m.catch.iter().map(|c| c.next.as_str())),
-        _ => {}
+        kind => {
+            if let Some(handling) = kind.result_handling() {
+                out.extend(handling.catch.iter().map(|c| c.next.as_str()));
+            }
+        }
     }
     out
 }
@@ -863,20 +903,7 @@ fn parse_state(
             StateKind::Task(Box::new(Task {
                 resource,
                 parameters: template(obj, "Parameters", ptr, problems),
-                result_selector: template(obj, "ResultSelector", ptr, problems),
-                result_path: ResultPathSpec::parse(
-                    obj.get("ResultPath"),
-                    &ptr.key("ResultPath"),
-                    problems,
-                ),
-                retry: obj
-                    .get("Retry")
-                    .map(|r| parse_retry(r, &ptr.key("Retry"), problems))
-                    .unwrap_or_default(),
-                catch: obj
-                    .get("Catch")
-                    .map(|c| parse_catch(c, &ptr.key("Catch"), names, problems))
-                    .unwrap_or_default(),
+                handling: ResultHandling::parse(obj, ptr, names, problems),
                 timeout,
                 heartbeat,
             }))
@@ -1001,20 +1028,7 @@ fn parse_state(
             StateKind::Parallel(Box::new(Parallel {
                 branches,
                 parameters: template(obj, "Parameters", ptr, problems),
-                result_selector: template(obj, "ResultSelector", ptr, problems),
-                result_path: ResultPathSpec::parse(
-                    obj.get("ResultPath"),
-                    &ptr.key("ResultPath"),
-                    problems,
-                ),
-                retry: obj
-                    .get("Retry")
-                    .map(|r| parse_retry(r, &ptr.key("Retry"), problems))
-                    .unwrap_or_default(),
-                catch: obj
-                    .get("Catch")
-                    .map(|c| parse_catch(c, &ptr.key("Catch"), names, problems))
-                    .unwrap_or_default(),
+                handling: ResultHandling::parse(obj, ptr, names, problems),
             }))
         }
         "Map" => parse_map(obj, ptr, names, problems, seen)?,
@@ -1113,16 +1127,7 @@ fn parse_map(
         processor,
         items_path: reference_path(obj, "ItemsPath", ptr, problems),
         item_selector,
-        result_selector: template(obj, "ResultSelector", ptr, problems),
-        result_path: ResultPathSpec::parse(obj.get("ResultPath"), &ptr.key("ResultPath"), problems),
-        retry: obj
-            .get("Retry")
-            .map(|r| parse_retry(r, &ptr.key("Retry"), problems))
-            .unwrap_or_default(),
-        catch: obj
-            .get("Catch")
-            .map(|c| parse_catch(c, &ptr.key("Catch"), names, problems))
-            .unwrap_or_default(),
+        handling: ResultHandling::parse(obj, ptr, names, problems),
         max_concurrency: amount_field(
             obj,
             "MaxConcurrency",

@@ -24,7 +24,7 @@ use super::history::{not_truncated, EventType, HistoryEvent, Observer};
 use super::invoker::{classify, Heartbeat, ResourceKind, TaskCall, TaskInvoker};
 use super::path::{compact, Path};
 use super::random::{uuid_v4, RandomSource, SeededRandom};
-use super::retry::{matches, Catcher, Retrier, RetryCounters};
+use super::retry::{matches, RetryCounters};
 use super::template::{Assign, Env, Template, Vars};
 use super::value::{as_integer, context_time, parse_timestamp};
 use crate::clock::Clock;
@@ -806,47 +806,8 @@ impl<'e> Run<'e> {
                 let cause = self.text(cause.as_ref(), &raw, sc, vars, "CausePath")?;
                 Err(Failure::new(error, cause))
             }
-            StateKind::Task(t) => {
-                self.retryable(
-                    state,
-                    raw,
-                    vars,
-                    th,
-                    sc,
-                    &t.retry,
-                    &t.catch,
-                    t.result_selector.as_ref(),
-                    &t.result_path,
-                )
-                .await
-            }
-            StateKind::Parallel(p) => {
-                self.retryable(
-                    state,
-                    raw,
-                    vars,
-                    th,
-                    sc,
-                    &p.retry,
-                    &p.catch,
-                    p.result_selector.as_ref(),
-                    &p.result_path,
-                )
-                .await
-            }
-            StateKind::Map(m) => {
-                self.retryable(
-                    state,
-                    raw,
-                    vars,
-                    th,
-                    sc,
-                    &m.retry,
-                    &m.catch,
-                    m.result_selector.as_ref(),
-                    &m.result_path,
-                )
-                .await
+            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) => {
+                self.retryable(state, raw, vars, th, sc).await
             }
         }
     }
@@ -909,11 +870,10 @@ impl<'e> Run<'e> {
         vars: &mut Vars<'v>,
         th: &mut Thread,
         sc: &mut StateCtx,
-        retriers: &'a [Retrier],
-        catchers: &'a [Catcher],
-        result_selector: Option<&'a Template>,
-        result_path: &'a ResultPathSpec,
     ) -> Result<Outcome<'a>, Failure> {
+        let Some(handling) = state.kind.result_handling() else {
+            return Err(Failure::runtime("not a retryable state"));
+        };
         let eff = self.input_path(&state.input_path, &raw, sc, vars)?;
         let mut counters = RetryCounters::default();
         loop {
@@ -926,11 +886,11 @@ impl<'e> Run<'e> {
             match attempt {
                 Ok(result) => {
                     let assigned = self.eval_assign(state.assign.as_ref(), &result, sc, vars)?;
-                    let selected = match result_selector {
+                    let selected = match &handling.result_selector {
                         Some(t) => self.eval_template(t, &result, sc, vars)?,
                         None => result,
                     };
-                    let out = self.result_path(result_path, &raw, selected)?;
+                    let out = self.result_path(&handling.result_path, &raw, selected)?;
                     let output = self.input_path(&state.output_path, &out, sc, vars)?;
                     return Ok(Outcome {
                         output,
@@ -940,14 +900,17 @@ impl<'e> Run<'e> {
                 }
                 Err(f) if f.fatal => return Err(f),
                 Err(f) => {
-                    if let Some(delay) = counters.next_delay(retriers, &f.error, &*self.ex.random) {
+                    if let Some(delay) =
+                        counters.next_delay(&handling.retry, &f.error, &*self.ex.random)
+                    {
                         if !delay.is_zero() {
                             self.ex.clock.sleep(delay).await;
                         }
                         sc.retry_count += 1;
                         continue;
                     }
-                    let Some(c) = catchers.iter().find(|c| matches(&c.errors, &f.error)) else {
+                    let Some(c) = handling.catch.iter().find(|c| matches(&c.errors, &f.error))
+                    else {
                         return Err(f);
                     };
                     let error_output = json!({"Error": f.error, "Cause": f.cause});

@@ -121,12 +121,7 @@ impl Graph {
                     }
                 }
             }
-            let catchers = match &s.kind {
-                StateKind::Task(t) => &t.catch[..],
-                StateKind::Parallel(p) => &p.catch[..],
-                StateKind::Map(m) => &m.catch[..],
-                _ => &[],
-            };
+            let catchers = s.kind.result_handling().map_or(&[][..], |h| &h.catch[..]);
             for c in catchers {
                 let to = self.id(&c.next);
                 self.line(
