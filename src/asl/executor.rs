@@ -511,6 +511,24 @@ impl<'e> Run<'e> {
         })
     }
 
+    /// Runs `f` with the evaluation environment of a state: `$` is `input`, `$$` the context
+    /// object (built only when a path asks for it), the variables in scope, the random source.
+    fn with_env<R>(
+        &self,
+        input: &Value,
+        sc: &StateCtx,
+        vars: &Vars<'_>,
+        f: impl FnOnce(&Env<'_>) -> R,
+    ) -> R {
+        let ctx = || self.context(sc);
+        f(&Env {
+            input,
+            context: &ctx,
+            vars,
+            random: &*self.ex.random,
+        })
+    }
+
     fn eval_template(
         &self,
         t: &Template,
@@ -518,14 +536,8 @@ impl<'e> Run<'e> {
         sc: &StateCtx,
         vars: &Vars<'_>,
     ) -> Result<Value, Failure> {
-        let ctx = || self.context(sc);
-        let env = Env {
-            input,
-            context: &ctx,
-            vars,
-            random: &*self.ex.random,
-        };
-        t.eval(&env).map_err(Failure::runtime)
+        self.with_env(input, sc, vars, |env| t.eval(env))
+            .map_err(Failure::runtime)
     }
 
     fn eval_assign(
@@ -536,14 +548,8 @@ impl<'e> Run<'e> {
         vars: &Vars<'_>,
     ) -> Result<Vec<(String, Value)>, Failure> {
         let Some(a) = a else { return Ok(Vec::new()) };
-        let ctx = || self.context(sc);
-        let env = Env {
-            input,
-            context: &ctx,
-            vars,
-            random: &*self.ex.random,
-        };
-        a.eval(&env).map_err(Failure::runtime)
+        self.with_env(input, sc, vars, |env| a.eval(env))
+            .map_err(Failure::runtime)
     }
 
     fn resolve(
@@ -553,14 +559,8 @@ impl<'e> Run<'e> {
         sc: &StateCtx,
         vars: &Vars<'_>,
     ) -> Result<Value, Failure> {
-        let ctx = || self.context(sc);
-        let env = Env {
-            input,
-            context: &ctx,
-            vars,
-            random: &*self.ex.random,
-        };
-        env.select(path).map_err(Failure::runtime)
+        self.with_env(input, sc, vars, |env| env.select(path))
+            .map_err(Failure::runtime)
     }
 
     fn input_path(
@@ -819,14 +819,8 @@ impl<'e> Run<'e> {
         sc: &StateCtx,
         vars: &Vars<'_>,
     ) -> Result<bool, Failure> {
-        let ctx = || self.context(sc);
-        let env = Env {
-            input,
-            context: &ctx,
-            vars,
-            random: &*self.ex.random,
-        };
-        rule.eval(&env).map_err(Failure::runtime)
+        self.with_env(input, sc, vars, |env| rule.eval(env))
+            .map_err(Failure::runtime)
     }
 
     fn text(
@@ -841,16 +835,9 @@ impl<'e> Run<'e> {
             None => return Ok(String::new()),
             Some(Text::Literal(s)) => return Ok(s.clone()),
             Some(Text::Path(p)) => self.resolve(p, raw, sc, vars)?,
-            Some(Text::Call(c)) => {
-                let ctx = || self.context(sc);
-                let env = Env {
-                    input: raw,
-                    context: &ctx,
-                    vars,
-                    random: &*self.ex.random,
-                };
-                c.eval(&env).map_err(|e| Failure::runtime(e.to_string()))?
-            }
+            Some(Text::Call(c)) => self
+                .with_env(raw, sc, vars, |env| c.eval(env))
+                .map_err(|e| Failure::runtime(e.to_string()))?,
         };
         match v {
             Value::String(s) => Ok(s),
