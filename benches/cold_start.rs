@@ -1,8 +1,9 @@
 //! Cold start and peak memory: the Rust run-task bootstrap against the Python Lambda it
 //! replaces (benches/baseline/lambda_migration.py under awslambdaric), both under the same
-//! Runtime API server, both calling ecs:RunTask on the same moto server. Not a test: run with
-//! `cargo bench --bench cold_start` after `bash tests/support/install-moto.sh` and
-//! `python3 -m venv .tools/bench && .tools/bench/bin/pip install awslambdaric boto3`.
+//! Runtime API server, both calling ecs:RunTask on the same moto server. Not a test: run
+//! `bash benches/cold-start.sh`, which builds the bootstrap as the zips are built (profile
+//! lambda-release) and passes it in `ECS_MIGRATE_BOOTSTRAP`; without that variable the bench
+//! measures its own (bench profile) build.
 //!
 //! Cold start = process start to the first response; memory = the process's VmHWM.
 
@@ -141,7 +142,10 @@ fn main() {
             "region": moto::REGION, "resources": [], "detail": {"taskdef_arn": taskdef}
         });
 
-        let rust_bin = PathBuf::from(env!("CARGO_BIN_EXE_run-task"));
+        let rust_bin = std::env::var_os("ECS_MIGRATE_BOOTSTRAP")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_run-task")));
+        println!("bootstrap: {}", rust_bin.display());
         let baseline_dir = root.join("benches/baseline");
         let mut rust = Vec::new();
         let mut python_samples = Vec::new();

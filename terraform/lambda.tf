@@ -1,6 +1,6 @@
 ################################################################################
 # The five step functions, from zips built by
-# `cargo lambda build --release --arm64 --output-format zip` (no build inside Terraform).
+# `cargo lambda build --profile lambda-release --arm64 --output-format zip` (no build inside Terraform).
 ################################################################################
 
 resource "aws_cloudwatch_log_group" "lambda" {

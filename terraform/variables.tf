@@ -236,7 +236,7 @@ variable "log_tail_lines" {
 ################################################################################
 
 variable "lambda_zip_dir" {
-  description = "Directory holding the pre-built functions as `cargo lambda build --release --arm64 --output-format zip` writes them: `<dir>/<function>/bootstrap.zip` for validate-event, run-task, poll-status, check-exit-code and stop-task (usually `<repo>/target/lambda`)."
+  description = "Directory holding the pre-built functions as `cargo lambda build --profile lambda-release --arm64 --output-format zip` writes them: `<dir>/<function>/bootstrap.zip` for validate-event, run-task, poll-status, check-exit-code and stop-task (usually `<repo>/target/lambda`)."
   type        = string
 
   validation {

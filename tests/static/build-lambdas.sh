@@ -9,9 +9,9 @@ export PATH="$root/.tools/cargo-lambda/bin:$PATH"
 functions=(validate-event run-task poll-status check-exit-code stop-task)
 bins=()
 for f in "${functions[@]}"; do bins+=(--bin "$f"); done
-if ! cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda "${bins[@]}"; then
+if ! cargo lambda build --profile lambda-release --arm64 --output-format zip --lambda-dir target/lambda "${bins[@]}"; then
   echo "arm64 build failed; trying x86-64"
-  cargo lambda build --release --x86-64 --output-format zip --lambda-dir target/lambda-x86_64 "${bins[@]}"
+  cargo lambda build --profile lambda-release --x86-64 --output-format zip --lambda-dir target/lambda-x86_64 "${bins[@]}"
   dir=target/lambda-x86_64
 else
   dir=target/lambda

@@ -49,7 +49,7 @@ module "ecs_migrate" {
   poll_max_wait_seconds = 600
   log_tail_lines        = 100
 
-  # Built by `cargo lambda build --release --arm64 --output-format zip` at the repository root.
+  # Built by `cargo lambda build --profile lambda-release --arm64 --output-format zip` at the repository root.
   lambda_zip_dir = "${path.root}/../../../target/lambda"
 
   log_retention_in_days   = 365
