@@ -8,7 +8,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 2
 tools="$root/.tools"
 mkdir -p "$tools"
 quick=false
@@ -47,23 +47,22 @@ apt_install() {
 }
 
 install_tools() {
-  set -e
-  apt_install shellcheck postgresql
-  bash tests/support/install-moto.sh
+  # Each step returns on failure: `set -e` does not apply inside a function run by `check`.
+  apt_install shellcheck postgresql || return 1
+  bash tests/support/install-moto.sh || return 1
   # checkov's venv also holds python-hcl2, which tests/static/iam_actions.py (run by cargo
   # test's IAM test) parses terraform/iam.tf with.
   if [ ! -x "$tools/checkov/bin/checkov" ]; then
-    python3 -m venv "$tools/checkov"
-    "$tools/checkov/bin/pip" install --quiet 'checkov>=3.3,<4'
+    python3 -m venv "$tools/checkov" || return 1
+    "$tools/checkov/bin/pip" install --quiet 'checkov>=3.3,<4' || return 1
   fi
   if [ ! -x "$tools/node/node_modules/.bin/asl-validator" ]; then
-    npm install --silent --prefix "$tools/node" asl-validator@4 >/dev/null
+    npm install --silent --prefix "$tools/node" asl-validator@4 >/dev/null || return 1
   fi
   if [ ! -x "$tools/cargo-lambda/bin/cargo-lambda" ]; then
-    python3 -m venv "$tools/cargo-lambda"
-    "$tools/cargo-lambda/bin/pip" install --quiet 'cargo-lambda==1.9.2'
+    python3 -m venv "$tools/cargo-lambda" || return 1
+    "$tools/cargo-lambda/bin/pip" install --quiet 'cargo-lambda==1.9.2' || return 1
   fi
-  set +e
 }
 
 check "install test tools" install_tools
