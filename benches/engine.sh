@@ -51,6 +51,7 @@ measure() {
 }
 
 measure ecs-migrate "$ENGINE_BIN" "$N"
+measure ecs-migrate-no-history "$ENGINE_BIN" "$N" --without-history
 measure moto "$TOOLS/venv/bin/python" "$ROOT/benches/engine_moto.py" "$N"
 measure aws-local-stepfunctions node "$TOOLS/node/engine_als.mjs" "$N"
 
@@ -58,16 +59,17 @@ python3 - "$OUT" <<'EOF'
 import json, os, sys
 out = sys.argv[1]
 rows = []
-for name in ["ecs-migrate", "moto", "aws-local-stepfunctions"]:
+for name in ["ecs-migrate", "ecs-migrate-no-history", "moto", "aws-local-stepfunctions"]:
     r = json.load(open(os.path.join(out, name + ".json")))
     r["rss_mib"] = int(open(os.path.join(out, name + ".rss")).read().strip()) / 1024
     rows.append(r)
-ours = rows[0]
 print(f"{'engine':<26}{'status':>10}{'transitions':>13}{'seconds':>10}{'transitions/s':>15}{'peak RSS MiB':>14}{'speed ratio':>13}{'memory ratio':>14}")
-for r in rows:
+for ours in rows[:2]:
+  print(f"ratios against {ours['engine']}:")
+  for r in rows:
     speed = ours["transitions_per_second"] / r["transitions_per_second"]
     mem = r["rss_mib"] / ours["rss_mib"]
-    print(f"{r['engine']:<26}{r['status']:>10}{r['transitions']:>13}{r['seconds']:>10.3f}{r['transitions_per_second']:>15.0f}{r['rss_mib']:>14.1f}{speed:>12.1f}x{mem:>13.1f}x")
+    print(f"  {r['engine']:<24}{r['status']:>10}{r['transitions']:>13}{r['seconds']:>10.3f}{r['transitions_per_second']:>15.0f}{r['rss_mib']:>14.1f}{speed:>12.1f}x{mem:>13.1f}x")
 print("speed ratio: ecs-migrate transitions/s divided by the engine's; memory ratio: the engine's peak RSS divided by ecs-migrate's")
 outputs = {r["engine"]: r["output"] for r in rows}
 if len({json.dumps(o, sort_keys=True) for o in outputs.values()}) != 1:

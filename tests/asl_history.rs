@@ -261,3 +261,37 @@ async fn observer_sees_every_event_in_order() {
         r.history.iter().map(|e| e.id).collect::<Vec<_>>()
     );
 }
+
+/// `without_history` keeps no events but runs the same and still tells an observer everything
+/// (what `ecs-migrate asl run` without `--history` and `ecs-migrate local` rely on).
+#[tokio::test]
+async fn without_history_keeps_no_events_but_the_observer_sees_them_all() {
+    let def = serde_json::json!({
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "B"},
+            "B": {"Type": "Choice", "Choices": [{"Variable": "$.i", "NumericLessThan": 3, "Next": "A"}], "Default": "C"},
+            "C": {"Type": "Succeed"}
+        }
+    });
+    let (with, _) = executor(def.clone(), std::sync::Arc::new(RegistryInvoker::new()));
+    let full = with.run_to_completion(serde_json::json!({"i": 0})).await;
+
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let (without, _) = executor(def, std::sync::Arc::new(RegistryInvoker::new()));
+    let bare = without
+        .without_history()
+        .with_observer(std::sync::Arc::new(
+            move |e: &ecs_migrate::asl::HistoryEvent| {
+                sink.lock().unwrap().push((e.id, e.event_type))
+            },
+        ))
+        .run_to_completion(serde_json::json!({"i": 0}))
+        .await;
+    assert_eq!(bare.status, full.status);
+    assert_eq!(bare.output, full.output);
+    assert!(bare.history.is_empty());
+    let expected: Vec<_> = full.history.iter().map(|e| (e.id, e.event_type)).collect();
+    assert_eq!(*seen.lock().unwrap(), expected);
+}

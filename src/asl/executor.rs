@@ -101,6 +101,7 @@ pub struct Executor {
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
     observer: Option<Observer>,
+    keep_history: bool,
     execution_name: Option<String>,
     state_machine_name: String,
     region: String,
@@ -120,12 +121,21 @@ impl Executor {
             clock,
             random: Arc::new(SeededRandom::from_entropy()),
             observer: None,
+            keep_history: true,
             execution_name: None,
             state_machine_name: "StateMachine".into(),
             region: "us-east-1".into(),
             account: "123456789012".into(),
             role_arn: None,
         }
+    }
+
+    /// Do not keep the history in the result (`ExecutionResult::history` stays empty): a
+    /// caller that wants only the outcome saves the memory of every event and, without an
+    /// observer, the cost of building their details.
+    pub fn without_history(mut self) -> Self {
+        self.keep_history = false;
+        self
     }
 
     /// The execution's name (default: a random UUID).
@@ -209,7 +219,7 @@ impl Executor {
         run.record_at(
             EventType::ExecutionStarted,
             0,
-            json!({"input": compact(&input), "inputDetails": not_truncated(), "roleArn": role}),
+            || json!({"input": compact(&input), "inputDetails": not_truncated(), "roleArn": role}),
         );
         let mut vars = Vars::root();
         let mut thread = Thread { id: 0, last: 0 };
@@ -236,7 +246,7 @@ impl Executor {
                 run.record_at(
                     EventType::ExecutionSucceeded,
                     last,
-                    json!({"output": compact(&out), "outputDetails": not_truncated()}),
+                    || json!({"output": compact(&out), "outputDetails": not_truncated()}),
                 );
                 (ExecutionStatus::Succeeded, Some(out), None, None)
             }
@@ -244,7 +254,7 @@ impl Executor {
                 run.record_at(
                     EventType::ExecutionFailed,
                     last,
-                    json!({"error": f.error, "cause": f.cause}),
+                    || json!({"error": f.error, "cause": f.cause}),
                 );
                 (ExecutionStatus::Failed, None, Some(f.error), Some(f.cause))
             }
@@ -256,7 +266,7 @@ impl Executor {
                 run.record_at(
                     EventType::ExecutionTimedOut,
                     last,
-                    json!({"error": "States.Timeout", "cause": cause}),
+                    || json!({"error": "States.Timeout", "cause": cause}),
                 );
                 (
                     ExecutionStatus::TimedOut,
@@ -268,8 +278,9 @@ impl Executor {
             End::Aborted => {
                 let open: Vec<u64> = vec![0];
                 run.abort_threads(&open);
-                let last = run.lock().events.last().map(|e| e.id).unwrap_or(last);
-                run.record_at(EventType::ExecutionAborted, last, Value::Null);
+                let recorded = run.lock().recorded;
+                let last = if recorded > 0 { recorded } else { last };
+                run.record_at(EventType::ExecutionAborted, last, || Value::Null);
                 (ExecutionStatus::Aborted, None, None, None)
             }
         };
@@ -339,6 +350,8 @@ struct Open {
 #[derive(Default)]
 struct Recorder {
     events: Vec<HistoryEvent>,
+    /// Events recorded so far (kept or not): the last event id.
+    recorded: u64,
     open: Vec<Open>,
     parents: HashMap<u64, u64>,
 }
@@ -412,25 +425,31 @@ impl<'e> Run<'e> {
         self.rec.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn record_at(&self, ty: EventType, previous: u64, details: Value) -> u64 {
-        let timestamp = self.ex.clock.now();
+    /// Records an event; `details` is built only when someone will see it.
+    fn record_at(&self, ty: EventType, previous: u64, details: impl FnOnce() -> Value) -> u64 {
         let mut rec = self.lock();
-        let id = rec.events.len() as u64 + 1;
+        rec.recorded += 1;
+        let id = rec.recorded;
+        if !self.ex.keep_history && self.ex.observer.is_none() {
+            return id;
+        }
         let event = HistoryEvent {
             id,
             previous_event_id: previous,
-            timestamp,
+            timestamp: self.ex.clock.now(),
             event_type: ty,
-            details,
+            details: details(),
         };
         if let Some(obs) = &self.ex.observer {
             obs(&event);
         }
-        rec.events.push(event);
+        if self.ex.keep_history {
+            rec.events.push(event);
+        }
         id
     }
 
-    fn record(&self, th: &mut Thread, ty: EventType, details: Value) -> u64 {
+    fn record(&self, th: &mut Thread, ty: EventType, details: impl FnOnce() -> Value) -> u64 {
         let id = self.record_at(ty, th.last, details);
         th.last = id;
         id
@@ -495,7 +514,7 @@ impl<'e> Run<'e> {
         }
         drop(rec);
         for (_, ty, entered, details) in to_emit {
-            self.record_at(ty, entered, details);
+            self.record_at(ty, entered, || details);
         }
     }
 
@@ -644,7 +663,7 @@ impl<'e> Run<'e> {
         let entered_id = self.record(
             th,
             entered_type(&state.kind),
-            json!({"name": state.name, "input": compact(&raw), "inputDetails": not_truncated()}),
+            || json!({"name": state.name, "input": compact(&raw), "inputDetails": not_truncated()}),
         );
         let open = aborted_type(&state.kind);
         if let Some(t) = open {
@@ -676,7 +695,7 @@ impl<'e> Run<'e> {
                         details["assignedVariables"] = Value::Object(assigned);
                         details["assignedVariablesDetails"] = not_truncated();
                     }
-                    self.record(th, t, details);
+                    self.record(th, t, || details);
                 }
                 vars.assign(o.assigned);
                 Ok((o.output, o.next))
@@ -1005,8 +1024,8 @@ impl<'e> Run<'e> {
                 ),
             ),
         };
-        self.record(th, scheduled.0, scheduled.1);
-        self.record(th, started.0, started.1);
+        self.record(th, scheduled.0, || scheduled.1);
+        self.record(th, started.0, || started.1);
         let beat = Heartbeat::default();
         let call = TaskCall {
             resource: t.resource.clone(),
@@ -1065,13 +1084,11 @@ impl<'e> Run<'e> {
                     ResourceKind::Activity => EventType::ActivitySucceeded,
                     ResourceKind::Service { .. } => EventType::TaskSucceeded,
                 };
-                self.record(
-                    th,
-                    ty,
+                self.record(th, ty, || {
                     resource_fields(
                         json!({"output": compact(&result), "outputDetails": not_truncated()}),
-                    ),
-                );
+                    )
+                });
                 Ok(result)
             }
             Err((error, cause)) if error == "States.Runtime" => Err(Failure::runtime(cause)),
@@ -1088,11 +1105,9 @@ impl<'e> Run<'e> {
                     (ResourceKind::Service { .. }, false) => EventType::TaskFailed,
                     (ResourceKind::Service { .. }, true) => EventType::TaskTimedOut,
                 };
-                self.record(
-                    th,
-                    ty,
-                    resource_fields(json!({"error": error, "cause": cause})),
-                );
+                self.record(th, ty, || {
+                    resource_fields(json!({"error": error, "cause": cause}))
+                });
                 Err(Failure::new(error, cause))
             }
         }
@@ -1110,7 +1125,7 @@ impl<'e> Run<'e> {
             Some(t) => self.eval_template(t, eff, sc, vars)?,
             None => eff.clone(),
         };
-        let started = self.record(th, EventType::ParallelStateStarted, Value::Null);
+        let started = self.record(th, EventType::ParallelStateStarted, || Value::Null);
         let mut pending: Vec<u64> = Vec::with_capacity(p.branches.len());
         let mut running = FuturesUnordered::new();
         for (i, branch) in p.branches.iter().enumerate() {
@@ -1145,10 +1160,10 @@ impl<'e> Run<'e> {
         th.last = last;
         if let Some(f) = failure {
             self.abort_threads(&pending);
-            self.record(th, EventType::ParallelStateFailed, Value::Null);
+            self.record(th, EventType::ParallelStateFailed, || Value::Null);
             return Err(f);
         }
-        self.record(th, EventType::ParallelStateSucceeded, Value::Null);
+        self.record(th, EventType::ParallelStateSucceeded, || Value::Null);
         Ok(Value::Array(results))
     }
 
@@ -1227,7 +1242,7 @@ impl<'e> Run<'e> {
         )?;
         let tolerant = tolerated_pct.is_some() || tolerated_count.is_some();
         let total = items.len();
-        let started = self.record(th, EventType::MapStateStarted, json!({"length": total}));
+        let started = self.record(th, EventType::MapStateStarted, || json!({"length": total}));
 
         // Iteration inputs: ItemSelector (or legacy Parameters) with $$.Map.Item.
         let mut inputs = Vec::with_capacity(total);
@@ -1265,7 +1280,7 @@ impl<'e> Run<'e> {
             let it = self.record_at(
                 EventType::MapIterationStarted,
                 started,
-                json!({"index": index, "name": state.name}),
+                || json!({"index": index, "name": state.name}),
             );
             self.open(
                 tid,
@@ -1300,7 +1315,7 @@ impl<'e> Run<'e> {
                     last = self.record_at(
                         EventType::MapIterationSucceeded,
                         it_last,
-                        json!({"index": index, "name": state.name}),
+                        || json!({"index": index, "name": state.name}),
                     );
                     results[index] = v;
                 }
@@ -1308,7 +1323,7 @@ impl<'e> Run<'e> {
                     last = self.record_at(
                         EventType::MapIterationFailed,
                         it_last,
-                        json!({"index": index, "name": state.name}),
+                        || json!({"index": index, "name": state.name}),
                     );
                     failed += 1;
                     let exceeded = !tolerant
@@ -1341,10 +1356,10 @@ impl<'e> Run<'e> {
         th.last = last;
         if let Some(f) = failure {
             self.abort_threads(&live);
-            self.record(th, EventType::MapStateFailed, Value::Null);
+            self.record(th, EventType::MapStateFailed, || Value::Null);
             return Err(f);
         }
-        self.record(th, EventType::MapStateSucceeded, Value::Null);
+        self.record(th, EventType::MapStateSucceeded, || Value::Null);
         Ok(Value::Array(results))
     }
 }

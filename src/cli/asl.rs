@@ -223,6 +223,9 @@ async fn run_definition(args: RunArgs) -> Result<Outcome, UsageError> {
     if let Some(name) = &args.name {
         executor = executor.with_execution_name(name.clone());
     }
+    if !args.history {
+        executor = executor.without_history();
+    }
     if !args.quiet {
         executor = executor.with_observer(Arc::new(progress));
     }
