@@ -183,6 +183,8 @@ async fn follow(
             ecs.task_definition().family,
             chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
         ))
+        // The observer prints progress; nothing reads the history afterwards.
+        .without_history()
         .with_observer(Arc::new(observer));
     // Ctrl-C aborts the execution, as StopExecution would; the task is then stopped below.
     // The engine runs on its own task, so printing a flood of output never holds it up.
