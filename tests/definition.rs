@@ -66,10 +66,7 @@ fn task_resources_are_exactly_the_five_function_placeholders() {
         .filter(|(_, s)| s["Type"] == "Task")
         .map(|(_, s)| s["Resource"].as_str().expect("Resource").to_string())
         .collect();
-    let expected: BTreeSet<String> = Step::ALL
-        .iter()
-        .map(|s| format!("${{{}_arn}}", s.name().replace('-', "_")))
-        .collect();
+    let expected: BTreeSet<String> = Step::ALL.iter().map(|s| s.placeholder()).collect();
     assert_eq!(resources, expected);
 }
 

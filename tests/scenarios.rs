@@ -32,14 +32,7 @@ fn function_arn(step: Step) -> String {
 
 /// The definition as Terraform renders it, with this test's function ARNs.
 fn definition() -> Definition {
-    let text = Step::ALL
-        .into_iter()
-        .fold(DEFINITION.to_string(), |text, step| {
-            text.replace(
-                &format!("${{{}_arn}}", step.name().replace('-', "_")),
-                &function_arn(step),
-            )
-        });
+    let text = ecs_migrate::steps::render_definition(DEFINITION, function_arn);
     Definition::parse(&serde_json::from_str(&text).unwrap()).unwrap()
 }
 

@@ -78,6 +78,12 @@ impl Step {
         Step::ALL.into_iter().find(|s| s.name() == name)
     }
 
+    /// The placeholder statemachine/migration.asl.json has for this step's function ARN:
+    /// `${validate_event_arn}`, ... (Terraform's templatefile() fills them in).
+    pub fn placeholder(self) -> String {
+        format!("${{{}_arn}}", self.name().replace('-', "_"))
+    }
+
     /// Runs the step on its JSON input, as a Lambda invocation or the local engine delivers it.
     /// `return_by` bounds poll-status's wait (the Lambda deadline less a margin).
     pub async fn run(
@@ -96,6 +102,16 @@ impl Step {
             Step::StopTask => to_json(stop_task(env, input).await?),
         }
     }
+}
+
+/// The state machine definition with each step's placeholder replaced by `arn(step)`, as
+/// templatefile() renders it for AWS and the local engine renders it with its own ARNs.
+pub fn render_definition(template: &str, arn: impl Fn(Step) -> String) -> String {
+    Step::ALL
+        .into_iter()
+        .fold(template.to_string(), |text, step| {
+            text.replace(&step.placeholder(), &arn(step))
+        })
 }
 
 fn from_json<T: DeserializeOwned>(step: Step, input: Value) -> Result<T, MigrationError> {

@@ -41,12 +41,7 @@ pub fn step_for_arn(resource: &str) -> Option<Step> {
 
 /// The definition with every `${STEP_arn}` placeholder replaced by the step's local ARN.
 pub fn render_definition() -> String {
-    Step::ALL
-        .into_iter()
-        .fold(DEFINITION_TEMPLATE.to_string(), |text, step| {
-            let placeholder = format!("${{{}_arn}}", step.name().replace('-', "_"));
-            text.replace(&placeholder, &function_arn(step))
-        })
+    crate::steps::render_definition(DEFINITION_TEMPLATE, function_arn)
 }
 
 /// Loads the task definition file and picks the migration container. Both failures are usage
