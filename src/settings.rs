@@ -173,7 +173,7 @@ impl Settings {
             ));
         }
         let missing_grace = seconds(&get, "MISSING_GRACE_SECONDS", 60, 0, 3600)?;
-        let log_tail_lines = seconds(&get, "LOG_TAIL_LINES", 50, 0, 10_000)?.as_secs() as usize;
+        let log_tail_lines = whole_number(&get, "LOG_TAIL_LINES", 50, 0, 10_000)? as usize;
 
         Ok(Self {
             cluster,
@@ -228,15 +228,15 @@ fn string_list(name: &str, value: &str) -> Result<Vec<String>, MigrationError> {
 }
 
 /// A whole number within `min..=max`, with a default when unset.
-fn seconds(
+fn whole_number(
     get: &impl Fn(&str) -> Option<String>,
     name: &str,
     default: u64,
     min: u64,
     max: u64,
-) -> Result<Duration, MigrationError> {
+) -> Result<u64, MigrationError> {
     let Some(raw) = get(name) else {
-        return Ok(Duration::from_secs(default));
+        return Ok(default);
     };
     let value: u64 = raw.trim().parse().map_err(|_| {
         misconfigured(
@@ -250,7 +250,18 @@ fn seconds(
             &format!("is {value}; it must be from {min} to {max}"),
         ));
     }
-    Ok(Duration::from_secs(value))
+    Ok(value)
+}
+
+/// A number of seconds within `min..=max`, with a default when unset.
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<Duration, MigrationError> {
+    whole_number(get, name, default, min, max).map(Duration::from_secs)
 }
 
 #[cfg(test)]
