@@ -468,3 +468,39 @@ async fn wait_state_forms() {
         assert_eq!(r.error.as_deref(), Some("States.Runtime"), "{state}");
     }
 }
+
+// "Error names": States.ParameterPathFailure and States.IntrinsicFailure are reserved for
+// future use; parameter and intrinsic processing errors are reported as States.Runtime. So a
+// Catch naming either one does not fire, and the execution fails with States.Runtime.
+#[tokio::test]
+async fn parameter_and_intrinsic_failures_are_reported_as_runtime() {
+    let cases = [
+        (
+            "States.ParameterPathFailure",
+            json!({"JobName.$": "$.JobName"}),
+            "The JSONPath '$.JobName' specified for the field 'JobName.$' could not be found",
+        ),
+        (
+            "States.IntrinsicFailure",
+            json!({"parsed.$": "States.StringToJson($.text)"}),
+            "The function 'States.StringToJson($.text)' had the following error",
+        ),
+    ];
+    for (name, parameters, cause) in cases {
+        let (invoker, calls) = flaky("Boom", 0);
+        let def = json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": FN, "Parameters": parameters,
+                  "Retry": [{"ErrorEquals": [name]}],
+                  "Catch": [{"ErrorEquals": [name], "Next": "Caught"}], "End": true},
+            "Caught": {"Type": "Succeed"}}});
+        let r = run_with(def, json!({"text": "not json"}), invoker).await;
+        assert_eq!(r.status, ExecutionStatus::Failed, "{name}");
+        assert_eq!(r.error.as_deref(), Some("States.Runtime"), "{name}");
+        assert!(
+            r.cause.as_deref().unwrap_or_default().contains(cause),
+            "{name}: {:?}",
+            r.cause
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "{name}");
+    }
+}

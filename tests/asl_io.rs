@@ -275,15 +275,92 @@ async fn missing_parameter_path_is_an_uncatchable_runtime_error() {
     );
 }
 
+// A ResultPath that cannot be written into the state's input. The error-name list describes
+// States.ResultPathMatchFailure for this, but the service fails the execution with
+// States.ReferencePathConflict and a bare cause, as executions report it: "Unable to apply
+// ReferencePath $.someTaskResult to input \"input1\"" for a string input, and "Unable to
+// apply step \"aggregatedResult\" to input [...]" for a Parallel state's array output.
 #[tokio::test]
-async fn resultpath_into_a_non_object_is_a_runtime_error() {
-    let def = single(json!({"Type": "Pass", "Result": 1, "ResultPath": "$.x", "End": true}));
-    let r = run(def, json!("a string")).await;
-    assert_eq!(r.error.as_deref(), Some("States.Runtime"));
-    assert!(r
-        .cause
-        .unwrap()
-        .contains("Unable to apply ReferencePath $.x to input \"a string\""));
+async fn resultpath_that_cannot_be_applied_is_a_reference_path_conflict() {
+    let cases = [
+        (
+            "$.someTaskResult",
+            json!("input1"),
+            r#"Unable to apply ReferencePath $.someTaskResult to input "input1""#,
+        ),
+        (
+            "$.aggregatedResult",
+            json!([{"a": 1}, {"b": 2}]),
+            r#"Unable to apply step "aggregatedResult" to input [{"a":1},{"b":2}]"#,
+        ),
+        (
+            "$.discovery.objects",
+            json!({"discovery": "failed"}),
+            r#"Unable to apply step "objects" to input {"discovery":"failed"}"#,
+        ),
+        (
+            "$.items[5]",
+            json!({"items": [1]}),
+            r#"Unable to apply step "[5]" to input {"items":[1]}"#,
+        ),
+    ];
+    for (path, input, cause) in cases {
+        let def = single(json!({"Type": "Pass", "Result": 1, "ResultPath": path, "End": true}));
+        let r = run(def, input).await;
+        assert_eq!(r.status, ExecutionStatus::Failed, "{path}");
+        assert_eq!(
+            (r.error.as_deref(), r.cause.as_deref()),
+            (Some("States.ReferencePathConflict"), Some(cause)),
+            "{path}"
+        );
+        assert_eq!(
+            types(&r),
+            ["ExecutionStarted", "PassStateEntered", "ExecutionFailed"]
+        );
+    }
+}
+
+// The conflict ends the execution: a Catch on States.ALL (or on ResultPathMatchFailure) does
+// not catch a Task's own ResultPath conflict, and a Catch whose ResultPath cannot be applied
+// fails the execution instead of moving on.
+#[tokio::test]
+async fn reference_path_conflicts_are_not_caught() {
+    let catch_all = json!([{"ErrorEquals": ["States.ResultPathMatchFailure"], "Next": "Caught"},
+                           {"ErrorEquals": ["States.ALL"], "Next": "Caught"}]);
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": HELLO, "ResultPath": "$.greeting",
+              "Catch": catch_all, "End": true},
+        "Caught": {"Type": "Succeed"}}});
+    let r = run_with(def, json!("input1"), hello()).await;
+    assert_eq!(r.error.as_deref(), Some("States.ReferencePathConflict"));
+    assert_eq!(
+        types(&r),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "LambdaFunctionScheduled",
+            "LambdaFunctionStarted",
+            "LambdaFunctionSucceeded",
+            "ExecutionFailed"
+        ]
+    );
+
+    let failing = RegistryInvoker::new().register("HelloFunction", |_| async {
+        Err::<Value, _>(TaskFailure::new("Boom", "no"))
+    });
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": HELLO,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+              "End": true},
+        "Caught": {"Type": "Succeed"}}});
+    let r = run_with(def, json!(["an", "array"]), failing).await;
+    assert_eq!(
+        (r.error.as_deref(), r.cause.as_deref()),
+        (
+            Some("States.ReferencePathConflict"),
+            Some(r#"Unable to apply step "error" to input ["an","array"]"#)
+        )
+    );
 }
 
 #[tokio::test]

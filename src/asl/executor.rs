@@ -301,7 +301,8 @@ enum End {
     Aborted,
 }
 
-/// A failed state. `fatal` errors (States.Runtime) skip retriers and catchers.
+/// A failed state. `fatal` errors (States.Runtime, States.ReferencePathConflict) skip
+/// retriers and catchers; `located` ones already carry the cause the service shows.
 #[derive(Debug, Clone)]
 struct Failure {
     error: String,
@@ -326,6 +327,18 @@ impl Failure {
             cause: cause.into(),
             fatal: true,
             located: false,
+        }
+    }
+
+    /// A ResultPath that cannot be applied to the state's input. The service fails the
+    /// execution with `States.ReferencePathConflict` and its bare message ("Unable to apply
+    /// step ..."), not the `States.ResultPathMatchFailure` of the error-name list.
+    fn reference_path_conflict(cause: String) -> Self {
+        Self {
+            error: "States.ReferencePathConflict".into(),
+            cause,
+            fatal: true,
+            located: true,
         }
     }
 }
@@ -607,15 +620,8 @@ impl<'e> Run<'e> {
             ResultPathSpec::Discard => Ok(raw.clone()),
             ResultPathSpec::Path(p) => {
                 let mut out = raw.clone();
-                p.set(&mut out, result).map_err(|e| {
-                    Failure::runtime(format!(
-                        "Unable to apply ReferencePath {p} to input {}",
-                        match e {
-                            super::path::PathError::CannotSet { input, .. } => input,
-                            other => other.to_string(),
-                        }
-                    ))
-                })?;
+                p.set(&mut out, result)
+                    .map_err(|e| Failure::reference_path_conflict(e.to_string()))?;
                 Ok(out)
             }
         }

@@ -6,6 +6,12 @@
 //! has no AWS types: tasks run through a [`TaskInvoker`], time comes from a
 //! [`crate::clock::Clock`].
 //!
+//! Runtime errors are named as the service names them: a path, `Parameters` or intrinsic
+//! function that fails is `States.Runtime` (the error-name list keeps
+//! `States.ParameterPathFailure` and `States.IntrinsicFailure` for future use), and a
+//! `ResultPath` that cannot be applied is `States.ReferencePathConflict`. Neither is retried
+//! or caught, not even by `States.ALL`.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;

@@ -35,8 +35,22 @@ pub struct PathSyntaxError {
 pub enum PathError {
     #[error("no results for path {0}")]
     NotFound(String),
-    #[error("unable to apply ReferencePath {path} to input {input}")]
-    CannotSet { path: String, input: String },
+    /// The service's wording: a data input that is not an object or array names the whole
+    /// path; otherwise the message names the step that met a value it cannot write into.
+    #[error("{}", cannot_set_message(path, step.as_deref(), input))]
+    CannotSet {
+        path: String,
+        /// The first step that could not be applied, when the input is an object or array.
+        step: Option<String>,
+        input: String,
+    },
+}
+
+fn cannot_set_message(path: &str, step: Option<&str>, input: &str) -> String {
+    match step {
+        Some(step) => format!("Unable to apply step \"{step}\" to input {input}"),
+        None => format!("Unable to apply ReferencePath {path} to input {input}"),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +64,17 @@ enum Seg {
     Slice(Option<i64>, Option<i64>, Option<i64>),
     Filter(Box<Expr>),
     Length,
+}
+
+impl Seg {
+    /// How a write failure names this step: a field name, or an index in brackets.
+    fn step_name(&self) -> String {
+        match self {
+            Seg::Child(name) => name.clone(),
+            Seg::Index(i) => format!("[{i}]"),
+            _ => String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -181,11 +206,12 @@ impl Path {
         self.select(data).is_ok()
     }
 
-    /// `can_set` checked every step already: a mismatch afterwards would be a logic error, which
+    /// `blocked_step` checked every step already: a mismatch afterwards would be a logic error, which
     /// we report instead of panicking.
     fn cannot_set(&self) -> PathError {
         PathError::CannotSet {
             path: self.text.clone(),
+            step: None,
             input: String::new(),
         }
     }
@@ -193,8 +219,11 @@ impl Path {
     /// Writes `value` into `target` at this reference path, creating missing objects on the
     /// way (`ResultPath`). `$` replaces the whole target.
     pub fn set(&self, target: &mut Value, value: Value) -> Result<(), PathError> {
-        let fail = |target: &Value| PathError::CannotSet {
+        let fail = |target: &Value, step: Option<&Seg>| PathError::CannotSet {
             path: self.text.clone(),
+            step: step
+                .filter(|_| target.is_object() || target.is_array())
+                .map(Seg::step_name),
             input: compact(target),
         };
         if self.segs.is_empty() {
@@ -202,11 +231,11 @@ impl Path {
             return Ok(());
         }
         if !self.is_reference() || self.root != Root::Input {
-            return Err(fail(target));
+            return Err(fail(target, None));
         }
         // Check first so a failed write leaves the target untouched and the message shows it.
-        if !can_set(&self.segs, target) {
-            return Err(fail(target));
+        if let Some(step) = blocked_step(&self.segs, target) {
+            return Err(fail(target, Some(step)));
         }
         let mut cur = target;
         let last = self.segs.len() - 1;
@@ -244,25 +273,22 @@ impl Path {
     }
 }
 
-fn can_set(segs: &[Seg], target: &Value) -> bool {
-    let Some((first, rest)) = segs.split_first() else {
-        return true;
-    };
+/// The first step of a reference path that cannot be written into `target`, if any.
+fn blocked_step<'s>(segs: &'s [Seg], target: &Value) -> Option<&'s Seg> {
+    let (first, rest) = segs.split_first()?;
     match (first, target) {
         (Seg::Child(name), Value::Object(map)) => match map.get(name) {
-            Some(next) if !rest.is_empty() => can_set(rest, next),
-            Some(_) => true,
+            Some(next) => blocked_step(rest, next),
             // Missing objects are created; the remaining steps must then all be names.
-            None => rest.iter().all(|s| matches!(s, Seg::Child(_))),
+            None => rest.iter().find(|s| !matches!(s, Seg::Child(_))),
         },
         (Seg::Index(i), Value::Array(arr)) => {
             match usize::try_from(*i).ok().and_then(|i| arr.get(i)) {
-                Some(next) if !rest.is_empty() => can_set(rest, next),
-                Some(_) => true,
-                None => false,
+                Some(next) => blocked_step(rest, next),
+                None => Some(first),
             }
         }
-        _ => false,
+        _ => Some(first),
     }
 }
 
@@ -923,7 +949,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unable to apply ReferencePath $.a to input \"x\""
+            "Unable to apply ReferencePath $.a to input \"x\""
         );
         let mut arr = json!({"l": [1, 2]});
         Path::parse("$.l[1]")
