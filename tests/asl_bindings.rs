@@ -72,7 +72,7 @@ async fn mock_config_happy_and_retry_paths() {
         .history
         .iter()
         .filter(|e| e.event_type == EventType::TaskFailed)
-        .map(|e| e.details["error"].as_str().unwrap().to_string())
+        .map(|e| e.details.to_value()["error"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(
         failures,
@@ -86,7 +86,8 @@ async fn mock_config_happy_and_retry_paths() {
         .history
         .iter()
         .filter(|e| {
-            e.event_type == EventType::TaskScheduled && e.details["resource"] == json!("invoke")
+            e.event_type == EventType::TaskScheduled
+                && e.details.to_value()["resource"] == json!("invoke")
         })
         .map(|e| (e.timestamp - t0()).num_seconds())
         .collect();

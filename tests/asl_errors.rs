@@ -247,7 +247,7 @@ async fn task_timeout_in_virtual_time() {
             .iter()
             .find(|e| e.event_type == EventType::LambdaFunctionScheduled)
             .unwrap();
-        assert_eq!(scheduled.details["timeoutInSeconds"], json!(60));
+        assert_eq!(scheduled.details.to_value()["timeoutInSeconds"], json!(60));
         assert!(
             dropped.load(Ordering::SeqCst),
             "the timed-out invocation must be dropped"
@@ -309,7 +309,10 @@ async fn heartbeat_timeout() {
         .iter()
         .find(|e| e.event_type == EventType::ActivityScheduled)
         .unwrap();
-    assert_eq!(scheduled.details["heartbeatInSeconds"], json!(25));
+    assert_eq!(
+        scheduled.details.to_value()["heartbeatInSeconds"],
+        json!(25)
+    );
     let r = run_one(FN).await;
     assert_eq!(r.output, Some(json!("finished")));
     assert_eq!(offsets(&r, EventType::LambdaFunctionSucceeded), [130.0]);

@@ -122,36 +122,48 @@ async fn event_details() {
     let by_type: HashMap<EventType, &ecs_migrate::asl::HistoryEvent> =
         r.history.iter().map(|e| (e.event_type, e)).collect();
     let started = by_type[&EventType::ExecutionStarted];
-    assert_eq!(started.details["input"], json!("{\"a\":1}"));
-    assert_eq!(started.details["inputDetails"], json!({"truncated": false}));
-    assert!(started.details["roleArn"]
+    assert_eq!(started.details.to_value()["input"], json!("{\"a\":1}"));
+    assert_eq!(
+        started.details.to_value()["inputDetails"],
+        json!({"truncated": false})
+    );
+    assert!(started.details.to_value()["roleArn"]
         .as_str()
         .unwrap()
         .starts_with("arn:aws:iam::"));
     let scheduled = by_type[&EventType::LambdaFunctionScheduled];
     assert_eq!(
-        scheduled.details["resource"],
+        scheduled.details.to_value()["resource"],
         json!("arn:aws:lambda:us-east-1:123456789012:function:Echo")
     );
-    assert_eq!(scheduled.details["input"], json!("{\"a\":1}"));
+    assert_eq!(scheduled.details.to_value()["input"], json!("{\"a\":1}"));
     let task_scheduled: Vec<_> = r
         .history
         .iter()
         .filter(|e| e.event_type == EventType::TaskScheduled)
         .collect();
-    assert_eq!(task_scheduled[0].details["resourceType"], json!("lambda"));
-    assert_eq!(task_scheduled[0].details["resource"], json!("invoke"));
-    assert_eq!(task_scheduled[0].details["region"], json!("us-east-1"));
     assert_eq!(
-        task_scheduled[0].details["parameters"],
+        task_scheduled[0].details.to_value()["resourceType"],
+        json!("lambda")
+    );
+    assert_eq!(
+        task_scheduled[0].details.to_value()["resource"],
+        json!("invoke")
+    );
+    assert_eq!(
+        task_scheduled[0].details.to_value()["region"],
+        json!("us-east-1")
+    );
+    assert_eq!(
+        task_scheduled[0].details.to_value()["parameters"],
         json!("{\"FunctionName\":\"Echo\",\"Payload\":{\"a\":1}}")
     );
     assert_eq!(
-        task_scheduled[1].details["resourceType"],
+        task_scheduled[1].details.to_value()["resourceType"],
         json!("aws-sdk:ecs")
     );
     assert_eq!(
-        task_scheduled[1].details["resource"],
+        task_scheduled[1].details.to_value()["resource"],
         json!("describeTasks")
     );
     let succeeded: Vec<_> = r
@@ -160,7 +172,7 @@ async fn event_details() {
         .filter(|e| e.event_type == EventType::TaskSucceeded)
         .collect();
     let invoke_output: Value =
-        serde_json::from_str(succeeded[0].details["output"].as_str().unwrap()).unwrap();
+        serde_json::from_str(succeeded[0].details.to_value()["output"].as_str().unwrap()).unwrap();
     assert_eq!(invoke_output["StatusCode"], json!(200));
     assert_eq!(invoke_output["Payload"], json!({"a": 1}));
     let exited = r
@@ -168,8 +180,11 @@ async fn event_details() {
         .iter()
         .find(|e| e.event_type == EventType::TaskStateExited)
         .unwrap();
-    assert_eq!(exited.details["name"], json!("Fn"));
-    assert_eq!(exited.details["outputDetails"], json!({"truncated": false}));
+    assert_eq!(exited.details.to_value()["name"], json!("Fn"));
+    assert_eq!(
+        exited.details.to_value()["outputDetails"],
+        json!({"truncated": false})
+    );
     // The serialized form uses the API's field names.
     let v = serde_json::to_value(r.history.last().unwrap()).unwrap();
     assert_eq!(v["type"], json!("ExecutionSucceeded"));
@@ -210,8 +225,8 @@ async fn failed_lambda_history() {
         ]
     );
     let failed = &r.history[4];
-    assert_eq!(failed.details["error"], json!("Exception"));
-    assert_eq!(r.history[5].details["error"], json!("Exception"));
+    assert_eq!(failed.details.to_value()["error"], json!("Exception"));
+    assert_eq!(r.history[5].details.to_value()["error"], json!("Exception"));
     assert_eq!(r.history[5].previous_event_id, 5);
 }
 

@@ -308,7 +308,10 @@ async fn assign_semantics() {
         .iter()
         .find(|e| e.event_type == EventType::TaskStateExited)
         .unwrap();
-    assert_eq!(exited.details["assignedVariables"], json!({"taskId": "7"}));
+    assert_eq!(
+        exited.details.to_value()["assignedVariables"],
+        json!({"taskId": "7"})
+    );
 }
 
 // Parallel branch previousEventId chains start at ParallelStateStarted; Map iteration
@@ -325,7 +328,7 @@ async fn thread_chains_in_history() {
         .iter()
         .find(|e| e.event_type == EventType::MapStateStarted)
         .unwrap();
-    assert_eq!(started.details, json!({"length": 2}));
+    assert_eq!(started.details.to_value(), json!({"length": 2}));
     for it in r
         .history
         .iter()

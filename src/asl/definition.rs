@@ -3,6 +3,7 @@
 //! `ecs-migrate asl validate` shows all of them.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -43,7 +44,8 @@ impl Machine {
 
 #[derive(Debug, Clone)]
 pub(crate) struct State {
-    pub name: String,
+    /// Shared with the history events that name the state.
+    pub name: Arc<str>,
     pub input_path: IoPath,
     pub output_path: IoPath,
     /// `Some(name)` for Next, `None` for End (or a state that never transitions).
@@ -269,7 +271,7 @@ impl Definition {
 
     /// Names of the top-level states in definition order.
     pub fn state_names(&self) -> Vec<&str> {
-        self.root.states.iter().map(|s| s.name.as_str()).collect()
+        self.root.states.iter().map(|s| &*s.name).collect()
     }
 
     /// Every Task state anywhere (including Parallel branches and Map processors), with
@@ -534,7 +536,7 @@ fn parse_machine(
     let index = states
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.name.clone(), i))
+        .map(|(i, s)| (s.name.to_string(), i))
         .collect();
     let machine = Machine {
         start_at,
@@ -567,7 +569,7 @@ fn check_reachability(
         }
     }
     for s in &m.states {
-        if !reached.contains(s.name.as_str()) {
+        if !reached.contains(&*s.name) {
             problems.add(
                 &states_ptr.key(&s.name),
                 format!("state \"{}\" is not reachable from StartAt", s.name),
@@ -1035,7 +1037,7 @@ fn parse_state(
         _ => return None,
     };
     Some(State {
-        name: name.to_string(),
+        name: name.into(),
         input_path,
         output_path,
         next: if terminal_by_type { None } else { next },

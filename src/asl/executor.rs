@@ -20,7 +20,7 @@ use super::definition::{
     Amount, Definition, IoPath, Machine, MapState, Parallel, ResultPathSpec, Seconds, State,
     StateKind, Task, Text, WaitFor,
 };
-use super::history::{not_truncated, EventType, HistoryEvent, Observer};
+use super::history::{not_truncated, EventDetails, EventType, HistoryEvent, Observer};
 use super::invoker::{classify, Heartbeat, ResourceKind, TaskCall, TaskInvoker};
 use super::path::{compact, Path};
 use super::random::{uuid_v4, RandomSource, SeededRandom};
@@ -388,7 +388,7 @@ struct Outcome<'a> {
 /// The per-state part of the context object.
 #[derive(Clone)]
 struct StateCtx {
-    name: String,
+    name: Arc<str>,
     entered: DateTime<Utc>,
     retry_count: u64,
 }
@@ -439,7 +439,12 @@ impl<'e> Run<'e> {
     }
 
     /// Records an event; `details` is built only when someone will see it.
-    fn record_at(&self, ty: EventType, previous: u64, details: impl FnOnce() -> Value) -> u64 {
+    fn record_at<D: Into<EventDetails>>(
+        &self,
+        ty: EventType,
+        previous: u64,
+        details: impl FnOnce() -> D,
+    ) -> u64 {
         let mut rec = self.lock();
         rec.recorded += 1;
         let id = rec.recorded;
@@ -451,7 +456,7 @@ impl<'e> Run<'e> {
             previous_event_id: previous,
             timestamp: self.ex.clock.now(),
             event_type: ty,
-            details: details(),
+            details: details().into(),
         };
         if let Some(obs) = &self.ex.observer {
             obs(&event);
@@ -462,7 +467,12 @@ impl<'e> Run<'e> {
         id
     }
 
-    fn record(&self, th: &mut Thread, ty: EventType, details: impl FnOnce() -> Value) -> u64 {
+    fn record<D: Into<EventDetails>>(
+        &self,
+        th: &mut Thread,
+        ty: EventType,
+        details: impl FnOnce() -> D,
+    ) -> u64 {
         let id = self.record_at(ty, th.last, details);
         th.last = id;
         id
@@ -666,11 +676,12 @@ impl<'e> Run<'e> {
         th: &mut Thread,
     ) -> Result<(Value, Option<&'a str>), Failure> {
         let entered = self.ex.clock.now();
-        let entered_id = self.record(
-            th,
-            entered_type(&state.kind),
-            || json!({"name": state.name, "input": compact(&raw), "inputDetails": not_truncated()}),
-        );
+        let entered_id = self.record(th, entered_type(&state.kind), || {
+            EventDetails::StateEntered {
+                name: state.name.clone(),
+                input: compact(&raw),
+            }
+        });
         let open = aborted_type(&state.kind);
         if let Some(t) = open {
             self.open(th.id, OpenKind::State(t), entered_id);
@@ -687,21 +698,15 @@ impl<'e> Run<'e> {
         match result {
             Ok(o) => {
                 if let Some(t) = exited_type(&state.kind) {
-                    let mut details = json!({
-                        "name": state.name,
-                        "output": compact(&o.output),
-                        "outputDetails": not_truncated(),
-                    });
-                    if !o.assigned.is_empty() {
-                        let assigned: Map<String, Value> = o
+                    self.record(th, t, || EventDetails::StateExited {
+                        name: state.name.clone(),
+                        output: compact(&o.output),
+                        assigned: o
                             .assigned
                             .iter()
-                            .map(|(k, v)| (k.clone(), Value::String(compact(v))))
-                            .collect();
-                        details["assignedVariables"] = Value::Object(assigned);
-                        details["assignedVariablesDetails"] = not_truncated();
-                    }
-                    self.record(th, t, || details);
+                            .map(|(k, v)| (k.clone(), compact(v)))
+                            .collect(),
+                    });
                 }
                 vars.assign(o.assigned);
                 Ok((o.output, o.next))
@@ -1035,7 +1040,7 @@ impl<'e> Run<'e> {
         let beat = Heartbeat::default();
         let call = TaskCall {
             resource: t.resource.clone(),
-            state_name: state.name.clone(),
+            state_name: state.name.to_string(),
             input: params,
             context: self.context(sc),
             timeout_seconds: timeout,
@@ -1291,7 +1296,7 @@ impl<'e> Run<'e> {
             self.open(
                 tid,
                 OpenKind::Iteration {
-                    name: state.name.clone(),
+                    name: state.name.to_string(),
                     index,
                 },
                 it,

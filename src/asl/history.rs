@@ -120,15 +120,122 @@ pub struct HistoryEvent {
     pub previous_event_id: u64,
     pub timestamp: DateTime<Utc>,
     pub event_type: EventType,
-    /// The `*EventDetails` object (`Value::Null` for event types without details). `input`
-    /// and `output` inside it are JSON text, as the API returns them.
-    pub details: Value,
+    /// The `*EventDetails` object the event type carries.
+    pub details: EventDetails,
 }
 
 impl HistoryEvent {
     /// The state name for state entered/exited events and Map iteration events.
     pub fn state_name(&self) -> Option<&str> {
-        self.details.get("name").and_then(Value::as_str)
+        self.details.name()
+    }
+}
+
+/// An event's `*EventDetails`. The entered and exited events every state records are kept
+/// typed, so recording one costs the payload's JSON text and little else; the API's JSON
+/// shape is built when the event is serialized or asked for with [`EventDetails::to_value`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventDetails {
+    /// Event types that carry no details.
+    None,
+    /// `stateEnteredEventDetails`: the state's input as JSON text.
+    StateEntered { name: Arc<str>, input: String },
+    /// `stateExitedEventDetails`: the state's output as JSON text, and the variables it
+    /// assigned (name, value as JSON text).
+    StateExited {
+        name: Arc<str>,
+        output: String,
+        assigned: Vec<(String, String)>,
+    },
+    /// Every other event type's details, in the API's shape (`input`/`output` as JSON text).
+    Other(Value),
+}
+
+impl EventDetails {
+    /// The state (or Map iteration) name the details carry.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Self::StateEntered { name, .. } | Self::StateExited { name, .. } => Some(name),
+            Self::Other(v) => v.get("name").and_then(Value::as_str),
+            Self::None => None,
+        }
+    }
+
+    /// The `error` of a failure event's details.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Self::Other(v) => v.get("error").and_then(Value::as_str),
+            _ => None,
+        }
+    }
+
+    /// The details as the API returns them (`Value::Null` for none).
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+impl From<Value> for EventDetails {
+    fn from(v: Value) -> Self {
+        match v {
+            Value::Null => Self::None,
+            v => Self::Other(v),
+        }
+    }
+}
+
+impl Serialize for EventDetails {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let not_truncated = NotTruncated;
+        match self {
+            Self::None => s.serialize_unit(),
+            Self::Other(v) => v.serialize(s),
+            Self::StateEntered { name, input } => {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("name", name)?;
+                m.serialize_entry("input", input)?;
+                m.serialize_entry("inputDetails", &not_truncated)?;
+                m.end()
+            }
+            Self::StateExited {
+                name,
+                output,
+                assigned,
+            } => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("name", name)?;
+                m.serialize_entry("output", output)?;
+                m.serialize_entry("outputDetails", &not_truncated)?;
+                if !assigned.is_empty() {
+                    m.serialize_entry("assignedVariables", &AssignedVariables(assigned))?;
+                    m.serialize_entry("assignedVariablesDetails", &not_truncated)?;
+                }
+                m.end()
+            }
+        }
+    }
+}
+
+/// `{"truncated": false}`, written without building a map.
+struct NotTruncated;
+
+impl Serialize for NotTruncated {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("truncated", &false)?;
+        m.end()
+    }
+}
+
+struct AssignedVariables<'a>(&'a [(String, String)]);
+
+impl Serialize for AssignedVariables<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
     }
 }
 
@@ -146,7 +253,7 @@ impl Serialize for HistoryEvent {
         m.serialize_entry("type", &self.event_type)?;
         m.serialize_entry("id", &self.id)?;
         m.serialize_entry("previousEventId", &self.previous_event_id)?;
-        if !self.details.is_null() {
+        if self.details != EventDetails::None {
             m.serialize_entry(&self.event_type.details_key(), &self.details)?;
         }
         m.end()
@@ -200,7 +307,10 @@ mod tests {
                 .unwrap()
                 .with_timezone(&Utc),
             event_type: EventType::PassStateEntered,
-            details: json!({"name": "A", "input": "{}", "inputDetails": {"truncated": false}}),
+            details: EventDetails::StateEntered {
+                name: "A".into(),
+                input: "{}".into(),
+            },
         };
         assert_eq!(
             serde_json::to_value(&e).unwrap(),

@@ -259,7 +259,7 @@ fn progress(e: &HistoryEvent) {
         line.push(' ');
         line.push_str(name);
     }
-    if let Some(err) = e.details.get("error").and_then(Value::as_str) {
+    if let Some(err) = e.details.error() {
         line.push_str(&format!(" error={err}"));
     }
     let _ = writeln!(std::io::stderr(), "{line}");
