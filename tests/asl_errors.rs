@@ -507,3 +507,49 @@ async fn parameter_and_intrinsic_failures_are_reported_as_runtime() {
         assert_eq!(calls.load(Ordering::SeqCst), 0, "{name}");
     }
 }
+
+// "States.DataLimitExceeded": a task result over the 256 KiB payload quota fails the task with
+// the service's message; States.ALL does not catch it, a Catch naming it does.
+#[tokio::test]
+async fn oversized_task_results_exceed_the_data_limit() {
+    let big = || {
+        RegistryInvoker::new().register("Flaky", |_| async {
+            Ok::<_, TaskFailure>(json!({"rows": "x".repeat(262_144)}))
+        })
+    };
+    let def = |errors: Value| {
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": FN,
+                  "Catch": [{"ErrorEquals": errors, "Next": "Caught"}], "End": true},
+            "Caught": {"Type": "Succeed"}}})
+    };
+    let r = run_with(def(json!(["States.ALL"])), json!({}), big()).await;
+    assert_eq!(r.status, ExecutionStatus::Failed);
+    assert_eq!(
+        (r.error.as_deref(), r.cause.as_deref()),
+        (
+            Some("States.DataLimitExceeded"),
+            Some(&*format!("The state/task '{FN}' returned a result with a size exceeding the maximum number of bytes service limit."))
+        )
+    );
+    assert_eq!(
+        types(&r),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "LambdaFunctionScheduled",
+            "LambdaFunctionStarted",
+            "LambdaFunctionFailed",
+            "ExecutionFailed"
+        ]
+    );
+    let r = run_with(def(json!(["States.DataLimitExceeded"])), json!({}), big()).await;
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+    // Just under the quota passes: {"rows":"..."} is 11 bytes of framing.
+    let fits = RegistryInvoker::new().register("Flaky", |_| async {
+        Ok::<_, TaskFailure>(json!({"rows": "x".repeat(262_144 - 11)}))
+    });
+    let r = run_with(def(json!(["States.ALL"])), json!({}), fits).await;
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+    assert!(!types(&r).contains(&"LambdaFunctionFailed"));
+}

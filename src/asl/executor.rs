@@ -26,7 +26,7 @@ use super::path::{compact, Path};
 use super::random::{uuid_v4, RandomSource, SeededRandom};
 use super::retry::{matches, RetryCounters};
 use super::template::{Assign, Env, Template, Vars};
-use super::value::{as_integer, context_time, parse_timestamp};
+use super::value::{as_integer, context_time, json_len, parse_timestamp, MAX_PAYLOAD_BYTES};
 use crate::clock::Clock;
 
 /// How an execution ended.
@@ -1076,6 +1076,18 @@ impl<'e> Run<'e> {
             _ = timer => Err(("States.Timeout".to_string(), format!("The task exceeded its TimeoutSeconds ({}s)", timeout.unwrap_or_default()))),
             _ = watchdog => Err(("States.HeartbeatTimeout".to_string(), format!("The task sent no heartbeat for HeartbeatSeconds ({}s)", heartbeat.unwrap_or_default()))),
         };
+        // "States.DataLimitExceeded": a result over the payload quota fails the task; only a
+        // Retry or Catch naming the error handles it (States.ALL does not match it).
+        let outcome = outcome.and_then(|result| {
+            if json_len(&result) > MAX_PAYLOAD_BYTES {
+                Err((
+                    "States.DataLimitExceeded".to_string(),
+                    format!("The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.", t.resource),
+                ))
+            } else {
+                Ok(result)
+            }
+        });
         let resource_fields = |mut d: Value| {
             if let ResourceKind::Service {
                 resource_type,

@@ -10,7 +10,8 @@
 //! function that fails is `States.Runtime` (the error-name list keeps
 //! `States.ParameterPathFailure` and `States.IntrinsicFailure` for future use), and a
 //! `ResultPath` that cannot be applied is `States.ReferencePathConflict`. Neither is retried
-//! or caught, not even by `States.ALL`.
+//! or caught, not even by `States.ALL`. A task result over the 256 KiB payload quota fails
+//! the task with `States.DataLimitExceeded`, which only a Retry or Catch naming it handles.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

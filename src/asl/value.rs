@@ -1,10 +1,31 @@
 //! Small helpers over `serde_json::Value` shared by the engine: number comparison, integer
-//! extraction and the timestamp format the States Language accepts.
+//! extraction, the timestamp format the States Language accepts and payload sizes.
 
 use std::cmp::Ordering;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Number, Value};
+
+/// The payload quota: 256 KiB of UTF-8 JSON text, for a state's data and a task's result.
+pub const MAX_PAYLOAD_BYTES: u64 = 262_144;
+
+/// The size of a value as compact JSON text, counted without building the text.
+pub fn json_len(v: &Value) -> u64 {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a Value to a counter cannot fail: its keys are strings and the sink never errs.
+    let _ = serde_json::to_writer(&mut count, v);
+    count.0
+}
 
 /// Compares two JSON numbers exactly when both are integers, as `f64` otherwise.
 pub fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
@@ -68,6 +89,20 @@ pub fn type_name(v: &Value) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn json_len_counts_the_compact_utf8_text() {
+        for v in [
+            json!(null),
+            json!({"a": [1, 2.5, "é\n"], "b": {"c": true}}),
+            json!("😀 \"quoted\""),
+        ] {
+            assert_eq!(
+                json_len(&v),
+                serde_json::to_string(&v).unwrap().len() as u64
+            );
+        }
+    }
 
     #[test]
     fn numbers_compare_exactly_or_as_floats() {
