@@ -253,7 +253,7 @@ impl Serialize for HistoryEvent {
         m.serialize_entry("type", &self.event_type)?;
         m.serialize_entry("id", &self.id)?;
         m.serialize_entry("previousEventId", &self.previous_event_id)?;
-        if self.details != EventDetails::None {
+        if !matches!(self.details, EventDetails::None) {
             m.serialize_entry(&self.event_type.details_key(), &self.details)?;
         }
         m.end()

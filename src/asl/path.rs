@@ -206,8 +206,8 @@ impl Path {
         self.select(data).is_ok()
     }
 
-    /// `blocked_step` checked every step already: a mismatch afterwards would be a logic error, which
-    /// we report instead of panicking.
+    /// `blocked_step` checked every step already: a mismatch afterwards would be a logic
+    /// error, which we report instead of panicking.
     fn cannot_set(&self) -> PathError {
         PathError::CannotSet {
             path: self.text.clone(),
