@@ -658,6 +658,24 @@ fn template(
     Some(Template::parse(v, &ptr.key(key), problems))
 }
 
+/// The `...Path` alternative of a field (`Seconds` -> `SecondsPath`); setting both is a
+/// problem, reported on the path field.
+fn path_alternative(
+    obj: &Map<String, Value>,
+    key: &str,
+    ptr: &Ptr,
+    problems: &mut Problems,
+) -> String {
+    let path_key = format!("{key}Path");
+    if obj.contains_key(key) && obj.contains_key(&path_key) {
+        problems.add(
+            &ptr.key(&path_key),
+            format!("{key} and {path_key} cannot both be set"),
+        );
+    }
+    path_key
+}
+
 /// An integer field with an optional `...Path` alternative; both given is a problem.
 fn seconds_field(
     obj: &Map<String, Value>,
@@ -666,13 +684,7 @@ fn seconds_field(
     min: u64,
     problems: &mut Problems,
 ) -> Option<Seconds> {
-    let path_key = format!("{key}Path");
-    if obj.contains_key(key) && obj.contains_key(&path_key) {
-        problems.add(
-            &ptr.key(&path_key),
-            format!("{key} and {path_key} cannot both be set"),
-        );
-    }
+    let path_key = path_alternative(obj, key, ptr, problems);
     if let Some(v) = obj.get(key) {
         return match v.as_u64().filter(|n| (min..=MAX_SECONDS).contains(n)) {
             Some(n) => Some(Seconds::Fixed(n)),
@@ -696,13 +708,7 @@ fn amount_field(
     integer: bool,
     problems: &mut Problems,
 ) -> Option<Amount> {
-    let path_key = format!("{key}Path");
-    if obj.contains_key(key) && obj.contains_key(&path_key) {
-        problems.add(
-            &ptr.key(&path_key),
-            format!("{key} and {path_key} cannot both be set"),
-        );
-    }
+    let path_key = path_alternative(obj, key, ptr, problems);
     if let Some(v) = obj.get(key) {
         let ok = v
             .as_f64()
@@ -728,13 +734,7 @@ fn text_field(
     ptr: &Ptr,
     problems: &mut Problems,
 ) -> Option<Text> {
-    let path_key = format!("{key}Path");
-    if obj.contains_key(key) && obj.contains_key(&path_key) {
-        problems.add(
-            &ptr.key(&path_key),
-            format!("{key} and {path_key} cannot both be set"),
-        );
-    }
+    let path_key = path_alternative(obj, key, ptr, problems);
     if let Some(v) = obj.get(key) {
         return match v {
             Value::String(s) => Some(Text::Literal(s.clone())),

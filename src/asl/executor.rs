@@ -555,13 +555,14 @@ impl<'e> Run<'e> {
 
     /// Runs `f` with the evaluation environment of a state: `$` is `input`, `$$` the context
     /// object (built only when a path asks for it), the variables in scope, the random source.
-    fn with_env<R>(
+    /// An evaluation error is a `States.Runtime` failure.
+    fn with_env<R, E: std::fmt::Display>(
         &self,
         input: &Value,
         sc: &StateCtx,
         vars: &Vars<'_>,
-        f: impl FnOnce(&Env<'_>) -> R,
-    ) -> R {
+        f: impl FnOnce(&Env<'_>) -> Result<R, E>,
+    ) -> Result<R, Failure> {
         let ctx = || self.context(sc);
         f(&Env {
             input,
@@ -569,6 +570,7 @@ impl<'e> Run<'e> {
             vars,
             random: &*self.ex.random,
         })
+        .map_err(|e| Failure::runtime(e.to_string()))
     }
 
     fn eval_template(
@@ -579,7 +581,6 @@ impl<'e> Run<'e> {
         vars: &Vars<'_>,
     ) -> Result<Value, Failure> {
         self.with_env(input, sc, vars, |env| t.eval(env))
-            .map_err(Failure::runtime)
     }
 
     fn eval_assign(
@@ -591,7 +592,6 @@ impl<'e> Run<'e> {
     ) -> Result<Vec<(String, Value)>, Failure> {
         let Some(a) = a else { return Ok(Vec::new()) };
         self.with_env(input, sc, vars, |env| a.eval(env))
-            .map_err(Failure::runtime)
     }
 
     fn resolve(
@@ -602,7 +602,6 @@ impl<'e> Run<'e> {
         vars: &Vars<'_>,
     ) -> Result<Value, Failure> {
         self.with_env(input, sc, vars, |env| env.select(path))
-            .map_err(Failure::runtime)
     }
 
     fn input_path(
@@ -850,7 +849,6 @@ impl<'e> Run<'e> {
         vars: &Vars<'_>,
     ) -> Result<bool, Failure> {
         self.with_env(input, sc, vars, |env| rule.eval(env))
-            .map_err(Failure::runtime)
     }
 
     fn text(
@@ -865,9 +863,7 @@ impl<'e> Run<'e> {
             None => return Ok(String::new()),
             Some(Text::Literal(s)) => return Ok(s.clone()),
             Some(Text::Path(p)) => self.resolve(p, raw, sc, vars)?,
-            Some(Text::Call(c)) => self
-                .with_env(raw, sc, vars, |env| c.eval(env))
-                .map_err(|e| Failure::runtime(e.to_string()))?,
+            Some(Text::Call(c)) => self.with_env(raw, sc, vars, |env| c.eval(env))?,
         };
         match v {
             Value::String(s) => Ok(s),

@@ -114,6 +114,15 @@ pub fn render_definition(template: &str, arn: impl Fn(Step) -> String) -> String
         })
 }
 
+/// `t + d`, saturating at the latest representable time: `t` comes from the execution input
+/// or the state data, and a date near chrono's limit must not panic a step.
+fn later_by(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 fn from_json<T: DeserializeOwned>(step: Step, input: Value) -> Result<T, MigrationError> {
     serde_json::from_value(input).map_err(|e| {
         MigrationError::InvalidEvent(format!(
@@ -276,4 +285,25 @@ where
 {
     let value = serde_json::Value::deserialize(deserializer)?;
     Ok(serde_json::from_value(value).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn later_by_adds_and_saturates_instead_of_panicking() {
+        let t = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
+        assert_eq!(
+            later_by(t, Duration::from_secs(60)).timestamp(),
+            1_700_000_060
+        );
+        let near_end = DateTime::<Utc>::MAX_UTC - chrono::Duration::seconds(10);
+        assert_eq!(
+            later_by(near_end, Duration::from_secs(3600)),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(later_by(t, Duration::MAX), DateTime::<Utc>::MAX_UTC);
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{MigrationRequest, Phase, StartedTask, StepEnv, TaskStatus};
+use super::{later_by, MigrationRequest, Phase, StartedTask, StepEnv, TaskStatus};
 use crate::ecs::{TaskLookup, TaskState};
 use crate::error::{MigrationError, StateError};
 
@@ -39,12 +39,12 @@ pub async fn poll_status(
     } = input;
     let mut polls = previous.as_ref().map_or(0, |s| s.polls);
     let start = env.clock.now();
-    let mut until = start + to_delta(settings.poll_max_wait);
+    let mut until = later_by(start, settings.poll_max_wait);
     if let Some(return_by) = return_by {
         until = until.min(return_by);
     }
-    let start_budget_ends = task.run_at + to_delta(settings.start_timeout);
-    let missing_grace_ends = task.run_at + to_delta(settings.missing_grace);
+    let start_budget_ends = later_by(task.run_at, settings.start_timeout);
+    let missing_grace_ends = later_by(task.run_at, settings.missing_grace);
 
     loop {
         let lookup = env
@@ -80,16 +80,14 @@ pub async fn poll_status(
             return Ok(status(Phase::Stopped, state, now, polls, None));
         }
         if now >= request.deadline {
-            let error = StateError {
-                error: "Migration.Timeout".into(),
-                cause: format!(
+            let error = MigrationError::Timeout(format!(
                     "the migration was still {} at its deadline {} ({} s after the execution started; setting MAX_DURATION_SECONDS); its task {} is being stopped",
                     state.last_status,
                     request.deadline.to_rfc3339(),
                     (request.deadline - request.started_at).num_seconds(),
                     task.task_arn
-                ),
-            };
+            ))
+            .to_state_error();
             return Ok(status(
                 Phase::DeadlinePassed,
                 state,
@@ -99,15 +97,13 @@ pub async fn poll_status(
             ));
         }
         if NOT_YET_RUNNING.contains(&state.last_status.as_str()) && now >= start_budget_ends {
-            let error = StateError {
-                error: "Migration.TaskFailedToStart".into(),
-                cause: format!(
+            let error = MigrationError::TaskFailedToStart(format!(
                     "task {} was still {} {} s after RunTask (setting START_TIMEOUT_SECONDS); it is being stopped. Capacity providers leave tasks in PROVISIONING while they wait for capacity",
                     task.task_arn,
                     state.last_status,
                     (now - task.run_at).num_seconds()
-                ),
-            };
+            ))
+            .to_state_error();
             return Ok(status(Phase::StartTimedOut, state, now, polls, Some(error)));
         }
         if now >= until {
@@ -126,10 +122,6 @@ pub async fn poll_status(
             .wait_for_change(env.clock, &task.task_arn, pause)
             .await;
     }
-}
-
-fn to_delta(duration: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
 }
 
 fn missing_state(task_arn: &str, reason: &str) -> TaskState {

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{budget, ExecutionContext, MigrationRequest, StepEnv};
+use super::{budget, later_by, ExecutionContext, MigrationRequest, StepEnv};
 use crate::aws::AwsError;
 use crate::error::MigrationError;
 use crate::request::parse_input;
@@ -44,6 +44,8 @@ pub async fn validate_event(
         taskdef.region.as_deref(),
         settings.region.as_deref(),
     )?;
+    // A history that cannot fit is a deployment problem: say so before calling ECS.
+    budget::check_fits(settings)?;
 
     let Some(definition) = env
         .ecs
@@ -86,16 +88,11 @@ pub async fn validate_event(
             definition.arn
         )));
     }
-    budget::check_fits(settings)?;
-
     let started_at = input
         .execution
         .start_time
         .unwrap_or_else(|| env.clock.now());
-    let deadline = started_at
-        + chrono::Duration::from_std(settings.max_duration).map_err(|_| {
-            MigrationError::Misconfigured("setting MAX_DURATION_SECONDS is too large".into())
-        })?;
+    let deadline = later_by(started_at, settings.max_duration);
     // A redelivered event repeats its id, and a retried Lambda repeats the execution: either way
     // the token is the same, so ECS returns the first task instead of starting a second one.
     let idempotency_key = parsed

@@ -6,29 +6,10 @@ use std::collections::HashSet;
 use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType as T};
 use chrono::{DateTime, Utc};
 
+use crate::asl::ExecutionStatus;
 use crate::aws::AwsError;
 use crate::logs::LogStream;
 use crate::steps::{StateData, TaskStatus};
-
-/// How an execution ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndStatus {
-    Succeeded,
-    Failed,
-    TimedOut,
-    Aborted,
-}
-
-impl EndStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Succeeded => "SUCCEEDED",
-            Self::Failed => "FAILED",
-            Self::TimedOut => "TIMED_OUT",
-            Self::Aborted => "ABORTED",
-        }
-    }
-}
 
 /// The history events the command cares about, out of the SDK's types.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +40,7 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ended {
     pub at: DateTime<Utc>,
-    pub status: EndStatus,
+    pub status: ExecutionStatus,
     pub error: Option<String>,
     pub cause: Option<String>,
     pub output: Option<String>,
@@ -89,7 +70,7 @@ impl Event {
         match event.r#type() {
             T::ExecutionStarted => Self::ExecutionStarted { at },
             T::ExecutionSucceeded => ended(
-                EndStatus::Succeeded,
+                ExecutionStatus::Succeeded,
                 None,
                 None,
                 event
@@ -99,7 +80,7 @@ impl Event {
             T::ExecutionFailed => {
                 let d = event.execution_failed_event_details();
                 ended(
-                    EndStatus::Failed,
+                    ExecutionStatus::Failed,
                     d.and_then(|d| d.error()),
                     d.and_then(|d| d.cause()),
                     None,
@@ -108,7 +89,7 @@ impl Event {
             T::ExecutionAborted => {
                 let d = event.execution_aborted_event_details();
                 ended(
-                    EndStatus::Aborted,
+                    ExecutionStatus::Aborted,
                     d.and_then(|d| d.error()),
                     d.and_then(|d| d.cause()),
                     None,
@@ -117,7 +98,7 @@ impl Event {
             T::ExecutionTimedOut => {
                 let d = event.execution_timed_out_event_details();
                 ended(
-                    EndStatus::TimedOut,
+                    ExecutionStatus::TimedOut,
                     d.and_then(|d| d.error()),
                     d.and_then(|d| d.cause()),
                     None,
@@ -464,9 +445,9 @@ mod tests {
                 output: None,
             })
         };
-        assert_eq!(tracker.apply(end(EndStatus::Aborted)).len(), 1);
-        assert!(tracker.apply(end(EndStatus::Succeeded)).is_empty());
-        assert_eq!(tracker.ended.unwrap().status, EndStatus::Aborted);
+        assert_eq!(tracker.apply(end(ExecutionStatus::Aborted)).len(), 1);
+        assert!(tracker.apply(end(ExecutionStatus::Succeeded)).is_empty());
+        assert_eq!(tracker.ended.unwrap().status, ExecutionStatus::Aborted);
     }
 
     fn pass_entered(id: i64, name: &str) -> HistoryEvent {
@@ -586,7 +567,7 @@ mod tests {
             Event::from_sdk(&failed),
             Event::ExecutionEnded(Ended {
                 at: at(5),
-                status: EndStatus::Failed,
+                status: ExecutionStatus::Failed,
                 error: Some("Migration.NonZeroExit".into()),
                 cause: Some("exit code 1".into()),
                 output: None

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::history::{EndStatus, Progress};
+use super::history::Progress;
+use crate::asl::ExecutionStatus;
 use crate::steps::TaskStatus;
 
 /// Progress lines, with the time since the execution started.
@@ -141,7 +142,7 @@ fn one_line(text: &str, max: usize) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitEnd {
     /// The execution ended with this status.
-    Ended(EndStatus),
+    Ended(ExecutionStatus),
     /// `--timeout` passed; the execution was left running.
     TimedOut,
     /// Ctrl-C; the execution was left running.

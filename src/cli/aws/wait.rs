@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 
 use super::super::{Outcome, UsageError};
 use super::config::Aws;
-use super::history::{EndStatus, Ended, HistoryFollower, Progress, Tracker};
+use super::history::{Ended, HistoryFollower, Progress, Tracker};
 use super::logs::{LogFollower, LogRead, PAGES_PER_DRAIN, PAGES_PER_READ};
 use super::output::{ApiCallCounts, Printer, Report, WaitEnd};
 use super::{arn::console_url, FollowOpts};
+use crate::asl::ExecutionStatus;
 use crate::aws::AwsError;
 
 /// The longest the poll interval grows to while throttled.
@@ -339,7 +340,7 @@ pub async fn follow(
         );
     }
     Ok(match end {
-        WaitEnd::Ended(EndStatus::Succeeded) => Outcome::Succeeded,
+        WaitEnd::Ended(ExecutionStatus::Succeeded) => Outcome::Succeeded,
         WaitEnd::Interrupted => Outcome::Interrupted,
         _ => Outcome::Failed,
     })
