@@ -1,6 +1,6 @@
 //! The errors a step reports to the state machine.
 //!
-//! Each variant maps to one stable name (DESIGN.md "Error names"): the Lambda `errorType` that
+//! Each variant maps to one stable name (README "Error names"): the Lambda `errorType` that
 //! Step Functions' Retry and Catch match and that the console and CI show as the execution's
 //! Error. The message is the Cause, so it names the field or setting and says what to do.
 
@@ -41,7 +41,7 @@ pub enum MigrationError {
 }
 
 impl MigrationError {
-    /// Every name a step can report, in DESIGN.md order (plus the retryable transient one).
+    /// Every name a step can report, in the README's order.
     pub const NAMES: [&'static str; 13] = [
         "Migration.InvalidEvent",
         "Migration.NotAllowed",

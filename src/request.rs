@@ -1,6 +1,6 @@
 //! The execution input, checked: the EventBridge envelope as the rule delivers it, or the bare
-//! `{"taskdef_arn": ...}` of `aws stepfunctions start-execution` and CI (DESIGN.md "Execution
-//! input"). Nothing here talks to AWS; resolving the task definition is validate-event's job.
+//! `{"taskdef_arn": ...}` of `aws stepfunctions start-execution` and CI.
+//! Nothing here talks to AWS; resolving the task definition is validate-event's job.
 
 use serde_json::{Map, Value};
 

@@ -1,5 +1,5 @@
 //! Layer 1: each step against aws-smithy-mocks, through the real SDK adapters. Every error name
-//! in DESIGN.md is produced here by some step and asserted.
+//! in the README's "Error names" is produced here by some step and asserted.
 
 mod fixtures;
 

@@ -21,8 +21,9 @@ use crate::ecs::Ecs;
 use crate::error::{MigrationError, StateError};
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::{DockerOptions, LocalEcs, LocalEvent, Runner};
-use crate::logs::{LogStream, Logs};
+use crate::logs::LogStream;
 use crate::settings::Settings;
+use crate::steps::check_exit_code::append_log_tail;
 use crate::steps::StepEnv;
 
 mod progress;
@@ -298,7 +299,7 @@ async fn interrupted(ecs: &LocalEcs, settings: &Settings) -> StateError {
         .first()
         .and_then(|c| c.exit_code)
         .map_or("no exit code".to_string(), |c| format!("exit code {c}"));
-    let mut cause = format!(
+    let cause = format!(
         "interrupted (Ctrl-C): ecs-migrate local stopped task {} before the migration finished ({exit}, stop code {})",
         task.task_arn,
         task.stop_code.as_deref().unwrap_or("none")
@@ -314,18 +315,8 @@ async fn interrupted(ecs: &LocalEcs, settings: &Settings) -> StateError {
             .and_then(|c| c.log),
         _ => None,
     };
-    if let Ok(stream) = LogStream::for_container(log.as_ref(), &settings.container, &task.task_arn)
-    {
-        if let Ok(Some(lines)) = ecs.tail(&stream, settings.log_tail_lines).await {
-            if !lines.is_empty() {
-                cause.push_str(&format!("\n--- last {} log lines ---", lines.len()));
-                for line in lines {
-                    cause.push('\n');
-                    cause.push_str(&line);
-                }
-            }
-        }
-    }
+    let stream = LogStream::for_container(log.as_ref(), &settings.container, &task.task_arn).ok();
+    let cause = append_log_tail(ecs, settings.log_tail_lines, stream.as_ref(), cause).await;
     MigrationError::TaskStopped(cause).to_state_error()
 }
 

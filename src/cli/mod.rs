@@ -33,7 +33,7 @@ pub enum Command {
     Run(aws::RunArgs),
 }
 
-/// How a command ended, as the exit status says it (DESIGN.md "The ecs-migrate command").
+/// How a command ended, as the exit status says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Exit 0: the migration (or the execution) succeeded.

@@ -117,11 +117,6 @@ pub fn signal_group(pgid: i32, signal: libc::c_int) -> bool {
     unsafe { libc::killpg(pgid, signal) == 0 }
 }
 
-/// True while some process is in group `pgid` (signal 0 checks without signalling).
-pub fn group_alive(pgid: i32) -> bool {
-    signal_group(pgid, 0)
-}
-
 /// Reads the next line (without `\n` or `\r\n`) into `line`; lines longer than
 /// [`MAX_LINE_BYTES`] come out in pieces. `Ok(false)` at the end of the stream.
 pub async fn next_line<R: AsyncBufRead + Unpin>(

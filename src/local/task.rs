@@ -434,7 +434,12 @@ pub async fn drive(
                     match stopped {
                         Ok(status) => status,
                         Err(_) => {
-                            docker::remove_blocking(options, &name);
+                            // Off the runtime: removing may wait on the daemon for seconds.
+                            let (options, name) = (options.clone(), name.clone());
+                            let _ = tokio::task::spawn_blocking(move || {
+                                docker::remove_blocking(&options, &name)
+                            })
+                            .await;
                             process::signal_group(pgid, libc::SIGKILL);
                             child.wait().await
                         }

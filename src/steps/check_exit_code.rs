@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{MigrationRequest, MigrationResult, StartedTask, StepEnv, TaskStatus};
 use crate::error::MigrationError;
-use crate::logs::LogStream;
+use crate::logs::{LogStream, Logs};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckInput {
@@ -111,16 +111,32 @@ fn summary(
 }
 
 /// Appends the container's last log lines; a log that cannot be read is said, never fatal.
-async fn with_log_tail(env: &StepEnv<'_>, task: &StartedTask, mut cause: String) -> String {
-    let lines = env.settings.log_tail_lines;
+async fn with_log_tail(env: &StepEnv<'_>, task: &StartedTask, cause: String) -> String {
+    append_log_tail(
+        env.logs,
+        env.settings.log_tail_lines,
+        task.log_stream.as_ref(),
+        cause,
+    )
+    .await
+}
+
+/// Appends the last `lines` lines of `stream` to a Cause, each line and the whole Cause kept
+/// under the sizes a Step Functions Cause holds.
+pub(crate) async fn append_log_tail(
+    logs: &dyn Logs,
+    lines: usize,
+    stream: Option<&LogStream>,
+    mut cause: String,
+) -> String {
     if lines == 0 {
         return cause;
     }
-    let Some(stream) = task.log_stream.as_ref() else {
+    let Some(stream) = stream else {
         cause.push_str("\n(no log tail: the container's awslogs stream could not be derived from its logConfiguration)");
         return cause;
     };
-    match env.logs.tail(stream, lines).await {
+    match logs.tail(stream, lines).await {
         Ok(Some(log)) if log.is_empty() => {
             cause.push_str(&format!("\n(log stream {} is empty)", describe(stream)));
         }

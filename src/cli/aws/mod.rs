@@ -42,7 +42,8 @@ pub struct StartOpts {
 pub struct FollowOpts {
     /// Stop waiting after this many seconds: exit 1, the execution goes on (unless
     /// --abort-on-timeout)
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub timeout: Option<u64>,
     /// When --timeout passes, stop the execution (StopExecution); the deployment's abort rule
     /// then stops its task
