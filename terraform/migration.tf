@@ -13,7 +13,9 @@ resource "terraform_data" "initial_migration" {
   provisioner "local-exec" {
     # Arguments travel as environment variables: no quoting of ARNs in a shell string.
     interpreter = ["bash", "-c"]
-    command     = "exec bash \"$RUN_MIGRATION_SCRIPT\" --timeout \"$RUN_MIGRATION_TIMEOUT\" \"$RUN_MIGRATION_STATE_MACHINE_ARN\" \"$RUN_MIGRATION_TASK_DEFINITION\""
+    # --stop-on-timeout: a failed apply must not leave the migration running, or the next apply
+    # (the resource is tainted) would start a second one beside it.
+    command = "exec bash \"$RUN_MIGRATION_SCRIPT\" --timeout \"$RUN_MIGRATION_TIMEOUT\" --stop-on-timeout \"$RUN_MIGRATION_STATE_MACHINE_ARN\" \"$RUN_MIGRATION_TASK_DEFINITION\""
 
     environment = {
       RUN_MIGRATION_SCRIPT            = "${path.module}/scripts/run-migration.sh"

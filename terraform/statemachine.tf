@@ -57,6 +57,10 @@ resource "aws_sfn_state_machine" "this" {
       error_message = "cluster_arn is in account ${local.cluster_account}, but this module deploys to ${local.account_id}: the migration task must run in the functions' account."
     }
     precondition {
+      condition     = var.poll_max_wait_seconds >= var.poll_interval_seconds
+      error_message = "poll_max_wait_seconds (${var.poll_max_wait_seconds}) must be at least poll_interval_seconds (${var.poll_interval_seconds}): one poll-status invocation polls at least once per interval."
+    }
+    precondition {
       condition     = !var.run_initial_migration || var.initial_task_definition != null
       error_message = "run_initial_migration needs initial_task_definition (a task definition ARN, family:revision or family)."
     }

@@ -199,7 +199,7 @@ variable "start_timeout_seconds" {
 }
 
 variable "poll_interval_seconds" {
-  description = "First wait between two status polls; the state machine backs off from it (Settings `POLL_INTERVAL_SECONDS`)."
+  description = "Time between two ecs:DescribeTasks calls inside one poll-status invocation: a stopped task is noticed within it (Settings `POLL_INTERVAL_SECONDS`)."
   type        = number
   default     = 5
 
@@ -215,8 +215,8 @@ variable "poll_max_wait_seconds" {
   default     = 600
 
   validation {
-    condition     = var.poll_max_wait_seconds >= 0 && var.poll_max_wait_seconds <= 840 && floor(var.poll_max_wait_seconds) == var.poll_max_wait_seconds
-    error_message = "poll_max_wait_seconds must be a whole number from 0 to 840 (poll-status's timeout, this + 60, must stay within Lambda's 900 s)."
+    condition     = var.poll_max_wait_seconds >= 1 && var.poll_max_wait_seconds <= 840 && floor(var.poll_max_wait_seconds) == var.poll_max_wait_seconds
+    error_message = "poll_max_wait_seconds must be a whole number from 1 to 840 (poll-status's timeout, this + 60, must stay within Lambda's 900 s)."
   }
 }
 

@@ -71,7 +71,7 @@ check "cargo clippy" cargo clippy --all-targets --quiet -- -D warnings
 check "cargo test (unit, engine, scenario, wire)" cargo test --quiet
 check "asl-validator on the rendered state machine" bash tests/static/check-asl.sh
 check "terraform fmt, checkov, shellcheck, module consistency" bash tests/static/check-terraform.sh
-[ -f tests/examples/fastapi-postgres.sh ] && check "example: alembic on PostgreSQL via ecs-migrate local" bash tests/examples/fastapi-postgres.sh
+check "example: alembic on PostgreSQL via ecs-migrate local" bash tests/examples/fastapi-postgres.sh
 if [ "$quick" = false ]; then
   check "cargo lambda build: five bootstrap zips" bash tests/static/build-lambdas.sh
 fi

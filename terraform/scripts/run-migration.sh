@@ -12,7 +12,7 @@
 #
 # Exit status: 0 the migration succeeded; 1 it failed, timed out, was aborted, or --timeout
 # passed first; 2 usage error, or the execution could not be started (no credentials, no such
-# state machine, no permission).
+# state machine, no permission); 130 interrupted (SIGINT/SIGTERM).
 #
 # Needs bash and the AWS CLI (v1 or v2) only: JSON is read with --query / --output text.
 # Environment: the usual AWS_* variables; AWS_ENDPOINT_URL_SFN or AWS_ENDPOINT_URL (e.g. moto

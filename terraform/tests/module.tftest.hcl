@@ -258,6 +258,23 @@ run "poll_max_wait_over_840" {
   expect_failures = [var.poll_max_wait_seconds]
 }
 
+run "poll_max_wait_zero" {
+  command = plan
+  variables {
+    poll_max_wait_seconds = 0
+  }
+  expect_failures = [var.poll_max_wait_seconds]
+}
+
+run "poll_max_wait_under_poll_interval" {
+  command = plan
+  variables {
+    poll_interval_seconds = 30
+    poll_max_wait_seconds = 10
+  }
+  expect_failures = [aws_sfn_state_machine.this]
+}
+
 run "no_family" {
   command = plan
   variables {
