@@ -1,9 +1,12 @@
 //! `ecs-migrate asl run|validate|graph` through the built binary: exit codes (0 succeeded,
 //! 1 failed or timed out, 2 usage) and exactly one JSON object on stdout for `run`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::process::{finish, spawn, Output};
 use serde_json::{json, Value};
 
 fn bin() -> Command {
@@ -25,13 +28,15 @@ fn write(dir: &Path, file: &str, v: &Value) -> PathBuf {
 }
 
 fn asl(args: &[&str]) -> Output {
-    bin().arg("asl").args(args).output().unwrap()
+    let mut cmd = bin();
+    cmd.arg("asl").args(args);
+    finish(spawn(cmd))
 }
 
 /// stdout must be exactly one JSON object.
 fn single_json(out: &Output) -> Value {
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<Value>();
+    let text = out.stdout.as_str();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     let first = stream.next().expect("one JSON value").expect("valid JSON");
     assert!(
         stream.next().is_none(),
@@ -42,7 +47,7 @@ fn single_json(out: &Output) -> Value {
 }
 
 fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
+    out.code
 }
 
 fn migration_like() -> Value {
@@ -90,7 +95,7 @@ fn run_succeeds_with_mocks_in_virtual_time() {
         "virtual",
         "--history",
     ]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", out.stderr.as_str());
     let v = single_json(&out);
     assert_eq!(v["status"], json!("SUCCEEDED"));
     assert_eq!(
@@ -106,7 +111,7 @@ fn run_succeeds_with_mocks_in_virtual_time() {
     let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
     assert_eq!((t(last) - t(first)).num_seconds(), 3600);
     // Progress goes to stderr, one line per state entered.
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = out.stderr.as_str();
     assert!(
         stderr.contains("TaskStateEntered ValidateEvent"),
         "{stderr}"
@@ -138,7 +143,7 @@ fn run_failure_exits_1_with_error_and_cause() {
     assert!(
         out.stderr.is_empty(),
         "--quiet prints nothing: {}",
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr.as_str()
     );
 }
 
@@ -334,19 +339,14 @@ fn usage_errors_exit_2_with_nothing_on_stdout() {
         (vec!["run".into()], "--definition"),
     ];
     for (args, needle) in cases {
-        let out = bin().arg("asl").args(&args).output().unwrap();
-        assert_eq!(
-            code(&out),
-            2,
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = asl(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(code(&out), 2, "{args:?}: {}", out.stderr.as_str());
         assert!(
             out.stdout.is_empty(),
             "{args:?}: stdout {}",
-            String::from_utf8_lossy(&out.stdout)
+            out.stdout.as_str()
         );
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = out.stderr.as_str();
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
@@ -356,8 +356,8 @@ fn validate_lists_every_problem() {
     let dir = scratch("validate");
     let good = write(&dir, "good.json", &migration_like());
     let out = asl(&["validate", good.to_str().unwrap()]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("valid"));
+    assert_eq!(code(&out), 0, "{}", out.stderr.as_str());
+    assert!(out.stdout.as_str().contains("valid"));
     let bad = write(
         &dir,
         "bad.json",
@@ -367,7 +367,7 @@ fn validate_lists_every_problem() {
     );
     let out = asl(&["validate", bad.to_str().unwrap()]);
     assert_eq!(code(&out), 2);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = out.stdout.as_str();
     for line in [
         "/States/A/Next: no such state \"Y\"",
         "/States/B/Resource: Resource is required in a Task state",
@@ -376,7 +376,7 @@ fn validate_lists_every_problem() {
     ] {
         assert!(stdout.lines().any(|l| l == line), "{line}\n{stdout}");
     }
-    assert!(String::from_utf8_lossy(&out.stderr).contains("4 problem(s)"));
+    assert!(out.stderr.as_str().contains("4 problem(s)"));
 }
 
 #[test]
@@ -385,7 +385,7 @@ fn graph_prints_mermaid() {
     let def = write(&dir, "g.json", &migration_like());
     let out = asl(&["graph", def.to_str().unwrap()]);
     assert_eq!(code(&out), 0);
-    let g = String::from_utf8_lossy(&out.stdout);
+    let g = out.stdout.as_str();
     assert!(g.starts_with("flowchart TD\n"), "{g}");
     assert!(g.contains("-.->|\"Migration.RunTaskFailed\"|"), "{g}");
     assert!(g.contains("root_fail(((Fail)))"), "{g}");
@@ -397,7 +397,7 @@ fn graph_prints_mermaid() {
 fn help_lists_the_asl_commands() {
     let out = asl(&["--help"]);
     assert_eq!(code(&out), 0);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = out.stdout.as_str();
     for cmd in ["run", "validate", "graph"] {
         assert!(text.contains(cmd), "{text}");
     }

@@ -216,3 +216,21 @@ fn run_bounded(def: Definition, input: Value) {
         assert!(!r.history.is_empty());
     });
 }
+
+/// The property above only runs definitions that parse: a good share of the generated ones
+/// must (about 40% do), or it would pass without running anything.
+#[test]
+fn a_good_share_of_plausible_definitions_parse() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = arb_definition();
+    let total = 200;
+    let parsed = (0..total)
+        .filter(|_| {
+            let def = strategy.new_tree(&mut runner).unwrap().current();
+            Definition::parse(&def).is_ok()
+        })
+        .count();
+    assert!(parsed * 4 >= total, "only {parsed} of {total} parse");
+}

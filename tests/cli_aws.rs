@@ -44,10 +44,11 @@ fn bare_command(server: &Moto, args: &[&str]) -> Command {
     cmd
 }
 
-/// [`bare_command`] pointed at moto with `--endpoint-url`.
+/// [`bare_command`] pointed at moto with `--endpoint-url` (dry runs too: a call they made
+/// by mistake would reach moto, where the test sees it, never AWS).
 fn command(server: &Moto, args: &[&str]) -> Command {
     let mut cmd = bare_command(server, args);
-    if !args.contains(&"--dry-run") && !args.contains(&"--help") {
+    if !args.contains(&"--help") {
         cmd.args(["--endpoint-url", &server.endpoint()]);
     }
     cmd
@@ -786,12 +787,11 @@ fn help_lists_the_flags() {
             ],
         ),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_ecs-migrate"))
-            .args([sub, "--help"])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let text = String::from_utf8_lossy(&out.stdout);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-migrate"));
+        cmd.args([sub, "--help"]);
+        let out = finish(spawn(cmd));
+        assert_eq!(out.code, 0, "{out:?}");
+        let text = out.stdout;
         for flag in flags {
             assert!(text.contains(flag), "{sub} --help lacks {flag}:\n{text}");
         }

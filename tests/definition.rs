@@ -1,5 +1,7 @@
 //! Static checks of statemachine/migration.asl.json that asl-validator cannot make.
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use ecs_migrate::steps::Step;
@@ -73,8 +75,10 @@ fn task_resources_are_exactly_the_five_function_placeholders() {
 #[test]
 fn every_failure_after_run_task_passes_through_stop_task() {
     let definition = definition();
+    let mut checked = 0;
     for (name, state) in states(&definition) {
         if ["RunTask", "PollStatus", "CheckExitCode"].contains(&name.as_str()) {
+            checked += 1;
             let catches = state["Catch"].as_array().expect("Catch");
             assert!(
                 catches
@@ -84,6 +88,10 @@ fn every_failure_after_run_task_passes_through_stop_task() {
             );
         }
     }
+    assert_eq!(
+        checked, 3,
+        "RunTask, PollStatus and CheckExitCode must all exist"
+    );
     let fail = &definition["States"]["MigrationFailed"];
     assert_eq!(fail["ErrorPath"], "$.error.Error");
     assert_eq!(fail["CausePath"], "$.error.Cause");
@@ -96,16 +104,14 @@ fn every_failure_after_run_task_passes_through_stop_task() {
 
 #[test]
 fn the_readme_shows_the_generated_graph() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ecs-migrate"))
-        .args(["asl", "graph"])
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/statemachine/migration.asl.json"
-        ))
-        .output()
-        .expect("run ecs-migrate asl graph");
-    assert!(output.status.success());
-    let graph = String::from_utf8(output.stdout).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecs-migrate"));
+    cmd.args(["asl", "graph"]).arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/statemachine/migration.asl.json"
+    ));
+    let output = common::process::finish(common::process::spawn(cmd));
+    assert_eq!(output.code, 0, "{output:?}");
+    let graph = output.stdout;
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     assert!(

@@ -4,6 +4,7 @@
 //! an interceptor that records each operation the SDK executes; the grants are parsed from
 //! terraform/iam.tf by tests/static/iam_actions.py. Both sides must be equal.
 
+mod common;
 mod fixtures;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -128,8 +129,18 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
         clock: &clock,
     };
     for input in inputs {
-        // Failures are fine here (check-exit-code fails on exit 1): the calls are what count.
-        let _ = step.run(&env, input, None).await;
+        // A step may fail after its calls (check-exit-code fails on exit 1), but never on its
+        // input or settings: that would end it before the calls this test counts.
+        if let Err(e) = step.run(&env, input.clone(), None).await {
+            assert!(
+                !matches!(
+                    e.name(),
+                    "Migration.InvalidEvent" | "Migration.Misconfigured"
+                ),
+                "{}: {input} was refused before any call: {e}",
+                step.name()
+            );
+        }
     }
     let calls = recorder.0.lock().unwrap().clone();
     let mut actions = calls.clone();
@@ -201,17 +212,16 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
 fn granted_per_function() -> BTreeMap<String, BTreeSet<String>> {
     let root = env!("CARGO_MANIFEST_DIR");
     let python = format!("{root}/.tools/checkov/bin/python");
-    let output = std::process::Command::new(&python)
+    let child = std::process::Command::new(&python)
         .arg(format!("{root}/tests/static/iam_actions.py"))
         .current_dir(root)
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap_or_else(|e| panic!("run {python} (bash tests/run.sh installs it): {e}"));
-    assert!(
-        output.status.success(),
-        "iam_actions.py failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("iam_actions.py prints JSON")
+    let output = common::process::finish(child);
+    assert_eq!(output.code, 0, "iam_actions.py failed: {}", output.stderr);
+    serde_json::from_str(&output.stdout).expect("iam_actions.py prints JSON")
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -524,10 +524,17 @@ async fn wait_for_change_returns_when_the_process_exits() {
 
     // With nothing changing it waits the interval.
     let arn = start(&ecs, &["sleep", "300"], "quiet").await;
+    let starting = Instant::now();
     loop {
         match ecs.describe_task("local", &arn).await.unwrap() {
             TaskLookup::Found(state) if state.last_status == "RUNNING" => break,
-            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            other => {
+                assert!(
+                    starting.elapsed() < Duration::from_secs(30),
+                    "never RUNNING: {other:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
         }
     }
     let began = Instant::now();
