@@ -136,6 +136,13 @@ impl Settings {
         };
 
         let command = match get("MIGRATION_COMMAND") {
+            // Only JSON: a comma list would turn `alembic upgrade head` into one program name.
+            Some(v) if !v.trim_start().starts_with('[') => {
+                return Err(misconfigured(
+                    "MIGRATION_COMMAND",
+                    "must be a JSON list of strings, one per argument, e.g. [\"alembic\",\"upgrade\",\"head\"]",
+                ))
+            }
             Some(v) => string_list("MIGRATION_COMMAND", &v)?,
             None => DEFAULT_COMMAND.iter().map(|s| s.to_string()).collect(),
         };
@@ -369,6 +376,10 @@ mod tests {
                 "CAPACITY_PROVIDER_STRATEGY",
             ),
             (with(&[("MIGRATION_COMMAND", "[]")]), "MIGRATION_COMMAND"),
+            (
+                with(&[("MIGRATION_COMMAND", "alembic upgrade head")]),
+                "MIGRATION_COMMAND",
+            ),
             (
                 with(&[("MIGRATION_COMMAND", "[\"a\",")]),
                 "MIGRATION_COMMAND",

@@ -227,6 +227,27 @@ fn bad_task_definition_files_exit_2_naming_the_field() {
         None,
     );
     assert_eq!(bad_timeout.code, Some(2));
+    // A year passes the flag's range but not the history budget: refused before anything runs,
+    // naming the flag and the longest it can be.
+    let untrackable = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--timeout",
+            "31536000",
+            "--",
+            "true",
+        ],
+        None,
+    );
+    assert_eq!(untrackable.code, Some(2), "{}", untrackable.stderr);
+    assert!(
+        untrackable.stderr.contains("--timeout 31536000")
+            && untrackable.stderr.contains("at most 2869440"),
+        "{}",
+        untrackable.stderr
+    );
 }
 
 #[test]

@@ -24,7 +24,7 @@ use crate::local::{DockerOptions, LocalEcs, LocalEvent, Runner};
 use crate::logs::LogStream;
 use crate::settings::Settings;
 use crate::steps::check_exit_code::append_log_tail;
-use crate::steps::StepEnv;
+use crate::steps::{budget, StepEnv};
 
 mod progress;
 mod setup;
@@ -96,6 +96,14 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
         Duration::from_secs(args.timeout),
         &args.command,
     );
+    // The same history budget as in AWS, said in terms of this command's flag.
+    let longest = budget::longest_tracked_seconds(&settings);
+    if args.timeout > longest {
+        return Err(UsageError::new(format!(
+            "--timeout {} is longer than one execution's history can track; use at most {longest}",
+            args.timeout
+        )));
+    }
     let stop_timeout = taskdef
         .find(&container)
         .map_or(Duration::from_secs(30), |c| c.stop_timeout);
