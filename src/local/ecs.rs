@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use super::docker::{self, DockerError, DockerOptions};
 use super::events::{Emitter, LocalEvent, Observer};
 use super::process;
-use super::task::{self, Backend, NewTask, TaskRecord};
+use super::task::{self, NewTask, TaskRecord};
 use super::taskdef::{LocalTaskDefinition, LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::aws::AwsError;
 use crate::clock::Clock;
@@ -50,7 +50,7 @@ impl std::fmt::Debug for LocalEcs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LocalEcs")
             .field("family", &self.inner.taskdef.family)
-            .field("backend", &self.inner.backend)
+            .field("runner", &self.inner.runner)
             .finish_non_exhaustive()
     }
 }
@@ -58,7 +58,7 @@ impl std::fmt::Debug for LocalEcs {
 struct Inner {
     taskdef: LocalTaskDefinition,
     described: TaskDefinition,
-    backend: Backend,
+    runner: Runner,
     events: Emitter,
     tasks: Mutex<Tasks>,
     counter: AtomicU64,
@@ -93,7 +93,7 @@ impl Drop for Inner {
 impl LocalEcs {
     /// A runner for `taskdef` that runs tasks as local processes.
     pub fn new(taskdef: LocalTaskDefinition) -> Self {
-        Self::with_backend(taskdef, Backend::Process)
+        Self::with_runner_unchecked(taskdef, Runner::Process)
     }
 
     /// A runner for `taskdef` with the given runner. For Docker, checks first that a daemon
@@ -103,21 +103,18 @@ impl LocalEcs {
         taskdef: LocalTaskDefinition,
         runner: Runner,
     ) -> Result<Self, DockerError> {
-        match runner {
-            Runner::Process => Ok(Self::new(taskdef)),
-            Runner::Docker(options) => {
-                docker::check_daemon(&options).await?;
-                Ok(Self::with_backend(taskdef, Backend::Docker(options)))
-            }
+        if let Runner::Docker(options) = &runner {
+            docker::check_daemon(options).await?;
         }
+        Ok(Self::with_runner_unchecked(taskdef, runner))
     }
 
-    fn with_backend(taskdef: LocalTaskDefinition, backend: Backend) -> Self {
+    fn with_runner_unchecked(taskdef: LocalTaskDefinition, runner: Runner) -> Self {
         Self {
             inner: Arc::new(Inner {
                 described: taskdef.to_task_definition(),
                 taskdef,
-                backend,
+                runner,
                 events: Emitter::default(),
                 tasks: Mutex::new(Tasks::default()),
                 counter: AtomicU64::new(0),
@@ -275,16 +272,15 @@ impl Ecs for LocalEcs {
                 id,
                 cluster,
                 started_by: params.started_by.clone(),
-                client_token: params.client_token.clone(),
                 container: container.name.clone(),
             },
-            &self.inner.backend,
+            &self.inner.runner,
             self.inner.events.clone(),
         );
         let argv = process::argv(container, &params.command);
         let agent = tokio::spawn(task::drive(
             record.clone(),
-            self.inner.backend.clone(),
+            self.inner.runner.clone(),
             container.clone(),
             argv,
         ));

@@ -18,6 +18,7 @@ use tokio::io::{AsyncRead, BufReader};
 use tokio::sync::watch;
 
 use super::docker::{self, DockerOptions};
+use super::ecs::Runner;
 use super::events::{Emitter, LocalEvent, OutputStream};
 use super::process;
 use super::taskdef::LocalContainer;
@@ -37,13 +38,6 @@ pub const STOP_CODE_EXITED: &str = "EssentialContainerExited";
 pub const STOP_CODE_USER: &str = "UserInitiated";
 pub const STOP_CODE_FAILED_TO_START: &str = "TaskFailedToStart";
 const EXITED_REASON: &str = "Essential container in task exited";
-
-/// How a task's container is run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Backend {
-    Process,
-    Docker(DockerOptions),
-}
 
 /// A task's state with a counter of its changes.
 #[derive(Debug, Clone)]
@@ -85,7 +79,6 @@ pub struct TaskRecord {
     pub id: String,
     pub cluster: String,
     pub started_by: String,
-    pub client_token: String,
     pub container: String,
     /// The awslogs group and stream this task's output answers for.
     pub log_group: String,
@@ -107,14 +100,13 @@ pub struct NewTask {
     pub id: String,
     pub cluster: String,
     pub started_by: String,
-    pub client_token: String,
     pub container: String,
     pub log_group: String,
     pub log_stream: String,
 }
 
 impl TaskRecord {
-    pub fn new(task: NewTask, backend: &Backend, events: Emitter) -> Arc<Self> {
+    pub fn new(task: NewTask, runner: &Runner, events: Emitter) -> Arc<Self> {
         let state = TaskState {
             task_arn: task.arn.clone(),
             last_status: "PROVISIONING".into(),
@@ -131,16 +123,15 @@ impl TaskRecord {
                 reason: None,
             }],
         };
-        let docker = match backend {
-            Backend::Process => None,
-            Backend::Docker(options) => Some((options.clone(), docker::container_name(&task.id))),
+        let docker = match runner {
+            Runner::Process => None,
+            Runner::Docker(options) => Some((options.clone(), docker::container_name(&task.id))),
         };
         let record = Arc::new(Self {
             arn: task.arn,
             id: task.id,
             cluster: task.cluster,
             started_by: task.started_by,
-            client_token: task.client_token,
             container: task.container,
             log_group: task.log_group,
             log_stream: task.log_stream,
@@ -354,7 +345,7 @@ enum Ended {
 /// Starts `argv` in `container` for `record` and follows it to STOPPED.
 pub async fn drive(
     record: Arc<TaskRecord>,
-    backend: Backend,
+    runner: Runner,
     container: LocalContainer,
     argv: Vec<String>,
 ) {
@@ -363,9 +354,9 @@ pub async fn drive(
         record.finish(Err(Ended::NotStarted));
         return;
     }
-    let prepared = match &backend {
-        Backend::Process => process::prepare(&container, &argv),
-        Backend::Docker(options) => {
+    let prepared = match &runner {
+        Runner::Process => process::prepare(&container, &argv),
+        Runner::Docker(options) => {
             let name = docker::container_name(&record.id);
             docker::prepare(options, &container, &name, &argv)
         }
@@ -374,9 +365,9 @@ pub async fn drive(
         Ok(command) => command,
         Err(reason) => return record.finish(Err(Ended::FailedToStart(reason))),
     };
-    let program = match &backend {
-        Backend::Process => argv.first().cloned().unwrap_or_default(),
-        Backend::Docker(_) => "docker".to_string(),
+    let program = match &runner {
+        Runner::Process => argv.first().cloned().unwrap_or_default(),
+        Runner::Docker(_) => "docker".to_string(),
     };
     let mut child = match command.spawn() {
         Ok(child) => child,
@@ -412,8 +403,8 @@ pub async fn drive(
     let status = tokio::select! {
         status = child.wait() => status,
         _ = async { let _ = rx.wait_for(|s| s.state.desired_status.as_deref() == Some("STOPPED")).await; } => {
-            match &backend {
-                Backend::Process => {
+            match &runner {
+                Runner::Process => {
                     process::signal_group(pgid, libc::SIGTERM);
                     match tokio::time::timeout(container.stop_timeout, child.wait()).await {
                         Ok(status) => status,
@@ -423,7 +414,7 @@ pub async fn drive(
                         }
                     }
                 }
-                Backend::Docker(options) => {
+                Runner::Docker(options) => {
                     let name = docker::container_name(&record.id);
                     let mut stop = docker::stop(options, &name, container.stop_timeout);
                     let stopped = tokio::time::timeout(
@@ -463,8 +454,8 @@ pub async fn drive(
             "the runner lost track of the process: {err}"
         ))),
     };
-    let exit = match (&backend, exit) {
-        (Backend::Docker(options), Ok(code)) => {
+    let exit = match (&runner, exit) {
+        (Runner::Docker(options), Ok(code)) => {
             let name = docker::container_name(&record.id);
             let inspected = docker::inspect(options, &name).await;
             let outcome = docker::outcome(code, inspected, &record.tail(5));

@@ -50,8 +50,8 @@ pub struct FollowOpts {
     #[arg(long, requires = "timeout")]
     pub abort_on_timeout: bool,
     /// Seconds between reads of the execution history (the log is read every second one);
-    /// `wait` exits within about this long of the execution's end. Throttling doubles it, up
-    /// to 30
+    /// `wait` exits within about this long of the execution's end. Throttling and transient
+    /// errors double it, up to 30 (or this value, if larger); a good answer halves it back
     #[arg(long, value_name = "SECONDS", default_value = "2", value_parser = parse_interval)]
     pub poll_interval: Duration,
 }

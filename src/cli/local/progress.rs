@@ -148,7 +148,7 @@ fn seconds(duration: Duration) -> String {
     format!("{:.1} s", duration.as_secs_f64())
 }
 
-/// `succeeded: exit code 0 in 1.2 s (task ID)` or
+/// `succeeded: exit code 0, 1.2 s (task ID)` or
 /// `failed: Migration.NonZeroExit, exit code 1, after 3.4 s (task ID)`.
 pub fn summary_line(summary: &Summary) -> String {
     let task = summary
