@@ -70,13 +70,13 @@ variable "assign_public_ip" {
 }
 
 variable "launch_type" {
-  description = "Launch type of the migration task (Settings `LAUNCH_TYPE`): `FARGATE`, `EC2` or `EXTERNAL`. Set it to null to use `capacity_provider_strategy` instead; null with an empty strategy uses the cluster's default capacity provider strategy (neither variable is then set)."
+  description = "Launch type of the migration task (Settings `LAUNCH_TYPE`): `FARGATE`, `EC2`, `EXTERNAL` or `MANAGED_INSTANCES`. Set it to null to use `capacity_provider_strategy` instead; null with an empty strategy uses the cluster's default capacity provider strategy (neither variable is then set)."
   type        = string
   default     = "FARGATE"
 
   validation {
-    condition     = var.launch_type == null || contains(["FARGATE", "EC2", "EXTERNAL"], coalesce(var.launch_type, "FARGATE"))
-    error_message = "launch_type must be FARGATE, EC2, EXTERNAL or null."
+    condition     = var.launch_type == null || contains(["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES"], coalesce(var.launch_type, "FARGATE"))
+    error_message = "launch_type must be FARGATE, EC2, EXTERNAL, MANAGED_INSTANCES or null."
   }
 }
 
@@ -391,7 +391,7 @@ variable "initial_migration_timeout_seconds" {
   default     = null
 
   validation {
-    condition     = var.initial_migration_timeout_seconds == null || coalesce(var.initial_migration_timeout_seconds, 1) >= 1
-    error_message = "initial_migration_timeout_seconds must be positive or null."
+    condition     = var.initial_migration_timeout_seconds == null || (coalesce(var.initial_migration_timeout_seconds, 1) >= 1 && floor(coalesce(var.initial_migration_timeout_seconds, 1)) == coalesce(var.initial_migration_timeout_seconds, 1))
+    error_message = "initial_migration_timeout_seconds must be a whole number of seconds (at least 1), or null: run-migration.sh takes whole seconds."
   }
 }

@@ -275,6 +275,14 @@ run "poll_max_wait_under_poll_interval" {
   expect_failures = [aws_sfn_state_machine.this]
 }
 
+run "initial_migration_timeout_not_whole" {
+  command = plan
+  variables {
+    initial_migration_timeout_seconds = 1.5
+  }
+  expect_failures = [var.initial_migration_timeout_seconds]
+}
+
 run "no_family" {
   command = plan
   variables {
