@@ -257,11 +257,7 @@ async fn settle(
     progress: &mut progress::Progress,
     stop_timeout: Duration,
 ) {
-    let all_stopped = async {
-        for task in ecs.tasks() {
-            ecs.wait_stopped(&task.task_arn).await;
-        }
-    };
+    let all_stopped = ecs.wait_all_stopped();
     tokio::pin!(all_stopped);
     let give_up = tokio::time::sleep(stop_timeout + SETTLE_MARGIN);
     tokio::pin!(give_up);
@@ -284,12 +280,7 @@ async fn settle(
     };
     if killed {
         ecs.kill_all();
-        let stopped = async {
-            for task in ecs.tasks() {
-                ecs.wait_stopped(&task.task_arn).await;
-            }
-        };
-        let _ = tokio::time::timeout(SETTLE_MARGIN, stopped).await;
+        let _ = tokio::time::timeout(SETTLE_MARGIN, ecs.wait_all_stopped()).await;
     }
 }
 

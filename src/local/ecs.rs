@@ -178,6 +178,13 @@ impl LocalEcs {
         Some(record.wait_stopped().await)
     }
 
+    /// Waits until every task this runner started has stopped.
+    pub async fn wait_all_stopped(&self) {
+        for task in self.tasks() {
+            self.wait_stopped(&task.task_arn).await;
+        }
+    }
+
     /// The process group of a running task (its leader's pid), while it has one.
     pub fn process_group(&self, task_arn: &str) -> Option<i32> {
         self.find(task_arn)?.process_group()
