@@ -7,10 +7,10 @@
 //!
 //! Cold start = process start to the first response; memory = the process's VmHWM.
 
-#[path = "../tests/common/moto.rs"]
+#[path = "../tests/wire/moto.rs"]
 #[allow(dead_code)]
 mod moto;
-#[path = "../tests/fixtures/runtime_api.rs"]
+#[path = "../tests/wire/runtime_api.rs"]
 mod runtime_api;
 
 use std::path::PathBuf;

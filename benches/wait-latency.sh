@@ -17,7 +17,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 if [ -z "${ECS_MIGRATE_BIN:-}" ]; then
-  cargo test --no-run --test cli_aws >/dev/null 2>&1 || cargo test --no-run --test cli_aws
+  cargo test --no-run --test wire >/dev/null 2>&1 || cargo test --no-run --test wire
   target=${CARGO_TARGET_DIR:-$root/target}
   # A link of our own: a build in a shared target dir may replace target/debug/ecs-migrate.
   ln "$target/debug/ecs-migrate" "$work/ecs-migrate" 2>/dev/null \

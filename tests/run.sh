@@ -50,8 +50,8 @@ install_tools() {
   # Each step returns on failure: `set -e` does not apply inside a function run by `check`.
   apt_install shellcheck postgresql || return 1
   bash tests/support/install-moto.sh || return 1
-  # checkov's venv also holds python-hcl2, which tests/static/iam_actions.py (run by cargo
-  # test's IAM test) parses terraform/iam.tf with.
+  # checkov's venv also holds python-hcl2, which tests/static/iam_actions.py (run by the IAM
+  # test, tests/static/iam.rs) parses terraform/iam.tf with.
   if [ ! -x "$tools/checkov/bin/checkov" ]; then
     python3 -m venv "$tools/checkov" || return 1
     "$tools/checkov/bin/pip" install --quiet 'checkov>=3.3,<4' || return 1
@@ -68,7 +68,7 @@ install_tools() {
 check "install test tools" install_tools
 check "cargo fmt --check" cargo fmt --all -- --check
 check "cargo clippy" cargo clippy --all-targets --quiet -- -D warnings
-check "cargo test (unit, engine, scenario, wire)" cargo test --quiet
+check "cargo test (unit, engine, scenario, wire, static, local)" cargo test --quiet
 check "asl-validator on the rendered state machine" bash tests/static/check-asl.sh
 check "terraform fmt, checkov, shellcheck, module consistency" bash tests/static/check-terraform.sh
 check "example: alembic on PostgreSQL via ecs-migrate local" bash tests/examples/fastapi-postgres.sh

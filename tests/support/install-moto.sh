@@ -3,7 +3,7 @@
 # virtualenv at REPO/.tools/moto. Idempotent: a venv that already has the pinned versions is
 # left as it is. Prints the venv's python.
 #
-#   tests/support/install-moto.sh            # then: cargo test
+#   tests/support/install-moto.sh            # then: cargo test --test wire
 #
 # Pinned versions: moto[server] 5.2.5 (see tests/support/moto_server.py for the moto bugs it
 # still works around), awscli 1.x from PyPI.

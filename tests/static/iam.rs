@@ -4,9 +4,6 @@
 //! an interceptor that records each operation the SDK executes; the grants are parsed from
 //! terraform/iam.tf by tests/static/iam_actions.py. Both sides must be equal.
 
-mod common;
-mod fixtures;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
@@ -29,8 +26,10 @@ use ecs_migrate::clock::VirtualClock;
 use ecs_migrate::ecs::SdkEcs;
 use ecs_migrate::logs::SdkLogs;
 use ecs_migrate::steps::{Step, StepEnv};
-use fixtures::*;
 use serde_json::{json, Value};
+
+use crate::fixtures::*;
+use crate::process;
 
 /// Records `service:Operation` for every call the SDK executes.
 #[derive(Debug, Clone, Default)]
@@ -219,7 +218,7 @@ fn granted_per_function() -> BTreeMap<String, BTreeSet<String>> {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("run {python} (bash tests/run.sh installs it): {e}"));
-    let output = common::process::finish(child);
+    let output = process::finish(child);
     assert_eq!(output.code, 0, "iam_actions.py failed: {}", output.stderr);
     serde_json::from_str(&output.stdout).expect("iam_actions.py prints JSON")
 }

@@ -1,12 +1,11 @@
 //! A moto server for the wire tests, and fixtures on it.
 //!
 //! ```ignore
-//! mod common;
-//! use common::moto;
+//! use crate::moto;
 //!
 //! #[tokio::test]
 //! async fn something() {
-//!     let server = moto::shared();                  // one server per test binary
+//!     let server = moto::shared();                  // one server for the whole wire binary
 //!     let config = server.sdk_config().await;       // dummy credentials, us-east-1, its endpoint
 //!     let cluster = server.create_cluster(&moto::unique("c")).await;
 //! }
@@ -16,9 +15,10 @@
 //! tests hit) run by the Python in `.tools/moto`, which `tests/support/install-moto.sh` creates.
 //! Without it every test that asks for a server fails saying so: wire tests are never skipped.
 //!
-//! Tests in one binary run in parallel threads against the one server: give every resource a
-//! [`unique`] name rather than calling [`Moto::reset`], which wipes every test's resources.
-//! [`Moto::start`] gives a test a server of its own (killed when dropped) when it needs one.
+//! Every wire test runs in this one binary, in parallel threads against the one server: give
+//! every resource a [`unique`] name, and change nothing server-wide that another test could
+//! notice (moto's reset, ECS state transitions). [`Moto::start`] gives a test a server of its
+//! own (killed when dropped) when it needs one.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -185,18 +185,9 @@ impl Moto {
         }
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// `http://127.0.0.1:PORT`, for `--endpoint-url` and `AWS_ENDPOINT_URL`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The server's request log (werkzeug's, on stderr), for debugging a failed test.
-    pub fn log_path(&self) -> &std::path::Path {
-        &self.log
     }
 
     /// An SdkConfig for this server: dummy static credentials, us-east-1, its endpoint.
@@ -246,24 +237,6 @@ impl Moto {
     }
 
     // ---- moto's own API ----
-
-    /// Wipes every resource of every test on this server (`POST /moto-api/reset`). With
-    /// [`shared`], only safe in a binary whose tests do not overlap; prefer [`unique`] names.
-    pub fn reset(&self) {
-        self.moto_api("/moto-api/reset", "");
-    }
-
-    /// ECS tasks advance one status per DescribeTasks by default (RUNNING, DEACTIVATING,
-    /// STOPPING, DEPROVISIONING, STOPPED). `times` DescribeTasks calls per step instead;
-    /// applies to every task on the server.
-    pub fn set_ecs_task_transition(&self, times: u32) {
-        self.moto_api(
-            "/moto-api/state-manager/set-transition",
-            &format!(
-                r#"{{"model_name":"ecs::task","transition":{{"progression":"manual","times":{times}}}}}"#
-            ),
-        );
-    }
 
     /// Makes Step Functions run Pass/Wait/Choice/Succeed/Fail states for real
     /// (`execute_state_machine`); Task states get the queued canned Lambda results. Applies to

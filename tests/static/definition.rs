@@ -1,12 +1,12 @@
 //! Static checks of statemachine/migration.asl.json that asl-validator cannot make.
 
-mod common;
-
 use std::collections::BTreeSet;
 
 use ecs_migrate::steps::Step;
 use ecs_migrate::MigrationError;
 use serde_json::Value;
+
+use crate::process;
 
 fn definition() -> Value {
     let text = std::fs::read_to_string(concat!(
@@ -109,7 +109,7 @@ fn the_readme_shows_the_generated_graph() {
         env!("CARGO_MANIFEST_DIR"),
         "/statemachine/migration.asl.json"
     ));
-    let output = common::process::finish(common::process::spawn(cmd));
+    let output = process::finish(process::spawn(cmd));
     assert_eq!(output.code, 0, "{output:?}");
     let graph = output.stdout;
     let readme =

@@ -2,7 +2,7 @@
 //! `aws stepfunctions get-execution-history` returns them. The counts matter: a budget of
 //! "history events per hour of migration" is computed from them.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

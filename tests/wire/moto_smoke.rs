@@ -1,14 +1,13 @@
 //! Proves the moto harness: the project's ECS adapter against moto server, from RunTask with
 //! an awsvpc configuration to a STOPPED task and its exit code.
 
-mod common;
-
 use aws_sdk_ecs::types::{
     AwsVpcConfiguration, ContainerOverride, KeyValuePair, LaunchType, NetworkConfiguration,
     TaskOverride,
 };
-use common::moto;
 use ecs_migrate::ecs::{AwsVpc, Ecs, Placement, RunTaskOutcome, RunTaskParams, SdkEcs, TaskLookup};
+
+use crate::moto;
 
 /// DescribeTasks until STOPPED; moto advances one status per call, so a handful is plenty.
 async fn describe_until_stopped(ecs: &SdkEcs, cluster: &str, task_arn: &str) -> Vec<String> {

@@ -3,7 +3,7 @@
 //! intrinsic ends the execution with States.Runtime ("The function '...' had the following
 //! error: ...").
 
-mod common;
+use crate::common;
 
 use common::*;
 use ecs_migrate::asl::ExecutionStatus;

@@ -1,8 +1,6 @@
 //! Layer 1: each step against aws-smithy-mocks, through the real SDK adapters. Every error name
 //! in the README's "Error names" is produced here by some step and asserted.
 
-mod fixtures;
-
 use std::sync::Arc;
 
 use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput;
@@ -25,8 +23,9 @@ use ecs_migrate::steps::{
     ValidateEventInput,
 };
 use ecs_migrate::{MigrationError, StateError};
-use fixtures::*;
 use serde_json::{json, Value};
+
+use crate::fixtures::*;
 
 /// An error response as the service sends it (JSON 1.1 `__type`), so the SDK parses its code.
 fn aws_error(code: &str, message: &str) -> String {

@@ -1,7 +1,7 @@
 //! Retry, Catch, timeouts and the States.* errors, in virtual time: the assertions read the
 //! timestamps of the history, which is what the console would show.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;

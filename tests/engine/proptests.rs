@@ -1,7 +1,7 @@
 //! No input makes the engine panic: arbitrary JSON as a definition, arbitrary strings as
 //! paths and intrinsic calls, and random-but-plausible definitions parsed and run.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

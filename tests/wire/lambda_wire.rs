@@ -1,16 +1,14 @@
 //! Layer 4: the Lambda binaries as Lambda runs them, under a Runtime API server on 127.0.0.1.
 //! Errors must reach Step Functions as the README's "Error names" (the `errorType`).
 
-mod common;
-mod fixtures;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::moto;
-use fixtures::runtime_api::{Answer, RuntimeApi};
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
+
+use crate::moto;
+use crate::runtime_api::{Answer, RuntimeApi};
 
 /// Starts a step's bootstrap against `api` with `env` (and nothing inherited that could reach AWS).
 fn bootstrap(binary: &str, api: &RuntimeApi, env: &[(&str, &str)]) -> Child {

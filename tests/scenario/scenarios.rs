@@ -2,8 +2,6 @@
 //! fake ECS on virtual time. Each scenario asserts the final Error/Cause, the states visited,
 //! that no task is left running, and the history's event count.
 
-mod fixtures;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -17,11 +15,12 @@ use ecs_migrate::asl::{
 use ecs_migrate::clock::{Clock, VirtualClock};
 use ecs_migrate::settings::Settings;
 use ecs_migrate::steps::{budget, Step, StepEnv};
-use fixtures::fake_ecs::{FakeEcs, Script};
-use fixtures::{settings_with, t0};
 use serde_json::{json, Value};
 
-const DEFINITION: &str = include_str!("../statemachine/migration.asl.json");
+use crate::fake_ecs::{self, FakeEcs, Script};
+use crate::fixtures::{settings_with, t0};
+
+const DEFINITION: &str = include_str!("../../statemachine/migration.asl.json");
 
 fn function_arn(step: Step) -> String {
     format!(
@@ -221,10 +220,7 @@ async fn success() {
     assert_eq!(run.visited(), HAPPY_PATH);
     let output = run.result.output.clone().unwrap();
     assert_eq!(output["result"]["exit_code"], 0);
-    assert_eq!(
-        output["request"]["taskdef_arn"],
-        fixtures::fake_ecs::TASKDEF_ARN
-    );
+    assert_eq!(output["request"]["taskdef_arn"], fake_ecs::TASKDEF_ARN);
     run.assert_nothing_running();
     assert_eq!(run.fake.tasks_started(), 1);
     // 80 s of task (20 provisioning + 60 running): one PollStatus round, well inside 600 s.

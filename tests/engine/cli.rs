@@ -1,13 +1,12 @@
 //! `ecs-migrate asl run|validate|graph` through the built binary: exit codes (0 succeeded,
 //! 1 failed or timed out, 2 usage) and exactly one JSON object on stdout for `run`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::process::{finish, spawn, Output};
 use serde_json::{json, Value};
+
+use crate::process::{finish, spawn, Output};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ecs-migrate"))

@@ -1,6 +1,6 @@
 //! Choice rules, table-driven from "Choice workflow state" in the developer guide.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ecs_migrate::asl::ExecutionStatus;

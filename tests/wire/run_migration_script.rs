@@ -1,14 +1,12 @@
 //! terraform/scripts/run-migration.sh (bash + the AWS CLI, for CI without ecs-migrate) against
 //! moto server: the AWS CLI from `.tools/moto` (tests/support/install-moto.sh installs it),
-//! pointed at moto with AWS_ENDPOINT_URL, on the same test state machines as tests/cli_aws.rs.
-
-mod common;
+//! pointed at moto with AWS_ENDPOINT_URL, on the same test state machines as cli_aws.rs.
 
 use std::process::Command;
 
-use common::machines::{execution_status, log_stream, End, Machine};
-use common::moto::{self, Moto};
-use common::process::{finish, spawn, Output};
+use crate::machines::{execution_status, log_stream, End, Machine};
+use crate::moto::{self, Moto};
+use crate::process::{finish, spawn, Output};
 
 fn server() -> &'static Moto {
     let server = moto::shared();

@@ -1,7 +1,7 @@
 //! Input and output processing, table-driven from the developer guide's examples: InputPath,
 //! Parameters, ResultSelector, ResultPath, OutputPath, the context object and Pass states.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ecs_migrate::asl::{ExecutionStatus, RegistryInvoker, TaskFailure};

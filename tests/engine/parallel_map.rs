@@ -2,7 +2,7 @@
 //! state"), tolerated failures, concurrency, variable scopes and overlapping waits in virtual
 //! time.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

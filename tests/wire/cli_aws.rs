@@ -3,22 +3,21 @@
 //! `--endpoint-url` and dummy credentials.
 //!
 //! moto runs Pass/Wait/Choice/Succeed/Fail states for real (`execute_state_machine`), so the
-//! test state machines (`common::machines`) are made of those, in the real definition's shape.
+//! test state machines (`machines`) are made of those, in the real definition's shape.
 //!
 //! A name taken by an execution with different input is a usage error: exit 2 (the migration
 //! did not run, so it did not fail).
-
-mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::machines::{execution_status, log_stream, slow_machine, End, Machine};
-use common::moto::{self, Moto};
-use common::process::{finish, spawn, Output};
 use serde_json::Value;
+
+use crate::machines::{execution_status, log_stream, slow_machine, End, Machine};
+use crate::moto::{self, Moto};
+use crate::process::{finish, spawn, Output};
 
 const ACCOUNT: &str = moto::ACCOUNT;
 

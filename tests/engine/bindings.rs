@@ -1,7 +1,7 @@
 //! Task bindings: the Step Functions Local mock configuration, the in-process registry and
 //! the Lambda Invoke endpoint (against a small HTTP server in the test).
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

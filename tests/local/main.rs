@@ -1,0 +1,7 @@
+//! `ecs-migrate local` and its task runner with real processes: the runner's contract, the
+//! example task definitions, and the command as users run it (`cargo test --test local`).
+//! Layer 6's migration against PostgreSQL is tests/examples/fastapi-postgres.sh.
+
+mod cli;
+mod examples;
+mod runner;

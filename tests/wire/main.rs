@@ -1,0 +1,15 @@
+//! Layer 4, wire: the Lambda binaries under a Lambda Runtime API server, and the ecs-migrate CLI
+//! and terraform/scripts/run-migration.sh against moto server, all on 127.0.0.1
+//! (`cargo test --test wire`). Every test here shares one moto server (`moto::shared`), started
+//! by the first test that asks for it.
+
+mod machines;
+mod moto;
+#[path = "../common/process.rs"]
+mod process;
+mod runtime_api;
+
+mod cli_aws;
+mod lambda_wire;
+mod moto_smoke;
+mod run_migration_script;
