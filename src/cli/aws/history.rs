@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use crate::asl::ExecutionStatus;
 use crate::aws::AwsError;
 use crate::logs::LogStream;
-use crate::steps::{StateData, TaskStatus};
+use crate::machine::StateData;
+use crate::steps::TaskStatus;
 
 /// The history events the command cares about, out of the SDK's types.
 #[derive(Debug, Clone, PartialEq, Eq)]
