@@ -1,6 +1,6 @@
 //! Task bindings: the [`TaskInvoker`] trait the engine calls for every Task state, and the
-//! in-process [`RegistryInvoker`]. The mock-file and Lambda-endpoint invokers live in
-//! `mock.rs` and `lambda.rs`. The engine never knows which one it talks to.
+//! in-process [`RegistryInvoker`]. The mock-file invoker lives in `mock.rs`, the CLI's
+//! Lambda-endpoint invoker in `crate::cli`. The engine never knows which one it talks to.
 
 use std::collections::HashMap;
 use std::future::Future;

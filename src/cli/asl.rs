@@ -9,10 +9,11 @@ use async_trait::async_trait;
 use chrono::Utc;
 use serde_json::Value;
 
+use super::lambda_endpoint::LambdaEndpointInvoker;
 use super::{Outcome, UsageError};
 use crate::asl::{
-    graph, Definition, ExecutionStatus, Executor, HistoryEvent, LambdaEndpointInvoker, MockInvoker,
-    TaskCall, TaskFailure, TaskInvoker, UnboundInvoker,
+    graph, Definition, ExecutionStatus, Executor, HistoryEvent, MockInvoker, TaskCall, TaskFailure,
+    TaskInvoker, UnboundInvoker,
 };
 use crate::clock::{Clock, SystemClock, VirtualClock};
 
