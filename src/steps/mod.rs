@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::ecs::{ContainerState, Ecs, LogConfiguration};
+use crate::ecs::{ContainerState, Ecs, LastStatus, LogConfiguration};
 use crate::error::StateError;
 use crate::logs::{LogStream, Logs};
 use crate::settings::Settings;
@@ -120,9 +120,9 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskStatus {
     pub phase: Phase,
-    pub last_status: String,
+    pub last_status: LastStatus,
     #[serde(default)]
-    pub desired_status: Option<String>,
+    pub desired_status: Option<LastStatus>,
     #[serde(default)]
     pub stop_code: Option<String>,
     #[serde(default)]
