@@ -107,12 +107,89 @@ pub struct RunTaskFailure {
     pub detail: Option<String>,
 }
 
+/// A task's or container's `lastStatus` / `desiredStatus`, as the ECS task lifecycle names
+/// it (Amazon ECS Developer Guide, "Amazon ECS task lifecycle"). A status ECS adds later, or a
+/// stand-in such as poll-status's `MISSING`, is kept as [`LastStatus::Other`]. It travels in
+/// the state data as the ECS string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum LastStatus {
+    Provisioning,
+    Pending,
+    Activating,
+    Running,
+    Deactivating,
+    Stopping,
+    Deprovisioning,
+    Stopped,
+    Deleted,
+    Other(String),
+}
+
+impl LastStatus {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Provisioning => "PROVISIONING",
+            Self::Pending => "PENDING",
+            Self::Activating => "ACTIVATING",
+            Self::Running => "RUNNING",
+            Self::Deactivating => "DEACTIVATING",
+            Self::Stopping => "STOPPING",
+            Self::Deprovisioning => "DEPROVISIONING",
+            Self::Stopped => "STOPPED",
+            Self::Deleted => "DELETED",
+            Self::Other(s) => s,
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "PROVISIONING" => Self::Provisioning,
+            "PENDING" => Self::Pending,
+            "ACTIVATING" => Self::Activating,
+            "RUNNING" => Self::Running,
+            "DEACTIVATING" => Self::Deactivating,
+            "STOPPING" => Self::Stopping,
+            "DEPROVISIONING" => Self::Deprovisioning,
+            "STOPPED" => Self::Stopped,
+            "DELETED" => Self::Deleted,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    /// Still on its way to RUNNING: the start budget applies.
+    pub fn before_running(&self) -> bool {
+        matches!(self, Self::Provisioning | Self::Pending | Self::Activating)
+    }
+}
+
+impl From<String> for LastStatus {
+    fn from(s: String) -> Self {
+        Self::parse(&s)
+    }
+}
+
+impl From<LastStatus> for String {
+    fn from(status: LastStatus) -> Self {
+        match status {
+            LastStatus::Other(s) => s,
+            known => known.as_str().to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for LastStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A task as DescribeTasks reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskState {
     pub task_arn: String,
-    pub last_status: String,
-    pub desired_status: Option<String>,
+    pub last_status: LastStatus,
+    pub desired_status: Option<LastStatus>,
     pub stop_code: Option<String>,
     pub stopped_reason: Option<String>,
     pub created_at: Option<DateTime<Utc>>,
@@ -124,7 +201,7 @@ pub struct TaskState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerState {
     pub name: String,
-    pub last_status: Option<String>,
+    pub last_status: Option<LastStatus>,
     pub exit_code: Option<i32>,
     pub reason: Option<String>,
 }
@@ -212,8 +289,8 @@ fn task_definition_from_sdk(td: &sdk::TaskDefinition) -> TaskDefinition {
 fn task_state_from_sdk(task: &sdk::Task) -> TaskState {
     TaskState {
         task_arn: task.task_arn().unwrap_or_default().to_string(),
-        last_status: task.last_status().unwrap_or("UNKNOWN").to_string(),
-        desired_status: task.desired_status().map(str::to_string),
+        last_status: LastStatus::parse(task.last_status().unwrap_or("UNKNOWN")),
+        desired_status: task.desired_status().map(LastStatus::parse),
         stop_code: task.stop_code().map(|c| c.as_str().to_string()),
         stopped_reason: task.stopped_reason().map(str::to_string),
         created_at: to_utc(task.created_at()),
@@ -224,7 +301,7 @@ fn task_state_from_sdk(task: &sdk::Task) -> TaskState {
             .iter()
             .map(|c| ContainerState {
                 name: c.name().unwrap_or_default().to_string(),
-                last_status: c.last_status().map(str::to_string),
+                last_status: c.last_status().map(LastStatus::parse),
                 exit_code: c.exit_code(),
                 reason: c.reason().map(str::to_string),
             })

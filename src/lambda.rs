@@ -10,8 +10,9 @@ use serde_json::Value;
 use crate::clock::SystemClock;
 use crate::ecs::SdkEcs;
 use crate::logs::SdkLogs;
+use crate::machine::Step;
 use crate::settings::Settings;
-use crate::steps::{Step, StepEnv};
+use crate::steps::StepEnv;
 
 /// Time kept back from the Lambda deadline for poll-status's last call and its response.
 const DEADLINE_MARGIN: chrono::Duration = chrono::Duration::seconds(20);

@@ -10,6 +10,7 @@ pub mod error;
 pub mod lambda;
 pub mod local;
 pub mod logs;
+pub mod machine;
 pub mod request;
 pub mod settings;
 pub mod steps;

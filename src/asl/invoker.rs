@@ -1,6 +1,6 @@
 //! Task bindings: the [`TaskInvoker`] trait the engine calls for every Task state, and the
-//! in-process [`RegistryInvoker`]. The mock-file and Lambda-endpoint invokers live in
-//! `mock.rs` and `lambda.rs`. The engine never knows which one it talks to.
+//! in-process [`RegistryInvoker`]. The mock-file invoker lives in `mock.rs`, the CLI's
+//! Lambda-endpoint invoker in `crate::cli`. The engine never knows which one it talks to.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -252,17 +252,24 @@ impl TaskInvoker for RegistryInvoker {
     }
 }
 
-/// Fails every task with a message saying how to bind tasks (the CLI's default).
+/// Fails every task with `States.Runtime`: no binding was given for it.
 #[derive(Debug, Clone, Default)]
 pub struct UnboundInvoker;
+
+impl UnboundInvoker {
+    /// The Cause it fails `call` with; a host adds how to bind tasks in its own terms.
+    pub fn cause(call: &TaskCall) -> String {
+        format!(
+            "state '{}' (resource '{}') has no binding",
+            call.state_name, call.resource
+        )
+    }
+}
 
 #[async_trait]
 impl TaskInvoker for UnboundInvoker {
     async fn invoke(&self, call: TaskCall) -> Result<Value, TaskFailure> {
-        Err(TaskFailure::unbound(format!(
-            "state '{}' (resource '{}') has no binding: pass --mock-config FILE --test-case NAME or --lambda-endpoint URL",
-            call.state_name, call.resource
-        )))
+        Err(TaskFailure::unbound(Self::cause(&call)))
     }
 }
 

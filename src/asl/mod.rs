@@ -1,5 +1,7 @@
 //! The local Amazon States Language engine: parse and check a definition, run it with task
-//! bindings and a clock you choose, get the execution history AWS would record.
+//! bindings and a clock you choose, get the execution history AWS would record. It does no
+//! I/O of its own: bindings that reach services (the CLI's Lambda-endpoint invoker, the
+//! migration's steps in `crate::machine`) live outside it.
 //!
 //! It follows the Amazon States Language specification and the Step Functions developer
 //! guide for the JSONPath query language (JSONata definitions are rejected). The interface
@@ -41,7 +43,6 @@ pub mod graph;
 mod history;
 mod intrinsics;
 mod invoker;
-mod lambda;
 mod mock;
 mod path;
 mod problem;
@@ -58,7 +59,6 @@ pub use invoker::{
     function_name, invoke_response, is_lambda_invoke, is_placeholder, Heartbeat, RegistryInvoker,
     TaskCall, TaskFailure, TaskInvoker, UnboundInvoker,
 };
-pub use lambda::{LambdaEndpointError, LambdaEndpointInvoker};
 pub use mock::{MockConfigError, MockInvoker};
 pub use path::{Path, PathError, PathSyntaxError, Root};
 pub use problem::Problem;

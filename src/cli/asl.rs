@@ -9,10 +9,12 @@ use async_trait::async_trait;
 use chrono::Utc;
 use serde_json::Value;
 
+use super::lambda_endpoint::LambdaEndpointInvoker;
 use super::{Outcome, UsageError};
+use crate::asl::MockConfigError;
 use crate::asl::{
-    graph, Definition, ExecutionStatus, Executor, HistoryEvent, LambdaEndpointInvoker, MockInvoker,
-    TaskCall, TaskFailure, TaskInvoker, UnboundInvoker,
+    graph, Definition, ExecutionStatus, Executor, HistoryEvent, MockInvoker, TaskCall, TaskFailure,
+    TaskInvoker, UnboundInvoker,
 };
 use crate::clock::{Clock, SystemClock, VirtualClock};
 
@@ -205,14 +207,20 @@ async fn run_definition(args: RunArgs) -> Result<Outcome, UsageError> {
     };
     let invoker: Arc<dyn TaskInvoker> = match (&args.mock_config, &args.test_case) {
         (Some(file), Some(case)) => {
-            let mock = MockInvoker::from_file(file, &state_machine, case)
-                .map_err(|e| UsageError::new(e.to_string()))?;
+            let mock = MockInvoker::from_file(file, &state_machine, case).map_err(|e| {
+                UsageError::new(match &e {
+                    MockConfigError::NoStateMachine { .. } => {
+                        format!("{e}; pass --state-machine NAME")
+                    }
+                    _ => e.to_string(),
+                })
+            })?;
             match endpoint {
                 Some(fallback) => Arc::new(MockThenFallback { mock, fallback }),
                 None => Arc::new(mock),
             }
         }
-        _ => endpoint.unwrap_or_else(|| Arc::new(UnboundInvoker)),
+        _ => endpoint.unwrap_or_else(|| Arc::new(AdviseBinding)),
     };
     let clock: Arc<dyn Clock> = match args.clock {
         ClockKind::Real => Arc::new(SystemClock),
@@ -263,4 +271,17 @@ fn progress(e: &HistoryEvent) {
         line.push_str(&format!(" error={err}"));
     }
     let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Without --mock-config or --lambda-endpoint every Task state fails, saying how to bind it.
+struct AdviseBinding;
+
+#[async_trait]
+impl TaskInvoker for AdviseBinding {
+    async fn invoke(&self, call: TaskCall) -> Result<Value, TaskFailure> {
+        Err(TaskFailure::unbound(format!(
+            "{}: pass --mock-config FILE --test-case NAME or --lambda-endpoint URL",
+            UnboundInvoker::cause(&call)
+        )))
+    }
 }

@@ -8,31 +8,26 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::{Outcome, UsageError};
-use crate::asl::{
-    Definition, ExecutionStatus, Executor, HistoryEvent, TaskCall, TaskFailure, TaskInvoker,
-};
+use crate::asl::{Definition, ExecutionStatus, Executor, HistoryEvent};
 use crate::clock::{Clock, SystemClock};
 use crate::ecs::Ecs;
 use crate::error::{MigrationError, StateError};
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::{DockerOptions, LocalEcs, LocalEvent, Runner};
 use crate::logs::LogStream;
+use crate::machine::{budget, error_message, StepBinding};
 use crate::settings::Settings;
 use crate::steps::check_exit_code::append_log_tail;
-use crate::steps::{budget, StepEnv};
 
 mod progress;
 mod setup;
 
 pub use progress::{summary_json, summary_line, Ending, Note, Summary, OUTPUT_PREFIX};
-pub use setup::{
-    function_arn, render_definition, settings as local_settings, step_for_arn, LOCAL_CLUSTER,
-};
+pub use setup::{function_arns, settings as local_settings, LOCAL_CLUSTER};
 
 /// How the task runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -160,8 +155,8 @@ async fn follow(
     ecs.observe(Arc::new(move |event: &LocalEvent| {
         let _ = runner_notes.send(Note::Runner(event.clone()));
     }));
-    let definition = setup::render_definition();
-    let definition: Value = serde_json::from_str(&definition).map_err(|e| {
+    let arns = setup::function_arns();
+    let definition: Value = serde_json::from_str(&arns.render()).map_err(|e| {
         UsageError::new(format!(
             "the built-in state machine definition is not JSON: {e}"
         ))
@@ -172,11 +167,13 @@ async fn follow(
         ))
     })?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let steps = LocalSteps {
-        ecs: ecs.clone(),
-        settings: settings.clone(),
-        clock: clock.clone(),
-    };
+    let steps = StepBinding::new(
+        arns,
+        settings.clone(),
+        Arc::new(ecs.clone()),
+        Arc::new(ecs.clone()),
+        clock.clone(),
+    );
     let observer = move |event: &HistoryEvent| {
         if event.event_type.as_str().ends_with("StateEntered") {
             if let Some(name) = event.state_name() {
@@ -230,7 +227,7 @@ async fn follow(
                 error: result
                     .error
                     .unwrap_or_else(|| format!("States.{}", result.status.as_str())),
-                cause: readable_cause(result.cause.as_deref().unwrap_or_default()),
+                cause: error_message(result.cause.as_deref().unwrap_or_default()),
             })
         }
         ExecutionStatus::Aborted => {
@@ -317,51 +314,4 @@ async fn interrupted(ecs: &LocalEcs, settings: &Settings) -> StateError {
     let stream = LogStream::for_container(log.as_ref(), &settings.container, &task.task_arn).ok();
     let cause = append_log_tail(ecs, settings.log_tail_lines, stream.as_ref(), cause).await;
     MigrationError::TaskStopped(cause).to_state_error()
-}
-
-/// The steps as the engine's Task bindings: each local function ARN runs its step over the
-/// local runner, as the Lambda binaries run them over AWS.
-struct LocalSteps {
-    ecs: LocalEcs,
-    settings: Settings,
-    clock: Arc<dyn Clock>,
-}
-
-#[async_trait]
-impl TaskInvoker for LocalSteps {
-    async fn invoke(&self, call: TaskCall) -> Result<Value, TaskFailure> {
-        let Some(step) = setup::step_for_arn(&call.resource) else {
-            return Err(TaskFailure::unbound(format!(
-                "no local step is bound to Resource {}",
-                call.resource
-            )));
-        };
-        let env = StepEnv {
-            settings: &self.settings,
-            ecs: &self.ecs,
-            logs: &self.ecs,
-            clock: &*self.clock,
-        };
-        // Step Functions records a Lambda function's error as Error = errorType and Cause =
-        // the error JSON the function returned.
-        step.run(&env, call.input, None).await.map_err(|err| {
-            TaskFailure::new(
-                err.name(),
-                json!({"errorType": err.name(), "errorMessage": err.message()}).to_string(),
-            )
-        })
-    }
-}
-
-/// The message inside a Lambda error Cause (`{"errorType": ..., "errorMessage": ...}`, as Step
-/// Functions records a function's error), or the Cause as it is.
-pub fn readable_cause(cause: &str) -> String {
-    serde_json::from_str::<Value>(cause)
-        .ok()
-        .and_then(|v| {
-            v.get("errorMessage")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| cause.to_string())
 }

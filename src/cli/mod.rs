@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 pub mod asl;
 pub mod aws;
+pub mod lambda_endpoint;
 pub mod local;
 
 /// Run database migrations as a one-off ECS task, tracked to the end.

@@ -22,7 +22,7 @@ use super::ecs::Runner;
 use super::events::{Emitter, LocalEvent, OutputStream};
 use super::process;
 use super::taskdef::LocalContainer;
-use crate::ecs::{ContainerState, TaskState};
+use crate::ecs::{ContainerState, LastStatus, TaskState};
 
 /// Lines of each task's output kept for `Logs::tail` (the most a Cause asks for).
 pub const KEPT_LINES: usize = 10_000;
@@ -109,8 +109,8 @@ impl TaskRecord {
     pub fn new(task: NewTask, runner: &Runner, events: Emitter) -> Arc<Self> {
         let state = TaskState {
             task_arn: task.arn.clone(),
-            last_status: "PROVISIONING".into(),
-            desired_status: Some("RUNNING".into()),
+            last_status: LastStatus::Provisioning,
+            desired_status: Some(LastStatus::Running),
             stop_code: None,
             stopped_reason: None,
             created_at: Some(Utc::now()),
@@ -118,7 +118,7 @@ impl TaskRecord {
             stopped_at: None,
             containers: vec![ContainerState {
                 name: task.container.clone(),
-                last_status: Some("PENDING".into()),
+                last_status: Some(LastStatus::Pending),
                 exit_code: None,
                 reason: None,
             }],
@@ -162,7 +162,7 @@ impl TaskRecord {
     }
 
     pub fn is_stopped(&self) -> bool {
-        self.state.borrow().state.last_status == "STOPPED"
+        self.state.borrow().state.last_status == LastStatus::Stopped
     }
 
     /// Returns when the state differs from what DescribeTasks last reported (at once if it
@@ -179,7 +179,9 @@ impl TaskRecord {
     /// Returns once the task is STOPPED.
     pub async fn wait_stopped(&self) -> TaskState {
         let mut rx = self.state.subscribe();
-        let _ = rx.wait_for(|s| s.state.last_status == "STOPPED").await;
+        let _ = rx
+            .wait_for(|s| s.state.last_status == LastStatus::Stopped)
+            .await;
         self.state()
     }
 
@@ -212,26 +214,27 @@ impl TaskRecord {
     }
 
     fn stop_requested(&self) -> bool {
-        self.state.borrow().state.desired_status.as_deref() == Some("STOPPED")
+        self.state.borrow().state.desired_status == Some(LastStatus::Stopped)
     }
 
     /// StopTask: asks the agent to stop the container. Nothing happens to a stopped task, or to
     /// one already asked to stop.
     pub fn request_stop(&self, reason: &str) {
         self.update(|state| {
-            if state.last_status == "STOPPED" || state.desired_status.as_deref() == Some("STOPPED")
+            if state.last_status == LastStatus::Stopped
+                || state.desired_status == Some(LastStatus::Stopped)
             {
                 return false;
             }
-            state.desired_status = Some("STOPPED".into());
+            state.desired_status = Some(LastStatus::Stopped);
             state.stop_code = Some(STOP_CODE_USER.into());
             state.stopped_reason = Some(if reason.trim().is_empty() {
                 "Task stopped by user".into()
             } else {
                 reason.to_string()
             });
-            if state.last_status == "RUNNING" {
-                state.last_status = "STOPPING".into();
+            if state.last_status == LastStatus::Running {
+                state.last_status = LastStatus::Stopping;
             }
             true
         });
@@ -249,10 +252,10 @@ impl TaskRecord {
 
     fn set_pending(&self) {
         self.update(|state| {
-            if state.last_status != "PROVISIONING" {
+            if state.last_status != LastStatus::Provisioning {
                 return false;
             }
-            state.last_status = "PENDING".into();
+            state.last_status = LastStatus::Pending;
             true
         });
     }
@@ -261,12 +264,12 @@ impl TaskRecord {
         self.update(|state| {
             state.started_at = Some(Utc::now());
             if let Some(c) = state.containers.first_mut() {
-                c.last_status = Some("RUNNING".into());
+                c.last_status = Some(LastStatus::Running);
             }
-            if state.desired_status.as_deref() == Some("STOPPED") {
-                state.last_status = "STOPPING".into();
+            if state.desired_status == Some(LastStatus::Stopped) {
+                state.last_status = LastStatus::Stopping;
             } else {
-                state.last_status = "RUNNING".into();
+                state.last_status = LastStatus::Running;
             }
             true
         });
@@ -276,14 +279,14 @@ impl TaskRecord {
     /// the exit code is unknown).
     fn finish(&self, exit: Result<i32, Ended>) {
         self.update(|state| {
-            state.last_status = "STOPPED".into();
-            state.desired_status = Some("STOPPED".into());
+            state.last_status = LastStatus::Stopped;
+            state.desired_status = Some(LastStatus::Stopped);
             state.stopped_at = Some(Utc::now());
             let container = state.containers.first_mut();
             match exit {
                 Ok(code) => {
                     if let Some(c) = container {
-                        c.last_status = Some("STOPPED".into());
+                        c.last_status = Some(LastStatus::Stopped);
                         c.exit_code = Some(code);
                     }
                     if state.stop_code.is_none() {
@@ -293,7 +296,7 @@ impl TaskRecord {
                 }
                 Err(Ended::FailedToStart(reason)) => {
                     if let Some(c) = container {
-                        c.last_status = Some("STOPPED".into());
+                        c.last_status = Some(LastStatus::Stopped);
                         c.reason = Some(reason.clone());
                     }
                     if state.stop_code.is_none() {
@@ -303,7 +306,7 @@ impl TaskRecord {
                 }
                 Err(Ended::Unknown(reason)) => {
                     if let Some(c) = container {
-                        c.last_status = Some("STOPPED".into());
+                        c.last_status = Some(LastStatus::Stopped);
                         c.reason = Some(reason.clone());
                     }
                     if state.stop_code.is_none() {
@@ -313,7 +316,7 @@ impl TaskRecord {
                 }
                 Err(Ended::NotStarted) => {
                     if let Some(c) = container {
-                        c.last_status = Some("STOPPED".into());
+                        c.last_status = Some(LastStatus::Stopped);
                     }
                 }
             }
@@ -402,7 +405,7 @@ pub async fn drive(
     let mut rx = record.state.subscribe();
     let status = tokio::select! {
         status = child.wait() => status,
-        _ = async { let _ = rx.wait_for(|s| s.state.desired_status.as_deref() == Some("STOPPED")).await; } => {
+        _ = async { let _ = rx.wait_for(|s| s.state.desired_status == Some(LastStatus::Stopped)).await; } => {
             match &runner {
                 Runner::Process => {
                     process::signal_group(pgid, libc::SIGTERM);

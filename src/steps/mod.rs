@@ -1,5 +1,6 @@
-//! The migration steps: plain async functions over the ECS and log seams, run by the Lambda
-//! binaries, by the local engine and by the tests alike.
+//! The migration steps: plain async functions over the ECS and log seams. They do not know
+//! they run in a state machine: `crate::machine` binds them to the definition's Task states
+//! (in Lambda, in the local engine and in the tests alike).
 //!
 //! The execution's state data, as the state machine carries it between steps:
 //! ```text
@@ -12,17 +13,14 @@
 //! ```
 
 use chrono::{DateTime, Utc};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::clock::Clock;
-use crate::ecs::{ContainerState, Ecs, LogConfiguration};
-use crate::error::{MigrationError, StateError};
+use crate::ecs::{ContainerState, Ecs, LastStatus, LogConfiguration};
+use crate::error::StateError;
 use crate::logs::{LogStream, Logs};
 use crate::settings::Settings;
 
-pub mod budget;
 pub mod check_exit_code;
 pub mod poll_status;
 pub mod run_task;
@@ -44,76 +42,6 @@ pub struct StepEnv<'a> {
     pub clock: &'a dyn Clock,
 }
 
-/// The five steps, by the names their Lambda functions and binaries carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Step {
-    ValidateEvent,
-    RunTask,
-    PollStatus,
-    CheckExitCode,
-    StopTask,
-}
-
-impl Step {
-    pub const ALL: [Step; 5] = [
-        Step::ValidateEvent,
-        Step::RunTask,
-        Step::PollStatus,
-        Step::CheckExitCode,
-        Step::StopTask,
-    ];
-
-    /// The function's name: `validate-event`, `run-task`, ...
-    pub fn name(self) -> &'static str {
-        match self {
-            Step::ValidateEvent => "validate-event",
-            Step::RunTask => "run-task",
-            Step::PollStatus => "poll-status",
-            Step::CheckExitCode => "check-exit-code",
-            Step::StopTask => "stop-task",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Step> {
-        Step::ALL.into_iter().find(|s| s.name() == name)
-    }
-
-    /// The placeholder statemachine/migration.asl.json has for this step's function ARN:
-    /// `${validate_event_arn}`, ... (Terraform's templatefile() fills them in).
-    pub fn placeholder(self) -> String {
-        format!("${{{}_arn}}", self.name().replace('-', "_"))
-    }
-
-    /// Runs the step on its JSON input, as a Lambda invocation or the local engine delivers it.
-    /// `return_by` bounds poll-status's wait (the Lambda deadline less a margin).
-    pub async fn run(
-        self,
-        env: &StepEnv<'_>,
-        input: Value,
-        return_by: Option<DateTime<Utc>>,
-    ) -> Result<Value, MigrationError> {
-        match self {
-            Step::ValidateEvent => to_json(validate_event(env, from_json(self, input)?).await?),
-            Step::RunTask => to_json(run_task(env, from_json(self, input)?).await?),
-            Step::PollStatus => {
-                to_json(poll_status(env, from_json(self, input)?, return_by).await?)
-            }
-            Step::CheckExitCode => to_json(check_exit_code(env, from_json(self, input)?).await?),
-            Step::StopTask => to_json(stop_task(env, input).await?),
-        }
-    }
-}
-
-/// The state machine definition with each step's placeholder replaced by `arn(step)`, as
-/// templatefile() renders it for AWS and the local engine renders it with its own ARNs.
-pub fn render_definition(template: &str, arn: impl Fn(Step) -> String) -> String {
-    Step::ALL
-        .into_iter()
-        .fold(template.to_string(), |text, step| {
-            text.replace(&step.placeholder(), &arn(step))
-        })
-}
-
 /// `t + d`, saturating at the latest representable time: `t` comes from the execution input
 /// or the state data, and a date near chrono's limit must not panic a step.
 fn later_by(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
@@ -121,21 +49,6 @@ fn later_by(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
         .ok()
         .and_then(|d| t.checked_add_signed(d))
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-fn from_json<T: DeserializeOwned>(step: Step, input: Value) -> Result<T, MigrationError> {
-    serde_json::from_value(input).map_err(|e| {
-        MigrationError::InvalidEvent(format!(
-            "{} received input it cannot read: {e}; check the state machine's InputPath/Parameters for this step",
-            step.name()
-        ))
-    })
-}
-
-fn to_json<T: Serialize>(value: T) -> Result<Value, MigrationError> {
-    // Serializing these plain data types cannot fail; map it anyway rather than panic.
-    serde_json::to_value(value)
-        .map_err(|e| MigrationError::Misconfigured(format!("cannot encode step output: {e}")))
 }
 
 /// The slice of the context object (`$$.Execution`) the state machine passes to the steps.
@@ -207,9 +120,9 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskStatus {
     pub phase: Phase,
-    pub last_status: String,
+    pub last_status: LastStatus,
     #[serde(default)]
-    pub desired_status: Option<String>,
+    pub desired_status: Option<LastStatus>,
     #[serde(default)]
     pub stop_code: Option<String>,
     #[serde(default)]
@@ -249,42 +162,6 @@ pub struct StopResult {
     /// The tasks it asked ECS to stop (none when there was nothing left running).
     pub stopped: Vec<String>,
     pub reason: String,
-}
-
-/// The execution's state data as a whole, for readers that watch it from outside (the
-/// `ecs-migrate wait` history follower reads it from each state's output). Every part is
-/// optional, and a part that is absent or has another shape (a hand-written test machine, an
-/// older definition) is `None` rather than an error.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct StateData {
-    #[serde(default, deserialize_with = "lenient")]
-    pub request: Option<MigrationRequest>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub task: Option<StartedTask>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub status: Option<TaskStatus>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub result: Option<MigrationResult>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub error: Option<StateError>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub stop: Option<StopResult>,
-}
-
-impl StateData {
-    /// Reads a state's input or output; anything but a JSON object gives the empty data.
-    pub fn from_json(text: &str) -> Self {
-        serde_json::from_str(text).unwrap_or_default()
-    }
-}
-
-fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    let value = serde_json::Value::deserialize(deserializer)?;
-    Ok(serde_json::from_value(value).ok())
 }
 
 #[cfg(test)]

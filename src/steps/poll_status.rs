@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{later_by, MigrationRequest, Phase, StartedTask, StepEnv, TaskStatus};
-use crate::ecs::{TaskLookup, TaskState};
+use crate::ecs::{LastStatus, TaskLookup, TaskState};
 use crate::error::{MigrationError, StateError};
 
 /// The state data poll-status reads: the request, the task, and its previous answer.
@@ -20,8 +20,9 @@ pub struct PollInput {
     pub status: Option<TaskStatus>,
 }
 
-/// Statuses a task passes through before its containers run.
-const NOT_YET_RUNNING: [&str; 4] = ["PROVISIONING", "PENDING", "ACTIVATING", "MISSING"];
+/// The stand-in status of a task DescribeTasks does not find yet (eventual consistency right
+/// after RunTask): it counts against the start budget like PROVISIONING.
+const MISSING: &str = "MISSING";
 
 /// Polls until the task stops, the deadline or start budget passes, or this invocation's wait
 /// is used up. `return_by` is when the caller must have an answer (the Lambda deadline less a
@@ -76,7 +77,7 @@ pub async fn poll_status(
             }
         };
 
-        if state.last_status == "STOPPED" {
+        if state.last_status == LastStatus::Stopped {
             return Ok(status(Phase::Stopped, state, now, polls, None));
         }
         if now >= request.deadline {
@@ -96,7 +97,9 @@ pub async fn poll_status(
                 Some(error),
             ));
         }
-        if NOT_YET_RUNNING.contains(&state.last_status.as_str()) && now >= start_budget_ends {
+        let not_yet_running =
+            state.last_status.before_running() || state.last_status.as_str() == MISSING;
+        if not_yet_running && now >= start_budget_ends {
             let error = MigrationError::TaskFailedToStart(format!(
                     "task {} was still {} {} s after RunTask (setting START_TIMEOUT_SECONDS); it is being stopped. Capacity providers leave tasks in PROVISIONING while they wait for capacity",
                     task.task_arn,
@@ -127,7 +130,7 @@ pub async fn poll_status(
 fn missing_state(task_arn: &str, reason: &str) -> TaskState {
     TaskState {
         task_arn: task_arn.to_string(),
-        last_status: if reason.is_empty() { "MISSING" } else { reason }.to_string(),
+        last_status: LastStatus::parse(if reason.is_empty() { MISSING } else { reason }),
         desired_status: None,
         stop_code: None,
         stopped_reason: None,

@@ -4,9 +4,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{budget, later_by, ExecutionContext, MigrationRequest, StepEnv};
+use super::{later_by, ExecutionContext, MigrationRequest, StepEnv};
 use crate::aws::AwsError;
 use crate::error::MigrationError;
+use crate::machine::budget;
 use crate::request::parse_input;
 
 /// What the state machine passes: the execution input and `$$.Execution`.

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use ecs_migrate::asl::{
-    EventType, ExecutionStatus, LambdaEndpointInvoker, MockConfigError, MockInvoker,
-    RegistryInvoker, TaskFailure,
+    EventType, ExecutionStatus, MockConfigError, MockInvoker, RegistryInvoker, TaskFailure,
 };
+use ecs_migrate::cli::lambda_endpoint::LambdaEndpointInvoker;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -221,9 +221,11 @@ async fn fake_lambda_endpoint() -> (String, Arc<Mutex<Vec<String>>>) {
                             .to_string(),
                     )
                 } else {
+                    // As Lambda answers an unknown function (Invoke API reference, Errors:
+                    // ResourceNotFoundException, HTTP 404), the code in x-amzn-ErrorType.
                     (
                         "404 Not Found",
-                        "",
+                        "X-Amzn-ErrorType: ResourceNotFoundException\r\n",
                         r#"{"Type":"User","message":"Function not found"}"#.to_string(),
                     )
                 };

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ecs_migrate::clock::SystemClock;
-use ecs_migrate::ecs::{Ecs, Placement, RunTaskOutcome, RunTaskParams, TaskLookup, TaskState};
+use ecs_migrate::ecs::{
+    Ecs, LastStatus, Placement, RunTaskOutcome, RunTaskParams, TaskLookup, TaskState,
+};
 use ecs_migrate::local::{
     DockerOptions, LocalEcs, LocalEvent, LocalTaskDefinition, OutputStream, Runner,
 };
@@ -132,11 +134,11 @@ async fn success_reports_exit_code_statuses_and_output() {
     .await;
     let state = stopped(&ecs, &arn).await;
     assert_eq!(exit_code(&state), Some(0));
-    assert_eq!(state.last_status, "STOPPED");
-    assert_eq!(state.desired_status.as_deref(), Some("STOPPED"));
+    assert_eq!(state.last_status, LastStatus::Stopped);
+    assert_eq!(state.desired_status, Some(LastStatus::Stopped));
     assert_eq!(state.stop_code.as_deref(), Some("EssentialContainerExited"));
     assert_eq!(state.containers[0].name, "migrate");
-    assert_eq!(state.containers[0].last_status.as_deref(), Some("STOPPED"));
+    assert_eq!(state.containers[0].last_status, Some(LastStatus::Stopped));
     let (created, started, stopped_at) = (
         state.created_at.unwrap(),
         state.started_at.unwrap(),
@@ -160,14 +162,22 @@ async fn success_reports_exit_code_statuses_and_output() {
             }
             LocalEvent::Output { stream, line, .. } => {
                 assert!(
-                    statuses.last().is_some_and(|s| s != "STOPPED"),
+                    statuses.last().is_some_and(|s| *s != LastStatus::Stopped),
                     "{line} after STOPPED"
                 );
                 output.push((stream, line));
             }
         }
     }
-    assert_eq!(statuses, ["PROVISIONING", "PENDING", "RUNNING", "STOPPED"]);
+    assert_eq!(
+        statuses,
+        [
+            LastStatus::Provisioning,
+            LastStatus::Pending,
+            LastStatus::Running,
+            LastStatus::Stopped
+        ]
+    );
     output.sort_by(|a, b| a.1.cmp(&b.1));
     assert_eq!(
         output,
@@ -429,8 +439,8 @@ async fn a_process_ignoring_sigterm_is_killed_after_the_stop_timeout() {
     // While it ignores SIGTERM the task is STOPPING, not yet STOPPED.
     match ecs.describe_task("local", &arn).await.unwrap() {
         TaskLookup::Found(state) => {
-            assert_eq!(state.last_status, "STOPPING");
-            assert_eq!(state.desired_status.as_deref(), Some("STOPPED"));
+            assert_eq!(state.last_status, LastStatus::Stopping);
+            assert_eq!(state.desired_status, Some(LastStatus::Stopped));
         }
         other => panic!("{other:?}"),
     }
@@ -509,7 +519,7 @@ async fn wait_for_change_returns_when_the_process_exits() {
         polls += 1;
         assert!(polls < 20, "too many wake-ups");
         match ecs.describe_task("local", &arn).await.unwrap() {
-            TaskLookup::Found(state) if state.last_status == "STOPPED" => break,
+            TaskLookup::Found(state) if state.last_status == LastStatus::Stopped => break,
             TaskLookup::Found(_) => {}
             other => panic!("{other:?}"),
         }
@@ -527,7 +537,7 @@ async fn wait_for_change_returns_when_the_process_exits() {
     let starting = Instant::now();
     loop {
         match ecs.describe_task("local", &arn).await.unwrap() {
-            TaskLookup::Found(state) if state.last_status == "RUNNING" => break,
+            TaskLookup::Found(state) if state.last_status == LastStatus::Running => break,
             other => {
                 assert!(
                     starting.elapsed() < Duration::from_secs(30),

@@ -9,58 +9,36 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ecs_migrate::asl::{
-    Definition, EventType, ExecutionResult, ExecutionStatus, Executor, RegistryInvoker,
-    SeededRandom, TaskCall, TaskFailure, TaskInvoker,
+    Definition, EventType, ExecutionResult, ExecutionStatus, Executor, SeededRandom, TaskCall,
+    TaskFailure, TaskInvoker,
 };
 use ecs_migrate::clock::{Clock, VirtualClock};
+use ecs_migrate::machine::{budget, error_message, FunctionArns, Step, StepBinding};
 use ecs_migrate::settings::Settings;
-use ecs_migrate::steps::{budget, Step, StepEnv};
+use ecs_migrate::steps::StepEnv;
 use serde_json::{json, Value};
 
 use crate::fake_ecs::{self, FakeEcs, Script};
 use crate::fixtures::{settings_with, t0};
 
-const DEFINITION: &str = include_str!("../../statemachine/migration.asl.json");
-
-fn function_arn(step: Step) -> String {
-    format!(
-        "arn:aws:lambda:eu-west-1:123456789012:function:ecs-migrate-{}",
-        step.name()
-    )
+/// The function ARNs this test deploys the definition with.
+fn function_arns() -> FunctionArns {
+    FunctionArns::new("eu-west-1", "123456789012", "ecs-migrate-")
 }
 
 /// The definition as Terraform renders it, with this test's function ARNs.
 fn definition() -> Definition {
-    let text = ecs_migrate::steps::render_definition(DEFINITION, function_arn);
-    Definition::parse(&serde_json::from_str(&text).unwrap()).unwrap()
+    Definition::parse(&serde_json::from_str(&function_arns().render()).unwrap()).unwrap()
 }
 
-/// The five steps bound to a fake ECS.
-fn steps(settings: Arc<Settings>, fake: Arc<FakeEcs>, clock: Arc<VirtualClock>) -> RegistryInvoker {
-    let mut invoker = RegistryInvoker::new();
-    for step in Step::ALL {
-        let (settings, fake, clock) = (settings.clone(), fake.clone(), clock.clone());
-        invoker = invoker.register(function_arn(step), move |call: TaskCall| {
-            let (settings, fake, clock) = (settings.clone(), fake.clone(), clock.clone());
-            async move {
-                let env = StepEnv {
-                    settings: &settings,
-                    ecs: fake.as_ref(),
-                    logs: fake.as_ref(),
-                    clock: clock.as_ref(),
-                };
-                step.run(&env, call.input, None)
-                    .await
-                    .map_err(|e| TaskFailure::new(e.name(), e.message()))
-            }
-        });
-    }
-    invoker
+/// The five steps bound to a fake ECS, as `ecs-migrate local` binds them to its runner.
+fn steps(settings: Settings, fake: Arc<FakeEcs>, clock: Arc<VirtualClock>) -> StepBinding {
+    StepBinding::new(function_arns(), settings, fake.clone(), fake, clock)
 }
 
 /// Fails the first `failures` calls to `state` with a Lambda service error, then delegates.
 struct FlakyLambda {
-    inner: RegistryInvoker,
+    inner: StepBinding,
     state: &'static str,
     failures: usize,
     calls: AtomicUsize,
@@ -132,7 +110,8 @@ impl Run {
             "{:?}",
             self.result.cause
         );
-        let cause = self.result.cause.clone().unwrap_or_default();
+        // A step's Cause is Lambda's error document; read its message as the console shows it.
+        let cause = error_message(self.result.cause.as_deref().unwrap_or_default());
         for fragment in cause_fragments {
             assert!(
                 cause.contains(fragment),
@@ -173,8 +152,7 @@ impl Scenario {
     async fn run(self, input: Value) -> Run {
         let clock = Arc::new(VirtualClock::starting_at(t0()));
         let fake = FakeEcs::new(clock.clone(), self.script);
-        let settings = Arc::new(settings_with(&self.settings));
-        let registry = steps(settings, fake.clone(), clock.clone());
+        let registry = steps(settings_with(&self.settings), fake.clone(), clock.clone());
         let invoker: Arc<dyn TaskInvoker> = match self.flaky {
             Some((state, failures)) => Arc::new(FlakyLambda {
                 inner: registry,
@@ -484,7 +462,7 @@ async fn invalid_event_fails_before_any_task() {
 async fn redelivered_event_starts_one_task() {
     let clock = Arc::new(VirtualClock::starting_at(t0()));
     let fake = FakeEcs::new(clock.clone(), Script::default());
-    let settings = Arc::new(settings_with(&[]));
+    let settings = settings_with(&[]);
     let event = json!({
         "version": "0", "id": "0d1e9a4c-redelivered", "detail-type": "AWS ECS Migration Task",
         "source": "ecs.migration", "account": "123456789012", "time": "2026-11-25T12:00:00Z",
@@ -519,7 +497,7 @@ async fn aborted_execution_task_is_stopped_by_the_status_change_rule() {
             ..Script::default()
         },
     );
-    let settings = Arc::new(settings_with(&[]));
+    let settings = settings_with(&[]);
     let invoker = Arc::new(steps(settings.clone(), fake.clone(), clock.clone()));
     let abort_clock = clock.clone();
     let execution = Executor::new(definition(), invoker, clock.clone())

@@ -25,7 +25,8 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use ecs_migrate::clock::VirtualClock;
 use ecs_migrate::ecs::SdkEcs;
 use ecs_migrate::logs::SdkLogs;
-use ecs_migrate::steps::{Step, StepEnv};
+use ecs_migrate::machine::Step;
+use ecs_migrate::steps::StepEnv;
 use serde_json::{json, Value};
 
 use crate::fixtures::*;

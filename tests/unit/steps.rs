@@ -14,7 +14,7 @@ use aws_sdk_ecs::types as ecs;
 use aws_sdk_ecs::Client as EcsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ecs_migrate::clock::{Clock, VirtualClock};
-use ecs_migrate::ecs::{ContainerState, SdkEcs};
+use ecs_migrate::ecs::{ContainerState, LastStatus, SdkEcs};
 use ecs_migrate::logs::{LogStream, SdkLogs};
 use ecs_migrate::settings::Settings;
 use ecs_migrate::steps::{
@@ -552,7 +552,7 @@ async fn poll_status_follows_the_task_to_stopped() {
     let world = World::new(settings(), &[&describe], &[]);
     let status = poll_status(&world.env(), poll_input(), None).await.unwrap();
     assert_eq!(status.phase, Phase::Stopped);
-    assert_eq!(status.last_status, "STOPPED");
+    assert_eq!(status.last_status, LastStatus::Stopped);
     assert_eq!(
         status.stop_code.as_deref(),
         Some("EssentialContainerExited")
@@ -572,7 +572,7 @@ async fn poll_status_returns_in_progress_after_its_wait() {
     input.status = Some(in_progress_status(7));
     let status = poll_status(&world.env(), input, None).await.unwrap();
     assert_eq!(status.phase, Phase::InProgress);
-    assert_eq!(status.last_status, "RUNNING");
+    assert_eq!(status.last_status, LastStatus::Running);
     // 60 s at 5 s intervals: 13 calls, counted on from the previous round's 7.
     assert_eq!(status.polls, 7 + 13);
     assert_eq!(world.clock.now(), t0() + chrono::Duration::seconds(60));
@@ -690,8 +690,8 @@ async fn poll_status_throttled_then_answered() {
 fn in_progress_status(polls: u64) -> TaskStatus {
     TaskStatus {
         phase: Phase::InProgress,
-        last_status: "RUNNING".into(),
-        desired_status: Some("RUNNING".into()),
+        last_status: LastStatus::Running,
+        desired_status: Some(LastStatus::Running),
         stop_code: None,
         stopped_reason: None,
         created_at: None,
@@ -714,8 +714,8 @@ fn stopped_status(
 ) -> TaskStatus {
     TaskStatus {
         phase: Phase::Stopped,
-        last_status: "STOPPED".into(),
-        desired_status: Some("STOPPED".into()),
+        last_status: LastStatus::Stopped,
+        desired_status: Some(LastStatus::Stopped),
         stop_code: Some(stop_code.into()),
         stopped_reason: Some(stopped_reason.into()),
         created_at: Some(t0()),
@@ -725,7 +725,7 @@ fn stopped_status(
             .iter()
             .map(|(name, exit_code, reason)| ContainerState {
                 name: name.to_string(),
-                last_status: Some("STOPPED".into()),
+                last_status: Some(LastStatus::Stopped),
                 exit_code: *exit_code,
                 reason: reason.map(str::to_string),
             })

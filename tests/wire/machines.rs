@@ -7,7 +7,7 @@
 //! with Error and Cause. Call `Moto::enable_state_machine_execution` first.
 
 use chrono::Utc;
-use ecs_migrate::ecs::ContainerState;
+use ecs_migrate::ecs::{ContainerState, LastStatus};
 use ecs_migrate::logs::LogStream;
 use ecs_migrate::steps::{MigrationResult, Phase, StartedTask, TaskStatus};
 use serde_json::{json, Value};
@@ -63,8 +63,12 @@ impl Machine {
                     } else {
                         Phase::InProgress
                     },
-                    last_status: last.to_string(),
-                    desired_status: Some(if stopped { "STOPPED" } else { "RUNNING" }.into()),
+                    last_status: LastStatus::parse(last),
+                    desired_status: Some(if stopped {
+                        LastStatus::Stopped
+                    } else {
+                        LastStatus::Running
+                    }),
                     stop_code: stopped.then(|| "EssentialContainerExited".into()),
                     stopped_reason: stopped.then(|| "Essential container in task exited".into()),
                     created_at: None,
@@ -72,7 +76,7 @@ impl Machine {
                     stopped_at: None,
                     containers: vec![ContainerState {
                         name: "app".into(),
-                        last_status: Some(last.to_string()),
+                        last_status: Some(LastStatus::parse(last)),
                         exit_code: stopped.then_some(self.exit_code),
                         reason: None,
                     }],

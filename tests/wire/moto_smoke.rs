@@ -5,7 +5,9 @@ use aws_sdk_ecs::types::{
     AwsVpcConfiguration, ContainerOverride, KeyValuePair, LaunchType, NetworkConfiguration,
     TaskOverride,
 };
-use ecs_migrate::ecs::{AwsVpc, Ecs, Placement, RunTaskOutcome, RunTaskParams, SdkEcs, TaskLookup};
+use ecs_migrate::ecs::{
+    AwsVpc, Ecs, LastStatus, Placement, RunTaskOutcome, RunTaskParams, SdkEcs, TaskLookup,
+};
 
 use crate::moto;
 
@@ -16,8 +18,8 @@ async fn describe_until_stopped(ecs: &SdkEcs, cluster: &str, task_arn: &str) -> 
         let TaskLookup::Found(task) = ecs.describe_task(cluster, task_arn).await.unwrap() else {
             panic!("moto lost task {task_arn}");
         };
-        seen.push(task.last_status.clone());
-        if task.last_status == "STOPPED" {
+        seen.push(task.last_status.to_string());
+        if task.last_status == LastStatus::Stopped {
             return seen;
         }
     }
@@ -165,7 +167,7 @@ async fn run_task_through_the_sdk_adapter_to_stopped_with_exit_codes() {
     let TaskLookup::Found(task) = ecs.describe_task(&cluster, &stopped_arn).await.unwrap() else {
         panic!("task gone");
     };
-    assert_eq!(task.last_status, "STOPPED");
+    assert_eq!(task.last_status, LastStatus::Stopped);
     assert_eq!(task.stop_code.as_deref(), Some("UserInitiated"));
     assert_eq!(task.stopped_reason.as_deref(), Some("smoke: stop"));
 }

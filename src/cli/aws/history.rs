@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 
 use crate::asl::ExecutionStatus;
 use crate::aws::AwsError;
+use crate::ecs::LastStatus;
 use crate::logs::LogStream;
-use crate::steps::{StateData, TaskStatus};
+use crate::machine::StateData;
+use crate::steps::TaskStatus;
 
 /// The history events the command cares about, out of the SDK's types.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,7 +260,7 @@ pub struct Tracker {
     seen_states: HashSet<String>,
     task_arn: Option<String>,
     log_stream: Option<LogStream>,
-    shown_status: Option<(String, Option<String>)>,
+    shown_status: Option<(LastStatus, Option<String>)>,
     pub ended: Option<Ended>,
 }
 

@@ -103,7 +103,7 @@ fn describe_status(status: &TaskStatus) -> String {
         }
     }
     if details.is_empty() {
-        status.last_status.clone()
+        status.last_status.to_string()
     } else {
         format!("{} ({})", status.last_status, details.join("; "))
     }
@@ -233,6 +233,7 @@ impl Report {
 mod tests {
     use super::*;
     use crate::ecs::ContainerState;
+    use crate::ecs::LastStatus;
     use crate::steps::Phase;
 
     #[test]
@@ -249,7 +250,7 @@ mod tests {
     fn stopped_status_names_stop_code_and_exit_codes() {
         let status = TaskStatus {
             phase: Phase::Stopped,
-            last_status: "STOPPED".into(),
+            last_status: LastStatus::Stopped,
             desired_status: None,
             stop_code: Some("EssentialContainerExited".into()),
             stopped_reason: Some("Essential container in task exited".into()),
@@ -258,7 +259,7 @@ mod tests {
             stopped_at: None,
             containers: vec![ContainerState {
                 name: "app".into(),
-                last_status: Some("STOPPED".into()),
+                last_status: Some(LastStatus::Stopped),
                 exit_code: Some(1),
                 reason: None,
             }],

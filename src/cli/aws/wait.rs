@@ -17,6 +17,7 @@ use super::output::{ApiCallCounts, Printer, Report, WaitEnd};
 use super::{arn::console_url, FollowOpts};
 use crate::asl::ExecutionStatus;
 use crate::aws::AwsError;
+use crate::ecs::LastStatus;
 
 /// The longest the poll interval grows to while throttled.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(30);
@@ -97,7 +98,7 @@ impl Waiter {
                                     read_logs = true;
                                 }
                                 Progress::TaskStatus { status, .. }
-                                    if status.last_status == "STOPPED" =>
+                                    if status.last_status == LastStatus::Stopped =>
                                 {
                                     read_logs = true
                                 }

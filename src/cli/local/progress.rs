@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::ecs::TaskState;
+use crate::ecs::{LastStatus, TaskState};
 use crate::error::StateError;
 use crate::local::LocalEvent;
 use crate::logs::task_id;
@@ -43,7 +43,7 @@ pub struct Summary {
 pub struct Progress {
     json: bool,
     /// The last status printed for each task, so repeats are not printed.
-    printed: HashMap<String, String>,
+    printed: HashMap<String, LastStatus>,
 }
 
 impl Progress {
@@ -115,7 +115,7 @@ impl Progress {
 fn status_line(state: &TaskState) -> String {
     let mut text = format!("  task {} {}", short_id(&state.task_arn), state.last_status);
     let container = state.containers.first();
-    if state.last_status == "STOPPED" {
+    if state.last_status == LastStatus::Stopped {
         let mut details = Vec::new();
         if let Some(code) = &state.stop_code {
             details.push(code.clone());
@@ -131,7 +131,7 @@ fn status_line(state: &TaskState) -> String {
         if !details.is_empty() {
             text.push_str(&format!(" ({})", details.join(", ")));
         }
-    } else if state.last_status == "STOPPING" {
+    } else if state.last_status == LastStatus::Stopping {
         if let Some(reason) = &state.stopped_reason {
             text.push_str(&format!(" ({reason})"));
         }

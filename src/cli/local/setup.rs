@@ -12,8 +12,8 @@ use crate::ecs::{AwsVpc, Placement};
 use crate::error::MigrationError;
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::LocalTaskDefinition;
+use crate::machine::FunctionArns;
 use crate::settings::{Settings, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS};
-use crate::steps::Step;
 
 /// Step Functions' largest execution input (256 KiB); a larger event is refused as AWS would.
 pub const MAX_INPUT_BYTES: usize = 256 * 1024;
@@ -21,27 +21,10 @@ pub const MAX_INPUT_BYTES: usize = 256 * 1024;
 /// The cluster name local tasks report.
 pub const LOCAL_CLUSTER: &str = "local";
 
-/// The state machine definition, with `${...}` placeholders for the function ARNs.
-pub const DEFINITION_TEMPLATE: &str = include_str!("../../../statemachine/migration.asl.json");
-
-/// The Lambda ARN a step has locally: `arn:aws:lambda:local:000000000000:function:ecs-migrate-STEP`.
-pub fn function_arn(step: Step) -> String {
-    format!(
-        "arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:ecs-migrate-{}",
-        step.name()
-    )
-}
-
-/// The step a local function ARN names.
-pub fn step_for_arn(resource: &str) -> Option<Step> {
-    let name = resource.rsplit(':').next()?.strip_prefix("ecs-migrate-")?;
-    let step = Step::from_name(name)?;
-    (function_arn(step) == resource).then_some(step)
-}
-
-/// The definition with every `${STEP_arn}` placeholder replaced by the step's local ARN.
-pub fn render_definition() -> String {
-    crate::steps::render_definition(DEFINITION_TEMPLATE, function_arn)
+/// Where the steps' functions are locally:
+/// `arn:aws:lambda:local:000000000000:function:ecs-migrate-STEP`.
+pub fn function_arns() -> FunctionArns {
+    FunctionArns::new(LOCAL_REGION, LOCAL_ACCOUNT, "ecs-migrate-")
 }
 
 /// Loads the task definition file and picks the migration container. Both failures are usage
@@ -149,27 +132,6 @@ pub fn settings(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_rendered_definition_names_only_local_functions() {
-        let text = render_definition();
-        assert!(!text.contains("${"), "a placeholder is left: {text}");
-        let definition: Value = serde_json::from_str(&text).unwrap();
-        let states = definition["States"].as_object().unwrap();
-        let resources: Vec<&str> = states
-            .values()
-            .filter_map(|s| s.get("Resource").and_then(Value::as_str))
-            .collect();
-        assert_eq!(resources.len(), 5);
-        for resource in resources {
-            assert!(step_for_arn(resource).is_some(), "{resource}");
-        }
-        assert_eq!(
-            step_for_arn("arn:aws:lambda:eu-west-1:1:function:ecs-migrate-run-task"),
-            None
-        );
-        assert_eq!(step_for_arn("ecs-migrate-run-task"), None);
-    }
 
     #[test]
     fn events() {

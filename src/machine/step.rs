@@ -1,0 +1,85 @@
+//! The five steps by the names their Lambda functions carry, and how each runs on the JSON a
+//! Task state delivers.
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::MigrationError;
+use crate::steps::{check_exit_code, poll_status, run_task, stop_task, validate_event, StepEnv};
+
+/// The five steps, by the names their Lambda functions and binaries carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    ValidateEvent,
+    RunTask,
+    PollStatus,
+    CheckExitCode,
+    StopTask,
+}
+
+impl Step {
+    pub const ALL: [Step; 5] = [
+        Step::ValidateEvent,
+        Step::RunTask,
+        Step::PollStatus,
+        Step::CheckExitCode,
+        Step::StopTask,
+    ];
+
+    /// The function's name: `validate-event`, `run-task`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::ValidateEvent => "validate-event",
+            Step::RunTask => "run-task",
+            Step::PollStatus => "poll-status",
+            Step::CheckExitCode => "check-exit-code",
+            Step::StopTask => "stop-task",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The placeholder statemachine/migration.asl.json has for this step's function ARN:
+    /// `${validate_event_arn}`, ... (Terraform's templatefile() fills them in).
+    pub fn placeholder(self) -> String {
+        format!("${{{}_arn}}", self.name().replace('-', "_"))
+    }
+
+    /// Runs the step on its JSON input, as a Lambda invocation or the local engine delivers it.
+    /// `return_by` bounds poll-status's wait (the Lambda deadline less a margin).
+    pub async fn run(
+        self,
+        env: &StepEnv<'_>,
+        input: Value,
+        return_by: Option<DateTime<Utc>>,
+    ) -> Result<Value, MigrationError> {
+        match self {
+            Step::ValidateEvent => to_json(validate_event(env, from_json(self, input)?).await?),
+            Step::RunTask => to_json(run_task(env, from_json(self, input)?).await?),
+            Step::PollStatus => {
+                to_json(poll_status(env, from_json(self, input)?, return_by).await?)
+            }
+            Step::CheckExitCode => to_json(check_exit_code(env, from_json(self, input)?).await?),
+            Step::StopTask => to_json(stop_task(env, input).await?),
+        }
+    }
+}
+
+fn from_json<T: DeserializeOwned>(step: Step, input: Value) -> Result<T, MigrationError> {
+    serde_json::from_value(input).map_err(|e| {
+        MigrationError::InvalidEvent(format!(
+            "{} received input it cannot read: {e}; check the state machine's InputPath/Parameters for this step",
+            step.name()
+        ))
+    })
+}
+
+fn to_json<T: Serialize>(value: T) -> Result<Value, MigrationError> {
+    // Serializing these plain data types cannot fail; map it anyway rather than panic.
+    serde_json::to_value(value)
+        .map_err(|e| MigrationError::Misconfigured(format!("cannot encode step output: {e}")))
+}
