@@ -1,7 +1,7 @@
 //! Layer 5, static: the checks of statemachine/migration.asl.json that asl-validator cannot
-//! make, and each function's IAM grants against the AWS calls its code makes
-//! (`cargo test --test static`). The shell checks of the layer are beside this file
-//! (check-asl.sh, check-terraform.sh), run by tests/run.sh.
+//! make, each function's IAM grants against the AWS calls its code makes, and the layout of
+//! these test binaries (`cargo test --test static`). The layer's shell checks are beside this
+//! file (check-asl.sh, check-terraform.sh), run by tests/run.sh.
 
 // Shared with the unit tests, which use all of it; this layer uses a part.
 #[allow(dead_code)]
@@ -12,3 +12,4 @@ mod process;
 
 mod definition;
 mod iam;
+mod layout;
