@@ -31,7 +31,9 @@ pub enum MockConfigError {
     Json(String),
     #[error("mock configuration: {0}")]
     Invalid(String),
-    #[error("mock configuration: no state machine \"{name}\" under StateMachines (found: {found})")]
+    #[error(
+        "mock configuration: no state machine \"{name}\" under StateMachines (found: {found})"
+    )]
     NoStateMachine { name: String, found: String },
     #[error("mock configuration: state machine \"{state_machine}\" has no test case \"{case}\" (found: {found})")]
     NoTestCase {

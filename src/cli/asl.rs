@@ -11,11 +11,11 @@ use serde_json::Value;
 
 use super::lambda_endpoint::LambdaEndpointInvoker;
 use super::{Outcome, UsageError};
+use crate::asl::MockConfigError;
 use crate::asl::{
     graph, Definition, ExecutionStatus, Executor, HistoryEvent, MockInvoker, TaskCall, TaskFailure,
     TaskInvoker, UnboundInvoker,
 };
-use crate::asl::MockConfigError;
 use crate::clock::{Clock, SystemClock, VirtualClock};
 
 #[derive(Debug, clap::Subcommand)]
