@@ -29,7 +29,7 @@ pub mod validate_event;
 
 pub use check_exit_code::{check_exit_code, CheckInput};
 pub use poll_status::{poll_status, PollInput};
-pub use run_task::run_task;
+pub use run_task::{run_task, RunTaskInput};
 pub use stop_task::stop_task;
 pub use validate_event::{started_by_for_execution, validate_event, ValidateEventInput};
 
@@ -104,12 +104,36 @@ pub struct StartedTask {
 /// What run-task produces (at `$.task`; the state machine's Choice reads `outcome`): the task it
 /// started, a wait before trying again when ECS had no capacity, or that another execution of
 /// the same event already holds the client token (a redelivered event).
+///
+/// A `$.task` without `outcome` (written by a definition before RETRY_LATER and DUPLICATE
+/// existed) reads as STARTED, so stop-task and `ecs-migrate wait` still handle executions that
+/// started under it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(remote = "RunOutcome")]
 pub enum RunOutcome {
     Started(StartedTask),
     RetryLater(CapacityWait),
     Duplicate(DuplicateRun),
+}
+
+impl Serialize for RunOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RunOutcome::serialize(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RunOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if value.get("outcome").is_some() {
+            RunOutcome::deserialize(value).map_err(serde::de::Error::custom)
+        } else {
+            StartedTask::deserialize(value)
+                .map(RunOutcome::Started)
+                .map_err(serde::de::Error::custom)
+        }
+    }
 }
 
 impl RunOutcome {

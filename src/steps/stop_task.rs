@@ -42,9 +42,13 @@ struct ExecutionStatusChange {
 /// execution's `startedBy` (a RunTask whose answer was lost still started one). When no task is
 /// known, it looks again until ListTasks, which is eventually consistent, can be trusted to
 /// show a task started before the execution stopped (MISSING_GRACE_SECONDS after it).
-pub async fn stop_task(env: &StepEnv<'_>, input: Value) -> Result<StopResult, MigrationError> {
+pub async fn stop_task(
+    env: &StepEnv<'_>,
+    input: Value,
+    return_by: Option<DateTime<Utc>>,
+) -> Result<StopResult, MigrationError> {
     if input.get("source").and_then(Value::as_str) == Some("aws.states") {
-        return stop_for_status_change(env, &input).await;
+        return stop_for_status_change(env, &input, return_by).await;
     }
     let state: StopFromState = serde_json::from_value(input).map_err(|e| {
         MigrationError::InvalidEvent(format!(
@@ -72,7 +76,7 @@ pub async fn stop_task(env: &StepEnv<'_>, input: Value) -> Result<StopResult, Mi
         }
     }
     let look_until = started.is_none().then(|| env.clock.now());
-    for arn in list_settled(env, &cluster, started_by, look_until).await? {
+    for arn in list_settled(env, &cluster, started_by, look_until, return_by).await? {
         if !to_stop.contains(&arn) {
             to_stop.push(arn);
         }
@@ -83,6 +87,7 @@ pub async fn stop_task(env: &StepEnv<'_>, input: Value) -> Result<StopResult, Mi
 async fn stop_for_status_change(
     env: &StepEnv<'_>,
     event: &Value,
+    return_by: Option<DateTime<Utc>>,
 ) -> Result<StopResult, MigrationError> {
     let detail = event.get("detail").cloned().unwrap_or(Value::Null);
     let change: ExecutionStatusChange = serde_json::from_value(detail).map_err(|e| {
@@ -105,20 +110,26 @@ async fn stop_for_status_change(
         .stop_date
         .and_then(DateTime::<Utc>::from_timestamp_millis)
         .unwrap_or_else(|| env.clock.now());
-    let tasks = list_settled(env, &cluster, &started_by, Some(stopped_at)).await?;
+    let tasks = list_settled(env, &cluster, &started_by, Some(stopped_at), return_by).await?;
     stop_all(env, &cluster, tasks, reason).await
 }
 
 /// The running tasks with `started_by`. With `after`, a task RunTask started up to that moment
-/// may not be listed yet: until MISSING_GRACE_SECONDS after it, an empty answer is asked again
-/// every POLL_INTERVAL_SECONDS.
+/// may not be listed yet: until MISSING_GRACE_SECONDS after it (and no later than `return_by`,
+/// the function's deadline less a margin), an empty answer is asked again every
+/// POLL_INTERVAL_SECONDS. A look cut short by the deadline is taken up by the status-change
+/// rule's own call when the execution ends.
 async fn list_settled(
     env: &StepEnv<'_>,
     cluster: &str,
     started_by: &str,
     after: Option<DateTime<Utc>>,
+    return_by: Option<DateTime<Utc>>,
 ) -> Result<Vec<String>, MigrationError> {
-    let settled_at = after.map(|t| later_by(t, env.settings.missing_grace));
+    let settled_at = after.map(|t| {
+        let settled = later_by(t, env.settings.missing_grace);
+        return_by.map_or(settled, |by| settled.min(by))
+    });
     loop {
         let tasks = list(env, cluster, started_by).await?;
         let now = env.clock.now();
