@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_ecs::error::SdkError;
+use aws_sdk_ecs::operation::run_task::RunTaskError;
 use aws_sdk_ecs::types as sdk;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -93,11 +95,56 @@ pub struct CapacityProvider {
     pub base: i32,
 }
 
-/// RunTask answered: either a task, or ECS's reasons for not starting one.
+/// RunTask answered: a task, ECS's reasons for not starting one, or that the client token was
+/// already used by a RunTask with other parameters (ConflictException), with the tasks that
+/// request started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunTaskOutcome {
     Started { task_arn: String },
     Refused(Vec<RunTaskFailure>),
+    TokenInUse { task_arns: Vec<String> },
+}
+
+/// How long ECS remembers a RunTask client token (Amazon ECS API Reference, "Ensuring
+/// idempotency", Idempotency for RunTask).
+pub const CLIENT_TOKEN_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// RunTask's client-token rules, for the stand-ins of ECS (the local runner, the tests' fake):
+/// within the token's lifetime, the same token with the same parameters returns the first
+/// request's answer, whatever it was (a task, or its `failures[]`), and the same token with other
+/// parameters is refused with ConflictException naming the tasks the first request started
+/// (API Reference, RunTask "clientToken"; ConflictException "resourceIds").
+#[derive(Debug, Default)]
+pub struct ClientTokens {
+    answered: HashMap<String, (RunTaskParams, RunTaskOutcome, DateTime<Utc>)>,
+}
+
+impl ClientTokens {
+    /// The answer ECS gives `params` without running anything, if its token is known.
+    pub fn replay(&self, params: &RunTaskParams, now: DateTime<Utc>) -> Option<RunTaskOutcome> {
+        let (first, outcome, at) = self.answered.get(&params.client_token)?;
+        if now - *at >= CLIENT_TOKEN_LIFETIME {
+            return None;
+        }
+        if first == params {
+            return Some(outcome.clone());
+        }
+        let task_arns = match outcome {
+            RunTaskOutcome::Started { task_arn } => vec![task_arn.clone()],
+            _ => Vec::new(),
+        };
+        Some(RunTaskOutcome::TokenInUse { task_arns })
+    }
+
+    /// Remembers the answer to a request that was not a replay.
+    pub fn record(&mut self, params: &RunTaskParams, outcome: &RunTaskOutcome, now: DateTime<Utc>) {
+        if !params.client_token.is_empty() {
+            self.answered.insert(
+                params.client_token.clone(),
+                (params.clone(), outcome.clone(), now),
+            );
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,6 +235,8 @@ impl std::fmt::Display for LastStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskState {
     pub task_arn: String,
+    /// The `startedBy` RunTask was given.
+    pub started_by: Option<String>,
     pub last_status: LastStatus,
     pub desired_status: Option<LastStatus>,
     pub stop_code: Option<String>,
@@ -289,6 +338,7 @@ fn task_definition_from_sdk(td: &sdk::TaskDefinition) -> TaskDefinition {
 fn task_state_from_sdk(task: &sdk::Task) -> TaskState {
     TaskState {
         task_arn: task.task_arn().unwrap_or_default().to_string(),
+        started_by: task.started_by().map(str::to_string),
         last_status: LastStatus::parse(task.last_status().unwrap_or("UNKNOWN")),
         desired_status: task.desired_status().map(LastStatus::parse),
         stop_code: task.stop_code().map(|c| c.as_str().to_string()),
@@ -408,10 +458,17 @@ impl Ecs for SdkEcs {
         for (key, value) in &params.tags {
             request = request.tags(sdk::Tag::builder().key(key).value(value).build());
         }
-        let out = request
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(OP, e))?;
+        let out = match request.send().await {
+            Ok(out) => out,
+            Err(SdkError::ServiceError(e)) if e.err().is_conflict_exception() => {
+                let task_arns = match e.err() {
+                    RunTaskError::ConflictException(conflict) => conflict.resource_ids().to_vec(),
+                    _ => Vec::new(),
+                };
+                return Ok(RunTaskOutcome::TokenInUse { task_arns });
+            }
+            Err(e) => return Err(AwsError::from_sdk(OP, e)),
+        };
         if let Some(task_arn) = out.tasks().iter().find_map(|t| t.task_arn()) {
             return Ok(RunTaskOutcome::Started {
                 task_arn: task_arn.to_string(),

@@ -2,6 +2,9 @@
 //! and settings are built once per cold start; a settings error is returned on every
 //! invocation as `Migration.Misconfigured` rather than crashing the runtime.
 
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use chrono::{DateTime, Utc};
 use lambda_runtime::{service_fn, LambdaEvent};
@@ -14,8 +17,15 @@ use crate::machine::Step;
 use crate::settings::Settings;
 use crate::steps::StepEnv;
 
-/// Time kept back from the Lambda deadline for poll-status's last call and its response.
+/// Time kept back from the Lambda deadline for poll-status's last call and its response: more
+/// than one call can take ([`OPERATION_TIMEOUT`]).
 const DEADLINE_MARGIN: chrono::Duration = chrono::Duration::seconds(20);
+
+/// Bounds on every AWS call, so a hung connection fails the call (and the SDK retries it)
+/// instead of running the function into its own timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Serves `step` under the Lambda Runtime API until the runtime stops.
 pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
@@ -25,7 +35,16 @@ pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
     if let Err(err) = &settings {
         tracing::error!(error_type = err.name(), error = %err, "settings are invalid; every invocation will fail");
     }
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
+        .load()
+        .await;
     let ecs = SdkEcs::new(aws_sdk_ecs::Client::new(&config));
     let logs = SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config));
     let clock = SystemClock;

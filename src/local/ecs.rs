@@ -9,7 +9,6 @@
 //! stream `PREFIX/CONTAINER/ID` of the group the task definition reports (see
 //! `LocalTaskDefinition::to_task_definition`), and `Logs::tail` answers for it.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -26,7 +25,9 @@ use super::task::{self, NewTask, TaskRecord};
 use super::taskdef::{LocalTaskDefinition, LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::aws::AwsError;
 use crate::clock::Clock;
-use crate::ecs::{Ecs, RunTaskOutcome, RunTaskParams, TaskDefinition, TaskLookup, TaskState};
+use crate::ecs::{
+    ClientTokens, Ecs, RunTaskOutcome, RunTaskParams, TaskDefinition, TaskLookup, TaskState,
+};
 use crate::logs::{LogStream, Logs};
 
 /// How the runner starts a task's container.
@@ -68,7 +69,8 @@ struct Inner {
 struct Tasks {
     /// In start order.
     all: Vec<Arc<TaskRecord>>,
-    by_token: HashMap<String, Arc<TaskRecord>>,
+    /// RunTask's client tokens, answered as ECS answers them.
+    tokens: ClientTokens,
     agents: Vec<JoinHandle<()>>,
 }
 
@@ -259,12 +261,9 @@ impl Ecs for LocalEcs {
             ));
         };
         let mut tasks = lock(&self.inner.tasks);
-        if !params.client_token.is_empty() {
-            if let Some(existing) = tasks.by_token.get(&params.client_token) {
-                return Ok(RunTaskOutcome::Started {
-                    task_arn: existing.arn.clone(),
-                });
-            }
+        let now = chrono::Utc::now();
+        if let Some(answer) = tasks.tokens.replay(params, now) {
+            return Ok(answer);
         }
         let cluster = cluster_name(&params.cluster).to_string();
         let id = self.new_task_id(&params.client_token);
@@ -291,12 +290,11 @@ impl Ecs for LocalEcs {
             container.clone(),
             argv,
         ));
-        tasks.all.push(record.clone());
+        tasks.all.push(record);
         tasks.agents.push(agent);
-        if !params.client_token.is_empty() {
-            tasks.by_token.insert(params.client_token.clone(), record);
-        }
-        Ok(RunTaskOutcome::Started { task_arn: arn })
+        let outcome = RunTaskOutcome::Started { task_arn: arn };
+        tasks.tokens.record(params, &outcome, now);
+        Ok(outcome)
     }
 
     async fn describe_task(&self, _cluster: &str, task_arn: &str) -> Result<TaskLookup, AwsError> {

@@ -109,6 +109,7 @@ impl TaskRecord {
     pub fn new(task: NewTask, runner: &Runner, events: Emitter) -> Arc<Self> {
         let state = TaskState {
             task_arn: task.arn.clone(),
+            started_by: Some(task.started_by.clone()),
             last_status: LastStatus::Provisioning,
             desired_status: Some(LastStatus::Running),
             stop_code: None,

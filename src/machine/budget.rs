@@ -19,7 +19,7 @@ const EVENTS_PER_POLL_ROUND: u64 = 7;
 /// Events outside the poll loop, on the longest path: execution start and end, ValidateEvent,
 /// RunTask with its capacity retries, CheckExitCode or the timeout Pass, StopTask with its
 /// retries, and the final state.
-const EVENTS_OUTSIDE_LOOP: u64 = 80;
+const EVENTS_OUTSIDE_LOOP: u64 = 150;
 
 /// The most events an execution of these settings can record.
 pub fn events_needed(settings: &Settings) -> u64 {

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::error::StateError;
-use crate::steps::{MigrationRequest, MigrationResult, StartedTask, StopResult, TaskStatus};
+use crate::steps::{MigrationRequest, MigrationResult, RunOutcome, StopResult, TaskStatus};
 
 /// The execution's state data as a whole, for readers that watch it from outside (the
 /// `ecs-migrate wait` history follower reads it from each state's output). Every part is
@@ -15,7 +15,7 @@ pub struct StateData {
     #[serde(default, deserialize_with = "lenient")]
     pub request: Option<MigrationRequest>,
     #[serde(default, deserialize_with = "lenient")]
-    pub task: Option<StartedTask>,
+    pub task: Option<RunOutcome>,
     #[serde(default, deserialize_with = "lenient")]
     pub status: Option<TaskStatus>,
     #[serde(default, deserialize_with = "lenient")]
@@ -24,6 +24,9 @@ pub struct StateData {
     pub error: Option<StateError>,
     #[serde(default, deserialize_with = "lenient")]
     pub stop: Option<StopResult>,
+    /// StopTask's own failure: the task may still be running.
+    #[serde(default, deserialize_with = "lenient")]
+    pub stop_error: Option<StateError>,
 }
 
 impl StateData {

@@ -50,7 +50,8 @@ impl Step {
     }
 
     /// Runs the step on its JSON input, as a Lambda invocation or the local engine delivers it.
-    /// `return_by` bounds poll-status's wait (the Lambda deadline less a margin).
+    /// `return_by` bounds poll-status's wait and stop-task's second looks (the Lambda deadline
+    /// less a margin).
     pub async fn run(
         self,
         env: &StepEnv<'_>,
@@ -64,7 +65,7 @@ impl Step {
                 to_json(poll_status(env, from_json(self, input)?, return_by).await?)
             }
             Step::CheckExitCode => to_json(check_exit_code(env, from_json(self, input)?).await?),
-            Step::StopTask => to_json(stop_task(env, input).await?),
+            Step::StopTask => to_json(stop_task(env, input, return_by).await?),
         }
     }
 }

@@ -14,8 +14,12 @@ pub struct CheckInput {
     pub status: TaskStatus,
 }
 
-/// Step Functions keeps at most 32,768 characters of a Cause; stay well inside it.
-const MAX_CAUSE_CHARS: usize = 30_000;
+/// Step Functions keeps at most 32,768 characters of a Cause, and a Lambda error's Cause is the
+/// error document (`{"errorType": ..., "errorMessage": "<escaped>"}`), where a quote or newline
+/// takes two characters and a control character (an ANSI colour code's ESC) six. Keep the
+/// escaped message under this, leaving room for the document around it and for StopFailed's
+/// words when the stop fails too.
+const MAX_ESCAPED_CAUSE_CHARS: usize = 30_000;
 const MAX_LINE_CHARS: usize = 1_000;
 
 /// Order (as ecspresso does it): a task that failed to start, then a container without an exit
@@ -152,9 +156,17 @@ pub(crate) async fn append_log_tail(
                 tail.extend(line.chars().take(MAX_LINE_CHARS));
             }
             // Keep the end of the log: the error is usually in the last lines.
-            let room = MAX_CAUSE_CHARS.saturating_sub(cause.chars().count());
-            let skip = tail.chars().count().saturating_sub(room);
-            cause.extend(tail.chars().skip(skip));
+            let mut room = MAX_ESCAPED_CAUSE_CHARS.saturating_sub(escaped_len(&cause));
+            let mut kept: Vec<char> = Vec::new();
+            for c in tail.chars().rev() {
+                let width = escaped_char_len(c);
+                if width > room {
+                    break;
+                }
+                room -= width;
+                kept.push(c);
+            }
+            cause.extend(kept.into_iter().rev());
         }
         Ok(None) => {
             cause.push_str(&format!(
@@ -167,6 +179,22 @@ pub(crate) async fn append_log_tail(
         }
     }
     cause
+}
+
+/// Characters `text` takes inside a JSON string.
+fn escaped_len(text: &str) -> usize {
+    text.chars().map(escaped_char_len).sum()
+}
+
+/// Characters `c` takes inside a JSON string (RFC 8259 section 7: `\"`, `\\`, `\n`, ... or
+/// `\u00XX` for other control characters), counting those outside the Basic Multilingual Plane
+/// as the two UTF-16 units Step Functions counts.
+fn escaped_char_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf16(),
+    }
 }
 
 fn describe(stream: &LogStream) -> String {

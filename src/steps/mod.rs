@@ -5,7 +5,7 @@
 //! The execution's state data, as the state machine carries it between steps:
 //! ```text
 //! { "request": MigrationRequest,   // ValidateEvent
-//!   "task":    StartedTask,        // RunTask
+//!   "task":    RunOutcome,         // RunTask (STARTED: the task; RETRY_LATER; DUPLICATE)
 //!   "status":  TaskStatus,         // PollStatus (each round)
 //!   "result":  MigrationResult,    // CheckExitCode, on success
 //!   "error":   {"Error","Cause"},  // a Catch, or the deadline
@@ -29,7 +29,7 @@ pub mod validate_event;
 
 pub use check_exit_code::{check_exit_code, CheckInput};
 pub use poll_status::{poll_status, PollInput};
-pub use run_task::run_task;
+pub use run_task::{run_task, RunTaskInput};
 pub use stop_task::stop_task;
 pub use validate_event::{started_by_for_execution, validate_event, ValidateEventInput};
 
@@ -99,6 +99,69 @@ pub struct StartedTask {
     /// Where the migration container's log lines go, when that can be derived.
     #[serde(default)]
     pub log_stream: Option<LogStream>,
+}
+
+/// What run-task produces (at `$.task`; the state machine's Choice reads `outcome`): the task it
+/// started, a wait before trying again when ECS had no capacity, or that another execution of
+/// the same event already holds the client token (a redelivered event).
+///
+/// A `$.task` without `outcome` (written by a definition before RETRY_LATER and DUPLICATE
+/// existed) reads as STARTED, so stop-task and `ecs-migrate wait` still handle executions that
+/// started under it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(remote = "RunOutcome")]
+pub enum RunOutcome {
+    Started(StartedTask),
+    RetryLater(CapacityWait),
+    Duplicate(DuplicateRun),
+}
+
+impl Serialize for RunOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RunOutcome::serialize(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RunOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if value.get("outcome").is_some() {
+            RunOutcome::deserialize(value).map_err(serde::de::Error::custom)
+        } else {
+            StartedTask::deserialize(value)
+                .map(RunOutcome::Started)
+                .map_err(serde::de::Error::custom)
+        }
+    }
+}
+
+impl RunOutcome {
+    pub fn started(&self) -> Option<&StartedTask> {
+        match self {
+            RunOutcome::Started(task) => Some(task),
+            _ => None,
+        }
+    }
+}
+
+/// ECS had no capacity for attempt `attempt - 1`: wait, then run attempt `attempt` (with a
+/// client token of its own, because ECS replays a token's first answer for 24 hours).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapacityWait {
+    pub attempt: u32,
+    pub wait_seconds: u64,
+    /// ECS's reasons, for the console.
+    pub reason: String,
+}
+
+/// RunTask refused the client token because another request (another execution of the same
+/// event) used it with other parameters; `task_arns` are the tasks that request started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicateRun {
+    pub task_arns: Vec<String>,
+    #[serde(default)]
+    pub event_id: Option<String>,
 }
 
 /// Where the task is, as poll-status last saw it. The Choice state reads `phase`.

@@ -130,6 +130,7 @@ pub async fn poll_status(
 fn missing_state(task_arn: &str, reason: &str) -> TaskState {
     TaskState {
         task_arn: task_arn.to_string(),
+        started_by: None,
         last_status: LastStatus::parse(if reason.is_empty() { MISSING } else { reason }),
         desired_status: None,
         stop_code: None,

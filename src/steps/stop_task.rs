@@ -5,8 +5,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::validate_event::started_by_for_execution;
-use super::{MigrationRequest, StartedTask, StepEnv, StopResult};
+use chrono::{DateTime, Utc};
+
+use super::validate_event::{started_by_for_execution, STARTED_BY_PREFIX};
+use super::{later_by, MigrationRequest, RunOutcome, StepEnv, StopResult};
+use crate::ecs::TaskLookup;
 use crate::error::{MigrationError, StateError};
 
 /// ECS keeps at most 255 characters of a stop reason.
@@ -17,7 +20,7 @@ const MAX_REASON_CHARS: usize = 255;
 struct StopFromState {
     request: MigrationRequest,
     #[serde(default)]
-    task: Option<StartedTask>,
+    task: Option<RunOutcome>,
     #[serde(default)]
     error: Option<StateError>,
 }
@@ -30,13 +33,22 @@ struct ExecutionStatusChange {
     status: String,
     #[serde(default)]
     name: Option<String>,
+    /// When the execution ended, in milliseconds since the epoch.
+    #[serde(default, rename = "stopDate")]
+    stop_date: Option<i64>,
 }
 
 /// Stops the execution's task(s): the one RunTask returned, and any other carrying the
-/// execution's `startedBy` (a RunTask whose answer was lost still started one).
-pub async fn stop_task(env: &StepEnv<'_>, input: Value) -> Result<StopResult, MigrationError> {
+/// execution's `startedBy` (a RunTask whose answer was lost still started one). When no task is
+/// known, it looks again until ListTasks, which is eventually consistent, can be trusted to
+/// show a task started before the execution stopped (MISSING_GRACE_SECONDS after it).
+pub async fn stop_task(
+    env: &StepEnv<'_>,
+    input: Value,
+    return_by: Option<DateTime<Utc>>,
+) -> Result<StopResult, MigrationError> {
     if input.get("source").and_then(Value::as_str) == Some("aws.states") {
-        return stop_for_status_change(env, &input).await;
+        return stop_for_status_change(env, &input, return_by).await;
     }
     let state: StopFromState = serde_json::from_value(input).map_err(|e| {
         MigrationError::InvalidEvent(format!(
@@ -53,13 +65,18 @@ pub async fn stop_task(env: &StepEnv<'_>, input: Value) -> Result<StopResult, Mi
         .as_ref()
         .map_or("failed".to_string(), |e| format!("failed with {}", e.error));
     let reason = stop_reason(&format!("ecs-migrate: execution {execution} {why}"));
-    let cluster = state
-        .task
-        .as_ref()
-        .map_or(state.request.cluster.clone(), |t| t.cluster.clone());
+    let started = state.task.as_ref().and_then(RunOutcome::started);
+    let cluster = started.map_or(state.request.cluster.clone(), |t| t.cluster.clone());
+    let started_by = &state.request.started_by;
 
-    let mut to_stop: Vec<String> = state.task.iter().map(|t| t.task_arn.clone()).collect();
-    for arn in list(env, &cluster, &state.request.started_by).await? {
+    let mut to_stop = Vec::new();
+    if let Some(task) = started {
+        if ours(env, &cluster, &task.task_arn, started_by).await? {
+            to_stop.push(task.task_arn.clone());
+        }
+    }
+    let look_until = started.is_none().then(|| env.clock.now());
+    for arn in list_settled(env, &cluster, started_by, look_until, return_by).await? {
         if !to_stop.contains(&arn) {
             to_stop.push(arn);
         }
@@ -70,6 +87,7 @@ pub async fn stop_task(env: &StepEnv<'_>, input: Value) -> Result<StopResult, Mi
 async fn stop_for_status_change(
     env: &StepEnv<'_>,
     event: &Value,
+    return_by: Option<DateTime<Utc>>,
 ) -> Result<StopResult, MigrationError> {
     let detail = event.get("detail").cloned().unwrap_or(Value::Null);
     let change: ExecutionStatusChange = serde_json::from_value(detail).map_err(|e| {
@@ -88,8 +106,82 @@ async fn stop_for_status_change(
     }
     let cluster = env.settings.cluster.clone();
     let started_by = started_by_for_execution(&change.execution_arn);
-    let tasks = list(env, &cluster, &started_by).await?;
+    let stopped_at = change
+        .stop_date
+        .and_then(DateTime::<Utc>::from_timestamp_millis)
+        .unwrap_or_else(|| env.clock.now());
+    let tasks = list_settled(env, &cluster, &started_by, Some(stopped_at), return_by).await?;
     stop_all(env, &cluster, tasks, reason).await
+}
+
+/// The running tasks with `started_by`. With `after`, a task RunTask started up to that moment
+/// may not be listed yet: until MISSING_GRACE_SECONDS after it (and no later than `return_by`,
+/// the function's deadline less a margin), an empty answer is asked again every
+/// POLL_INTERVAL_SECONDS. A look cut short by the deadline is taken up by the status-change
+/// rule's own call when the execution ends.
+async fn list_settled(
+    env: &StepEnv<'_>,
+    cluster: &str,
+    started_by: &str,
+    after: Option<DateTime<Utc>>,
+    return_by: Option<DateTime<Utc>>,
+) -> Result<Vec<String>, MigrationError> {
+    let settled_at = after.map(|t| {
+        let settled = later_by(t, env.settings.missing_grace);
+        return_by.map_or(settled, |by| settled.min(by))
+    });
+    loop {
+        let tasks = list(env, cluster, started_by).await?;
+        let now = env.clock.now();
+        match settled_at {
+            Some(at) if tasks.is_empty() && now < at => {
+                let pause = (at - now)
+                    .to_std()
+                    .unwrap_or_default()
+                    .min(env.settings.poll_interval);
+                env.clock.sleep(pause).await;
+            }
+            _ => return Ok(tasks),
+        }
+    }
+}
+
+/// Whether the task the state data names was started by this execution: stop-task stops no
+/// task it did not start, whatever its input says. A task ECS does not show yet is taken as
+/// ours (ECS and the role's tag condition still refuse to stop anyone else's).
+async fn ours(
+    env: &StepEnv<'_>,
+    cluster: &str,
+    task_arn: &str,
+    started_by: &str,
+) -> Result<bool, MigrationError> {
+    let lookup = env
+        .ecs
+        .describe_task(cluster, task_arn)
+        .await
+        .map_err(|err| {
+            let message = format!("describing task {task_arn}: {err}");
+            if err.transient {
+                MigrationError::AwsTransient(message)
+            } else {
+                MigrationError::Misconfigured(format!(
+                    "{message}; grant stop-task's role ecs:DescribeTasks on the cluster's tasks"
+                ))
+            }
+        })?;
+    let TaskLookup::Found(task) = lookup else {
+        return Ok(true);
+    };
+    match task.started_by.as_deref() {
+        Some(by) if by == started_by && by.starts_with(STARTED_BY_PREFIX) => Ok(true),
+        other => {
+            tracing::warn!(task_arn, task_started_by = ?other, expected = started_by, "not stopping a task this execution did not start");
+            Err(MigrationError::NotAllowed(format!(
+                "stop-task refuses to stop task {task_arn}: it was started by {:?}, not by this execution ({started_by})",
+                other.unwrap_or("nobody named")
+            )))
+        }
+    }
 }
 
 async fn list(

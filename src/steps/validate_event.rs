@@ -141,10 +141,18 @@ pub async fn validate_event(
 /// RunTask's `startedBy` for an execution: derived from its ARN, so stop-task can find the
 /// execution's tasks from an "Execution Status Change" event that carries only the ARN.
 pub fn started_by_for_execution(execution: &str) -> String {
-    format!("ecs-migrate/{}", hex_digest(&["started-by", execution], 24))
+    format!(
+        "{STARTED_BY_PREFIX}{}",
+        hex_digest(&["started-by", execution], 24)
+    )
 }
 
-fn hex_digest(parts: &[&str], len: usize) -> String {
+/// Every `startedBy` ecs-migrate gives a task begins with this (the role's tag condition on
+/// ecs:StopTask matches it too).
+pub const STARTED_BY_PREFIX: &str = "ecs-migrate/";
+
+/// The first `len` hex digits of SHA-256 over `parts` (each ended by a NUL byte).
+pub(super) fn hex_digest(parts: &[&str], len: usize) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part.as_bytes());

@@ -242,9 +242,18 @@ fn bad_task_definition_files_exit_2_naming_the_field() {
         None,
     );
     assert_eq!(untrackable.code, Some(2), "{}", untrackable.stderr);
+    // The limit the machine's history budget gives ecs-migrate local's settings.
+    let taskdef = ecs_migrate::local::LocalTaskDefinition::load(Path::new(path(&td))).unwrap();
+    let settings = ecs_migrate::cli::local::local_settings(
+        &taskdef,
+        "migrate",
+        Duration::from_secs(3600),
+        &[],
+    );
+    let longest = ecs_migrate::machine::budget::longest_tracked_seconds(&settings);
     assert!(
         untrackable.stderr.contains("--timeout 31536000")
-            && untrackable.stderr.contains("at most 2869440"),
+            && untrackable.stderr.contains(&format!("at most {longest}")),
         "{}",
         untrackable.stderr
     );

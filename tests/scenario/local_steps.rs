@@ -12,8 +12,8 @@ use ecs_migrate::local::{LocalEcs, LocalTaskDefinition};
 use ecs_migrate::settings::Settings;
 use ecs_migrate::steps::{
     check_exit_code, poll_status, run_task, stop_task, validate_event, CheckInput,
-    ExecutionContext, MigrationRequest, Phase, PollInput, StartedTask, StepEnv, TaskStatus,
-    ValidateEventInput,
+    ExecutionContext, MigrationRequest, Phase, PollInput, RunOutcome, RunTaskInput, StartedTask,
+    StepEnv, TaskStatus, ValidateEventInput,
 };
 use ecs_migrate::MigrationError;
 use serde_json::{json, Value};
@@ -47,7 +47,18 @@ async fn start(env: &StepEnv<'_>, event: Value) -> Result<Started, MigrationErro
         },
     )
     .await?;
-    let task = run_task(env, request.clone()).await?;
+    let input = RunTaskInput {
+        request: request.clone(),
+        task: None,
+    };
+    let task = match run_task(env, input).await? {
+        RunOutcome::Started(task) => task,
+        other => {
+            return Err(MigrationError::RunTaskFailed(format!(
+                "no task started: {other:?}"
+            )))
+        }
+    };
     Ok(Started { request, task })
 }
 
@@ -188,6 +199,7 @@ async fn a_deadline_stops_the_task() {
     let stop = stop_task(
         &env,
         json!({"request": started.request, "task": started.task, "error": status.error}),
+        None,
     )
     .await
     .unwrap();

@@ -3,8 +3,7 @@
 //! that no task is left running, and the history's event count.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -36,32 +35,105 @@ fn steps(settings: Settings, fake: Arc<FakeEcs>, clock: Arc<VirtualClock>) -> St
     StepBinding::new(function_arns(), settings, fake.clone(), fake, clock)
 }
 
-/// Fails the first `failures` calls to `state` with a Lambda service error, then delegates.
-struct FlakyLambda {
+/// A Lambda-level fault on one state's invocations, as Step Functions reports them (Step
+/// Functions Developer Guide, "Handling errors": Lambda.ServiceException, Lambda.Unknown,
+/// Sandbox.Timedout, Lambda.TooManyRequestsException, ...).
+#[derive(Clone)]
+enum Fault {
+    /// The first `times` invocations fail with `error` before the step runs.
+    Before {
+        state: &'static str,
+        error: &'static str,
+        times: usize,
+    },
+    /// The first `times` invocations run the step, then fail with `error`: its answer is lost
+    /// (the function timed out or crashed after its AWS call).
+    After {
+        state: &'static str,
+        error: &'static str,
+        times: usize,
+    },
+    /// Every invocation fails with `error` until `seconds` after the execution started.
+    Until {
+        state: &'static str,
+        error: &'static str,
+        seconds: u64,
+    },
+    /// The first invocation runs the step, then its answer takes `seconds` to arrive.
+    Slow { state: &'static str, seconds: u64 },
+    /// Every invocation's result is over Step Functions' 256 KiB payload limit.
+    Oversized { state: &'static str },
+}
+
+impl Fault {
+    fn state(&self) -> &'static str {
+        match self {
+            Fault::Before { state, .. }
+            | Fault::After { state, .. }
+            | Fault::Until { state, .. }
+            | Fault::Slow { state, .. }
+            | Fault::Oversized { state } => state,
+        }
+    }
+}
+
+/// The step binding with faults in front of it.
+struct FaultyLambda {
     inner: StepBinding,
-    state: &'static str,
-    failures: usize,
-    calls: AtomicUsize,
+    faults: Vec<Fault>,
+    clock: Arc<VirtualClock>,
+    calls: Mutex<HashMap<&'static str, usize>>,
+}
+
+fn lambda_failure(error: &str) -> TaskFailure {
+    TaskFailure::new(error, format!("{error}: injected by the scenario"))
 }
 
 #[async_trait]
-impl TaskInvoker for FlakyLambda {
+impl TaskInvoker for FaultyLambda {
     async fn invoke(&self, call: TaskCall) -> Result<Value, TaskFailure> {
-        if call.state_name == self.state
-            && self.calls.fetch_add(1, Ordering::SeqCst) < self.failures
-        {
-            return Err(TaskFailure::new(
-                "Lambda.ServiceException",
-                "Lambda was unable to process the request",
-            ));
+        let Some(fault) = self.faults.iter().find(|f| f.state() == call.state_name) else {
+            return self.inner.invoke(call).await;
+        };
+        let n = {
+            let mut calls = self.calls.lock().unwrap();
+            let n = calls.entry(fault.state()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        match fault {
+            Fault::Before { error, times, .. } if n <= *times => Err(lambda_failure(error)),
+            Fault::After { error, times, .. } if n <= *times => {
+                self.inner.invoke(call).await?;
+                Err(lambda_failure(error))
+            }
+            Fault::Until { error, seconds, .. }
+                if self.clock.now() < t0() + chrono::Duration::seconds(*seconds as i64) =>
+            {
+                Err(lambda_failure(error))
+            }
+            Fault::Slow { seconds, .. } if n == 1 => {
+                let answer = self.inner.invoke(call).await;
+                self.clock.sleep(Duration::from_secs(*seconds)).await;
+                answer
+            }
+            Fault::Oversized { .. } => {
+                let mut result = self.inner.invoke(call).await?;
+                result["padding"] = json!("x".repeat(300 * 1024));
+                Ok(result)
+            }
+            _ => self.inner.invoke(call).await,
         }
-        self.inner.invoke(call).await
     }
 }
 
 struct Run {
     result: ExecutionResult,
     fake: Arc<FakeEcs>,
+    /// Tasks still running when the execution ended, before the status-change rule ran.
+    running_at_end: Vec<String>,
+    /// What stop-task answered the status-change rule (FAILED, ABORTED, TIMED_OUT).
+    cleanup: Option<Result<Value, String>>,
 }
 
 impl Run {
@@ -120,6 +192,33 @@ impl Run {
         }
     }
 
+    /// Whether one of the module's alarms would fire: a failed or timed-out execution, or an
+    /// error of the stop-task function (in the execution or from the status-change rule).
+    fn alarm(&self) -> bool {
+        let stop_task_failed = self.result.history.iter().any(|e| {
+            e.event_type == EventType::LambdaFunctionFailed
+                && self.state_of_event(e.previous_event_id) == Some("StopTask")
+        });
+        matches!(
+            self.result.status,
+            ExecutionStatus::Failed | ExecutionStatus::TimedOut
+        ) || stop_task_failed
+            || matches!(self.cleanup, Some(Err(_)))
+    }
+
+    /// The state a history event belongs to, following previous_event_id to its
+    /// TaskStateEntered.
+    fn state_of_event(&self, mut id: u64) -> Option<&str> {
+        for _ in 0..self.result.history.len() {
+            let event = self.result.history.iter().find(|e| e.id == id)?;
+            if let Some(name) = event.state_name() {
+                return Some(name);
+            }
+            id = event.previous_event_id;
+        }
+        None
+    }
+
     fn assert_nothing_running(&self) {
         assert_eq!(
             self.fake.running_tasks(),
@@ -132,7 +231,11 @@ impl Run {
 struct Scenario {
     script: Script,
     settings: Vec<(&'static str, &'static str)>,
-    flaky: Option<(&'static str, usize)>,
+    faults: Vec<Fault>,
+    /// A person aborts the execution this long after it started.
+    abort_after: Option<u64>,
+    /// The same input ran once before in another execution (a redelivered event).
+    redelivered: bool,
 }
 
 impl Scenario {
@@ -140,8 +243,15 @@ impl Scenario {
         Self {
             script,
             settings: vec![],
-            flaky: None,
+            faults: vec![],
+            abort_after: None,
+            redelivered: false,
         }
+    }
+
+    fn fault(mut self, fault: Fault) -> Self {
+        self.faults.push(fault);
+        self
     }
 
     fn setting(mut self, name: &'static str, value: &'static str) -> Self {
@@ -149,37 +259,95 @@ impl Scenario {
         self
     }
 
+    /// Runs the execution, then, when it ended FAILED, ABORTED or TIMED_OUT, what the
+    /// module's status-change rule does: stop-task with the Execution Status Change event.
     async fn run(self, input: Value) -> Run {
         let clock = Arc::new(VirtualClock::starting_at(t0()));
         let fake = FakeEcs::new(clock.clone(), self.script);
-        let registry = steps(settings_with(&self.settings), fake.clone(), clock.clone());
-        let invoker: Arc<dyn TaskInvoker> = match self.flaky {
-            Some((state, failures)) => Arc::new(FlakyLambda {
-                inner: registry,
-                state,
-                failures,
-                calls: AtomicUsize::new(0),
-            }),
-            None => Arc::new(registry),
-        };
-        let result = Executor::new(definition(), invoker, clock.clone())
-            .with_execution_name("app-42-20261125T120000Z")
+        let settings = settings_with(&self.settings);
+        let invoker = Arc::new(FaultyLambda {
+            inner: steps(settings.clone(), fake.clone(), clock.clone()),
+            faults: self.faults,
+            clock: clock.clone(),
+            calls: Mutex::new(HashMap::new()),
+        });
+        if self.redelivered {
+            let first = Arc::new(steps(settings.clone(), fake.clone(), clock.clone()));
+            let earlier = Executor::new(definition(), first, clock.clone())
+                .with_execution_name("app-42-first-delivery")
+                .run_to_completion(input.clone())
+                .await;
+            assert_eq!(earlier.status, ExecutionStatus::Succeeded);
+        }
+        let name = "app-42-20261125T120000Z";
+        let executor = Executor::new(definition(), invoker, clock.clone())
+            .with_execution_name(name)
             .with_state_machine_name("ecs-migrate")
             .with_account("eu-west-1", "123456789012")
-            .with_random(Arc::new(SeededRandom::new(7)))
-            .run_to_completion(input)
+            .with_random(Arc::new(SeededRandom::new(7)));
+        let abort_clock = clock.clone();
+        let result = executor
+            .run(input, async move {
+                match self.abort_after {
+                    Some(secs) => abort_clock.sleep(Duration::from_secs(secs)).await,
+                    None => std::future::pending().await,
+                }
+            })
             .await;
-        Run { result, fake }
+        let running_at_end = fake.running_tasks();
+        let cleanup = match result.status {
+            ExecutionStatus::Succeeded => None,
+            status => Some(
+                status_change(&settings, &fake, &clock, name, status.as_str())
+                    .await
+                    .map_err(|e| e.to_string()),
+            ),
+        };
+        Run {
+            result,
+            fake,
+            running_at_end,
+            cleanup,
+        }
     }
+}
+
+/// stop-task as the status-change rule invokes it for execution `name` that ended with
+/// `status`.
+async fn status_change(
+    settings: &Settings,
+    fake: &Arc<FakeEcs>,
+    clock: &Arc<VirtualClock>,
+    name: &str,
+    status: &str,
+) -> Result<Value, ecs_migrate::MigrationError> {
+    let execution_arn =
+        format!("arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:{name}");
+    let event = json!({
+        "version": "0", "id": "status-change", "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states", "account": "123456789012", "time": clock.now().to_rfc3339(),
+        "region": "eu-west-1", "resources": [execution_arn],
+        "detail": {"executionArn": execution_arn, "name": name, "status": status,
+                   "stopDate": clock.now().timestamp_millis(),
+                   "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate"}
+    });
+    let env = StepEnv {
+        settings,
+        ecs: fake.as_ref(),
+        logs: fake.as_ref(),
+        clock: clock.as_ref(),
+    };
+    Step::StopTask.run(&env, event, None).await
 }
 
 fn bare() -> Value {
     json!({"taskdef_arn": "app:42"})
 }
 
-const HAPPY_PATH: [&str; 6] = [
+const HAPPY_PATH: [&str; 7] = [
     "ValidateEvent",
     "RunTask",
+    "TaskStarted",
     "PollStatus",
     "IsTaskStopped",
     "CheckExitCode",
@@ -203,8 +371,8 @@ async fn success() {
     assert_eq!(run.fake.tasks_started(), 1);
     // 80 s of task (20 provisioning + 60 running): one PollStatus round, well inside 600 s.
     assert_eq!(run.entered("PollStatus"), 1);
-    // Start + 4 Lambda task states of 5 events + Choice 2 + Succeed 2 + end.
-    assert_eq!(run.result.history.len(), 1 + 4 * 5 + 2 + 2 + 1);
+    // Start + 4 Lambda task states of 5 events + 2 Choices of 2 + Succeed 2 + end.
+    assert_eq!(run.result.history.len(), 1 + 4 * 5 + 2 * 2 + 2 + 1);
     // Detection: the execution ends within one poll interval of the task stopping.
     let stopped = t0() + chrono::Duration::seconds(80);
     let finished = run.result.history.last().unwrap().timestamp;
@@ -223,11 +391,31 @@ async fn capacity_failure_retried_then_succeeding() {
     .run(bare())
     .await;
     assert_eq!(run.result.status, ExecutionStatus::Succeeded);
-    assert_eq!(run.visited(), HAPPY_PATH);
-    assert_eq!(run.count(EventType::LambdaFunctionFailed), 2);
+    assert_eq!(
+        run.visited(),
+        [
+            "ValidateEvent",
+            "RunTask",
+            "TaskStarted",
+            "WaitForCapacity",
+            "PollStatus",
+            "IsTaskStopped",
+            "CheckExitCode",
+            "MigrationSucceeded"
+        ]
+    );
+    // Each attempt is a successful invocation that says RETRY_LATER, with a token of its own
+    // (ECS would replay the first token's failures[] to every retry that reused it).
+    assert_eq!(run.count(EventType::LambdaFunctionFailed), 0);
+    assert_eq!(run.entered("RunTask"), 3);
     assert_eq!(run.fake.tasks_started(), 1);
     run.assert_nothing_running();
-    assert_eq!(run.result.history.len(), 1 + 4 * 5 + 2 * 3 + 2 + 2 + 1);
+    // Three RunTask invocations, two capacity waits (Choice 2 + Wait 2 each), then the happy
+    // path's other three Lambda states, its two Choices, Succeed and the ends.
+    assert_eq!(
+        run.result.history.len(),
+        1 + 5 + 3 * 5 + 2 * 4 + 2 * 5 + 2 * 2 + 2 + 1
+    );
 }
 
 #[tokio::test]
@@ -238,18 +426,34 @@ async fn capacity_unavailable_for_good() {
     })
     .run(bare())
     .await;
-    run.assert_failed("Migration.CapacityUnavailable", &["RESOURCE:MEMORY"]);
+    run.assert_failed(
+        "Migration.CapacityUnavailable",
+        &["RESOURCE:MEMORY", "attempt 7 of 7"],
+    );
     assert_eq!(
         run.visited(),
-        ["ValidateEvent", "RunTask", "StopTask", "MigrationFailed"]
+        [
+            "ValidateEvent",
+            "RunTask",
+            "TaskStarted",
+            "WaitForCapacity",
+            "StopTask",
+            "MigrationFailed"
+        ]
     );
-    // One attempt and six retries, each recorded as a failed Lambda invocation.
-    assert_eq!(run.count(EventType::LambdaFunctionFailed), 7);
+    // Seven attempts; the last one fails the state.
+    assert_eq!(run.entered("RunTask"), 7);
+    assert_eq!(run.count(EventType::LambdaFunctionFailed), 1);
     assert_eq!(run.fake.tasks_started(), 0);
     run.assert_nothing_running();
-    // Capped backoff: 10, 20, 40, 80, 120, 120 s at most, with full jitter.
+    // Capped backoff: 10, 20, 40, 80, 120, 120 s, then stop-task's look for a task ListTasks
+    // may not show yet (MISSING_GRACE_SECONDS, 60 s, as no task is known).
     let elapsed = run.result.history.last().unwrap().timestamp - t0();
-    assert!(elapsed <= chrono::Duration::seconds(390), "{elapsed}");
+    assert!(elapsed >= chrono::Duration::seconds(390), "{elapsed}");
+    assert!(
+        elapsed <= chrono::Duration::seconds(390 + 60 + 5),
+        "{elapsed}"
+    );
 }
 
 #[tokio::test]
@@ -270,6 +474,7 @@ async fn failed_to_start() {
         [
             "ValidateEvent",
             "RunTask",
+            "TaskStarted",
             "PollStatus",
             "IsTaskStopped",
             "CheckExitCode",
@@ -305,6 +510,7 @@ async fn non_zero_exit_carries_the_log_tail() {
         [
             "ValidateEvent",
             "RunTask",
+            "TaskStarted",
             "PollStatus",
             "IsTaskStopped",
             "CheckExitCode",
@@ -313,9 +519,9 @@ async fn non_zero_exit_carries_the_log_tail() {
         ]
     );
     run.assert_nothing_running();
-    // 1 + ValidateEvent, RunTask, PollStatus 5 each + Choice 2 + CheckExitCode failing 5
-    // + StopTask 5 + Fail entered 1 + ExecutionFailed 1.
-    assert_eq!(run.result.history.len(), 1 + 3 * 5 + 2 + 5 + 5 + 1 + 1);
+    // 1 + ValidateEvent, RunTask, PollStatus 5 each + 2 Choices of 2 + CheckExitCode failing
+    // 5 + StopTask 5 + Fail entered 1 + ExecutionFailed 1.
+    assert_eq!(run.result.history.len(), 1 + 3 * 5 + 2 * 2 + 5 + 5 + 1 + 1);
 }
 
 #[tokio::test]
@@ -347,6 +553,7 @@ async fn task_missing_for_good() {
         [
             "ValidateEvent",
             "RunTask",
+            "TaskStarted",
             "PollStatus",
             "StopTask",
             "MigrationFailed"
@@ -385,6 +592,7 @@ async fn deadline_passing_stops_the_task() {
         [
             "ValidateEvent",
             "RunTask",
+            "TaskStarted",
             "PollStatus",
             "IsTaskStopped",
             "TaskOverdue",
@@ -424,6 +632,7 @@ async fn stuck_in_provisioning_is_stopped_as_a_failed_start() {
         [
             "ValidateEvent",
             "RunTask",
+            "TaskStarted",
             "PollStatus",
             "IsTaskStopped",
             "TaskOverdue",
@@ -436,9 +645,14 @@ async fn stuck_in_provisioning_is_stopped_as_a_failed_start() {
 
 #[tokio::test]
 async fn lambda_transient_error_is_retried() {
-    let mut scenario = Scenario::new(Script::default());
-    scenario.flaky = Some(("PollStatus", 2));
-    let run = scenario.run(bare()).await;
+    let run = Scenario::new(Script::default())
+        .fault(Fault::Before {
+            state: "PollStatus",
+            error: "Lambda.ServiceException",
+            times: 2,
+        })
+        .run(bare())
+        .await;
     assert_eq!(run.result.status, ExecutionStatus::Succeeded);
     assert_eq!(run.visited(), HAPPY_PATH);
     assert_eq!(run.count(EventType::LambdaFunctionFailed), 2);
@@ -454,37 +668,52 @@ async fn invalid_event_fails_before_any_task() {
         "Migration.InvalidEvent",
         &["detail is a string that is not JSON"],
     );
-    assert_eq!(run.visited(), ["ValidateEvent", "MigrationFailed"]);
+    assert_eq!(
+        run.visited(),
+        ["ValidateEvent", "InvalidInput", "MigrationFailed"]
+    );
     assert_eq!(run.fake.tasks_started(), 0);
 }
 
+/// EventBridge delivers at least once: the same event (same `id`) starts two executions with
+/// different names. The second finds the client token in use with other parameters (its own
+/// `startedBy` and tags), which ECS refuses with ConflictException; it ends SUCCEEDED as a
+/// named duplicate, starting nothing and firing no failure alarm.
 #[tokio::test]
 async fn redelivered_event_starts_one_task() {
     let clock = Arc::new(VirtualClock::starting_at(t0()));
     let fake = FakeEcs::new(clock.clone(), Script::default());
     let settings = settings_with(&[]);
-    let event = json!({
-        "version": "0", "id": "0d1e9a4c-redelivered", "detail-type": "AWS ECS Migration Task",
-        "source": "ecs.migration", "account": "123456789012", "time": "2026-11-25T12:00:00Z",
-        "region": "eu-west-1", "resources": [], "detail": {"taskdef_arn": "app:42"}
-    });
-    let mut task_arns = Vec::new();
-    // EventBridge delivers the event twice: two executions with different names.
+    let event = redelivered_event();
+    let mut results = Vec::new();
     for name in ["rule-delivery-1", "rule-delivery-2"] {
         let invoker = Arc::new(steps(settings.clone(), fake.clone(), clock.clone()));
         let result = Executor::new(definition(), invoker, clock.clone())
             .with_execution_name(name)
             .run_to_completion(event.clone())
             .await;
-        assert_eq!(result.status, ExecutionStatus::Succeeded);
-        task_arns.push(result.output.unwrap()["task"]["task_arn"].clone());
+        assert_eq!(result.status, ExecutionStatus::Succeeded, "{name}");
+        results.push(result.output.unwrap());
     }
     assert_eq!(
         fake.tasks_started(),
         1,
-        "the second execution must reuse the first task"
+        "the second execution must not start a task"
     );
-    assert_eq!(task_arns[0], task_arns[1]);
+    let first = &results[0]["task"];
+    let second = &results[1]["task"];
+    assert_eq!(first["outcome"], "STARTED");
+    assert_eq!(second["outcome"], "DUPLICATE", "{second}");
+    assert_eq!(second["task_arns"], json!([first["task_arn"]]));
+    assert_eq!(second["event_id"], "0d1e9a4c-redelivered");
+}
+
+fn redelivered_event() -> Value {
+    json!({
+        "version": "0", "id": "0d1e9a4c-redelivered", "detail-type": "AWS ECS Migration Task",
+        "source": "ecs.migration", "account": "123456789012", "time": "2026-11-25T12:00:00Z",
+        "region": "eu-west-1", "resources": [], "detail": {"taskdef_arn": "app:42"}
+    })
 }
 
 #[tokio::test]
@@ -602,8 +831,8 @@ async fn success_history_event_types() {
         ("LambdaFunctionStarted", 4),
         ("LambdaFunctionSucceeded", 4),
         ("TaskStateExited", 4),
-        ("ChoiceStateEntered", 1),
-        ("ChoiceStateExited", 1),
+        ("ChoiceStateEntered", 2),
+        ("ChoiceStateExited", 2),
         ("SucceedStateEntered", 1),
         ("SucceedStateExited", 1),
         ("ExecutionSucceeded", 1),
@@ -611,4 +840,269 @@ async fn success_history_event_types() {
     .into_iter()
     .collect();
     assert_eq!(counts, expected);
+}
+
+/// A StopTask that fails keeps the original Error and says in the Cause that the task may
+/// still be running; the status-change rule on FAILED then stops it.
+#[tokio::test]
+async fn a_failed_stop_is_said_and_the_status_change_rule_stops_the_task() {
+    let run = Scenario::new(Script {
+        running: 3 * 3600,
+        stop_denials: 1,
+        ..Script::default()
+    })
+    .setting("MAX_DURATION_SECONDS", "1800")
+    .run(bare())
+    .await;
+    run.assert_failed(
+        "Migration.Timeout",
+        &[
+            "MAX_DURATION_SECONDS",
+            "AND THE MIGRATION TASK COULD NOT BE STOPPED",
+            "Migration.Misconfigured",
+            "ecs:StopTask",
+        ],
+    );
+    assert!(run.visited().contains(&"StopFailed".to_string()));
+    assert_eq!(
+        run.running_at_end.len(),
+        1,
+        "the denied stop left it running"
+    );
+    let cleanup = run.cleanup.clone().unwrap().unwrap();
+    assert_eq!(cleanup["stopped"], json!(run.running_at_end));
+    run.assert_nothing_running();
+    assert!(run.alarm());
+}
+
+/// One row of the fault matrix: what the execution ended with, whether a task was left
+/// running once the status-change rule had run, and whether an alarm would fire.
+struct Row {
+    fault: &'static str,
+    scenario: Scenario,
+    input: Value,
+    status: ExecutionStatus,
+    error: Option<&'static str>,
+    alarm: bool,
+}
+
+fn row(
+    fault: &'static str,
+    scenario: Scenario,
+    status: ExecutionStatus,
+    error: Option<&'static str>,
+    alarm: bool,
+) -> Row {
+    Row {
+        fault,
+        scenario,
+        input: bare(),
+        status,
+        error,
+        alarm,
+    }
+}
+
+/// The AWS path's promises under the faults ECS, Lambda and EventBridge really produce: every
+/// execution that ran a task ends with it stopped, a redelivered event starts nothing, and a
+/// healthy migration survives Lambda and AWS hiccups. Prints the matrix.
+#[tokio::test]
+async fn fault_matrix() {
+    use ExecutionStatus::{Aborted, Failed, Succeeded};
+    let long_task = || Script {
+        running: 1800,
+        ..Script::default()
+    };
+    let mut rows = vec![
+        row(
+            "StopTask refused (AccessDenied) after the deadline",
+            Scenario::new(Script {
+                running: 3 * 3600,
+                stop_denials: 1,
+                ..Script::default()
+            })
+            .setting("MAX_DURATION_SECONDS", "1800"),
+            Failed,
+            Some("Migration.Timeout"),
+            true,
+        ),
+        row(
+            "PollStatus result over 256 KiB (uncatchable)",
+            Scenario::new(long_task()).fault(Fault::Oversized {
+                state: "PollStatus",
+            }),
+            Failed,
+            Some("States.DataLimitExceeded"),
+            true,
+        ),
+        Row {
+            input: redelivered_event(),
+            ..row(
+                "event redelivered (same id)",
+                Scenario {
+                    redelivered: true,
+                    ..Scenario::new(Script::default())
+                },
+                Succeeded,
+                None,
+                false,
+            )
+        },
+        row(
+            "no capacity twice; ECS replays a token's failures[]",
+            Scenario::new(Script {
+                capacity_failures: 2,
+                ..Script::default()
+            }),
+            Succeeded,
+            None,
+            false,
+        ),
+        row(
+            "RunTask's answer lost (Lambda.Unknown after the call)",
+            Scenario::new(Script::default()).fault(Fault::After {
+                state: "RunTask",
+                error: "Lambda.Unknown",
+                times: 1,
+            }),
+            Succeeded,
+            None,
+            false,
+        ),
+        row(
+            "PollStatus times out 3 times (Sandbox.Timedout)",
+            Scenario::new(long_task()).fault(Fault::Before {
+                state: "PollStatus",
+                error: "Sandbox.Timedout",
+                times: 3,
+            }),
+            Succeeded,
+            None,
+            false,
+        ),
+        row(
+            "PollStatus crashes twice (Lambda.Unknown)",
+            Scenario::new(long_task()).fault(Fault::After {
+                state: "PollStatus",
+                error: "Lambda.Unknown",
+                times: 2,
+            }),
+            Succeeded,
+            None,
+            false,
+        ),
+        row(
+            "Lambda throttles PollStatus for 12 minutes",
+            Scenario::new(long_task()).fault(Fault::Until {
+                state: "PollStatus",
+                error: "Lambda.TooManyRequestsException",
+                seconds: 720,
+            }),
+            Succeeded,
+            None,
+            false,
+        ),
+        row(
+            "ECS throttles DescribeTasks for 12 minutes",
+            Scenario::new(long_task()).fault(Fault::Until {
+                state: "PollStatus",
+                error: "Migration.AwsTransient",
+                seconds: 720,
+            }),
+            Succeeded,
+            None,
+            false,
+        ),
+        row(
+            "aborted while RunTask is in flight; ListTasks 20 s behind",
+            Scenario {
+                abort_after: Some(10),
+                ..Scenario::new(Script {
+                    list_lag: 20,
+                    ..long_task()
+                })
+                .fault(Fault::Slow {
+                    state: "RunTask",
+                    seconds: 30,
+                })
+            },
+            Aborted,
+            None,
+            false,
+        ),
+    ];
+    for (what, input) in [
+        ("input is a string", json!("app:42")),
+        ("input is an array", json!(["app:42"])),
+        ("input is a number", json!(42)),
+        ("input is null", Value::Null),
+    ] {
+        rows.push(Row {
+            input,
+            ..row(
+                what,
+                Scenario::new(Script::default()),
+                Failed,
+                Some("Migration.InvalidEvent"),
+                true,
+            )
+        });
+    }
+
+    let mut table = vec![
+        "| fault | status | Error | task running at the end | task stopped by cleanup | alarm |"
+            .to_string(),
+        "| --- | --- | --- | --- | --- | --- |".to_string(),
+    ];
+    let mut wrong = Vec::new();
+    for row in rows {
+        let run = row.scenario.run(row.input).await;
+        let running_after = run.fake.running_tasks();
+        let stopped_by_cleanup = match &run.cleanup {
+            Some(Ok(v)) => v["stopped"].as_array().map_or(0, Vec::len),
+            _ => 0,
+        };
+        table.push(format!(
+            "| {} | {} | {} | {} | {} | {} |",
+            row.fault,
+            run.result.status.as_str(),
+            run.result.error.as_deref().unwrap_or("-"),
+            if running_after.is_empty() {
+                "no"
+            } else {
+                "YES"
+            },
+            if stopped_by_cleanup > 0 {
+                format!(
+                    "{stopped_by_cleanup} (of {} running)",
+                    run.running_at_end.len()
+                )
+            } else {
+                "-".to_string()
+            },
+            if run.alarm() { "fires" } else { "quiet" },
+        ));
+        let ok = run.result.status == row.status
+            && run.result.error.as_deref() == row.error
+            && running_after.is_empty()
+            && run.alarm() == row.alarm
+            && run.fake.tasks_started() <= 1
+            && !matches!(run.cleanup, Some(Err(_)));
+        if !ok {
+            wrong.push(format!(
+                "{}: {:?} {:?} cleanup {:?} running {running_after:?} started {}",
+                row.fault,
+                run.result.status,
+                run.result.to_json(false),
+                run.cleanup,
+                run.fake.tasks_started()
+            ));
+        }
+    }
+    println!("{}", table.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "rows that do not hold:\n{}",
+        wrong.join("\n")
+    );
 }

@@ -1,7 +1,7 @@
 //! Layer 1: each step against aws-smithy-mocks, through the real SDK adapters. Every error name
 //! in the README's "Error names" is produced here by some step and asserted.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput;
 use aws_sdk_cloudwatchlogs::types::OutputLogEvent;
@@ -19,8 +19,8 @@ use ecs_migrate::logs::{LogStream, SdkLogs};
 use ecs_migrate::settings::Settings;
 use ecs_migrate::steps::{
     check_exit_code, poll_status, run_task, started_by_for_execution, stop_task, validate_event,
-    CheckInput, MigrationRequest, Phase, PollInput, StartedTask, StepEnv, TaskStatus,
-    ValidateEventInput,
+    CapacityWait, CheckInput, MigrationRequest, Phase, PollInput, RunOutcome, RunTaskInput,
+    StartedTask, StepEnv, TaskStatus, ValidateEventInput,
 };
 use ecs_migrate::{MigrationError, StateError};
 use serde_json::{json, Value};
@@ -386,7 +386,8 @@ async fn run_task_sends_the_override_network_token_and_tags() {
         })
         .then_output(|| RunTaskOutput::builder().tasks(task("PROVISIONING")).build());
     let world = World::new(settings(), &[&run], &[]);
-    let started = run_task(&world.env(), request()).await.unwrap();
+    let outcome = run_task(&world.env(), first_attempt()).await.unwrap();
+    let started = outcome.started().expect("started").clone();
     assert_eq!(started.task_arn, TASK_ARN);
     assert_eq!(started.run_at, t0());
     assert_eq!(started.log_stream, started_task().log_stream);
@@ -412,8 +413,117 @@ async fn run_task_capacity_provider_strategy() {
         ),
     ]);
     let world = World::new(settings, &[&run], &[]);
-    run_task(&world.env(), request()).await.unwrap();
+    run_task(&world.env(), first_attempt()).await.unwrap();
     assert_eq!(run.num_calls(), 1);
+}
+
+fn first_attempt() -> RunTaskInput {
+    RunTaskInput {
+        request: request(),
+        task: None,
+    }
+}
+
+/// The input after ECS had no capacity for `attempts` attempts.
+fn after_capacity_waits(attempts: u32) -> RunTaskInput {
+    RunTaskInput {
+        request: request(),
+        task: Some(RunOutcome::RetryLater(CapacityWait {
+            attempt: attempts,
+            wait_seconds: 10,
+            reason: "RESOURCE:MEMORY".into(),
+        })),
+    }
+}
+
+/// No capacity is not an error until the last attempt: run-task says RETRY_LATER, and the
+/// next attempt sends a client token of its own (ECS would replay the first token's
+/// failures[]), while a retry of the same attempt sends the same one.
+#[tokio::test]
+async fn run_task_capacity_waits_then_gives_up() {
+    let no_capacity = || {
+        mock!(EcsClient::run_task).then_output(|| {
+            RunTaskOutput::builder()
+                .failures(ecs::Failure::builder().reason("RESOURCE:MEMORY").build())
+                .build()
+        })
+    };
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let seen = tokens.clone();
+    let recording = mock!(EcsClient::run_task)
+        .match_requests(move |r| {
+            seen.lock()
+                .unwrap()
+                .push(r.client_token().unwrap_or_default().to_string());
+            true
+        })
+        .then_output(|| {
+            RunTaskOutput::builder()
+                .failures(ecs::Failure::builder().reason("RESOURCE:MEMORY").build())
+                .build()
+        });
+    let world = World::new(settings(), &[&recording], &[]);
+    for input in [first_attempt(), first_attempt(), after_capacity_waits(1)] {
+        let outcome = run_task(&world.env(), input).await.unwrap();
+        assert!(matches!(outcome, RunOutcome::RetryLater(_)), "{outcome:?}");
+    }
+    let tokens = tokens.lock().unwrap().clone();
+    assert_eq!(
+        tokens[0], tokens[1],
+        "a retry of one attempt reuses its token"
+    );
+    assert_ne!(
+        tokens[1], tokens[2],
+        "the next attempt has a token of its own"
+    );
+    assert!(tokens.iter().all(|t| t.len() <= 64));
+
+    let rule = no_capacity();
+    let world = World::new(settings(), &[&rule], &[]);
+    match run_task(&world.env(), first_attempt()).await.unwrap() {
+        RunOutcome::RetryLater(wait) => {
+            assert_eq!((wait.attempt, wait.wait_seconds), (1, 10));
+            assert!(wait.reason.contains("RESOURCE:MEMORY"), "{}", wait.reason);
+        }
+        other => panic!("{other:?}"),
+    }
+    match run_task(&world.env(), after_capacity_waits(5))
+        .await
+        .unwrap()
+    {
+        RunOutcome::RetryLater(wait) => assert_eq!((wait.attempt, wait.wait_seconds), (6, 120)),
+        other => panic!("{other:?}"),
+    }
+    assert_error(
+        run_task(&world.env(), after_capacity_waits(6)).await,
+        "Migration.CapacityUnavailable",
+        "attempt 7 of 7",
+    );
+}
+
+/// ECS refuses a client token reused with other parameters with ConflictException, whose
+/// resourceIds name the task the first request started (API Reference, RunTask errors).
+#[tokio::test]
+async fn run_task_token_in_use_is_a_duplicate() {
+    let conflict = mock!(EcsClient::run_task)
+        .sequence()
+        .http_status(
+            400,
+            Some(
+                json!({
+                    "__type": "ConflictException",
+                    "message": "The clientToken is already in use with a different RunTask request.",
+                    "resourceIds": [TASK_ARN]
+                })
+                .to_string(),
+            ),
+        )
+        .build();
+    let world = World::new(settings(), &[&conflict], &[]);
+    match run_task(&world.env(), first_attempt()).await.unwrap() {
+        RunOutcome::Duplicate(duplicate) => assert_eq!(duplicate.task_arns, [TASK_ARN]),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -431,6 +541,7 @@ async fn run_task_failures() {
                 .build()
         })
     };
+    // Capacity failures on the last attempt; earlier ones wait (see above).
     let cases: Vec<(Rule, &str, &str)> = vec![
         (
             failure("RESOURCE:MEMORY", None),
@@ -502,7 +613,11 @@ async fn run_task_failures() {
     ];
     for (rule, name, fragment) in cases {
         let world = World::new(settings(), &[&rule], &[]);
-        assert_error(run_task(&world.env(), request()).await, name, fragment);
+        assert_error(
+            run_task(&world.env(), after_capacity_waits(6)).await,
+            name,
+            fragment,
+        );
     }
 }
 
@@ -819,6 +934,42 @@ async fn check_exit_code_non_zero_carries_the_log_tail() {
     );
 }
 
+/// The Cause is Lambda's error document, escaped: ANSI-coloured lines (ESC is six characters
+/// escaped) must still fit Step Functions' 32,768 characters, and the last line is kept.
+#[tokio::test]
+async fn check_exit_code_cause_fits_after_escaping() {
+    let logs = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events).then_output(|| {
+        let mut out = GetLogEventsOutput::builder();
+        for i in 0..200 {
+            let line = format!(
+                "\u{1b}[31mERROR\u{1b}[0m \"{}\" line {i}",
+                "\u{1b}[1m".repeat(150)
+            );
+            out = out.events(OutputLogEvent::builder().message(line).timestamp(1).build());
+        }
+        out.build()
+    });
+    let world = World::new(settings_with(&[("LOG_TAIL_LINES", "200")]), &[], &[&logs]);
+    let err = check_exit_code(
+        &world.env(),
+        check_input(stopped_status(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            &[(CONTAINER, Some(1), None)],
+        )),
+    )
+    .await
+    .unwrap_err();
+    let document = ecs_migrate::machine::lambda_error(&err).cause;
+    let utf16 = document.encode_utf16().count();
+    assert!(utf16 <= 32_768, "{utf16} characters");
+    assert!(
+        utf16 >= 28_000,
+        "the tail was cut more than needed: {utf16}"
+    );
+    assert!(err.message().ends_with("line 199"), "{}", err.message());
+}
+
 #[tokio::test]
 async fn check_exit_code_137_says_killed_or_out_of_memory() {
     let logs = log_lines(&["Killed"]);
@@ -910,6 +1061,16 @@ async fn check_exit_code_without_log_configuration_says_so() {
 
 // ---------------------------------------------------------------- stop-task
 
+/// DescribeTasks answering that the task was started by `started_by`.
+fn describe_started_by(started_by: &str) -> Rule {
+    let started_by = started_by.to_string();
+    mock!(EcsClient::describe_tasks).then_output(move || {
+        let mut task = task("RUNNING");
+        task.started_by = Some(started_by.clone());
+        DescribeTasksOutput::builder().tasks(task).build()
+    })
+}
+
 #[tokio::test]
 async fn stop_task_stops_the_task_and_strays_from_the_same_execution() {
     let stray = "arn:aws:ecs:eu-west-1:123456789012:task/prod/stray";
@@ -932,13 +1093,14 @@ async fn stop_task_stops_the_task_and_strays_from_the_same_execution() {
                 )
         })
         .then_output(|| StopTaskOutput::builder().build());
-    let world = World::new(settings(), &[&list, &stop], &[]);
+    let describe = describe_started_by(&request().started_by);
+    let world = World::new(settings(), &[&list, &stop, &describe], &[]);
     let state = json!({
         "request": request(),
         "task": started_task(),
         "error": StateError { error: "Migration.Timeout".into(), cause: "late".into() },
     });
-    let result = stop_task(&world.env(), state).await.unwrap();
+    let result = stop_task(&world.env(), state, None).await.unwrap();
     assert_eq!(
         result.stopped,
         vec![TASK_ARN.to_string(), stray.to_string()]
@@ -960,11 +1122,89 @@ async fn stop_task_of_a_task_already_gone_succeeds() {
         )
         .repeatedly()
         .build();
-    let world = World::new(settings(), &[&list, &stop], &[]);
+    let describe = mock!(EcsClient::describe_tasks).then_output(|| {
+        DescribeTasksOutput::builder()
+            .failures(
+                ecs::Failure::builder()
+                    .arn(TASK_ARN)
+                    .reason("MISSING")
+                    .build(),
+            )
+            .build()
+    });
+    let world = World::new(settings(), &[&list, &stop, &describe], &[]);
     let state = json!({"request": request(), "task": started_task()});
-    let result = stop_task(&world.env(), state).await.unwrap();
+    let result = stop_task(&world.env(), state, None).await.unwrap();
     assert_eq!(result.stopped, vec![TASK_ARN.to_string()]);
     assert_eq!(stop.num_calls(), 1);
+}
+
+/// stop-task trusts no task ARN from its input: a task someone else started (a service's, or
+/// another execution's) is refused, and nothing is stopped.
+#[tokio::test]
+async fn stop_task_refuses_a_task_it_did_not_start() {
+    let stop = mock!(EcsClient::stop_task).then_output(|| StopTaskOutput::builder().build());
+    for started_by in ["ecs-svc/1234567890", "ecs-migrate/another-execution"] {
+        let describe = describe_started_by(started_by);
+        let world = World::new(settings(), &[&stop, &describe], &[]);
+        let state = json!({"request": request(), "task": started_task()});
+        assert_error(
+            stop_task(&world.env(), state, None).await,
+            "Migration.NotAllowed",
+            &format!("started by \"{started_by}\", not by this execution"),
+        );
+    }
+    assert_eq!(stop.num_calls(), 0);
+}
+
+/// ListTasks is eventually consistent: an execution aborted while RunTask was in flight may
+/// have a task ListTasks does not show yet. stop-task looks again until MISSING_GRACE_SECONDS
+/// after the execution stopped, then stops what it found.
+#[tokio::test]
+async fn stop_task_looks_again_for_a_task_not_listed_yet() {
+    let list = mock!(EcsClient::list_tasks)
+        .sequence()
+        .output(|| ListTasksOutput::builder().build())
+        .times(3)
+        .output(|| ListTasksOutput::builder().task_arns(TASK_ARN).build())
+        .build();
+    let stop = mock!(EcsClient::stop_task).then_output(|| StopTaskOutput::builder().build());
+    let world = World::new(settings(), &[&list, &stop], &[]);
+    let mut event = aborted_event();
+    event["detail"]["stopDate"] = json!(t0().timestamp_millis());
+    let result = stop_task(&world.env(), event, None).await.unwrap();
+    assert_eq!(result.stopped, vec![TASK_ARN.to_string()]);
+    assert_eq!(list.num_calls(), 4);
+    // Three empty answers, five seconds apart (POLL_INTERVAL_SECONDS).
+    assert_eq!(world.clock.now(), t0() + chrono::Duration::seconds(15));
+
+    // Nothing ever shows: it gives up at the grace, not before, and stops nothing.
+    let never = mock!(EcsClient::list_tasks).then_output(|| ListTasksOutput::builder().build());
+    let world = World::new(settings(), &[&never], &[]);
+    let mut event = aborted_event();
+    event["detail"]["stopDate"] = json!(t0().timestamp_millis());
+    let result = stop_task(&world.env(), event, None).await.unwrap();
+    assert!(result.stopped.is_empty());
+    assert_eq!(world.clock.now(), t0() + chrono::Duration::seconds(60));
+    // ... nor past the function's deadline.
+    let world = World::new(settings(), &[&never], &[]);
+    let mut event = aborted_event();
+    event["detail"]["stopDate"] = json!(t0().timestamp_millis());
+    let deadline = t0() + chrono::Duration::seconds(20);
+    stop_task(&world.env(), event, Some(deadline))
+        .await
+        .unwrap();
+    assert_eq!(world.clock.now(), deadline);
+}
+
+fn aborted_event() -> Value {
+    json!({
+        "version": "0", "id": "x", "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states", "account": ACCOUNT, "time": "2026-11-25T12:30:00Z", "region": REGION,
+        "resources": [EXECUTION_ARN],
+        "detail": {"executionArn": EXECUTION_ARN, "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate",
+                   "name": "app-42-20261125T120000Z", "status": "ABORTED"}
+    })
 }
 
 #[tokio::test]
@@ -984,13 +1224,13 @@ async fn stop_task_from_an_aborted_execution_event() {
         "detail": {"executionArn": EXECUTION_ARN, "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate",
                    "name": "app-42-20261125T120000Z", "status": "ABORTED"}
     });
-    let result = stop_task(&world.env(), event.clone()).await.unwrap();
+    let result = stop_task(&world.env(), event.clone(), None).await.unwrap();
     assert_eq!(result.stopped, vec![TASK_ARN.to_string()]);
     assert!(result.reason.contains("ABORTED"));
     // A succeeded execution's status change stops nothing.
     let mut succeeded = event;
     succeeded["detail"]["status"] = json!("SUCCEEDED");
-    let result = stop_task(&world.env(), succeeded).await.unwrap();
+    let result = stop_task(&world.env(), succeeded, None).await.unwrap();
     assert!(result.stopped.is_empty());
     assert_eq!(stop.num_calls(), 1);
 }
@@ -999,7 +1239,7 @@ async fn stop_task_from_an_aborted_execution_event() {
 async fn stop_task_rejects_input_it_cannot_read() {
     let world = World::new(settings(), &[], &[]);
     assert_error(
-        stop_task(&world.env(), json!({"task": 1})).await,
+        stop_task(&world.env(), json!({"task": 1}), None).await,
         "Migration.InvalidEvent",
         "stop-task takes the execution's state data",
     );

@@ -195,9 +195,13 @@ async fn the_five_steps_as_lambdas_against_moto() {
     // run-task starts it in moto with the command override and startedBy.
     let task = response_of(
         deployment
-            .invoke(env!("CARGO_BIN_EXE_run-task"), request.clone())
+            .invoke(
+                env!("CARGO_BIN_EXE_run-task"),
+                json!({"request": request.clone()}),
+            )
             .await,
     );
+    assert_eq!(task["outcome"], "STARTED", "{task}");
     let task_arn = task["task_arn"].as_str().expect("task_arn").to_string();
     let described = ecs
         .describe_tasks()
@@ -286,7 +290,10 @@ async fn stop_task_stops_a_running_task_in_moto() {
     );
     let task = response_of(
         deployment
-            .invoke(env!("CARGO_BIN_EXE_run-task"), request.clone())
+            .invoke(
+                env!("CARGO_BIN_EXE_run-task"),
+                json!({"request": request.clone()}),
+            )
             .await,
     );
     let task_arn = task["task_arn"].as_str().unwrap().to_string();

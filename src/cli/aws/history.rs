@@ -9,8 +9,11 @@ use chrono::{DateTime, Utc};
 use crate::asl::ExecutionStatus;
 use crate::aws::AwsError;
 use crate::ecs::LastStatus;
+use crate::error::StateError;
 use crate::logs::LogStream;
-use crate::machine::StateData;
+use crate::machine::{error_message, StateData};
+use crate::steps::run_task::CAPACITY_ATTEMPTS;
+use crate::steps::RunOutcome;
 use crate::steps::TaskStatus;
 
 /// The history events the command cares about, out of the SDK's types.
@@ -248,6 +251,12 @@ pub enum Progress {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// Something the state data says that changes what the watcher should expect: a wait for
+    /// capacity, a duplicate execution, a task that could not be stopped.
+    Notice {
+        at: DateTime<Utc>,
+        text: String,
+    },
     Ended(Ended),
 }
 
@@ -261,6 +270,9 @@ pub struct Tracker {
     task_arn: Option<String>,
     log_stream: Option<LogStream>,
     shown_status: Option<(LastStatus, Option<String>)>,
+    shown_notices: HashSet<String>,
+    /// StopTask's failure, when it failed: the task may still be running.
+    pub stop_error: Option<StateError>,
     pub ended: Option<Ended>,
 }
 
@@ -272,6 +284,13 @@ impl Tracker {
     /// The task's last status as last shown (`STOPPED`, `RUNNING`, ...).
     pub fn task_last_status(&self) -> Option<&str> {
         self.shown_status.as_ref().map(|(s, _)| s.as_str())
+    }
+
+    /// Shows `text` once.
+    fn notice(&mut self, progress: &mut Vec<Progress>, at: DateTime<Utc>, text: String) {
+        if self.shown_notices.insert(text.clone()) {
+            progress.push(Progress::Notice { at, text });
+        }
     }
 
     pub fn apply(&mut self, event: Event) -> Vec<Progress> {
@@ -288,7 +307,47 @@ impl Tracker {
                     .as_deref()
                     .map(StateData::from_json)
                     .unwrap_or_default();
-                if let Some(task) = data.task {
+                if let Some(error) = data.stop_error {
+                    self.notice(
+                        &mut progress,
+                        at,
+                        format!(
+                            "the migration task could not be stopped and may still be running: {}: {}",
+                            error.error,
+                            error_message(&error.cause)
+                        ),
+                    );
+                    self.stop_error = Some(error);
+                }
+                let task = match data.task {
+                    Some(RunOutcome::Started(task)) => Some(task),
+                    Some(RunOutcome::RetryLater(wait)) => {
+                        self.notice(
+                            &mut progress,
+                            at,
+                            format!(
+                                "no capacity for the migration task; RunTask again in {} s (attempt {} of {CAPACITY_ATTEMPTS})",
+                                wait.wait_seconds,
+                                wait.attempt + 1
+                            ),
+                        );
+                        None
+                    }
+                    Some(RunOutcome::Duplicate(duplicate)) => {
+                        self.notice(
+                            &mut progress,
+                            at,
+                            format!(
+                                "a duplicate delivery of event {}: another execution started its task ({}) and tracks it; this one starts nothing",
+                                duplicate.event_id.as_deref().unwrap_or("(no id)"),
+                                duplicate.task_arns.join(", ")
+                            ),
+                        );
+                        None
+                    }
+                    None => None,
+                };
+                if let Some(task) = task {
                     if self.task_arn.as_deref() != Some(task.task_arn.as_str()) {
                         self.task_arn = Some(task.task_arn.clone());
                         progress.push(Progress::Task {
@@ -354,6 +413,46 @@ mod tests {
 
     fn status(last: &str, phase: &str) -> serde_json::Value {
         json!({"phase": phase, "last_status": last, "checked_at": "2026-11-25T13:05:09Z"})
+    }
+
+    #[test]
+    fn capacity_waits_duplicates_and_failed_stops_are_told_once() {
+        let mut tracker = Tracker::default();
+        let wait = json!({"task": {"outcome": "RETRY_LATER", "attempt": 1, "wait_seconds": 10,
+                                    "reason": "RESOURCE:MEMORY"}});
+        let mut notices: Vec<String> = Vec::new();
+        for event in [
+            exited(1, "RunTask", wait.clone()),
+            exited(2, "WaitForCapacity", wait),
+            exited(
+                3,
+                "RunTask",
+                json!({"task": {"outcome": "DUPLICATE",
+                "task_arns": ["arn:aws:ecs:us-east-1:1:task/c/first"], "event_id": "e-1"}}),
+            ),
+            exited(
+                4,
+                "StopTask",
+                json!({"stop_error": {"Error": "Migration.Misconfigured",
+                "Cause": "{\"errorType\":\"Migration.Misconfigured\",\"errorMessage\":\"stopping task t: AccessDenied\"}"}}),
+            ),
+        ] {
+            for progress in tracker.apply(event) {
+                if let Progress::Notice { text, .. } = progress {
+                    notices.push(text);
+                }
+            }
+        }
+        assert_eq!(notices.len(), 3, "{notices:?}");
+        assert!(notices[0].contains("RunTask again in 10 s (attempt 2 of 7)"));
+        assert!(notices[1].contains("duplicate delivery of event e-1"));
+        assert!(notices[1].contains("task/c/first"));
+        assert!(notices[2].contains("could not be stopped"));
+        assert!(notices[2].contains("Migration.Misconfigured: stopping task t: AccessDenied"));
+        assert_eq!(
+            tracker.stop_error.as_ref().map(|e| e.error.as_str()),
+            Some("Migration.Misconfigured")
+        );
     }
 
     #[test]

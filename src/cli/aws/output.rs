@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::history::Progress;
 use crate::asl::ExecutionStatus;
+use crate::error::StateError;
 use crate::steps::TaskStatus;
 
 /// Progress lines, with the time since the execution started.
@@ -76,6 +77,9 @@ impl Printer {
                     .map(|c| format!(": {}", one_line(c, 300)))
                     .unwrap_or_default()
             )),
+            Progress::Notice { at, text } => {
+                self.line(&format!("{} {}", self.stamp(*at), one_line(text, 600)))
+            }
             // The end is reported by `Report`.
             Progress::Ended(_) => {}
         }
@@ -167,6 +171,9 @@ pub struct Report {
     /// (`"interrupted"`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_stopped: Option<&'static str>,
+    /// StopTask's failure, when it failed: the migration task may still be running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_error: Option<StateError>,
     pub start_date: Option<DateTime<Utc>>,
     pub stop_date: Option<DateTime<Utc>>,
     /// HTTP requests sent while waiting, per service (retries included).

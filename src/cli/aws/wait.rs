@@ -312,6 +312,7 @@ pub async fn follow(
             WaitEnd::TimedOut => Some("timeout"),
             WaitEnd::Interrupted => Some("interrupted"),
         },
+        stop_error: waiter.tracker.stop_error.clone(),
         start_date: waiter.tracker.started_at,
         stop_date: ended.as_ref().map(|e| e.at),
         api_calls: ApiCallCounts {
