@@ -4,7 +4,8 @@
 #   terraform init -backend=false && terraform test -var lambda_zip_dir=DIR
 #
 # DIR must hold <function>/bootstrap.zip for the five functions (any content:
-# tests/static/check-terraform.sh makes dummy ones in a scratch copy).
+# tests/static/check-terraform.sh makes dummy ones in a scratch copy). Running these tests needs
+# terraform >= 1.11 (`override_during`); the module itself needs only versions.tf's.
 
 mock_provider "aws" {
   # Policy documents are data sources too: mocked, they render a placeholder (the policies

@@ -26,6 +26,7 @@ re-executes itself with .tools/checkov/bin/python when that exists.
 """
 
 import argparse
+import copy
 import json
 import os
 import re
@@ -40,11 +41,12 @@ OWN_LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 TRACING_DOCUMENT = "lambda_tracing"
 
 # The tag run-task puts on every task it starts (src/steps/run_task.rs) and the prefix of its
-# value (started_by_for_execution in src/steps/validate_event.rs). Both literals must still be
-# in src/ (a rename there must be made here too).
+# value (started_by_for_execution in src/steps/validate_event.rs). Both must still be written
+# by src/ (a rename there must be made here too): the key as a string literal, the prefix at the
+# start of one.
 STARTED_BY_TAG_KEY = "ecs-migrate:started-by"
 STARTED_BY_PREFIX = "ecs-migrate/"
-SOURCE_LITERALS = [f'"{STARTED_BY_TAG_KEY}"', f'"{STARTED_BY_PREFIX}{{}}"']
+SOURCE_LITERALS = [f'"{STARTED_BY_TAG_KEY}"', f'"{STARTED_BY_PREFIX}']
 
 
 def _cluster_condition(cond):
@@ -173,7 +175,7 @@ def check_source_literals(checks):
     """The tag key and value prefix the conditions name are still what src/ writes."""
     src = "\n".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "src").rglob("*.rs")))
     for literal in SOURCE_LITERALS:
-        checks.check(literal in src, f"src/ no longer contains {literal}: update REQUIRED_CONDITIONS")
+        checks.check(literal in src, f"src/ no longer contains {literal}: update STARTED_BY_TAG_KEY / STARTED_BY_PREFIX")
 
 
 def run_checks(docs, iam_tf, with_tracing):
@@ -211,8 +213,6 @@ def run_checks(docs, iam_tf, with_tracing):
 
 def self_test(docs, iam_tf):
     """The file as it is passes; without any one required condition, it fails."""
-    import copy
-
     _, baseline = run_checks(docs, iam_tf, False)
     outcome = Checks()
     outcome.check(baseline.failed == 0, f"{iam_tf} as it is fails the checks ({baseline.failed} failed)")
