@@ -1,6 +1,7 @@
 ################################################################################
-# Alarms: a migration failed or timed out; an abort cleanup (stop-task from the abort rule)
-# failed. Notifications go to a given SNS topic, or to one created here, encrypted.
+# Alarms: a migration failed or timed out; a cleanup (stop-task from the cleanup rule) failed;
+# EventBridge could not deliver an event (dead-letter queue). Notifications go to a given SNS
+# topic, or to one created here, encrypted.
 ################################################################################
 
 locals {
@@ -113,7 +114,7 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   tags = var.tags
 }
 
-# stop-task errors: when invoked by the abort rule nothing else would notice that a migration
+# stop-task errors: when invoked by the cleanup rule nothing else would notice that a migration
 # task may have outlived its execution.
 resource "aws_cloudwatch_metric_alarm" "stop_task_errors" {
   alarm_name        = "${var.name}-stop-task-errors"
@@ -126,6 +127,27 @@ resource "aws_cloudwatch_metric_alarm" "stop_task_errors" {
   period              = 60
   comparison_operator = "GreaterThanOrEqualToThreshold"
   threshold           = 1
+  evaluation_periods  = 1
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = local.alarm_actions
+
+  tags = var.tags
+}
+
+# Events EventBridge could not deliver: a migration that was asked for and never started, or a
+# cleanup (stop-task) that never ran. Either needs a person; the message says which rule.
+resource "aws_cloudwatch_metric_alarm" "events_dlq" {
+  alarm_name        = "${var.name}-events-undelivered"
+  alarm_description = "ecs-migrate: EventBridge could not deliver an event (state machine ${var.name}): a migration did not start or a cleanup did not run. Read the message's RULE_ARN, ERROR_CODE and ERROR_MESSAGE attributes in SQS queue ${aws_sqs_queue.events_dlq.name}."
+
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.events_dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
   evaluation_periods  = 1
   treat_missing_data  = "notBreaching"
 

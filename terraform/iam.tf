@@ -167,11 +167,37 @@ data "aws_iam_policy_document" "check_exit_code" {
   }
 }
 
-# stop-task: finds an execution's tasks by startedBy and stops them, in this cluster only.
+# stop-task: finds an execution's tasks by startedBy, checks each one's startedBy and stops it,
+# in this cluster only, and only tasks run-task started: run-task tags every task it starts
+# with ecs-migrate:started-by = ecs-migrate/<24 hex> (src/steps/run_task.rs), so whoever can
+# invoke stop-task still cannot stop the service's own tasks. ecs:StopTask supports the
+# aws:ResourceTag/${TagKey}, ecs:ResourceTag/${TagKey} and ecs:cluster condition keys on the
+# task resource (Service Authorization Reference, "Actions, resources, and condition keys for
+# Amazon Elastic Container Service", StopTask).
 data "aws_iam_policy_document" "stop_task" {
   statement {
-    sid       = "StopClusterTasks"
+    sid       = "StopOwnTasksInCluster"
     actions   = ["ecs:StopTask"]
+    resources = [local.cluster_tasks_arn]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [var.cluster_arn]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:ResourceTag/ecs-migrate:started-by"
+      values   = ["ecs-migrate/*"]
+    }
+  }
+
+  statement {
+    # Read-only, so not limited by tag: a task without the tag is one stop-task must refuse,
+    # and it has to describe it to know.
+    sid       = "DescribeClusterTasks"
+    actions   = ["ecs:DescribeTasks"]
     resources = [local.cluster_tasks_arn]
 
     condition {

@@ -16,7 +16,7 @@ resource "aws_cloudwatch_log_group" "lambda" {
 }
 
 resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_116:No DLQ: Step Functions invokes these functions synchronously and handles failures with Retry/Catch; stop-task's asynchronous invocations by the abort rule are retried by Lambda and raise the stop-task errors alarm.
+  #checkov:skip=CKV_AWS_116:No DLQ: Step Functions invokes these functions synchronously and handles failures with Retry/Catch; stop-task's asynchronous invocations by the cleanup rule are retried by Lambda and raise the stop-task errors alarm (and events EventBridge cannot deliver to it go to the rules' dead-letter queue).
   #checkov:skip=CKV_AWS_115:No reserved concurrency: it would be taken from the account's unreserved pool (10 in new accounts) for functions that run a few times per deploy, one at a time per execution.
   #checkov:skip=CKV_AWS_117:Not in a VPC: the functions only call the ECS and CloudWatch Logs APIs; a VPC would need a NAT gateway or interface endpoints and protects nothing here.
   #checkov:skip=CKV_AWS_272:No code signing: the zips are built by this repository's CI (cargo lambda) and deployed by Terraform from the same pipeline; there is no signing profile to verify against.
@@ -64,7 +64,7 @@ resource "aws_lambda_function" "this" {
   ]
 }
 
-# stop-task is also invoked by the abort rule, asynchronously: Lambda retries a failed cleanup
+# stop-task is also invoked by the cleanup rule (events.tf), asynchronously: Lambda retries a failed cleanup
 # twice (stop-task is idempotent) and drops events older than an hour, by then long irrelevant.
 resource "aws_lambda_function_event_invoke_config" "stop_task" {
   function_name                = aws_lambda_function.this["stop-task"].function_name

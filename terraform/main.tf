@@ -71,4 +71,19 @@ locals {
 
   # Checks of one variable against another, run at plan time (see aws_sfn_state_machine.this).
   app_log_group_count = length(var.app_log_group_names) + length(var.app_log_group_arns)
+
+  # The history budget validate-event enforces on every execution (src/machine/budget.rs, whose
+  # constants tests/static/check-consistency.py compares with these): a max_duration_seconds
+  # whose longest execution would record more history events than Step Functions' 25,000 less
+  # the headroom is refused here, at plan time, instead of failing every migration.
+  history_event_limit           = 25000
+  history_headroom              = 1000
+  history_events_per_poll_round = 7
+  history_events_outside_loop   = 150
+  # One poll round covers one poll-status invocation's longest wait.
+  poll_round_seconds = max(var.poll_max_wait_seconds, 1)
+  # Rounds until the deadline, plus the round that sees it pass.
+  history_events_needed = local.history_events_outside_loop + (ceil(var.max_duration_seconds / local.poll_round_seconds) + 1) * local.history_events_per_poll_round
+  # budget.rs's longest_tracked_seconds: the largest max_duration_seconds that fits.
+  longest_tracked_seconds = (floor((local.history_event_limit - local.history_headroom - local.history_events_outside_loop) / local.history_events_per_poll_round) - 1) * local.poll_round_seconds
 }

@@ -70,8 +70,18 @@ output "event_role_arn" {
   value       = aws_iam_role.events.arn
 }
 
+output "events_dlq_arn" {
+  description = "ARN of the SQS dead-letter queue of both rules' targets: events EventBridge could not deliver (a migration not started, a cleanup not run)."
+  value       = aws_sqs_queue.events_dlq.arn
+}
+
+output "events_dlq_url" {
+  description = "URL of the dead-letter queue, to read (`aws sqs receive-message --queue-url ... --message-attribute-names All`) or redrive its messages."
+  value       = aws_sqs_queue.events_dlq.url
+}
+
 output "abort_rule_arn" {
-  description = "ARN of the rule that runs stop-task when an execution is aborted or times out."
+  description = "ARN of the cleanup rule: it runs stop-task when an execution fails, is aborted or times out."
   value       = aws_cloudwatch_event_rule.abort.arn
 }
 
@@ -87,6 +97,11 @@ output "alarm_arn" {
 output "stop_task_errors_alarm_arn" {
   description = "ARN of the alarm on stop-task errors (a migration task may have outlived its execution)."
   value       = aws_cloudwatch_metric_alarm.stop_task_errors.arn
+}
+
+output "events_dlq_alarm_arn" {
+  description = "ARN of the alarm on the dead-letter queue (an event EventBridge could not deliver)."
+  value       = aws_cloudwatch_metric_alarm.events_dlq.arn
 }
 
 output "alarm_sns_topic_arn" {

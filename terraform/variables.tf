@@ -177,7 +177,7 @@ variable "app_log_group_arns" {
 ################################################################################
 
 variable "max_duration_seconds" {
-  description = "How long a migration may run, from validate-event to the task's stop, before it is stopped and the execution fails with Migration.Timeout (Settings `MAX_DURATION_SECONDS`)."
+  description = "How long a migration may run, from validate-event to the task's stop, before it is stopped and the execution fails with Migration.Timeout (Settings `MAX_DURATION_SECONDS`). It must leave the execution's history under Step Functions' 25,000-event limit, as validate-event checks (src/machine/budget.rs): the longer `poll_max_wait_seconds`, the longer it may be (about 23 days with the default 600). A value over the limit fails the plan, which gives the largest allowed one."
   type        = number
   default     = 3600
 
@@ -294,7 +294,7 @@ variable "log_retention_in_days" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key for the functions' environment variables, the log groups this module creates and the alarm topic. Its key policy must allow `logs.<region>.amazonaws.com` (log groups) and `cloudwatch.amazonaws.com` (alarm notifications). Null: AWS managed encryption (and, for a created alarm topic, a dedicated key)."
+  description = "Customer managed KMS key for the functions' environment variables, the log groups this module creates, the alarm topic and the events dead-letter queue. Its key policy must allow `logs.<region>.amazonaws.com` (log groups), `cloudwatch.amazonaws.com` (alarm notifications) and `events.amazonaws.com` (kms:Decrypt and kms:GenerateDataKey, to write to the dead-letter queue). Null: AWS managed encryption (SQS-managed for the queue; for a created alarm topic, a dedicated key)."
   type        = string
   default     = null
 
@@ -338,7 +338,7 @@ variable "state_machine_definition_file" {
 ################################################################################
 
 variable "event_bus_name" {
-  description = "Event bus of the rule that starts a migration on `source: ecs.migration`, `detail-type: AWS ECS Migration Task` events. The abort rule is always on the default bus, where Step Functions sends its status changes."
+  description = "Event bus of the rule that starts a migration on `source: ecs.migration`, `detail-type: AWS ECS Migration Task` events. Only events put by this module's account match. The cleanup rule (stop-task on a failed, aborted or timed out execution) is always on the default bus, where Step Functions sends its status changes."
   type        = string
   default     = "default"
 

@@ -4,7 +4,8 @@
 #   terraform init -backend=false && terraform test -var lambda_zip_dir=DIR
 #
 # DIR must hold <function>/bootstrap.zip for the five functions (any content:
-# tests/static/check-terraform.sh makes dummy ones in a scratch copy).
+# tests/static/check-terraform.sh makes dummy ones in a scratch copy). Running these tests needs
+# terraform >= 1.11 (`override_during`); the module itself needs only versions.tf's.
 
 mock_provider "aws" {
   # Policy documents are data sources too: mocked, they render a placeholder (the policies
@@ -36,6 +37,15 @@ variables {
 
 run "defaults" {
   command = plan
+
+  # The cleanup rule's pattern names the state machine, whose ARN is known only after apply.
+  override_resource {
+    target          = aws_sfn_state_machine.this
+    override_during = plan
+    values = {
+      arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:mig"
+    }
+  }
 
   assert {
     condition = output.lambda_environment == {
@@ -105,10 +115,54 @@ run "defaults" {
 
   assert {
     condition = jsondecode(aws_cloudwatch_event_rule.this.event_pattern) == {
+      account       = ["123456789012"]
       source        = ["ecs.migration"]
       "detail-type" = ["AWS ECS Migration Task"]
     } && aws_cloudwatch_event_rule.this.event_bus_name == "default"
-    error_message = "the start rule's pattern is the earlier Lambda's"
+    error_message = "the start rule's pattern is the earlier Lambda's, limited to events this account put"
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.abort.event_pattern) == {
+      source        = ["aws.states"]
+      "detail-type" = ["Step Functions Execution Status Change"]
+      detail = {
+        status          = ["FAILED", "ABORTED", "TIMED_OUT"]
+        stateMachineArn = ["arn:aws:states:eu-west-1:123456789012:stateMachine:mig"]
+      }
+    }
+    error_message = "the cleanup rule runs stop-task after a failed, aborted or timed out execution of this state machine"
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_event_target.this.retry_policy[0].maximum_event_age_in_seconds == 3600 &&
+      aws_cloudwatch_event_target.abort.retry_policy[0].maximum_event_age_in_seconds == 86400 &&
+      alltrue([for t in [aws_cloudwatch_event_target.this, aws_cloudwatch_event_target.abort] : t.retry_policy[0].maximum_retry_attempts == 185])
+    )
+    error_message = "start target: retried for an hour; cleanup target: for EventBridge's 24 h"
+  }
+
+  assert {
+    condition = (
+      aws_sqs_queue.events_dlq.name == "mig-events-dlq" &&
+      aws_sqs_queue.events_dlq.message_retention_seconds == 1209600 &&
+      aws_sqs_queue.events_dlq.sqs_managed_sse_enabled &&
+      aws_sqs_queue.events_dlq.kms_master_key_id == null &&
+      aws_sqs_queue.events_dlq.fifo_queue != true
+    )
+    error_message = "the dead-letter queue: standard, SQS-managed encryption without a KMS key, 14 days' retention"
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.events_dlq.metric_name == "ApproximateNumberOfMessagesVisible" &&
+      aws_cloudwatch_metric_alarm.events_dlq.dimensions["QueueName"] == "mig-events-dlq" &&
+      aws_cloudwatch_metric_alarm.events_dlq.comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.events_dlq.threshold == 0 &&
+      length(aws_cloudwatch_metric_alarm.events_dlq.alarm_actions) == 0
+    )
+    error_message = "an alarm as soon as the dead-letter queue holds a message (no topic by default)"
   }
 
   assert {
@@ -207,9 +261,10 @@ run "alarm_topic_with_given_key" {
       length(aws_kms_key.alarm_topic) == 0 &&
       aws_sns_topic.alarms[0].kms_master_key_id == var.kms_key_arn &&
       aws_lambda_function.this["run-task"].kms_key_arn == var.kms_key_arn &&
-      aws_cloudwatch_log_group.state_machine.kms_key_id == var.kms_key_arn
+      aws_cloudwatch_log_group.state_machine.kms_key_id == var.kms_key_arn &&
+      aws_sqs_queue.events_dlq.kms_master_key_id == var.kms_key_arn
     )
-    error_message = "kms_key_arn encrypts the topic, the environment and the log groups"
+    error_message = "kms_key_arn encrypts the topic, the environment, the log groups and the dead-letter queue"
   }
 }
 
@@ -221,7 +276,11 @@ run "given_alarm_topic" {
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.this.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:ops"]) && length(aws_sns_topic.alarms) == 0
+    condition = (
+      aws_cloudwatch_metric_alarm.this.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:ops"]) &&
+      aws_cloudwatch_metric_alarm.events_dlq.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:ops"]) &&
+      length(aws_sns_topic.alarms) == 0
+    )
     error_message = "the alarms notify the given topic"
   }
 }
@@ -238,6 +297,54 @@ run "initial_migration" {
     condition     = length(terraform_data.initial_migration) == 1 && terraform_data.initial_migration[0].triggers_replace == ["app:7"]
     error_message = "the initial migration runs again when the task definition changes"
   }
+}
+
+# The history budget (src/machine/budget.rs): for two poll_max_wait_seconds values, the largest
+# max_duration_seconds validate-event accepts is planned and one second more is refused.
+# tests/static/check-consistency.py checks that these figures are budget.rs's
+# longest_tracked_seconds (runs named max_duration_longest_tracked_* and
+# max_duration_over_longest_tracked_*).
+
+run "max_duration_longest_tracked_poll_600" {
+  command = plan
+  variables {
+    poll_max_wait_seconds = 600
+    max_duration_seconds  = 2043600
+  }
+  assert {
+    condition     = output.lambda_environment["MAX_DURATION_SECONDS"] == "2043600"
+    error_message = "the longest tracked duration is accepted as is"
+  }
+}
+
+run "max_duration_over_longest_tracked_poll_600" {
+  command = plan
+  variables {
+    poll_max_wait_seconds = 600
+    max_duration_seconds  = 2043601
+  }
+  expect_failures = [aws_sfn_state_machine.this]
+}
+
+run "max_duration_longest_tracked_poll_60" {
+  command = plan
+  variables {
+    poll_max_wait_seconds = 60
+    max_duration_seconds  = 204360
+  }
+  assert {
+    condition     = output.lambda_environment["MAX_DURATION_SECONDS"] == "204360"
+    error_message = "the longest tracked duration is accepted as is"
+  }
+}
+
+run "max_duration_over_longest_tracked_poll_60" {
+  command = plan
+  variables {
+    poll_max_wait_seconds = 60
+    max_duration_seconds  = 204361
+  }
+  expect_failures = [aws_sfn_state_machine.this]
 }
 
 # Validations and preconditions: each must refuse the plan.

@@ -17,7 +17,12 @@ the mistakes it would have caught that matter most, plus documentation drift:
   - the ${...} placeholders of statemachine/migration.asl.json (or --asl FILE) are exactly the
     keys the templatefile() call supplies, the file has no %{ } directives, and once rendered
     it is JSON using each placeholder as a Task Resource. Skipped (and said so) when the file
-    does not exist yet.
+    does not exist yet;
+  - the history budget of main.tf's locals has src/machine/budget.rs's constants, and the
+    terraform test runs max_duration_longest_tracked_* / max_duration_over_longest_tracked_*
+    (terraform/tests/module.tftest.hcl) plan budget.rs's longest_tracked_seconds and refuse one
+    second more, for at least two poll_max_wait_seconds values (terraform test then proves
+    that the module's precondition draws the line exactly there).
 Prints one line per failure and a final "N passed, M failed" line; exit status 1 on any failure,
 2 on a usage error. Needs only the Python standard library.
 """
@@ -33,6 +38,16 @@ TF = REPO / "terraform"
 README = TF / "README.md"
 EXAMPLE = TF / "examples" / "complete"
 DEFAULT_ASL = REPO / "statemachine" / "migration.asl.json"
+BUDGET_RS = REPO / "src" / "machine" / "budget.rs"
+MODULE_TEST = TF / "tests" / "module.tftest.hcl"
+
+# budget.rs constant -> the main.tf local holding the same figure.
+BUDGET_LOCALS = {
+    "HISTORY_EVENT_LIMIT": "history_event_limit",
+    "HEADROOM": "history_headroom",
+    "EVENTS_PER_POLL_ROUND": "history_events_per_poll_round",
+    "EVENTS_OUTSIDE_LOOP": "history_events_outside_loop",
+}
 
 MODULE_META_ARGS = {"source", "version", "providers", "depends_on", "count", "for_each"}
 
@@ -433,6 +448,89 @@ def check_asl(checks, sources, asl_path):
         checks.check(arn in resources, f"${{{p}}} is not used as a Task state's Resource in {asl_path.name}")
 
 
+def budget_constants(checks):
+    """budget.rs's `const NAME: u64 = N;` figures, or None when a BUDGET_LOCALS one is missing."""
+    if not checks.check(BUDGET_RS.exists(), f"{BUDGET_RS.relative_to(REPO)} does not exist"):
+        return None
+    text = BUDGET_RS.read_text(encoding="utf-8")
+    found = {m.group(1): int(m.group(2).replace("_", "")) for m in re.finditer(r"const\s+([A-Z_]+)\s*:\s*u64\s*=\s*([0-9_]+)\s*;", text)}
+    missing = sorted(set(BUDGET_LOCALS) - set(found))
+    checks.check(not missing, f"{BUDGET_RS.name}: constants not found: {missing}")
+    return None if missing else found
+
+
+def longest_tracked_seconds(budget, poll_max_wait):
+    """budget.rs's longest_tracked_seconds, from its constants."""
+    round_seconds = max(poll_max_wait, 1)
+    limit = budget["HISTORY_EVENT_LIMIT"] - budget["HEADROOM"]
+    per_round = (limit - budget["EVENTS_OUTSIDE_LOOP"]) // budget["EVENTS_PER_POLL_ROUND"]
+    return per_round * round_seconds - round_seconds
+
+
+def events_needed(budget, max_duration, poll_max_wait):
+    """budget.rs's events_needed: rounds until the deadline, plus the one that sees it pass."""
+    round_seconds = max(poll_max_wait, 1)
+    rounds = -(-max_duration // round_seconds) + 1
+    return budget["EVENTS_OUTSIDE_LOOP"] + rounds * budget["EVENTS_PER_POLL_ROUND"]
+
+
+def check_budget(checks, sources):
+    budget = budget_constants(checks)
+    if budget is None:
+        return
+    module_locals = {}
+    for _, body in blocks(sources.get("main.tf", ""), "locals"):
+        module_locals.update(top_level_attributes(body))
+    for const, local in BUDGET_LOCALS.items():
+        checks.check(
+            module_locals.get(local) == str(budget[const]),
+            f"terraform/main.tf local.{local} = {module_locals.get(local)}, but budget.rs's {const} is {budget[const]}",
+        )
+    if not checks.check(MODULE_TEST.exists(), f"{MODULE_TEST.relative_to(REPO)} does not exist"):
+        return
+    limit = budget["HISTORY_EVENT_LIMIT"] - budget["HEADROOM"]
+    runs = blocks(strip_comments(MODULE_TEST.read_text(encoding="utf-8")), "run")
+    accepted, refused = {}, {}
+    for labels, body in runs:
+        name = labels[0] if labels else ""
+        if not name.startswith(("max_duration_longest_tracked_", "max_duration_over_longest_tracked_")):
+            continue
+        variables = {}
+        for vlabels, vbody in blocks(re.sub(r"(?m)^\s+", "", body), "variables"):
+            variables.update(top_level_attributes(vbody))
+        try:
+            wait = int(variables["poll_max_wait_seconds"])
+            duration = int(variables["max_duration_seconds"])
+        except (KeyError, ValueError):
+            checks.check(False, f'run "{name}" must set poll_max_wait_seconds and max_duration_seconds to whole numbers')
+            continue
+        longest = longest_tracked_seconds(budget, wait)
+        # The figure is the boundary of events_needed, which is what check_fits compares.
+        checks.check(
+            events_needed(budget, longest, wait) <= limit < events_needed(budget, longest + 1, wait),
+            f"budget.rs's longest_tracked_seconds({wait}) = {longest} is not the boundary of events_needed",
+        )
+        if name.startswith("max_duration_over_"):
+            refused[wait] = duration
+            checks.check(
+                duration == longest + 1,
+                f'run "{name}": max_duration_seconds = {duration}, but one second over budget.rs\'s longest_tracked_seconds for poll_max_wait_seconds = {wait} is {longest + 1}',
+            )
+            checks.check("expect_failures" in body, f'run "{name}" must expect the plan to fail')
+        else:
+            accepted[wait] = duration
+            checks.check(
+                duration == longest,
+                f'run "{name}": max_duration_seconds = {duration}, but budget.rs\'s longest_tracked_seconds for poll_max_wait_seconds = {wait} is {longest}',
+            )
+            checks.check("expect_failures" not in body, f'run "{name}" must expect the plan to succeed')
+    both = set(accepted) & set(refused)
+    checks.check(
+        len(both) >= 2,
+        f"{MODULE_TEST.name}: the history budget is tested (largest accepted and one second more refused) for poll_max_wait_seconds {sorted(both)}; at least two values are needed",
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--asl", default=str(DEFAULT_ASL), help="ASL definition to check (default: statemachine/migration.asl.json)")
@@ -453,6 +551,7 @@ def main():
     checks.check(settings_keys(sources), "terraform/main.tf: local.settings not found")
     check_example(checks, variables, outputs)
     check_asl(checks, sources, Path(args.asl).resolve())
+    check_budget(checks, sources)
 
     print(f"check-consistency.py: {checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0

@@ -5,7 +5,9 @@
 #   2. checkov on terraform/ (module + examples): no failed check; skips only inline, with reasons
 #   3. shellcheck on terraform/scripts/*.sh and tests/static/*.sh
 #   4. tests/static/check-consistency.py (variables, references, README, example, ASL placeholders)
-#   5. tests/static/iam_actions.py parses iam.tf (one policy document per function)
+#   5. tests/static/iam_actions.py parses iam.tf (one policy document per function, required
+#      conditions such as stop-task's tag condition), and its --self-test proves those
+#      condition checks fail when a condition is removed
 #   6. when a local provider mirror exists (TF_PROVIDER_MIRROR, default /opt/tf-plugins, holding
 #      registry.terraform.io/hashicorp/aws): terraform validate of the module and of
 #      examples/complete, and terraform test (terraform/tests, mocked provider), in a scratch
@@ -102,6 +104,13 @@ if out=$(python3 tests/static/iam_actions.py 2>&1 >/dev/null); then
 else
   printf '%s\n' "$out"
   fail "iam_actions.py: see the failures above"
+fi
+# ... and its condition checks can fail: without each required condition, iam.tf is refused.
+if out=$(python3 tests/static/iam_actions.py --self-test 2>&1 >/dev/null); then
+  pass "iam_actions.py --self-test: $(tail -n 1 <<<"$out" | sed 's/^iam_actions.py --self-test: //')"
+else
+  printf '%s\n' "$out"
+  fail "iam_actions.py --self-test: see the failures above"
 fi
 
 # 6. terraform validate + terraform test, with providers from a local mirror only

@@ -12,6 +12,12 @@ and, unless --with-tracing, the X-Ray writes every role gets when tracing is ena
 service sends the traces; the code makes no X-Ray call). What is left is what a test can compare
 with the API calls the code makes.
 
+Some grants must also carry conditions (REQUIRED_CONDITIONS): stop-task's ecs:StopTask only in
+the cluster and only on tasks tagged ecs-migrate:started-by = ecs-migrate/..., the tag run-task
+puts on every task it starts. A statement granting such an action without them is a failure.
+`--self-test` proves that check can fail: it removes each required condition from the parsed
+iam.tf in turn and expects a failure each time (and none from the file as it is).
+
 stderr: the checks made on the way and a final "N passed, M failed" line. Exit status: 0 when
 every check passed, 1 when one failed, 2 when the file cannot be read or parsed.
 
@@ -20,6 +26,7 @@ re-executes itself with .tools/checkov/bin/python when that exists.
 """
 
 import argparse
+import copy
 import json
 import os
 import re
@@ -32,6 +39,50 @@ VENV_PYTHON = REPO / ".tools" / "checkov" / "bin" / "python"
 FUNCTIONS = ["validate-event", "run-task", "poll-status", "check-exit-code", "stop-task"]
 OWN_LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 TRACING_DOCUMENT = "lambda_tracing"
+
+# The tag run-task puts on every task it starts (src/steps/run_task.rs) and the prefix of its
+# value (started_by_for_execution in src/steps/validate_event.rs). Both must still be written
+# by src/ (a rename there must be made here too): the key as a string literal, the prefix at the
+# start of one.
+STARTED_BY_TAG_KEY = "ecs-migrate:started-by"
+STARTED_BY_PREFIX = "ecs-migrate/"
+SOURCE_LITERALS = [f'"{STARTED_BY_TAG_KEY}"', f'"{STARTED_BY_PREFIX}']
+
+
+def _cluster_condition(cond):
+    return (
+        scalar(cond.get("test")) == "ArnEquals"
+        and scalar(cond.get("variable")) == "ecs:cluster"
+        and flatten(cond.get("values", [])) == ["${var.cluster_arn}"]
+    )
+
+
+def _started_by_tag_condition(cond):
+    # ecs:StopTask supports both aws:ResourceTag/${TagKey} and ecs:ResourceTag/${TagKey}
+    # (Service Authorization Reference, Amazon Elastic Container Service, StopTask).
+    values = [str(v) for v in flatten(cond.get("values", []))]
+    return (
+        scalar(cond.get("test")) in ("StringLike", "StringEquals")
+        and scalar(cond.get("variable"))
+        in (f"aws:ResourceTag/{STARTED_BY_TAG_KEY}", f"ecs:ResourceTag/{STARTED_BY_TAG_KEY}")
+        and bool(values)
+        and all(v.startswith(STARTED_BY_PREFIX) and len(v) > len(STARTED_BY_PREFIX) for v in values)
+    )
+
+
+# function -> action -> [(what the condition is, predicate on one condition block)]: every
+# statement granting the action must hold a condition block matching each predicate.
+REQUIRED_CONDITIONS = {
+    "stop-task": {
+        "ecs:StopTask": [
+            ("ArnEquals ecs:cluster = var.cluster_arn", _cluster_condition),
+            (
+                f"StringLike aws:ResourceTag/{STARTED_BY_TAG_KEY} = {STARTED_BY_PREFIX}*",
+                _started_by_tag_condition,
+            ),
+        ],
+    },
+}
 
 try:
     import hcl2  # noqa: E402
@@ -100,6 +151,97 @@ class Checks:
         return ok
 
 
+def check_required_conditions(doc_name, body, function, checks):
+    """Every statement granting an action of REQUIRED_CONDITIONS[function] carries its conditions."""
+    required = REQUIRED_CONDITIONS.get(function, {})
+    for action, conditions in required.items():
+        granting = [
+            st
+            for st in statements(body)
+            if scalar(st.get("effect"), "Allow") == "Allow" and action in flatten(st.get("actions", []))
+        ]
+        checks.check(granting, f"{doc_name}: grants no {action} (REQUIRED_CONDITIONS expects one)")
+        for st in granting:
+            sid = scalar(st.get("sid"), "(no sid)")
+            blocks = st.get("condition", [])
+            for what, matches in conditions:
+                checks.check(
+                    any(matches(cond) for cond in blocks),
+                    f"{doc_name}/{sid}: grants {action} without the condition {what}",
+                )
+
+
+def check_source_literals(checks):
+    """The tag key and value prefix the conditions name are still what src/ writes."""
+    src = "\n".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "src").rglob("*.rs")))
+    for literal in SOURCE_LITERALS:
+        checks.check(literal in src, f"src/ no longer contains {literal}: update STARTED_BY_TAG_KEY / STARTED_BY_PREFIX")
+
+
+def run_checks(docs, iam_tf, with_tracing):
+    """(function -> sorted actions, Checks) for the parsed policy documents."""
+    checks = Checks()
+    result = {}
+    for function in FUNCTIONS:
+        doc_name = function.replace("-", "_")
+        if not checks.check(
+            doc_name in docs,
+            f'{iam_tf}: no data "aws_iam_policy_document" "{doc_name}" for {function}',
+        ):
+            continue
+        actions, own_logs = granted_actions(doc_name, docs[doc_name], function, checks)
+        checks.check(
+            own_logs,
+            f"{doc_name}: no statement granting {sorted(OWN_LOG_ACTIONS)} on "
+            f'aws_cloudwatch_log_group.lambda["{function}"] (the function could not log)',
+        )
+        checks.check(actions, f"{doc_name}: grants no action besides its own logs")
+        checks.check(
+            "*" not in actions and not any(a.endswith(":*") for a in actions),
+            f"{doc_name}: grants a wildcard action",
+        )
+        check_required_conditions(doc_name, docs[doc_name], function, checks)
+        if with_tracing:
+            if checks.check(
+                TRACING_DOCUMENT in docs, f'no data "aws_iam_policy_document" "{TRACING_DOCUMENT}"'
+            ):
+                tracing, _ = granted_actions(TRACING_DOCUMENT, docs[TRACING_DOCUMENT], None, checks)
+                actions |= tracing
+        result[function] = sorted(actions)
+    return result, checks
+
+
+def self_test(docs, iam_tf):
+    """The file as it is passes; without any one required condition, it fails."""
+    _, baseline = run_checks(docs, iam_tf, False)
+    outcome = Checks()
+    outcome.check(baseline.failed == 0, f"{iam_tf} as it is fails the checks ({baseline.failed} failed)")
+    for function, actions in REQUIRED_CONDITIONS.items():
+        doc_name = function.replace("-", "_")
+        for action, conditions in actions.items():
+            for what, matches in conditions:
+                mutated = copy.deepcopy(docs)
+                removed = 0
+                for st in statements(mutated.get(doc_name, {})):
+                    if action in flatten(st.get("actions", [])):
+                        kept = [c for c in st.get("condition", []) if not matches(c)]
+                        removed += len(st.get("condition", [])) - len(kept)
+                        st["condition"] = kept
+                outcome.check(removed > 0, f"self-test: {doc_name} has no condition {what} to remove")
+                devnull = open(os.devnull, "w", encoding="utf-8")
+                saved, sys.stderr = sys.stderr, devnull
+                try:
+                    _, mutant = run_checks(mutated, iam_tf, False)
+                finally:
+                    sys.stderr = saved
+                    devnull.close()
+                outcome.check(
+                    mutant.failed > 0,
+                    f"self-test: {function} {action} without {what} was not reported",
+                )
+    return outcome
+
+
 def granted_actions(doc_name, body, function, checks):
     actions = set()
     own_logs = False
@@ -132,6 +274,11 @@ def main():
         action="store_true",
         help="add the X-Ray actions every role gets when var.tracing_enabled",
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check that removing each required condition from the parsed file is reported",
+    )
     args = parser.parse_args()
 
     try:
@@ -142,34 +289,13 @@ def main():
         return 2
 
     docs = policy_documents(parsed)
-    checks = Checks()
-    result = {}
-    for function in FUNCTIONS:
-        doc_name = function.replace("-", "_")
-        if not checks.check(
-            doc_name in docs,
-            f'{args.iam_tf}: no data "aws_iam_policy_document" "{doc_name}" for {function}',
-        ):
-            continue
-        actions, own_logs = granted_actions(doc_name, docs[doc_name], function, checks)
-        checks.check(
-            own_logs,
-            f"{doc_name}: no statement granting {sorted(OWN_LOG_ACTIONS)} on "
-            f'aws_cloudwatch_log_group.lambda["{function}"] (the function could not log)',
-        )
-        checks.check(actions, f"{doc_name}: grants no action besides its own logs")
-        checks.check(
-            "*" not in actions and not any(a.endswith(":*") for a in actions),
-            f"{doc_name}: grants a wildcard action",
-        )
-        if args.with_tracing:
-            if checks.check(
-                TRACING_DOCUMENT in docs, f'no data "aws_iam_policy_document" "{TRACING_DOCUMENT}"'
-            ):
-                tracing, _ = granted_actions(TRACING_DOCUMENT, docs[TRACING_DOCUMENT], None, checks)
-                actions |= tracing
-        result[function] = sorted(actions)
+    if args.self_test:
+        outcome = self_test(docs, args.iam_tf)
+        sys.stderr.write(f"iam_actions.py --self-test: {outcome.passed} passed, {outcome.failed} failed\n")
+        return 1 if outcome.failed else 0
 
+    result, checks = run_checks(docs, args.iam_tf, args.with_tracing)
+    check_source_literals(checks)
     print(json.dumps(result, indent=2))
     sys.stderr.write(f"iam_actions.py: {checks.passed} passed, {checks.failed} failed\n")
     return 1 if checks.failed else 0

@@ -186,8 +186,8 @@ resource "aws_iam_role" "task" {
   tags = local.tags
 }
 
-# One key for the functions' environment, the log groups and the alarm topic: its policy lets
-# CloudWatch Logs and CloudWatch alarms use it.
+# One key for the functions' environment, the log groups, the alarm topic and the events
+# dead-letter queue: its policy lets CloudWatch Logs, CloudWatch alarms and EventBridge use it.
 data "aws_iam_policy_document" "kms" {
   #checkov:skip=CKV_AWS_109:A key policy's Resource * is the key itself; the account root statement is what lets IAM policies in this account manage the key.
   #checkov:skip=CKV_AWS_111:A key policy's Resource * is the key itself; the account root statement is what lets IAM policies in this account manage the key.
@@ -228,6 +228,20 @@ data "aws_iam_policy_document" "kms" {
     principals {
       type        = "Service"
       identifiers = ["cloudwatch.amazonaws.com"]
+    }
+  }
+
+  # EventBridge writes undelivered events to the module's SQS dead-letter queue, encrypted with
+  # this key: the statement the EventBridge User Guide asks for an encrypted SQS queue
+  # (troubleshooting, "My events are not delivered to the target Amazon SQS queue").
+  statement {
+    sid       = "EventBridgeWritesDeadLetterQueue"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
     }
   }
 }

@@ -18,6 +18,11 @@ output "alarm_sns_topic_arn" {
   value       = module.ecs_migrate.alarm_sns_topic_arn
 }
 
+output "events_dlq_url" {
+  description = "Dead-letter queue of events EventBridge could not deliver (a migration not started, a cleanup not run)."
+  value       = module.ecs_migrate.events_dlq_url
+}
+
 output "task_definition_arn" {
   description = "The app's task definition."
   value       = aws_ecs_task_definition.app.arn
