@@ -187,7 +187,7 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
             Step::ValidateEvent,
             vec![json!({"event": {"taskdef_arn": "app"}, "execution": execution})],
         ),
-        (Step::RunTask, vec![request.clone()]),
+        (Step::RunTask, vec![json!({"request": request.clone()})]),
         (
             Step::PollStatus,
             vec![json!({"request": request, "task": task})],
