@@ -105,6 +105,46 @@ async fn validate_event_rejects_a_bad_event_by_name() {
     );
 }
 
+/// An AWS endpoint that accepts connections and never answers: the functions' calls must fail
+/// within their operation timeout (15 s) as Migration.AwsTransient, which the definition
+/// retries, instead of hanging until the function itself times out.
+#[tokio::test]
+async fn a_hung_aws_call_fails_within_the_operation_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        // Bounded: the SDK opens a connection per attempt.
+        while open.len() < 16 {
+            match listener.accept().await {
+                Ok((socket, _)) => open.push(socket),
+                Err(_) => return,
+            }
+        }
+    });
+    let api = RuntimeApi::start().await;
+    let _child = bootstrap(
+        env!("CARGO_BIN_EXE_stop-task"),
+        &api,
+        &[
+            ("CLUSTER", "prod"),
+            ("CONTAINER_NAME", "fastapi"),
+            ("ALLOWED_FAMILIES", "app"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+        ],
+    );
+    let event = json!({"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+                       "detail": {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:e",
+                                  "status": "ABORTED"}});
+    // An answer at all, within the function's default timeout (60 s), is the point: without
+    // the SDK timeouts the call would hang and the invocation would get none.
+    let invocation = api.invoke(event, Duration::from_secs(60)).await;
+    let (error_type, message) = error_of(invocation.answer);
+    assert_eq!(error_type, "Migration.AwsTransient", "{message}");
+    assert!(message.contains("ecs:ListTasks"), "{message}");
+    hold.abort();
+}
+
 /// A migration's resources in moto, and the five bootstraps pointed at it.
 struct Deployment {
     cluster: String,
