@@ -560,16 +560,14 @@ fn a_timeout_stops_the_whole_process_tree() {
     assert!(all_dead(&pids), "{pids:?} survived the timeout");
 }
 
-#[test]
-fn ctrl_c_stops_the_task_and_reports_task_stopped() {
-    let dir = TempDir::new("ctrl-c");
-    let td = dir.taskdef(json!({"stopTimeout": 5}));
-    let began = Instant::now();
+/// Starts `local` on a shell that prints its pid and a background child's pid, and returns
+/// the runner, its stdout lines so far and the two pids once both are printed.
+fn start_two_processes(td: &Path) -> (Child, mpsc::Receiver<String>, Vec<String>, Vec<i32>) {
     let mut child = Command::new(bin())
         .args([
             "local",
             "--task-definition",
-            path(&td),
+            path(td),
             "--",
             "sh",
             "-c",
@@ -592,30 +590,68 @@ fn ctrl_c_stops_the_task_and_reports_task_stopped() {
         }
     }
     let pids = printed_pids(&seen.join("\n"));
-    // SAFETY: kill with a pid we spawned and a valid signal.
-    let sent = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    assert_eq!(sent, 0);
-    let interrupted = Instant::now();
-    let status = loop {
+    (child, lines, seen, pids)
+}
+
+/// Waits at most `LIMIT` for `child` to exit, killing it on overrun.
+fn wait_exit(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let began = Instant::now();
+    loop {
         if let Some(status) = child.try_wait().unwrap() {
-            break status;
+            return status;
         }
         if began.elapsed() > LIMIT {
             let _ = child.kill();
-            panic!("ecs-migrate did not end after Ctrl-C");
+            panic!("ecs-migrate did not end after {what}");
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
-    let rest: Vec<String> = lines.iter().collect();
-    let stdout = format!("{}\n{}", seen.join("\n"), rest.join("\n"));
-    assert_eq!(status.code(), Some(1), "{stdout}");
+    }
+}
+
+#[test]
+fn sigint_sigterm_and_sighup_stop_the_task_and_exit_128_plus_the_signal() {
+    let dir = TempDir::new("signals");
+    let td = dir.taskdef(json!({"stopTimeout": 5}));
+    for (signal, name, code) in [
+        (libc::SIGINT, "SIGINT", 130),
+        (libc::SIGTERM, "SIGTERM", 143),
+        (libc::SIGHUP, "SIGHUP", 129),
+    ] {
+        let (mut child, lines, seen, pids) = start_two_processes(&td);
+        // SAFETY: kill with a pid we spawned and a valid signal.
+        let sent = unsafe { libc::kill(child.id() as i32, signal) };
+        assert_eq!(sent, 0);
+        let status = wait_exit(&mut child, name);
+        let rest: Vec<String> = lines.iter().collect();
+        let stdout = format!("{}\n{}", seen.join("\n"), rest.join("\n"));
+        assert_eq!(status.code(), Some(code), "{name}: {stdout}");
+        assert!(
+            stdout.contains("failed: Migration.TaskStopped"),
+            "{name}: {stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("interrupted by {name}")),
+            "{stdout}"
+        );
+        // 143: SIGTERM ended the task; SIGKILL after stopTimeout (137) was not needed.
+        assert!(stdout.contains("exit code 143"), "{name}: {stdout}");
+        assert!(all_dead(&pids), "{name}: {pids:?} survived");
+    }
+}
+
+#[test]
+fn a_runner_killed_outright_takes_its_whole_task_with_it() {
+    let dir = TempDir::new("sigkill");
+    let td = dir.taskdef(json!({"stopTimeout": 5}));
+    let (mut child, _lines, _seen, pids) = start_two_processes(&td);
+    assert!(pids.iter().all(|p| alive(*p)), "{pids:?}");
+    // SIGKILL: the runner gets no chance to stop anything itself.
+    child.kill().unwrap();
+    let _ = child.wait();
     assert!(
-        interrupted.elapsed() < Duration::from_secs(5),
-        "SIGTERM should have sufficed"
+        all_dead(&pids),
+        "{pids:?} outlived the runner that was killed"
     );
-    assert!(stdout.contains("failed: Migration.TaskStopped"), "{stdout}");
-    assert!(stdout.contains("exit code 143"), "{stdout}");
-    assert!(all_dead(&pids), "{pids:?} survived Ctrl-C");
 }
 
 #[test]
@@ -754,7 +790,7 @@ fn a_second_ctrl_c_kills_a_task_that_ignores_sigterm() {
     wait_for(
         &|s| {
             s.iter()
-                .any(|l| l.contains("interrupted: stopping the task"))
+                .any(|l| l.contains("interrupted by SIGINT (Ctrl-C): stopping the task"))
         },
         &mut seen,
     );
@@ -775,7 +811,7 @@ fn a_second_ctrl_c_kills_a_task_that_ignores_sigterm() {
     seen.extend(lines.iter());
     let stdout = seen.join("\n");
     assert!(second.elapsed() < Duration::from_secs(10), "{stdout}");
-    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert_eq!(status.code(), Some(130), "{stdout}");
     assert!(
         stdout.contains("failed: Migration.TaskStopped, exit code 137"),
         "{stdout}"
