@@ -818,3 +818,122 @@ fn a_second_ctrl_c_kills_a_task_that_ignores_sigterm() {
     );
     assert!(all_dead(&[pid]), "{pid} survived");
 }
+
+/// Peak resident memory of process `pid` in KiB (VmHWM in /proc/PID/status).
+fn peak_memory_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_flood_into_a_pipe_nobody_reads_keeps_memory_bounded_and_signals_still_work() {
+    let dir = TempDir::new("flood");
+    let td = dir.taskdef(json!({"stopTimeout": 2}));
+    let done = dir.0.join("started");
+    let script = format!("touch {}; exec yes", done.display());
+    // Standard output is a pipe this test never reads.
+    let mut child = Command::new(bin())
+        .args([
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let began = Instant::now();
+    while !done.exists() {
+        assert!(began.elapsed() < LIMIT, "the migration never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // `yes` writes hundreds of MB a second: without a bound the runner grows by that much.
+    std::thread::sleep(Duration::from_secs(3));
+    let peak = peak_memory_kib(child.id());
+    // SAFETY: kill with a pid we spawned and a valid signal.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = wait_exit(&mut child, "SIGTERM with standard output stalled");
+    assert!(
+        peak < 50 * 1024,
+        "peak memory {peak} KiB with a stalled pipe"
+    );
+    assert_eq!(status.code(), Some(143));
+}
+
+#[test]
+fn output_the_terminal_cannot_keep_up_with_is_counted_where_it_was_dropped() {
+    let dir = TempDir::new("slow-terminal");
+    let td = dir.taskdef(json!({}));
+    let done = dir.0.join("done");
+    let total = 200_000;
+    let script = format!("seq 1 {total}; echo END; touch {}; exit 3", done.display());
+    let child = Command::new(bin())
+        .args([
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nothing is read until the migration has written everything: the terminal is far behind.
+    let began = Instant::now();
+    while !done.exists() {
+        assert!(began.elapsed() < LIMIT, "the migration never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let run = finish(child, began);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let mut shown = Vec::new();
+    let mut not_shown = 0u64;
+    for line in run.stdout.lines() {
+        if let Some(n) = line.strip_prefix("  | ") {
+            shown.push(n.to_string());
+        } else if let Some(count) = line
+            .strip_prefix("[ecs-migrate: ")
+            .and_then(|l| l.strip_suffix(" lines not shown]"))
+        {
+            not_shown += count.replace(',', "").parse::<u64>().unwrap();
+        }
+    }
+    assert!(not_shown > 0, "nothing was dropped: {} lines", shown.len());
+    assert_eq!(
+        shown.last().map(String::as_str),
+        Some("END"),
+        "the newest line is shown"
+    );
+    let numbers: Vec<u64> = shown.iter().filter_map(|l| l.parse().ok()).collect();
+    assert_eq!(
+        numbers.len() as u64 + not_shown,
+        total,
+        "every line is shown or counted"
+    );
+    assert!(
+        numbers.windows(2).all(|w| w[0] < w[1]),
+        "lines out of order"
+    );
+    // The Cause still ends with the true last lines.
+    let cause = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("cause:"))
+        .collect::<Vec<_>>();
+    let n = cause.len();
+    assert!(n >= 2, "{}", run.stdout);
+    assert_eq!(&cause[n - 2..], &[format!("{total}").as_str(), "END"]);
+}

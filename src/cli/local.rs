@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 
 use super::{Outcome, UsageError};
 use crate::asl::{
@@ -28,6 +27,7 @@ use crate::steps::check_exit_code::append_log_tail;
 use crate::steps::{budget, StepEnv};
 
 mod progress;
+mod relay;
 mod setup;
 mod signals;
 
@@ -122,8 +122,9 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
         .await
         .map_err(|e| UsageError::new(e.to_string()))?;
 
-    let mut progress = progress::Progress::new(args.json);
-    progress.message(&format!(
+    let (relay, printer) = relay::start(progress::Progress::new(args.json))
+        .map_err(|e| UsageError::new(format!("cannot start the output thread: {e}")))?;
+    relay.message(&format!(
         "{} (family {family}), container {container}, command: {}",
         args.task_definition.display(),
         settings.command.join(" ")
@@ -131,17 +132,7 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
     let began = Instant::now();
     let (ending, stopped_by) = match input {
         Err(invalid) => (Ending::Failed(invalid.to_state_error()), None),
-        Ok(input) => {
-            follow(
-                &ecs,
-                &settings,
-                input,
-                stop_timeout,
-                &mut progress,
-                &mut signals,
-            )
-            .await?
-        }
+        Ok(input) => follow(&ecs, &settings, input, stop_timeout, &relay, &mut signals).await?,
     };
     let last = ecs.tasks().pop();
     let summary = Summary {
@@ -153,12 +144,14 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
         task_arn: last.map(|t| t.task_arn),
         duration: began.elapsed(),
     };
-    progress.summary(&summary);
-    Ok(match (stopped_by, summary.ending) {
+    let outcome = match (stopped_by, &summary.ending) {
         (Some(signal), _) => Outcome::Signalled(signal.number()),
         (None, Ending::Succeeded(_)) => Outcome::Succeeded,
         (None, Ending::Failed(_)) => Outcome::Failed,
-    })
+    };
+    relay.summary(summary);
+    printer.finish();
+    Ok(outcome)
 }
 
 /// Runs the execution, printing its progress, until it ends or a stop signal interrupts it;
@@ -169,16 +162,16 @@ async fn follow(
     settings: &Settings,
     input: Value,
     stop_timeout: Duration,
-    progress: &mut progress::Progress,
+    relay: &relay::Relay,
     signals: &mut StopSignals,
 ) -> Result<(Ending, Option<StopSignal>), UsageError> {
     // One queue for the engine's states and the runner's events, each put in by the thread
     // where it happens, so the terminal shows them in the order they happened.
-    let (notes_tx, mut notes) = mpsc::unbounded_channel::<Note>();
-    let runner_notes = notes_tx.clone();
+    let runner_notes = relay.clone();
     ecs.observe(Arc::new(move |event: &LocalEvent| {
-        let _ = runner_notes.send(Note::Runner(event.clone()));
+        runner_notes.note(Note::Runner(event.clone()));
     }));
+    let state_notes = relay.clone();
     let definition = setup::render_definition();
     let definition: Value = serde_json::from_str(&definition).map_err(|e| {
         UsageError::new(format!(
@@ -199,7 +192,7 @@ async fn follow(
     let observer = move |event: &HistoryEvent| {
         if event.event_type.as_str().ends_with("StateEntered") {
             if let Some(name) = event.state_name() {
-                let _ = notes_tx.send(Note::State(name.to_string()));
+                state_notes.note(Note::State(name.to_string()));
             }
         }
     };
@@ -231,9 +224,6 @@ async fn follow(
     let mut stopped_by = None;
     let result = loop {
         tokio::select! {
-            // What happened first is shown first; the end comes last.
-            biased;
-            Some(note) = notes.recv() => progress.note(note),
             signal = signals.next(), if stopped_by.is_none() => {
                 stopped_by = Some(signal);
                 if let Some(abort) = abort.take() {
@@ -245,18 +235,14 @@ async fn follow(
             })?,
         }
     };
-    while let Ok(note) = notes.try_recv() {
-        progress.note(note);
-    }
-
     let ending = match result.status {
         ExecutionStatus::Succeeded => {
-            settle(ecs, &mut notes, progress, stop_timeout, signals).await;
+            settle(ecs, relay, stop_timeout, signals).await;
             Ending::Succeeded(result.output.unwrap_or(Value::Null))
         }
         ExecutionStatus::Failed | ExecutionStatus::TimedOut => {
             // A stop the state machine asked for (timeout, failure) may still be in progress.
-            settle(ecs, &mut notes, progress, stop_timeout, signals).await;
+            settle(ecs, relay, stop_timeout, signals).await;
             Ending::Failed(StateError {
                 error: result
                     .error
@@ -267,7 +253,7 @@ async fn follow(
         ExecutionStatus::Aborted => {
             // Only a stop signal aborts the execution.
             let signal = stopped_by.unwrap_or(StopSignal::Interrupt);
-            progress.message(&format!(
+            relay.message(&format!(
                 "interrupted by {}: stopping the task (SIGTERM, then SIGKILL after {} s; Ctrl-C again to kill it now)",
                 signal.describe(),
                 stop_timeout.as_secs()
@@ -276,13 +262,10 @@ async fn follow(
                 "Stopped by ecs-migrate local: interrupted by {}",
                 signal.describe()
             ));
-            settle(ecs, &mut notes, progress, stop_timeout, signals).await;
+            settle(ecs, relay, stop_timeout, signals).await;
             Ending::Failed(interrupted(ecs, settings, signal).await)
         }
     };
-    while let Ok(note) = notes.try_recv() {
-        progress.note(note);
-    }
     Ok((ending, stopped_by))
 }
 
@@ -290,33 +273,22 @@ async fn follow(
 /// plus a margin, or at a (further) stop signal.
 async fn settle(
     ecs: &LocalEcs,
-    notes: &mut mpsc::UnboundedReceiver<Note>,
-    progress: &mut progress::Progress,
+    relay: &relay::Relay,
     stop_timeout: Duration,
     signals: &mut StopSignals,
 ) {
-    let all_stopped = ecs.wait_all_stopped();
-    tokio::pin!(all_stopped);
-    let give_up = tokio::time::sleep(stop_timeout + SETTLE_MARGIN);
-    tokio::pin!(give_up);
-    let interrupt = signals.next();
-    tokio::pin!(interrupt);
-    let killed = loop {
-        tokio::select! {
-            biased;
-            Some(note) = notes.recv() => progress.note(note),
-            _ = &mut all_stopped => break false,
-            _ = &mut give_up => {
-                progress.message("the task did not stop in time: killing it");
-                break true;
-            }
-            signal = &mut interrupt => {
-                progress.message(&format!(
-                    "{} received: killing the task now",
-                    signal.describe()
-                ));
-                break true;
-            }
+    let killed = tokio::select! {
+        _ = ecs.wait_all_stopped() => false,
+        _ = tokio::time::sleep(stop_timeout + SETTLE_MARGIN) => {
+            relay.message("the task did not stop in time: killing it");
+            true
+        }
+        signal = signals.next() => {
+            relay.message(&format!(
+                "{} received: killing the task now",
+                signal.describe()
+            ));
+            true
         }
     };
     if killed {

@@ -77,6 +77,14 @@ impl Progress {
         }
     }
 
+    /// Where output lines were dropped because the terminal could not keep up.
+    pub fn dropped(&self, count: u64) {
+        self.line(&format!(
+            "[ecs-migrate: {} lines not shown]",
+            thousands(count)
+        ));
+    }
+
     pub fn state_entered(&self, name: &str) {
         self.line(&format!("- {name}"));
     }
@@ -139,6 +147,19 @@ fn status_line(state: &TaskState) -> String {
     text
 }
 
+/// `12,345`.
+fn thousands(count: u64) -> String {
+    let digits = count.to_string();
+    let mut text = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text
+}
+
 fn short_id(task_arn: &str) -> &str {
     let id = task_id(task_arn);
     id.get(..12).unwrap_or(id)
@@ -190,6 +211,15 @@ mod tests {
     use super::*;
 
     const ARN: &str = "arn:aws:ecs:local:000000000000:task/local/0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(12_345), "12,345");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 
     #[test]
     fn summaries() {
