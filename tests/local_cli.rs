@@ -937,3 +937,44 @@ fn output_the_terminal_cannot_keep_up_with_is_counted_where_it_was_dropped() {
     assert!(n >= 2, "{}", run.stdout);
     assert_eq!(&cause[n - 2..], &[format!("{total}").as_str(), "END"]);
 }
+
+#[test]
+fn control_characters_in_the_migrations_output_and_cause_are_shown_escaped() {
+    let dir = TempDir::new("escape");
+    let td = dir.taskdef(json!({}));
+    let script = r"printf '\033[2J\033[Hcleared\n'; printf 'ok\rsucceeded: forged\n'; printf 'tab\tkept\n'; exit 1";
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("  | \\x1b[2J\\x1b[Hcleared\n"),
+        "{:?}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("  | ok\\rsucceeded: forged\n"),
+        "{:?}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("  | tab\tkept\n"), "{:?}", run.stdout);
+    // The Cause's log tail too.
+    let cause = &run.stdout[run.stdout.find("cause:").unwrap()..];
+    assert!(cause.contains("ok\\rsucceeded: forged"), "{cause:?}");
+    for raw in ['\u{1b}', '\r'] {
+        assert!(
+            !run.stdout.contains(raw),
+            "{raw:?} printed raw: {:?}",
+            run.stdout
+        );
+    }
+}

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 pub mod asl;
 pub mod aws;
 pub mod local;
+pub mod printable;
 
 /// Run database migrations as a one-off ECS task, tracked to the end.
 #[derive(Debug, Parser)]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::cli::printable::{printable, printable_lines};
 use crate::ecs::TaskState;
 use crate::error::StateError;
 use crate::local::LocalEvent;
@@ -99,7 +100,9 @@ impl Progress {
                     self.line(&status_line(state));
                 }
             }
-            LocalEvent::Output { line, .. } => self.line(&format!("{OUTPUT_PREFIX}{line}")),
+            LocalEvent::Output { line, .. } => {
+                self.line(&format!("{OUTPUT_PREFIX}{}", printable(line)))
+            }
         }
     }
 
@@ -114,7 +117,8 @@ impl Progress {
         self.line(&summary_line(summary));
         if let Ending::Failed(error) = &summary.ending {
             if !error.cause.is_empty() {
-                self.line(&format!("cause: {}", error.cause));
+                // The Cause ends with the task's last lines: as untrusted as the output.
+                self.line(&format!("cause: {}", printable_lines(&error.cause)));
             }
         }
     }
