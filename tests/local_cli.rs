@@ -978,3 +978,58 @@ fn control_characters_in_the_migrations_output_and_cause_are_shown_escaped() {
         );
     }
 }
+
+#[test]
+fn oversized_and_non_utf8_files_are_refused_with_the_size_or_the_byte() {
+    let dir = TempDir::new("file-caps");
+    // An endless device: read only up to the cap.
+    let run = ecs_migrate(
+        &["local", "--task-definition", "/dev/zero", "--", "true"],
+        None,
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("task definition file /dev/zero is over the limit of 1 MiB (1048576 bytes)"),
+        "{}",
+        run.stderr
+    );
+    let run = ecs_migrate(&["asl", "validate", "/dev/zero"], None);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("over the limit of 1 MiB"),
+        "{}",
+        run.stderr
+    );
+    // A regular file one byte over: its size is said.
+    let text = format!(
+        "{{\"family\": \"demo\", \"pad\": \"{}\"}}",
+        "x".repeat(1024 * 1024)
+    );
+    let big = dir.write("big.json", &text);
+    let run = ecs_migrate(
+        &["local", "--task-definition", path(&big), "--", "true"],
+        None,
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("is {} bytes, over the limit of 1 MiB", text.len())),
+        "{}",
+        run.stderr
+    );
+    // Latin-1, as an editor might save it: the byte and where it is.
+    let latin1 = dir.0.join("latin1.json");
+    std::fs::write(&latin1, b"{\"family\": \"demo\",\n \"x\": \"caf\xe9\"}").unwrap();
+    let run = ecs_migrate(
+        &["local", "--task-definition", path(&latin1), "--", "true"],
+        None,
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("is not UTF-8 text: byte 0xe9 at line 2, column 11 (offset 29) is invalid"),
+        "{}",
+        run.stderr
+    );
+}

@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::ecs::{ContainerDefinition, LogConfiguration, TaskDefinition};
+use crate::files::{read_text, ReadError, MAX_TASK_DEFINITION_BYTES};
 
 /// The region part of every local ARN.
 pub const LOCAL_REGION: &str = "local";
@@ -49,6 +50,9 @@ pub enum TaskDefError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Too large, or not UTF-8.
+    #[error("{0}")]
+    File(ReadError),
     #[error("task definition file {path} is not JSON ({detail}); give the RegisterTaskDefinition JSON you would pass to `aws ecs register-task-definition --cli-input-json`")]
     NotJson { path: PathBuf, detail: String },
     #[error("task definition file {path} holds {found}, not an object; give the RegisterTaskDefinition JSON object")]
@@ -94,7 +98,10 @@ impl TaskDefError {
     /// `containerDefinitions[0].environment[2].value`, ...), when it is about one.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Self::Unreadable { .. } | Self::NotJson { .. } | Self::NotAnObject { .. } => None,
+            Self::Unreadable { .. }
+            | Self::File(_)
+            | Self::NotJson { .. }
+            | Self::NotAnObject { .. } => None,
             Self::MissingFamily { .. } | Self::BadFamily { .. } => Some("family"),
             Self::NoContainers { .. } | Self::NoEssentialContainer { .. } => {
                 Some("containerDefinitions")
@@ -141,10 +148,15 @@ impl LocalTaskDefinition {
     /// Reads and checks a task definition file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, TaskDefError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| TaskDefError::Unreadable {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            read_text(path, "task definition file", MAX_TASK_DEFINITION_BYTES).map_err(|err| {
+                match err {
+                    ReadError::Unreadable { path, source, .. } => {
+                        TaskDefError::Unreadable { path, source }
+                    }
+                    other => TaskDefError::File(other),
+                }
+            })?;
         Self::parse(path, &text)
     }
 

@@ -16,7 +16,7 @@ use crate::settings::{Settings, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS};
 use crate::steps::Step;
 
 /// Step Functions' largest execution input (256 KiB); a larger event is refused as AWS would.
-pub const MAX_INPUT_BYTES: usize = 256 * 1024;
+pub const MAX_INPUT_BYTES: usize = crate::files::MAX_EXECUTION_INPUT_BYTES as usize;
 
 /// The cluster name local tasks report.
 pub const LOCAL_CLUSTER: &str = "local";
