@@ -1033,3 +1033,104 @@ fn oversized_and_non_utf8_files_are_refused_with_the_size_or_the_byte() {
         run.stderr
     );
 }
+
+#[test]
+fn a_production_event_replays_against_the_file_and_says_what_it_stands_in_for() {
+    let dir = TempDir::new("replay");
+    let td = dir.taskdef(json!({}));
+    let production_arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo:42";
+    let envelope = json!({"version": "0", "id": "e-42", "detail-type": "AWS ECS Migration Task",
+        "source": "ecs.migration", "account": "123456789012", "time": "2026-11-25T12:00:00Z",
+        "region": "eu-west-1", "resources": [], "detail": {"taskdef_arn": production_arn}})
+    .to_string();
+    for (event, named) in [
+        (json!({"taskdef_arn": "demo:42"}).to_string(), "demo:42"),
+        (envelope, production_arn),
+    ] {
+        let run = ecs_migrate(
+            &[
+                "local",
+                "--task-definition",
+                path(&td),
+                "--event",
+                "-",
+                "--",
+                "true",
+            ],
+            Some(&event),
+        );
+        assert_eq!(run.code, Some(0), "{event}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains(&format!(
+                "ecs-migrate local: event names {named}; running {} in its place",
+                td.display()
+            )),
+            "{}",
+            run.stdout
+        );
+    }
+
+    // A file that carries its own ARN (describe-task-definition output) is that revision, in
+    // that account and region: the checks apply.
+    let described = dir.write(
+        "described.json",
+        &json!({"taskDefinition": {"family": "demo", "taskDefinitionArn": production_arn,
+            "revision": 42, "containerDefinitions": [{"name": "migrate"}]}})
+        .to_string(),
+    );
+    let cases = [
+        (production_arn, Some(0), ""),
+        ("demo:42", Some(0), ""),
+        ("demo:41", Some(1), "Migration.TaskDefinitionNotFound"),
+        (
+            "arn:aws:ecs:eu-west-1:210987654321:task-definition/demo:42",
+            Some(1),
+            "Migration.NotAllowed",
+        ),
+        (
+            "arn:aws:ecs:us-east-1:123456789012:task-definition/demo:42",
+            Some(1),
+            "Migration.NotAllowed",
+        ),
+    ];
+    for (named, code, error) in cases {
+        let event = json!({ "taskdef_arn": named }).to_string();
+        let run = ecs_migrate(
+            &[
+                "local",
+                "--task-definition",
+                path(&described),
+                "--event",
+                "-",
+                "--json",
+                "--",
+                "true",
+            ],
+            Some(&event),
+        );
+        assert_eq!(run.code, code, "{named}: {}{}", run.stdout, run.stderr);
+        let result: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        if !error.is_empty() {
+            assert_eq!(result["error"], error, "{named}: {result}");
+        }
+    }
+    let event =
+        json!({"taskdef_arn": "arn:aws:ecs:eu-west-1:210987654321:task-definition/demo:42"});
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&described),
+            "--event",
+            "-",
+            "--",
+            "true",
+        ],
+        Some(&event.to_string()),
+    );
+    assert!(
+        run.stdout.contains("the task definition is in account 210987654321, but this deployment runs migrations in account 123456789012"),
+        "{}",
+        run.stdout
+    );
+}

@@ -129,6 +129,13 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
         args.task_definition.display(),
         settings.command.join(" ")
     ));
+    if let Some(note) = input
+        .as_ref()
+        .ok()
+        .and_then(|input| setup::stand_in_note(ecs.task_definition(), input))
+    {
+        relay.message(&note);
+    }
     let began = Instant::now();
     let (ending, stopped_by) = match input {
         Err(invalid) => (Ending::Failed(invalid.to_state_error()), None),

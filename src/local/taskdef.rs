@@ -6,9 +6,13 @@
 //! and run as it is. Only the fields the runner uses are read; the rest (cpu, memory, roles,
 //! ...) are ignored, since one machine has no use for them.
 //!
-//! The loaded definition is "registered" locally as revision 1 of its family, with the ARN
+//! The file *is* the definition to run. A file without an ARN (RegisterTaskDefinition JSON)
+//! stands in for every revision of its family, in any account and region, so an event copied
+//! from production (`myapp:42`, or the full ARN) replays locally; it reports itself as
 //! `arn:aws:ecs:local:000000000000:task-definition/FAMILY:1` (region `local`, account twelve
-//! zeros: ARN-shaped so every parser accepts it, and never a real account).
+//! zeros: ARN-shaped so every parser accepts it, and never a real account). A file that carries
+//! its own `taskDefinitionArn` (DescribeTaskDefinition output) is that one revision in that
+//! account and region, and answers only to it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::ecs::{ContainerDefinition, LogConfiguration, TaskDefinition};
 use crate::files::{read_text, ReadError, MAX_TASK_DEFINITION_BYTES};
+use crate::request::parse_taskdef;
 
 /// The region part of every local ARN.
 pub const LOCAL_REGION: &str = "local";
@@ -134,12 +139,23 @@ pub struct LocalContainer {
     pub log_configuration: Option<LogConfiguration>,
 }
 
+/// The registered revision a file says it is (its `taskDefinitionArn`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredArn {
+    pub arn: String,
+    pub region: String,
+    pub account: String,
+    pub revision: i32,
+}
+
 /// A task definition file, loaded and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalTaskDefinition {
     /// The file it came from (for messages).
     pub path: PathBuf,
     pub family: String,
+    /// The file's own `taskDefinitionArn`, when it has one.
+    pub registered: Option<RegisteredArn>,
     pub network_mode: Option<String>,
     pub containers: Vec<LocalContainer>,
 }
@@ -201,6 +217,15 @@ impl LocalTaskDefinition {
             return Err(TaskDefError::BadFamily { path, family });
         }
         let network_mode = p.opt_string(object, "networkMode", "networkMode")?;
+        let registered = match p.opt_string(object, "taskDefinitionArn", "taskDefinitionArn")? {
+            None => None,
+            Some(arn) => Some(registered_arn(
+                &path,
+                &p.full("taskDefinitionArn"),
+                &arn,
+                &family,
+            )?),
+        };
 
         let containers = match object.get("containerDefinitions") {
             None | Some(Value::Null) => return Err(TaskDefError::NoContainers { path }),
@@ -232,14 +257,26 @@ impl LocalTaskDefinition {
         Ok(Self {
             path,
             family,
+            registered,
             network_mode,
             containers: loaded,
         })
     }
 
-    /// The local ARN: `arn:aws:ecs:local:000000000000:task-definition/FAMILY:1`.
+    /// The file's own ARN, else the local one:
+    /// `arn:aws:ecs:local:000000000000:task-definition/FAMILY:1`.
     pub fn arn(&self) -> String {
-        local_taskdef_arn(&self.family)
+        match &self.registered {
+            Some(registered) => registered.arn.clone(),
+            None => local_taskdef_arn(&self.family),
+        }
+    }
+
+    /// The file's own revision, else 1.
+    pub fn revision(&self) -> i32 {
+        self.registered
+            .as_ref()
+            .map_or(LOCAL_REVISION, |r| r.revision)
     }
 
     /// The container migrations run in by default: the first essential one.
@@ -275,10 +312,28 @@ impl LocalTaskDefinition {
 
     /// True when `reference` names this definition: `FAMILY`, `FAMILY:1` or the local ARN.
     pub fn answers_to(&self, reference: &str) -> bool {
-        let reference = reference.trim();
-        reference == self.family
-            || reference == format!("{}:{LOCAL_REVISION}", self.family)
-            || reference == self.arn()
+        let Ok(named) = parse_taskdef(reference, "taskdef_arn") else {
+            return false;
+        };
+        if named.family != self.family {
+            return false;
+        }
+        match &self.registered {
+            // Any revision of the family, in any account and region: the file stands in.
+            None => true,
+            // Exactly the file's revision, account and region.
+            Some(registered) => {
+                named.revision.is_none_or(|r| r == registered.revision)
+                    && named
+                        .account
+                        .as_ref()
+                        .is_none_or(|a| *a == registered.account)
+                    && named
+                        .region
+                        .as_ref()
+                        .is_none_or(|r| *r == registered.region)
+            }
+        }
     }
 
     /// The definition as DescribeTaskDefinition would report it once registered. The runner
@@ -289,7 +344,7 @@ impl LocalTaskDefinition {
         TaskDefinition {
             arn: self.arn(),
             family: self.family.clone(),
-            revision: LOCAL_REVISION,
+            revision: self.revision(),
             network_mode: self.network_mode.clone(),
             containers: self
                 .containers
@@ -320,6 +375,40 @@ impl LocalTaskDefinition {
                 .or_else(|| Some(DEFAULT_STREAM_PREFIX.to_string())),
         }
     }
+}
+
+/// The file's `taskDefinitionArn`: a full task definition ARN of the file's own family.
+fn registered_arn(
+    path: &Path,
+    field: &str,
+    arn: &str,
+    family: &str,
+) -> Result<RegisteredArn, TaskDefError> {
+    let bad = |problem: String| TaskDefError::BadField {
+        path: path.to_path_buf(),
+        field: field.to_string(),
+        problem,
+    };
+    let named = parse_taskdef(arn, field).map_err(|e| bad(e.message().to_string()))?;
+    let (Some(region), Some(account), Some(revision)) =
+        (named.region, named.account, named.revision)
+    else {
+        return Err(bad(format!(
+            "{arn:?} is not a full task definition ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION)"
+        )));
+    };
+    if named.family != family {
+        return Err(bad(format!(
+            "{arn:?} names family {:?}, but the file's family is {family:?}",
+            named.family
+        )));
+    }
+    Ok(RegisteredArn {
+        arn: arn.trim().to_string(),
+        region,
+        account,
+        revision,
+    })
 }
 
 /// Reads fields with errors that name their JSON path in the file.
@@ -653,22 +742,60 @@ mod tests {
     }
 
     #[test]
-    fn local_arn_and_references() {
+    fn a_file_without_an_arn_stands_in_for_every_revision_anywhere() {
         let td = parse(full()).unwrap();
         assert_eq!(
             td.arn(),
             "arn:aws:ecs:local:000000000000:task-definition/app:1"
         );
-        for reference in ["app", "app:1", td.arn().as_str()] {
+        for reference in [
+            "app",
+            "app:1",
+            "app:42",
+            td.arn().as_str(),
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:7",
+        ] {
             assert!(td.answers_to(reference), "{reference}");
         }
         for reference in [
-            "app:2",
             "other",
-            "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:1",
+            "other:1",
+            "app2:1",
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/other:1",
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/app",
         ] {
             assert!(!td.answers_to(reference), "{reference}");
         }
+    }
+
+    #[test]
+    fn a_file_with_its_own_arn_is_that_revision_only() {
+        let arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:42";
+        let mut described = full();
+        described["taskDefinitionArn"] = json!(arn);
+        let td = parse(json!({ "taskDefinition": described })).unwrap();
+        assert_eq!(td.arn(), arn);
+        assert_eq!(td.revision(), 42);
+        assert_eq!(td.to_task_definition().revision, 42);
+        for reference in ["app", "app:42", arn] {
+            assert!(td.answers_to(reference), "{reference}");
+        }
+        for reference in [
+            "app:41",
+            "arn:aws:ecs:eu-west-1:210987654321:task-definition/app:42",
+            "arn:aws:ecs:us-east-1:123456789012:task-definition/app:42",
+        ] {
+            assert!(!td.answers_to(reference), "{reference}");
+        }
+        let mut wrong = full();
+        wrong["taskDefinitionArn"] =
+            json!("arn:aws:ecs:eu-west-1:123456789012:task-definition/other:1");
+        let err = parse(wrong).unwrap_err();
+        assert_eq!(err.field(), Some("taskDefinitionArn"));
+        assert!(
+            err.to_string().contains("the file's family is \"app\""),
+            "{err}"
+        );
     }
 
     #[test]
