@@ -1134,3 +1134,103 @@ fn a_production_event_replays_against_the_file_and_says_what_it_stands_in_for() 
         run.stdout
     );
 }
+
+#[test]
+fn secrets_come_from_this_machine_or_the_env_flags_and_are_never_printed() {
+    let dir = TempDir::new("secrets");
+    let ssm = "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/database-url";
+    let td = dir.taskdef(json!({
+        "environment": [{"name": "ECS_MIGRATE_T_PLAIN", "value": "from-taskdef"}],
+        "secrets": [{"name": "ECS_MIGRATE_T_DB", "valueFrom": ssm}]
+    }));
+    let started = dir.0.join("started");
+    let check = format!(
+        // Compared in upper case, so the command line (which is printed) holds no value.
+        "touch {}; test \"$(echo \"$ECS_MIGRATE_T_DB\" | tr a-z A-Z)\" = S3CR3T-VALUE && echo \"db ok, plain=$ECS_MIGRATE_T_PLAIN\"",
+        started.display()
+    );
+    let base = ["local", "--task-definition", path(&td)];
+
+    // Not provided anywhere: refused before the task starts, naming the variable and its source.
+    let mut args = base.to_vec();
+    args.extend(["--", "sh", "-c", &check]);
+    let run = ecs_migrate(&args, None);
+    assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "ECS_MIGRATE_T_DB (in AWS from SSM parameter {ssm}); export each, or pass --env ECS_MIGRATE_T_DB=VALUE or --env-file FILE"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!started.exists(), "the task started");
+
+    // From --env, which also overrides a plain variable of the task definition.
+    let mut args = base.to_vec();
+    args.extend([
+        "--env",
+        "ECS_MIGRATE_T_DB=s3cr3t-value",
+        "--env",
+        "ECS_MIGRATE_T_PLAIN=from-flag",
+        "--",
+        "sh",
+        "-c",
+        &check,
+    ]);
+    let run = ecs_migrate(&args, None);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("  | db ok, plain=from-flag\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("ecs-migrate local: secrets: ECS_MIGRATE_T_DB from --env\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("s3cr3t") && !run.stderr.contains("s3cr3t"));
+
+    // From an env file (Docker's format: comments, blank lines, literal values).
+    let env_file = dir.write(
+        "migrate.env",
+        "# local values\n\nECS_MIGRATE_T_DB=s3cr3t-value\nECS_MIGRATE_T_PLAIN=from-file\n",
+    );
+    let mut args = base.to_vec();
+    args.extend(["--env-file", path(&env_file), "--", "sh", "-c", &check]);
+    let run = ecs_migrate(&args, None);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("  | db ok, plain=from-file\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("s3cr3t"), "{}", run.stdout);
+
+    // From this machine's environment.
+    let began = Instant::now();
+    let mut args = base.to_vec();
+    args.extend(["--", "sh", "-c", &check]);
+    let child = Command::new(bin())
+        .args(&args)
+        .env("ECS_MIGRATE_T_DB", "s3cr3t-value")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = finish(child, began);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("  | db ok, plain=from-taskdef\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("secrets: ECS_MIGRATE_T_DB from this environment"),
+        "{}",
+        run.stdout
+    );
+}

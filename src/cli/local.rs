@@ -26,6 +26,7 @@ use crate::settings::Settings;
 use crate::steps::check_exit_code::append_log_tail;
 use crate::steps::{budget, StepEnv};
 
+mod env;
 mod progress;
 mod relay;
 mod setup;
@@ -72,6 +73,16 @@ pub struct LocalArgs {
           value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub timeout: u64,
 
+    /// Set a variable for the task, over the task definition's `environment`; NAME alone takes
+    /// this machine's value. Also fills a `secrets` entry of that name (repeatable).
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = env::parse_assignment)]
+    pub env: Vec<(String, Option<String>)>,
+
+    /// Read variables from FILE, one NAME=VALUE a line (Docker's --env-file format); --env
+    /// wins over it (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+
     /// How to run the task.
     #[arg(long, value_enum, default_value_t = RunnerArg::Process)]
     pub runner: RunnerArg,
@@ -93,8 +104,17 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
     // Before anything starts: from here on a stop signal stops the task instead of leaving it.
     let mut signals = StopSignals::listen()
         .map_err(|e| UsageError::new(format!("cannot install signal handlers: {e}")))?;
-    let (taskdef, container) =
+    let (mut taskdef, container) =
         setup::load_task_definition(&args.task_definition, args.container.as_deref())?;
+    // Secrets and --env/--env-file: resolved (or refused) before anything starts.
+    let lookup = |name: &str| std::env::var(name).ok();
+    let given = env::collect(&args.env, &args.env_file, &lookup)?;
+    let Some(chosen) = taskdef.containers.iter_mut().find(|c| c.name == container) else {
+        return Err(UsageError::new(format!("no container {container}")));
+    };
+    let resolved = env::resolve(chosen, &given, &lookup)?;
+    chosen.environment.extend(resolved.variables);
+    let secrets_note = resolved.note;
     let input = setup::read_event(args.event.as_deref(), &taskdef.family)?;
     let settings = setup::settings(
         &taskdef,
@@ -129,6 +149,9 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
         args.task_definition.display(),
         settings.command.join(" ")
     ));
+    if let Some(note) = &secrets_note {
+        relay.message(note);
+    }
     if let Some(note) = input
         .as_ref()
         .ok()

@@ -22,4 +22,4 @@ pub mod user;
 pub use docker::{DockerError, DockerOptions};
 pub use ecs::{LocalEcs, Runner};
 pub use events::{LocalEvent, Observer, OutputStream};
-pub use taskdef::{LocalContainer, LocalTaskDefinition, TaskDefError};
+pub use taskdef::{LocalContainer, LocalTaskDefinition, Secret, TaskDefError};

@@ -169,6 +169,7 @@ mod tests {
             entry_point: vec![],
             command: vec!["alembic".into(), "upgrade".into(), "head".into()],
             environment: vec![],
+            secrets: vec![],
             working_directory: None,
             user: None,
             stop_timeout: std::time::Duration::from_secs(30),

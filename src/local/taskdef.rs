@@ -131,6 +131,8 @@ pub struct LocalContainer {
     pub command: Vec<String>,
     /// `environment`, in file order (a later entry with the same name wins, as in Docker).
     pub environment: Vec<(String, String)>,
+    /// `secrets`: variables ECS fills from SSM Parameter Store or Secrets Manager at start.
+    pub secrets: Vec<Secret>,
     pub working_directory: Option<String>,
     pub user: Option<String>,
     /// `stopTimeout`, or ECS's default of 30 s.
@@ -146,6 +148,28 @@ pub struct RegisteredArn {
     pub region: String,
     pub account: String,
     pub revision: i32,
+}
+
+/// One entry of a container's `secrets`: the variable `name`, filled by ECS from `value_from`
+/// (an SSM parameter name or ARN, or a Secrets Manager secret ARN, optionally with
+/// `:json-key:version-stage:version-id`; docs.aws.amazon.com/AmazonECS/latest/developerguide/
+/// secrets-envvar-ssm-paramstore.html and secrets-envvar-secrets-manager.html).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secret {
+    pub name: String,
+    pub value_from: String,
+}
+
+impl Secret {
+    /// Where the value comes from in AWS, in words: `Secrets Manager secret ARN` or
+    /// `SSM parameter NAME`.
+    pub fn source(&self) -> String {
+        if self.value_from.starts_with("arn:") && self.value_from.contains(":secretsmanager:") {
+            format!("Secrets Manager secret {}", self.value_from)
+        } else {
+            format!("SSM parameter {}", self.value_from)
+        }
+    }
 }
 
 /// A task definition file, loaded and checked.
@@ -522,6 +546,7 @@ impl Parser<'_> {
             entry_point: self.string_list(c, "entryPoint", &format!("{field}.entryPoint"))?,
             command: self.string_list(c, "command", &format!("{field}.command"))?,
             environment: self.environment(c, &format!("{field}.environment"))?,
+            secrets: self.secrets(c, &format!("{field}.secrets"))?,
             working_directory: self.opt_string(
                 c,
                 "workingDirectory",
@@ -605,6 +630,47 @@ impl Parser<'_> {
             env.push((name, value));
         }
         Ok(env)
+    }
+
+    fn secrets(&self, c: &Map<String, Value>, field: &str) -> Result<Vec<Secret>, TaskDefError> {
+        let items = match c.get("secrets") {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(items)) => items,
+            Some(other) => return Err(self.wrong_type(field, "a list", other)),
+        };
+        let mut secrets = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let entry = format!("{field}[{i}]");
+            let Value::Object(pair) = item else {
+                return Err(self.wrong_type(&entry, "an object", item));
+            };
+            let text = |key: &str| match pair.get(key) {
+                Some(Value::String(v)) if !v.is_empty() && !v.contains('\0') => Ok(v.clone()),
+                Some(Value::String(_)) => Err(TaskDefError::BadField {
+                    path: self.path.to_path_buf(),
+                    field: self.full(&format!("{entry}.{key}")),
+                    problem: "is empty or has a NUL character".to_string(),
+                }),
+                None | Some(Value::Null) => Err(TaskDefError::BadField {
+                    path: self.path.to_path_buf(),
+                    field: self.full(&format!("{entry}.{key}")),
+                    problem: "is missing; a secret is {\"name\": \"VAR\", \"valueFrom\": \"ARN\"}"
+                        .to_string(),
+                }),
+                Some(other) => Err(self.wrong_type(&format!("{entry}.{key}"), "a string", other)),
+            };
+            let name = text("name")?;
+            let value_from = text("valueFrom")?;
+            if name.contains('=') {
+                return Err(TaskDefError::BadField {
+                    path: self.path.to_path_buf(),
+                    field: self.full(&format!("{entry}.name")),
+                    problem: format!("is {name:?}; a variable name has no '='"),
+                });
+            }
+            secrets.push(Secret { name, value_from });
+        }
+        Ok(secrets)
     }
 
     fn log_configuration(
@@ -924,6 +990,21 @@ mod tests {
                 container(json!({"environment": [{"name": "A", "value": 1}]})),
                 "containerDefinitions[0].environment[0].value",
                 "not a string",
+            ),
+            (
+                container(json!({"secrets": {"A": "x"}})),
+                "containerDefinitions[0].secrets",
+                "a list",
+            ),
+            (
+                container(json!({"secrets": [{"name": "A"}]})),
+                "containerDefinitions[0].secrets[0].valueFrom",
+                "is missing",
+            ),
+            (
+                container(json!({"secrets": [{"name": "A=B", "valueFrom": "/p"}]})),
+                "containerDefinitions[0].secrets[0].name",
+                "no '='",
             ),
             (
                 container(json!({"workingDirectory": 1})),
