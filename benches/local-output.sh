@@ -22,7 +22,8 @@ JSON
 peak() { # how stdout is wired: "stalled" or "devnull"
   local pidfile="$work/$1.pid"
   if [ "$1" = stalled ]; then
-    # `sleep` holds the read end of the pipe and never reads it.
+    # `sleep` holds the read end of the pipe and never reads it (that is the point).
+    # shellcheck disable=SC2216
     { "$bin" local --task-definition "$work/taskdef.json" -- yes & echo $! >"$pidfile"; wait; } | sleep 30 &
   else
     "$bin" local --task-definition "$work/taskdef.json" -- yes >/dev/null &

@@ -73,7 +73,7 @@ check "asl-validator on the rendered state machine" bash tests/static/check-asl.
 check "terraform fmt, checkov, shellcheck, module consistency" bash tests/static/check-terraform.sh
 check "example: alembic on PostgreSQL via ecs-migrate local" bash tests/examples/fastapi-postgres.sh
 if [ "$quick" = false ]; then
-  check "cargo lambda build: five bootstrap zips" bash tests/static/build-lambdas.sh
+  check "cargo lambda build: one bootstrap zip for the five functions" bash tests/static/build-lambdas.sh
 fi
 
 echo
