@@ -107,14 +107,7 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
     let (mut taskdef, container) =
         setup::load_task_definition(&args.task_definition, args.container.as_deref())?;
     // Secrets and --env/--env-file: resolved (or refused) before anything starts.
-    let lookup = |name: &str| std::env::var(name).ok();
-    let given = env::collect(&args.env, &args.env_file, &lookup)?;
-    let Some(chosen) = taskdef.containers.iter_mut().find(|c| c.name == container) else {
-        return Err(UsageError::new(format!("no container {container}")));
-    };
-    let resolved = env::resolve(chosen, &given, &lookup)?;
-    chosen.environment.extend(resolved.variables);
-    let secrets_note = resolved.note;
+    let secrets_note = env::apply(&mut taskdef, &container, &args.env, &args.env_file)?;
     let input = setup::read_event(args.event.as_deref(), &taskdef.family)?;
     let settings = setup::settings(
         &taskdef,

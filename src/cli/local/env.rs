@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::UsageError;
 use crate::files::{read_text, MAX_ENV_FILE_BYTES};
-use crate::local::LocalContainer;
+use crate::local::{LocalContainer, LocalTaskDefinition};
 
 /// A variable given on the command line, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +140,28 @@ pub fn resolve(
     variables.extend(given.iter().map(|g| (g.name.clone(), g.value.clone())));
     let note = (!sources.is_empty()).then(|| format!("secrets: {}", sources.join(", ")));
     Ok(Resolved { variables, note })
+}
+
+/// Lays the command line's variables and the secrets' values over the `environment` of
+/// `container` in `taskdef`, taking this machine's environment where needed; returns the line
+/// that says where the secrets came from.
+pub fn apply(
+    taskdef: &mut LocalTaskDefinition,
+    container: &str,
+    assignments: &[(String, Option<String>)],
+    env_files: &[PathBuf],
+) -> Result<Option<String>, UsageError> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let given = collect(assignments, env_files, &lookup)?;
+    let Some(chosen) = taskdef.containers.iter_mut().find(|c| c.name == container) else {
+        return Err(UsageError::new(format!(
+            "task definition file {} has no container {container}",
+            taskdef.path.display()
+        )));
+    };
+    let resolved = resolve(chosen, &given, &lookup)?;
+    chosen.environment.extend(resolved.variables);
+    Ok(resolved.note)
 }
 
 #[cfg(test)]
