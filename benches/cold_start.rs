@@ -144,7 +144,7 @@ fn main() {
 
         let rust_bin = std::env::var_os("ECS_MIGRATE_BOOTSTRAP")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_run-task")));
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_bootstrap")));
         println!("bootstrap: {}", rust_bin.display());
         let baseline_dir = root.join("benches/baseline");
         let mut rust = Vec::new();
@@ -159,6 +159,8 @@ fn main() {
                 ("LAUNCH_TYPE", "FARGATE"),
                 ("ALLOWED_FAMILIES", "bench-app"),
                 ("AWS_LAMBDA_FUNCTION_NAME", "run-task"),
+                // The one bootstrap serves the step its handler names.
+                ("_HANDLER", "run-task"),
                 ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
                 ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
             ]);

@@ -1,6 +1,12 @@
-//! Running a step as a Lambda function: the wiring every `src/bin/<step>.rs` shares. Clients
-//! and settings are built once per cold start; a settings error is returned on every
-//! invocation as `Migration.Misconfigured` rather than crashing the runtime.
+//! Running a step as a Lambda function: the wiring the `bootstrap` binary (and every
+//! `src/bin/<step>.rs`) shares. Clients and settings are built once per cold start; a settings
+//! error is returned on every invocation as `Migration.Misconfigured` rather than crashing the
+//! runtime.
+//!
+//! One `bootstrap` serves all five functions: each function is configured for its step (its
+//! handler setting, which Lambda passes to a custom runtime as `_HANDLER`, or
+//! `ECS_MIGRATE_STEP`, which Terraform sets too), so the five deployments share one binary and
+//! one link instead of five.
 
 use std::time::Duration;
 
@@ -12,6 +18,7 @@ use serde_json::Value;
 
 use crate::clock::SystemClock;
 use crate::ecs::SdkEcs;
+use crate::error::MigrationError;
 use crate::logs::SdkLogs;
 use crate::machine::Step;
 use crate::settings::Settings;
@@ -27,13 +34,53 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The variable naming the step a function serves (Terraform sets it); wins over the handler.
+pub const STEP_VARIABLE: &str = "ECS_MIGRATE_STEP";
+/// The function's handler setting, as Lambda passes it to a custom runtime ("Defined runtime
+/// environment variables", docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
+pub const HANDLER_VARIABLE: &str = "_HANDLER";
+
+/// The step this function is configured for: `ECS_MIGRATE_STEP`, else the handler setting.
+pub fn configured_step(lookup: impl Fn(&str) -> Option<String>) -> Result<Step, MigrationError> {
+    let names: Vec<&str> = Step::ALL.iter().map(|s| s.name()).collect();
+    let (variable, value) = match (lookup(STEP_VARIABLE), lookup(HANDLER_VARIABLE)) {
+        (Some(step), _) if !step.trim().is_empty() => (STEP_VARIABLE, step),
+        (_, Some(handler)) if !handler.trim().is_empty() => (HANDLER_VARIABLE, handler),
+        _ => {
+            return Err(MigrationError::Misconfigured(format!(
+                "this bootstrap serves one of {}: set the function's handler (or {STEP_VARIABLE}) to the step's name",
+                names.join(", ")
+            )))
+        }
+    };
+    Step::from_name(value.trim()).ok_or_else(|| {
+        MigrationError::Misconfigured(format!(
+            "{variable} is {value:?}, which is no step; use one of {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// Serves the step this function is configured for ([`configured_step`]); when it is not
+/// configured, every invocation fails with `Migration.Misconfigured` saying how to fix it.
+pub async fn serve_configured() -> Result<(), lambda_runtime::Error> {
+    serve_step(configured_step(|name| std::env::var(name).ok())).await
+}
+
 /// Serves `step` under the Lambda Runtime API until the runtime stops.
 pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
+    serve_step(Ok(step)).await
+}
+
+async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_runtime::Error> {
     // JSON when AWS_LAMBDA_LOG_FORMAT=JSON (Terraform sets it), the level from AWS_LAMBDA_LOG_LEVEL.
     lambda_runtime::tracing::init_default_subscriber();
     let settings = Settings::from_env();
     if let Err(err) = &settings {
         tracing::error!(error_type = err.name(), error = %err, "settings are invalid; every invocation will fail");
+    }
+    if let Err(err) = &step {
+        tracing::error!(error_type = err.name(), error = %err, "no step is configured; every invocation will fail");
     }
     let config = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
@@ -49,9 +96,10 @@ pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
     let logs = SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config));
     let clock = SystemClock;
 
-    let settings = &settings;
+    let (settings, step) = (&settings, &step);
     let (ecs, logs, clock) = (&ecs, &logs, &clock);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let step = *step.as_ref().map_err(Clone::clone)?;
         let settings = settings.as_ref().map_err(Clone::clone)?;
         let env = StepEnv {
             settings,
@@ -74,4 +122,47 @@ pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
 
 fn deadline(context: &lambda_runtime::Context) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(i64::try_from(context.deadline).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_step_comes_from_the_variable_or_the_handler() {
+        for step in Step::ALL {
+            assert_eq!(
+                configured_step(lookup(&[("_HANDLER", step.name())])),
+                Ok(step)
+            );
+            assert_eq!(
+                configured_step(lookup(&[
+                    ("ECS_MIGRATE_STEP", step.name()),
+                    ("_HANDLER", "bootstrap")
+                ])),
+                Ok(step)
+            );
+        }
+        let err = configured_step(lookup(&[("_HANDLER", "bootstrap")])).unwrap_err();
+        assert_eq!(err.name(), "Migration.Misconfigured");
+        assert!(
+            err.message()
+                .contains("_HANDLER is \"bootstrap\", which is no step"),
+            "{err}"
+        );
+        let err = configured_step(lookup(&[])).unwrap_err();
+        assert!(
+            err.message()
+                .contains("set the function's handler (or ECS_MIGRATE_STEP)"),
+            "{err}"
+        );
+    }
 }

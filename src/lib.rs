@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod ecs;
 pub mod error;
+pub mod files;
 pub mod lambda;
 pub mod local;
 pub mod logs;

@@ -1,6 +1,7 @@
 ################################################################################
-# The five step functions, from zips built by
-# `cargo lambda build --profile lambda-release --arm64 --output-format zip` (no build inside Terraform).
+# The five step functions, all from one pre-built `bootstrap` zip (no build inside Terraform):
+# each function serves the step its handler names (Lambda passes the handler to the bootstrap
+# as _HANDLER; ECS_MIGRATE_STEP says the same explicitly), with its own role and settings.
 ################################################################################
 
 resource "aws_cloudwatch_log_group" "lambda" {
@@ -26,11 +27,11 @@ resource "aws_lambda_function" "this" {
   description   = each.value.description
   role          = aws_iam_role.lambda[each.key].arn
 
-  filename         = "${var.lambda_zip_dir}/${each.key}/bootstrap.zip"
-  source_code_hash = filebase64sha256("${var.lambda_zip_dir}/${each.key}/bootstrap.zip")
+  filename         = var.lambda_zip
+  source_code_hash = filebase64sha256(var.lambda_zip)
   runtime          = "provided.al2023"
-  architectures    = ["arm64"]
-  handler          = "bootstrap"
+  architectures    = [var.lambda_architecture]
+  handler          = each.key
 
   memory_size = var.lambda_memory_size
   timeout     = each.value.timeout
@@ -39,7 +40,7 @@ resource "aws_lambda_function" "this" {
   kms_key_arn = var.kms_key_arn
 
   environment {
-    variables = local.settings
+    variables = merge(local.settings, { ECS_MIGRATE_STEP = each.key })
   }
 
   # JSON logs: Lambda sets AWS_LAMBDA_LOG_FORMAT=JSON and AWS_LAMBDA_LOG_LEVEL, which the Rust

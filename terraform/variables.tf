@@ -235,13 +235,24 @@ variable "log_tail_lines" {
 # Lambda functions
 ################################################################################
 
-variable "lambda_zip_dir" {
-  description = "Directory holding the pre-built functions as `cargo lambda build --profile lambda-release --arm64 --output-format zip` writes them: `<dir>/<function>/bootstrap.zip` for validate-event, run-task, poll-status, check-exit-code and stop-task (usually `<repo>/target/lambda`)."
+variable "lambda_zip" {
+  description = "The pre-built `bootstrap` zip that serves all five functions (each is configured for its step by its handler): `target/lambda/bootstrap/bootstrap.zip` from `cargo lambda build --profile lambda-release --arm64 --output-format zip --bin bootstrap`, or a release's `ecs-migrate-lambda-<arch>.zip`."
   type        = string
 
   validation {
-    condition     = length(var.lambda_zip_dir) > 0
-    error_message = "lambda_zip_dir must not be empty."
+    condition     = endswith(var.lambda_zip, ".zip")
+    error_message = "lambda_zip must be the path of the bootstrap .zip file."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "The instruction set the bootstrap in lambda_zip was built for: arm64 (cargo lambda --arm64, the default) or x86_64."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be arm64 or x86_64."
   }
 }
 

@@ -71,9 +71,11 @@ check "cargo clippy" cargo clippy --all-targets --quiet -- -D warnings
 check "cargo test (unit, engine, scenario, wire, static, local)" cargo test --quiet
 check "asl-validator on the rendered state machine" bash tests/static/check-asl.sh
 check "terraform fmt, checkov, shellcheck, module consistency" bash tests/static/check-terraform.sh
+check "GitHub Actions: actionlint on the workflows, the composite action's scripts" bash tests/static/check-workflows.sh
+check "wheel: maturin build, fresh venv, ecs-migrate --version and a local run" bash tests/static/check-wheel.sh
 check "example: alembic on PostgreSQL via ecs-migrate local" bash tests/examples/fastapi-postgres.sh
 if [ "$quick" = false ]; then
-  check "cargo lambda build: five bootstrap zips" bash tests/static/build-lambdas.sh
+  check "cargo lambda build: one bootstrap zip for the five functions" bash tests/static/build-lambdas.sh
 fi
 
 echo

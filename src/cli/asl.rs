@@ -17,6 +17,9 @@ use crate::asl::{
     TaskInvoker, UnboundInvoker,
 };
 use crate::clock::{Clock, SystemClock, VirtualClock};
+use crate::files::{
+    read_text, ReadError, MAX_EXECUTION_INPUT_BYTES, MAX_STATE_MACHINE_DEFINITION_BYTES,
+};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AslCommand {
@@ -94,17 +97,15 @@ pub async fn run(cmd: AslCommand) -> Result<Outcome, UsageError> {
     }
 }
 
-fn read(path: &Path, flag: &str) -> Result<String, UsageError> {
-    std::fs::read_to_string(path).map_err(|e| {
-        UsageError::new(format!(
-            "cannot read {flag} {}: {e}; check the path",
-            path.display()
-        ))
+fn read(path: &Path, what: &'static str, limit: u64) -> Result<String, UsageError> {
+    read_text(path, what, limit).map_err(|e| match e {
+        ReadError::Unreadable { .. } => UsageError::new(format!("{e}; check the path")),
+        other => UsageError::new(other.to_string()),
     })
 }
 
 fn read_json(path: &Path) -> Result<Value, UsageError> {
-    let text = read(path, "the definition")?;
+    let text = read(path, "the definition", MAX_STATE_MACHINE_DEFINITION_BYTES)?;
     serde_json::from_str(&text).map_err(|e| {
         UsageError::new(format!(
             "{} is not valid JSON: {e}; an ASL definition is a JSON object with StartAt and States",
@@ -155,7 +156,7 @@ fn validate(path: &Path) -> Result<Outcome, UsageError> {
 fn parse_input(input: &str) -> Result<Value, UsageError> {
     let (text, origin) = match input.strip_prefix('@') {
         Some(file) => (
-            read(Path::new(file), "--input")?,
+            read(Path::new(file), "--input file", MAX_EXECUTION_INPUT_BYTES)?,
             format!("--input file {file}"),
         ),
         None => (input.to_string(), "--input".to_string()),

@@ -2,14 +2,14 @@
 //! (statemachine/migration.asl.json) runs in the embedded engine with the real steps, bound to
 //! the local runner (`crate::local`), which runs the task as a local process or a Docker
 //! container. Exit 0 when the migration succeeded, 1 when it failed (Error and Cause printed),
-//! 2 for usage errors (a bad flag, an unreadable or invalid task definition file, no Docker).
+//! 2 for usage errors (a bad flag, an unreadable or invalid task definition file, no Docker),
+//! 128 + N when signal N (SIGINT, SIGTERM, SIGHUP) stopped it, after it stopped the task.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::sync::mpsc;
 
 use super::{Outcome, UsageError};
 use crate::asl::{Definition, ExecutionStatus, Executor, HistoryEvent};
@@ -23,11 +23,15 @@ use crate::machine::{budget, error_message, StepBinding};
 use crate::settings::Settings;
 use crate::steps::check_exit_code::append_log_tail;
 
+mod env;
 mod progress;
+mod relay;
 mod setup;
+mod signals;
 
 pub use progress::{summary_json, summary_line, Ending, Note, Summary, OUTPUT_PREFIX};
 pub use setup::{function_arns, settings as local_settings, LOCAL_CLUSTER};
+pub use signals::{StopSignal, StopSignals};
 
 /// How the task runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -64,6 +68,16 @@ pub struct LocalArgs {
           value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub timeout: u64,
 
+    /// Set a variable for the task, over the task definition's `environment`; NAME alone takes
+    /// this machine's value. Also fills a `secrets` entry of that name (repeatable).
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = env::parse_assignment)]
+    pub env: Vec<(String, Option<String>)>,
+
+    /// Read variables from FILE, one NAME=VALUE a line (Docker's --env-file format); --env
+    /// wins over it (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+
     /// How to run the task.
     #[arg(long, value_enum, default_value_t = RunnerArg::Process)]
     pub runner: RunnerArg,
@@ -82,8 +96,13 @@ pub struct LocalArgs {
 const SETTLE_MARGIN: Duration = Duration::from_secs(5);
 
 pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
-    let (taskdef, container) =
+    // Before anything starts: from here on a stop signal stops the task instead of leaving it.
+    let mut signals = StopSignals::listen()
+        .map_err(|e| UsageError::new(format!("cannot install signal handlers: {e}")))?;
+    let (mut taskdef, container) =
         setup::load_task_definition(&args.task_definition, args.container.as_deref())?;
+    // Secrets and --env/--env-file: resolved (or refused) before anything starts.
+    let secrets_note = env::apply(&mut taskdef, &container, &args.env, &args.env_file)?;
     let input = setup::read_event(args.event.as_deref(), &taskdef.family)?;
     let settings = setup::settings(
         &taskdef,
@@ -111,16 +130,27 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
         .await
         .map_err(|e| UsageError::new(e.to_string()))?;
 
-    let mut progress = progress::Progress::new(args.json);
-    progress.message(&format!(
+    let (relay, printer) = relay::start(progress::Progress::new(args.json))
+        .map_err(|e| UsageError::new(format!("cannot start the output thread: {e}")))?;
+    relay.message(&format!(
         "{} (family {family}), container {container}, command: {}",
         args.task_definition.display(),
         settings.command.join(" ")
     ));
+    if let Some(note) = &secrets_note {
+        relay.message(note);
+    }
+    if let Some(note) = input
+        .as_ref()
+        .ok()
+        .and_then(|input| setup::stand_in_note(ecs.task_definition(), input))
+    {
+        relay.message(&note);
+    }
     let began = Instant::now();
-    let ending = match input {
-        Err(invalid) => Ending::Failed(invalid.to_state_error()),
-        Ok(input) => follow(&ecs, &settings, input, stop_timeout, &mut progress).await?,
+    let (ending, stopped_by) = match input {
+        Err(invalid) => (Ending::Failed(invalid.to_state_error()), None),
+        Ok(input) => follow(&ecs, &settings, input, stop_timeout, &relay, &mut signals).await?,
     };
     let last = ecs.tasks().pop();
     let summary = Summary {
@@ -132,29 +162,34 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
         task_arn: last.map(|t| t.task_arn),
         duration: began.elapsed(),
     };
-    progress.summary(&summary);
-    Ok(match summary.ending {
-        Ending::Succeeded(_) => Outcome::Succeeded,
-        Ending::Failed(_) => Outcome::Failed,
-    })
+    let outcome = match (stopped_by, &summary.ending) {
+        (Some(signal), _) => Outcome::Signalled(signal.number()),
+        (None, Ending::Succeeded(_)) => Outcome::Succeeded,
+        (None, Ending::Failed(_)) => Outcome::Failed,
+    };
+    relay.summary(summary);
+    printer.finish();
+    Ok(outcome)
 }
 
-/// Runs the execution, printing its progress, until it ends or Ctrl-C interrupts it; then
-/// waits for the task to stop (or kills it) so nothing is left running.
+/// Runs the execution, printing its progress, until it ends or a stop signal interrupts it;
+/// then waits for the task to stop (or kills it) so nothing is left running. Also returns the
+/// signal that interrupted it.
 async fn follow(
     ecs: &LocalEcs,
     settings: &Settings,
     input: Value,
     stop_timeout: Duration,
-    progress: &mut progress::Progress,
-) -> Result<Ending, UsageError> {
+    relay: &relay::Relay,
+    signals: &mut StopSignals,
+) -> Result<(Ending, Option<StopSignal>), UsageError> {
     // One queue for the engine's states and the runner's events, each put in by the thread
     // where it happens, so the terminal shows them in the order they happened.
-    let (notes_tx, mut notes) = mpsc::unbounded_channel::<Note>();
-    let runner_notes = notes_tx.clone();
+    let runner_notes = relay.clone();
     ecs.observe(Arc::new(move |event: &LocalEvent| {
-        let _ = runner_notes.send(Note::Runner(event.clone()));
+        runner_notes.note(Note::Runner(event.clone()));
     }));
+    let state_notes = relay.clone();
     let arns = setup::function_arns();
     let definition: Value = serde_json::from_str(&arns.render()).map_err(|e| {
         UsageError::new(format!(
@@ -177,7 +212,7 @@ async fn follow(
     let observer = move |event: &HistoryEvent| {
         if event.event_type.as_str().ends_with("StateEntered") {
             if let Some(name) = event.state_name() {
-                let _ = notes_tx.send(Note::State(name.to_string()));
+                state_notes.note(Note::State(name.to_string()));
             }
         }
     };
@@ -192,37 +227,42 @@ async fn follow(
         // The observer prints progress; nothing reads the history afterwards.
         .without_history()
         .with_observer(Arc::new(observer));
-    // Ctrl-C aborts the execution, as StopExecution would; the task is then stopped below.
-    // The engine runs on its own task, so printing a flood of output never holds it up.
+    // A stop signal aborts the execution, as StopExecution would; the task is then stopped
+    // below. The engine runs on its own task, so printing a flood of output never holds it up.
+    let (abort, aborted) = tokio::sync::oneshot::channel::<()>();
     let mut engine = tokio::spawn(async move {
         executor
             .run(input, async {
-                let _ = tokio::signal::ctrl_c().await;
+                // A dropped sender is no request to stop.
+                if aborted.await.is_err() {
+                    std::future::pending::<()>().await;
+                }
             })
             .await
     });
+    let mut abort = Some(abort);
+    let mut stopped_by = None;
     let result = loop {
         tokio::select! {
-            // What happened first is shown first; the end comes last.
-            biased;
-            Some(note) = notes.recv() => progress.note(note),
+            signal = signals.next(), if stopped_by.is_none() => {
+                stopped_by = Some(signal);
+                if let Some(abort) = abort.take() {
+                    let _ = abort.send(());
+                }
+            }
             result = &mut engine => break result.map_err(|e| {
                 UsageError::new(format!("the embedded engine stopped unexpectedly: {e}"))
             })?,
         }
     };
-    while let Ok(note) = notes.try_recv() {
-        progress.note(note);
-    }
-
     let ending = match result.status {
         ExecutionStatus::Succeeded => {
-            settle(ecs, &mut notes, progress, stop_timeout).await;
+            settle(ecs, relay, stop_timeout, signals).await;
             Ending::Succeeded(result.output.unwrap_or(Value::Null))
         }
         ExecutionStatus::Failed | ExecutionStatus::TimedOut => {
             // A stop the state machine asked for (timeout, failure) may still be in progress.
-            settle(ecs, &mut notes, progress, stop_timeout).await;
+            settle(ecs, relay, stop_timeout, signals).await;
             Ending::Failed(StateError {
                 error: result
                     .error
@@ -231,48 +271,44 @@ async fn follow(
             })
         }
         ExecutionStatus::Aborted => {
-            progress.message(&format!(
-                "interrupted: stopping the task (SIGTERM, then SIGKILL after {} s; Ctrl-C again to kill it now)",
+            // Only a stop signal aborts the execution.
+            let signal = stopped_by.unwrap_or(StopSignal::Interrupt);
+            relay.message(&format!(
+                "interrupted by {}: stopping the task (SIGTERM, then SIGKILL after {} s; Ctrl-C again to kill it now)",
+                signal.describe(),
                 stop_timeout.as_secs()
             ));
-            ecs.stop_all("Stopped by ecs-migrate local: interrupted (Ctrl-C)");
-            settle(ecs, &mut notes, progress, stop_timeout).await;
-            Ending::Failed(interrupted(ecs, settings).await)
+            ecs.stop_all(&format!(
+                "Stopped by ecs-migrate local: interrupted by {}",
+                signal.describe()
+            ));
+            settle(ecs, relay, stop_timeout, signals).await;
+            Ending::Failed(interrupted(ecs, settings, signal).await)
         }
     };
-    while let Ok(note) = notes.try_recv() {
-        progress.note(note);
-    }
-    Ok(ending)
+    Ok((ending, stopped_by))
 }
 
 /// Waits (printing) until every task is STOPPED; kills what is left after the stop timeout
-/// plus a margin, or at a (further) Ctrl-C.
+/// plus a margin, or at a (further) stop signal.
 async fn settle(
     ecs: &LocalEcs,
-    notes: &mut mpsc::UnboundedReceiver<Note>,
-    progress: &mut progress::Progress,
+    relay: &relay::Relay,
     stop_timeout: Duration,
+    signals: &mut StopSignals,
 ) {
-    let all_stopped = ecs.wait_all_stopped();
-    tokio::pin!(all_stopped);
-    let give_up = tokio::time::sleep(stop_timeout + SETTLE_MARGIN);
-    tokio::pin!(give_up);
-    let interrupt = tokio::signal::ctrl_c();
-    tokio::pin!(interrupt);
-    let killed = loop {
-        tokio::select! {
-            biased;
-            Some(note) = notes.recv() => progress.note(note),
-            _ = &mut all_stopped => break false,
-            _ = &mut give_up => {
-                progress.message("the task did not stop in time: killing it");
-                break true;
-            }
-            _ = &mut interrupt => {
-                progress.message("interrupted again: killing the task now");
-                break true;
-            }
+    let killed = tokio::select! {
+        _ = ecs.wait_all_stopped() => false,
+        _ = tokio::time::sleep(stop_timeout + SETTLE_MARGIN) => {
+            relay.message("the task did not stop in time: killing it");
+            true
+        }
+        signal = signals.next() => {
+            relay.message(&format!(
+                "{} received: killing the task now",
+                signal.describe()
+            ));
+            true
         }
     };
     if killed {
@@ -283,11 +319,12 @@ async fn settle(
 
 /// The error an interrupted execution ends with: the task was stopped before the migration
 /// finished, with its exit code and the end of its output.
-async fn interrupted(ecs: &LocalEcs, settings: &Settings) -> StateError {
+async fn interrupted(ecs: &LocalEcs, settings: &Settings, signal: StopSignal) -> StateError {
     let Some(task) = ecs.tasks().pop() else {
-        return MigrationError::TaskStopped(
-            "interrupted (Ctrl-C) before the migration task started".into(),
-        )
+        return MigrationError::TaskStopped(format!(
+            "interrupted by {} before the migration task started",
+            signal.describe()
+        ))
         .to_state_error();
     };
     let exit = task
@@ -296,7 +333,8 @@ async fn interrupted(ecs: &LocalEcs, settings: &Settings) -> StateError {
         .and_then(|c| c.exit_code)
         .map_or("no exit code".to_string(), |c| format!("exit code {c}"));
     let cause = format!(
-        "interrupted (Ctrl-C): ecs-migrate local stopped task {} before the migration finished ({exit}, stop code {})",
+        "interrupted by {}: ecs-migrate local stopped task {} before the migration finished ({exit}, stop code {})",
+        signal.describe(),
         task.task_arn,
         task.stop_code.as_deref().unwrap_or("none")
     );

@@ -9,6 +9,7 @@ pub mod asl;
 pub mod aws;
 pub mod lambda_endpoint;
 pub mod local;
+pub mod printable;
 
 /// Run database migrations as a one-off ECS task, tracked to the end.
 #[derive(Debug, Parser)]
@@ -44,6 +45,9 @@ pub enum Outcome {
     /// Exit 130 (the shell's code for Ctrl-C): the command stopped waiting at the user's
     /// request; what it waited on goes on, and it said so.
     Interrupted,
+    /// Exit 128 + N: a signal (SIGINT 2, SIGTERM 15, SIGHUP 1) stopped the command, which
+    /// stopped what it ran first, as a shell reports a process the signal ended.
+    Signalled(i32),
 }
 
 /// Exit 2: a bad flag, an unreadable or invalid file, missing credentials. The message says
@@ -87,6 +91,9 @@ pub async fn main() -> ExitCode {
         Ok(Outcome::Succeeded) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(EXIT_FAILED),
         Ok(Outcome::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
+        Ok(Outcome::Signalled(signal)) => {
+            ExitCode::from(u8::try_from(128 + signal).unwrap_or(EXIT_FAILED))
+        }
         Err(err) => {
             eprintln!("ecs-migrate: {err}");
             ExitCode::from(EXIT_USAGE)

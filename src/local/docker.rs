@@ -281,6 +281,7 @@ mod tests {
             entry_point: vec![],
             command: vec!["uvicorn".into()],
             environment: vec![("DATABASE_URL".into(), "postgresql://secret".into())],
+            secrets: vec![],
             working_directory: Some("/srv".into()),
             user: Some("1000".into()),
             stop_timeout: Duration::from_secs(10),

@@ -8,10 +8,12 @@
 //! - [`LocalEvent`]: what observers ([`LocalEcs::observe`], [`LocalEcs::subscribe`]) see while
 //!   tasks run.
 //! - [`user`]: a container's `user`, resolved for the process runner.
+//! - [`orphan`]: a task dies with its runner, even one killed outright.
 
 pub mod docker;
 mod ecs;
 pub mod events;
+pub mod orphan;
 pub mod process;
 pub mod task;
 pub mod taskdef;
@@ -20,4 +22,4 @@ pub mod user;
 pub use docker::{DockerError, DockerOptions};
 pub use ecs::{LocalEcs, Runner};
 pub use events::{LocalEvent, Observer, OutputStream};
-pub use taskdef::{LocalContainer, LocalTaskDefinition, TaskDefError};
+pub use taskdef::{LocalContainer, LocalTaskDefinition, Secret, TaskDefError};

@@ -82,6 +82,15 @@ pub fn prepare(container: &LocalContainer, argv: &[String]) -> Result<Command, S
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    #[cfg(target_os = "linux")]
+    {
+        let parent = i32::try_from(std::process::id()).unwrap_or(0);
+        // SAFETY: the closure runs between fork and exec and calls only async-signal-safe
+        // functions (prctl, getppid, _exit).
+        unsafe {
+            command.pre_exec(move || super::orphan::kill_with_parent(parent));
+        }
+    }
     Ok(command)
 }
 
@@ -160,6 +169,7 @@ mod tests {
             entry_point: vec![],
             command: vec!["alembic".into(), "upgrade".into(), "head".into()],
             environment: vec![],
+            secrets: vec![],
             working_directory: None,
             user: None,
             stop_timeout: std::time::Duration::from_secs(30),

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use super::docker::{self, DockerOptions};
 use super::ecs::Runner;
 use super::events::{Emitter, LocalEvent, OutputStream};
+use super::orphan::GroupGuard;
 use super::process;
 use super::taskdef::LocalContainer;
 use crate::ecs::{ContainerState, LastStatus, TaskState};
@@ -386,6 +387,8 @@ pub async fn drive(
         .and_then(|pid| i32::try_from(pid).ok())
         .unwrap_or(0);
     *lock(&record.group) = Some(pgid);
+    // If this process dies without the cleanup below, the watchdog kills the group.
+    let guard = GroupGuard::watch(pgid).ok();
     let mut readers = Vec::new();
     if let Some(stdout) = child.stdout.take() {
         readers.push(tokio::spawn(read_output(
@@ -446,6 +449,9 @@ pub async fn drive(
     // The container is over: nothing it started outlives it.
     process::signal_group(pgid, libc::SIGKILL);
     *lock(&record.group) = None;
+    if let Some(guard) = guard {
+        guard.release();
+    }
     for reader in readers {
         let abort = reader.abort_handle();
         if tokio::time::timeout(DRAIN_TIMEOUT, reader).await.is_err() {

@@ -6,9 +6,13 @@
 //! and run as it is. Only the fields the runner uses are read; the rest (cpu, memory, roles,
 //! ...) are ignored, since one machine has no use for them.
 //!
-//! The loaded definition is "registered" locally as revision 1 of its family, with the ARN
+//! The file *is* the definition to run. A file without an ARN (RegisterTaskDefinition JSON)
+//! stands in for every revision of its family, in any account and region, so an event copied
+//! from production (`myapp:42`, or the full ARN) replays locally; it reports itself as
 //! `arn:aws:ecs:local:000000000000:task-definition/FAMILY:1` (region `local`, account twelve
-//! zeros: ARN-shaped so every parser accepts it, and never a real account).
+//! zeros: ARN-shaped so every parser accepts it, and never a real account). A file that carries
+//! its own `taskDefinitionArn` (DescribeTaskDefinition output) is that one revision in that
+//! account and region, and answers only to it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +21,8 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::ecs::{ContainerDefinition, LogConfiguration, TaskDefinition};
+use crate::files::{read_text, ReadError, MAX_TASK_DEFINITION_BYTES};
+use crate::request::parse_taskdef;
 
 /// The region part of every local ARN.
 pub const LOCAL_REGION: &str = "local";
@@ -49,6 +55,9 @@ pub enum TaskDefError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Too large, or not UTF-8.
+    #[error("{0}")]
+    File(ReadError),
     #[error("task definition file {path} is not JSON ({detail}); give the RegisterTaskDefinition JSON you would pass to `aws ecs register-task-definition --cli-input-json`")]
     NotJson { path: PathBuf, detail: String },
     #[error("task definition file {path} holds {found}, not an object; give the RegisterTaskDefinition JSON object")]
@@ -94,7 +103,10 @@ impl TaskDefError {
     /// `containerDefinitions[0].environment[2].value`, ...), when it is about one.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Self::Unreadable { .. } | Self::NotJson { .. } | Self::NotAnObject { .. } => None,
+            Self::Unreadable { .. }
+            | Self::File(_)
+            | Self::NotJson { .. }
+            | Self::NotAnObject { .. } => None,
             Self::MissingFamily { .. } | Self::BadFamily { .. } => Some("family"),
             Self::NoContainers { .. } | Self::NoEssentialContainer { .. } => {
                 Some("containerDefinitions")
@@ -119,6 +131,8 @@ pub struct LocalContainer {
     pub command: Vec<String>,
     /// `environment`, in file order (a later entry with the same name wins, as in Docker).
     pub environment: Vec<(String, String)>,
+    /// `secrets`: variables ECS fills from SSM Parameter Store or Secrets Manager at start.
+    pub secrets: Vec<Secret>,
     pub working_directory: Option<String>,
     pub user: Option<String>,
     /// `stopTimeout`, or ECS's default of 30 s.
@@ -127,12 +141,45 @@ pub struct LocalContainer {
     pub log_configuration: Option<LogConfiguration>,
 }
 
+/// The registered revision a file says it is (its `taskDefinitionArn`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredArn {
+    pub arn: String,
+    pub region: String,
+    pub account: String,
+    pub revision: i32,
+}
+
+/// One entry of a container's `secrets`: the variable `name`, filled by ECS from `value_from`
+/// (an SSM parameter name or ARN, or a Secrets Manager secret ARN, optionally with
+/// `:json-key:version-stage:version-id`; docs.aws.amazon.com/AmazonECS/latest/developerguide/
+/// secrets-envvar-ssm-paramstore.html and secrets-envvar-secrets-manager.html).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secret {
+    pub name: String,
+    pub value_from: String,
+}
+
+impl Secret {
+    /// Where the value comes from in AWS, in words: `Secrets Manager secret ARN` or
+    /// `SSM parameter NAME`.
+    pub fn source(&self) -> String {
+        if self.value_from.starts_with("arn:") && self.value_from.contains(":secretsmanager:") {
+            format!("Secrets Manager secret {}", self.value_from)
+        } else {
+            format!("SSM parameter {}", self.value_from)
+        }
+    }
+}
+
 /// A task definition file, loaded and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalTaskDefinition {
     /// The file it came from (for messages).
     pub path: PathBuf,
     pub family: String,
+    /// The file's own `taskDefinitionArn`, when it has one.
+    pub registered: Option<RegisteredArn>,
     pub network_mode: Option<String>,
     pub containers: Vec<LocalContainer>,
 }
@@ -141,10 +188,15 @@ impl LocalTaskDefinition {
     /// Reads and checks a task definition file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, TaskDefError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| TaskDefError::Unreadable {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            read_text(path, "task definition file", MAX_TASK_DEFINITION_BYTES).map_err(|err| {
+                match err {
+                    ReadError::Unreadable { path, source, .. } => {
+                        TaskDefError::Unreadable { path, source }
+                    }
+                    other => TaskDefError::File(other),
+                }
+            })?;
         Self::parse(path, &text)
     }
 
@@ -189,6 +241,15 @@ impl LocalTaskDefinition {
             return Err(TaskDefError::BadFamily { path, family });
         }
         let network_mode = p.opt_string(object, "networkMode", "networkMode")?;
+        let registered = match p.opt_string(object, "taskDefinitionArn", "taskDefinitionArn")? {
+            None => None,
+            Some(arn) => Some(registered_arn(
+                &path,
+                &p.full("taskDefinitionArn"),
+                &arn,
+                &family,
+            )?),
+        };
 
         let containers = match object.get("containerDefinitions") {
             None | Some(Value::Null) => return Err(TaskDefError::NoContainers { path }),
@@ -220,14 +281,26 @@ impl LocalTaskDefinition {
         Ok(Self {
             path,
             family,
+            registered,
             network_mode,
             containers: loaded,
         })
     }
 
-    /// The local ARN: `arn:aws:ecs:local:000000000000:task-definition/FAMILY:1`.
+    /// The file's own ARN, else the local one:
+    /// `arn:aws:ecs:local:000000000000:task-definition/FAMILY:1`.
     pub fn arn(&self) -> String {
-        local_taskdef_arn(&self.family)
+        match &self.registered {
+            Some(registered) => registered.arn.clone(),
+            None => local_taskdef_arn(&self.family),
+        }
+    }
+
+    /// The file's own revision, else 1.
+    pub fn revision(&self) -> i32 {
+        self.registered
+            .as_ref()
+            .map_or(LOCAL_REVISION, |r| r.revision)
     }
 
     /// The container migrations run in by default: the first essential one.
@@ -263,10 +336,28 @@ impl LocalTaskDefinition {
 
     /// True when `reference` names this definition: `FAMILY`, `FAMILY:1` or the local ARN.
     pub fn answers_to(&self, reference: &str) -> bool {
-        let reference = reference.trim();
-        reference == self.family
-            || reference == format!("{}:{LOCAL_REVISION}", self.family)
-            || reference == self.arn()
+        let Ok(named) = parse_taskdef(reference, "taskdef_arn") else {
+            return false;
+        };
+        if named.family != self.family {
+            return false;
+        }
+        match &self.registered {
+            // Any revision of the family, in any account and region: the file stands in.
+            None => true,
+            // Exactly the file's revision, account and region.
+            Some(registered) => {
+                named.revision.is_none_or(|r| r == registered.revision)
+                    && named
+                        .account
+                        .as_ref()
+                        .is_none_or(|a| *a == registered.account)
+                    && named
+                        .region
+                        .as_ref()
+                        .is_none_or(|r| *r == registered.region)
+            }
+        }
     }
 
     /// The definition as DescribeTaskDefinition would report it once registered. The runner
@@ -277,7 +368,7 @@ impl LocalTaskDefinition {
         TaskDefinition {
             arn: self.arn(),
             family: self.family.clone(),
-            revision: LOCAL_REVISION,
+            revision: self.revision(),
             network_mode: self.network_mode.clone(),
             containers: self
                 .containers
@@ -308,6 +399,40 @@ impl LocalTaskDefinition {
                 .or_else(|| Some(DEFAULT_STREAM_PREFIX.to_string())),
         }
     }
+}
+
+/// The file's `taskDefinitionArn`: a full task definition ARN of the file's own family.
+fn registered_arn(
+    path: &Path,
+    field: &str,
+    arn: &str,
+    family: &str,
+) -> Result<RegisteredArn, TaskDefError> {
+    let bad = |problem: String| TaskDefError::BadField {
+        path: path.to_path_buf(),
+        field: field.to_string(),
+        problem,
+    };
+    let named = parse_taskdef(arn, field).map_err(|e| bad(e.message().to_string()))?;
+    let (Some(region), Some(account), Some(revision)) =
+        (named.region, named.account, named.revision)
+    else {
+        return Err(bad(format!(
+            "{arn:?} is not a full task definition ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION)"
+        )));
+    };
+    if named.family != family {
+        return Err(bad(format!(
+            "{arn:?} names family {:?}, but the file's family is {family:?}",
+            named.family
+        )));
+    }
+    Ok(RegisteredArn {
+        arn: arn.trim().to_string(),
+        region,
+        account,
+        revision,
+    })
 }
 
 /// Reads fields with errors that name their JSON path in the file.
@@ -421,6 +546,7 @@ impl Parser<'_> {
             entry_point: self.string_list(c, "entryPoint", &format!("{field}.entryPoint"))?,
             command: self.string_list(c, "command", &format!("{field}.command"))?,
             environment: self.environment(c, &format!("{field}.environment"))?,
+            secrets: self.secrets(c, &format!("{field}.secrets"))?,
             working_directory: self.opt_string(
                 c,
                 "workingDirectory",
@@ -504,6 +630,47 @@ impl Parser<'_> {
             env.push((name, value));
         }
         Ok(env)
+    }
+
+    fn secrets(&self, c: &Map<String, Value>, field: &str) -> Result<Vec<Secret>, TaskDefError> {
+        let items = match c.get("secrets") {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(items)) => items,
+            Some(other) => return Err(self.wrong_type(field, "a list", other)),
+        };
+        let mut secrets = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let entry = format!("{field}[{i}]");
+            let Value::Object(pair) = item else {
+                return Err(self.wrong_type(&entry, "an object", item));
+            };
+            let text = |key: &str| match pair.get(key) {
+                Some(Value::String(v)) if !v.is_empty() && !v.contains('\0') => Ok(v.clone()),
+                Some(Value::String(_)) => Err(TaskDefError::BadField {
+                    path: self.path.to_path_buf(),
+                    field: self.full(&format!("{entry}.{key}")),
+                    problem: "is empty or has a NUL character".to_string(),
+                }),
+                None | Some(Value::Null) => Err(TaskDefError::BadField {
+                    path: self.path.to_path_buf(),
+                    field: self.full(&format!("{entry}.{key}")),
+                    problem: "is missing; a secret is {\"name\": \"VAR\", \"valueFrom\": \"ARN\"}"
+                        .to_string(),
+                }),
+                Some(other) => Err(self.wrong_type(&format!("{entry}.{key}"), "a string", other)),
+            };
+            let name = text("name")?;
+            let value_from = text("valueFrom")?;
+            if name.contains('=') {
+                return Err(TaskDefError::BadField {
+                    path: self.path.to_path_buf(),
+                    field: self.full(&format!("{entry}.name")),
+                    problem: format!("is {name:?}; a variable name has no '='"),
+                });
+            }
+            secrets.push(Secret { name, value_from });
+        }
+        Ok(secrets)
     }
 
     fn log_configuration(
@@ -641,22 +808,60 @@ mod tests {
     }
 
     #[test]
-    fn local_arn_and_references() {
+    fn a_file_without_an_arn_stands_in_for_every_revision_anywhere() {
         let td = parse(full()).unwrap();
         assert_eq!(
             td.arn(),
             "arn:aws:ecs:local:000000000000:task-definition/app:1"
         );
-        for reference in ["app", "app:1", td.arn().as_str()] {
+        for reference in [
+            "app",
+            "app:1",
+            "app:42",
+            td.arn().as_str(),
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:7",
+        ] {
             assert!(td.answers_to(reference), "{reference}");
         }
         for reference in [
-            "app:2",
             "other",
-            "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:1",
+            "other:1",
+            "app2:1",
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/other:1",
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/app",
         ] {
             assert!(!td.answers_to(reference), "{reference}");
         }
+    }
+
+    #[test]
+    fn a_file_with_its_own_arn_is_that_revision_only() {
+        let arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:42";
+        let mut described = full();
+        described["taskDefinitionArn"] = json!(arn);
+        let td = parse(json!({ "taskDefinition": described })).unwrap();
+        assert_eq!(td.arn(), arn);
+        assert_eq!(td.revision(), 42);
+        assert_eq!(td.to_task_definition().revision, 42);
+        for reference in ["app", "app:42", arn] {
+            assert!(td.answers_to(reference), "{reference}");
+        }
+        for reference in [
+            "app:41",
+            "arn:aws:ecs:eu-west-1:210987654321:task-definition/app:42",
+            "arn:aws:ecs:us-east-1:123456789012:task-definition/app:42",
+        ] {
+            assert!(!td.answers_to(reference), "{reference}");
+        }
+        let mut wrong = full();
+        wrong["taskDefinitionArn"] =
+            json!("arn:aws:ecs:eu-west-1:123456789012:task-definition/other:1");
+        let err = parse(wrong).unwrap_err();
+        assert_eq!(err.field(), Some("taskDefinitionArn"));
+        assert!(
+            err.to_string().contains("the file's family is \"app\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -785,6 +990,21 @@ mod tests {
                 container(json!({"environment": [{"name": "A", "value": 1}]})),
                 "containerDefinitions[0].environment[0].value",
                 "not a string",
+            ),
+            (
+                container(json!({"secrets": {"A": "x"}})),
+                "containerDefinitions[0].secrets",
+                "a list",
+            ),
+            (
+                container(json!({"secrets": [{"name": "A"}]})),
+                "containerDefinitions[0].secrets[0].valueFrom",
+                "is missing",
+            ),
+            (
+                container(json!({"secrets": [{"name": "A=B", "valueFrom": "/p"}]})),
+                "containerDefinitions[0].secrets[0].name",
+                "no '='",
             ),
             (
                 container(json!({"workingDirectory": 1})),

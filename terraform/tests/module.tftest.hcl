@@ -1,11 +1,11 @@
 # Plan-time tests of the module's logic with a mocked AWS provider: the Settings environment,
 # timeouts, placement, and every validation and precondition. No credentials, no AWS calls.
 #
-#   terraform init -backend=false && terraform test -var lambda_zip_dir=DIR
+#   terraform init -backend=false && terraform test -var lambda_zip=ZIP
 #
-# DIR must hold <function>/bootstrap.zip for the five functions (any content:
-# tests/static/check-terraform.sh makes dummy ones in a scratch copy). Running these tests needs
-# terraform >= 1.11 (`override_during`); the module itself needs only versions.tf's.
+# ZIP must exist (any content: tests/static/check-terraform.sh makes a dummy one in a scratch
+# copy). Running these tests needs terraform >= 1.11 (`override_during`); the module itself
+# needs only versions.tf's.
 
 mock_provider "aws" {
   # Policy documents are data sources too: mocked, they render a placeholder (the policies
@@ -73,13 +73,13 @@ run "defaults" {
   }
 
   assert {
-    condition     = alltrue([for f in aws_lambda_function.this : f.runtime == "provided.al2023" && f.architectures == tolist(["arm64"]) && f.handler == "bootstrap"])
-    error_message = "every function: provided.al2023, arm64, handler bootstrap"
+    condition     = alltrue([for k, f in aws_lambda_function.this : f.runtime == "provided.al2023" && f.architectures == tolist(["arm64"]) && f.handler == k])
+    error_message = "every function: provided.al2023, arm64, the handler naming its step"
   }
 
   assert {
-    condition     = alltrue([for f in aws_lambda_function.this : jsonencode(f.environment[0].variables) == jsonencode(output.lambda_environment)])
-    error_message = "every function gets the same Settings environment"
+    condition     = alltrue([for k, f in aws_lambda_function.this : jsonencode(f.environment[0].variables) == jsonencode(merge(output.lambda_environment, { ECS_MIGRATE_STEP = k }))])
+    error_message = "every function gets the same Settings environment and its own ECS_MIGRATE_STEP"
   }
 
   assert {

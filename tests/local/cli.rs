@@ -569,16 +569,14 @@ fn a_timeout_stops_the_whole_process_tree() {
     assert!(all_dead(&pids), "{pids:?} survived the timeout");
 }
 
-#[test]
-fn ctrl_c_stops_the_task_and_reports_task_stopped() {
-    let dir = TempDir::new("ctrl-c");
-    let td = dir.taskdef(json!({"stopTimeout": 5}));
-    let began = Instant::now();
+/// Starts `local` on a shell that prints its pid and a background child's pid, and returns
+/// the runner, its stdout lines so far and the two pids once both are printed.
+fn start_two_processes(td: &Path) -> (Child, mpsc::Receiver<String>, Vec<String>, Vec<i32>) {
     let mut child = Command::new(bin())
         .args([
             "local",
             "--task-definition",
-            path(&td),
+            path(td),
             "--",
             "sh",
             "-c",
@@ -601,30 +599,68 @@ fn ctrl_c_stops_the_task_and_reports_task_stopped() {
         }
     }
     let pids = printed_pids(&seen.join("\n"));
-    // SAFETY: kill with a pid we spawned and a valid signal.
-    let sent = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    assert_eq!(sent, 0);
-    let interrupted = Instant::now();
-    let status = loop {
+    (child, lines, seen, pids)
+}
+
+/// Waits at most `LIMIT` for `child` to exit, killing it on overrun.
+fn wait_exit(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let began = Instant::now();
+    loop {
         if let Some(status) = child.try_wait().unwrap() {
-            break status;
+            return status;
         }
         if began.elapsed() > LIMIT {
             let _ = child.kill();
-            panic!("ecs-migrate did not end after Ctrl-C");
+            panic!("ecs-migrate did not end after {what}");
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
-    let rest: Vec<String> = lines.iter().collect();
-    let stdout = format!("{}\n{}", seen.join("\n"), rest.join("\n"));
-    assert_eq!(status.code(), Some(1), "{stdout}");
+    }
+}
+
+#[test]
+fn sigint_sigterm_and_sighup_stop_the_task_and_exit_128_plus_the_signal() {
+    let dir = TempDir::new("signals");
+    let td = dir.taskdef(json!({"stopTimeout": 5}));
+    for (signal, name, code) in [
+        (libc::SIGINT, "SIGINT", 130),
+        (libc::SIGTERM, "SIGTERM", 143),
+        (libc::SIGHUP, "SIGHUP", 129),
+    ] {
+        let (mut child, lines, seen, pids) = start_two_processes(&td);
+        // SAFETY: kill with a pid we spawned and a valid signal.
+        let sent = unsafe { libc::kill(child.id() as i32, signal) };
+        assert_eq!(sent, 0);
+        let status = wait_exit(&mut child, name);
+        let rest: Vec<String> = lines.iter().collect();
+        let stdout = format!("{}\n{}", seen.join("\n"), rest.join("\n"));
+        assert_eq!(status.code(), Some(code), "{name}: {stdout}");
+        assert!(
+            stdout.contains("failed: Migration.TaskStopped"),
+            "{name}: {stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("interrupted by {name}")),
+            "{stdout}"
+        );
+        // 143: SIGTERM ended the task; SIGKILL after stopTimeout (137) was not needed.
+        assert!(stdout.contains("exit code 143"), "{name}: {stdout}");
+        assert!(all_dead(&pids), "{name}: {pids:?} survived");
+    }
+}
+
+#[test]
+fn a_runner_killed_outright_takes_its_whole_task_with_it() {
+    let dir = TempDir::new("sigkill");
+    let td = dir.taskdef(json!({"stopTimeout": 5}));
+    let (mut child, _lines, _seen, pids) = start_two_processes(&td);
+    assert!(pids.iter().all(|p| alive(*p)), "{pids:?}");
+    // SIGKILL: the runner gets no chance to stop anything itself.
+    child.kill().unwrap();
+    let _ = child.wait();
     assert!(
-        interrupted.elapsed() < Duration::from_secs(5),
-        "SIGTERM should have sufficed"
+        all_dead(&pids),
+        "{pids:?} outlived the runner that was killed"
     );
-    assert!(stdout.contains("failed: Migration.TaskStopped"), "{stdout}");
-    assert!(stdout.contains("exit code 143"), "{stdout}");
-    assert!(all_dead(&pids), "{pids:?} survived Ctrl-C");
 }
 
 #[test]
@@ -763,7 +799,7 @@ fn a_second_ctrl_c_kills_a_task_that_ignores_sigterm() {
     wait_for(
         &|s| {
             s.iter()
-                .any(|l| l.contains("interrupted: stopping the task"))
+                .any(|l| l.contains("interrupted by SIGINT (Ctrl-C): stopping the task"))
         },
         &mut seen,
     );
@@ -784,10 +820,426 @@ fn a_second_ctrl_c_kills_a_task_that_ignores_sigterm() {
     seen.extend(lines.iter());
     let stdout = seen.join("\n");
     assert!(second.elapsed() < Duration::from_secs(10), "{stdout}");
-    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert_eq!(status.code(), Some(130), "{stdout}");
     assert!(
         stdout.contains("failed: Migration.TaskStopped, exit code 137"),
         "{stdout}"
     );
     assert!(all_dead(&[pid]), "{pid} survived");
+}
+
+/// Peak resident memory of process `pid` in KiB (VmHWM in /proc/PID/status).
+fn peak_memory_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_flood_into_a_pipe_nobody_reads_keeps_memory_bounded_and_signals_still_work() {
+    let dir = TempDir::new("flood");
+    let td = dir.taskdef(json!({"stopTimeout": 2}));
+    let done = dir.0.join("started");
+    let script = format!("touch {}; exec yes", done.display());
+    // Standard output is a pipe this test never reads.
+    let mut child = Command::new(bin())
+        .args([
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let began = Instant::now();
+    while !done.exists() {
+        assert!(began.elapsed() < LIMIT, "the migration never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // `yes` writes hundreds of MB a second: without a bound the runner grows by that much.
+    std::thread::sleep(Duration::from_secs(3));
+    let peak = peak_memory_kib(child.id());
+    // SAFETY: kill with a pid we spawned and a valid signal.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = wait_exit(&mut child, "SIGTERM with standard output stalled");
+    assert!(
+        peak < 50 * 1024,
+        "peak memory {peak} KiB with a stalled pipe"
+    );
+    assert_eq!(status.code(), Some(143));
+}
+
+#[test]
+fn output_the_terminal_cannot_keep_up_with_is_counted_where_it_was_dropped() {
+    let dir = TempDir::new("slow-terminal");
+    let td = dir.taskdef(json!({}));
+    let done = dir.0.join("done");
+    let total = 200_000;
+    let script = format!("seq 1 {total}; echo END; touch {}; exit 3", done.display());
+    let child = Command::new(bin())
+        .args([
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nothing is read until the migration has written everything: the terminal is far behind.
+    let began = Instant::now();
+    while !done.exists() {
+        assert!(began.elapsed() < LIMIT, "the migration never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let run = finish(child, began);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let mut shown = Vec::new();
+    let mut not_shown = 0u64;
+    for line in run.stdout.lines() {
+        if let Some(n) = line.strip_prefix("  | ") {
+            shown.push(n.to_string());
+        } else if let Some(count) = line
+            .strip_prefix("[ecs-migrate: ")
+            .and_then(|l| l.strip_suffix(" lines not shown]"))
+        {
+            not_shown += count.replace(',', "").parse::<u64>().unwrap();
+        }
+    }
+    assert!(not_shown > 0, "nothing was dropped: {} lines", shown.len());
+    assert_eq!(
+        shown.last().map(String::as_str),
+        Some("END"),
+        "the newest line is shown"
+    );
+    let numbers: Vec<u64> = shown.iter().filter_map(|l| l.parse().ok()).collect();
+    assert_eq!(
+        numbers.len() as u64 + not_shown,
+        total,
+        "every line is shown or counted"
+    );
+    assert!(
+        numbers.windows(2).all(|w| w[0] < w[1]),
+        "lines out of order"
+    );
+    // The Cause still ends with the true last lines.
+    let cause = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("cause:"))
+        .collect::<Vec<_>>();
+    let n = cause.len();
+    assert!(n >= 2, "{}", run.stdout);
+    assert_eq!(&cause[n - 2..], &[format!("{total}").as_str(), "END"]);
+}
+
+#[test]
+fn control_characters_in_the_migrations_output_and_cause_are_shown_escaped() {
+    let dir = TempDir::new("escape");
+    let td = dir.taskdef(json!({}));
+    let script = r"printf '\033[2J\033[Hcleared\n'; printf 'ok\rsucceeded: forged\n'; printf 'tab\tkept\n'; exit 1";
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("  | \\x1b[2J\\x1b[Hcleared\n"),
+        "{:?}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("  | ok\\rsucceeded: forged\n"),
+        "{:?}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("  | tab\tkept\n"), "{:?}", run.stdout);
+    // The Cause's log tail too.
+    let cause = &run.stdout[run.stdout.find("cause:").unwrap()..];
+    assert!(cause.contains("ok\\rsucceeded: forged"), "{cause:?}");
+    for raw in ['\u{1b}', '\r'] {
+        assert!(
+            !run.stdout.contains(raw),
+            "{raw:?} printed raw: {:?}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn oversized_and_non_utf8_files_are_refused_with_the_size_or_the_byte() {
+    let dir = TempDir::new("file-caps");
+    // An endless device: read only up to the cap.
+    let run = ecs_migrate(
+        &["local", "--task-definition", "/dev/zero", "--", "true"],
+        None,
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("task definition file /dev/zero is over the limit of 1 MiB (1048576 bytes)"),
+        "{}",
+        run.stderr
+    );
+    let run = ecs_migrate(&["asl", "validate", "/dev/zero"], None);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("over the limit of 1 MiB"),
+        "{}",
+        run.stderr
+    );
+    // A regular file one byte over: its size is said.
+    let text = format!(
+        "{{\"family\": \"demo\", \"pad\": \"{}\"}}",
+        "x".repeat(1024 * 1024)
+    );
+    let big = dir.write("big.json", &text);
+    let run = ecs_migrate(
+        &["local", "--task-definition", path(&big), "--", "true"],
+        None,
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("is {} bytes, over the limit of 1 MiB", text.len())),
+        "{}",
+        run.stderr
+    );
+    // Latin-1, as an editor might save it: the byte and where it is.
+    let latin1 = dir.0.join("latin1.json");
+    std::fs::write(&latin1, b"{\"family\": \"demo\",\n \"x\": \"caf\xe9\"}").unwrap();
+    let run = ecs_migrate(
+        &["local", "--task-definition", path(&latin1), "--", "true"],
+        None,
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("is not UTF-8 text: byte 0xe9 at line 2, column 11 (offset 29) is invalid"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_production_event_replays_against_the_file_and_says_what_it_stands_in_for() {
+    let dir = TempDir::new("replay");
+    let td = dir.taskdef(json!({}));
+    let production_arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo:42";
+    let envelope = json!({"version": "0", "id": "e-42", "detail-type": "AWS ECS Migration Task",
+        "source": "ecs.migration", "account": "123456789012", "time": "2026-11-25T12:00:00Z",
+        "region": "eu-west-1", "resources": [], "detail": {"taskdef_arn": production_arn}})
+    .to_string();
+    for (event, named) in [
+        (json!({"taskdef_arn": "demo:42"}).to_string(), "demo:42"),
+        (envelope, production_arn),
+    ] {
+        let run = ecs_migrate(
+            &[
+                "local",
+                "--task-definition",
+                path(&td),
+                "--event",
+                "-",
+                "--",
+                "true",
+            ],
+            Some(&event),
+        );
+        assert_eq!(run.code, Some(0), "{event}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains(&format!(
+                "ecs-migrate local: event names {named}; running {} in its place",
+                td.display()
+            )),
+            "{}",
+            run.stdout
+        );
+    }
+
+    // A file that carries its own ARN (describe-task-definition output) is that revision, in
+    // that account and region: the checks apply.
+    let described = dir.write(
+        "described.json",
+        &json!({"taskDefinition": {"family": "demo", "taskDefinitionArn": production_arn,
+            "revision": 42, "containerDefinitions": [{"name": "migrate"}]}})
+        .to_string(),
+    );
+    let cases = [
+        (production_arn, Some(0), ""),
+        ("demo:42", Some(0), ""),
+        ("demo:41", Some(1), "Migration.TaskDefinitionNotFound"),
+        (
+            "arn:aws:ecs:eu-west-1:210987654321:task-definition/demo:42",
+            Some(1),
+            "Migration.NotAllowed",
+        ),
+        (
+            "arn:aws:ecs:us-east-1:123456789012:task-definition/demo:42",
+            Some(1),
+            "Migration.NotAllowed",
+        ),
+    ];
+    for (named, code, error) in cases {
+        let event = json!({ "taskdef_arn": named }).to_string();
+        let run = ecs_migrate(
+            &[
+                "local",
+                "--task-definition",
+                path(&described),
+                "--event",
+                "-",
+                "--json",
+                "--",
+                "true",
+            ],
+            Some(&event),
+        );
+        assert_eq!(run.code, code, "{named}: {}{}", run.stdout, run.stderr);
+        let result: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        if !error.is_empty() {
+            assert_eq!(result["error"], error, "{named}: {result}");
+        }
+    }
+    let event =
+        json!({"taskdef_arn": "arn:aws:ecs:eu-west-1:210987654321:task-definition/demo:42"});
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&described),
+            "--event",
+            "-",
+            "--",
+            "true",
+        ],
+        Some(&event.to_string()),
+    );
+    assert!(
+        run.stdout.contains("the task definition is in account 210987654321, but this deployment runs migrations in account 123456789012"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn secrets_come_from_this_machine_or_the_env_flags_and_are_never_printed() {
+    let dir = TempDir::new("secrets");
+    let ssm = "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/database-url";
+    let td = dir.taskdef(json!({
+        "environment": [{"name": "ECS_MIGRATE_T_PLAIN", "value": "from-taskdef"}],
+        "secrets": [{"name": "ECS_MIGRATE_T_DB", "valueFrom": ssm}]
+    }));
+    let started = dir.0.join("started");
+    let check = format!(
+        // Compared in upper case, so the command line (which is printed) holds no value.
+        "touch {}; test \"$(echo \"$ECS_MIGRATE_T_DB\" | tr a-z A-Z)\" = S3CR3T-VALUE && echo \"db ok, plain=$ECS_MIGRATE_T_PLAIN\"",
+        started.display()
+    );
+    let base = ["local", "--task-definition", path(&td)];
+
+    // Not provided anywhere: refused before the task starts, naming the variable and its source.
+    let mut args = base.to_vec();
+    args.extend(["--", "sh", "-c", &check]);
+    let run = ecs_migrate(&args, None);
+    assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "ECS_MIGRATE_T_DB (in AWS from SSM parameter {ssm}); export each, or pass --env ECS_MIGRATE_T_DB=VALUE or --env-file FILE"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!started.exists(), "the task started");
+
+    // From --env, which also overrides a plain variable of the task definition.
+    let mut args = base.to_vec();
+    args.extend([
+        "--env",
+        "ECS_MIGRATE_T_DB=s3cr3t-value",
+        "--env",
+        "ECS_MIGRATE_T_PLAIN=from-flag",
+        "--",
+        "sh",
+        "-c",
+        &check,
+    ]);
+    let run = ecs_migrate(&args, None);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("  | db ok, plain=from-flag\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("ecs-migrate local: secrets: ECS_MIGRATE_T_DB from --env\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("s3cr3t") && !run.stderr.contains("s3cr3t"));
+
+    // From an env file (Docker's format: comments, blank lines, literal values).
+    let env_file = dir.write(
+        "migrate.env",
+        "# local values\n\nECS_MIGRATE_T_DB=s3cr3t-value\nECS_MIGRATE_T_PLAIN=from-file\n",
+    );
+    let mut args = base.to_vec();
+    args.extend(["--env-file", path(&env_file), "--", "sh", "-c", &check]);
+    let run = ecs_migrate(&args, None);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("  | db ok, plain=from-file\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("s3cr3t"), "{}", run.stdout);
+
+    // From this machine's environment.
+    let began = Instant::now();
+    let mut args = base.to_vec();
+    args.extend(["--", "sh", "-c", &check]);
+    let child = Command::new(bin())
+        .args(&args)
+        .env("ECS_MIGRATE_T_DB", "s3cr3t-value")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = finish(child, began);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("  | db ok, plain=from-taskdef\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("secrets: ECS_MIGRATE_T_DB from this environment"),
+        "{}",
+        run.stdout
+    );
 }

@@ -622,10 +622,13 @@ async fn task_definition_lookups_and_run_task_refusals() {
     )
     .unwrap();
     let ecs = LocalEcs::new(td);
+    // The file stands in for every revision of its family, wherever it is registered.
     for name in [
         "demo",
         "demo:1",
+        "demo:2",
         "arn:aws:ecs:local:000000000000:task-definition/demo:1",
+        "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo:1",
     ] {
         let found = ecs.describe_task_definition(name).await.unwrap();
         let found = found.unwrap_or_else(|| panic!("{name} not found"));
@@ -636,9 +639,9 @@ async fn task_definition_lookups_and_run_task_refusals() {
         assert_eq!(found.revision, 1);
     }
     for name in [
-        "demo:2",
         "other",
-        "arn:aws:ecs:eu-west-1:123456789012:task-definition/demo:1",
+        "other:1",
+        "arn:aws:ecs:eu-west-1:123456789012:task-definition/other:1",
     ] {
         assert_eq!(
             ecs.describe_task_definition(name).await.unwrap(),

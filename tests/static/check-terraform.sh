@@ -115,7 +115,6 @@ fi
 
 # 6. terraform validate + terraform test, with providers from a local mirror only
 mirror=${TF_PROVIDER_MIRROR:-/opt/tf-plugins}
-functions=(validate-event run-task poll-status check-exit-code stop-task)
 if [[ ! -d "$mirror/registry.terraform.io/hashicorp/aws" ]]; then
   skipped=$((skipped + 3))
   echo "SKIP terraform validate (module, example) and terraform test: no provider mirror at $mirror (set TF_PROVIDER_MIRROR)"
@@ -127,11 +126,9 @@ else
   cp -R terraform "$work/terraform"
   rm -rf "$work/terraform/.terraform" "$work/terraform/examples/complete/.terraform"
   cp statemachine/migration.asl.json "$work/statemachine/"
-  for fn in "${functions[@]}"; do
-    mkdir -p "$work/zips/$fn"
-    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w").writestr("bootstrap", "#!/bin/sh\n")' \
-      "$work/zips/$fn/bootstrap.zip"
-  done
+  mkdir -p "$work/zips"
+  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w").writestr("bootstrap", "#!/bin/sh\n")' \
+    "$work/zips/bootstrap.zip"
   printf 'provider_installation {\n  filesystem_mirror {\n    path = "%s"\n  }\n}\n' "$mirror" >"$scratch/mirror.tfrc"
   tf() { TF_CLI_CONFIG_FILE="$scratch/mirror.tfrc" TF_IN_AUTOMATION=1 terraform "$@"; }
   for dir in terraform terraform/examples/complete; do
@@ -145,7 +142,7 @@ else
       fail "terraform validate $dir"
     fi
   done
-  if out=$(tf -chdir="$work/terraform" test -no-color -var "lambda_zip_dir=$work/zips" 2>&1) \
+  if out=$(tf -chdir="$work/terraform" test -no-color -var "lambda_zip=$work/zips/bootstrap.zip" 2>&1) \
     && ran=$(grep -oE '^Success! [0-9]+ passed' <<<"$out" | grep -oE '[0-9]+') && ((ran > 0)); then
     pass "terraform test: $(grep -E '^Success!' <<<"$out" | sed 's/^Success! //')"
   else

@@ -10,6 +10,8 @@ mod process;
 mod runtime_api;
 
 mod cli_aws;
+mod lambda_bootstrap;
 mod lambda_wire;
+mod log_escape;
 mod moto_smoke;
 mod run_migration_script;

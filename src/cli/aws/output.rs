@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::history::Progress;
 use crate::asl::ExecutionStatus;
+use crate::cli::printable::{printable, printable_lines};
 use crate::error::StateError;
 use crate::steps::TaskStatus;
 
@@ -87,7 +88,7 @@ impl Printer {
 
     /// A line of the migration's own log.
     pub fn log_line(&self, line: &str) {
-        self.line(&format!("  | {line}"));
+        self.line(&format!("  | {}", printable(line)));
     }
 }
 
@@ -134,7 +135,8 @@ pub fn duration_words(seconds: i64) -> String {
 }
 
 fn one_line(text: &str, max: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat: String =
+        printable(&text.split_whitespace().collect::<Vec<_>>().join(" ")).into_owned();
     if flat.chars().count() > max {
         format!("{}...", flat.chars().take(max).collect::<String>())
     } else {
@@ -228,7 +230,7 @@ impl Report {
             let _ = writeln!(
                 out,
                 "Cause: {}",
-                cause.trim_end().replace('\n', "\n       ")
+                printable_lines(cause.trim_end()).replace('\n', "\n       ")
             );
         }
         let _ = writeln!(out, "console: {}", self.console_url);

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::cli::printable::{printable, printable_lines};
 use crate::ecs::{LastStatus, TaskState};
 use crate::error::StateError;
 use crate::local::LocalEvent;
@@ -77,6 +78,14 @@ impl Progress {
         }
     }
 
+    /// Where output lines were dropped because the terminal could not keep up.
+    pub fn dropped(&self, count: u64) {
+        self.line(&format!(
+            "[ecs-migrate: {} lines not shown]",
+            thousands(count)
+        ));
+    }
+
     pub fn state_entered(&self, name: &str) {
         self.line(&format!("- {name}"));
     }
@@ -91,7 +100,9 @@ impl Progress {
                     self.line(&status_line(state));
                 }
             }
-            LocalEvent::Output { line, .. } => self.line(&format!("{OUTPUT_PREFIX}{line}")),
+            LocalEvent::Output { line, .. } => {
+                self.line(&format!("{OUTPUT_PREFIX}{}", printable(line)))
+            }
         }
     }
 
@@ -106,7 +117,8 @@ impl Progress {
         self.line(&summary_line(summary));
         if let Ending::Failed(error) = &summary.ending {
             if !error.cause.is_empty() {
-                self.line(&format!("cause: {}", error.cause));
+                // The Cause ends with the task's last lines: as untrusted as the output.
+                self.line(&format!("cause: {}", printable_lines(&error.cause)));
             }
         }
     }
@@ -135,6 +147,19 @@ fn status_line(state: &TaskState) -> String {
         if let Some(reason) = &state.stopped_reason {
             text.push_str(&format!(" ({reason})"));
         }
+    }
+    text
+}
+
+/// `12,345`.
+fn thousands(count: u64) -> String {
+    let digits = count.to_string();
+    let mut text = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
     }
     text
 }
@@ -190,6 +215,15 @@ mod tests {
     use super::*;
 
     const ARN: &str = "arn:aws:ecs:local:000000000000:task/local/0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(12_345), "12,345");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 
     #[test]
     fn summaries() {

@@ -16,7 +16,7 @@ use crate::machine::FunctionArns;
 use crate::settings::{Settings, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS};
 
 /// Step Functions' largest execution input (256 KiB); a larger event is refused as AWS would.
-pub const MAX_INPUT_BYTES: usize = 256 * 1024;
+pub const MAX_INPUT_BYTES: usize = crate::files::MAX_EXECUTION_INPUT_BYTES as usize;
 
 /// The cluster name local tasks report.
 pub const LOCAL_CLUSTER: &str = "local";
@@ -76,6 +76,29 @@ fn read_limited(reader: impl Read) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// What to tell the user when the event names the file's family in other words than the file
+/// itself: `event names myapp:42; running examples/taskdef.json in its place`. None when the
+/// event names just the family, the file's own ARN, or something the execution will refuse.
+pub fn stand_in_note(taskdef: &LocalTaskDefinition, input: &Value) -> Option<String> {
+    let named = crate::request::parse_input(input).ok()?.task_definition;
+    let raw = named.raw.trim();
+    if raw == taskdef.family || !taskdef.answers_to(raw) {
+        return None;
+    }
+    match &taskdef.registered {
+        Some(registered) if registered.arn == raw => None,
+        Some(registered) => Some(format!(
+            "event names {raw}; running {} ({})",
+            taskdef.path.display(),
+            registered.arn
+        )),
+        None => Some(format!(
+            "event names {raw}; running {} in its place",
+            taskdef.path.display()
+        )),
+    }
+}
+
 /// Parses an event's bytes as the execution input.
 pub fn parse_event(bytes: &[u8], source: &str) -> Result<Value, MigrationError> {
     if bytes.len() > MAX_INPUT_BYTES {
@@ -91,8 +114,10 @@ pub fn parse_event(bytes: &[u8], source: &str) -> Result<Value, MigrationError> 
 }
 
 /// The settings the steps run with locally: cluster `local`, the chosen container, the command
-/// (`-- COMMAND`, else `alembic upgrade head`), the file's family as the only allowed one, the
-/// local account and region, `--timeout` as the maximum duration, and short poll intervals (the
+/// (`-- COMMAND`, else `alembic upgrade head`), the file's family as the only allowed one,
+/// the account and region of the file's own ARN when it has one (else the event's account and
+/// region are not checked: the file stands in for the family wherever it is registered),
+/// `--timeout` as the maximum duration, and short poll intervals (the
 /// runner wakes the poller as soon as a task changes anyway). A task definition with awsvpc
 /// networking gets a placeholder subnet: the local runner has no network to configure.
 pub fn settings(
@@ -124,8 +149,8 @@ pub fn settings(
         poll_max_wait: Duration::from_secs(MAX_POLL_WAIT_SECONDS),
         missing_grace: Duration::from_secs(10),
         log_tail_lines: 50,
-        account_id: Some(LOCAL_ACCOUNT.to_string()),
-        region: Some(LOCAL_REGION.to_string()),
+        account_id: taskdef.registered.as_ref().map(|r| r.account.clone()),
+        region: taskdef.registered.as_ref().map(|r| r.region.clone()),
     }
 }
 

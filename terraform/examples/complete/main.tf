@@ -49,8 +49,9 @@ module "ecs_migrate" {
   poll_max_wait_seconds = 600
   log_tail_lines        = 100
 
-  # Built by `cargo lambda build --profile lambda-release --arm64 --output-format zip` at the repository root.
-  lambda_zip_dir = "${path.root}/../../../target/lambda"
+  # Built by `cargo lambda build --profile lambda-release --arm64 --output-format zip --bin bootstrap`
+  # at the repository root (or a release's ecs-migrate-lambda-arm64.zip).
+  lambda_zip = "${path.root}/../../../target/lambda/bootstrap/bootstrap.zip"
 
   log_retention_in_days   = 365
   kms_key_arn             = aws_kms_key.this.arn
