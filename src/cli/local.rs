@@ -128,7 +128,7 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
     let family = taskdef.family.clone();
     let ecs = LocalEcs::with_runner(taskdef, runner)
         .await
-        .map_err(|e| UsageError::new(e.to_string()))?;
+        .map_err(|e| UsageError::new(format!("{e}, or use --runner process")))?;
 
     let (relay, printer) = relay::start(progress::Progress::new(args.json))
         .map_err(|e| UsageError::new(format!("cannot start the output thread: {e}")))?;

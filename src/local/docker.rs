@@ -71,9 +71,9 @@ impl DockerOptions {
 /// The Docker runner cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DockerError {
-    #[error("the docker command cannot be run ({detail}); install the Docker client or use --runner process")]
+    #[error("the docker command cannot be run ({detail}); install the Docker client")]
     NoClient { detail: String },
-    #[error("no Docker daemon answers at {host} ({detail}); start Docker or use --runner process")]
+    #[error("no Docker daemon answers at {host} ({detail}); start Docker")]
     NoDaemon { host: String, detail: String },
 }
 
@@ -170,7 +170,7 @@ pub fn prepare(
 ) -> Result<Command, String> {
     let Some(image) = container.image.as_deref().filter(|i| !i.trim().is_empty()) else {
         return Err(format!(
-            "{CANNOT_START}: container {} has no image; add \"image\" to it or use --runner process",
+            "{CANNOT_START}: container {} has no image; add \"image\" to it, or run the task as a local process",
             container.name
         ));
     };
@@ -392,7 +392,9 @@ mod tests {
         let started = std::time::Instant::now();
         let err = check_daemon(&options).await.unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(6));
-        let message = err.to_string();
-        assert!(message.contains("--runner process"), "{message}");
+        assert!(
+            matches!(&err, DockerError::NoDaemon { host, .. } if host.contains("/nonexistent/")),
+            "{err}"
+        );
     }
 }

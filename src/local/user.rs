@@ -113,7 +113,7 @@ fn plan_for(spec: &str, wanted: Identity, me: Identity) -> Result<Switch, String
         return Ok(Switch::Stay);
     }
     Err(format!(
-        "cannot run as user {spec:?} (uid {}, gid {}): ecs-migrate runs as uid {} and only root can switch users; remove \"user\" from the container definition, run as root, or use --runner docker",
+        "cannot run as user {spec:?} (uid {}, gid {}): ecs-migrate runs as uid {} and only root can switch users; remove \"user\" from the container definition, run as root, or run the task in Docker",
         wanted.uid, wanted.gid, me.uid
     ))
 }
@@ -213,7 +213,7 @@ mod tests {
         assert_eq!(plan_for("1000:1000", app, me).unwrap(), Switch::Stay);
         let err = plan_for("1001", other, me).unwrap_err();
         assert!(err.contains("only root can switch users"), "{err}");
-        assert!(err.contains("--runner docker"), "{err}");
+        assert!(err.contains("run the task in Docker"), "{err}");
         let err = plan_for("1000:5", Identity { uid: 1000, gid: 5 }, me).unwrap_err();
         assert!(err.contains("gid 5"), "{err}");
     }

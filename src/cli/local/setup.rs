@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use crate::cli::UsageError;
 use crate::ecs::{AwsVpc, Placement};
 use crate::error::MigrationError;
+use crate::local::taskdef::TaskDefError;
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::LocalTaskDefinition;
 use crate::machine::FunctionArns;
@@ -33,13 +34,19 @@ pub fn load_task_definition(
     path: &Path,
     container: Option<&str>,
 ) -> Result<(LocalTaskDefinition, String), UsageError> {
-    let taskdef = LocalTaskDefinition::load(path).map_err(|e| UsageError::new(e.to_string()))?;
-    let name = taskdef
-        .container(container)
-        .map_err(|e| UsageError::new(e.to_string()))?
-        .name
-        .clone();
+    let taskdef = LocalTaskDefinition::load(path).map_err(advise)?;
+    let name = taskdef.container(container).map_err(advise)?.name.clone();
     Ok((taskdef, name))
+}
+
+/// The runner's error in this command's terms: which flag to fix.
+fn advise(err: TaskDefError) -> UsageError {
+    let advice = match &err {
+        TaskDefError::Unreadable { .. } => "; check the path given to --task-definition",
+        TaskDefError::UnknownContainer { .. } => "; pass one of those to --container",
+        _ => "",
+    };
+    UsageError::new(format!("{err}{advice}"))
 }
 
 /// The execution input: `--event FILE`, `--event -` (standard input), or by default
