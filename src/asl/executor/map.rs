@@ -1,6 +1,8 @@
 //! Map states (inline): the items, their ItemSelector inputs, iterations as concurrent
 //! futures up to MaxConcurrency, and the tolerated-failure thresholds.
 
+use std::collections::HashSet;
+
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
 
@@ -121,7 +123,11 @@ impl<'s> Scope<'s> {
         let mut inputs = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             let input = match &m.item_selector {
-                Some(t) => self.item_selector(t, index, item)?,
+                Some(t) => {
+                    let input = self.item_selector(t, index, item)?;
+                    self.run.ex.limits.check_payload(&self.state.name, &input)?;
+                    input
+                }
                 None => item.clone(),
             };
             inputs.push(input);
@@ -149,7 +155,8 @@ impl<'s> Scope<'s> {
         let mut results = vec![Value::Null; total];
         let mut queue = inputs.into_iter().enumerate();
         let mut running = FuturesUnordered::new();
-        let mut live: Vec<u64> = Vec::new();
+        // Iterations still running, by thread id.
+        let mut live: HashSet<u64> = HashSet::new();
         let mut failed = 0usize;
         let mut failure: Option<Failure> = None;
         let mut last = started;
@@ -181,13 +188,13 @@ impl<'s> Scope<'s> {
         for _ in 0..concurrency.min(total) {
             if let Some((i, input)) = queue.next() {
                 let (tid, fut) = launch(i, input);
-                live.push(tid);
+                live.insert(tid);
                 running.push(fut);
             }
         }
         while let Some((index, tid, it, it_last, r)) = running.next().await {
-            live.retain(|t| *t != tid);
-            run.rec.close(tid, it);
+            live.remove(&tid);
+            run.rec.close(it);
             let ended = match &r {
                 Ok(_) => EventType::MapIterationSucceeded,
                 Err(_) => EventType::MapIterationFailed,
@@ -210,10 +217,13 @@ impl<'s> Scope<'s> {
             }
             if let Some((i, input)) = queue.next() {
                 let (tid, fut) = launch(i, input);
-                live.push(tid);
+                live.insert(tid);
                 running.push(fut);
             }
         }
+        // Thread ids ascend in launch order: abort the iterations in the order they started.
+        let mut live: Vec<u64> = live.into_iter().collect();
+        live.sort_unstable();
         (last, failure, live, results)
     }
 }

@@ -4,6 +4,7 @@
 //! concurrent futures on the same task, time from the injected [`Clock`].
 
 mod failure;
+mod limits;
 mod map;
 mod parallel;
 mod recorder;
@@ -32,6 +33,8 @@ use crate::clock::Clock;
 use failure::Failure;
 use recorder::{Recorder, Thread};
 use run::Run;
+
+pub use limits::{Limits, StartError, MAX_HISTORY_EVENTS};
 
 /// How an execution ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -106,6 +109,7 @@ pub struct Executor {
     random: Arc<dyn RandomSource>,
     observer: Option<Observer>,
     keep_history: bool,
+    limits: Limits,
     execution_name: Option<String>,
     state_machine_name: String,
     region: String,
@@ -126,6 +130,7 @@ impl Executor {
             random: Arc::new(SeededRandom::from_entropy()),
             observer: None,
             keep_history: true,
+            limits: Limits::aws(),
             execution_name: None,
             state_machine_name: "StateMachine".into(),
             region: "us-east-1".into(),
@@ -140,6 +145,23 @@ impl Executor {
     pub fn without_history(mut self) -> Self {
         self.keep_history = false;
         self
+    }
+
+    /// The quotas the execution is held to (default [`Limits::aws`]).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Whether StartExecution would accept `input`.
+    pub fn check_input(&self, input: &Value) -> Result<(), StartError> {
+        match self.limits.payload_bytes {
+            Some(limit) if self.limits.too_large(input) => Err(StartError::InputTooLarge {
+                bytes: super::value::json_len(input),
+                limit,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The execution's name (default: a random UUID).
@@ -190,7 +212,29 @@ impl Executor {
     /// Runs until the execution ends or `abort` completes; aborting drops the running
     /// Task futures and ends the execution ABORTED. The state machine's `TimeoutSeconds`
     /// (on the clock) ends it TIMED_OUT.
+    ///
+    /// An input StartExecution would refuse ([`Executor::check_input`]) starts nothing: the
+    /// result is FAILED with the refusal as error `ValidationException` and no history.
     pub async fn run<F: Future<Output = ()>>(&self, input: Value, abort: F) -> ExecutionResult {
+        match self.start(input, abort).await {
+            Ok(result) => result,
+            Err(refused) => ExecutionResult {
+                status: ExecutionStatus::Failed,
+                output: None,
+                error: Some("ValidationException".into()),
+                cause: Some(refused.to_string()),
+                history: Vec::new(),
+            },
+        }
+    }
+
+    /// As [`Executor::run`], but an input StartExecution would refuse is an error.
+    pub async fn start<F: Future<Output = ()>>(
+        &self,
+        input: Value,
+        abort: F,
+    ) -> Result<ExecutionResult, StartError> {
+        self.check_input(&input)?;
         let run = self.start_run(&input);
         let mut vars = Vars::root();
         let mut thread = Thread { id: 0, last: 0 };
@@ -211,7 +255,7 @@ impl Executor {
                 _ = abort => End::Aborted,
             }
         };
-        self.finish(&run, outcome, thread.last)
+        Ok(self.finish(&run, outcome, thread.last))
     }
 
     /// The run's context object parts and its ExecutionStarted event.
@@ -233,7 +277,12 @@ impl Executor {
         });
         let run = Run {
             ex: self,
-            rec: Recorder::new(self.keep_history, self.observer.as_ref(), &*self.clock),
+            rec: Recorder::new(
+                self.keep_history,
+                self.observer.as_ref(),
+                &*self.clock,
+                self.limits.history_events,
+            ),
             execution: json!({
                 "Id": format!("arn:aws:states:{}:{}:execution:{}:{}", self.region, self.account, self.state_machine_name, name),
                 "Input": input.clone(),
@@ -255,6 +304,14 @@ impl Executor {
     /// Records the execution's last event and builds its result.
     fn finish(&self, run: &Run<'_>, outcome: End, last: u64) -> ExecutionResult {
         let rec = &run.rec;
+        // Whatever the machine did after it reached the history quota, the execution failed.
+        let (outcome, last) = match self.limits.history_events {
+            Some(max) if rec.exhausted() => (
+                End::Done(Err(Failure::runtime(limits::history_limit_cause(max)))),
+                rec.last_id(),
+            ),
+            _ => (outcome, last),
+        };
         let (status, output, error, cause) = match outcome {
             End::Done(Ok(out)) => {
                 rec.record_at(

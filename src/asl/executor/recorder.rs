@@ -25,7 +25,6 @@ pub(super) enum OpenKind {
 struct Open {
     thread: u64,
     kind: OpenKind,
-    entered: u64,
 }
 
 #[derive(Default)]
@@ -33,9 +32,13 @@ struct Book {
     events: Vec<HistoryEvent>,
     /// Events recorded so far (kept or not): the last event id.
     recorded: u64,
-    open: Vec<Open>,
+    /// Running states and iterations by the id of the event that opened them (unique), so
+    /// closing one is O(1) however many run.
+    open: HashMap<u64, Open>,
     parents: HashMap<u64, u64>,
     next_thread: u64,
+    /// An event was refused at the history quota: the execution must end, failed.
+    exhausted: bool,
 }
 
 /// Records the events of one execution; shared by its branches and iterations.
@@ -43,15 +46,23 @@ pub(super) struct Recorder<'e> {
     keep: bool,
     observer: Option<&'e Observer>,
     clock: &'e dyn Clock,
+    /// The history quota: the last event an execution may record ends it.
+    max_events: Option<u64>,
     book: Mutex<Book>,
 }
 
 impl<'e> Recorder<'e> {
-    pub fn new(keep: bool, observer: Option<&'e Observer>, clock: &'e dyn Clock) -> Self {
+    pub fn new(
+        keep: bool,
+        observer: Option<&'e Observer>,
+        clock: &'e dyn Clock,
+        max_events: Option<u64>,
+    ) -> Self {
         Self {
             keep,
             observer,
             clock,
+            max_events,
             book: Mutex::new(Book {
                 next_thread: 1,
                 ..Book::default()
@@ -71,6 +82,15 @@ impl<'e> Recorder<'e> {
         details: impl FnOnce() -> D,
     ) -> u64 {
         let mut book = self.lock();
+        // AWS: "If the event number 25,000 isn't ExecutionSucceeded, the ExecutionFailed
+        // event is logged" (developer guide, Avoid reaching the history quota). So the last
+        // slot is kept for the event that ends the execution.
+        if let Some(max) = self.max_events {
+            if !ends_execution(ty) && (book.exhausted || book.recorded + 1 >= max) {
+                book.exhausted = true;
+                return book.recorded;
+            }
+        }
         book.recorded += 1;
         let id = book.recorded;
         if !self.keep && self.observer.is_none() {
@@ -104,6 +124,11 @@ impl<'e> Recorder<'e> {
         id
     }
 
+    /// Whether the history quota stopped an event from being recorded.
+    pub fn exhausted(&self) -> bool {
+        self.lock().exhausted
+    }
+
     /// The id of the last event recorded.
     pub fn last_id(&self) -> u64 {
         self.lock().recorded
@@ -124,17 +149,11 @@ impl<'e> Recorder<'e> {
 
     /// Marks a state or iteration as running, so an abort closes it.
     pub fn open(&self, thread: u64, kind: OpenKind, entered: u64) {
-        self.lock().open.push(Open {
-            thread,
-            kind,
-            entered,
-        });
+        self.lock().open.insert(entered, Open { thread, kind });
     }
 
-    pub fn close(&self, thread: u64, entered: u64) {
-        self.lock()
-            .open
-            .retain(|o| !(o.thread == thread && o.entered == entered));
+    pub fn close(&self, entered: u64) {
+        self.lock().open.remove(&entered);
     }
 
     /// Records Aborted events for everything still running in `threads` (and the threads
@@ -152,31 +171,40 @@ impl<'e> Recorder<'e> {
         };
         let mut to_emit = Vec::new();
         for &root in threads {
-            let mut group: Vec<usize> = (0..book.open.len())
-                .filter(|&i| descends(&book, book.open[i].thread, root))
+            let mut group: Vec<u64> = book
+                .open
+                .iter()
+                .filter(|(_, o)| descends(&book, o.thread, root))
+                .map(|(&entered, _)| entered)
                 .collect();
-            group.sort_by_key(|&i| std::cmp::Reverse(book.open[i].entered));
-            for i in group {
-                let o = &book.open[i];
-                let (ty, details) = match &o.kind {
-                    OpenKind::State(t) => (*t, Value::Null),
+            group.sort_unstable_by_key(|&entered| std::cmp::Reverse(entered));
+            for entered in group {
+                let Some(o) = book.open.remove(&entered) else {
+                    continue;
+                };
+                let (ty, details) = match o.kind {
+                    OpenKind::State(t) => (t, Value::Null),
                     OpenKind::Iteration { name, index } => (
                         EventType::MapIterationAborted,
                         json!({"index": index, "name": name}),
                     ),
                 };
-                to_emit.push((i, ty, o.entered, details));
+                to_emit.push((ty, entered, details));
             }
         }
-        let mut remove: Vec<usize> = to_emit.iter().map(|(i, ..)| *i).collect();
-        remove.sort_unstable();
-        remove.dedup();
-        for i in remove.into_iter().rev() {
-            book.open.remove(i);
-        }
         drop(book);
-        for (_, ty, entered, details) in to_emit {
+        for (ty, entered, details) in to_emit {
             self.record_at(ty, entered, || details);
         }
     }
+}
+
+fn ends_execution(ty: EventType) -> bool {
+    matches!(
+        ty,
+        EventType::ExecutionSucceeded
+            | EventType::ExecutionFailed
+            | EventType::ExecutionTimedOut
+            | EventType::ExecutionAborted
+    )
 }

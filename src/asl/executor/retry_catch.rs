@@ -32,7 +32,11 @@ impl<'e> Run<'e> {
         .io_path(&state.input_path)?;
         let mut counters = RetryCounters::default();
         loop {
-            let attempt = self.attempt(state, &eff, vars, th, sc).await;
+            let attempt = self.attempt(state, &eff, vars, th, sc).await.and_then(|r| {
+                // A Parallel's or Map's result array; a Task's result is checked in task.rs.
+                self.ex.limits.check_payload(&state.name, &r)?;
+                Ok(r)
+            });
             let scope = Scope {
                 run: self,
                 input: raw,

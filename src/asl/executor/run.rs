@@ -85,6 +85,9 @@ impl<'e> Run<'e> {
             let mut data = input;
             let mut transitions = 0u64;
             loop {
+                if self.rec.exhausted() {
+                    return Err(self.history_exhausted());
+                }
                 let state = machine
                     .get(name)
                     .ok_or_else(|| Failure::runtime(format!("no state named '{name}'")))?;
@@ -131,8 +134,12 @@ impl<'e> Run<'e> {
         };
         let result = self.state_body(state, raw, vars, th, &mut sc).await;
         if open.is_some() {
-            self.rec.close(th.id, entered_id);
+            self.rec.close(entered_id);
         }
+        let result = result.and_then(|o| {
+            self.ex.limits.check_payload(&state.name, &o.output)?;
+            Ok(o)
+        });
         match result {
             Ok(o) => {
                 if let Some(t) = exited_type(&state.kind) {
@@ -183,6 +190,16 @@ impl<'e> Run<'e> {
                 self.retryable(state, &raw, vars, th, sc).await
             }
         }
+    }
+}
+
+impl Run<'_> {
+    /// The failure that unwinds every thread once the history quota is reached; the
+    /// execution's end records the service's cause.
+    fn history_exhausted(&self) -> Failure {
+        let mut f = Failure::runtime("history quota reached");
+        f.located = true;
+        f
     }
 }
 

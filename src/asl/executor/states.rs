@@ -25,6 +25,7 @@ impl<'s> Scope<'s> {
         let eff = self.io_path(&state.input_path)?;
         let eff = self.on(&eff).template_or_input(parameters)?;
         let result = result.cloned().unwrap_or(eff);
+        self.run.ex.limits.check_payload(&state.name, &result)?;
         let assigned = self.on(&result).assign(state.assign.as_ref())?;
         let out = apply_result_path(result_path, self.input, result)?;
         let output = self.on(&out).io_path(&state.output_path)?;

@@ -9,8 +9,8 @@ use super::super::definition::{State, Task};
 use super::super::history::{not_truncated, EventType};
 use super::super::invoker::{classify, Heartbeat, ResourceKind, TaskCall};
 use super::super::path::compact;
-use super::super::value::{json_len, MAX_PAYLOAD_BYTES};
 use super::failure::Failure;
+use super::limits::data_limit_exceeded;
 use super::recorder::Thread;
 use super::scope::Scope;
 
@@ -60,14 +60,13 @@ impl<'s> Scope<'s> {
         let beats =
             matches!(kind, ResourceKind::Activity) || t.resource.ends_with(".waitForTaskToken");
         let outcome = self.invoke(call, &limits, beats).await;
-        // "States.DataLimitExceeded": a result over the payload quota fails the task; only a
-        // Retry or Catch naming the error handles it (States.ALL does not match it).
+        // "States.DataLimitExceeded": a result over the payload quota fails the task, named
+        // by its resource; only a Retry or Catch naming the error handles it (States.ALL does
+        // not match it).
         let outcome = outcome.and_then(|result| {
-            if json_len(&result) > MAX_PAYLOAD_BYTES {
-                Err((
-                    "States.DataLimitExceeded".to_string(),
-                    format!("The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.", t.resource),
-                ))
+            if self.run.ex.limits.too_large(&result) {
+                let f = data_limit_exceeded(&t.resource);
+                Err((f.error, f.cause))
             } else {
                 Ok(result)
             }
