@@ -270,3 +270,55 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("create a temporary directory");
     dir
 }
+
+/// The cause of a States.Runtime failure, without the "An error occurred while executing
+/// the state ..." prefix that locates it.
+async fn runtime_cause(definition: Value, input: Value) -> String {
+    let result = run(&executor(definition), input).await;
+    assert_eq!(result.status, ExecutionStatus::Failed);
+    assert_eq!(result.error.as_deref(), Some("States.Runtime"));
+    let cause = result.cause.unwrap_or_default();
+    match cause.split_once("). ") {
+        Some((located, reason)) if located.starts_with("An error occurred") => reason.to_string(),
+        _ => cause,
+    }
+}
+
+// Causes as AWS words them (issue 11, from executions recorded on AWS; the negative
+// SecondsPath wording as LocalStack's AWS-snapshotted tests record it).
+#[tokio::test]
+async fn runtime_causes_use_aws_wording() {
+    let wait = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.path", "End": true}}});
+    assert_eq!(
+        runtime_cause(wait.clone(), json!({"path": -1.5})).await,
+        "The SecondsPath parameter cannot be parsed as a long value: $.path == -1.5"
+    );
+    assert_eq!(
+        runtime_cause(wait, json!({"path": -1})).await,
+        "The SecondsPath parameter references a negative value: $.path == -1"
+    );
+    let map = |field: &str| {
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items", (field): "$.path", "End": true,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}})
+    };
+    assert_eq!(
+        runtime_cause(map("MaxConcurrencyPath"), json!({"path": {}, "items": [1]})).await,
+        "The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: $.path"
+    );
+    assert_eq!(
+        runtime_cause(
+            map("ToleratedFailureCountPath"),
+            json!({"path": -1, "items": [1]})
+        )
+        .await,
+        "ToleratedFailureCount cannot be negative."
+    );
+    for field in ["InputPath", "OutputPath"] {
+        let pass =
+            json!({"StartAt": "P", "States": {"P": {"Type": "Pass", (field): "$.x", "End": true}}});
+        assert_eq!(
+            runtime_cause(pass, json!({"y": 1})).await,
+            "Invalid path '$.x' : No results for path: $['x']"
+        );
+    }
+}

@@ -5,7 +5,7 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::super::definition::{Machine, State, StateKind};
+use super::super::definition::{IoPath, Machine, State, StateKind};
 use super::super::history::{EventDetails, EventType};
 use super::super::path::compact;
 use super::super::template::Vars;
@@ -137,7 +137,9 @@ impl<'e> Run<'e> {
             self.rec.close(entered_id);
         }
         let result = result.and_then(|o| {
-            self.ex.limits.check_payload(&state.name, &o.output)?;
+            if may_grow(state) {
+                self.ex.limits.check_payload(&state.name, &o.output)?;
+            }
             Ok(o)
         });
         match result {
@@ -201,6 +203,18 @@ impl Run<'_> {
         f.located = true;
         f
     }
+}
+
+/// Whether a state's output can be larger than its input (which was checked): a Pass or
+/// task-like state adds a result; an indefinite InputPath or OutputPath (`$..a`) can repeat
+/// parts of its input. Other outputs are parts of the input, so they need no size check.
+fn may_grow(state: &State) -> bool {
+    let indefinite = |p: &IoPath| matches!(p, IoPath::Path(path) if !path.is_definite());
+    !matches!(
+        state.kind,
+        StateKind::Choice { .. } | StateKind::Wait(_) | StateKind::Succeed | StateKind::Fail { .. }
+    ) || indefinite(&state.input_path)
+        || indefinite(&state.output_path)
 }
 
 /// A fatal failure's cause names the state and the event it entered at, as the service's do.

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::super::choice::Rule;
 use super::super::definition::{Amount, IoPath, ResultPathSpec, Seconds, Text};
-use super::super::path::{compact, Path};
+use super::super::path::{compact, Path, Root};
 use super::super::template::{Assign, Env, Template, Vars};
 use super::super::value::{as_integer, context_time};
 use super::failure::Failure;
@@ -120,11 +120,21 @@ impl<'s> Scope<'s> {
         self.with_env(|env| env.select(path))
     }
 
-    /// InputPath or OutputPath applied to `$`.
+    /// InputPath or OutputPath applied to `$`. A path that matches nothing fails with the
+    /// service's words, e.g. "Invalid path '$.x' : No results for path: $['x']" (issue 11,
+    /// recorded on AWS).
     pub fn io_path(&self, p: &IoPath) -> Result<Value, Failure> {
         match p {
             IoPath::Whole => Ok(self.input.clone()),
             IoPath::Empty => Ok(json!({})),
+            IoPath::Path(path) if *path.root() == Root::Input => {
+                path.select(self.input).map_err(|_| {
+                    Failure::runtime(format!(
+                        "Invalid path '{path}' : No results for path: {}",
+                        path.bracket_notation()
+                    ))
+                })
+            }
             IoPath::Path(path) => self.resolve(path),
         }
     }
@@ -146,21 +156,30 @@ impl<'s> Scope<'s> {
         }
     }
 
-    /// MaxConcurrency, ToleratedFailureCount or ToleratedFailurePercentage.
+    /// MaxConcurrency, ToleratedFailureCount or ToleratedFailurePercentage. `field` is the
+    /// path field's name ("MaxConcurrencyPath").
     pub fn amount(&self, a: Option<&Amount>, field: &str) -> Result<Option<f64>, Failure> {
-        match a {
-            None => Ok(None),
-            Some(Amount::Fixed(n)) => Ok(Some(*n)),
-            Some(Amount::Path(p)) => {
-                let v = self.resolve(p)?;
-                match v.as_f64().filter(|n| *n >= 0.0) {
-                    Some(n) => Ok(Some(n)),
-                    None => Err(Failure::runtime(format!(
-                        "The {field} parameter does not reference a non-negative number: {}",
-                        compact(&v)
-                    ))),
-                }
-            }
+        let p = match a {
+            None => return Ok(None),
+            Some(Amount::Fixed(n)) => return Ok(Some(*n)),
+            Some(Amount::Path(p)) => p,
+        };
+        let v = self.resolve(p)?;
+        let name = field.trim_end_matches("Path");
+        match v.as_f64() {
+            // Issue 11, as AWS words them: "ToleratedFailureCount cannot be negative."
+            Some(n) if n < 0.0 => Err(Failure::runtime(format!("{name} cannot be negative."))),
+            Some(n) if field != "MaxConcurrencyPath" || as_integer(&v).is_some() => Ok(Some(n)),
+            // Issue 11: "The MaxConcurrencyPath field refers to value \"{}\" which is not a
+            // valid integer: $.path".
+            _ if field == "MaxConcurrencyPath" => Err(Failure::runtime(format!(
+                "The {field} field refers to value \"{}\" which is not a valid integer: {p}",
+                compact(&v)
+            ))),
+            _ => Err(Failure::runtime(format!(
+                "The {field} parameter does not reference a non-negative number: {}",
+                compact(&v)
+            ))),
         }
     }
 

@@ -96,10 +96,17 @@ impl<'s> Scope<'s> {
             WaitFor::Seconds(s) => Ok(Duration::from_secs(*s)),
             WaitFor::SecondsPath(p) => {
                 let v = self.resolve(p)?;
-                match as_integer(&v).filter(|n| *n >= 0) {
-                    Some(n) => Ok(Duration::from_secs(n as u64)),
+                // Issue 11 (recorded on AWS) and LocalStack's AWS-snapshotted wording: "The
+                // SecondsPath parameter cannot be parsed as a long value: $.path == -1.5",
+                // "... references a negative value: $.path == -1".
+                match as_integer(&v) {
+                    Some(n) if n >= 0 => Ok(Duration::from_secs(n as u64)),
+                    Some(_) => Err(Failure::runtime(format!(
+                        "The SecondsPath parameter references a negative value: {p} == {}",
+                        compact(&v)
+                    ))),
                     None => Err(Failure::runtime(format!(
-                        "The SecondsPath parameter does not reference a valid integer value: {}",
+                        "The SecondsPath parameter cannot be parsed as a long value: {p} == {}",
                         compact(&v)
                     ))),
                 }
