@@ -3,6 +3,7 @@
 //! close them the way the service does.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use serde_json::{json, Value};
@@ -37,8 +38,6 @@ struct Book {
     open: HashMap<u64, Open>,
     parents: HashMap<u64, u64>,
     next_thread: u64,
-    /// An event was refused at the history quota: the execution must end, failed.
-    exhausted: bool,
 }
 
 /// Records the events of one execution; shared by its branches and iterations.
@@ -48,6 +47,9 @@ pub(super) struct Recorder<'e> {
     clock: &'e dyn Clock,
     /// The history quota: the last event an execution may record ends it.
     max_events: Option<u64>,
+    /// An event was refused at the history quota: the execution must end, failed. Outside
+    /// the lock, as every transition reads it.
+    exhausted: AtomicBool,
     book: Mutex<Book>,
 }
 
@@ -63,6 +65,7 @@ impl<'e> Recorder<'e> {
             observer,
             clock,
             max_events,
+            exhausted: AtomicBool::new(false),
             book: Mutex::new(Book {
                 next_thread: 1,
                 ..Book::default()
@@ -86,8 +89,8 @@ impl<'e> Recorder<'e> {
         // event is logged" (developer guide, Avoid reaching the history quota). So the last
         // slot is kept for the event that ends the execution.
         if let Some(max) = self.max_events {
-            if !ends_execution(ty) && (book.exhausted || book.recorded + 1 >= max) {
-                book.exhausted = true;
+            if !ends_execution(ty) && book.recorded + 1 >= max {
+                self.exhausted.store(true, Ordering::Relaxed);
                 return book.recorded;
             }
         }
@@ -126,7 +129,7 @@ impl<'e> Recorder<'e> {
 
     /// Whether the history quota stopped an event from being recorded.
     pub fn exhausted(&self) -> bool {
-        self.lock().exhausted
+        self.exhausted.load(Ordering::Relaxed)
     }
 
     /// The id of the last event recorded.

@@ -5,7 +5,7 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::super::definition::{IoPath, Machine, State, StateKind};
+use super::super::definition::{IoPath, Machine, ResultPathSpec, State, StateKind};
 use super::super::history::{EventDetails, EventType};
 use super::super::path::compact;
 use super::super::template::Vars;
@@ -205,16 +205,19 @@ impl Run<'_> {
     }
 }
 
-/// Whether a state's output can be larger than its input (which was checked): a Pass or
-/// task-like state adds a result; an indefinite InputPath or OutputPath (`$..a`) can repeat
-/// parts of its input. Other outputs are parts of the input, so they need no size check.
+/// Whether a state's output can be larger than what was already checked: the input, and a
+/// Pass state's result (states.rs). A task-like state's output adds ResultSelector's work;
+/// a Pass that writes its result at a ResultPath merges it into its input; an indefinite
+/// InputPath or OutputPath (`$..a`) can repeat parts of its input. Other outputs are parts
+/// of the input or the result.
 fn may_grow(state: &State) -> bool {
     let indefinite = |p: &IoPath| matches!(p, IoPath::Path(path) if !path.is_definite());
-    !matches!(
-        state.kind,
-        StateKind::Choice { .. } | StateKind::Wait(_) | StateKind::Succeed | StateKind::Fail { .. }
-    ) || indefinite(&state.input_path)
-        || indefinite(&state.output_path)
+    let adds = match &state.kind {
+        StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) => true,
+        StateKind::Pass { result_path, .. } => matches!(result_path, ResultPathSpec::Path(_)),
+        _ => false,
+    };
+    adds || indefinite(&state.input_path) || indefinite(&state.output_path)
 }
 
 /// A fatal failure's cause names the state and the event it entered at, as the service's do.
