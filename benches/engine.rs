@@ -4,11 +4,14 @@
 //!
 //! `cargo bench --bench engine -- 5000 [--without-history]`: without history the engine keeps
 //! no events (as `ecs-migrate asl run` without `--history`, and as aws-local-stepfunctions).
+//!
+//! `cargo bench --bench engine -- 100000 --map [--without-history]`: a Map state over N items
+//! (a Pass state per iteration), which measures the Map bookkeeping per iteration.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use ecs_migrate::asl::{Definition, EventType, Executor, SeededRandom, UnboundInvoker};
+use ecs_migrate::asl::{Definition, EventType, Executor, Limits, SeededRandom, UnboundInvoker};
 use ecs_migrate::clock::VirtualClock;
 use serde_json::json;
 
@@ -17,7 +20,13 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(5000);
-    let definition = match Definition::parse(&loop_definition(n)) {
+    let map = std::env::args().any(|a| a == "--map");
+    let source = if map {
+        map_definition()
+    } else {
+        loop_definition(n)
+    };
+    let definition = match Definition::parse(&source) {
         Ok(d) => d,
         Err(problems) => {
             eprintln!("engine bench: bad definition: {problems:?}");
@@ -41,6 +50,13 @@ fn main() {
         .with_random(Arc::new(SeededRandom::new(1)));
     if !keep_history {
         executor = executor.without_history();
+    }
+    if map {
+        // 100,000 items are over AWS's 256 KiB input and 25,000 events: this case measures
+        // the Map's bookkeeping, not the quotas.
+        let executor = executor.with_limits(Limits::none());
+        run_map(&runtime, &executor, n, keep_history);
+        return;
     }
     let start = Instant::now();
     let result = runtime.block_on(executor.run_to_completion(json!({"i": 0})));
@@ -74,6 +90,49 @@ fn main() {
             "transitions_per_second": transitions as f64 / seconds,
         })
     );
+}
+
+/// Runs the Map over `n` items and prints its JSON line.
+fn run_map(runtime: &tokio::runtime::Runtime, executor: &Executor, n: u64, keep_history: bool) {
+    let items: Vec<u64> = (0..n).collect();
+    let start = Instant::now();
+    let result = runtime.block_on(executor.run_to_completion(json!({ "items": items })));
+    let seconds = start.elapsed().as_secs_f64();
+    let length = result
+        .output
+        .as_ref()
+        .and_then(|o| o.as_array())
+        .map(Vec::len);
+    assert_eq!(
+        length,
+        Some(n as usize),
+        "{:?} {:?}",
+        result.error,
+        result.cause
+    );
+    println!(
+        "{}",
+        json!({
+            "engine": if keep_history { "ecs-migrate map" } else { "ecs-migrate map (no history)" },
+            "n": n,
+            "status": result.status.as_str(),
+            "events": result.history.len(),
+            "seconds": seconds,
+            "iterations_per_second": n as f64 / seconds,
+        })
+    );
+}
+
+/// A Map over `$.items` whose iterations each run one Pass state.
+fn map_definition() -> serde_json::Value {
+    json!({
+        "StartAt": "Each",
+        "States": {
+            "Each": {"Type": "Map", "ItemsPath": "$.items", "End": true,
+                     "ItemProcessor": {"StartAt": "Echo",
+                                       "States": {"Echo": {"Type": "Pass", "End": true}}}}
+        }
+    })
 }
 
 /// The same definition `engine_moto.py` and `engine_als.mjs` run.

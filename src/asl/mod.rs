@@ -52,7 +52,9 @@ mod template;
 mod value;
 
 pub use definition::{Definition, DefinitionError};
-pub use executor::{ExecutionResult, ExecutionStatus, Executor};
+pub use executor::{
+    ExecutionResult, ExecutionStatus, Executor, Limits, StartError, MAX_HISTORY_EVENTS,
+};
 pub use history::{EventType, HistoryEvent, Observer};
 pub use intrinsics::{IntrinsicError, IntrinsicSyntaxError};
 pub use invoker::{

@@ -150,6 +150,24 @@ impl Path {
         &self.text
     }
 
+    /// The path as Jayway prints it in messages: `$.a.b[0]` is `$['a']['b'][0]`. Paths with
+    /// other steps print as written.
+    pub fn bracket_notation(&self) -> String {
+        let mut out = match &self.root {
+            Root::Input => "$".to_string(),
+            Root::Context => "$$".to_string(),
+            Root::Variable(name) => format!("${name}"),
+        };
+        for seg in &self.segs {
+            match seg {
+                Seg::Child(name) => out.push_str(&format!("['{name}']")),
+                Seg::Index(i) => out.push_str(&format!("[{i}]")),
+                _ => return self.text.clone(),
+            }
+        }
+        out
+    }
+
     /// True for a path that identifies a single node by names and non-negative indexes.
     pub fn is_reference(&self) -> bool {
         self.segs.iter().all(|s| match s {

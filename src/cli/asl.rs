@@ -13,8 +13,8 @@ use super::lambda_endpoint::LambdaEndpointInvoker;
 use super::{Outcome, UsageError};
 use crate::asl::MockConfigError;
 use crate::asl::{
-    graph, Definition, ExecutionStatus, Executor, HistoryEvent, MockInvoker, TaskCall, TaskFailure,
-    TaskInvoker, UnboundInvoker,
+    graph, Definition, ExecutionStatus, Executor, HistoryEvent, Limits, MockInvoker, TaskCall,
+    TaskFailure, TaskInvoker, UnboundInvoker,
 };
 use crate::clock::{Clock, SystemClock, VirtualClock};
 use crate::files::{
@@ -73,6 +73,10 @@ pub struct RunArgs {
     /// The execution's name (default: a random UUID).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// Turn off AWS's quotas (25,000 history events per execution; 256 KiB of execution
+    /// input and of any state's input, output or result), which are on by default.
+    #[arg(long)]
+    pub no_limits: bool,
     /// Do not print progress (states entered, failures) on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -235,6 +239,15 @@ async fn run_definition(args: RunArgs) -> Result<Outcome, UsageError> {
     if !args.history {
         executor = executor.without_history();
     }
+    if args.no_limits {
+        executor = executor.with_limits(Limits::none());
+    }
+    // StartExecution refuses such an input: no execution, a usage error.
+    executor.check_input(&input).map_err(|e| {
+        UsageError::new(format!(
+            "{e} (the --input is too large; --no-limits runs it anyway)"
+        ))
+    })?;
     if !args.quiet {
         executor = executor.with_observer(Arc::new(progress));
     }
@@ -246,11 +259,22 @@ async fn run_definition(args: RunArgs) -> Result<Outcome, UsageError> {
     let result = executor.run(input, abort).await;
     let text = serde_json::to_string(&result.to_json(args.history))
         .map_err(|e| UsageError::new(format!("cannot print the result: {e}")))?;
-    println!("{text}");
+    print_result(&text)?;
     Ok(match result.status {
         ExecutionStatus::Succeeded => Outcome::Succeeded,
         _ => Outcome::Failed,
     })
+}
+
+/// Prints the result line. A reader that closed the pipe (`| head`) wanted no more: that is
+/// not an error, and not a panic as `println!` would make it.
+fn print_result(text: &str) -> Result<(), UsageError> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(UsageError::new(format!("cannot print the result: {e}"))),
+    }
 }
 
 /// One stderr line per state entered and per failure.

@@ -13,6 +13,7 @@ mod errors;
 mod history;
 mod intrinsics;
 mod io;
+mod limits;
 mod parallel_map;
 mod proptests;
 mod validate;

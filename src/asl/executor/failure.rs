@@ -1,0 +1,44 @@
+//! How a state fails: the error name and cause the service would show, and whether the
+//! retry and catch loop may handle it.
+
+/// A failed state. `fatal` errors (States.Runtime, States.ReferencePathConflict) skip
+/// retriers and catchers; `located` ones already carry the cause the service shows.
+#[derive(Debug, Clone)]
+pub(super) struct Failure {
+    pub error: String,
+    pub cause: String,
+    pub fatal: bool,
+    pub located: bool,
+}
+
+impl Failure {
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            cause: cause.into(),
+            fatal: false,
+            located: false,
+        }
+    }
+
+    pub fn runtime(cause: impl Into<String>) -> Self {
+        Self {
+            error: "States.Runtime".into(),
+            cause: cause.into(),
+            fatal: true,
+            located: false,
+        }
+    }
+
+    /// A ResultPath that cannot be applied to the state's input. The service fails the
+    /// execution with `States.ReferencePathConflict` and its bare message ("Unable to apply
+    /// step ..."), not the `States.ResultPathMatchFailure` of the error-name list.
+    pub fn reference_path_conflict(cause: String) -> Self {
+        Self {
+            error: "States.ReferencePathConflict".into(),
+            cause,
+            fatal: true,
+            located: true,
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The states that do their work in one step: Pass, Choice, Wait, Succeed and Fail.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::super::choice::ChoiceRule;
+use super::super::definition::{ResultPathSpec, State, Text, WaitFor};
+use super::super::path::compact;
+use super::super::template::Template;
+use super::super::value::{as_integer, parse_timestamp};
+use super::failure::Failure;
+use super::run::Outcome;
+use super::scope::{apply_result_path, Scope};
+
+impl<'s> Scope<'s> {
+    pub fn pass<'a>(
+        &self,
+        state: &'a State,
+        parameters: Option<&Template>,
+        result: Option<&Value>,
+        result_path: &ResultPathSpec,
+    ) -> Result<Outcome<'a>, Failure> {
+        let eff = self.io_path(&state.input_path)?;
+        let eff = self.on(&eff).template_or_input(parameters)?;
+        let result = result.cloned().unwrap_or(eff);
+        self.run.ex.limits.check_payload(&state.name, &result)?;
+        let assigned = self.on(&result).assign(state.assign.as_ref())?;
+        let out = apply_result_path(result_path, self.input, result)?;
+        let output = self.on(&out).io_path(&state.output_path)?;
+        Ok(Outcome {
+            output,
+            next: state.next.as_deref(),
+            assigned,
+        })
+    }
+
+    pub fn choice<'a>(
+        &self,
+        state: &'a State,
+        choices: &'a [ChoiceRule],
+        default: Option<&'a str>,
+    ) -> Result<Outcome<'a>, Failure> {
+        let eff = self.io_path(&state.input_path)?;
+        let at = self.on(&eff);
+        let mut chosen = None;
+        for c in choices {
+            if at.rule(&c.rule)? {
+                chosen = Some((c.next.as_str(), c.assign.as_ref()));
+                break;
+            }
+        }
+        let (next, assign) = match (chosen, default) {
+            (Some(c), _) => c,
+            (None, Some(d)) => (d, state.assign.as_ref()),
+            (None, None) => {
+                return Err(Failure::new(
+                    "States.NoChoiceMatched",
+                    format!(
+                        "No Choice rule matched and there is no Default in the Choice state '{}'",
+                        state.name
+                    ),
+                ))
+            }
+        };
+        let assigned = at.assign(assign)?;
+        let output = at.io_path(&state.output_path)?;
+        Ok(Outcome {
+            output,
+            next: Some(next),
+            assigned,
+        })
+    }
+
+    pub async fn wait<'a>(&self, state: &'a State, w: &WaitFor) -> Result<Outcome<'a>, Failure> {
+        let eff = self.io_path(&state.input_path)?;
+        let at = self.on(&eff);
+        let delay = at.wait_delay(w)?;
+        if !delay.is_zero() {
+            self.run.ex.clock.sleep(delay).await;
+        }
+        let assigned = at.assign(state.assign.as_ref())?;
+        let output = at.io_path(&state.output_path)?;
+        Ok(Outcome {
+            output,
+            next: state.next.as_deref(),
+            assigned,
+        })
+    }
+
+    /// How long a Wait state waits from now.
+    fn wait_delay(&self, w: &WaitFor) -> Result<Duration, Failure> {
+        let now = self.run.ex.clock.now();
+        match w {
+            WaitFor::Seconds(s) => Ok(Duration::from_secs(*s)),
+            WaitFor::SecondsPath(p) => {
+                let v = self.resolve(p)?;
+                // Issue 11 (recorded on AWS) and LocalStack's AWS-snapshotted wording: "The
+                // SecondsPath parameter cannot be parsed as a long value: $.path == -1.5",
+                // "... references a negative value: $.path == -1".
+                match as_integer(&v) {
+                    Some(n) if n >= 0 => Ok(Duration::from_secs(n as u64)),
+                    Some(_) => Err(Failure::runtime(format!(
+                        "The SecondsPath parameter references a negative value: {p} == {}",
+                        compact(&v)
+                    ))),
+                    None => Err(Failure::runtime(format!(
+                        "The SecondsPath parameter cannot be parsed as a long value: {p} == {}",
+                        compact(&v)
+                    ))),
+                }
+            }
+            WaitFor::Timestamp(t) => Ok(until(*t, now)),
+            WaitFor::TimestampPath(p) => {
+                let v = self.resolve(p)?;
+                match v.as_str().and_then(parse_timestamp) {
+                    Some(t) => Ok(until(t, now)),
+                    None => Err(Failure::runtime(format!(
+                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {}",
+                        compact(&v)
+                    ))),
+                }
+            }
+        }
+    }
+
+    pub fn succeed<'a>(&self, state: &'a State) -> Result<Outcome<'a>, Failure> {
+        let eff = self.io_path(&state.input_path)?;
+        let output = self.on(&eff).io_path(&state.output_path)?;
+        Ok(Outcome {
+            output,
+            next: None,
+            assigned: Vec::new(),
+        })
+    }
+
+    /// The failure a Fail state ends its thread with.
+    pub fn fail(&self, error: Option<&Text>, cause: Option<&Text>) -> Result<Failure, Failure> {
+        let error = self.text(error, "ErrorPath")?;
+        let cause = self.text(cause, "CausePath")?;
+        Ok(Failure::new(error, cause))
+    }
+}
+
+fn until(t: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
+    (t - now).to_std().unwrap_or(Duration::ZERO)
+}
