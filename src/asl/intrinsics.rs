@@ -204,8 +204,10 @@ impl Intrinsic {
             Func::Format => self.format(&args),
             Func::StringToJson => {
                 let s = string_arg(&args[0], "the argument")?;
+                // Executions on AWS return null for an empty (or blank) string rather than
+                // failing (issue 11's field report; LocalStack's AWS-recorded snapshot agrees).
                 if s.trim().is_empty() {
-                    return Err("The input string must not be empty".into());
+                    return Ok(Value::Null);
                 }
                 serde_json::from_str(s).map_err(|e| format!("The string is not valid JSON: {e}"))
             }

@@ -429,6 +429,59 @@ fn slice_indices(
     out
 }
 
+/// Java string-literal escapes as Jayway JsonPath reads them in quoted names and filter
+/// strings: `\b \t \n \f \r \" \' \\` and `\uXXXX` (UTF-16, surrogate pairs
+/// joined); any other escaped character stands for itself.
+fn unescape(raw: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push('\u{8}'),
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('f') => out.push('\u{c}'),
+            Some('r') => out.push('\r'),
+            Some('u') => out.push(unicode_escape(&mut chars)?),
+            Some(other) => out.push(other),
+            // A trailing backslash is kept as it is.
+            None => out.push('\\'),
+        }
+    }
+    Ok(out)
+}
+
+/// The character of a `\uXXXX` escape whose `\u` has been read; a high surrogate must be
+/// followed by the `\uXXXX` of a low one.
+fn unicode_escape(chars: &mut std::str::Chars<'_>) -> Result<char, String> {
+    fn hex4(chars: &mut std::str::Chars<'_>) -> Result<u32, String> {
+        let digits: String = chars.by_ref().take(4).collect();
+        if digits.len() != 4 {
+            return Err(format!("unable to parse unicode value: {digits}"));
+        }
+        u32::from_str_radix(&digits, 16)
+            .map_err(|_| format!("unable to parse unicode value: {digits}"))
+    }
+    let unit = hex4(chars)?;
+    let code = if (0xD800..0xDC00).contains(&unit) {
+        let low = match (chars.next(), chars.next()) {
+            (Some('\\'), Some('u')) => hex4(chars)?,
+            _ => return Err("a high surrogate must be followed by a low one".into()),
+        };
+        if !(0xDC00..0xE000).contains(&low) {
+            return Err("a high surrogate must be followed by a low one".into());
+        }
+        0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+    } else {
+        unit
+    };
+    char::from_u32(code).ok_or_else(|| format!("\\u{unit:04X} is not a character on its own"))
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     src: &'a str,
@@ -624,25 +677,23 @@ impl Parser<'_> {
             .map_err(|_| format!("bad index {text}"))
     }
 
+    /// A quoted name or string literal. A backslash escapes the next character, so the
+    /// closing quote is the first unescaped one; the text between is then unescaped as
+    /// Jayway JsonPath does (`Utils.unescape`, the escapes of a Java string literal).
     fn quoted(&mut self) -> Result<String, String> {
         let q = self.peek().ok_or("expected a quote")?;
         self.pos += 1;
-        let mut out = String::new();
         let rest = &self.src[self.pos..];
-        let mut chars = rest.char_indices();
-        while let Some((i, c)) = chars.next() {
-            if c == '\\' {
-                if let Some((_, n)) = chars.next() {
-                    out.push(n);
-                    continue;
-                }
-                return Err("unterminated string".into());
-            }
-            if c as u32 == u32::from(q) {
+        let mut escaped = false;
+        for (i, c) in rest.char_indices() {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c as u32 == u32::from(q) {
                 self.pos += i + 1;
-                return Ok(out);
+                return unescape(&rest[..i]);
             }
-            out.push(c);
         }
         Err("unterminated string".into())
     }
@@ -928,6 +979,45 @@ mod tests {
             sel("$.vals[9]", &data),
             Err(PathError::NotFound(_))
         ));
+    }
+
+    // Step Functions reads paths with Jayway JsonPath, whose bracket notation takes the
+    // escapes of a Java string literal (PathCompiler.readBracketPropertyToken, then
+    // Utils.unescape): `$['a\\"b']` names the field a\"b, `$["a\"b"]` the field a"b.
+    #[test]
+    fn quoted_names_take_java_escapes() {
+        let data =
+            json!({"a\\\"b": 1, "a\"b": 2, "it's": 3, "t\tn\nA": 4, "\u{1F600}": 5, "x\\": 6});
+        assert_eq!(sel(r#"$['a\\"b']"#, &data).unwrap(), json!(1));
+        assert_eq!(sel(r#"$["a\"b"]"#, &data).unwrap(), json!(2));
+        assert_eq!(sel(r#"$['it\'s']"#, &data).unwrap(), json!(3));
+        assert_eq!(sel(r#"$["it's"]"#, &data).unwrap(), json!(3));
+        assert_eq!(sel(r#"$['t\tn\n\u0041']"#, &data).unwrap(), json!(4));
+        assert_eq!(sel(r#"$['\uD83D\uDE00']"#, &data).unwrap(), json!(5));
+        assert_eq!(sel(r#"$['x\\']"#, &data).unwrap(), json!(6));
+        assert_eq!(
+            sel(r#"$[?(@ == 'a\"b')]"#, &json!(["a\"b", "c"])).unwrap(),
+            json!(["a\"b"])
+        );
+        for bad in [
+            r#"$['\u00G1']"#,
+            r#"$['\uD83D']"#,
+            r#"$['\u12']"#,
+            r#"$['a\']"#,
+        ] {
+            assert!(Path::parse(bad).is_err(), "{bad}");
+        }
+        // The engine prints a path back as it was written.
+        let text = r#"$['a\\"b'].c"#;
+        let path = Path::parse_reference(text).unwrap();
+        assert_eq!(path.to_string(), text);
+        assert_eq!(
+            path.select(&data).unwrap_err().to_string(),
+            format!("no results for path {text}")
+        );
+        let mut target = json!({});
+        path.set(&mut target, json!(7)).unwrap();
+        assert_eq!(target, json!({"a\\\"b": {"c": 7}}));
     }
 
     #[test]
