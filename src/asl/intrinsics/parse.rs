@@ -111,37 +111,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let (min, max) = func.arity();
-        if args.len() < min || args.len() > max {
-            let expected = if min == max {
-                format!("{min}")
-            } else if max == usize::MAX {
-                format!("at least {min}")
-            } else {
-                format!("{min} to {max}")
-            };
-            return Err(format!(
-                "{name} takes {expected} argument(s), got {}",
-                args.len()
-            ));
-        }
-        if func == Func::Format {
-            match &args[0] {
-                Arg::Str { pieces, .. } => {
-                    let holes = pieces.iter().filter(|p| **p == Piece::Hole).count();
-                    if holes != args.len() - 1 {
-                        return Err(format!(
-                            "the template has {holes} placeholders but {} values were given",
-                            args.len() - 1
-                        ));
-                    }
-                }
-                Arg::Lit(_) => {
-                    return Err("the first argument of States.Format must be a string".into())
-                }
-                _ => {}
-            }
-        }
+        check_args(func, name, &args)?;
         self.depth -= 1;
         let end = self.pos;
         Ok(Intrinsic {
@@ -245,4 +215,41 @@ impl<'a> Parser<'a> {
         self.pos += end;
         Ok(Arg::Path(path))
     }
+}
+
+/// The argument count each function takes, and a literal Format template's placeholders
+/// against the values given (a template from a path is checked when it is evaluated).
+fn check_args(func: Func, name: &str, args: &[Arg]) -> Result<(), String> {
+    let (min, max) = func.arity();
+    if args.len() < min || args.len() > max {
+        let expected = if min == max {
+            format!("{min}")
+        } else if max == usize::MAX {
+            format!("at least {min}")
+        } else {
+            format!("{min} to {max}")
+        };
+        return Err(format!(
+            "{name} takes {expected} argument(s), got {}",
+            args.len()
+        ));
+    }
+    if func == Func::Format {
+        match &args[0] {
+            Arg::Str { pieces, .. } => {
+                let holes = pieces.iter().filter(|p| **p == Piece::Hole).count();
+                if holes != args.len() - 1 {
+                    return Err(format!(
+                        "the template has {holes} placeholders but {} values were given",
+                        args.len() - 1
+                    ));
+                }
+            }
+            Arg::Lit(_) => {
+                return Err("the first argument of States.Format must be a string".into())
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
