@@ -589,7 +589,7 @@ fn invoker() -> RegistryInvoker {
         .register("flaky", move |call| {
             let n = calls.fetch_add(1, Ordering::SeqCst);
             async move {
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     Err(TaskFailure::new("Boom", "flaky"))
                 } else {
                     Ok(call.input)
