@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 use super::fields::Fields;
 use super::machine::{parse_machine, SeenNames};
 use super::map::parse_map;
-use super::model::{IoPath, Parallel, ResultPathSpec, Seconds, State, StateKind, Task, WaitFor};
+use super::model::{
+    IoPath, Machine, Parallel, ResultPathSpec, Seconds, State, StateKind, Task, WaitFor,
+};
 use super::state_type::{StateType, COMMON_FIELDS, JSONATA_FIELDS};
 use super::MAX_SECONDS;
 use crate::asl::choice::ChoiceRule;
@@ -309,7 +311,7 @@ fn parse_parallel(fields: Fields<'_>, scope: &mut Scope<'_>) -> StateKind {
     }))
 }
 
-fn parse_branch(branch: &Value, ptr: &Ptr, scope: &mut Scope<'_>) -> Option<super::model::Machine> {
+fn parse_branch(branch: &Value, ptr: &Ptr, scope: &mut Scope<'_>) -> Option<Machine> {
     match branch.as_object() {
         Some(o) => parse_nested(o, ptr, scope),
         None => {
@@ -328,6 +330,6 @@ pub(super) fn parse_nested(
     obj: &Map<String, Value>,
     ptr: &Ptr,
     scope: &mut Scope<'_>,
-) -> Option<super::model::Machine> {
+) -> Option<Machine> {
     parse_machine(obj, ptr, scope.problems, scope.seen, true)
 }
