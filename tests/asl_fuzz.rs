@@ -510,8 +510,47 @@ fn resolve_targets(value: &mut Value, count: usize, name: &dyn Fn(usize) -> Stri
     }
 }
 
+/// A definition, a third of the time with one member replaced by a random literal (a
+/// near-valid definition exercises the parser's checks; most of these still parse and run).
 fn definition() -> impl Strategy<Value = Value> {
-    machine(2)
+    (
+        machine(2),
+        prop::option::weighted(0.3, (any::<prop::sample::Index>(), literal())),
+    )
+        .prop_map(|(mut definition, mutation)| {
+            if let Some((at, value)) = mutation {
+                let mut pointers = Vec::new();
+                member_pointers(&definition, String::new(), &mut pointers);
+                if !pointers.is_empty() {
+                    let pointer = &pointers[at.index(pointers.len())];
+                    if let Some(slot) = definition.pointer_mut(pointer) {
+                        *slot = value;
+                    }
+                }
+            }
+            definition
+        })
+}
+
+/// The JSON pointer of every object member and array item under `value`.
+fn member_pointers(value: &Value, at: String, out: &mut Vec<String>) {
+    let children: Vec<(String, &Value)> = match value {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| (k.replace('~', "~0").replace('/', "~1"), v))
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v))
+            .collect(),
+        _ => return,
+    };
+    for (key, child) in children {
+        let pointer = format!("{at}/{key}");
+        out.push(pointer.clone());
+        member_pointers(child, pointer, out);
+    }
 }
 
 // ---- Inputs ---------------------------------------------------------------------------------
