@@ -61,12 +61,15 @@ fn cannot_set_message(path: &str, step: Option<&str>, input: &str) -> String {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Seg {
-    Child(String),
+    /// A field name and the quote it was written with in brackets (`'` for dot notation):
+    /// Jayway prints a name back in the quote it was read with.
+    Child(String, char),
     Index(i64),
     Wildcard,
     /// `..` followed by a selector: the selector applied to every descendant (and self).
     Descend(Box<Seg>),
-    Union(Vec<Key>),
+    /// Names or indexes in one bracket; the quote of its names, as for `Child`.
+    Union(Vec<Key>, char),
     Slice(Option<i64>, Option<i64>, Option<i64>),
     Filter(Box<Expr>),
     Length,
@@ -76,7 +79,7 @@ impl Seg {
     /// How a write failure names this step: a field name, or an index in brackets.
     fn step_name(&self) -> String {
         match self {
-            Seg::Child(name) => name.clone(),
+            Seg::Child(name, _) => name.clone(),
             Seg::Index(i) => format!("[{i}]"),
             _ => String::new(),
         }
@@ -149,10 +152,26 @@ impl Path {
         &self.text
     }
 
+    /// The path as Jayway JsonPath prints it back, the form Step Functions quotes in its
+    /// messages ("No results for path: $['x']", issue 11): names in brackets with the quote
+    /// they were read with and their escapes resolved, `[0]`, `[*]`, `..`, `[1:2]`, `[?]`
+    /// for a filter, `.length()`. The root is printed as written (`$`, `$$`, `$name`).
+    pub fn normalized(&self) -> String {
+        let mut out = match &self.root {
+            Root::Input => "$".to_string(),
+            Root::Context => "$$".to_string(),
+            Root::Variable(name) => format!("${name}"),
+        };
+        for seg in &self.segs {
+            write_normalized(seg, &mut out);
+        }
+        out
+    }
+
     /// True for a path that identifies a single node by names and non-negative indexes.
     pub fn is_reference(&self) -> bool {
         self.segs.iter().all(|s| match s {
-            Seg::Child(_) => true,
+            Seg::Child(..) => true,
             Seg::Index(i) => *i >= 0,
             _ => false,
         })
@@ -162,7 +181,7 @@ impl Path {
     pub fn is_definite(&self) -> bool {
         self.segs
             .iter()
-            .all(|s| matches!(s, Seg::Child(_) | Seg::Index(_) | Seg::Length))
+            .all(|s| matches!(s, Seg::Child(..) | Seg::Index(_) | Seg::Length))
     }
 
     /// Applies the path to `data` (the value its root names). A definite path that matches
@@ -240,7 +259,7 @@ impl Path {
         let last = self.segs.len() - 1;
         for (i, seg) in self.segs.iter().enumerate() {
             match seg {
-                Seg::Child(name) => {
+                Seg::Child(name, _) => {
                     let Value::Object(map) = cur else {
                         return Err(self.cannot_set());
                     };
@@ -272,14 +291,44 @@ impl Path {
     }
 }
 
+/// Appends one segment in Jayway's printed form (see [`Path::normalized`]).
+fn write_normalized(seg: &Seg, out: &mut String) {
+    let names = |keys: &[Key], quote: char| {
+        keys.iter()
+            .map(|k| match k {
+                Key::Name(n) => format!("{quote}{n}{quote}"),
+                Key::Index(i) => i.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let opt = |x: &Option<i64>| x.map(|v| v.to_string()).unwrap_or_default();
+    match seg {
+        Seg::Child(name, quote) => out.push_str(&format!("[{quote}{name}{quote}]")),
+        Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        Seg::Wildcard => out.push_str("[*]"),
+        Seg::Descend(inner) => {
+            out.push_str("..");
+            write_normalized(inner, out);
+        }
+        Seg::Union(keys, quote) => out.push_str(&format!("[{}]", names(keys, *quote))),
+        Seg::Slice(start, end, None) => out.push_str(&format!("[{}:{}]", opt(start), opt(end))),
+        Seg::Slice(start, end, step) => {
+            out.push_str(&format!("[{}:{}:{}]", opt(start), opt(end), opt(step)))
+        }
+        Seg::Filter(_) => out.push_str("[?]"),
+        Seg::Length => out.push_str(".length()"),
+    }
+}
+
 /// The first step of a reference path that cannot be written into `target`, if any.
 fn blocked_step<'s>(segs: &'s [Seg], target: &Value) -> Option<&'s Seg> {
     let (first, rest) = segs.split_first()?;
     match (first, target) {
-        (Seg::Child(name), Value::Object(map)) => match map.get(name) {
+        (Seg::Child(name, _), Value::Object(map)) => match map.get(name) {
             Some(next) => blocked_step(rest, next),
             // Missing objects are created; the remaining steps must then all be names.
-            None => rest.iter().find(|s| !matches!(s, Seg::Child(_))),
+            None => rest.iter().find(|s| !matches!(s, Seg::Child(..))),
         },
         (Seg::Index(i), Value::Array(arr)) => {
             match usize::try_from(*i).ok().and_then(|i| arr.get(i)) {
@@ -430,6 +479,34 @@ mod tests {
         let mut target = json!({});
         path.set(&mut target, json!(7)).unwrap();
         assert_eq!(target, json!({"a\\\"b": {"c": 7}}));
+    }
+
+    // Jayway prints a path back with every name in brackets, in the quote it was read with and
+    // its escapes resolved; Step Functions quotes that form ("No results for path: $['x']").
+    #[test]
+    fn normalized_form_is_jayways() {
+        let cases = [
+            ("$", "$"),
+            ("$.x", "$['x']"),
+            ("$.a[0].b", "$['a'][0]['b']"),
+            (r#"$["c\"d"]"#, r#"$["c"d"]"#),
+            (r#"$['a\\"b'].c"#, r#"$['a\"b']['c']"#),
+            ("$$.Execution.Id", "$$['Execution']['Id']"),
+            ("$v.items[-1]", "$v['items'][-1]"),
+            ("$.l[*]..id", "$['l'][*]..['id']"),
+            ("$.l[1:3]", "$['l'][1:3]"),
+            ("$['a','b']", "$['a','b']"),
+            ("$.l[0,2]", "$['l'][0,2]"),
+            ("$.l[?(@.p > 1)].t", "$['l'][?]['t']"),
+            ("$.l.length()", "$['l'].length()"),
+        ];
+        for (text, normalized) in cases {
+            assert_eq!(
+                Path::parse(text).unwrap().normalized(),
+                normalized,
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -169,7 +169,7 @@ impl<'a> Parser<'a> {
             }
             return Err(format!("unsupported function {name}"));
         }
-        Ok(Seg::Child(name.to_string()))
+        Ok(Seg::Child(name.to_string(), '\''))
     }
 
     fn bracket(&mut self) -> Result<Seg, String> {
@@ -197,7 +197,8 @@ impl<'a> Parser<'a> {
                 }
                 Seg::Filter(Box::new(e))
             }
-            Some(b'\'' | b'"') => {
+            Some(quote @ (b'\'' | b'"')) => {
+                let quote = char::from(quote);
                 let mut keys = vec![Key::Name(self.quoted()?)];
                 self.ws();
                 while self.eat(b',') {
@@ -207,11 +208,11 @@ impl<'a> Parser<'a> {
                 }
                 if keys.len() == 1 {
                     match keys.pop() {
-                        Some(Key::Name(n)) => Seg::Child(n),
+                        Some(Key::Name(n)) => Seg::Child(n, quote),
                         _ => return Err("bad bracket".into()),
                     }
                 } else {
-                    Seg::Union(keys)
+                    Seg::Union(keys, quote)
                 }
             }
             Some(c) if c == b'-' || c == b':' || c.is_ascii_digit() => {
@@ -240,7 +241,7 @@ impl<'a> Parser<'a> {
                     if keys.len() == 1 {
                         Seg::Index(first)
                     } else {
-                        Seg::Union(keys)
+                        Seg::Union(keys, '\'')
                     }
                 }
             }

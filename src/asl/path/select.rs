@@ -7,7 +7,7 @@ use super::{Key, Seg};
 
 pub(super) fn apply_seg<'a>(seg: &Seg, v: &'a Value, root: &'a Value, out: &mut Vec<&'a Value>) {
     match seg {
-        Seg::Child(name) => {
+        Seg::Child(name, _) => {
             if let Some(x) = v.as_object().and_then(|m| m.get(name)) {
                 out.push(x);
             }
@@ -25,10 +25,14 @@ pub(super) fn apply_seg<'a>(seg: &Seg, v: &'a Value, root: &'a Value, out: &mut 
             _ => {}
         },
         Seg::Descend(inner) => descend(inner, v, root, out, 0),
-        Seg::Union(keys) => {
+        Seg::Union(keys, _) => {
             for k in keys {
                 match k {
-                    Key::Name(n) => apply_seg(&Seg::Child(n.clone()), v, root, out),
+                    Key::Name(n) => {
+                        if let Some(x) = v.as_object().and_then(|m| m.get(n)) {
+                            out.push(x);
+                        }
+                    }
                     Key::Index(i) => apply_seg(&Seg::Index(*i), v, root, out),
                 }
             }
