@@ -15,9 +15,10 @@
 //! recursive clone and drop; bounding how deep a state's data may grow is part of issue 11's
 //! limits, not of this target.
 //!
-//! Every case is bounded: virtual time (Wait and retry intervals cost nothing), at most
-//! [`MAX_EVENTS`] history events, then the execution is aborted, and a wall-clock bound per
-//! case in case a state spins without recording events.
+//! Every case is bounded: virtual time (Wait and retry intervals cost nothing), then the
+//! execution is aborted after [`MAX_EVENTS`] history events or [`MAX_DETAIL_BYTES`] of event
+//! details (a loop can double its data every turn), or after a wall-clock bound per case in
+//! case a state spins without recording events.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use ecs_migrate::asl::{
-    Definition, EventType, ExecutionResult, ExecutionStatus, Executor, RegistryInvoker,
-    SeededRandom, TaskFailure,
+    Definition, EventType, ExecutionResult, ExecutionStatus, Executor, HistoryEvent,
+    RegistryInvoker, SeededRandom, TaskFailure,
 };
 use ecs_migrate::clock::VirtualClock;
 use proptest::prelude::*;
@@ -35,6 +36,11 @@ use serde_json::{json, Map, Value};
 
 /// History events after which a case is aborted (a Pass or Choice loop never ends by itself).
 const MAX_EVENTS: usize = 1_500;
+/// Bytes of event details (state inputs and outputs as JSON text) after which a case is
+/// aborted: a loop whose Parameters copy `$` twice doubles its data every turn, and until the
+/// engine enforces the 256 KiB payload quota nothing else stops it short of the machine's
+/// memory.
+const MAX_DETAIL_BYTES: usize = 64 << 20;
 /// Wall-clock bound of one case: a safety net, not a speed goal (the case is aborted, not
 /// failed, when it is reached).
 const CASE_WALL_LIMIT: Duration = Duration::from_secs(20);
@@ -643,18 +649,68 @@ fn start_time() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
+/// Counts the bytes written to it.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// How large an event's details are as JSON text.
+fn details_bytes(event: &HistoryEvent) -> usize {
+    let mut count = ByteCount(0);
+    match serde_json::to_writer(&mut count, &event.details) {
+        Ok(()) => count.0,
+        Err(_) => 0,
+    }
+}
+
+/// One bounded run: the execution (none when the byte bound stopped it) and the largest
+/// event details it recorded.
+struct BoundedRun {
+    result: Option<ExecutionResult>,
+    largest_details: usize,
+}
+
+/// The panic payload with which the observer stops a case over [`MAX_DETAIL_BYTES`] at once:
+/// an abort is only seen at the executor's next yield, up to 32 transitions later, time
+/// enough for a doubling loop to exhaust memory.
+struct OverBudget;
+
+/// Keeps [`OverBudget`] panics out of the test output; every other panic is reported.
+fn quiet_budget_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<OverBudget>().is_none() {
+                report(info);
+            }
+        }));
+    });
+}
+
 /// Runs one definition on one input, aborted after [`MAX_EVENTS`] events or
-/// [`CASE_WALL_LIMIT`].
-fn run_bounded(definition: Definition, input: Value) -> ExecutionResult {
+/// [`CASE_WALL_LIMIT`], stopped at once past [`MAX_DETAIL_BYTES`] of event details.
+fn run_bounded(definition: Definition, input: Value) -> BoundedRun {
+    quiet_budget_panics();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    runtime.block_on(async move {
-        let events = Arc::new(AtomicUsize::new(0));
+    let largest = Arc::new(AtomicUsize::new(0));
+    let largest_seen = largest.clone();
+    let run = std::panic::AssertUnwindSafe(async move {
+        let (events, bytes) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let stop = Arc::new(Mutex::new(Some(stop)));
-        let counter = events.clone();
+        let stop = Mutex::new(Some(stop));
         let executor = Executor::new(
             definition,
             Arc::new(invoker()),
@@ -662,8 +718,13 @@ fn run_bounded(definition: Definition, input: Value) -> ExecutionResult {
         )
         .with_execution_name("fuzz")
         .with_random(Arc::new(SeededRandom::new(11)))
-        .with_observer(Arc::new(move |_| {
-            if counter.fetch_add(1, Ordering::SeqCst) + 1 == MAX_EVENTS {
+        .with_observer(Arc::new(move |event: &HistoryEvent| {
+            let size = details_bytes(event);
+            largest_seen.fetch_max(size, Ordering::SeqCst);
+            if bytes.fetch_add(size, Ordering::SeqCst) + size >= MAX_DETAIL_BYTES {
+                std::panic::panic_any(OverBudget);
+            }
+            if events.fetch_add(1, Ordering::SeqCst) + 1 >= MAX_EVENTS {
                 if let Some(stop) = stop.lock().ok().and_then(|mut s| s.take()) {
                     let _ = stop.send(());
                 }
@@ -677,16 +738,28 @@ fn run_bounded(definition: Definition, input: Value) -> ExecutionResult {
                 }
             })
             .await
-    })
+    });
+    let result = match std::panic::catch_unwind(|| runtime.block_on(run)) {
+        Ok(result) => Some(result),
+        Err(payload) if payload.is::<OverBudget>() => None,
+        Err(payload) => std::panic::resume_unwind(payload),
+    };
+    BoundedRun {
+        result,
+        largest_details: largest.load(Ordering::SeqCst),
+    }
 }
 
 /// What every execution must look like, however it ended.
 ///
-/// After the limits of issue 11 land (25,000 history events, 256 KiB per state input/output),
-/// add here: `r.history.len() <= 25_000` and, for every state-exited event, details no larger
-/// than 256 KiB, and run without the [`MAX_EVENTS`] abort (the engine's own limit then ends
-/// every loop).
-fn check_execution(r: &ExecutionResult) -> Result<(), TestCaseError> {
+/// After the limits of issue 11 land (25,000 history events, 256 KiB per state input and
+/// output), add here `prop_assert!(r.history.len() <= 25_000)` and
+/// `prop_assert!(run.largest_details <= 256 * 1024 + <the details' own overhead>)`, and raise
+/// [`MAX_EVENTS`] and [`MAX_DETAIL_BYTES`] past them so the engine's own limits end every loop.
+fn check_execution(run: &BoundedRun) -> Result<(), TestCaseError> {
+    let Some(r) = &run.result else {
+        return Ok(());
+    };
     prop_assert!(!r.history.is_empty(), "no history");
     prop_assert_eq!(r.history[0].event_type, EventType::ExecutionStarted);
     let last = r.history[r.history.len() - 1].event_type;
@@ -725,6 +798,7 @@ fn random_definitions_on_random_inputs_never_panic() {
     let parsed = AtomicUsize::new(0);
     // Executions by final status and by whether the event bound cut them short.
     let outcomes: Mutex<std::collections::BTreeMap<String, usize>> = Mutex::default();
+    let largest = AtomicUsize::new(0);
     let config = Config {
         cases,
         max_shrink_time: 120_000,
@@ -751,33 +825,54 @@ fn random_definitions_on_random_inputs_never_panic() {
             return Ok(());
         };
         parsed.fetch_add(1, Ordering::SeqCst);
-        let r = run_bounded(parsed_definition, input);
-        let bounded = if r.history.len() >= MAX_EVENTS {
-            " (bounded)"
-        } else {
-            ""
+        let run = run_bounded(parsed_definition, input);
+        largest.fetch_max(run.largest_details, Ordering::SeqCst);
+        let outcome = match &run.result {
+            Some(r) if r.status == ExecutionStatus::Aborted => "ABORTED (event bound)".into(),
+            Some(r) => format!(
+                "{} {}",
+                r.status.as_str(),
+                r.error.as_deref().unwrap_or_default()
+            ),
+            None => "STOPPED (byte bound)".into(),
         };
         if let Ok(mut counts) = outcomes.lock() {
-            let error = r.error.as_deref().unwrap_or_default();
-            *counts
-                .entry(format!("{} {error}{bounded}", r.status.as_str()))
-                .or_default() += 1;
+            *counts.entry(outcome).or_default() += 1;
         }
-        check_execution(&r)
+        check_execution(&run)
     });
     if let Err(e) = result {
         panic!("{e}");
     }
     let (ran, parsed) = (ran.into_inner(), parsed.into_inner());
     eprintln!(
-        "asl_fuzz: {ran} cases in {:.1} s, {parsed} definitions parsed and ran: {:?}",
+        "asl_fuzz: {ran} cases in {:.1} s, {parsed} definitions parsed and ran: {:?}; \
+         largest event details {} bytes",
         started.elapsed().as_secs_f64(),
-        outcomes.into_inner().unwrap_or_default()
+        outcomes.into_inner().unwrap_or_default(),
+        largest.into_inner()
     );
     // Cases that do not parse exercise only the parser: most must run.
     assert!(ran > 0, "the budget ran out before the first case");
     assert!(
         parsed * 2 >= ran,
         "only {parsed} of {ran} definitions parsed"
+    );
+}
+
+// The harness itself: a Pass loop whose Parameters copy its whole input twice doubles its data
+// every turn; the byte bound must cut it short long before memory runs out.
+#[test]
+fn a_loop_that_doubles_its_data_is_cut_short() {
+    let definition = json!({"StartAt": "Double", "States": {"Double": {"Type": "Pass",
+        "Parameters": {"left.$": "$", "right.$": "$"}, "Next": "Double"}}});
+    let definition = Definition::parse(&definition).unwrap_or_else(|p| panic!("{p:?}"));
+    let run = run_bounded(definition, json!({"seed": "x".repeat(1000)}));
+    assert!(run.result.is_none(), "the byte bound stops it");
+    // The event that crosses the bound is at most about as large as all before it.
+    assert!(
+        run.largest_details <= 2 * MAX_DETAIL_BYTES,
+        "{}",
+        run.largest_details
     );
 }
