@@ -697,9 +697,30 @@ fn quiet_budget_panics() {
     });
 }
 
+/// Stack of the thread each case runs on. A loop can nest its data one level deeper every
+/// turn (ResultPath `$.a.b`, a template holding `$`), and serde_json clones and drops values
+/// recursively: about 2,000 levels overflow a 2 MiB test thread in a debug build. Until the
+/// engine bounds how deep data may grow (issue 11's limits), cases get room for the depth
+/// [`MAX_EVENTS`] transitions can build.
+const CASE_STACK_BYTES: usize = 512 << 20;
+
+/// Runs one case on its own thread with [`CASE_STACK_BYTES`] of stack; a panic in the case
+/// is re-raised here, where proptest catches it.
+fn run_bounded(definition: Definition, input: Value) -> BoundedRun {
+    let case = std::thread::Builder::new()
+        .name("asl-fuzz-case".into())
+        .stack_size(CASE_STACK_BYTES)
+        .spawn(move || run_bounded_here(definition, input))
+        .expect("a thread for the case");
+    match case.join() {
+        Ok(run) => run,
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
 /// Runs one definition on one input, aborted after [`MAX_EVENTS`] events or
 /// [`CASE_WALL_LIMIT`], stopped at once past [`MAX_DETAIL_BYTES`] of event details.
-fn run_bounded(definition: Definition, input: Value) -> BoundedRun {
+fn run_bounded_here(definition: Definition, input: Value) -> BoundedRun {
     quiet_budget_panics();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -875,4 +896,20 @@ fn a_loop_that_doubles_its_data_is_cut_short() {
         "{}",
         run.largest_details
     );
+}
+
+// The harness itself: a loop that wraps its data four levels deeper every turn (about 3,000
+// levels by the event bound, which overflows a 2 MiB thread) reaches the event bound without
+// overflowing the case's stack.
+#[test]
+fn a_loop_that_nests_its_data_deeper_reaches_the_event_bound() {
+    let definition = json!({"StartAt": "Wrap", "States": {"Wrap": {"Type": "Pass",
+        "Parameters": {"a": {"b": {"c": {"d.$": "$"}}}}, "Next": "Wrap"}}});
+    let definition = Definition::parse(&definition).unwrap_or_else(|p| panic!("{p:?}"));
+    let run = run_bounded(definition, json!({"deep": nested(100)}));
+    let result = run
+        .result
+        .expect("the event bound, not the byte bound, ends it");
+    assert_eq!(result.status, ExecutionStatus::Aborted);
+    assert!(result.history.len() >= MAX_EVENTS);
 }
