@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::path::{compact, Path};
 use super::problem::{Problems, Ptr};
@@ -128,6 +128,77 @@ fn lookup(field: &str) -> Option<(Op, bool)> {
         })
 }
 
+/// The one field of a rule object that names its operator (a comparison, And, Or or Not).
+fn operator_field<'a>(
+    obj: &'a Map<String, Value>,
+    ptr: &Ptr,
+    problems: &mut Problems,
+) -> Option<&'a str> {
+    let mut found: Vec<&str> = Vec::new();
+    for key in obj.keys() {
+        if matches!(key.as_str(), "And" | "Or" | "Not") || lookup(key).is_some() {
+            found.push(key);
+        } else if !RULE_FIELDS.contains(&key.as_str()) {
+            problems.add(
+                &ptr.key(key),
+                format!("unknown field \"{key}\" in a choice rule"),
+            );
+        } else if key == "Condition" {
+            problems.add(
+                &ptr.key(key),
+                "Condition is JSONata; this engine runs JSONPath definitions",
+            );
+        }
+    }
+    match found.as_slice() {
+        [one] => Some(*one),
+        [] => {
+            problems.add(
+                ptr,
+                "a choice rule needs one comparison operator, And, Or or Not",
+            );
+            None
+        }
+        many => {
+            problems.add(
+                ptr,
+                format!(
+                    "a choice rule must have exactly one operator, found {}",
+                    sorted(many).join(", ")
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The literal operand of a comparison, which must have the type the operator compares.
+fn literal_operand(
+    raw: &Value,
+    op: Op,
+    op_name: &str,
+    operand_ptr: &Ptr,
+    problems: &mut Problems,
+) -> Option<Value> {
+    let ok = match op.kind {
+        Kind::String | Kind::StringMatches => raw.is_string(),
+        Kind::Numeric => raw.is_number(),
+        Kind::Timestamp => raw.as_str().and_then(parse_timestamp).is_some(),
+        _ => raw.is_boolean(),
+    };
+    if !ok {
+        let expected = match op.kind {
+            Kind::String | Kind::StringMatches => "a string",
+            Kind::Numeric => "a number",
+            Kind::Timestamp => "a timestamp string such as 2016-08-18T17:33:00Z",
+            _ => "a boolean",
+        };
+        problems.add(operand_ptr, format!("{op_name} must be {expected}"));
+        return None;
+    }
+    Some(raw.clone())
+}
+
 impl ChoiceRule {
     pub fn parse(v: &Value, ptr: &Ptr, states: &[String], problems: &mut Problems) -> Option<Self> {
         let rule = Rule::parse(v, ptr, true, problems)?;
@@ -171,76 +242,10 @@ impl Rule {
                 }
             }
         }
-        let mut found: Vec<&str> = Vec::new();
-        for key in obj.keys() {
-            if matches!(key.as_str(), "And" | "Or" | "Not") || lookup(key).is_some() {
-                found.push(key);
-            } else if !RULE_FIELDS.contains(&key.as_str()) {
-                problems.add(
-                    &ptr.key(key),
-                    format!("unknown field \"{key}\" in a choice rule"),
-                );
-            } else if key == "Condition" {
-                problems.add(
-                    &ptr.key(key),
-                    "Condition is JSONata; this engine runs JSONPath definitions",
-                );
-            }
-        }
-        let op_name = match found.as_slice() {
-            [one] => *one,
-            [] => {
-                problems.add(
-                    ptr,
-                    "a choice rule needs one comparison operator, And, Or or Not",
-                );
-                return None;
-            }
-            many => {
-                problems.add(
-                    ptr,
-                    format!(
-                        "a choice rule must have exactly one operator, found {}",
-                        sorted(many).join(", ")
-                    ),
-                );
-                return None;
-            }
-        };
+        let op_name = operator_field(obj, ptr, problems)?;
         let operand_ptr = ptr.key(op_name);
         match op_name {
-            "And" | "Or" => {
-                if obj.contains_key("Variable") {
-                    problems.add(
-                        &ptr.key("Variable"),
-                        format!("Variable is not allowed with {op_name}"),
-                    );
-                }
-                let Some(list) = obj
-                    .get(op_name)
-                    .and_then(Value::as_array)
-                    .filter(|l| !l.is_empty())
-                else {
-                    problems.add(
-                        &operand_ptr,
-                        format!("{op_name} must be a non-empty array of rules"),
-                    );
-                    return None;
-                };
-                let rules: Vec<Rule> = list
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, r)| Rule::parse(r, &operand_ptr.index(i), false, problems))
-                    .collect();
-                if rules.len() != list.len() {
-                    return None;
-                }
-                Some(if op_name == "And" {
-                    Rule::And(rules)
-                } else {
-                    Rule::Or(rules)
-                })
-            }
+            "And" | "Or" => Self::parse_and_or(obj, op_name, ptr, &operand_ptr, problems),
             "Not" => {
                 if obj.contains_key("Variable") {
                     problems.add(&ptr.key("Variable"), "Variable is not allowed with Not");
@@ -248,67 +253,99 @@ impl Rule {
                 let inner = obj.get("Not")?;
                 Rule::parse(inner, &operand_ptr, false, problems).map(|r| Rule::Not(Box::new(r)))
             }
-            _ => {
-                let (op, is_path) = lookup(op_name)?;
-                let variable = match obj.get("Variable") {
-                    Some(Value::String(s)) => match Path::parse(s) {
-                        Ok(p) => p,
-                        Err(e) => {
-                            problems.add(&ptr.key("Variable"), e.to_string());
-                            return None;
-                        }
-                    },
-                    Some(_) => {
-                        problems.add(&ptr.key("Variable"), "Variable must be a string path");
-                        return None;
-                    }
-                    None => {
-                        problems.add(ptr, format!("{op_name} needs a Variable"));
-                        return None;
-                    }
-                };
-                let raw = obj.get(op_name)?;
-                let operand = if is_path {
-                    match raw.as_str().map(Path::parse_reference) {
-                        Some(Ok(p)) => Operand::Path(p),
-                        Some(Err(e)) => {
-                            problems.add(&operand_ptr, e.to_string());
-                            return None;
-                        }
-                        None => {
-                            problems.add(
-                                &operand_ptr,
-                                format!("{op_name} must be a reference path string"),
-                            );
-                            return None;
-                        }
-                    }
-                } else {
-                    let ok = match op.kind {
-                        Kind::String | Kind::StringMatches => raw.is_string(),
-                        Kind::Numeric => raw.is_number(),
-                        Kind::Timestamp => raw.as_str().and_then(parse_timestamp).is_some(),
-                        _ => raw.is_boolean(),
-                    };
-                    if !ok {
-                        let expected = match op.kind {
-                            Kind::String | Kind::StringMatches => "a string",
-                            Kind::Numeric => "a number",
-                            Kind::Timestamp => "a timestamp string such as 2016-08-18T17:33:00Z",
-                            _ => "a boolean",
-                        };
-                        problems.add(&operand_ptr, format!("{op_name} must be {expected}"));
-                        return None;
-                    }
-                    Operand::Value(raw.clone())
-                };
-                Some(Rule::Cmp {
-                    variable,
-                    op,
-                    operand,
-                })
-            }
+            _ => Self::parse_comparison(obj, op_name, ptr, &operand_ptr, problems),
         }
+    }
+
+    fn parse_and_or(
+        obj: &Map<String, Value>,
+        op_name: &str,
+        ptr: &Ptr,
+        operand_ptr: &Ptr,
+        problems: &mut Problems,
+    ) -> Option<Self> {
+        if obj.contains_key("Variable") {
+            problems.add(
+                &ptr.key("Variable"),
+                format!("Variable is not allowed with {op_name}"),
+            );
+        }
+        let Some(list) = obj
+            .get(op_name)
+            .and_then(Value::as_array)
+            .filter(|l| !l.is_empty())
+        else {
+            problems.add(
+                operand_ptr,
+                format!("{op_name} must be a non-empty array of rules"),
+            );
+            return None;
+        };
+        let rules: Vec<Rule> = list
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Rule::parse(r, &operand_ptr.index(i), false, problems))
+            .collect();
+        if rules.len() != list.len() {
+            return None;
+        }
+        Some(if op_name == "And" {
+            Rule::And(rules)
+        } else {
+            Rule::Or(rules)
+        })
+    }
+
+    /// `Variable` plus one comparison operator (`StringEquals`, `NumericLessThanPath`, ...).
+    fn parse_comparison(
+        obj: &Map<String, Value>,
+        op_name: &str,
+        ptr: &Ptr,
+        operand_ptr: &Ptr,
+        problems: &mut Problems,
+    ) -> Option<Self> {
+        let (op, is_path) = lookup(op_name)?;
+        let variable = match obj.get("Variable") {
+            Some(Value::String(s)) => match Path::parse(s) {
+                Ok(p) => p,
+                Err(e) => {
+                    problems.add(&ptr.key("Variable"), e.to_string());
+                    return None;
+                }
+            },
+            Some(_) => {
+                problems.add(&ptr.key("Variable"), "Variable must be a string path");
+                return None;
+            }
+            None => {
+                problems.add(ptr, format!("{op_name} needs a Variable"));
+                return None;
+            }
+        };
+        let raw = obj.get(op_name)?;
+        let operand = if is_path {
+            match raw.as_str().map(Path::parse_reference) {
+                Some(Ok(p)) => Operand::Path(p),
+                Some(Err(e)) => {
+                    problems.add(operand_ptr, e.to_string());
+                    return None;
+                }
+                None => {
+                    problems.add(
+                        operand_ptr,
+                        format!("{op_name} must be a reference path string"),
+                    );
+                    return None;
+                }
+            }
+        } else {
+            Operand::Value(literal_operand(raw, op, op_name, operand_ptr, problems)?)
+        };
+        Some(Rule::Cmp {
+            variable,
+            op,
+            operand,
+        })
     }
 
     /// Evaluates the rule. A missing `Variable` (except for `IsPresent`) or a missing

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::choice::describe;
-use super::definition::{Definition, Machine, StateKind};
+use super::definition::{Definition, Machine, State, StateKind};
 
 /// Renders the definition as Mermaid.
 pub fn mermaid(def: &Definition) -> String {
@@ -64,30 +64,7 @@ impl Graph {
         let mut uses_fail = false;
         for s in &m.states {
             let id = self.id(&s.name);
-            let name = label(&s.name);
-            match &s.kind {
-                StateKind::Parallel(p) => {
-                    self.line(indent, &format!("subgraph {id}[\"{name} (Parallel)\"]"));
-                    for (i, b) in p.branches.iter().enumerate() {
-                        let bid = format!("{id}_b{i}");
-                        self.line(indent + 1, &format!("subgraph {bid}[\"Branch {}\"]", i + 1));
-                        self.machine(b, &bid, indent + 2);
-                        self.line(indent + 1, "end");
-                    }
-                    self.line(indent, "end");
-                }
-                StateKind::Map(mp) => {
-                    self.line(indent, &format!("subgraph {id}[\"{name} (Map)\"]"));
-                    self.machine(&mp.processor, &format!("{id}_it"), indent + 1);
-                    self.line(indent, "end");
-                }
-                StateKind::Choice { .. } => self.line(indent, &format!("{id}{{\"{name}\"}}")),
-                StateKind::Wait(_) => self.line(indent, &format!("{id}([\"{name} (Wait)\"])")),
-                StateKind::Pass { .. } => self.line(indent, &format!("{id}(\"{name}\")")),
-                StateKind::Succeed => self.line(indent, &format!("{id}([\"{name}\"])")),
-                StateKind::Fail { .. } => self.line(indent, &format!("{id}[[\"{name}\"]]")),
-                StateKind::Task(_) => self.line(indent, &format!("{id}[\"{name}\"]")),
-            }
+            self.node(s, &id, indent);
             if let Some(n) = &s.next {
                 let to = self.id(n);
                 self.line(indent, &format!("{id} --> {to}"));
@@ -135,6 +112,34 @@ impl Graph {
         }
         if uses_fail {
             self.line(indent, &format!("{fail}(((Fail)))"));
+        }
+    }
+
+    /// The state's node: its shape says its type; Parallel and Map hold their machines.
+    fn node(&mut self, s: &State, id: &str, indent: usize) {
+        let name = label(&s.name);
+        match &s.kind {
+            StateKind::Parallel(p) => {
+                self.line(indent, &format!("subgraph {id}[\"{name} (Parallel)\"]"));
+                for (i, b) in p.branches.iter().enumerate() {
+                    let bid = format!("{id}_b{i}");
+                    self.line(indent + 1, &format!("subgraph {bid}[\"Branch {}\"]", i + 1));
+                    self.machine(b, &bid, indent + 2);
+                    self.line(indent + 1, "end");
+                }
+                self.line(indent, "end");
+            }
+            StateKind::Map(mp) => {
+                self.line(indent, &format!("subgraph {id}[\"{name} (Map)\"]"));
+                self.machine(&mp.processor, &format!("{id}_it"), indent + 1);
+                self.line(indent, "end");
+            }
+            StateKind::Choice { .. } => self.line(indent, &format!("{id}{{\"{name}\"}}")),
+            StateKind::Wait(_) => self.line(indent, &format!("{id}([\"{name} (Wait)\"])")),
+            StateKind::Pass { .. } => self.line(indent, &format!("{id}(\"{name}\")")),
+            StateKind::Succeed => self.line(indent, &format!("{id}([\"{name}\"])")),
+            StateKind::Fail { .. } => self.line(indent, &format!("{id}[[\"{name}\"]]")),
+            StateKind::Task(_) => self.line(indent, &format!("{id}[\"{name}\"]")),
         }
     }
 }

@@ -11,6 +11,12 @@ use std::fmt;
 
 use serde_json::Value;
 
+mod parse;
+mod select;
+
+use parse::Parser;
+use select::{apply_seg, Expr};
+
 /// Where a path starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Root {
@@ -55,12 +61,15 @@ fn cannot_set_message(path: &str, step: Option<&str>, input: &str) -> String {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Seg {
-    Child(String),
+    /// A field name and the quote it was written with in brackets (`'` for dot notation):
+    /// Jayway prints a name back in the quote it was read with.
+    Child(String, char),
     Index(i64),
     Wildcard,
     /// `..` followed by a selector: the selector applied to every descendant (and self).
     Descend(Box<Seg>),
-    Union(Vec<Key>),
+    /// Names or indexes in one bracket; the quote of its names, as for `Child`.
+    Union(Vec<Key>, char),
     Slice(Option<i64>, Option<i64>, Option<i64>),
     Filter(Box<Expr>),
     Length,
@@ -70,7 +79,7 @@ impl Seg {
     /// How a write failure names this step: a field name, or an index in brackets.
     fn step_name(&self) -> String {
         match self {
-            Seg::Child(name) => name.clone(),
+            Seg::Child(name, _) => name.clone(),
             Seg::Index(i) => format!("[{i}]"),
             _ => String::new(),
         }
@@ -97,8 +106,6 @@ impl fmt::Display for Path {
     }
 }
 
-const MAX_DEPTH: usize = 64;
-
 impl Path {
     /// Parses any path (Jayway syntax subset: names, indexes, `*`, `..`, unions, slices,
     /// filters `[?(...)]` and a trailing `length()`).
@@ -108,14 +115,9 @@ impl Path {
             reason: reason.to_string(),
         };
         let (root, rest) = split_root(text).ok_or_else(|| err("a path must start with $"))?;
-        let mut p = Parser {
-            s: rest.as_bytes(),
-            src: rest,
-            pos: 0,
-            depth: 0,
-        };
+        let mut p = Parser::new(rest);
         let segs = p.segments(false).map_err(|r| err(&r))?;
-        if p.pos != p.s.len() {
+        if !p.at_end() {
             return Err(err(&format!("unexpected '{}'", &rest[p.pos..])));
         }
         if let Some(i) = segs.iter().position(|s| *s == Seg::Length) {
@@ -150,20 +152,18 @@ impl Path {
         &self.text
     }
 
-    /// The path as Jayway prints it in messages: `$.a.b[0]` is `$['a']['b'][0]`. Paths with
-    /// other steps print as written.
-    pub fn bracket_notation(&self) -> String {
+    /// The path as Jayway JsonPath prints it back, the form Step Functions quotes in its
+    /// messages ("No results for path: $['x']", issue 11): names in brackets with the quote
+    /// they were read with and their escapes resolved, `[0]`, `[*]`, `..`, `[1:2]`, `[?]`
+    /// for a filter, `.length()`. The root is printed as written (`$`, `$$`, `$name`).
+    pub fn normalized(&self) -> String {
         let mut out = match &self.root {
             Root::Input => "$".to_string(),
             Root::Context => "$$".to_string(),
             Root::Variable(name) => format!("${name}"),
         };
         for seg in &self.segs {
-            match seg {
-                Seg::Child(name) => out.push_str(&format!("['{name}']")),
-                Seg::Index(i) => out.push_str(&format!("[{i}]")),
-                _ => return self.text.clone(),
-            }
+            write_normalized(seg, &mut out);
         }
         out
     }
@@ -171,7 +171,7 @@ impl Path {
     /// True for a path that identifies a single node by names and non-negative indexes.
     pub fn is_reference(&self) -> bool {
         self.segs.iter().all(|s| match s {
-            Seg::Child(_) => true,
+            Seg::Child(..) => true,
             Seg::Index(i) => *i >= 0,
             _ => false,
         })
@@ -181,7 +181,7 @@ impl Path {
     pub fn is_definite(&self) -> bool {
         self.segs
             .iter()
-            .all(|s| matches!(s, Seg::Child(_) | Seg::Index(_) | Seg::Length))
+            .all(|s| matches!(s, Seg::Child(..) | Seg::Index(_) | Seg::Length))
     }
 
     /// Applies the path to `data` (the value its root names). A definite path that matches
@@ -259,7 +259,7 @@ impl Path {
         let last = self.segs.len() - 1;
         for (i, seg) in self.segs.iter().enumerate() {
             match seg {
-                Seg::Child(name) => {
+                Seg::Child(name, _) => {
                     let Value::Object(map) = cur else {
                         return Err(self.cannot_set());
                     };
@@ -291,14 +291,44 @@ impl Path {
     }
 }
 
+/// Appends one segment in Jayway's printed form (see [`Path::normalized`]).
+fn write_normalized(seg: &Seg, out: &mut String) {
+    let names = |keys: &[Key], quote: char| {
+        keys.iter()
+            .map(|k| match k {
+                Key::Name(n) => format!("{quote}{n}{quote}"),
+                Key::Index(i) => i.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let opt = |x: &Option<i64>| x.map(|v| v.to_string()).unwrap_or_default();
+    match seg {
+        Seg::Child(name, quote) => out.push_str(&format!("[{quote}{name}{quote}]")),
+        Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        Seg::Wildcard => out.push_str("[*]"),
+        Seg::Descend(inner) => {
+            out.push_str("..");
+            write_normalized(inner, out);
+        }
+        Seg::Union(keys, quote) => out.push_str(&format!("[{}]", names(keys, *quote))),
+        Seg::Slice(start, end, None) => out.push_str(&format!("[{}:{}]", opt(start), opt(end))),
+        Seg::Slice(start, end, step) => {
+            out.push_str(&format!("[{}:{}:{}]", opt(start), opt(end), opt(step)))
+        }
+        Seg::Filter(_) => out.push_str("[?]"),
+        Seg::Length => out.push_str(".length()"),
+    }
+}
+
 /// The first step of a reference path that cannot be written into `target`, if any.
 fn blocked_step<'s>(segs: &'s [Seg], target: &Value) -> Option<&'s Seg> {
     let (first, rest) = segs.split_first()?;
     match (first, target) {
-        (Seg::Child(name), Value::Object(map)) => match map.get(name) {
+        (Seg::Child(name, _), Value::Object(map)) => match map.get(name) {
             Some(next) => blocked_step(rest, next),
             // Missing objects are created; the remaining steps must then all be names.
-            None => rest.iter().find(|s| !matches!(s, Seg::Child(_))),
+            None => rest.iter().find(|s| !matches!(s, Seg::Child(..))),
         },
         (Seg::Index(i), Value::Array(arr)) => {
             match usize::try_from(*i).ok().and_then(|i| arr.get(i)) {
@@ -333,542 +363,6 @@ fn split_root(text: &str) -> Option<(Root, &str)> {
         ));
     }
     Some((Root::Input, rest))
-}
-
-fn apply_seg<'a>(seg: &Seg, v: &'a Value, root: &'a Value, out: &mut Vec<&'a Value>) {
-    match seg {
-        Seg::Child(name) => {
-            if let Some(x) = v.as_object().and_then(|m| m.get(name)) {
-                out.push(x);
-            }
-        }
-        Seg::Index(i) => {
-            if let Value::Array(arr) = v {
-                if let Some(idx) = resolve_index(*i, arr.len()) {
-                    out.push(&arr[idx]);
-                }
-            }
-        }
-        Seg::Wildcard => match v {
-            Value::Array(arr) => out.extend(arr.iter()),
-            Value::Object(map) => out.extend(map.values()),
-            _ => {}
-        },
-        Seg::Descend(inner) => descend(inner, v, root, out, 0),
-        Seg::Union(keys) => {
-            for k in keys {
-                match k {
-                    Key::Name(n) => apply_seg(&Seg::Child(n.clone()), v, root, out),
-                    Key::Index(i) => apply_seg(&Seg::Index(*i), v, root, out),
-                }
-            }
-        }
-        Seg::Slice(start, end, step) => {
-            if let Value::Array(arr) = v {
-                for idx in slice_indices(arr.len(), *start, *end, *step) {
-                    out.push(&arr[idx]);
-                }
-            }
-        }
-        Seg::Filter(expr) => match v {
-            Value::Array(arr) => {
-                for item in arr {
-                    if expr.test(item, root) {
-                        out.push(item);
-                    }
-                }
-            }
-            Value::Object(_) if expr.test(v, root) => out.push(v),
-            _ => {}
-        },
-        Seg::Length => {}
-    }
-}
-
-fn descend<'a>(sel: &Seg, v: &'a Value, root: &'a Value, out: &mut Vec<&'a Value>, depth: usize) {
-    if depth > 512 {
-        return;
-    }
-    apply_seg(sel, v, root, out);
-    match v {
-        Value::Array(arr) => arr
-            .iter()
-            .for_each(|x| descend(sel, x, root, out, depth + 1)),
-        Value::Object(map) => map
-            .values()
-            .for_each(|x| descend(sel, x, root, out, depth + 1)),
-        _ => {}
-    }
-}
-
-fn resolve_index(i: i64, len: usize) -> Option<usize> {
-    let len_i = i64::try_from(len).ok()?;
-    let idx = if i < 0 { len_i.checked_add(i)? } else { i };
-    if (0..len_i).contains(&idx) {
-        usize::try_from(idx).ok()
-    } else {
-        None
-    }
-}
-
-fn slice_indices(
-    len: usize,
-    start: Option<i64>,
-    end: Option<i64>,
-    step: Option<i64>,
-) -> Vec<usize> {
-    let len = i64::try_from(len).unwrap_or(i64::MAX);
-    let step = step.unwrap_or(1);
-    if step == 0 {
-        return Vec::new();
-    }
-    let norm = |x: i64| {
-        if x < 0 {
-            (len.saturating_add(x)).max(0)
-        } else {
-            x.min(len)
-        }
-    };
-    let mut out = Vec::new();
-    if step > 0 {
-        let (mut i, e) = (norm(start.unwrap_or(0)), norm(end.unwrap_or(len)));
-        while i < e {
-            out.push(i as usize);
-            i = i.saturating_add(step);
-        }
-    } else {
-        let mut i = start.map(norm).unwrap_or(len - 1).min(len - 1);
-        let e = end.map(norm).unwrap_or(-1);
-        while i > e && i >= 0 {
-            out.push(i as usize);
-            i = i.saturating_add(step);
-        }
-    }
-    out
-}
-
-struct Parser<'a> {
-    s: &'a [u8],
-    src: &'a str,
-    pos: usize,
-    depth: usize,
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.pos).copied()
-    }
-
-    fn eat(&mut self, c: u8) -> bool {
-        if self.peek() == Some(c) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.pos += 1;
-        }
-    }
-
-    /// Segments until the end, or (inside a filter) until a character that ends an operand.
-    fn segments(&mut self, in_filter: bool) -> Result<Vec<Seg>, String> {
-        let mut segs = Vec::new();
-        while let Some(c) = self.peek() {
-            match c {
-                b'.' => {
-                    self.pos += 1;
-                    if self.eat(b'.') {
-                        let sel = if self.peek() == Some(b'[') {
-                            self.pos += 1;
-                            self.bracket()?
-                        } else {
-                            self.dot_selector(in_filter)?
-                        };
-                        if sel == Seg::Length {
-                            return Err("length() cannot follow ..".into());
-                        }
-                        segs.push(Seg::Descend(Box::new(sel)));
-                    } else {
-                        segs.push(self.dot_selector(in_filter)?);
-                    }
-                }
-                b'[' => {
-                    self.pos += 1;
-                    segs.push(self.bracket()?);
-                }
-                _ if in_filter => break,
-                _ => return Err(format!("unexpected '{}'", &self.src[self.pos..])),
-            }
-        }
-        Ok(segs)
-    }
-
-    fn dot_selector(&mut self, in_filter: bool) -> Result<Seg, String> {
-        if self.eat(b'*') {
-            return Ok(Seg::Wildcard);
-        }
-        let start = self.pos;
-        while let Some(c) = self.peek() {
-            let stop = c == b'.'
-                || c == b'['
-                || (in_filter
-                    && matches!(
-                        c,
-                        b' ' | b')' | b'=' | b'!' | b'<' | b'>' | b'&' | b'|' | b','
-                    ));
-            if stop {
-                break;
-            }
-            self.pos += 1;
-            if c == b'(' {
-                if !self.eat(b')') {
-                    return Err("only the function length() is supported".into());
-                }
-                break;
-            }
-        }
-        let name = &self.src[start..self.pos];
-        if name.is_empty() {
-            return Err("empty name after '.'".into());
-        }
-        if name.ends_with("()") {
-            if name == "length()" {
-                return Ok(Seg::Length);
-            }
-            return Err(format!("unsupported function {name}"));
-        }
-        Ok(Seg::Child(name.to_string()))
-    }
-
-    fn bracket(&mut self) -> Result<Seg, String> {
-        self.ws();
-        let seg = match self.peek() {
-            Some(b'*') => {
-                self.pos += 1;
-                Seg::Wildcard
-            }
-            Some(b'?') => {
-                self.pos += 1;
-                self.ws();
-                if !self.eat(b'(') {
-                    return Err("expected ( after ?".into());
-                }
-                self.depth += 1;
-                if self.depth > MAX_DEPTH {
-                    return Err("filter nested too deeply".into());
-                }
-                let e = self.expr()?;
-                self.depth -= 1;
-                self.ws();
-                if !self.eat(b')') {
-                    return Err("expected ) to close the filter".into());
-                }
-                Seg::Filter(Box::new(e))
-            }
-            Some(b'\'' | b'"') => {
-                let mut keys = vec![Key::Name(self.quoted()?)];
-                self.ws();
-                while self.eat(b',') {
-                    self.ws();
-                    keys.push(Key::Name(self.quoted()?));
-                    self.ws();
-                }
-                if keys.len() == 1 {
-                    match keys.pop() {
-                        Some(Key::Name(n)) => Seg::Child(n),
-                        _ => return Err("bad bracket".into()),
-                    }
-                } else {
-                    Seg::Union(keys)
-                }
-            }
-            Some(c) if c == b'-' || c == b':' || c.is_ascii_digit() => {
-                let first = self.opt_int()?;
-                self.ws();
-                if self.peek() == Some(b':') {
-                    self.pos += 1;
-                    self.ws();
-                    let end = self.opt_int()?;
-                    self.ws();
-                    let step = if self.eat(b':') {
-                        self.ws();
-                        self.opt_int()?
-                    } else {
-                        None
-                    };
-                    Seg::Slice(first, end, step)
-                } else {
-                    let first = first.ok_or("expected an index")?;
-                    let mut keys = vec![Key::Index(first)];
-                    while self.eat(b',') {
-                        self.ws();
-                        keys.push(Key::Index(self.opt_int()?.ok_or("expected an index")?));
-                        self.ws();
-                    }
-                    if keys.len() == 1 {
-                        Seg::Index(first)
-                    } else {
-                        Seg::Union(keys)
-                    }
-                }
-            }
-            _ => return Err("bad bracket expression".into()),
-        };
-        self.ws();
-        if !self.eat(b']') {
-            return Err("expected ]".into());
-        }
-        Ok(seg)
-    }
-
-    fn opt_int(&mut self) -> Result<Option<i64>, String> {
-        let start = self.pos;
-        if self.peek() == Some(b'-') {
-            self.pos += 1;
-        }
-        while matches!(self.peek(), Some(c) if c.is_ascii_digit()) {
-            self.pos += 1;
-        }
-        let text = &self.src[start..self.pos];
-        if text.is_empty() {
-            return Ok(None);
-        }
-        text.parse::<i64>()
-            .map(Some)
-            .map_err(|_| format!("bad index {text}"))
-    }
-
-    fn quoted(&mut self) -> Result<String, String> {
-        let q = self.peek().ok_or("expected a quote")?;
-        self.pos += 1;
-        let mut out = String::new();
-        let rest = &self.src[self.pos..];
-        let mut chars = rest.char_indices();
-        while let Some((i, c)) = chars.next() {
-            if c == '\\' {
-                if let Some((_, n)) = chars.next() {
-                    out.push(n);
-                    continue;
-                }
-                return Err("unterminated string".into());
-            }
-            if c as u32 == u32::from(q) {
-                self.pos += i + 1;
-                return Ok(out);
-            }
-            out.push(c);
-        }
-        Err("unterminated string".into())
-    }
-
-    fn expr(&mut self) -> Result<Expr, String> {
-        let mut left = self.and_expr()?;
-        loop {
-            self.ws();
-            if self.s[self.pos..].starts_with(b"||") {
-                self.pos += 2;
-                let right = self.and_expr()?;
-                left = Expr::Or(Box::new(left), Box::new(right));
-            } else {
-                return Ok(left);
-            }
-        }
-    }
-
-    fn and_expr(&mut self) -> Result<Expr, String> {
-        let mut left = self.unary()?;
-        loop {
-            self.ws();
-            if self.s[self.pos..].starts_with(b"&&") {
-                self.pos += 2;
-                let right = self.unary()?;
-                left = Expr::And(Box::new(left), Box::new(right));
-            } else {
-                return Ok(left);
-            }
-        }
-    }
-
-    fn unary(&mut self) -> Result<Expr, String> {
-        self.ws();
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err("filter nested too deeply".into());
-        }
-        let result = if self.peek() == Some(b'!') && self.s.get(self.pos + 1) != Some(&b'=') {
-            self.pos += 1;
-            self.unary().map(|e| Expr::Not(Box::new(e)))
-        } else if self.eat(b'(') {
-            let e = self.expr()?;
-            self.ws();
-            if !self.eat(b')') {
-                return Err("expected )".into());
-            }
-            Ok(e)
-        } else {
-            let left = self.operand()?;
-            self.ws();
-            let op = self.cmp_op();
-            match op {
-                Some(op) => {
-                    self.ws();
-                    let right = self.operand()?;
-                    Ok(Expr::Cmp(left, op, right))
-                }
-                None => Ok(Expr::Exists(left)),
-            }
-        };
-        self.depth -= 1;
-        result
-    }
-
-    fn cmp_op(&mut self) -> Option<CmpOp> {
-        let rest = &self.s[self.pos..];
-        let (op, len) = if rest.starts_with(b"==") {
-            (CmpOp::Eq, 2)
-        } else if rest.starts_with(b"!=") {
-            (CmpOp::Ne, 2)
-        } else if rest.starts_with(b"<=") {
-            (CmpOp::Le, 2)
-        } else if rest.starts_with(b">=") {
-            (CmpOp::Ge, 2)
-        } else if rest.starts_with(b"<") {
-            (CmpOp::Lt, 1)
-        } else if rest.starts_with(b">") {
-            (CmpOp::Gt, 1)
-        } else {
-            return None;
-        };
-        self.pos += len;
-        Some(op)
-    }
-
-    fn operand(&mut self) -> Result<Operand, String> {
-        match self.peek() {
-            Some(b'@') => {
-                self.pos += 1;
-                Ok(Operand::Current(self.segments(true)?))
-            }
-            Some(b'$') => {
-                self.pos += 1;
-                Ok(Operand::Root(self.segments(true)?))
-            }
-            Some(b'\'' | b'"') => Ok(Operand::Lit(Value::String(self.quoted()?))),
-            Some(c) if c == b'-' || c.is_ascii_digit() => {
-                let start = self.pos;
-                self.pos += 1;
-                while matches!(self.peek(), Some(c) if c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
-                {
-                    self.pos += 1;
-                }
-                let text = &self.src[start..self.pos];
-                serde_json::from_str::<Value>(text)
-                    .ok()
-                    .filter(Value::is_number)
-                    .map(Operand::Lit)
-                    .ok_or_else(|| format!("bad number {text}"))
-            }
-            _ => {
-                for (word, v) in [
-                    ("true", Value::Bool(true)),
-                    ("false", Value::Bool(false)),
-                    ("null", Value::Null),
-                ] {
-                    if self.s[self.pos..].starts_with(word.as_bytes()) {
-                        self.pos += word.len();
-                        return Ok(Operand::Lit(v));
-                    }
-                }
-                Err("expected @, $, a string, a number, true, false or null in the filter".into())
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum CmpOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Operand {
-    Current(Vec<Seg>),
-    Root(Vec<Seg>),
-    Lit(Value),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Expr {
-    Or(Box<Expr>, Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
-    Not(Box<Expr>),
-    Exists(Operand),
-    Cmp(Operand, CmpOp, Operand),
-}
-
-impl Operand {
-    fn eval<'a>(&'a self, current: &'a Value, root: &'a Value) -> Option<&'a Value> {
-        let (start, segs) = match self {
-            Operand::Lit(v) => return Some(v),
-            Operand::Current(segs) => (current, segs),
-            Operand::Root(segs) => (root, segs),
-        };
-        let mut cur = vec![start];
-        for seg in segs {
-            let mut next = Vec::new();
-            for v in cur {
-                apply_seg(seg, v, root, &mut next);
-            }
-            cur = next;
-        }
-        cur.first().copied()
-    }
-}
-
-impl Expr {
-    fn test(&self, current: &Value, root: &Value) -> bool {
-        match self {
-            Expr::Or(a, b) => a.test(current, root) || b.test(current, root),
-            Expr::And(a, b) => a.test(current, root) && b.test(current, root),
-            Expr::Not(e) => !e.test(current, root),
-            Expr::Exists(op) => match op {
-                Operand::Lit(v) => !matches!(v, Value::Null | Value::Bool(false)),
-                _ => op.eval(current, root).is_some(),
-            },
-            Expr::Cmp(l, op, r) => {
-                let (Some(a), Some(b)) = (l.eval(current, root), r.eval(current, root)) else {
-                    return *op == CmpOp::Ne;
-                };
-                compare(a, *op, b)
-            }
-        }
-    }
-}
-
-fn compare(a: &Value, op: CmpOp, b: &Value) -> bool {
-    use std::cmp::Ordering;
-    let ord: Option<Ordering> = match (a, b) {
-        (Value::Number(x), Value::Number(y)) => crate::asl::value::cmp_numbers(x, y),
-        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
-        _ => None,
-    };
-    match op {
-        CmpOp::Eq => ord.map_or(a == b, |o| o == Ordering::Equal),
-        CmpOp::Ne => ord.map_or(a != b, |o| o != Ordering::Equal),
-        CmpOp::Lt => ord == Some(Ordering::Less),
-        CmpOp::Le => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
-        CmpOp::Gt => ord == Some(Ordering::Greater),
-        CmpOp::Ge => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
-    }
 }
 
 #[cfg(test)]
@@ -946,6 +440,73 @@ mod tests {
             sel("$.vals[9]", &data),
             Err(PathError::NotFound(_))
         ));
+    }
+
+    // Step Functions reads paths with Jayway JsonPath, whose bracket notation takes the
+    // escapes of a Java string literal (PathCompiler.readBracketPropertyToken, then
+    // Utils.unescape): `$['a\\"b']` names the field a\"b, `$["a\"b"]` the field a"b.
+    #[test]
+    fn quoted_names_take_java_escapes() {
+        let data =
+            json!({"a\\\"b": 1, "a\"b": 2, "it's": 3, "t\tn\nA": 4, "\u{1F600}": 5, "x\\": 6});
+        assert_eq!(sel(r#"$['a\\"b']"#, &data).unwrap(), json!(1));
+        assert_eq!(sel(r#"$["a\"b"]"#, &data).unwrap(), json!(2));
+        assert_eq!(sel(r#"$['it\'s']"#, &data).unwrap(), json!(3));
+        assert_eq!(sel(r#"$["it's"]"#, &data).unwrap(), json!(3));
+        assert_eq!(sel(r#"$['t\tn\n\u0041']"#, &data).unwrap(), json!(4));
+        assert_eq!(sel(r#"$['\uD83D\uDE00']"#, &data).unwrap(), json!(5));
+        assert_eq!(sel(r#"$['x\\']"#, &data).unwrap(), json!(6));
+        assert_eq!(
+            sel(r#"$[?(@ == 'a\"b')]"#, &json!(["a\"b", "c"])).unwrap(),
+            json!(["a\"b"])
+        );
+        for bad in [
+            r#"$['\u00G1']"#,
+            r#"$['\uD83D']"#,
+            r#"$['\u12']"#,
+            r#"$['a\']"#,
+        ] {
+            assert!(Path::parse(bad).is_err(), "{bad}");
+        }
+        // The engine prints a path back as it was written.
+        let text = r#"$['a\\"b'].c"#;
+        let path = Path::parse_reference(text).unwrap();
+        assert_eq!(path.to_string(), text);
+        assert_eq!(
+            path.select(&data).unwrap_err().to_string(),
+            format!("no results for path {text}")
+        );
+        let mut target = json!({});
+        path.set(&mut target, json!(7)).unwrap();
+        assert_eq!(target, json!({"a\\\"b": {"c": 7}}));
+    }
+
+    // Jayway prints a path back with every name in brackets, in the quote it was read with and
+    // its escapes resolved; Step Functions quotes that form ("No results for path: $['x']").
+    #[test]
+    fn normalized_form_is_jayways() {
+        let cases = [
+            ("$", "$"),
+            ("$.x", "$['x']"),
+            ("$.a[0].b", "$['a'][0]['b']"),
+            (r#"$["c\"d"]"#, r#"$["c"d"]"#),
+            (r#"$['a\\"b'].c"#, r#"$['a\"b']['c']"#),
+            ("$$.Execution.Id", "$$['Execution']['Id']"),
+            ("$v.items[-1]", "$v['items'][-1]"),
+            ("$.l[*]..id", "$['l'][*]..['id']"),
+            ("$.l[1:3]", "$['l'][1:3]"),
+            ("$['a','b']", "$['a','b']"),
+            ("$.l[0,2]", "$['l'][0,2]"),
+            ("$.l[?(@.p > 1)].t", "$['l'][?]['t']"),
+            ("$.l.length()", "$['l'].length()"),
+        ];
+        for (text, normalized) in cases {
+            assert_eq!(
+                Path::parse(text).unwrap().normalized(),
+                normalized,
+                "{text}"
+            );
+        }
     }
 
     #[test]

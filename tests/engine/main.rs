@@ -6,10 +6,12 @@ mod common;
 #[path = "../common/process.rs"]
 mod process;
 
+mod aws_corners;
 mod bindings;
 mod choice;
 mod cli;
 mod errors;
+mod fuzz;
 mod history;
 mod intrinsics;
 mod io;

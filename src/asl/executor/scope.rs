@@ -131,7 +131,7 @@ impl<'s> Scope<'s> {
                 path.select(self.input).map_err(|_| {
                     Failure::runtime(format!(
                         "Invalid path '{path}' : No results for path: {}",
-                        path.bracket_notation()
+                        path.normalized()
                     ))
                 })
             }
