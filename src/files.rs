@@ -15,6 +15,10 @@ pub const MAX_STATE_MACHINE_DEFINITION_BYTES: u64 = 1024 * 1024;
 /// The largest execution input: Step Functions' 256 KiB quota for a task or execution input
 /// (docs.aws.amazon.com/step-functions/latest/dg/limits.html).
 pub const MAX_EXECUTION_INPUT_BYTES: u64 = 256 * 1024;
+/// The largest `asl run --input @FILE` read. The engine refuses an input over
+/// [`MAX_EXECUTION_INPUT_BYTES`] as StartExecution does unless `--no-limits` is given; this only
+/// keeps a file such as /dev/zero from being read whole.
+pub const MAX_INPUT_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// The largest `--env-file`.
 pub const MAX_ENV_FILE_BYTES: u64 = 1024 * 1024;
 

@@ -18,7 +18,7 @@ use crate::asl::{
 };
 use crate::clock::{Clock, SystemClock, VirtualClock};
 use crate::files::{
-    read_text, ReadError, MAX_EXECUTION_INPUT_BYTES, MAX_STATE_MACHINE_DEFINITION_BYTES,
+    read_text, ReadError, MAX_INPUT_FILE_BYTES, MAX_STATE_MACHINE_DEFINITION_BYTES,
 };
 
 #[derive(Debug, clap::Subcommand)]
@@ -160,7 +160,7 @@ fn validate(path: &Path) -> Result<Outcome, UsageError> {
 fn parse_input(input: &str) -> Result<Value, UsageError> {
     let (text, origin) = match input.strip_prefix('@') {
         Some(file) => (
-            read(Path::new(file), "--input file", MAX_EXECUTION_INPUT_BYTES)?,
+            read(Path::new(file), "--input file", MAX_INPUT_FILE_BYTES)?,
             format!("--input file {file}"),
         ),
         None => (input.to_string(), "--input".to_string()),

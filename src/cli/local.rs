@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{Outcome, UsageError};
-use crate::asl::{Definition, ExecutionStatus, Executor, HistoryEvent};
+use crate::asl::{Definition, ExecutionStatus, Executor, HistoryEvent, Limits};
 use crate::clock::{Clock, SystemClock};
 use crate::ecs::Ecs;
 use crate::error::{MigrationError, StateError};
@@ -86,6 +86,12 @@ pub struct LocalArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Turn off AWS's quotas in the embedded engine (25,000 history events; 256 KiB of
+    /// execution input and of any state's input, output or result), which are on by default
+    /// so a run that passes here fits in Step Functions.
+    #[arg(long)]
+    pub no_limits: bool,
+
     /// The migration command [default: alembic upgrade head].
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -150,7 +156,19 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
     let began = Instant::now();
     let (ending, stopped_by) = match input {
         Err(invalid) => (Ending::Failed(invalid.to_state_error()), None),
-        Ok(input) => follow(&ecs, &settings, input, stop_timeout, &relay, &mut signals).await?,
+        Ok(input) => {
+            let limits = if args.no_limits {
+                Limits::none()
+            } else {
+                Limits::aws()
+            };
+            let run = Run {
+                settings: &settings,
+                stop_timeout,
+                limits,
+            };
+            follow(&ecs, &run, input, &relay, &mut signals).await?
+        }
     };
     let last = ecs.tasks().pop();
     let summary = Summary {
@@ -175,14 +193,26 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
 /// Runs the execution, printing its progress, until it ends or a stop signal interrupts it;
 /// then waits for the task to stop (or kills it) so nothing is left running. Also returns the
 /// signal that interrupted it.
+/// How the execution runs: the steps' settings, the container's stop timeout, the engine's
+/// limits.
+struct Run<'a> {
+    settings: &'a Settings,
+    stop_timeout: Duration,
+    limits: Limits,
+}
+
 async fn follow(
     ecs: &LocalEcs,
-    settings: &Settings,
+    run: &Run<'_>,
     input: Value,
-    stop_timeout: Duration,
     relay: &relay::Relay,
     signals: &mut StopSignals,
 ) -> Result<(Ending, Option<StopSignal>), UsageError> {
+    let Run {
+        settings,
+        stop_timeout,
+        limits,
+    } = *run;
     // One queue for the engine's states and the runner's events, each put in by the thread
     // where it happens, so the terminal shows them in the order they happened.
     let runner_notes = relay.clone();
@@ -224,6 +254,7 @@ async fn follow(
             ecs.task_definition().family,
             chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
         ))
+        .with_limits(limits)
         // The observer prints progress; nothing reads the history afterwards.
         .without_history()
         .with_observer(Arc::new(observer));
