@@ -3,48 +3,24 @@
 //! `_HANDLER`, or `ECS_MIGRATE_STEP`), and an unconfigured function fails every invocation by
 //! name instead of crashing the runtime.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use crate::runtime_api::{Answer, RuntimeApi};
+use crate::lambda_wire::error_of;
+use crate::runtime_api::RuntimeApi;
 use ecs_migrate::machine::Step;
 use serde_json::json;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-/// Starts the bootstrap against `api` with valid settings, `env` and nothing inherited.
+/// Starts the bootstrap against `api` with valid settings and `env`, as the wire tests start
+/// every function.
 fn bootstrap(api: &RuntimeApi, env: &[(&str, &str)]) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
-    command
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.endpoint())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "test")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        // Nothing here should reach AWS: a closed port on loopback.
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("CLUSTER", "prod")
-        .env("CONTAINER_NAME", "fastapi")
-        .env("ALLOWED_FAMILIES", "app")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.spawn().expect("start bootstrap")
-}
-
-fn error_of(answer: Answer) -> (String, String) {
-    match answer {
-        Answer::Error {
-            error_type,
-            message,
-        } => (error_type, message),
-        other => panic!("expected an error, got {other:?}"),
-    }
+    let settings = [
+        ("CLUSTER", "prod"),
+        ("CONTAINER_NAME", "fastapi"),
+        ("ALLOWED_FAMILIES", "app"),
+    ];
+    let env: Vec<(&str, &str)> = settings.iter().chain(env).copied().collect();
+    crate::lambda_wire::bootstrap(env!("CARGO_BIN_EXE_bootstrap"), api, &env)
 }
 
 /// Invokes with input no step accepts: the error names the step that ran.

@@ -11,7 +11,7 @@ use crate::moto;
 use crate::runtime_api::{Answer, RuntimeApi};
 
 /// Starts a step's bootstrap against `api` with `env` (and nothing inherited that could reach AWS).
-fn bootstrap(binary: &str, api: &RuntimeApi, env: &[(&str, &str)]) -> Child {
+pub(crate) fn bootstrap(binary: &str, api: &RuntimeApi, env: &[(&str, &str)]) -> Child {
     let mut command = Command::new(binary);
     command
         .env_clear()
@@ -41,7 +41,7 @@ fn response_of(answer: Answer) -> Value {
     }
 }
 
-fn error_of(answer: Answer) -> (String, String) {
+pub(crate) fn error_of(answer: Answer) -> (String, String) {
     match answer {
         Answer::Error {
             error_type,
