@@ -21,7 +21,7 @@ use crate::process::{finish, spawn, Output};
 
 const ACCOUNT: &str = moto::ACCOUNT;
 
-fn server() -> &'static Moto {
+pub(crate) fn server() -> &'static Moto {
     let server = moto::shared();
     server.enable_state_machine_execution();
     server
@@ -45,7 +45,7 @@ fn bare_command(server: &Moto, args: &[&str]) -> Command {
 
 /// [`bare_command`] pointed at moto with `--endpoint-url` (dry runs too: a call they made
 /// by mistake would reach moto, where the test sees it, never AWS).
-fn command(server: &Moto, args: &[&str]) -> Command {
+pub(crate) fn command(server: &Moto, args: &[&str]) -> Command {
     let mut cmd = bare_command(server, args);
     if !args.contains(&"--help") {
         cmd.args(["--endpoint-url", &server.endpoint()]);

@@ -2,29 +2,9 @@
 //! moto server): control characters are shown escaped, so a line cannot clear the screen,
 //! overwrite another line or forge one of the command's own lines in a CI log.
 
-use std::process::Command;
-
+use crate::cli_aws::{command, server};
 use crate::machines::{log_stream, End, Machine};
-use crate::moto::{self, Moto};
 use crate::process::{finish, spawn};
-
-fn server() -> &'static Moto {
-    let server = moto::shared();
-    server.enable_state_machine_execution();
-    server
-}
-
-fn command(server: &Moto, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-migrate"));
-    cmd.env_clear();
-    for (key, value) in server.client_env() {
-        if key != "AWS_ENDPOINT_URL" {
-            cmd.env(key, value);
-        }
-    }
-    cmd.args(args).args(["--endpoint-url", &server.endpoint()]);
-    cmd
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_and_wait_show_control_characters_in_log_lines_escaped() {
