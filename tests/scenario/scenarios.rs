@@ -354,6 +354,30 @@ const HAPPY_PATH: [&str; 7] = [
     "MigrationSucceeded",
 ];
 
+/// A task that stopped and failed CheckExitCode, then StopTask.
+const FAILED_AT_CHECK: [&str; 8] = [
+    "ValidateEvent",
+    "RunTask",
+    "TaskStarted",
+    "PollStatus",
+    "IsTaskStopped",
+    "CheckExitCode",
+    "StopTask",
+    "MigrationFailed",
+];
+
+/// A task past its deadline or start budget, stopped through TaskOverdue.
+const STOPPED_WHEN_OVERDUE: [&str; 8] = [
+    "ValidateEvent",
+    "RunTask",
+    "TaskStarted",
+    "PollStatus",
+    "IsTaskStopped",
+    "TaskOverdue",
+    "StopTask",
+    "MigrationFailed",
+];
+
 #[tokio::test]
 async fn success() {
     let run = Scenario::new(Script::default()).run(bare()).await;
@@ -469,19 +493,7 @@ async fn failed_to_start() {
         "Migration.TaskFailedToStart",
         &["CannotPullContainerError", "stop code TaskFailedToStart"],
     );
-    assert_eq!(
-        run.visited(),
-        [
-            "ValidateEvent",
-            "RunTask",
-            "TaskStarted",
-            "PollStatus",
-            "IsTaskStopped",
-            "CheckExitCode",
-            "StopTask",
-            "MigrationFailed"
-        ]
-    );
+    assert_eq!(run.visited(), FAILED_AT_CHECK);
     run.assert_nothing_running();
 }
 
@@ -505,19 +517,7 @@ async fn non_zero_exit_carries_the_log_tail() {
         ],
     );
     assert!(!run.result.cause.clone().unwrap().contains("log line 3"));
-    assert_eq!(
-        run.visited(),
-        [
-            "ValidateEvent",
-            "RunTask",
-            "TaskStarted",
-            "PollStatus",
-            "IsTaskStopped",
-            "CheckExitCode",
-            "StopTask",
-            "MigrationFailed"
-        ]
-    );
+    assert_eq!(run.visited(), FAILED_AT_CHECK);
     run.assert_nothing_running();
     // 1 + ValidateEvent, RunTask, PollStatus 5 each + 2 Choices of 2 + CheckExitCode failing
     // 5 + StopTask 5 + Fail entered 1 + ExecutionFailed 1.
@@ -587,19 +587,7 @@ async fn deadline_passing_stops_the_task() {
         "Migration.Timeout",
         &["MAX_DURATION_SECONDS", "being stopped"],
     );
-    assert_eq!(
-        run.visited(),
-        [
-            "ValidateEvent",
-            "RunTask",
-            "TaskStarted",
-            "PollStatus",
-            "IsTaskStopped",
-            "TaskOverdue",
-            "StopTask",
-            "MigrationFailed"
-        ]
-    );
+    assert_eq!(run.visited(), STOPPED_WHEN_OVERDUE);
     run.assert_nothing_running();
     let stopped = run
         .fake
@@ -627,19 +615,7 @@ async fn stuck_in_provisioning_is_stopped_as_a_failed_start() {
         "Migration.TaskFailedToStart",
         &["still PROVISIONING 300 s after RunTask"],
     );
-    assert_eq!(
-        run.visited(),
-        [
-            "ValidateEvent",
-            "RunTask",
-            "TaskStarted",
-            "PollStatus",
-            "IsTaskStopped",
-            "TaskOverdue",
-            "StopTask",
-            "MigrationFailed"
-        ]
-    );
+    assert_eq!(run.visited(), STOPPED_WHEN_OVERDUE);
     run.assert_nothing_running();
 }
 
@@ -747,22 +723,9 @@ async fn aborted_execution_task_is_stopped_by_the_status_change_rule() {
     );
 
     // The EventBridge rule on "Execution Status Change" ABORTED invokes stop-task.
-    let execution_arn =
-        "arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:app-42-aborted";
-    let event = json!({
-        "version": "0", "id": "status-change", "detail-type": "Step Functions Execution Status Change",
-        "source": "aws.states", "account": "123456789012", "time": "2026-11-25T12:10:00Z",
-        "region": "eu-west-1", "resources": [execution_arn],
-        "detail": {"executionArn": execution_arn, "name": "app-42-aborted", "status": "ABORTED",
-                   "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate"}
-    });
-    let env = StepEnv {
-        settings: &settings,
-        ecs: fake.as_ref(),
-        logs: fake.as_ref(),
-        clock: clock.as_ref(),
-    };
-    let stopped = Step::StopTask.run(&env, event, None).await.unwrap();
+    let stopped = status_change(&settings, &fake, &clock, "app-42-aborted", "ABORTED")
+        .await
+        .unwrap();
     assert_eq!(stopped["stopped"].as_array().unwrap().len(), 1, "{stopped}");
     assert_eq!(fake.running_tasks(), Vec::<String>::new());
 }
