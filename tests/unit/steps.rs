@@ -1217,13 +1217,7 @@ async fn stop_task_from_an_aborted_execution_event() {
         .match_requests(|r| r.task() == Some(TASK_ARN) && r.cluster() == Some(CLUSTER))
         .then_output(|| StopTaskOutput::builder().build());
     let world = World::new(settings(), &[&list, &stop], &[]);
-    let event = json!({
-        "version": "0", "id": "x", "detail-type": "Step Functions Execution Status Change",
-        "source": "aws.states", "account": ACCOUNT, "time": "2026-11-25T12:30:00Z", "region": REGION,
-        "resources": [EXECUTION_ARN],
-        "detail": {"executionArn": EXECUTION_ARN, "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate",
-                   "name": "app-42-20261125T120000Z", "status": "ABORTED"}
-    });
+    let event = aborted_event();
     let result = stop_task(&world.env(), event.clone(), None).await.unwrap();
     assert_eq!(result.stopped, vec![TASK_ARN.to_string()]);
     assert!(result.reason.contains("ABORTED"));
