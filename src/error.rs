@@ -33,6 +33,12 @@ pub enum MigrationError {
     Timeout(String),
     #[error("{0}")]
     Misconfigured(String),
+    /// Another execution held the migration lock for all of LOCK_WAIT_SECONDS.
+    #[error("{0}")]
+    Locked(String),
+    /// This execution's lease ran out and another execution took the lock over.
+    #[error("{0}")]
+    LockLost(String),
     /// An AWS call failed in a way that retrying the step may fix (throttling after the SDK's
     /// own retries, a 5xx, a network error). Named `Migration.AwsTransient` so the definition
     /// can retry it; not one of the user-facing outcomes.
@@ -42,7 +48,7 @@ pub enum MigrationError {
 
 impl MigrationError {
     /// Every name a step can report, in the README's order.
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 15] = [
         "Migration.InvalidEvent",
         "Migration.NotAllowed",
         "Migration.TaskDefinitionNotFound",
@@ -55,6 +61,8 @@ impl MigrationError {
         "Migration.TaskMissing",
         "Migration.Timeout",
         "Migration.Misconfigured",
+        "Migration.Locked",
+        "Migration.LockLost",
         "Migration.AwsTransient",
     ];
 
@@ -73,6 +81,8 @@ impl MigrationError {
             Self::TaskMissing(_) => "Migration.TaskMissing",
             Self::Timeout(_) => "Migration.Timeout",
             Self::Misconfigured(_) => "Migration.Misconfigured",
+            Self::Locked(_) => "Migration.Locked",
+            Self::LockLost(_) => "Migration.LockLost",
             Self::AwsTransient(_) => "Migration.AwsTransient",
         }
     }
@@ -92,6 +102,8 @@ impl MigrationError {
             | Self::TaskMissing(m)
             | Self::Timeout(m)
             | Self::Misconfigured(m)
+            | Self::Locked(m)
+            | Self::LockLost(m)
             | Self::AwsTransient(m) => m,
         }
     }
@@ -142,6 +154,8 @@ mod tests {
             MigrationError::TaskMissing(String::new()),
             MigrationError::Timeout(String::new()),
             MigrationError::Misconfigured(String::new()),
+            MigrationError::Locked(String::new()),
+            MigrationError::LockLost(String::new()),
             MigrationError::AwsTransient(String::new()),
         ];
         let names: Vec<_> = all.iter().map(|e| e.name()).collect();

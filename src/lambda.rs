@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::clock::SystemClock;
 use crate::ecs::SdkEcs;
 use crate::error::MigrationError;
+use crate::lock::UnconfiguredLockTable;
 use crate::logs::SdkLogs;
 use crate::machine::Step;
 use crate::settings::Settings;
@@ -95,9 +96,10 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
     let ecs = SdkEcs::new(aws_sdk_ecs::Client::new(&config));
     let logs = SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config));
     let clock = SystemClock;
+    let lock = UnconfiguredLockTable;
 
     let (settings, step) = (&settings, &step);
-    let (ecs, logs, clock) = (&ecs, &logs, &clock);
+    let (ecs, logs, clock, lock) = (&ecs, &logs, &clock, &lock);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let step = *step.as_ref().map_err(Clone::clone)?;
         let settings = settings.as_ref().map_err(Clone::clone)?;
@@ -106,6 +108,7 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
             ecs,
             logs,
             clock,
+            lock,
         };
         let return_by = deadline(&event.context).map(|d| d - DEADLINE_MARGIN);
         let result = step.run(&env, event.payload, return_by).await;

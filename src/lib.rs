@@ -10,6 +10,7 @@ pub mod error;
 pub mod files;
 pub mod lambda;
 pub mod local;
+pub mod lock;
 pub mod logs;
 pub mod machine;
 pub mod request;

@@ -53,7 +53,24 @@ pub struct Settings {
     pub account_id: Option<String>,
     /// `AWS_REGION`: the region task definitions must belong to (optional).
     pub region: Option<String>,
+    /// `LOCK_TABLE`: the DynamoDB table of the migration lock (the Lambda functions' lock
+    /// steps need it; `ecs-migrate local` keeps its lock in files instead).
+    pub lock_table: Option<String>,
+    /// `LOCK_SCOPE`: what one migration at a time is counted over; unset, the task definition
+    /// family. Services that share one database share one scope.
+    pub lock_scope: Option<String>,
+    /// `LOCK_WAIT_SECONDS`: how long an execution waits for the lock before failing with
+    /// `Migration.Locked`; 0 fails at once.
+    pub lock_wait: Duration,
+    /// `LOCK_LEASE_SECONDS`: how long the lock stays its holder's without a renewal (run-task
+    /// and every poll round renew it); after that another execution may take it over, once it
+    /// has stopped the holder's task.
+    pub lock_lease: Duration,
 }
+
+/// The shortest lease: longer than RunTask's capacity waits (120 s) and a Lambda retry or two
+/// between renewals.
+pub const MIN_LOCK_LEASE_SECONDS: u64 = 300;
 
 impl Settings {
     /// Reads the process environment.
@@ -181,6 +198,24 @@ impl Settings {
         }
         let missing_grace = seconds(&get, "MISSING_GRACE_SECONDS", 60, 0, 3600)?;
         let log_tail_lines = whole_number(&get, "LOG_TAIL_LINES", 50, 0, 10_000)? as usize;
+        let lock_wait = seconds(&get, "LOCK_WAIT_SECONDS", 1800, 0, 24 * 3600)?;
+        let lock_lease = seconds(
+            &get,
+            "LOCK_LEASE_SECONDS",
+            900,
+            MIN_LOCK_LEASE_SECONDS,
+            24 * 3600,
+        )?;
+        if lock_lease < 2 * poll_interval {
+            return Err(misconfigured(
+                "LOCK_LEASE_SECONDS",
+                &format!(
+                    "is {} but POLL_INTERVAL_SECONDS is {}; the lease must last at least two poll rounds",
+                    lock_lease.as_secs(),
+                    poll_interval.as_secs()
+                ),
+            ));
+        }
 
         Ok(Self {
             cluster,
@@ -198,6 +233,10 @@ impl Settings {
             log_tail_lines,
             account_id: get("ACCOUNT_ID"),
             region: get("AWS_REGION"),
+            lock_table: get("LOCK_TABLE"),
+            lock_scope: get("LOCK_SCOPE"),
+            lock_wait,
+            lock_lease,
         })
     }
 }

@@ -18,8 +18,9 @@ use crate::ecs::Ecs;
 use crate::error::{MigrationError, StateError};
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::{DockerOptions, LocalEcs, LocalEvent, Runner};
+use crate::lock::FileLockTable;
 use crate::logs::LogStream;
-use crate::machine::{budget, error_message, StepBinding};
+use crate::machine::{budget, error_message, Seams, StepBinding};
 use crate::settings::Settings;
 use crate::steps::check_exit_code::append_log_tail;
 
@@ -232,12 +233,16 @@ async fn follow(
         ))
     })?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let lock_dir = FileLockTable::default_dir(|name| std::env::var(name).ok());
     let steps = StepBinding::new(
         arns,
         settings.clone(),
-        Arc::new(ecs.clone()),
-        Arc::new(ecs.clone()),
-        clock.clone(),
+        Seams {
+            ecs: Arc::new(ecs.clone()),
+            logs: Arc::new(ecs.clone()),
+            clock: clock.clone(),
+            lock: Arc::new(FileLockTable::new(lock_dir)),
+        },
     );
     let observer = move |event: &HistoryEvent| {
         if event.event_type.as_str().ends_with("StateEntered") {

@@ -14,6 +14,7 @@ use crate::asl::{TaskCall, TaskFailure, TaskInvoker};
 use crate::clock::Clock;
 use crate::ecs::Ecs;
 use crate::error::MigrationError;
+use crate::lock::LockTable;
 use crate::logs::Logs;
 use crate::settings::Settings;
 use crate::steps::StepEnv;
@@ -71,22 +72,32 @@ pub struct StepBinding {
     ecs: Arc<dyn Ecs>,
     logs: Arc<dyn Logs>,
     clock: Arc<dyn Clock>,
+    lock: Arc<dyn LockTable>,
+}
+
+/// The seams a [`StepBinding`] runs the steps over.
+pub struct Seams {
+    pub ecs: Arc<dyn Ecs>,
+    pub logs: Arc<dyn Logs>,
+    pub clock: Arc<dyn Clock>,
+    pub lock: Arc<dyn LockTable>,
 }
 
 impl StepBinding {
-    pub fn new(
-        arns: FunctionArns,
-        settings: Settings,
-        ecs: Arc<dyn Ecs>,
-        logs: Arc<dyn Logs>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(arns: FunctionArns, settings: Settings, seams: Seams) -> Self {
+        let Seams {
+            ecs,
+            logs,
+            clock,
+            lock,
+        } = seams;
         Self {
             arns,
             settings,
             ecs,
             logs,
             clock,
+            lock,
         }
     }
 
@@ -109,6 +120,7 @@ impl TaskInvoker for StepBinding {
             ecs: &*self.ecs,
             logs: &*self.logs,
             clock: &*self.clock,
+            lock: &*self.lock,
         };
         // No Lambda deadline here: poll-status waits its configured round.
         step.run(&env, call.input, None)

@@ -13,7 +13,8 @@ const HEADROOM: u64 = 1_000;
 
 /// Events one poll round records: PollStatus (TaskStateEntered, LambdaFunctionScheduled,
 /// LambdaFunctionStarted, LambdaFunctionSucceeded, TaskStateExited) and the Choice after it
-/// (ChoiceStateEntered, ChoiceStateExited).
+/// (ChoiceStateEntered, ChoiceStateExited). A round of waiting for the lock (AcquireLock and
+/// its Choice) records as many.
 const EVENTS_PER_POLL_ROUND: u64 = 7;
 
 /// Events outside the poll loop, on the longest path: execution start and end, ValidateEvent,
@@ -26,15 +27,28 @@ pub fn events_needed(settings: &Settings) -> u64 {
     let round = poll_round_seconds(settings);
     // Rounds until the deadline, plus the round that sees it pass.
     let rounds = settings.max_duration.as_secs().div_ceil(round) + 1;
-    EVENTS_OUTSIDE_LOOP + rounds * EVENTS_PER_POLL_ROUND
+    EVENTS_OUTSIDE_LOOP + (lock_wait_rounds(settings) + rounds) * EVENTS_PER_POLL_ROUND
 }
 
-/// The longest maximum duration whose history fits, with these poll settings.
+/// The longest maximum duration whose history fits, with these poll and lock settings.
 pub fn longest_tracked_seconds(settings: &Settings) -> u64 {
     let limit = HISTORY_EVENT_LIMIT - HEADROOM;
+    let round = poll_round_seconds(settings);
+    let lock_events = lock_wait_rounds(settings) * EVENTS_PER_POLL_ROUND;
+    let poll_rounds =
+        (limit - EVENTS_OUTSIDE_LOOP).saturating_sub(lock_events) / EVENTS_PER_POLL_ROUND;
     // Leave room for the round that sees the deadline pass.
-    (limit - EVENTS_OUTSIDE_LOOP) / EVENTS_PER_POLL_ROUND * poll_round_seconds(settings)
-        - poll_round_seconds(settings)
+    poll_rounds.saturating_sub(1) * round
+}
+
+/// AcquireLock rounds while the lock is held by another: the wait's length in rounds, plus the
+/// round that sees it run out.
+fn lock_wait_rounds(settings: &Settings) -> u64 {
+    settings
+        .lock_wait
+        .as_secs()
+        .div_ceil(poll_round_seconds(settings))
+        + 1
 }
 
 /// One poll-status invocation's longest wait: the time a poll round covers.

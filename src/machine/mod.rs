@@ -11,7 +11,7 @@ pub mod budget;
 mod state_data;
 mod step;
 
-pub use binding::{error_message, lambda_error, FunctionArns, StepBinding};
+pub use binding::{error_message, lambda_error, FunctionArns, Seams, StepBinding};
 pub use state_data::StateData;
 pub use step::Step;
 

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::ecs::{ContainerState, Ecs, LastStatus, LogConfiguration};
 use crate::error::StateError;
+use crate::lock::LockTable;
 use crate::logs::{LogStream, Logs};
 use crate::settings::Settings;
 
@@ -40,6 +41,8 @@ pub struct StepEnv<'a> {
     pub ecs: &'a dyn Ecs,
     pub logs: &'a dyn Logs,
     pub clock: &'a dyn Clock,
+    /// The migration lock's table (one migration per scope at a time).
+    pub lock: &'a dyn LockTable,
 }
 
 /// `t + d`, saturating at the latest representable time: `t` comes from the execution input
@@ -78,6 +81,9 @@ pub struct MigrationRequest {
     pub started_by: String,
     #[serde(default)]
     pub execution_name: Option<String>,
+    /// The execution's ARN (`$$.Execution.Id`): the holder of the migration lock.
+    #[serde(default)]
+    pub execution_id: Option<String>,
     #[serde(default)]
     pub event_id: Option<String>,
     /// When the execution started (or validate-event ran, without one).

@@ -131,6 +131,7 @@ pub async fn validate_event(
         client_token,
         started_by,
         execution_name: input.execution.name.clone(),
+        execution_id: input.execution.id.clone(),
         event_id: parsed.event_id.clone(),
         started_at,
         deadline,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use ecs_migrate::cli::local::local_settings;
 use ecs_migrate::clock::SystemClock;
 use ecs_migrate::local::{LocalEcs, LocalTaskDefinition};
+use ecs_migrate::lock::MemoryLockTable;
 use ecs_migrate::settings::Settings;
 use ecs_migrate::steps::{
     check_exit_code, poll_status, run_task, stop_task, validate_event, CheckInput,
@@ -111,6 +112,7 @@ async fn a_migration_that_succeeds() {
         ecs: &ecs,
         logs: &ecs,
         clock: &clock,
+        lock: &MemoryLockTable::new(),
     };
     let started = start(&env, json!({"taskdef_arn": "demo"})).await.unwrap();
     assert_eq!(
@@ -143,6 +145,7 @@ async fn a_failing_migration_carries_its_log_tail() {
         ecs: &ecs,
         logs: &ecs,
         clock: &clock,
+        lock: &MemoryLockTable::new(),
     };
     let started = start(&env, json!({"taskdef_arn": "demo:1"})).await.unwrap();
     let status = poll(&env, &started).await;
@@ -167,6 +170,7 @@ async fn a_command_that_cannot_start() {
         ecs: &ecs,
         logs: &ecs,
         clock: &clock,
+        lock: &MemoryLockTable::new(),
     };
     let started = start(&env, json!({"taskdef_arn": "demo"})).await.unwrap();
     let status = poll(&env, &started).await;
@@ -191,6 +195,7 @@ async fn a_deadline_stops_the_task() {
         ecs: &ecs,
         logs: &ecs,
         clock: &clock,
+        lock: &MemoryLockTable::new(),
     };
     let started = start(&env, json!({"taskdef_arn": "demo"})).await.unwrap();
     let status = poll(&env, &started).await;
@@ -228,6 +233,7 @@ async fn another_family_is_never_allowed() {
         ecs: &ecs,
         logs: &ecs,
         clock: &clock,
+        lock: &MemoryLockTable::new(),
     };
     // The file has no ARN: another revision or account of its family runs it (see
     // tests/local_cli.rs); another family never does.

@@ -12,7 +12,8 @@ use ecs_migrate::asl::{
     TaskFailure, TaskInvoker,
 };
 use ecs_migrate::clock::{Clock, VirtualClock};
-use ecs_migrate::machine::{budget, error_message, FunctionArns, Step, StepBinding};
+use ecs_migrate::lock::MemoryLockTable;
+use ecs_migrate::machine::{budget, error_message, FunctionArns, Seams, Step, StepBinding};
 use ecs_migrate::settings::Settings;
 use ecs_migrate::steps::StepEnv;
 use serde_json::{json, Value};
@@ -32,7 +33,16 @@ fn definition() -> Definition {
 
 /// The five steps bound to a fake ECS, as `ecs-migrate local` binds them to its runner.
 fn steps(settings: Settings, fake: Arc<FakeEcs>, clock: Arc<VirtualClock>) -> StepBinding {
-    StepBinding::new(function_arns(), settings, fake.clone(), fake, clock)
+    StepBinding::new(
+        function_arns(),
+        settings,
+        Seams {
+            ecs: fake.clone(),
+            logs: fake,
+            clock,
+            lock: Arc::new(MemoryLockTable::new()),
+        },
+    )
 }
 
 /// A Lambda-level fault on one state's invocations, as Step Functions reports them (Step
@@ -336,6 +346,7 @@ async fn status_change(
         ecs: fake.as_ref(),
         logs: fake.as_ref(),
         clock: clock.as_ref(),
+        lock: &MemoryLockTable::new(),
     };
     Step::StopTask.run(&env, event, None).await
 }

@@ -24,6 +24,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use ecs_migrate::clock::VirtualClock;
 use ecs_migrate::ecs::SdkEcs;
+use ecs_migrate::lock::MemoryLockTable;
 use ecs_migrate::logs::SdkLogs;
 use ecs_migrate::machine::Step;
 use ecs_migrate::steps::StepEnv;
@@ -127,6 +128,7 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
         ecs: &ecs,
         logs: &logs,
         clock: &clock,
+        lock: &MemoryLockTable::new(),
     };
     for input in inputs {
         // A step may fail after its calls (check-exit-code fails on exit 1), but never on its
@@ -167,6 +169,7 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
                 &[] as &[&Rule]
             )),
             clock: &VirtualClock::starting_at(t0()),
+            lock: &MemoryLockTable::new(),
         },
         serde_json::from_value(json!({"event": {"taskdef_arn": "app"}, "execution": execution}))
             .unwrap(),

@@ -15,6 +15,7 @@ use aws_sdk_ecs::Client as EcsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ecs_migrate::clock::{Clock, VirtualClock};
 use ecs_migrate::ecs::{ContainerState, LastStatus, SdkEcs};
+use ecs_migrate::lock::MemoryLockTable;
 use ecs_migrate::logs::{LogStream, SdkLogs};
 use ecs_migrate::settings::Settings;
 use ecs_migrate::steps::{
@@ -52,6 +53,7 @@ struct World {
     ecs: SdkEcs,
     logs: SdkLogs,
     clock: Arc<VirtualClock>,
+    lock: MemoryLockTable,
 }
 
 impl World {
@@ -61,6 +63,7 @@ impl World {
             ecs: ecs_client(ecs_rules),
             logs: logs_client(logs_rules),
             clock: Arc::new(VirtualClock::starting_at(t0())),
+            lock: MemoryLockTable::new(),
         }
     }
 
@@ -70,6 +73,7 @@ impl World {
             ecs: &self.ecs,
             logs: &self.logs,
             clock: self.clock.as_ref(),
+            lock: &self.lock,
         }
     }
 }
@@ -112,6 +116,7 @@ fn request() -> MigrationRequest {
         client_token: "a".repeat(64),
         started_by: started_by_for_execution(EXECUTION_ARN),
         execution_name: Some("app-42-20261125T120000Z".into()),
+        execution_id: Some(EXECUTION_ARN.into()),
         event_id: Some("event-1".into()),
         started_at: t0(),
         deadline: t0() + chrono::Duration::hours(1),

@@ -14,7 +14,7 @@ use crate::local::taskdef::TaskDefError;
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::LocalTaskDefinition;
 use crate::machine::FunctionArns;
-use crate::settings::{Settings, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS};
+use crate::settings::{Settings, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS, MIN_LOCK_LEASE_SECONDS};
 
 /// Step Functions' largest execution input (256 KiB); a larger event is refused as AWS would.
 pub const MAX_INPUT_BYTES: usize = crate::files::MAX_EXECUTION_INPUT_BYTES as usize;
@@ -158,6 +158,10 @@ pub fn settings(
         log_tail_lines: 50,
         account_id: taskdef.registered.as_ref().map(|r| r.account.clone()),
         region: taskdef.registered.as_ref().map(|r| r.region.clone()),
+        lock_table: None,
+        lock_scope: None,
+        lock_wait: Duration::from_secs(1800),
+        lock_lease: Duration::from_secs(MIN_LOCK_LEASE_SECONDS),
     }
 }
 
