@@ -355,37 +355,46 @@ fn bare() -> Value {
     json!({"taskdef_arn": "app:42"})
 }
 
-const HAPPY_PATH: [&str; 7] = [
+const HAPPY_PATH: [&str; 10] = [
     "ValidateEvent",
+    "AcquireLock",
+    "LockTaken",
     "RunTask",
     "TaskStarted",
     "PollStatus",
     "IsTaskStopped",
     "CheckExitCode",
+    "ReleaseLock",
     "MigrationSucceeded",
 ];
 
 /// A task that stopped and failed CheckExitCode, then StopTask.
-const FAILED_AT_CHECK: [&str; 8] = [
+const FAILED_AT_CHECK: [&str; 11] = [
     "ValidateEvent",
+    "AcquireLock",
+    "LockTaken",
     "RunTask",
     "TaskStarted",
     "PollStatus",
     "IsTaskStopped",
     "CheckExitCode",
     "StopTask",
+    "ReleaseLockAfterFailure",
     "MigrationFailed",
 ];
 
 /// A task past its deadline or start budget, stopped through TaskOverdue.
-const STOPPED_WHEN_OVERDUE: [&str; 8] = [
+const STOPPED_WHEN_OVERDUE: [&str; 11] = [
     "ValidateEvent",
+    "AcquireLock",
+    "LockTaken",
     "RunTask",
     "TaskStarted",
     "PollStatus",
     "IsTaskStopped",
     "TaskOverdue",
     "StopTask",
+    "ReleaseLockAfterFailure",
     "MigrationFailed",
 ];
 
@@ -406,8 +415,8 @@ async fn success() {
     assert_eq!(run.fake.tasks_started(), 1);
     // 80 s of task (20 provisioning + 60 running): one PollStatus round, well inside 600 s.
     assert_eq!(run.entered("PollStatus"), 1);
-    // Start + 4 Lambda task states of 5 events + 2 Choices of 2 + Succeed 2 + end.
-    assert_eq!(run.result.history.len(), 1 + 4 * 5 + 2 * 2 + 2 + 1);
+    // Start + 6 Lambda task states of 5 events + 3 Choices of 2 + Succeed 2 + end.
+    assert_eq!(run.result.history.len(), 1 + 6 * 5 + 3 * 2 + 2 + 1);
     // Detection: the execution ends within one poll interval of the task stopping.
     let stopped = t0() + chrono::Duration::seconds(80);
     let finished = run.result.history.last().unwrap().timestamp;
@@ -430,12 +439,15 @@ async fn capacity_failure_retried_then_succeeding() {
         run.visited(),
         [
             "ValidateEvent",
+            "AcquireLock",
+            "LockTaken",
             "RunTask",
             "TaskStarted",
             "WaitForCapacity",
             "PollStatus",
             "IsTaskStopped",
             "CheckExitCode",
+            "ReleaseLock",
             "MigrationSucceeded"
         ]
     );
@@ -445,11 +457,12 @@ async fn capacity_failure_retried_then_succeeding() {
     assert_eq!(run.entered("RunTask"), 3);
     assert_eq!(run.fake.tasks_started(), 1);
     run.assert_nothing_running();
-    // Three RunTask invocations, two capacity waits (Choice 2 + Wait 2 each), then the happy
-    // path's other three Lambda states, its two Choices, Succeed and the ends.
+    // ValidateEvent, AcquireLock and its Choice, three RunTask invocations, two capacity
+    // waits (Choice 2 + Wait 2 each), then the happy path's other three Lambda states, its two
+    // Choices, Succeed and the ends.
     assert_eq!(
         run.result.history.len(),
-        1 + 5 + 3 * 5 + 2 * 4 + 2 * 5 + 2 * 2 + 2 + 1
+        1 + 2 * 5 + 2 + 3 * 5 + 2 * 4 + 3 * 5 + 2 * 2 + 2 + 1
     );
 }
 
@@ -469,10 +482,13 @@ async fn capacity_unavailable_for_good() {
         run.visited(),
         [
             "ValidateEvent",
+            "AcquireLock",
+            "LockTaken",
             "RunTask",
             "TaskStarted",
             "WaitForCapacity",
             "StopTask",
+            "ReleaseLockAfterFailure",
             "MigrationFailed"
         ]
     );
@@ -530,9 +546,13 @@ async fn non_zero_exit_carries_the_log_tail() {
     assert!(!run.result.cause.clone().unwrap().contains("log line 3"));
     assert_eq!(run.visited(), FAILED_AT_CHECK);
     run.assert_nothing_running();
-    // 1 + ValidateEvent, RunTask, PollStatus 5 each + 2 Choices of 2 + CheckExitCode failing
-    // 5 + StopTask 5 + Fail entered 1 + ExecutionFailed 1.
-    assert_eq!(run.result.history.len(), 1 + 3 * 5 + 2 * 2 + 5 + 5 + 1 + 1);
+    // 1 + ValidateEvent, AcquireLock, RunTask, PollStatus 5 each + 3 Choices of 2 +
+    // CheckExitCode failing 5 + StopTask 5 + ReleaseLockAfterFailure 5 + Fail entered 1 +
+    // ExecutionFailed 1.
+    assert_eq!(
+        run.result.history.len(),
+        1 + 4 * 5 + 3 * 2 + 5 + 5 + 5 + 1 + 1
+    );
 }
 
 #[tokio::test]
@@ -563,10 +583,13 @@ async fn task_missing_for_good() {
         run.visited(),
         [
             "ValidateEvent",
+            "AcquireLock",
+            "LockTaken",
             "RunTask",
             "TaskStarted",
             "PollStatus",
             "StopTask",
+            "ReleaseLockAfterFailure",
             "MigrationFailed"
         ]
     );
@@ -800,13 +823,13 @@ async fn success_history_event_types() {
         .collect();
     let expected: HashMap<&str, usize> = [
         ("ExecutionStarted", 1),
-        ("TaskStateEntered", 4),
-        ("LambdaFunctionScheduled", 4),
-        ("LambdaFunctionStarted", 4),
-        ("LambdaFunctionSucceeded", 4),
-        ("TaskStateExited", 4),
-        ("ChoiceStateEntered", 2),
-        ("ChoiceStateExited", 2),
+        ("TaskStateEntered", 6),
+        ("LambdaFunctionScheduled", 6),
+        ("LambdaFunctionStarted", 6),
+        ("LambdaFunctionSucceeded", 6),
+        ("TaskStateExited", 6),
+        ("ChoiceStateEntered", 3),
+        ("ChoiceStateExited", 3),
         ("SucceedStateEntered", 1),
         ("SucceedStateExited", 1),
         ("ExecutionSucceeded", 1),

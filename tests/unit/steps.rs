@@ -426,6 +426,7 @@ fn first_attempt() -> RunTaskInput {
     RunTaskInput {
         request: request(),
         task: None,
+        lock: None,
     }
 }
 
@@ -438,6 +439,7 @@ fn after_capacity_waits(attempts: u32) -> RunTaskInput {
             wait_seconds: 10,
             reason: "RESOURCE:MEMORY".into(),
         })),
+        lock: None,
     }
 }
 
@@ -654,6 +656,7 @@ fn poll_input() -> PollInput {
         request: request(),
         task: started_task(),
         status: None,
+        lock: None,
     }
 }
 
