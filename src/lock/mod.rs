@@ -20,7 +20,7 @@ use crate::aws::AwsError;
 mod file;
 mod memory;
 
-pub use file::FileLockTable;
+pub use file::{FileLockTable, LOCK_DIR_VARIABLE};
 pub use memory::{LockChange, MemoryLockTable};
 
 /// The item a scope's holder keeps in the table.

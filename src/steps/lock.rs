@@ -65,7 +65,7 @@ pub struct Holder {
 }
 
 impl Holder {
-    fn of(item: &LockItem) -> Self {
+    pub fn of(item: &LockItem) -> Self {
         Self {
             execution: item.holder.clone(),
             execution_name: item.execution_name.clone(),
