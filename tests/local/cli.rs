@@ -1308,9 +1308,7 @@ fn two_runs_on_one_scope_take_turns_and_ctrl_c_of_the_first_releases_the_lock() 
         "{waiting}"
     );
     assert!(
-        !second_seen
-            .iter()
-            .any(|l| l.contains("second-run-42")),
+        !second_seen.iter().any(|l| l.contains("second-run-42")),
         "{second_seen:?}"
     );
     assert!(
@@ -1333,9 +1331,7 @@ fn two_runs_on_one_scope_take_turns_and_ctrl_c_of_the_first_releases_the_lock() 
     let second_out: Vec<String> = second_lines.iter().collect();
     assert_eq!(status.code(), Some(0), "{second_out:?}");
     assert!(
-        second_out
-            .iter()
-            .any(|l| l.contains("second-run-42")),
+        second_out.iter().any(|l| l.contains("second-run-42")),
         "{second_out:?}"
     );
     // Nothing is left locked.
