@@ -260,11 +260,12 @@ pub async fn acquire_lock(
                 settings.lock_wait.as_secs()
             )));
         }
-        let next_check = later_by(now, pause);
+        // The last look is when the wait ends, so Migration.Locked comes on time.
+        let to_wait_end = (wait_ends - now).to_std().unwrap_or_default();
+        let next_check = later_by(now, pause.min(to_wait_end));
         if next_check > until {
             return Ok(LockState::Waiting(wait(format!("waiting for {held_by}"))));
         }
-        let to_wait_end = (wait_ends - now).to_std().unwrap_or_default();
         env.clock.sleep(pause.min(to_wait_end)).await;
         pause = (pause * 2).min(MAX_CHECK_PAUSE);
     }
