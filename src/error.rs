@@ -38,11 +38,15 @@ pub enum MigrationError {
     /// can retry it; not one of the user-facing outcomes.
     #[error("{0}")]
     AwsTransient(String),
+    /// The deployment's hook no longer waits for an answer: it timed out, was answered by
+    /// hand, or its deployment finished.
+    #[error("{0}")]
+    HookNotAwaiting(String),
 }
 
 impl MigrationError {
     /// Every name a step can report, in the README's order.
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 14] = [
         "Migration.InvalidEvent",
         "Migration.NotAllowed",
         "Migration.TaskDefinitionNotFound",
@@ -56,6 +60,7 @@ impl MigrationError {
         "Migration.Timeout",
         "Migration.Misconfigured",
         "Migration.AwsTransient",
+        "Migration.HookNotAwaiting",
     ];
 
     /// The stable error name (`errorType`) Step Functions sees.
@@ -74,6 +79,7 @@ impl MigrationError {
             Self::Timeout(_) => "Migration.Timeout",
             Self::Misconfigured(_) => "Migration.Misconfigured",
             Self::AwsTransient(_) => "Migration.AwsTransient",
+            Self::HookNotAwaiting(_) => "Migration.HookNotAwaiting",
         }
     }
 
@@ -92,7 +98,8 @@ impl MigrationError {
             | Self::TaskMissing(m)
             | Self::Timeout(m)
             | Self::Misconfigured(m)
-            | Self::AwsTransient(m) => m,
+            | Self::AwsTransient(m)
+            | Self::HookNotAwaiting(m) => m,
         }
     }
 
@@ -143,6 +150,7 @@ mod tests {
             MigrationError::Timeout(String::new()),
             MigrationError::Misconfigured(String::new()),
             MigrationError::AwsTransient(String::new()),
+            MigrationError::HookNotAwaiting(String::new()),
         ];
         let names: Vec<_> = all.iter().map(|e| e.name()).collect();
         assert_eq!(names, MigrationError::NAMES.to_vec());

@@ -3,10 +3,10 @@
 //! error is returned on every invocation as `Migration.Misconfigured` rather than crashing the
 //! runtime.
 //!
-//! One `bootstrap` serves all five functions: each function is configured for its step (its
+//! One `bootstrap` serves all the functions: each function is configured for its step (its
 //! handler setting, which Lambda passes to a custom runtime as `_HANDLER`, or
-//! `ECS_MIGRATE_STEP`, which Terraform sets too), so the five deployments share one binary and
-//! one link instead of five.
+//! `ECS_MIGRATE_STEP`, which Terraform sets too), so the deployments share one binary and
+//! one link.
 
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
 use crate::clock::SystemClock;
+use crate::deployment::SdkDeployments;
 use crate::ecs::SdkEcs;
 use crate::error::MigrationError;
 use crate::logs::SdkLogs;
@@ -92,12 +93,15 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
         )
         .load()
         .await;
-    let ecs = SdkEcs::new(aws_sdk_ecs::Client::new(&config));
+
+    let ecs_client = aws_sdk_ecs::Client::new(&config);
+    let ecs = SdkEcs::new(ecs_client.clone());
+    let deployments = SdkDeployments::new(ecs_client);
     let logs = SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config));
     let clock = SystemClock;
 
     let (settings, step) = (&settings, &step);
-    let (ecs, logs, clock) = (&ecs, &logs, &clock);
+    let (ecs, logs, clock, deployments) = (&ecs, &logs, &clock, &deployments);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let step = *step.as_ref().map_err(Clone::clone)?;
         let settings = settings.as_ref().map_err(Clone::clone)?;
@@ -106,6 +110,7 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
             ecs,
             logs,
             clock,
+            deployments,
         };
         let return_by = deadline(&event.context).map(|d| d - DEADLINE_MARGIN);
         let result = step.run(&env, event.payload, return_by).await;

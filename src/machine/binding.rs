@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::{render_definition, Step, DEFINITION_TEMPLATE};
 use crate::asl::{TaskCall, TaskFailure, TaskInvoker};
 use crate::clock::Clock;
+use crate::deployment::{Deployments, NoDeployments};
 use crate::ecs::Ecs;
 use crate::error::MigrationError;
 use crate::logs::Logs;
@@ -71,6 +72,7 @@ pub struct StepBinding {
     ecs: Arc<dyn Ecs>,
     logs: Arc<dyn Logs>,
     clock: Arc<dyn Clock>,
+    deployments: Arc<dyn Deployments>,
 }
 
 impl StepBinding {
@@ -87,7 +89,14 @@ impl StepBinding {
             ecs,
             logs,
             clock,
+            deployments: Arc::new(NoDeployments),
         }
+    }
+
+    /// The service deployments hook events' migrations answer (none by default).
+    pub fn with_deployments(mut self, deployments: Arc<dyn Deployments>) -> Self {
+        self.deployments = deployments;
+        self
     }
 
     pub fn arns(&self) -> &FunctionArns {
@@ -109,6 +118,7 @@ impl TaskInvoker for StepBinding {
             ecs: &*self.ecs,
             logs: &*self.logs,
             clock: &*self.clock,
+            deployments: &*self.deployments,
         };
         // No Lambda deadline here: poll-status waits its configured round.
         step.run(&env, call.input, None)
@@ -174,6 +184,8 @@ mod tests {
             .map(|r| arns.step_for(r).unwrap_or_else(|| panic!("unbound {r}")))
             .collect();
         bound.sort_by_key(|s| s.name());
+        // report-deployment serves two states (ContinueDeployment, RollBackDeployment).
+        bound.dedup();
         let mut all = Step::ALL.to_vec();
         all.sort_by_key(|s| s.name());
         assert_eq!(bound, all);

@@ -1,4 +1,4 @@
-//! The five steps by the names their Lambda functions carry, and how each runs on the JSON a
+//! The steps by the names their Lambda functions carry, and how each runs on the JSON a
 //! Task state delivers.
 
 use chrono::{DateTime, Utc};
@@ -7,9 +7,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::MigrationError;
-use crate::steps::{check_exit_code, poll_status, run_task, stop_task, validate_event, StepEnv};
+use crate::steps::{
+    check_exit_code, poll_status, report_deployment, run_task, stop_task, validate_event, StepEnv,
+};
 
-/// The five steps, by the names their Lambda functions and binaries carry.
+/// The steps, by the names their Lambda functions and binaries carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
     ValidateEvent,
@@ -17,15 +19,18 @@ pub enum Step {
     PollStatus,
     CheckExitCode,
     StopTask,
+    /// Answers the deployment's pause hook (ContinueDeployment, RollBackDeployment).
+    ReportDeployment,
 }
 
 impl Step {
-    pub const ALL: [Step; 5] = [
+    pub const ALL: [Step; 6] = [
         Step::ValidateEvent,
         Step::RunTask,
         Step::PollStatus,
         Step::CheckExitCode,
         Step::StopTask,
+        Step::ReportDeployment,
     ];
 
     /// The function's name: `validate-event`, `run-task`, ...
@@ -36,6 +41,7 @@ impl Step {
             Step::PollStatus => "poll-status",
             Step::CheckExitCode => "check-exit-code",
             Step::StopTask => "stop-task",
+            Step::ReportDeployment => "report-deployment",
         }
     }
 
@@ -66,6 +72,9 @@ impl Step {
             }
             Step::CheckExitCode => to_json(check_exit_code(env, from_json(self, input)?).await?),
             Step::StopTask => to_json(stop_task(env, input, return_by).await?),
+            Step::ReportDeployment => {
+                to_json(report_deployment(env, from_json(self, input)?).await?)
+            }
         }
     }
 }

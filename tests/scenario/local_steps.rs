@@ -111,6 +111,7 @@ async fn a_migration_that_succeeds() {
         ecs: &ecs,
         logs: &ecs,
         clock: &clock,
+        deployments: &ecs_migrate::deployment::NoDeployments,
     };
     let started = start(&env, json!({"taskdef_arn": "demo"})).await.unwrap();
     assert_eq!(
@@ -143,6 +144,7 @@ async fn a_failing_migration_carries_its_log_tail() {
         ecs: &ecs,
         logs: &ecs,
         clock: &clock,
+        deployments: &ecs_migrate::deployment::NoDeployments,
     };
     let started = start(&env, json!({"taskdef_arn": "demo:1"})).await.unwrap();
     let status = poll(&env, &started).await;
@@ -167,6 +169,7 @@ async fn a_command_that_cannot_start() {
         ecs: &ecs,
         logs: &ecs,
         clock: &clock,
+        deployments: &ecs_migrate::deployment::NoDeployments,
     };
     let started = start(&env, json!({"taskdef_arn": "demo"})).await.unwrap();
     let status = poll(&env, &started).await;
@@ -191,6 +194,7 @@ async fn a_deadline_stops_the_task() {
         ecs: &ecs,
         logs: &ecs,
         clock: &clock,
+        deployments: &ecs_migrate::deployment::NoDeployments,
     };
     let started = start(&env, json!({"taskdef_arn": "demo"})).await.unwrap();
     let status = poll(&env, &started).await;
@@ -228,6 +232,7 @@ async fn another_family_is_never_allowed() {
         ecs: &ecs,
         logs: &ecs,
         clock: &clock,
+        deployments: &ecs_migrate::deployment::NoDeployments,
     };
     // The file has no ARN: another revision or account of its family runs it (see
     // tests/local_cli.rs); another family never does.

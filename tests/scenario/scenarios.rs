@@ -336,6 +336,7 @@ async fn status_change(
         ecs: fake.as_ref(),
         logs: fake.as_ref(),
         clock: clock.as_ref(),
+        deployments: &ecs_migrate::deployment::NoDeployments,
     };
     Step::StopTask.run(&env, event, None).await
 }
@@ -344,18 +345,19 @@ fn bare() -> Value {
     json!({"taskdef_arn": "app:42"})
 }
 
-const HAPPY_PATH: [&str; 7] = [
+const HAPPY_PATH: [&str; 8] = [
     "ValidateEvent",
     "RunTask",
     "TaskStarted",
     "PollStatus",
     "IsTaskStopped",
     "CheckExitCode",
+    "FromDeployment",
     "MigrationSucceeded",
 ];
 
 /// A task that stopped and failed CheckExitCode, then StopTask.
-const FAILED_AT_CHECK: [&str; 8] = [
+const FAILED_AT_CHECK: [&str; 9] = [
     "ValidateEvent",
     "RunTask",
     "TaskStarted",
@@ -363,11 +365,12 @@ const FAILED_AT_CHECK: [&str; 8] = [
     "IsTaskStopped",
     "CheckExitCode",
     "StopTask",
+    "FromDeployment",
     "MigrationFailed",
 ];
 
 /// A task past its deadline or start budget, stopped through TaskOverdue.
-const STOPPED_WHEN_OVERDUE: [&str; 8] = [
+const STOPPED_WHEN_OVERDUE: [&str; 9] = [
     "ValidateEvent",
     "RunTask",
     "TaskStarted",
@@ -375,6 +378,7 @@ const STOPPED_WHEN_OVERDUE: [&str; 8] = [
     "IsTaskStopped",
     "TaskOverdue",
     "StopTask",
+    "FromDeployment",
     "MigrationFailed",
 ];
 
@@ -395,8 +399,9 @@ async fn success() {
     assert_eq!(run.fake.tasks_started(), 1);
     // 80 s of task (20 provisioning + 60 running): one PollStatus round, well inside 600 s.
     assert_eq!(run.entered("PollStatus"), 1);
-    // Start + 4 Lambda task states of 5 events + 2 Choices of 2 + Succeed 2 + end.
-    assert_eq!(run.result.history.len(), 1 + 4 * 5 + 2 * 2 + 2 + 1);
+    // Start + 4 Lambda task states of 5 events + 3 Choices of 2 (FromDeployment among them)
+    // + Succeed 2 + end.
+    assert_eq!(run.result.history.len(), 1 + 4 * 5 + 3 * 2 + 2 + 1);
     // Detection: the execution ends within one poll interval of the task stopping.
     let stopped = t0() + chrono::Duration::seconds(80);
     let finished = run.result.history.last().unwrap().timestamp;
@@ -425,6 +430,7 @@ async fn capacity_failure_retried_then_succeeding() {
             "PollStatus",
             "IsTaskStopped",
             "CheckExitCode",
+            "FromDeployment",
             "MigrationSucceeded"
         ]
     );
@@ -435,10 +441,10 @@ async fn capacity_failure_retried_then_succeeding() {
     assert_eq!(run.fake.tasks_started(), 1);
     run.assert_nothing_running();
     // Three RunTask invocations, two capacity waits (Choice 2 + Wait 2 each), then the happy
-    // path's other three Lambda states, its two Choices, Succeed and the ends.
+    // path's other three Lambda states, its three Choices, Succeed and the ends.
     assert_eq!(
         run.result.history.len(),
-        1 + 5 + 3 * 5 + 2 * 4 + 2 * 5 + 2 * 2 + 2 + 1
+        1 + 5 + 3 * 5 + 2 * 4 + 2 * 5 + 3 * 2 + 2 + 1
     );
 }
 
@@ -462,6 +468,7 @@ async fn capacity_unavailable_for_good() {
             "TaskStarted",
             "WaitForCapacity",
             "StopTask",
+            "FromDeployment",
             "MigrationFailed"
         ]
     );
@@ -519,9 +526,9 @@ async fn non_zero_exit_carries_the_log_tail() {
     assert!(!run.result.cause.clone().unwrap().contains("log line 3"));
     assert_eq!(run.visited(), FAILED_AT_CHECK);
     run.assert_nothing_running();
-    // 1 + ValidateEvent, RunTask, PollStatus 5 each + 2 Choices of 2 + CheckExitCode failing
-    // 5 + StopTask 5 + Fail entered 1 + ExecutionFailed 1.
-    assert_eq!(run.result.history.len(), 1 + 3 * 5 + 2 * 2 + 5 + 5 + 1 + 1);
+    // 1 + ValidateEvent, RunTask, PollStatus 5 each + 3 Choices of 2 (FromDeployment among
+    // them) + CheckExitCode failing 5 + StopTask 5 + Fail entered 1 + ExecutionFailed 1.
+    assert_eq!(run.result.history.len(), 1 + 3 * 5 + 3 * 2 + 5 + 5 + 1 + 1);
 }
 
 #[tokio::test]
@@ -556,6 +563,7 @@ async fn task_missing_for_good() {
             "TaskStarted",
             "PollStatus",
             "StopTask",
+            "FromDeployment",
             "MigrationFailed"
         ]
     );
@@ -794,8 +802,8 @@ async fn success_history_event_types() {
         ("LambdaFunctionStarted", 4),
         ("LambdaFunctionSucceeded", 4),
         ("TaskStateExited", 4),
-        ("ChoiceStateEntered", 2),
-        ("ChoiceStateExited", 2),
+        ("ChoiceStateEntered", 3),
+        ("ChoiceStateExited", 3),
         ("SucceedStateEntered", 1),
         ("SucceedStateExited", 1),
         ("ExecutionSucceeded", 1),

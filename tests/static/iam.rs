@@ -127,6 +127,7 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
         ecs: &ecs,
         logs: &logs,
         clock: &clock,
+        deployments: &ecs_migrate::deployment::NoDeployments,
     };
     for input in inputs {
         // A step may fail after its calls (check-exit-code fails on exit 1), but never on its
@@ -167,6 +168,7 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
                 &[] as &[&Rule]
             )),
             clock: &VirtualClock::starting_at(t0()),
+            deployments: &ecs_migrate::deployment::NoDeployments,
         },
         serde_json::from_value(json!({"event": {"taskdef_arn": "app"}, "execution": execution}))
             .unwrap(),

@@ -5,5 +5,6 @@
 #[path = "../common/fixtures.rs"]
 mod fixtures;
 
+mod hooks;
 mod request_props;
 mod steps;

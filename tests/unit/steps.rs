@@ -70,6 +70,7 @@ impl World {
             ecs: &self.ecs,
             logs: &self.logs,
             clock: self.clock.as_ref(),
+            deployments: &ecs_migrate::deployment::NoDeployments,
         }
     }
 }
@@ -121,6 +122,7 @@ fn request() -> MigrationRequest {
             region: Some(REGION.into()),
             stream_prefix: Some("ecs".into()),
         }),
+        deployment: None,
     }
 }
 
