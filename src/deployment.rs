@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::AwsError;
+use crate::clock::Clock;
 
 /// What a hook is waiting for, as `ContinueServiceDeployment`'s `action` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -48,6 +49,9 @@ pub struct HookState {
     pub status: String,
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
+    /// What ECS does at `expires_at`: CONTINUE or ROLLBACK.
+    #[serde(default)]
+    pub timeout_action: Option<HookAction>,
 }
 
 /// A service deployment, as DescribeServiceDeployments reports it.
@@ -209,6 +213,15 @@ impl Deployments for SdkDeployments {
                             .map(|s| s.as_str().to_string())
                             .unwrap_or_default(),
                         expires_at: timestamp(h.expires_at()),
+                        timeout_action: h.timeout_action().and_then(|a| match a {
+                            sdk::DeploymentLifecycleHookAction::Continue => {
+                                Some(HookAction::Continue)
+                            }
+                            sdk::DeploymentLifecycleHookAction::Rollback => {
+                                Some(HookAction::Rollback)
+                            }
+                            _ => None,
+                        }),
                     })
                 })
                 .collect(),
@@ -292,10 +305,14 @@ pub struct RecordedAnswer {
 ///   answered; anything else is refused (`InvalidParameterException`; ECS's wording for this
 ///   case is not documented, so nothing may depend on the message);
 /// - CONTINUE makes the hook SUCCEEDED; ROLLBACK makes it FAILED and the deployment
-///   ROLLBACK_IN_PROGRESS.
+///   ROLLBACK_IN_PROGRESS;
+/// - given a clock, a hook still waiting at its `expiresAt` becomes TIMED_OUT and ECS takes its
+///   timeout action (DeploymentLifecycleHookDetail: "If the hook has not been completed by this
+///   time, Amazon ECS takes the timeout action").
 #[derive(Default)]
 pub struct MemoryDeployments {
     state: Mutex<MemoryState>,
+    clock: Option<std::sync::Arc<dyn Clock>>,
 }
 
 #[derive(Default)]
@@ -308,6 +325,14 @@ struct MemoryState {
 impl MemoryDeployments {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Hooks time out by this clock.
+    pub fn with_clock(clock: std::sync::Arc<dyn Clock>) -> Self {
+        Self {
+            state: Mutex::default(),
+            clock: Some(clock),
+        }
     }
 
     pub fn add_deployment(&self, deployment: ServiceDeployment) {
@@ -345,7 +370,29 @@ impl MemoryDeployments {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, MemoryState> {
         // A panic elsewhere while holding the lock leaves plain data behind: keep using it.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(clock) = &self.clock {
+            state.expire_hooks(clock.now());
+        }
+        state
+    }
+}
+
+impl MemoryState {
+    fn expire_hooks(&mut self, now: DateTime<Utc>) {
+        for deployment in self.deployments.values_mut() {
+            let mut roll_back = false;
+            for hook in &mut deployment.hooks {
+                let due = hook.expires_at.is_some_and(|at| at <= now);
+                if due && hook.status == HOOK_AWAITING_ACTION {
+                    hook.status = HOOK_TIMED_OUT.to_string();
+                    roll_back |= hook.timeout_action == Some(HookAction::Rollback);
+                }
+            }
+            if roll_back && deployment.in_progress() {
+                deployment.status = "ROLLBACK_IN_PROGRESS".to_string();
+            }
+        }
     }
 }
 
@@ -443,6 +490,7 @@ mod tests {
                 target_type: Some("PAUSE".into()),
                 status: HOOK_AWAITING_ACTION.into(),
                 expires_at: None,
+                timeout_action: None,
             }],
         });
         double

@@ -8,5 +8,6 @@ mod fake_ecs;
 #[path = "../common/fixtures.rs"]
 mod fixtures;
 
+mod hooks;
 mod local_steps;
 mod scenarios;
