@@ -30,6 +30,8 @@ locals {
     "poll-status"     = data.aws_iam_policy_document.poll_status.json
     "check-exit-code" = data.aws_iam_policy_document.check_exit_code.json
     "stop-task"       = data.aws_iam_policy_document.stop_task.json
+    # hooks.tf
+    "report-deployment" = data.aws_iam_policy_document.report_deployment.json
   }
 }
 
@@ -78,10 +80,51 @@ data "aws_iam_policy_document" "validate_event" {
     resources = ["*"]
   }
 
+  # A hook event: the deployment's target revision, of the configured services only.
+  dynamic "statement" {
+    for_each = length(var.deployment_services) > 0 ? [1] : []
+
+    content {
+      sid       = "DescribeServiceDeployments"
+      actions   = ["ecs:DescribeServiceDeployments"]
+      resources = local.service_deployment_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.deployment_services) > 0 ? [1] : []
+
+    content {
+      sid       = "DescribeServiceRevisions"
+      actions   = ["ecs:DescribeServiceRevisions"]
+      resources = local.service_revision_arns
+    }
+  }
+
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["validate-event"].arn}:*"]
+  }
+}
+
+# report-deployment: looks at the deployment's hook and answers it, for the configured services'
+# deployments only (issue 13, hooks.tf).
+data "aws_iam_policy_document" "report_deployment" {
+  dynamic "statement" {
+    for_each = length(var.deployment_services) > 0 ? [1] : []
+
+    content {
+      sid       = "AnswerServiceDeploymentHooks"
+      actions   = ["ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment"]
+      resources = local.service_deployment_arns
+    }
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["report-deployment"].arn}:*"]
   }
 }
 

@@ -10,7 +10,7 @@ locals {
   cluster_name      = split("/", local.cluster_arn_parts[5])[1]
   account_id        = data.aws_caller_identity.current.account_id
 
-  # The five functions, keyed by the binary name cargo lambda builds (and the zip's directory).
+  # The functions, keyed by the binary name cargo lambda builds (and the zip's directory).
   functions = {
     "validate-event" = {
       description = "ecs-migrate: validates the migration request and resolves the task definition"
@@ -31,6 +31,10 @@ locals {
     }
     "stop-task" = {
       description = "ecs-migrate: stops the migration task of a failed, timed out or aborted execution"
+      timeout     = var.lambda_timeout
+    }
+    "report-deployment" = {
+      description = "ecs-migrate: answers the deployment's pause hook (ecs:ContinueServiceDeployment)"
       timeout     = var.lambda_timeout
     }
   }
@@ -59,6 +63,7 @@ locals {
     PLATFORM_VERSION           = var.platform_version == null ? "" : var.platform_version
     MIGRATION_COMMAND          = jsonencode(var.migration_command)
     ALLOWED_FAMILIES           = jsonencode(var.allowed_task_definition_families)
+    DEPLOYMENT_SERVICES        = length(var.deployment_services) == 0 ? "" : jsonencode(var.deployment_services)
     MAX_DURATION_SECONDS       = tostring(var.max_duration_seconds)
     START_TIMEOUT_SECONDS      = tostring(var.start_timeout_seconds)
     POLL_INTERVAL_SECONDS      = tostring(var.poll_interval_seconds)

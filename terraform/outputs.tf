@@ -108,3 +108,12 @@ output "alarm_sns_topic_arn" {
   description = "SNS topic the alarms notify (created or given), or null."
   value       = local.alarm_topic_arn
 }
+
+################################################################################
+# Migrations inside the service's deployment (hooks.tf)
+################################################################################
+
+output "deployment_hook_rule_arn" {
+  description = "ARN of the rule that starts a migration on a PAUSE hook event (null when off)."
+  value       = one(aws_cloudwatch_event_rule.deployment_hook[*].arn)
+}

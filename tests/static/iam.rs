@@ -23,6 +23,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use ecs_migrate::clock::VirtualClock;
+use ecs_migrate::deployment::SdkDeployments;
 use ecs_migrate::ecs::SdkEcs;
 use ecs_migrate::logs::SdkLogs;
 use ecs_migrate::machine::Step;
@@ -93,7 +94,31 @@ fn answering_rules() -> Vec<Rule> {
         mock!(EcsClient::list_tasks)
             .then_output(|| ListTasksOutput::builder().task_arns(TASK_ARN).build()),
         mock!(EcsClient::stop_task).then_output(|| StopTaskOutput::builder().build()),
+        // A deployment paused at its hook, in ECS's JSON (API Reference,
+        // DescribeServiceDeployments, DescribeServiceRevisions, ContinueServiceDeployment).
+        mock!(EcsClient::describe_service_deployments).then_http_response(|| {
+            ecs_json(json!({"serviceDeployments": [{
+                "serviceDeploymentArn": DEPLOYMENT_ARN, "serviceArn": SERVICE_ARN,
+                "clusterArn": CLUSTER_ARN, "status": "IN_PROGRESS",
+                "targetServiceRevision": {"arn": REVISION_ARN},
+                "lifecycleHookDetails": [{"hookId": HOOK_ID, "targetType": "PAUSE",
+                                          "status": "AWAITING_ACTION"}]}], "failures": []}))
+        }),
+        mock!(EcsClient::describe_service_revisions).then_http_response(|| {
+            ecs_json(json!({"serviceRevisions": [{
+                "serviceRevisionArn": REVISION_ARN, "serviceArn": SERVICE_ARN,
+                "clusterArn": CLUSTER_ARN, "taskDefinition": TASKDEF_ARN}], "failures": []}))
+        }),
+        mock!(EcsClient::continue_service_deployment)
+            .then_http_response(|| ecs_json(json!({"serviceDeploymentArn": DEPLOYMENT_ARN}))),
     ]
+}
+
+fn ecs_json(body: Value) -> aws_sdk_ecs::config::http::HttpResponse {
+    aws_sdk_ecs::config::http::HttpResponse::new(
+        200.try_into().expect("a valid status"),
+        body.to_string().into(),
+    )
 }
 
 /// Runs `step` on each input with recording clients; returns the actions its calls need.
@@ -102,12 +127,10 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
     let rules = answering_rules();
     let rule_refs: Vec<&Rule> = rules.iter().collect();
     let ecs_recorder = recorder.clone();
-    let ecs = SdkEcs::new(mock_client!(
-        aws_sdk_ecs,
-        RuleMode::MatchAny,
-        &rule_refs,
-        |b| b.interceptor(ecs_recorder.clone())
-    ));
+    let ecs_client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rule_refs, |b| b
+        .interceptor(ecs_recorder.clone()));
+    let ecs = SdkEcs::new(ecs_client.clone());
+    let deployments = SdkDeployments::new(ecs_client);
     let logs_rule = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events).then_output(|| {
         GetLogEventsOutput::builder()
             .events(OutputLogEvent::builder().message("boom").build())
@@ -120,14 +143,14 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
         &[&logs_rule],
         |b| b.interceptor(logs_recorder.clone())
     ));
-    let settings = settings();
+    let settings = hook_settings();
     let clock = VirtualClock::starting_at(t0());
     let env = StepEnv {
         settings: &settings,
         ecs: &ecs,
         logs: &logs,
         clock: &clock,
-        deployments: &ecs_migrate::deployment::NoDeployments,
+        deployments: &deployments,
     };
     for input in inputs {
         // A step may fail after its calls (check-exit-code fails on exit 1), but never on its
@@ -187,7 +210,10 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
     for (step, inputs) in [
         (
             Step::ValidateEvent,
-            vec![json!({"event": {"taskdef_arn": "app"}, "execution": execution})],
+            vec![
+                json!({"event": {"taskdef_arn": "app"}, "execution": execution}),
+                json!({"event": hook_event("hook-event"), "execution": execution}),
+            ],
         ),
         (Step::RunTask, vec![json!({"request": request.clone()})]),
         (
@@ -204,6 +230,12 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
                 json!({"request": request, "task": task, "error": {"Error": "Migration.Timeout", "Cause": ""}}),
                 status_change,
             ],
+        ),
+        (
+            Step::ReportDeployment,
+            vec![json!({"action": "CONTINUE", "deployment": {
+                "hook_type": "PAUSE", "hook_id": HOOK_ID, "service_deployment_arn": DEPLOYMENT_ARN,
+                "service_arn": SERVICE_ARN, "target_revision_arn": REVISION_ARN}})],
         ),
     ] {
         result.insert(step.name().to_string(), actions_of(step, inputs).await);
