@@ -1,8 +1,14 @@
-//! The third execution input form: ECS's "ECS Hook State Change" event for a pause hook that is
-//! awaiting action (Amazon ECS Developer Guide, "Pause hooks for Amazon ECS service
-//! deployments": ECS emits an EventBridge event with detail-type `ECS Hook State Change` and
-//! event name `HOOK_AWAITING_ACTION`, then waits for ContinueServiceDeployment). Nothing here
-//! talks to AWS; finding the deployment's target revision is validate-event's job.
+//! The third execution input form, a deployment's lifecycle hook, in its two shapes:
+//! - ECS's "ECS Hook State Change" event for a pause hook that is awaiting action (Amazon ECS
+//!   Developer Guide, "Pause hooks for Amazon ECS service deployments": ECS emits an EventBridge
+//!   event with detail-type `ECS Hook State Change` and event name `HOOK_AWAITING_ACTION`, then
+//!   waits for ContinueServiceDeployment);
+//! - the payload ECS invokes a Lambda hook with, which the deployment-hook function passes on
+//!   as the execution input (Developer Guide, "Lambda hooks for Amazon ECS service
+//!   deployments": `executionId`, `lifecycleStage`, `resourceArn` (the service deployment),
+//!   `executionDetails.serviceArn`, `executionDetails.targetServiceRevisionArn`).
+//!
+//! Nothing here talks to AWS; finding the deployment's target revision is validate-event's job.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -41,9 +47,41 @@ pub struct HookEvent {
 /// `None` for every other input, which [`crate::request::parse_input`] reads.
 pub fn parse_hook_event(input: &Value) -> Option<Result<HookEvent, MigrationError>> {
     let object = input.as_object()?;
+    if object.contains_key("executionDetails") && object.contains_key("resourceArn") {
+        return Some(parse_lambda_payload(object));
+    }
     let is_hook = object.get("source").and_then(Value::as_str) == Some(HOOK_EVENT_SOURCE)
         && object.get("detail-type").and_then(Value::as_str) == Some(HOOK_EVENT_DETAIL_TYPE);
     is_hook.then(|| parse(object))
+}
+
+/// A Lambda hook's invocation payload. The hook's id is the invocation's `executionId`; the
+/// cluster is the one the service ARN (`service/CLUSTER/SERVICE`) names.
+fn parse_lambda_payload(object: &Map<String, Value>) -> Result<HookEvent, MigrationError> {
+    let Some(Value::Object(details)) = object.get("executionDetails") else {
+        return Err(invalid("executionDetails is not an object".into()));
+    };
+    let service_arn = arn_field(details, "executionDetails.", "serviceArn", "service/")?;
+    let Some((prefix, rest)) = service_arn.split_once(":service/") else {
+        return Err(invalid(
+            "executionDetails.serviceArn names no cluster".into(),
+        ));
+    };
+    let Some((cluster, _service)) = rest.split_once('/') else {
+        return Err(invalid(
+            "executionDetails.serviceArn is not service/CLUSTER/SERVICE".into(),
+        ));
+    };
+    Ok(HookEvent {
+        event_id: None,
+        hook_type: HookType::AwsLambda,
+        hook_id: text_field(object, "", "executionId")?,
+        service_deployment_arn: arn_field(object, "", "resourceArn", "service-deployment/")?,
+        cluster_arn: format!("{prefix}:cluster/{cluster}"),
+        service_arn,
+        lifecycle_stage: optional_text(object, "lifecycleStage"),
+        expires_at: None,
+    })
 }
 
 fn parse(object: &Map<String, Value>) -> Result<HookEvent, MigrationError> {
@@ -81,17 +119,25 @@ fn parse(object: &Map<String, Value>) -> Result<HookEvent, MigrationError> {
     })
 }
 
-/// A required string of at most 1024 characters (ids and ARNs are far shorter).
+/// A required string of `detail` of at most 1024 characters (ids and ARNs are far shorter).
 fn text(detail: &Map<String, Value>, field: &str) -> Result<String, MigrationError> {
-    match detail.get(field) {
+    text_field(detail, "detail.", field)
+}
+
+fn text_field(
+    object: &Map<String, Value>,
+    prefix: &str,
+    field: &str,
+) -> Result<String, MigrationError> {
+    match object.get(field) {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 1024 => Ok(s.clone()),
-        Some(Value::String(s)) if s.is_empty() => Err(invalid(format!("detail.{field} is empty"))),
+        Some(Value::String(s)) if s.is_empty() => Err(invalid(format!("{prefix}{field} is empty"))),
         Some(Value::String(s)) => Err(invalid(format!(
-            "detail.{field} is {} characters long",
+            "{prefix}{field} is {} characters long",
             s.len()
         ))),
-        None => Err(invalid(format!("detail.{field} is missing"))),
-        Some(_) => Err(invalid(format!("detail.{field} is not a string"))),
+        None => Err(invalid(format!("{prefix}{field} is missing"))),
+        Some(_) => Err(invalid(format!("{prefix}{field} is not a string"))),
     }
 }
 
@@ -103,9 +149,19 @@ fn optional_text(detail: &Map<String, Value>, field: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// An ECS ARN whose resource starts with `resource` (`arn:PARTITION:ecs:REGION:ACCOUNT:...`).
+/// An ARN of `detail` whose resource starts with `resource`.
 fn arn(detail: &Map<String, Value>, field: &str, resource: &str) -> Result<String, MigrationError> {
-    let value = text(detail, field)?;
+    arn_field(detail, "detail.", field, resource)
+}
+
+/// An ECS ARN whose resource starts with `resource` (`arn:PARTITION:ecs:REGION:ACCOUNT:...`).
+fn arn_field(
+    object: &Map<String, Value>,
+    prefix: &str,
+    field: &str,
+    resource: &str,
+) -> Result<String, MigrationError> {
+    let value = text_field(object, prefix, field)?;
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     let ok = matches!(parts[..], ["arn", partition, "ecs", _, _, rest]
         if partition.starts_with("aws") && rest.starts_with(resource));
@@ -113,7 +169,7 @@ fn arn(detail: &Map<String, Value>, field: &str, resource: &str) -> Result<Strin
         Ok(value)
     } else {
         Err(invalid(format!(
-            "detail.{field} is not an ECS ARN of a {}",
+            "{prefix}{field} is not an ECS ARN of a {}",
             resource.trim_end_matches('/')
         )))
     }
@@ -165,6 +221,41 @@ mod tests {
         assert_eq!(hook.event_id.as_deref(), Some("e-1"));
         assert_eq!(arn_name(&hook.service_arn), "app");
         assert_eq!(hook.lifecycle_stage.as_deref(), Some("PRE_SCALE_UP"));
+    }
+
+    /// The payload of the Developer Guide's "Lambda hooks" page example.
+    fn lambda_payload() -> Value {
+        json!({"executionId": "e8d5a28f-eb01-4f3c-9454-a30ba6dc54bc",
+               "lifecycleStage": "PRE_SCALE_UP",
+               "resourceArn": "arn:aws:ecs:us-west-2:123456789012:service-deployment/my-cluster/my-service/EZe5RNVLH6PPzHXINuP28",
+               "executionDetails": {
+                   "serviceArn": "arn:aws:ecs:us-west-2:123456789012:service/my-cluster/my-service",
+                   "targetServiceRevisionArn": "arn:aws:ecs:us-west-2:123456789012:service-revision/my-cluster/my-service/9313423515462893900",
+                   "testTrafficWeights": {}, "productionTrafficWeights": {}},
+               "hookDetails": {"approvalChecked": true}})
+    }
+
+    #[test]
+    fn a_lambda_hook_payload_is_read() {
+        let hook = parse_hook_event(&lambda_payload()).unwrap().unwrap();
+        assert_eq!(hook.hook_type, HookType::AwsLambda);
+        assert_eq!(hook.hook_id, "e8d5a28f-eb01-4f3c-9454-a30ba6dc54bc");
+        assert_eq!(
+            hook.cluster_arn,
+            "arn:aws:ecs:us-west-2:123456789012:cluster/my-cluster"
+        );
+        assert_eq!(arn_name(&hook.service_arn), "my-service");
+        let mut bad = lambda_payload();
+        bad["executionDetails"]["serviceArn"] = json!("my-service");
+        let err = parse_hook_event(&bad).unwrap().unwrap_err();
+        assert!(
+            err.message().contains("executionDetails.serviceArn"),
+            "{err}"
+        );
+        let mut bad = lambda_payload();
+        bad.as_object_mut().unwrap().remove("executionId");
+        let err = parse_hook_event(&bad).unwrap().unwrap_err();
+        assert!(err.message().contains("executionId is missing"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod deployment;
 pub mod ecs;
 pub mod error;
 pub mod files;
+pub mod hook_adapter;
 pub mod hook_event;
 pub mod lambda;
 pub mod local;

@@ -285,7 +285,7 @@ pub fn started_by_for_execution(execution: &str) -> String {
 pub const STARTED_BY_PREFIX: &str = "ecs-migrate/";
 
 /// The first `len` hex digits of SHA-256 over `parts` (each ended by a NUL byte).
-pub(super) fn hex_digest(parts: &[&str], len: usize) -> String {
+pub(crate) fn hex_digest(parts: &[&str], len: usize) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part.as_bytes());

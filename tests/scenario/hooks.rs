@@ -12,6 +12,7 @@ use ecs_migrate::deployment::{
     ServiceRevision, HOOK_AWAITING_ACTION,
 };
 use ecs_migrate::machine::{error_message, FunctionArns, StepBinding};
+use serde_json::{json, Value};
 
 use crate::fake_ecs::{FakeEcs, Script};
 use crate::fixtures::{
@@ -115,6 +116,17 @@ async fn run(
     expires_in: i64,
     deliveries: &[&str],
 ) -> HookRun {
+    let inputs: Vec<Value> = deliveries.iter().map(|id| hook_event(id)).collect();
+    run_inputs(script, settings, expires_in, inputs).await
+}
+
+/// Runs one execution per input, one after the other.
+async fn run_inputs(
+    script: Script,
+    settings: &[(&str, &str)],
+    expires_in: i64,
+    inputs: Vec<Value>,
+) -> HookRun {
     let clock = Arc::new(VirtualClock::starting_at(t0()));
     let fake = FakeEcs::new(clock.clone(), script);
     let deployments = paused_deployment(clock.clone(), expires_in);
@@ -122,7 +134,7 @@ async fn run(
     all.extend_from_slice(settings);
     let settings = settings_with(&all);
     let mut results = Vec::new();
-    for (n, event_id) in deliveries.iter().enumerate() {
+    for (n, input) in inputs.into_iter().enumerate() {
         let steps = StepBinding::new(
             function_arns(),
             settings.clone(),
@@ -133,7 +145,7 @@ async fn run(
         .with_deployments(deployments.clone());
         let result = Executor::new(definition(), Arc::new(steps), clock.clone())
             .with_execution_name(&format!("hook-delivery-{n}"))
-            .run_to_completion(hook_event(event_id))
+            .run_to_completion(input)
             .await;
         results.push(result);
     }
@@ -292,4 +304,33 @@ async fn a_hook_event_that_arrives_late_starts_nothing() {
     run.assert_failed("Migration.HookNotAwaiting", "ROLLBACK_IN_PROGRESS");
     assert_eq!(run.fake.tasks_started(), 0);
     assert_eq!(run.actions(), Vec::<HookAction>::new());
+}
+
+/// The deployment-hook function starts the execution with ECS's Lambda hook payload: the
+/// migration runs for the target revision, and the function's own answer (not
+/// ContinueServiceDeployment) tells ECS, so the state machine answers nothing.
+#[tokio::test]
+async fn a_lambda_hook_payload_migrates_without_answering_through_the_api() {
+    let payload = json!({
+        "executionId": HOOK_ID, "lifecycleStage": "PRE_SCALE_UP", "resourceArn": DEPLOYMENT_ARN,
+        "executionDetails": {"serviceArn": SERVICE_ARN, "targetServiceRevisionArn": REVISION_ARN,
+                             "testTrafficWeights": {}, "productionTrafficWeights": {}}
+    });
+    let run = run_inputs(Script::default(), &[], ONE_DAY, vec![payload]).await;
+    let result = run.last();
+    assert_eq!(
+        result.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        result.to_json(false)
+    );
+    assert_eq!(
+        result.output.clone().unwrap()["request"]["deployment"]["hook_type"],
+        "AWS_LAMBDA"
+    );
+    let visited = run.visited();
+    assert!(visited.contains(&"FromDeployment".to_string()));
+    assert!(!visited.contains(&"ContinueDeployment".to_string()));
+    assert_eq!(run.actions(), Vec::<HookAction>::new());
+    assert_eq!(run.fake.tasks_started(), 1);
 }
