@@ -122,3 +122,49 @@ resource "aws_iam_role_policy" "deployment_hook_events" {
   role   = aws_iam_role.deployment_hook_events[0].id
   policy = data.aws_iam_policy_document.events.json
 }
+
+################################################################################
+# The Lambda hook: ECS invokes the deployment-hook function (lambda.tf, main.tf) at the stages
+# the service's lifecycle hook names, with this role (the hook's roleArn), which may invoke
+# that function only (Developer Guide, "Lambda hooks for Amazon ECS service deployments").
+################################################################################
+
+data "aws_iam_policy_document" "ecs_invokes_deployment_hook_assume_role" {
+  statement {
+    sid     = "EcsAssumeRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "ecs_invokes_deployment_hook" {
+  name               = "${var.name}-ecs-invokes-deployment-hook"
+  description        = "ecs-migrate: the role ECS assumes to invoke the deployment-hook function"
+  assume_role_policy = data.aws_iam_policy_document.ecs_invokes_deployment_hook_assume_role.json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "ecs_invokes_deployment_hook" {
+  statement {
+    sid       = "InvokeDeploymentHook"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.this["deployment-hook"].arn]
+  }
+}
+
+resource "aws_iam_role_policy" "ecs_invokes_deployment_hook" {
+  name   = "${var.name}-ecs-invokes-deployment-hook"
+  role   = aws_iam_role.ecs_invokes_deployment_hook.id
+  policy = data.aws_iam_policy_document.ecs_invokes_deployment_hook.json
+}

@@ -32,6 +32,7 @@ locals {
     "stop-task"       = data.aws_iam_policy_document.stop_task.json
     # hooks.tf
     "report-deployment" = data.aws_iam_policy_document.report_deployment.json
+    "deployment-hook"   = data.aws_iam_policy_document.deployment_hook.json
   }
 }
 
@@ -125,6 +126,27 @@ data "aws_iam_policy_document" "report_deployment" {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["report-deployment"].arn}:*"]
+  }
+}
+
+# deployment-hook: starts the migration's execution and reads how it ends (hooks.tf).
+data "aws_iam_policy_document" "deployment_hook" {
+  statement {
+    sid       = "StartMigration"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
+  }
+
+  statement {
+    sid       = "ReadMigration"
+    actions   = ["states:DescribeExecution"]
+    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${var.name}:*"]
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["deployment-hook"].arn}:*"]
   }
 }
 
@@ -328,9 +350,10 @@ resource "aws_iam_role" "state_machine" {
 
 data "aws_iam_policy_document" "state_machine" {
   statement {
-    sid       = "InvokeStepFunctions"
-    actions   = ["lambda:InvokeFunction"]
-    resources = [for name, _ in local.functions : aws_lambda_function.this[name].arn]
+    sid     = "InvokeStepFunctions"
+    actions = ["lambda:InvokeFunction"]
+    # deployment-hook is ECS's to invoke, not the machine's.
+    resources = [for name, _ in local.functions : aws_lambda_function.this[name].arn if name != "deployment-hook"]
   }
 
   # What Step Functions needs to set up log delivery to /aws/vendedlogs/states/<name>. These

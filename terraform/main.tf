@@ -37,6 +37,11 @@ locals {
       description = "ecs-migrate: answers the deployment's pause hook (ecs:ContinueServiceDeployment)"
       timeout     = var.lambda_timeout
     }
+    # Not a state of the machine: ECS invokes it as a Lambda lifecycle hook (hooks.tf).
+    "deployment-hook" = {
+      description = "ecs-migrate: Lambda lifecycle hook that runs the migration inside the deployment"
+      timeout     = var.lambda_timeout
+    }
   }
 
   # Placement: a launch type, or a capacity provider strategy, or (neither) the cluster default.
@@ -70,6 +75,8 @@ locals {
     POLL_MAX_WAIT_SECONDS      = tostring(var.poll_max_wait_seconds)
     LOG_TAIL_LINES             = tostring(var.log_tail_lines)
     ACCOUNT_ID                 = local.account_id
+    # deployment-hook starts executions of it (built, so no function depends on the machine).
+    STATE_MACHINE_ARN = local.state_machine_arn
   } : k => v if v != "" }
 
   state_machine_definition_file = coalesce(var.state_machine_definition_file, "${path.module}/../statemachine/migration.asl.json")

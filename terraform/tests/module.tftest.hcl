@@ -63,6 +63,7 @@ run "defaults" {
       POLL_MAX_WAIT_SECONDS = "600"
       LOG_TAIL_LINES        = "50"
       ACCOUNT_ID            = "123456789012"
+      STATE_MACHINE_ARN     = "arn:aws:states:eu-west-1:123456789012:stateMachine:mig"
     }
     error_message = "unexpected Settings environment: ${jsonencode(output.lambda_environment)}"
   }
@@ -93,8 +94,8 @@ run "defaults" {
   }
 
   assert {
-    condition     = length(aws_lambda_function.this) == 6 && length(aws_iam_role.lambda) == 6 && length(aws_iam_role_policy.lambda) == 6
-    error_message = "six functions, each with its own role and policy"
+    condition     = length(aws_lambda_function.this) == 7 && length(aws_iam_role.lambda) == 7 && length(aws_iam_role_policy.lambda) == 7
+    error_message = "seven functions, each with its own role and policy"
   }
 
   assert {
@@ -171,7 +172,7 @@ run "defaults" {
   }
 
   assert {
-    condition     = length(aws_iam_role_policy.lambda_tracing) == 6
+    condition     = length(aws_iam_role_policy.lambda_tracing) == 7
     error_message = "with tracing, every function's role may write traces"
   }
 }

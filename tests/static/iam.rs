@@ -53,6 +53,7 @@ impl Intercept for Recorder {
         let prefix = match metadata.service() {
             "ECS" => "ecs",
             "CloudWatch Logs" => "logs",
+            "SFN" => "states",
             other => panic!("unexpected service {other}: add its IAM prefix here"),
         };
         self.0
@@ -207,6 +208,10 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
                                "detail": {"executionArn": EXECUTION_ARN, "status": "ABORTED"}});
 
     let mut result = BTreeMap::new();
+    result.insert(
+        ecs_migrate::hook_adapter::DEPLOYMENT_HOOK.to_string(),
+        deployment_hook_actions().await,
+    );
     for (step, inputs) in [
         (
             Step::ValidateEvent,
@@ -270,4 +275,53 @@ async fn each_role_grants_exactly_the_calls_its_function_makes() {
         made, granted,
         "left: actions the code needs, right: actions terraform/iam.tf grants"
     );
+}
+
+/// The deployment-hook function's calls: a first invocation (start, then describe) with
+/// recording Step Functions clients.
+async fn deployment_hook_actions() -> BTreeSet<String> {
+    use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+    use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
+    let recorder = Recorder::default();
+    let state_machine = "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate";
+    let start = mock!(aws_sdk_sfn::Client::start_execution).then_output(|| {
+        StartExecutionOutput::builder()
+            .execution_arn("arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:hook-x")
+            .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(1_764_072_000))
+            .build()
+            .unwrap()
+    });
+    let describe = mock!(aws_sdk_sfn::Client::describe_execution).then_output(move || {
+        DescribeExecutionOutput::builder()
+            .execution_arn("arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:hook-x")
+            .state_machine_arn(state_machine)
+            .status(aws_sdk_sfn::types::ExecutionStatus::Running)
+            .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(1_764_072_000))
+            .build()
+            .unwrap()
+    });
+    let sfn_recorder = recorder.clone();
+    let executions = ecs_migrate::hook_adapter::SdkExecutions::new(mock_client!(
+        aws_sdk_sfn,
+        RuleMode::MatchAny,
+        &[&start, &describe],
+        |b| b.interceptor(sfn_recorder.clone())
+    ));
+    let config = ecs_migrate::hook_adapter::AdapterConfig {
+        state_machine_arn: state_machine.into(),
+        call_back_delay: 30,
+        max_unreadable: 10,
+    };
+    let payload = json!({
+        "executionId": HOOK_ID, "lifecycleStage": "PRE_SCALE_UP", "resourceArn": DEPLOYMENT_ARN,
+        "executionDetails": {"serviceArn": SERVICE_ARN, "targetServiceRevisionArn": REVISION_ARN}
+    });
+    let answer = ecs_migrate::hook_adapter::answer_hook(&executions, &config, payload).await;
+    assert_eq!(
+        answer.hook_status,
+        ecs_migrate::hook_adapter::HookStatus::InProgress
+    );
+    let calls = recorder.0.lock().unwrap().clone();
+    assert!(!calls.is_empty(), "deployment-hook made no call");
+    calls
 }
