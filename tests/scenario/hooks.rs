@@ -144,7 +144,7 @@ async fn run_inputs(
         )
         .with_deployments(deployments.clone());
         let result = Executor::new(definition(), Arc::new(steps), clock.clone())
-            .with_execution_name(&format!("hook-delivery-{n}"))
+            .with_execution_name(format!("hook-delivery-{n}"))
             .run_to_completion(input)
             .await;
         results.push(result);
