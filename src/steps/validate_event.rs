@@ -202,6 +202,17 @@ async fn resolve_hook(
             hook.service_arn
         )));
     }
+    if deployment
+        .cluster_arn
+        .as_deref()
+        .is_some_and(|c| arn_name(c) != arn_name(&settings.cluster))
+    {
+        return Err(MigrationError::NotAllowed(format!(
+            "service deployment {arn} is in cluster {}, not {} (setting CLUSTER)",
+            deployment.cluster_arn.as_deref().unwrap_or_default(),
+            settings.cluster
+        )));
+    }
     if !deployment.in_progress() {
         return Err(MigrationError::HookNotAwaiting(format!(
             "service deployment {arn} is already {}{}: its hook waits for no answer, so no migration runs for it",

@@ -253,6 +253,30 @@ async fn a_finished_deployment_or_an_expired_hook_runs_nothing() {
 }
 
 #[tokio::test]
+async fn a_deployment_of_another_cluster_or_service_is_refused() {
+    let mut body = deployment_body("IN_PROGRESS", "AWAITING_ACTION");
+    body["serviceDeployments"][0]["clusterArn"] =
+        json!("arn:aws:ecs:eu-west-1:123456789012:cluster/staging");
+    let other_cluster = deployment_rule(body);
+    let world = World::new(hook_settings(), &[&other_cluster]);
+    assert_error(
+        world.validate(hook_event("e")).await,
+        "Migration.NotAllowed",
+        "is in cluster arn:aws:ecs:eu-west-1:123456789012:cluster/staging",
+    );
+    let mut body = deployment_body("IN_PROGRESS", "AWAITING_ACTION");
+    body["serviceDeployments"][0]["serviceArn"] =
+        json!("arn:aws:ecs:eu-west-1:123456789012:service/prod/billing");
+    let other_service = deployment_rule(body);
+    let world = World::new(hook_settings(), &[&other_service]);
+    assert_error(
+        world.validate(hook_event("e")).await,
+        "Migration.NotAllowed",
+        "belongs to arn:aws:ecs:eu-west-1:123456789012:service/prod/billing",
+    );
+}
+
+#[tokio::test]
 async fn a_service_or_cluster_not_configured_is_refused_before_any_call() {
     // No rule: a call would panic the mock client.
     let world = World::new(settings(), &[]);
