@@ -44,11 +44,15 @@ pub enum MigrationError {
     /// can retry it; not one of the user-facing outcomes.
     #[error("{0}")]
     AwsTransient(String),
+    /// The deployment's hook no longer waits for an answer: it timed out, was answered by
+    /// hand, or its deployment finished.
+    #[error("{0}")]
+    HookNotAwaiting(String),
 }
 
 impl MigrationError {
     /// Every name a step can report, in the README's order.
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 16] = [
         "Migration.InvalidEvent",
         "Migration.NotAllowed",
         "Migration.TaskDefinitionNotFound",
@@ -64,6 +68,7 @@ impl MigrationError {
         "Migration.Locked",
         "Migration.LockLost",
         "Migration.AwsTransient",
+        "Migration.HookNotAwaiting",
     ];
 
     /// The stable error name (`errorType`) Step Functions sees.
@@ -84,6 +89,7 @@ impl MigrationError {
             Self::Locked(_) => "Migration.Locked",
             Self::LockLost(_) => "Migration.LockLost",
             Self::AwsTransient(_) => "Migration.AwsTransient",
+            Self::HookNotAwaiting(_) => "Migration.HookNotAwaiting",
         }
     }
 
@@ -104,7 +110,8 @@ impl MigrationError {
             | Self::Misconfigured(m)
             | Self::Locked(m)
             | Self::LockLost(m)
-            | Self::AwsTransient(m) => m,
+            | Self::AwsTransient(m)
+            | Self::HookNotAwaiting(m) => m,
         }
     }
 
@@ -157,6 +164,7 @@ mod tests {
             MigrationError::Locked(String::new()),
             MigrationError::LockLost(String::new()),
             MigrationError::AwsTransient(String::new()),
+            MigrationError::HookNotAwaiting(String::new()),
         ];
         let names: Vec<_> = all.iter().map(|e| e.name()).collect();
         assert_eq!(names, MigrationError::NAMES.to_vec());

@@ -3,10 +3,10 @@
 //! error is returned on every invocation as `Migration.Misconfigured` rather than crashing the
 //! runtime.
 //!
-//! One `bootstrap` serves all five functions: each function is configured for its step (its
+//! One `bootstrap` serves all the functions: each function is configured for its step (its
 //! handler setting, which Lambda passes to a custom runtime as `_HANDLER`, or
-//! `ECS_MIGRATE_STEP`, which Terraform sets too), so the five deployments share one binary and
-//! one link instead of five.
+//! `ECS_MIGRATE_STEP`, which Terraform sets too), so the deployments share one binary and
+//! one link.
 
 use std::time::Duration;
 
@@ -17,8 +17,12 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
 use crate::clock::SystemClock;
+use crate::deployment::SdkDeployments;
 use crate::ecs::SdkEcs;
 use crate::error::MigrationError;
+use crate::hook_adapter::{
+    answer_hook, AdapterConfig, HookAnswer, HookStatus, SdkExecutions, DEPLOYMENT_HOOK,
+};
 use crate::lock::UnconfiguredLockTable;
 use crate::logs::SdkLogs;
 use crate::machine::Step;
@@ -62,10 +66,102 @@ pub fn configured_step(lookup: impl Fn(&str) -> Option<String>) -> Result<Step, 
     })
 }
 
-/// Serves the step this function is configured for ([`configured_step`]); when it is not
-/// configured, every invocation fails with `Migration.Misconfigured` saying how to fix it.
+/// The deployment-hook function's state machine (Terraform sets it).
+pub const STATE_MACHINE_VARIABLE: &str = "STATE_MACHINE_ARN";
+/// Seconds ECS waits before asking the deployment-hook function again (default 30).
+pub const CALLBACK_DELAY_VARIABLE: &str = "HOOK_CALLBACK_DELAY_SECONDS";
+/// Invocations in a row that may fail to read the execution before it answers FAILED.
+const MAX_UNREADABLE: u64 = 10;
+
+/// True when this function is the deployment-hook adapter (`ECS_MIGRATE_STEP`, else the
+/// handler, is `deployment-hook`).
+pub fn is_deployment_hook(lookup: impl Fn(&str) -> Option<String>) -> bool {
+    let named = |variable| lookup(variable).filter(|v: &String| !v.trim().is_empty());
+    named(STEP_VARIABLE)
+        .or_else(|| named(HANDLER_VARIABLE))
+        .is_some_and(|name| name.trim() == DEPLOYMENT_HOOK)
+}
+
+/// Serves the step this function is configured for ([`configured_step`]), or the
+/// deployment-hook adapter; when it is not configured, every invocation fails with
+/// `Migration.Misconfigured` saying how to fix it.
 pub async fn serve_configured() -> Result<(), lambda_runtime::Error> {
-    serve_step(configured_step(|name| std::env::var(name).ok())).await
+    let lookup = |name: &str| std::env::var(name).ok();
+    if is_deployment_hook(lookup) {
+        return serve_deployment_hook(adapter_config(lookup)).await;
+    }
+    serve_step(configured_step(lookup)).await
+}
+
+/// The adapter's settings, or what is wrong with them.
+pub fn adapter_config(lookup: impl Fn(&str) -> Option<String>) -> Result<AdapterConfig, String> {
+    let state_machine_arn = lookup(STATE_MACHINE_VARIABLE)
+        .filter(|v| v.starts_with("arn:") && v.contains(":stateMachine:"))
+        .ok_or_else(|| format!("{STATE_MACHINE_VARIABLE} is not a state machine ARN"))?;
+    let call_back_delay = match lookup(CALLBACK_DELAY_VARIABLE) {
+        None => 30,
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=900).contains(d))
+            .ok_or_else(|| format!("{CALLBACK_DELAY_VARIABLE} is {v:?}, not 1 to 900"))?,
+    };
+    Ok(AdapterConfig {
+        state_machine_arn,
+        call_back_delay,
+        max_unreadable: MAX_UNREADABLE,
+    })
+}
+
+/// Serves the deployment-hook adapter. It answers every invocation with a valid hookStatus:
+/// a misconfigured function answers FAILED (ECS rolls the deployment back) and says why in
+/// its log.
+async fn serve_deployment_hook(
+    config: Result<AdapterConfig, String>,
+) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    if let Err(problem) = &config {
+        tracing::error!(
+            problem,
+            "deployment-hook is misconfigured; every invocation answers FAILED"
+        );
+    }
+    let executions = SdkExecutions::new(aws_sdk_sfn::Client::new(&sdk_config().await));
+    let (config, executions) = (&config, &executions);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let answer = match config {
+            Ok(config) => answer_hook(executions, config, event.payload).await,
+            Err(problem) => {
+                tracing::error!(problem, "answering FAILED");
+                HookAnswer {
+                    hook_status: HookStatus::Failed,
+                    call_back_delay: None,
+                    hook_details: None,
+                }
+            }
+        };
+        // Plain data: encoding cannot fail, and a FAILED answer stands in if it ever did.
+        Ok::<Value, lambda_runtime::Diagnostic>(
+            serde_json::to_value(&answer)
+                .unwrap_or_else(|_| serde_json::json!({"hookStatus": "FAILED"})),
+        )
+    }))
+    .await
+}
+
+/// The SDK configuration every function builds its clients from, with bounded calls.
+async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
+        .load()
+        .await
 }
 
 /// Serves `step` under the Lambda Runtime API until the runtime stops.
@@ -93,13 +189,16 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
         )
         .load()
         .await;
-    let ecs = SdkEcs::new(aws_sdk_ecs::Client::new(&config));
+
+    let ecs_client = aws_sdk_ecs::Client::new(&config);
+    let ecs = SdkEcs::new(ecs_client.clone());
+    let deployments = SdkDeployments::new(ecs_client);
     let logs = SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config));
     let clock = SystemClock;
     let lock = UnconfiguredLockTable;
 
     let (settings, step) = (&settings, &step);
-    let (ecs, logs, clock, lock) = (&ecs, &logs, &clock, &lock);
+    let (ecs, logs, clock, lock, deployments) = (&ecs, &logs, &clock, &lock, &deployments);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let step = *step.as_ref().map_err(Clone::clone)?;
         let settings = settings.as_ref().map_err(Clone::clone)?;
@@ -109,6 +208,7 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
             logs,
             clock,
             lock,
+            deployments,
         };
         let return_by = deadline(&event.context).map(|d| d - DEADLINE_MARGIN);
         let result = step.run(&env, event.payload, return_by).await;
@@ -137,6 +237,31 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_string())
         }
+    }
+
+    #[test]
+    fn the_deployment_hook_is_served_by_name_with_a_state_machine() {
+        assert!(is_deployment_hook(lookup(&[(
+            "_HANDLER",
+            "deployment-hook"
+        )])));
+        assert!(is_deployment_hook(lookup(&[
+            ("ECS_MIGRATE_STEP", "deployment-hook"),
+            ("_HANDLER", "bootstrap")
+        ])));
+        assert!(!is_deployment_hook(lookup(&[
+            ("ECS_MIGRATE_STEP", "run-task"),
+            ("_HANDLER", "deployment-hook")
+        ])));
+        let arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate";
+        let config = adapter_config(lookup(&[("STATE_MACHINE_ARN", arn)])).unwrap();
+        assert_eq!(config.call_back_delay, 30);
+        assert!(adapter_config(lookup(&[])).is_err());
+        assert!(adapter_config(lookup(&[
+            ("STATE_MACHINE_ARN", arn),
+            ("HOOK_CALLBACK_DELAY_SECONDS", "0")
+        ]))
+        .is_err());
     }
 
     #[test]

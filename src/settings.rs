@@ -35,6 +35,10 @@ pub struct Settings {
     pub command: Vec<String>,
     /// `ALLOWED_FAMILIES`: the task definition families this deployment may run.
     pub allowed_families: Vec<String>,
+    /// `DEPLOYMENT_SERVICES`: the services (names or ARNs) whose deployments' hook events may
+    /// start a migration; empty refuses every hook event.
+    #[serde(default)]
+    pub deployment_services: Vec<String>,
     /// `MAX_DURATION_SECONDS`: after this the task is stopped and the execution fails with
     /// `Migration.Timeout`.
     pub max_duration: Duration,
@@ -180,6 +184,11 @@ impl Settings {
             ));
         }
 
+        let deployment_services = match get("DEPLOYMENT_SERVICES") {
+            Some(v) => string_list("DEPLOYMENT_SERVICES", &v)?,
+            None => Vec::new(),
+        };
+
         let max_duration = seconds(&get, "MAX_DURATION_SECONDS", 3600, 60, 365 * 24 * 3600)?;
         let start_timeout = seconds(&get, "START_TIMEOUT_SECONDS", 600, 10, 24 * 3600)?;
         let poll_interval = seconds(&get, "POLL_INTERVAL_SECONDS", 5, 1, 300)?;
@@ -225,6 +234,7 @@ impl Settings {
             platform_version: get("PLATFORM_VERSION"),
             command,
             allowed_families,
+            deployment_services,
             max_duration,
             start_timeout,
             poll_interval,

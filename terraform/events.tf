@@ -134,7 +134,11 @@ data "aws_iam_policy_document" "events_dlq" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.this.arn, aws_cloudwatch_event_rule.abort.arn]
+      # The deployment hook rule's too, when it is on (hooks.tf).
+      values = concat(
+        [aws_cloudwatch_event_rule.this.arn, aws_cloudwatch_event_rule.abort.arn],
+        aws_cloudwatch_event_rule.deployment_hook[*].arn,
+      )
     }
   }
 }

@@ -30,6 +30,9 @@ locals {
     "poll-status"     = data.aws_iam_policy_document.poll_status.json
     "check-exit-code" = data.aws_iam_policy_document.check_exit_code.json
     "stop-task"       = data.aws_iam_policy_document.stop_task.json
+    # hooks.tf
+    "report-deployment" = data.aws_iam_policy_document.report_deployment.json
+    "deployment-hook"   = data.aws_iam_policy_document.deployment_hook.json
   }
 }
 
@@ -78,10 +81,72 @@ data "aws_iam_policy_document" "validate_event" {
     resources = ["*"]
   }
 
+  # A hook event: the deployment's target revision, of the configured services only.
+  dynamic "statement" {
+    for_each = length(var.deployment_services) > 0 ? [1] : []
+
+    content {
+      sid       = "DescribeServiceDeployments"
+      actions   = ["ecs:DescribeServiceDeployments"]
+      resources = local.service_deployment_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.deployment_services) > 0 ? [1] : []
+
+    content {
+      sid       = "DescribeServiceRevisions"
+      actions   = ["ecs:DescribeServiceRevisions"]
+      resources = local.service_revision_arns
+    }
+  }
+
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["validate-event"].arn}:*"]
+  }
+}
+
+# report-deployment: looks at the deployment's hook and answers it, for the configured services'
+# deployments only (issue 13, hooks.tf).
+data "aws_iam_policy_document" "report_deployment" {
+  dynamic "statement" {
+    for_each = length(var.deployment_services) > 0 ? [1] : []
+
+    content {
+      sid       = "AnswerServiceDeploymentHooks"
+      actions   = ["ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment"]
+      resources = local.service_deployment_arns
+    }
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["report-deployment"].arn}:*"]
+  }
+}
+
+# deployment-hook: starts the migration's execution and reads how it ends (hooks.tf).
+data "aws_iam_policy_document" "deployment_hook" {
+  statement {
+    sid       = "StartMigration"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
+  }
+
+  statement {
+    sid       = "ReadMigration"
+    actions   = ["states:DescribeExecution"]
+    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${var.name}:*"]
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["deployment-hook"].arn}:*"]
   }
 }
 
@@ -285,9 +350,10 @@ resource "aws_iam_role" "state_machine" {
 
 data "aws_iam_policy_document" "state_machine" {
   statement {
-    sid       = "InvokeStepFunctions"
-    actions   = ["lambda:InvokeFunction"]
-    resources = [for name, _ in local.functions : aws_lambda_function.this[name].arn]
+    sid     = "InvokeStepFunctions"
+    actions = ["lambda:InvokeFunction"]
+    # deployment-hook is ECS's to invoke, not the machine's.
+    resources = [for name, _ in local.functions : aws_lambda_function.this[name].arn if name != "deployment-hook"]
   }
 
   # What Step Functions needs to set up log delivery to /aws/vendedlogs/states/<name>. These

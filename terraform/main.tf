@@ -10,7 +10,7 @@ locals {
   cluster_name      = split("/", local.cluster_arn_parts[5])[1]
   account_id        = data.aws_caller_identity.current.account_id
 
-  # The five functions, keyed by the binary name cargo lambda builds (and the zip's directory).
+  # The functions, keyed by the binary name cargo lambda builds (and the zip's directory).
   functions = {
     "validate-event" = {
       description = "ecs-migrate: validates the migration request and resolves the task definition"
@@ -31,6 +31,15 @@ locals {
     }
     "stop-task" = {
       description = "ecs-migrate: stops the migration task of a failed, timed out or aborted execution"
+      timeout     = var.lambda_timeout
+    }
+    "report-deployment" = {
+      description = "ecs-migrate: answers the deployment's pause hook (ecs:ContinueServiceDeployment)"
+      timeout     = var.lambda_timeout
+    }
+    # Not a state of the machine: ECS invokes it as a Lambda lifecycle hook (hooks.tf).
+    "deployment-hook" = {
+      description = "ecs-migrate: Lambda lifecycle hook that runs the migration inside the deployment"
       timeout     = var.lambda_timeout
     }
   }
@@ -59,12 +68,15 @@ locals {
     PLATFORM_VERSION           = var.platform_version == null ? "" : var.platform_version
     MIGRATION_COMMAND          = jsonencode(var.migration_command)
     ALLOWED_FAMILIES           = jsonencode(var.allowed_task_definition_families)
+    DEPLOYMENT_SERVICES        = length(var.deployment_services) == 0 ? "" : jsonencode(var.deployment_services)
     MAX_DURATION_SECONDS       = tostring(var.max_duration_seconds)
     START_TIMEOUT_SECONDS      = tostring(var.start_timeout_seconds)
     POLL_INTERVAL_SECONDS      = tostring(var.poll_interval_seconds)
     POLL_MAX_WAIT_SECONDS      = tostring(var.poll_max_wait_seconds)
     LOG_TAIL_LINES             = tostring(var.log_tail_lines)
     ACCOUNT_ID                 = local.account_id
+    # deployment-hook starts executions of it (built, so no function depends on the machine).
+    STATE_MACHINE_ARN = local.state_machine_arn
   } : k => v if v != "" }
 
   state_machine_definition_file = coalesce(var.state_machine_definition_file, "${path.module}/../statemachine/migration.asl.json")

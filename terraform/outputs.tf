@@ -108,3 +108,22 @@ output "alarm_sns_topic_arn" {
   description = "SNS topic the alarms notify (created or given), or null."
   value       = local.alarm_topic_arn
 }
+
+################################################################################
+# Migrations inside the service's deployment (hooks.tf)
+################################################################################
+
+output "deployment_hook_rule_arn" {
+  description = "ARN of the rule that starts a migration on a PAUSE hook event (null when off)."
+  value       = one(aws_cloudwatch_event_rule.deployment_hook[*].arn)
+}
+
+output "deployment_hook_function_arn" {
+  description = "ARN of the deployment-hook function: the `hookTargetArn` of a Lambda lifecycle hook on the service."
+  value       = aws_lambda_function.this["deployment-hook"].arn
+}
+
+output "deployment_hook_role_arn" {
+  description = "ARN of the role ECS assumes to invoke the deployment-hook function: the Lambda lifecycle hook's `roleArn`."
+  value       = aws_iam_role.ecs_invokes_deployment_hook.arn
+}

@@ -1,5 +1,5 @@
 ################################################################################
-# The state machine: statemachine/migration.asl.json with the five function ARNs filled in
+# The state machine: statemachine/migration.asl.json with the function ARNs filled in
 ################################################################################
 
 resource "aws_cloudwatch_log_group" "state_machine" {
@@ -24,6 +24,8 @@ resource "aws_sfn_state_machine" "this" {
     poll_status_arn     = aws_lambda_function.this["poll-status"].arn
     check_exit_code_arn = aws_lambda_function.this["check-exit-code"].arn
     stop_task_arn       = aws_lambda_function.this["stop-task"].arn
+    # ContinueDeployment and RollBackDeployment (hooks.tf).
+    report_deployment_arn = aws_lambda_function.this["report-deployment"].arn
   })
 
   logging_configuration {

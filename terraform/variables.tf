@@ -406,3 +406,48 @@ variable "initial_migration_timeout_seconds" {
     error_message = "initial_migration_timeout_seconds must be a whole number of seconds (at least 1), or null: run-migration.sh takes whole seconds."
   }
 }
+
+################################################################################
+# Migrations inside the service's deployment (hooks.tf)
+################################################################################
+
+variable "deployment_services" {
+  description = "Names of the services (in `cluster_arn`) whose deployments may start a migration through a lifecycle hook (Settings `DEPLOYMENT_SERVICES`). validate-event refuses a hook event of any other service; the IAM grants on service deployments and revisions are scoped to these. Empty: no hook starts a migration."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.deployment_services : can(regex("^[A-Za-z0-9_-]{1,255}$", s))])
+    error_message = "deployment_services takes service names (letters, digits, hyphens, underscores; up to 255), not ARNs."
+  }
+}
+
+variable "deployment_hook_rule_enabled" {
+  description = "Create the EventBridge rule that starts a migration when a deployment of this cluster pauses at a PAUSE hook in `deployment_hook_stages` (needs `deployment_services`)."
+  type        = bool
+  default     = false
+}
+
+variable "deployment_hook_stages" {
+  description = "Lifecycle stages whose PAUSE hook events start a migration. PRE_SCALE_UP runs it before a single task of the new revision starts."
+  type        = list(string)
+  default     = ["PRE_SCALE_UP"]
+
+  validation {
+    condition = length(var.deployment_hook_stages) > 0 && alltrue([
+      for s in var.deployment_hook_stages : contains(["RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"], s)
+    ])
+    error_message = "deployment_hook_stages takes ECS lifecycle stages, e.g. [\"PRE_SCALE_UP\"]."
+  }
+}
+
+variable "deployment_hook_timeout_minutes" {
+  description = "The `timeoutConfiguration.timeoutInMinutes` you give the service's PAUSE hook (ECS: default 1440, at most 20160). The plan fails unless it exceeds `max_duration_seconds`: a hook that expires first takes its timeout action while the migration runs."
+  type        = number
+  default     = 1440
+
+  validation {
+    condition     = var.deployment_hook_timeout_minutes >= 1 && var.deployment_hook_timeout_minutes <= 20160 && floor(var.deployment_hook_timeout_minutes) == var.deployment_hook_timeout_minutes
+    error_message = "deployment_hook_timeout_minutes must be a whole number from 1 to 20160 (14 days)."
+  }
+}

@@ -14,8 +14,10 @@ use serde_json::Value;
 use super::{Outcome, UsageError};
 use crate::asl::{Definition, ExecutionStatus, Executor, HistoryEvent, Limits};
 use crate::clock::{Clock, SystemClock};
+use crate::deployment::{Deployments, NoDeployments};
 use crate::ecs::Ecs;
 use crate::error::{MigrationError, StateError};
+use crate::hook_event::parse_hook_event;
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::{DockerOptions, LocalEcs, LocalEvent, Runner};
 use crate::lock::{FileLockTable, LockTable};
@@ -25,6 +27,7 @@ use crate::settings::Settings;
 use crate::steps::check_exit_code::append_log_tail;
 use crate::steps::lock::{scope_of, Holder};
 
+mod deployment;
 mod env;
 mod progress;
 mod relay;
@@ -141,6 +144,19 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
             .clone()
             .unwrap_or_else(|| FileLockTable::default_dir(|name| std::env::var(name).ok())),
     );
+    // A pause hook event: the deployment it names is a local double rolling out FILE.
+    let hook = input
+        .as_ref()
+        .ok()
+        .and_then(parse_hook_event)
+        .and_then(Result::ok);
+    let hook_deployment = hook
+        .as_ref()
+        .map(|hook| deployment::paused_deployment(hook, &taskdef));
+    let settings = match &hook {
+        Some(hook) => deployment::hook_settings(settings, hook),
+        None => settings,
+    };
     // The same history budget as in AWS, said in terms of this command's flag.
     let longest = budget::longest_tracked_seconds(&settings);
     if args.timeout > longest {
@@ -187,15 +203,23 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
             } else {
                 Limits::aws()
             };
+            let deployments: Arc<dyn Deployments> = match &hook_deployment {
+                Some(double) => double.clone(),
+                None => Arc::new(NoDeployments),
+            };
             let run = Run {
                 settings: &settings,
                 stop_timeout,
                 limits,
                 lock: &lock,
+                deployments,
             };
             follow(&ecs, &run, input, &relay, &mut signals).await?
         }
     };
+    if let (Some(hook), Some(double)) = (&hook, &hook_deployment) {
+        relay.message(&deployment::answer_line(hook, double));
+    }
     let last = ecs.tasks().pop();
     let summary = Summary {
         ending,
@@ -226,6 +250,8 @@ struct Run<'a> {
     stop_timeout: Duration,
     limits: Limits,
     lock: &'a FileLockTable,
+    /// The deployment a hook event's migration answers.
+    deployments: Arc<dyn Deployments>,
 }
 
 async fn follow(
@@ -240,6 +266,7 @@ async fn follow(
         stop_timeout,
         limits,
         lock,
+        ref deployments,
     } = *run;
     // One queue for the engine's states and the runner's events, each put in by the thread
     // where it happens, so the terminal shows them in the order they happened.
@@ -269,7 +296,8 @@ async fn follow(
             clock: clock.clone(),
             lock: Arc::new(lock.clone()),
         },
-    );
+    )
+    .with_deployments(deployments.clone());
     let observer = move |event: &HistoryEvent| {
         if event.event_type.as_str().ends_with("StateEntered") {
             if let Some(name) = event.state_name() {

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::{render_definition, Step, DEFINITION_TEMPLATE};
 use crate::asl::{TaskCall, TaskFailure, TaskInvoker};
 use crate::clock::Clock;
+use crate::deployment::{Deployments, NoDeployments};
 use crate::ecs::Ecs;
 use crate::error::MigrationError;
 use crate::lock::LockTable;
@@ -73,6 +74,7 @@ pub struct StepBinding {
     logs: Arc<dyn Logs>,
     clock: Arc<dyn Clock>,
     lock: Arc<dyn LockTable>,
+    deployments: Arc<dyn Deployments>,
 }
 
 /// The seams a [`StepBinding`] runs the steps over.
@@ -98,7 +100,14 @@ impl StepBinding {
             logs,
             clock,
             lock,
+            deployments: Arc::new(NoDeployments),
         }
+    }
+
+    /// The service deployments hook events' migrations answer (none by default).
+    pub fn with_deployments(mut self, deployments: Arc<dyn Deployments>) -> Self {
+        self.deployments = deployments;
+        self
     }
 
     pub fn arns(&self) -> &FunctionArns {
@@ -121,6 +130,7 @@ impl TaskInvoker for StepBinding {
             logs: &*self.logs,
             clock: &*self.clock,
             lock: &*self.lock,
+            deployments: &*self.deployments,
         };
         // No Lambda deadline here: poll-status waits its configured round.
         step.run(&env, call.input, None)
@@ -186,6 +196,7 @@ mod tests {
             .map(|r| arns.step_for(r).unwrap_or_else(|| panic!("unbound {r}")))
             .collect();
         bound.sort_by_key(|s| s.name());
+        // report-deployment serves two states (ContinueDeployment, RollBackDeployment).
         bound.dedup();
         let mut all = Step::ALL.to_vec();
         all.sort_by_key(|s| s.name());

@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use crate::error::MigrationError;
 use crate::steps::{
-    acquire_lock, check_exit_code, poll_status, release_lock, run_task, stop_task, validate_event,
-    StepEnv,
+    acquire_lock, check_exit_code, poll_status, release_lock, report_deployment, run_task,
+    stop_task, validate_event, StepEnv,
 };
 
 /// The steps, by the names their Lambda functions and binaries carry.
@@ -22,10 +22,12 @@ pub enum Step {
     CheckExitCode,
     StopTask,
     ReleaseLock,
+    /// Answers the deployment's pause hook (ContinueDeployment, RollBackDeployment).
+    ReportDeployment,
 }
 
 impl Step {
-    pub const ALL: [Step; 7] = [
+    pub const ALL: [Step; 8] = [
         Step::ValidateEvent,
         Step::AcquireLock,
         Step::RunTask,
@@ -33,6 +35,7 @@ impl Step {
         Step::CheckExitCode,
         Step::StopTask,
         Step::ReleaseLock,
+        Step::ReportDeployment,
     ];
 
     /// The function's name: `validate-event`, `run-task`, ...
@@ -45,6 +48,7 @@ impl Step {
             Step::CheckExitCode => "check-exit-code",
             Step::StopTask => "stop-task",
             Step::ReleaseLock => "release-lock",
+            Step::ReportDeployment => "report-deployment",
         }
     }
 
@@ -81,6 +85,9 @@ impl Step {
             }
             Step::CheckExitCode => to_json(check_exit_code(env, from_json(self, input)?).await?),
             Step::StopTask => to_json(stop_task(env, input, return_by).await?),
+            Step::ReportDeployment => {
+                to_json(report_deployment(env, from_json(self, input)?).await?)
+            }
         }
     }
 }

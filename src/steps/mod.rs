@@ -17,8 +17,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
+use crate::deployment::{Deployments, PinnedImage};
 use crate::ecs::{ContainerState, Ecs, LastStatus, LogConfiguration};
 use crate::error::StateError;
+use crate::hook_event::HookType;
 use crate::lock::LockTable;
 use crate::logs::{LogStream, Logs};
 use crate::settings::Settings;
@@ -26,6 +28,7 @@ use crate::settings::Settings;
 pub mod check_exit_code;
 pub mod lock;
 pub mod poll_status;
+pub mod report_deployment;
 pub mod run_task;
 pub mod stop_task;
 pub mod validate_event;
@@ -33,6 +36,7 @@ pub mod validate_event;
 pub use check_exit_code::{check_exit_code, CheckInput};
 pub use lock::{acquire_lock, release_lock, AcquireInput, LockState, ReleaseInput};
 pub use poll_status::{poll_status, PollInput};
+pub use report_deployment::{report_deployment, DeploymentAnswer, ReportInput};
 pub use run_task::{run_task, RunTaskInput};
 pub use stop_task::stop_task;
 pub use validate_event::{started_by_for_execution, validate_event, ValidateEventInput};
@@ -46,6 +50,8 @@ pub struct StepEnv<'a> {
     pub clock: &'a dyn Clock,
     /// The migration lock's table (one migration per scope at a time).
     pub lock: &'a dyn LockTable,
+    /// The service deployment a hook event's migration answers.
+    pub deployments: &'a dyn Deployments,
 }
 
 /// `t + d`, saturating at the latest representable time: `t` comes from the execution input
@@ -96,6 +102,28 @@ pub struct MigrationRequest {
     /// The migration container's log configuration, if it has one.
     #[serde(default)]
     pub log: Option<LogConfiguration>,
+    /// The deployment hook this migration gates, when a hook event started it (the state
+    /// machine's FromDeployment Choice answers it); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentRef>,
+}
+
+/// The deployment hook a migration gates: which hook to answer, and the revision it migrates
+/// for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentRef {
+    pub hook_type: HookType,
+    pub hook_id: String,
+    pub service_deployment_arn: String,
+    pub service_arn: String,
+    #[serde(default)]
+    pub lifecycle_stage: Option<String>,
+    pub target_revision_arn: String,
+    /// The image digests the target revision resolved, for the record: RunTask cannot
+    /// override a container's image, so the task runs the task definition's images as ECS
+    /// resolves them at RunTask.
+    #[serde(default)]
+    pub images: Vec<PinnedImage>,
 }
 
 /// What run-task produces.

@@ -4,11 +4,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{later_by, ExecutionContext, MigrationRequest, StepEnv};
+use super::{later_by, DeploymentRef, ExecutionContext, MigrationRequest, StepEnv};
 use crate::aws::AwsError;
+use crate::deployment::{HOOK_FAILED, HOOK_TIMED_OUT};
 use crate::error::MigrationError;
+use crate::hook_event::{arn_name, parse_hook_event, HookEvent};
 use crate::machine::budget;
-use crate::request::parse_input;
+use crate::request::{parse_input, parse_taskdef, TaskDefRef};
 
 /// What the state machine passes: the execution input and `$$.Execution`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,8 +27,19 @@ pub async fn validate_event(
     input: ValidateEventInput,
 ) -> Result<MigrationRequest, MigrationError> {
     let settings = env.settings;
-    let parsed = parse_input(&input.event)?;
-    let taskdef = &parsed.task_definition;
+    // A hook event names a deployment, not a task definition: its target revision's.
+    let (taskdef, event_id, deployment) = match parse_hook_event(&input.event) {
+        Some(hook) => {
+            let hook = hook?;
+            let (taskdef, deployment) = resolve_hook(env, &hook).await?;
+            (taskdef, hook.event_id, Some(deployment))
+        }
+        None => {
+            let parsed = parse_input(&input.event)?;
+            (parsed.task_definition, parsed.event_id, None)
+        }
+    };
+    let taskdef = &taskdef;
 
     if !settings.allowed_families.contains(&taskdef.family) {
         return Err(MigrationError::NotAllowed(format!(
@@ -96,9 +109,13 @@ pub async fn validate_event(
     let deadline = later_by(started_at, settings.max_duration);
     // A redelivered event repeats its id, and a retried Lambda repeats the execution: either way
     // the token is the same, so ECS returns the first task instead of starting a second one.
-    let idempotency_key = parsed
-        .event_id
+    // A hook runs one migration whatever event or execution carries it: its key is the hook's.
+    let hook_key = deployment
+        .as_ref()
+        .map(|d| format!("hook\0{}\0{}", d.service_deployment_arn, d.hook_id));
+    let idempotency_key = hook_key
         .as_deref()
+        .or(event_id.as_deref())
         .or(input.execution.name.as_deref())
         .or(input.execution.id.as_deref());
     let client_token = match idempotency_key {
@@ -132,11 +149,138 @@ pub async fn validate_event(
         started_by,
         execution_name: input.execution.name.clone(),
         execution_id: input.execution.id.clone(),
-        event_id: parsed.event_id.clone(),
+        event_id,
         started_at,
         deadline,
         log: container.log.clone(),
+        deployment,
     })
+}
+
+/// From a hook event to the task definition its deployment rolls out: the service must be one
+/// this deployment serves, in its cluster, and the deployment still waiting on the hook.
+async fn resolve_hook(
+    env: &StepEnv<'_>,
+    hook: &HookEvent,
+) -> Result<(TaskDefRef, DeploymentRef), MigrationError> {
+    let settings = env.settings;
+    let service = arn_name(&hook.service_arn);
+    if !settings
+        .deployment_services
+        .iter()
+        .any(|s| s == &hook.service_arn || s == service)
+    {
+        return Err(MigrationError::NotAllowed(format!(
+            "service {service:?} is not one whose deployments run migrations here; allowed: [{}] (setting DEPLOYMENT_SERVICES)",
+            settings.deployment_services.join(", ")
+        )));
+    }
+    if arn_name(&hook.cluster_arn) != arn_name(&settings.cluster) {
+        return Err(MigrationError::NotAllowed(format!(
+            "the hook's cluster {} is not {} (setting CLUSTER)",
+            hook.cluster_arn, settings.cluster
+        )));
+    }
+    let arn = &hook.service_deployment_arn;
+    let Some(deployment) = env
+        .deployments
+        .describe_deployment(arn)
+        .await
+        .map_err(|e| deployment_error("describe service deployment", arn, e))?
+    else {
+        return Err(MigrationError::TaskDefinitionNotFound(format!(
+            "service deployment {arn} does not exist (or is not visible to this account and region)"
+        )));
+    };
+    if deployment
+        .service_arn
+        .as_deref()
+        .is_some_and(|s| s != hook.service_arn)
+    {
+        return Err(MigrationError::NotAllowed(format!(
+            "service deployment {arn} belongs to {}, not to the event's service {}",
+            deployment.service_arn.as_deref().unwrap_or_default(),
+            hook.service_arn
+        )));
+    }
+    if deployment
+        .cluster_arn
+        .as_deref()
+        .is_some_and(|c| arn_name(c) != arn_name(&settings.cluster))
+    {
+        return Err(MigrationError::NotAllowed(format!(
+            "service deployment {arn} is in cluster {}, not {} (setting CLUSTER)",
+            deployment.cluster_arn.as_deref().unwrap_or_default(),
+            settings.cluster
+        )));
+    }
+    if !deployment.in_progress() {
+        return Err(MigrationError::HookNotAwaiting(format!(
+            "service deployment {arn} is already {}{}: its hook waits for no answer, so no migration runs for it",
+            deployment.status,
+            deployment
+                .status_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        )));
+    }
+    // An answered or expired hook: the deployment went on (or back) without this migration.
+    // SUCCEEDED passes: the execution that answered it holds the RunTask token, so this one
+    // ends as a duplicate.
+    if let Some(state) = deployment
+        .hook(&hook.hook_id)
+        .filter(|h| h.status == HOOK_TIMED_OUT || h.status == HOOK_FAILED)
+    {
+        return Err(MigrationError::HookNotAwaiting(format!(
+            "hook {} of service deployment {arn} is already {}: no migration runs for it",
+            hook.hook_id, state.status
+        )));
+    }
+    let Some(revision_arn) = deployment.target_revision_arn.clone() else {
+        return Err(MigrationError::TaskDefinitionNotFound(format!(
+            "service deployment {arn} names no target service revision"
+        )));
+    };
+    let Some(revision) = env
+        .deployments
+        .describe_revision(&revision_arn)
+        .await
+        .map_err(|e| deployment_error("describe service revision", &revision_arn, e))?
+    else {
+        return Err(MigrationError::TaskDefinitionNotFound(format!(
+            "service revision {revision_arn}, the target of service deployment {arn}, does not exist"
+        )));
+    };
+    let taskdef = parse_taskdef(
+        &revision.task_definition,
+        "the target revision's taskDefinition",
+    )?;
+    Ok((
+        taskdef,
+        DeploymentRef {
+            hook_type: hook.hook_type,
+            hook_id: hook.hook_id.clone(),
+            service_deployment_arn: arn.clone(),
+            service_arn: hook.service_arn.clone(),
+            lifecycle_stage: hook.lifecycle_stage.clone(),
+            target_revision_arn: revision_arn,
+            images: revision.images,
+        },
+    ))
+}
+
+fn deployment_error(what: &str, arn: &str, err: AwsError) -> MigrationError {
+    if err.transient {
+        MigrationError::AwsTransient(format!("{what} {arn}: {err}"))
+    } else if err.is_access_denied() {
+        MigrationError::Misconfigured(format!(
+            "validate-event may not {what} {arn} ({err}); grant its role {}",
+            err.operation
+        ))
+    } else {
+        MigrationError::TaskDefinitionNotFound(format!("could not {what} {arn}: {err}"))
+    }
 }
 
 /// RunTask's `startedBy` for an execution: derived from its ARN, so stop-task can find the
@@ -153,7 +297,7 @@ pub fn started_by_for_execution(execution: &str) -> String {
 pub const STARTED_BY_PREFIX: &str = "ecs-migrate/";
 
 /// The first `len` hex digits of SHA-256 over `parts` (each ended by a NUL byte).
-pub(super) fn hex_digest(parts: &[&str], len: usize) -> String {
+pub(crate) fn hex_digest(parts: &[&str], len: usize) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part.as_bytes());

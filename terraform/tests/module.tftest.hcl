@@ -63,6 +63,7 @@ run "defaults" {
       POLL_MAX_WAIT_SECONDS = "600"
       LOG_TAIL_LINES        = "50"
       ACCOUNT_ID            = "123456789012"
+      STATE_MACHINE_ARN     = "arn:aws:states:eu-west-1:123456789012:stateMachine:mig"
     }
     error_message = "unexpected Settings environment: ${jsonencode(output.lambda_environment)}"
   }
@@ -93,8 +94,8 @@ run "defaults" {
   }
 
   assert {
-    condition     = length(aws_lambda_function.this) == 5 && length(aws_iam_role.lambda) == 5 && length(aws_iam_role_policy.lambda) == 5
-    error_message = "five functions, each with its own role and policy"
+    condition     = length(aws_lambda_function.this) == 7 && length(aws_iam_role.lambda) == 7 && length(aws_iam_role_policy.lambda) == 7
+    error_message = "seven functions, each with its own role and policy"
   }
 
   assert {
@@ -171,7 +172,7 @@ run "defaults" {
   }
 
   assert {
-    condition     = length(aws_iam_role_policy.lambda_tracing) == 5
+    condition     = length(aws_iam_role_policy.lambda_tracing) == 7
     error_message = "with tracing, every function's role may write traces"
   }
 }
@@ -478,4 +479,66 @@ run "alarm_topic_created_and_given" {
     alarm_sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops"
   }
   expect_failures = [aws_sfn_state_machine.this]
+}
+
+# Migrations inside the service's deployment (hooks.tf).
+
+run "deployment_hook_rule_is_off_by_default" {
+  command = plan
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.deployment_hook) == 0 && length(aws_iam_role.deployment_hook_events) == 0 && !contains(keys(output.lambda_environment), "DEPLOYMENT_SERVICES")
+    error_message = "no hook rule, role or DEPLOYMENT_SERVICES unless asked for"
+  }
+}
+
+run "deployment_hook_rule_matches_the_cluster_not_the_services" {
+  command = plan
+  variables {
+    deployment_services          = ["app"]
+    deployment_hook_rule_enabled = true
+  }
+  override_resource {
+    target          = aws_sfn_state_machine.this
+    override_during = plan
+    values = {
+      arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:mig"
+    }
+  }
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.deployment_hook[0].event_pattern) == {
+      account       = ["123456789012"]
+      source        = ["aws.ecs"]
+      "detail-type" = ["ECS Hook State Change"]
+      detail = {
+        eventName      = ["HOOK_AWAITING_ACTION"]
+        hookType       = ["PAUSE"]
+        clusterArn     = ["arn:aws:ecs:eu-west-1:123456789012:cluster/prod"]
+        lifecycleStage = ["PRE_SCALE_UP"]
+      }
+    }
+    error_message = "unexpected hook rule pattern: ${aws_cloudwatch_event_rule.deployment_hook[0].event_pattern}"
+  }
+  assert {
+    condition     = output.lambda_environment["DEPLOYMENT_SERVICES"] == "[\"app\"]"
+    error_message = "the functions learn the allowed services"
+  }
+}
+
+run "deployment_hook_timeout_must_exceed_max_duration" {
+  command = plan
+  variables {
+    deployment_services             = ["app"]
+    deployment_hook_rule_enabled    = true
+    deployment_hook_timeout_minutes = 60
+    max_duration_seconds            = 3600
+  }
+  expect_failures = [aws_cloudwatch_event_rule.deployment_hook]
+}
+
+run "deployment_services_are_names" {
+  command = plan
+  variables {
+    deployment_services = ["arn:aws:ecs:eu-west-1:123456789012:service/prod/app"]
+  }
+  expect_failures = [var.deployment_services]
 }

@@ -1342,3 +1342,79 @@ fn two_runs_on_one_scope_take_turns_and_ctrl_c_of_the_first_releases_the_lock() 
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A pause hook event, as ECS emits it (detail-type "ECS Hook State Change"), naming a
+/// deployment of service `app` in cluster `prod`.
+fn hook_event_file(dir: &TempDir) -> PathBuf {
+    let event = json!({
+        "version": "0", "id": "hook-event-1", "detail-type": "ECS Hook State Change",
+        "source": "aws.ecs", "account": "123456789012", "time": "2026-11-25T12:00:00Z",
+        "region": "eu-west-1", "resources": [],
+        "detail": {
+            "eventName": "HOOK_AWAITING_ACTION", "hookType": "PAUSE", "hookId": "ecs-pause-local",
+            "lifecycleStage": "PRE_SCALE_UP",
+            "clusterArn": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+            "serviceArn": "arn:aws:ecs:eu-west-1:123456789012:service/prod/app",
+            "serviceDeploymentArn": "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/app/d1"
+        }
+    });
+    dir.write("hook-event.json", &event.to_string())
+}
+
+#[test]
+fn a_hook_event_runs_the_file_as_the_target_revision_and_answers_the_hook() {
+    let dir = TempDir::new("hook");
+    let td = sqlite_example(&dir);
+    let event = hook_event_file(&dir);
+    let args = [
+        "local",
+        "--task-definition",
+        path(&td),
+        "--event",
+        path(&event),
+        "--",
+        "python3",
+        "examples/local/migrate.py",
+    ];
+    let ok = ecs_migrate(&args, None);
+    assert_eq!(ok.code, Some(0), "{}{}", ok.stdout, ok.stderr);
+    for expected in [
+        "- FromDeployment",
+        "- ContinueDeployment",
+        "answered CONTINUE to hook ecs-pause-local",
+    ] {
+        assert!(
+            ok.stdout.contains(expected),
+            "no {expected:?} in:\n{}",
+            ok.stdout
+        );
+    }
+    assert!(ok.stdout.find("- CheckExitCode") < ok.stdout.find("- ContinueDeployment"));
+
+    let failing = [
+        "local",
+        "--task-definition",
+        path(&td),
+        "--event",
+        path(&event),
+        "--",
+        "sh",
+        "-c",
+        "exit 3",
+    ];
+    let failed = ecs_migrate(&failing, None);
+    assert_eq!(failed.code, Some(1), "{}{}", failed.stdout, failed.stderr);
+    for expected in [
+        "- StopTask",
+        "- RollBackDeployment",
+        "answered ROLLBACK to hook ecs-pause-local",
+        "failed: Migration.NonZeroExit",
+    ] {
+        assert!(
+            failed.stdout.contains(expected),
+            "no {expected:?} in:\n{}",
+            failed.stdout
+        );
+    }
+    assert!(!failed.stdout.contains("ContinueDeployment"));
+}

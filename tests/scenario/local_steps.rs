@@ -115,6 +115,7 @@ async fn a_migration_that_succeeds() {
         logs: &ecs,
         clock: &clock,
         lock: &MemoryLockTable::new(),
+        deployments: &ecs_migrate::deployment::NoDeployments,
     };
     let started = start(&env, json!({"taskdef_arn": "demo"})).await.unwrap();
     assert_eq!(
@@ -148,6 +149,7 @@ async fn a_failing_migration_carries_its_log_tail() {
         logs: &ecs,
         clock: &clock,
         lock: &MemoryLockTable::new(),
+        deployments: &ecs_migrate::deployment::NoDeployments,
     };
     let started = start(&env, json!({"taskdef_arn": "demo:1"})).await.unwrap();
     let status = poll(&env, &started).await;
@@ -173,6 +175,7 @@ async fn a_command_that_cannot_start() {
         logs: &ecs,
         clock: &clock,
         lock: &MemoryLockTable::new(),
+        deployments: &ecs_migrate::deployment::NoDeployments,
     };
     let started = start(&env, json!({"taskdef_arn": "demo"})).await.unwrap();
     let status = poll(&env, &started).await;
@@ -198,6 +201,7 @@ async fn a_deadline_stops_the_task() {
         logs: &ecs,
         clock: &clock,
         lock: &MemoryLockTable::new(),
+        deployments: &ecs_migrate::deployment::NoDeployments,
     };
     let started = start(&env, json!({"taskdef_arn": "demo"})).await.unwrap();
     let status = poll(&env, &started).await;
@@ -236,6 +240,7 @@ async fn another_family_is_never_allowed() {
         logs: &ecs,
         clock: &clock,
         lock: &MemoryLockTable::new(),
+        deployments: &ecs_migrate::deployment::NoDeployments,
     };
     // The file has no ARN: another revision or account of its family runs it (see
     // tests/local_cli.rs); another family never does.

@@ -416,7 +416,7 @@ async fn a_failed_stop_keeps_the_lock_until_the_status_change_rule_stopped_the_t
         .filter_map(|e| e.state_name())
         .collect();
     assert!(entered.contains(&"StopFailed"), "{entered:?}");
-    assert!(!entered.contains(&"ReleaseLockAfterFailure"), "{entered:?}");
+    assert!(!entered.contains(&"ReleaseLock"), "{entered:?}");
     assert_eq!(world.assert_one_task_at_a_time(), 2);
     world.assert_nothing_locked();
 }

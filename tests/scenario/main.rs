@@ -8,6 +8,7 @@ mod fake_ecs;
 #[path = "../common/fixtures.rs"]
 mod fixtures;
 
+mod hooks;
 mod local_steps;
 mod lock;
 mod scenarios;

@@ -367,6 +367,7 @@ pub(crate) async fn status_change(
         logs: fake.as_ref(),
         clock: clock.as_ref(),
         lock,
+        deployments: &ecs_migrate::deployment::NoDeployments,
     };
     Step::StopTask.run(&env, event, None).await
 }
@@ -375,7 +376,7 @@ pub(crate) fn bare() -> Value {
     json!({"taskdef_arn": "app:42"})
 }
 
-const HAPPY_PATH: [&str; 10] = [
+const HAPPY_PATH: [&str; 11] = [
     "ValidateEvent",
     "AcquireLock",
     "LockTaken",
@@ -385,11 +386,12 @@ const HAPPY_PATH: [&str; 10] = [
     "IsTaskStopped",
     "CheckExitCode",
     "ReleaseLock",
+    "FromDeployment",
     "MigrationSucceeded",
 ];
 
 /// A task that stopped and failed CheckExitCode, then StopTask.
-const FAILED_AT_CHECK: [&str; 11] = [
+const FAILED_AT_CHECK: [&str; 12] = [
     "ValidateEvent",
     "AcquireLock",
     "LockTaken",
@@ -399,12 +401,13 @@ const FAILED_AT_CHECK: [&str; 11] = [
     "IsTaskStopped",
     "CheckExitCode",
     "StopTask",
-    "ReleaseLockAfterFailure",
+    "ReleaseLock",
+    "FromDeployment",
     "MigrationFailed",
 ];
 
 /// A task past its deadline or start budget, stopped through TaskOverdue.
-const STOPPED_WHEN_OVERDUE: [&str; 11] = [
+const STOPPED_WHEN_OVERDUE: [&str; 12] = [
     "ValidateEvent",
     "AcquireLock",
     "LockTaken",
@@ -414,7 +417,8 @@ const STOPPED_WHEN_OVERDUE: [&str; 11] = [
     "IsTaskStopped",
     "TaskOverdue",
     "StopTask",
-    "ReleaseLockAfterFailure",
+    "ReleaseLock",
+    "FromDeployment",
     "MigrationFailed",
 ];
 
@@ -435,8 +439,9 @@ async fn success() {
     assert_eq!(run.fake.tasks_started(), 1);
     // 80 s of task (20 provisioning + 60 running): one PollStatus round, well inside 600 s.
     assert_eq!(run.entered("PollStatus"), 1);
-    // Start + 6 Lambda task states of 5 events + 3 Choices of 2 + Succeed 2 + end.
-    assert_eq!(run.result.history.len(), 1 + 6 * 5 + 3 * 2 + 2 + 1);
+    // Start + 6 Lambda task states of 5 events + 4 Choices of 2 (FromDeployment among them)
+    // + Succeed 2 + end.
+    assert_eq!(run.result.history.len(), 1 + 6 * 5 + 4 * 2 + 2 + 1);
     // Detection: the execution ends within one poll interval of the task stopping.
     let stopped = t0() + chrono::Duration::seconds(80);
     let finished = run.result.history.last().unwrap().timestamp;
@@ -468,6 +473,7 @@ async fn capacity_failure_retried_then_succeeding() {
             "IsTaskStopped",
             "CheckExitCode",
             "ReleaseLock",
+            "FromDeployment",
             "MigrationSucceeded"
         ]
     );
@@ -478,11 +484,11 @@ async fn capacity_failure_retried_then_succeeding() {
     assert_eq!(run.fake.tasks_started(), 1);
     run.assert_nothing_running();
     // ValidateEvent, AcquireLock and its Choice, three RunTask invocations, two capacity
-    // waits (Choice 2 + Wait 2 each), then the happy path's other three Lambda states, its two
+    // waits (Choice 2 + Wait 2 each), then the happy path's other three Lambda states, its three
     // Choices, Succeed and the ends.
     assert_eq!(
         run.result.history.len(),
-        1 + 2 * 5 + 2 + 3 * 5 + 2 * 4 + 3 * 5 + 2 * 2 + 2 + 1
+        1 + 2 * 5 + 2 + 3 * 5 + 2 * 4 + 3 * 5 + 3 * 2 + 2 + 1
     );
 }
 
@@ -508,7 +514,8 @@ async fn capacity_unavailable_for_good() {
             "TaskStarted",
             "WaitForCapacity",
             "StopTask",
-            "ReleaseLockAfterFailure",
+            "ReleaseLock",
+            "FromDeployment",
             "MigrationFailed"
         ]
     );
@@ -566,12 +573,12 @@ async fn non_zero_exit_carries_the_log_tail() {
     assert!(!run.result.cause.clone().unwrap().contains("log line 3"));
     assert_eq!(run.visited(), FAILED_AT_CHECK);
     run.assert_nothing_running();
-    // 1 + ValidateEvent, AcquireLock, RunTask, PollStatus 5 each + 3 Choices of 2 +
-    // CheckExitCode failing 5 + StopTask 5 + ReleaseLockAfterFailure 5 + Fail entered 1 +
-    // ExecutionFailed 1.
+    // 1 + ValidateEvent, AcquireLock, RunTask, PollStatus 5 each + 4 Choices of 2
+    // (FromDeployment among them) + CheckExitCode failing 5 + StopTask 5 + ReleaseLock 5 +
+    // Fail entered 1 + ExecutionFailed 1.
     assert_eq!(
         run.result.history.len(),
-        1 + 4 * 5 + 3 * 2 + 5 + 5 + 5 + 1 + 1
+        1 + 4 * 5 + 4 * 2 + 5 + 5 + 5 + 1 + 1
     );
 }
 
@@ -609,7 +616,8 @@ async fn task_missing_for_good() {
             "TaskStarted",
             "PollStatus",
             "StopTask",
-            "ReleaseLockAfterFailure",
+            "ReleaseLock",
+            "FromDeployment",
             "MigrationFailed"
         ]
     );
@@ -858,8 +866,8 @@ async fn success_history_event_types() {
         ("LambdaFunctionStarted", 6),
         ("LambdaFunctionSucceeded", 6),
         ("TaskStateExited", 6),
-        ("ChoiceStateEntered", 3),
-        ("ChoiceStateExited", 3),
+        ("ChoiceStateEntered", 4),
+        ("ChoiceStateExited", 4),
         ("SucceedStateEntered", 1),
         ("SucceedStateExited", 1),
         ("ExecutionSucceeded", 1),

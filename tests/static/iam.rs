@@ -23,6 +23,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use ecs_migrate::clock::VirtualClock;
+use ecs_migrate::deployment::SdkDeployments;
 use ecs_migrate::ecs::SdkEcs;
 use ecs_migrate::lock::MemoryLockTable;
 use ecs_migrate::logs::SdkLogs;
@@ -53,6 +54,7 @@ impl Intercept for Recorder {
         let prefix = match metadata.service() {
             "ECS" => "ecs",
             "CloudWatch Logs" => "logs",
+            "SFN" => "states",
             other => panic!("unexpected service {other}: add its IAM prefix here"),
         };
         self.0
@@ -94,7 +96,31 @@ fn answering_rules() -> Vec<Rule> {
         mock!(EcsClient::list_tasks)
             .then_output(|| ListTasksOutput::builder().task_arns(TASK_ARN).build()),
         mock!(EcsClient::stop_task).then_output(|| StopTaskOutput::builder().build()),
+        // A deployment paused at its hook, in ECS's JSON (API Reference,
+        // DescribeServiceDeployments, DescribeServiceRevisions, ContinueServiceDeployment).
+        mock!(EcsClient::describe_service_deployments).then_http_response(|| {
+            ecs_json(json!({"serviceDeployments": [{
+                "serviceDeploymentArn": DEPLOYMENT_ARN, "serviceArn": SERVICE_ARN,
+                "clusterArn": CLUSTER_ARN, "status": "IN_PROGRESS",
+                "targetServiceRevision": {"arn": REVISION_ARN},
+                "lifecycleHookDetails": [{"hookId": HOOK_ID, "targetType": "PAUSE",
+                                          "status": "AWAITING_ACTION"}]}], "failures": []}))
+        }),
+        mock!(EcsClient::describe_service_revisions).then_http_response(|| {
+            ecs_json(json!({"serviceRevisions": [{
+                "serviceRevisionArn": REVISION_ARN, "serviceArn": SERVICE_ARN,
+                "clusterArn": CLUSTER_ARN, "taskDefinition": TASKDEF_ARN}], "failures": []}))
+        }),
+        mock!(EcsClient::continue_service_deployment)
+            .then_http_response(|| ecs_json(json!({"serviceDeploymentArn": DEPLOYMENT_ARN}))),
     ]
+}
+
+fn ecs_json(body: Value) -> aws_sdk_ecs::config::http::HttpResponse {
+    aws_sdk_ecs::config::http::HttpResponse::new(
+        200.try_into().expect("a valid status"),
+        body.to_string().into(),
+    )
 }
 
 /// Runs `step` on each input with recording clients; returns the actions its calls need.
@@ -103,12 +129,10 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
     let rules = answering_rules();
     let rule_refs: Vec<&Rule> = rules.iter().collect();
     let ecs_recorder = recorder.clone();
-    let ecs = SdkEcs::new(mock_client!(
-        aws_sdk_ecs,
-        RuleMode::MatchAny,
-        &rule_refs,
-        |b| b.interceptor(ecs_recorder.clone())
-    ));
+    let ecs_client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rule_refs, |b| b
+        .interceptor(ecs_recorder.clone()));
+    let ecs = SdkEcs::new(ecs_client.clone());
+    let deployments = SdkDeployments::new(ecs_client);
     let logs_rule = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events).then_output(|| {
         GetLogEventsOutput::builder()
             .events(OutputLogEvent::builder().message("boom").build())
@@ -121,7 +145,7 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
         &[&logs_rule],
         |b| b.interceptor(logs_recorder.clone())
     ));
-    let settings = settings();
+    let settings = hook_settings();
     let clock = VirtualClock::starting_at(t0());
     let env = StepEnv {
         settings: &settings,
@@ -129,6 +153,7 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
         logs: &logs,
         clock: &clock,
         lock: &MemoryLockTable::new(),
+        deployments: &deployments,
     };
     for input in inputs {
         // A step may fail after its calls (check-exit-code fails on exit 1), but never on its
@@ -170,6 +195,7 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
             )),
             clock: &VirtualClock::starting_at(t0()),
             lock: &MemoryLockTable::new(),
+            deployments: &ecs_migrate::deployment::NoDeployments,
         },
         serde_json::from_value(json!({"event": {"taskdef_arn": "app"}, "execution": execution}))
             .unwrap(),
@@ -185,10 +211,17 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
                                "detail": {"executionArn": EXECUTION_ARN, "status": "ABORTED"}});
 
     let mut result = BTreeMap::new();
+    result.insert(
+        ecs_migrate::hook_adapter::DEPLOYMENT_HOOK.to_string(),
+        deployment_hook_actions().await,
+    );
     for (step, inputs) in [
         (
             Step::ValidateEvent,
-            vec![json!({"event": {"taskdef_arn": "app"}, "execution": execution})],
+            vec![
+                json!({"event": {"taskdef_arn": "app"}, "execution": execution}),
+                json!({"event": hook_event("hook-event"), "execution": execution}),
+            ],
         ),
         (Step::RunTask, vec![json!({"request": request.clone()})]),
         (
@@ -205,6 +238,12 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
                 json!({"request": request, "task": task, "error": {"Error": "Migration.Timeout", "Cause": ""}}),
                 status_change,
             ],
+        ),
+        (
+            Step::ReportDeployment,
+            vec![json!({"action": "CONTINUE", "deployment": {
+                "hook_type": "PAUSE", "hook_id": HOOK_ID, "service_deployment_arn": DEPLOYMENT_ARN,
+                "service_arn": SERVICE_ARN, "target_revision_arn": REVISION_ARN}})],
         ),
     ] {
         result.insert(step.name().to_string(), actions_of(step, inputs).await);
@@ -239,4 +278,53 @@ async fn each_role_grants_exactly_the_calls_its_function_makes() {
         made, granted,
         "left: actions the code needs, right: actions terraform/iam.tf grants"
     );
+}
+
+/// The deployment-hook function's calls: a first invocation (start, then describe) with
+/// recording Step Functions clients.
+async fn deployment_hook_actions() -> BTreeSet<String> {
+    use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+    use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
+    let recorder = Recorder::default();
+    let state_machine = "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate";
+    let start = mock!(aws_sdk_sfn::Client::start_execution).then_output(|| {
+        StartExecutionOutput::builder()
+            .execution_arn("arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:hook-x")
+            .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(1_764_072_000))
+            .build()
+            .unwrap()
+    });
+    let describe = mock!(aws_sdk_sfn::Client::describe_execution).then_output(move || {
+        DescribeExecutionOutput::builder()
+            .execution_arn("arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:hook-x")
+            .state_machine_arn(state_machine)
+            .status(aws_sdk_sfn::types::ExecutionStatus::Running)
+            .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(1_764_072_000))
+            .build()
+            .unwrap()
+    });
+    let sfn_recorder = recorder.clone();
+    let executions = ecs_migrate::hook_adapter::SdkExecutions::new(mock_client!(
+        aws_sdk_sfn,
+        RuleMode::MatchAny,
+        &[&start, &describe],
+        |b| b.interceptor(sfn_recorder.clone())
+    ));
+    let config = ecs_migrate::hook_adapter::AdapterConfig {
+        state_machine_arn: state_machine.into(),
+        call_back_delay: 30,
+        max_unreadable: 10,
+    };
+    let payload = json!({
+        "executionId": HOOK_ID, "lifecycleStage": "PRE_SCALE_UP", "resourceArn": DEPLOYMENT_ARN,
+        "executionDetails": {"serviceArn": SERVICE_ARN, "targetServiceRevisionArn": REVISION_ARN}
+    });
+    let answer = ecs_migrate::hook_adapter::answer_hook(&executions, &config, payload).await;
+    assert_eq!(
+        answer.hook_status,
+        ecs_migrate::hook_adapter::HookStatus::InProgress
+    );
+    let calls = recorder.0.lock().unwrap().clone();
+    assert!(!calls.is_empty(), "deployment-hook made no call");
+    calls
 }

@@ -36,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 VENV_PYTHON = REPO / ".tools" / "checkov" / "bin" / "python"
 
-FUNCTIONS = ["validate-event", "run-task", "poll-status", "check-exit-code", "stop-task"]
+FUNCTIONS = ["validate-event", "run-task", "poll-status", "check-exit-code", "stop-task", "report-deployment", "deployment-hook"]
 OWN_LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 TRACING_DOCUMENT = "lambda_tracing"
 

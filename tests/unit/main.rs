@@ -5,5 +5,7 @@
 #[path = "../common/fixtures.rs"]
 mod fixtures;
 
+mod hook_adapter;
+mod hooks;
 mod request_props;
 mod steps;

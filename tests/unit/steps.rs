@@ -74,6 +74,7 @@ impl World {
             logs: &self.logs,
             clock: self.clock.as_ref(),
             lock: &self.lock,
+            deployments: &ecs_migrate::deployment::NoDeployments,
         }
     }
 }
@@ -126,6 +127,7 @@ fn request() -> MigrationRequest {
             region: Some(REGION.into()),
             stream_prefix: Some("ecs".into()),
         }),
+        deployment: None,
     }
 }
 

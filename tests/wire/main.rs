@@ -10,6 +10,7 @@ mod process;
 mod runtime_api;
 
 mod cli_aws;
+mod deployment_hook;
 mod lambda_bootstrap;
 mod lambda_wire;
 mod log_escape;

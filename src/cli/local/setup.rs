@@ -150,6 +150,7 @@ pub fn settings(
             command.to_vec()
         },
         allowed_families: vec![taskdef.family.clone()],
+        deployment_services: Vec::new(),
         max_duration: timeout,
         start_timeout: Duration::from_secs(120),
         poll_interval: Duration::from_secs(1),

@@ -1,0 +1,274 @@
+//! deployment-hook: the function ECS invokes as a Lambda lifecycle hook (Amazon ECS Developer
+//! Guide, "Lambda hooks for Amazon ECS service deployments"). It starts the migration's
+//! execution once per hook invocation chain (the name comes from the deployment and the hook's
+//! `executionId`), answers `IN_PROGRESS` with a `callBackDelay` while it runs, then
+//! `SUCCEEDED` or `FAILED`. It always answers with a valid `hookStatus`: ECS rolls the
+//! deployment back on an invalid answer or an error, so every failure is a deliberate FAILED,
+//! and an execution it cannot read is IN_PROGRESS until `max_unreadable` times in a row.
+//!
+//! State between invocations travels in `hookDetails`, which ECS passes back ("Passing state
+//! with hookDetails").
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::aws::AwsError;
+use crate::hook_event::{parse_hook_event, HookEvent, HookType};
+use crate::steps::validate_event::hex_digest;
+
+/// The function's name, as its handler (or `ECS_MIGRATE_STEP`) names it.
+pub const DEPLOYMENT_HOOK: &str = "deployment-hook";
+/// `hookDetails` keys this function owns.
+pub const EXECUTION_KEY: &str = "ecsMigrateExecutionArn";
+pub const UNREADABLE_KEY: &str = "ecsMigrateUnreadable";
+
+/// `hookStatus` values (Developer Guide, "hookStatus values").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HookStatus {
+    Succeeded,
+    Failed,
+    InProgress,
+}
+
+/// The function's answer to ECS.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HookAnswer {
+    #[serde(rename = "hookStatus")]
+    pub hook_status: HookStatus,
+    #[serde(rename = "callBackDelay", skip_serializing_if = "Option::is_none")]
+    pub call_back_delay: Option<u32>,
+    #[serde(rename = "hookDetails", skip_serializing_if = "Option::is_none")]
+    pub hook_details: Option<Value>,
+}
+
+/// What the adapter is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterConfig {
+    pub state_machine_arn: String,
+    /// Seconds until ECS asks again while the migration runs.
+    pub call_back_delay: u32,
+    /// Invocations in a row that may fail to read the execution before the answer is FAILED.
+    pub max_unreadable: u64,
+}
+
+/// An execution as DescribeExecution reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionView {
+    /// RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED | PENDING_REDRIVE.
+    pub status: String,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+/// How StartExecution answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartError {
+    /// The name is taken by an execution that ended, or that has another input.
+    AlreadyExists,
+    Aws(AwsError),
+}
+
+/// The Step Functions calls the adapter makes.
+#[async_trait]
+pub trait Executions: Send + Sync {
+    /// StartExecution; the same name and input as a running execution returns it.
+    async fn start(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+    ) -> Result<String, StartError>;
+    async fn describe(&self, execution_arn: &str) -> Result<ExecutionView, AwsError>;
+}
+
+/// The aws-sdk-sfn adapter.
+pub struct SdkExecutions {
+    client: aws_sdk_sfn::Client,
+}
+
+impl SdkExecutions {
+    pub fn new(client: aws_sdk_sfn::Client) -> Self {
+        Self { client }
+    }
+}
+
+#[async_trait]
+impl Executions for SdkExecutions {
+    async fn start(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+    ) -> Result<String, StartError> {
+        match self
+            .client
+            .start_execution()
+            .state_machine_arn(state_machine_arn)
+            .name(name)
+            .input(input)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.execution_arn().to_string()),
+            Err(err) => {
+                let err = AwsError::from_sdk("states:StartExecution", err);
+                if err.code.as_deref() == Some("ExecutionAlreadyExists") {
+                    Err(StartError::AlreadyExists)
+                } else {
+                    Err(StartError::Aws(err))
+                }
+            }
+        }
+    }
+
+    async fn describe(&self, execution_arn: &str) -> Result<ExecutionView, AwsError> {
+        let out = self
+            .client
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("states:DescribeExecution", e))?;
+        Ok(ExecutionView {
+            status: out.status().as_str().to_string(),
+            error: out.error().map(str::to_string),
+            cause: out.cause().map(str::to_string),
+        })
+    }
+}
+
+/// The execution's name for a hook: `hook-` and 40 hex digits of the deployment and the hook's
+/// id (Step Functions names: at most 80 characters of letters, digits, `-` and `_`).
+pub fn execution_name(hook: &HookEvent) -> String {
+    format!(
+        "hook-{}",
+        hex_digest(&["hook", &hook.service_deployment_arn, &hook.hook_id], 40)
+    )
+}
+
+/// `arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME` from the state machine's ARN
+/// (`...:stateMachine:MACHINE`).
+pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    )
+}
+
+/// Answers one invocation of the hook.
+pub async fn answer_hook(
+    executions: &dyn Executions,
+    config: &AdapterConfig,
+    payload: Value,
+) -> HookAnswer {
+    let mut details = match payload.get("hookDetails") {
+        Some(Value::Object(d)) => d.clone(),
+        _ => Map::new(),
+    };
+    let hook = match parse_hook_event(&payload) {
+        Some(Ok(hook)) if hook.hook_type == HookType::AwsLambda => hook,
+        Some(Err(err)) => return failed(&format!("the hook payload is not readable: {err}")),
+        _ => return failed("the invocation is not a Lambda lifecycle hook's payload"),
+    };
+    let unreadable = details
+        .get(UNREADABLE_KEY)
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let known = details
+        .get(EXECUTION_KEY)
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let execution = match known {
+        Some(arn) => arn,
+        None => {
+            let name = execution_name(&hook);
+            // hookDetails change between invocations: leave them out, so a repeated start has
+            // the same input and returns the running execution.
+            let mut input = payload.clone();
+            if let Some(object) = input.as_object_mut() {
+                object.remove("hookDetails");
+            }
+            match executions
+                .start(&config.state_machine_arn, &name, &input.to_string())
+                .await
+            {
+                Ok(arn) => arn,
+                Err(StartError::AlreadyExists) => execution_arn(&config.state_machine_arn, &name),
+                Err(StartError::Aws(err)) if err.transient => {
+                    return not_yet(config, details, unreadable, &format!("cannot start: {err}"));
+                }
+                Err(StartError::Aws(err)) => {
+                    return failed(&format!("the migration could not be started: {err}"));
+                }
+            }
+        }
+    };
+    details.insert(EXECUTION_KEY.into(), json!(execution));
+    match executions.describe(&execution).await {
+        Ok(view) => match view.status.as_str() {
+            "RUNNING" | "PENDING_REDRIVE" => {
+                details.insert(UNREADABLE_KEY.into(), json!(0));
+                HookAnswer {
+                    hook_status: HookStatus::InProgress,
+                    call_back_delay: Some(config.call_back_delay),
+                    hook_details: Some(Value::Object(details)),
+                }
+            }
+            "SUCCEEDED" => {
+                tracing::info!(%execution, "migration succeeded: the deployment goes on");
+                HookAnswer {
+                    hook_status: HookStatus::Succeeded,
+                    call_back_delay: None,
+                    hook_details: Some(Value::Object(details)),
+                }
+            }
+            status => {
+                tracing::warn!(%execution, status, error = ?view.error, cause = ?view.cause, "migration did not succeed: the deployment rolls back");
+                HookAnswer {
+                    hook_status: HookStatus::Failed,
+                    call_back_delay: None,
+                    hook_details: Some(Value::Object(details)),
+                }
+            }
+        },
+        Err(err) => not_yet(
+            config,
+            details,
+            unreadable,
+            &format!("cannot read execution {execution}: {err}"),
+        ),
+    }
+}
+
+/// IN_PROGRESS for a failure that may pass, until `max_unreadable` in a row; then FAILED.
+fn not_yet(
+    config: &AdapterConfig,
+    mut details: Map<String, Value>,
+    unreadable: u64,
+    problem: &str,
+) -> HookAnswer {
+    let count = unreadable.saturating_add(1);
+    if count > config.max_unreadable {
+        return failed(&format!(
+            "{problem} ({count} invocations in a row; giving up)"
+        ));
+    }
+    tracing::warn!(problem, count, "will ask again");
+    details.insert(UNREADABLE_KEY.into(), json!(count));
+    HookAnswer {
+        hook_status: HookStatus::InProgress,
+        call_back_delay: Some(config.call_back_delay),
+        hook_details: Some(Value::Object(details)),
+    }
+}
+
+fn failed(problem: &str) -> HookAnswer {
+    tracing::error!(problem, "answering FAILED: the deployment rolls back");
+    HookAnswer {
+        hook_status: HookStatus::Failed,
+        call_back_delay: None,
+        hook_details: None,
+    }
+}

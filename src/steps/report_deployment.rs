@@ -1,0 +1,134 @@
+//! report-deployment: answers the pause hook a migration gates, CONTINUE after a migration that
+//! succeeded and ROLLBACK after one that failed (its task stopped first), with
+//! ContinueServiceDeployment. A hook that no longer waits is reported: after a failure there is
+//! nothing left to roll back from here; after a success it is `Migration.HookNotAwaiting`, as
+//! the deployment went on (or back) without the migration's answer.
+
+use serde::{Deserialize, Serialize};
+
+use super::{DeploymentRef, StepEnv};
+use crate::aws::AwsError;
+use crate::deployment::{HookAction, HOOK_AWAITING_ACTION, HOOK_SUCCEEDED};
+use crate::error::{MigrationError, StateError};
+
+/// What the state machine passes: the action, the hook (`$.request.deployment`) and, for a
+/// ROLLBACK, the migration's error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportInput {
+    pub action: HookAction,
+    pub deployment: DeploymentRef,
+    #[serde(default)]
+    pub error: Option<StateError>,
+}
+
+/// What report-deployment produces (at `$.hook_answer`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentAnswer {
+    pub action: HookAction,
+    /// True when this call answered the hook; false when it no longer waited.
+    pub answered: bool,
+    /// The hook's status as the deployment reported it before the answer.
+    #[serde(default)]
+    pub hook_status: Option<String>,
+    pub message: String,
+}
+
+pub async fn report_deployment(
+    env: &StepEnv<'_>,
+    input: ReportInput,
+) -> Result<DeploymentAnswer, MigrationError> {
+    let d = &input.deployment;
+    let arn = &d.service_deployment_arn;
+    let action = input.action;
+    // Look first: a retried invocation finds its own earlier answer, and an expired hook is
+    // said in words rather than as ECS's refusal.
+    let deployment = env
+        .deployments
+        .describe_deployment(arn)
+        .await
+        .map_err(|e| aws_error(arn, e))?;
+    let hook_status = deployment
+        .as_ref()
+        .and_then(|dep| dep.hook(&d.hook_id))
+        .map(|h| h.status.clone());
+    let waiting = deployment.as_ref().is_some_and(|dep| dep.in_progress())
+        && hook_status
+            .as_deref()
+            .is_none_or(|s| s == HOOK_AWAITING_ACTION);
+    if !waiting {
+        let state = match (&deployment, &hook_status) {
+            (None, _) => "gone (DescribeServiceDeployments does not know it)".to_string(),
+            (Some(dep), Some(status)) => format!("{status}, the deployment {}", dep.status),
+            (Some(dep), None) => format!("unlisted, the deployment {}", dep.status),
+        };
+        let message = format!(
+            "hook {} of service deployment {arn} no longer waits: it is {state}",
+            d.hook_id
+        );
+        let continued = hook_status.as_deref() == Some(HOOK_SUCCEEDED)
+            && deployment
+                .as_ref()
+                .is_some_and(|dep| !dep.status.starts_with("ROLLBACK"));
+        return match action {
+            // Already continued (by this step's earlier attempt, or by hand): what we wanted.
+            HookAction::Continue if continued => Ok(DeploymentAnswer {
+                action,
+                answered: false,
+                hook_status,
+                message,
+            }),
+            HookAction::Continue => Err(MigrationError::HookNotAwaiting(format!(
+                "the migration succeeded, but {message}; the deployment did not wait for it"
+            ))),
+            HookAction::Rollback => {
+                tracing::warn!(%message, "nothing to roll back");
+                Ok(DeploymentAnswer {
+                    action,
+                    answered: false,
+                    hook_status,
+                    message,
+                })
+            }
+        };
+    }
+    env.deployments
+        .continue_deployment(arn, &d.hook_id, action)
+        .await
+        .map_err(|e| aws_error(arn, e))?;
+    let message = match &input.error {
+        Some(error) => format!(
+            "answered {} to hook {} of {arn} after {}",
+            action.as_str(),
+            d.hook_id,
+            error.error
+        ),
+        None => format!(
+            "answered {} to hook {} of {arn}",
+            action.as_str(),
+            d.hook_id
+        ),
+    };
+    tracing::info!(%message, "deployment hook answered");
+    Ok(DeploymentAnswer {
+        action,
+        answered: true,
+        hook_status,
+        message,
+    })
+}
+
+fn aws_error(arn: &str, err: AwsError) -> MigrationError {
+    if err.transient {
+        MigrationError::AwsTransient(format!("answering the hook of {arn}: {err}"))
+    } else if err.is_access_denied() {
+        MigrationError::Misconfigured(format!(
+            "report-deployment may not answer {arn} ({err}); grant its role {} on the service's deployments",
+            err.operation
+        ))
+    } else {
+        // Refused between our look and our answer: the hook stopped waiting meanwhile.
+        MigrationError::HookNotAwaiting(format!(
+            "ECS refused the answer to service deployment {arn}: {err}"
+        ))
+    }
+}

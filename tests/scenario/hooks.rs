@@ -1,0 +1,328 @@
+//! Layer 3: migrations inside an ECS deployment. The definition in the engine with the real
+//! steps over the fake ECS and the deployment double (`MemoryDeployments`, as strict as the
+//! API reference: one answer per waiting hook, hooks time out and take their timeout action).
+//! Each scenario asserts the states, the task left running (none) and the answers ECS got.
+
+use std::sync::Arc;
+
+use ecs_migrate::asl::{ExecutionResult, ExecutionStatus, Executor};
+use ecs_migrate::clock::VirtualClock;
+use ecs_migrate::deployment::{
+    HookAction, HookState, MemoryDeployments, PinnedImage, RecordedAnswer, ServiceDeployment,
+    ServiceRevision, HOOK_AWAITING_ACTION,
+};
+use ecs_migrate::lock::MemoryLockTable;
+use ecs_migrate::machine::error_message;
+use serde_json::{json, Value};
+
+use crate::fake_ecs::{FakeEcs, Script};
+use crate::fixtures::{
+    hook_event, settings_with, t0, CLUSTER_ARN, CONTAINER, DEPLOYMENT_ARN, HOOK_ID, IMAGE_DIGEST,
+    REVISION_ARN, SERVICE_ARN, TASKDEF_ARN,
+};
+use crate::scenarios::{definition, steps};
+
+/// The deployment paused at PRE_SCALE_UP, its hook expiring `expires_in` seconds after t0 with
+/// ROLLBACK as its timeout action.
+fn paused_deployment(clock: Arc<VirtualClock>, expires_in: i64) -> Arc<MemoryDeployments> {
+    let deployments = MemoryDeployments::with_clock(clock);
+    deployments.add_deployment(ServiceDeployment {
+        arn: DEPLOYMENT_ARN.into(),
+        service_arn: Some(SERVICE_ARN.into()),
+        cluster_arn: Some(CLUSTER_ARN.into()),
+        status: "IN_PROGRESS".into(),
+        status_reason: None,
+        target_revision_arn: Some(REVISION_ARN.into()),
+        hooks: vec![HookState {
+            hook_id: HOOK_ID.into(),
+            target_type: Some("PAUSE".into()),
+            status: HOOK_AWAITING_ACTION.into(),
+            expires_at: Some(t0() + chrono::Duration::seconds(expires_in)),
+            timeout_action: Some(HookAction::Rollback),
+        }],
+    });
+    deployments.add_revision(ServiceRevision {
+        arn: REVISION_ARN.into(),
+        task_definition: TASKDEF_ARN.into(),
+        images: vec![PinnedImage {
+            container: CONTAINER.into(),
+            image: Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:latest".into()),
+            digest: Some(IMAGE_DIGEST.into()),
+        }],
+    });
+    Arc::new(deployments)
+}
+
+struct HookRun {
+    results: Vec<ExecutionResult>,
+    fake: Arc<FakeEcs>,
+    deployments: Arc<MemoryDeployments>,
+}
+
+impl HookRun {
+    fn last(&self) -> &ExecutionResult {
+        self.results.last().expect("one execution at least")
+    }
+
+    fn visited(&self) -> Vec<String> {
+        let mut seen: Vec<String> = Vec::new();
+        for event in &self.last().history {
+            if event.event_type.as_str().ends_with("StateEntered") {
+                let name = event.state_name().unwrap_or_default().to_string();
+                if !seen.contains(&name) {
+                    seen.push(name);
+                }
+            }
+        }
+        seen
+    }
+
+    fn actions(&self) -> Vec<HookAction> {
+        self.deployments
+            .answers()
+            .into_iter()
+            .map(|RecordedAnswer { action, .. }| action)
+            .collect()
+    }
+
+    fn assert_failed(&self, error: &str, fragment: &str) {
+        let result = self.last();
+        assert_eq!(
+            result.status,
+            ExecutionStatus::Failed,
+            "{:?}",
+            result.to_json(false)
+        );
+        assert_eq!(result.error.as_deref(), Some(error), "{:?}", result.cause);
+        let cause = error_message(result.cause.as_deref().unwrap_or_default());
+        assert!(cause.contains(fragment), "{cause:?} lacks {fragment:?}");
+    }
+
+    fn assert_nothing_running(&self) {
+        assert_eq!(self.fake.running_tasks(), Vec::<String>::new());
+    }
+}
+
+/// Runs one execution per delivery of the hook event, one after the other.
+async fn run(
+    script: Script,
+    settings: &[(&str, &str)],
+    expires_in: i64,
+    deliveries: &[&str],
+) -> HookRun {
+    let inputs: Vec<Value> = deliveries.iter().map(|id| hook_event(id)).collect();
+    run_inputs(script, settings, expires_in, inputs).await
+}
+
+/// Runs one execution per input, one after the other.
+async fn run_inputs(
+    script: Script,
+    settings: &[(&str, &str)],
+    expires_in: i64,
+    inputs: Vec<Value>,
+) -> HookRun {
+    let clock = Arc::new(VirtualClock::starting_at(t0()));
+    let fake = FakeEcs::new(clock.clone(), script);
+    let deployments = paused_deployment(clock.clone(), expires_in);
+    let mut all: Vec<(&str, &str)> = vec![("DEPLOYMENT_SERVICES", "[\"app\"]")];
+    all.extend_from_slice(settings);
+    let settings = settings_with(&all);
+    let lock = MemoryLockTable::new();
+    let mut results = Vec::new();
+    for (n, input) in inputs.into_iter().enumerate() {
+        let steps = steps(settings.clone(), fake.clone(), clock.clone(), &lock)
+            .with_deployments(deployments.clone());
+        let result = Executor::new(definition(), Arc::new(steps), clock.clone())
+            .with_execution_name(format!("hook-delivery-{n}"))
+            .run_to_completion(input)
+            .await;
+        results.push(result);
+    }
+    HookRun {
+        results,
+        fake,
+        deployments,
+    }
+}
+
+const ONE_DAY: i64 = 24 * 3600;
+
+#[tokio::test]
+async fn a_successful_migration_continues_the_deployment_once() {
+    let run = run(Script::default(), &[], ONE_DAY, &["e-1"]).await;
+    let result = run.last();
+    assert_eq!(
+        result.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        result.to_json(false)
+    );
+    assert_eq!(
+        run.visited(),
+        [
+            "ValidateEvent",
+            "AcquireLock",
+            "LockTaken",
+            "RunTask",
+            "TaskStarted",
+            "PollStatus",
+            "IsTaskStopped",
+            "CheckExitCode",
+            "ReleaseLock",
+            "FromDeployment",
+            "ContinueDeployment",
+            "MigrationSucceeded"
+        ]
+    );
+    assert_eq!(run.actions(), [HookAction::Continue]);
+    let output = result.output.clone().unwrap();
+    assert_eq!(output["hook_answer"]["answered"], true);
+    assert_eq!(output["request"]["deployment"]["hook_id"], HOOK_ID);
+    assert_eq!(
+        output["request"]["deployment"]["images"][0]["digest"],
+        IMAGE_DIGEST
+    );
+    assert_eq!(run.fake.tasks_started(), 1);
+    run.assert_nothing_running();
+}
+
+#[tokio::test]
+async fn a_failed_migration_stops_its_task_then_rolls_the_deployment_back() {
+    let run = run(
+        Script {
+            exit_code: 3,
+            ..Script::default()
+        },
+        &[],
+        ONE_DAY,
+        &["e-1"],
+    )
+    .await;
+    // The Fail state keeps the migration's Error and Cause, not the hook's.
+    run.assert_failed("Migration.NonZeroExit", "exit code 3");
+    let visited = run.visited();
+    let stop = visited
+        .iter()
+        .position(|s| s == "StopTask")
+        .expect("StopTask");
+    let rollback = visited
+        .iter()
+        .position(|s| s == "RollBackDeployment")
+        .expect("RollBackDeployment");
+    assert!(stop < rollback, "{visited:?}");
+    assert!(!visited.contains(&"ContinueDeployment".to_string()));
+    assert_eq!(run.actions(), [HookAction::Rollback]);
+    run.assert_nothing_running();
+}
+
+#[tokio::test]
+async fn a_migration_past_its_deadline_rolls_the_deployment_back() {
+    let run = run(
+        Script {
+            running: 3 * 3600,
+            ..Script::default()
+        },
+        &[("MAX_DURATION_SECONDS", "1800")],
+        ONE_DAY,
+        &["e-1"],
+    )
+    .await;
+    run.assert_failed("Migration.Timeout", "MAX_DURATION_SECONDS");
+    assert!(run.visited().contains(&"TaskOverdue".to_string()));
+    assert_eq!(run.actions(), [HookAction::Rollback]);
+    run.assert_nothing_running();
+}
+
+/// EventBridge delivers at least once: both deliveries run, one task runs, ECS hears once.
+#[tokio::test]
+async fn a_redelivered_hook_event_runs_one_task_and_answers_once() {
+    for ids in [["e-1", "e-1"], ["e-1", "e-2"]] {
+        let run = run(Script::default(), &[], ONE_DAY, &ids).await;
+        assert_eq!(run.results[0].status, ExecutionStatus::Succeeded);
+        let second = run.last();
+        assert_eq!(
+            second.status,
+            ExecutionStatus::Succeeded,
+            "{:?}",
+            second.to_json(false)
+        );
+        assert_eq!(
+            run.visited().last().map(String::as_str),
+            Some("DuplicateEvent")
+        );
+        assert_eq!(run.fake.tasks_started(), 1, "{ids:?}");
+        assert_eq!(run.actions(), [HookAction::Continue], "{ids:?}");
+    }
+}
+
+/// The hook expires (ROLLBACK timeout action) while the migration runs: the success cannot be
+/// told to ECS, and the execution says so with a named error.
+#[tokio::test]
+async fn a_hook_that_timed_out_meanwhile_fails_the_execution_by_name() {
+    let run = run(Script::default(), &[], 30, &["e-1"]).await;
+    run.assert_failed(
+        "Migration.HookNotAwaiting",
+        "the migration succeeded, but hook",
+    );
+    let cause = error_message(run.last().cause.as_deref().unwrap_or_default());
+    assert!(cause.contains("TIMED_OUT"), "{cause}");
+    assert!(run.visited().contains(&"ContinueDeployment".to_string()));
+    assert_eq!(run.actions(), Vec::<HookAction>::new());
+    run.assert_nothing_running();
+
+    // The same after a failed migration: nothing is left to roll back, and the Error is still
+    // the migration's.
+    let failed = self::run(
+        Script {
+            exit_code: 1,
+            ..Script::default()
+        },
+        &[],
+        30,
+        &["e-1"],
+    )
+    .await;
+    failed.assert_failed("Migration.NonZeroExit", "exit code 1");
+    // RollBackDeployment answered (nothing to do) rather than failing into RollBackFailed.
+    assert!(failed.visited().contains(&"RollBackDeployment".to_string()));
+    assert!(!failed.visited().contains(&"RollBackFailed".to_string()));
+    assert_eq!(failed.actions(), Vec::<HookAction>::new());
+}
+
+/// A hook event that arrives after the hook expired starts no task.
+#[tokio::test]
+async fn a_hook_event_that_arrives_late_starts_nothing() {
+    let run = run(Script::default(), &[], -60, &["e-1"]).await;
+    run.assert_failed("Migration.HookNotAwaiting", "ROLLBACK_IN_PROGRESS");
+    assert_eq!(run.fake.tasks_started(), 0);
+    assert_eq!(run.actions(), Vec::<HookAction>::new());
+}
+
+/// The deployment-hook function starts the execution with ECS's Lambda hook payload: the
+/// migration runs for the target revision, and the function's own answer (not
+/// ContinueServiceDeployment) tells ECS, so the state machine answers nothing.
+#[tokio::test]
+async fn a_lambda_hook_payload_migrates_without_answering_through_the_api() {
+    let payload = json!({
+        "executionId": HOOK_ID, "lifecycleStage": "PRE_SCALE_UP", "resourceArn": DEPLOYMENT_ARN,
+        "executionDetails": {"serviceArn": SERVICE_ARN, "targetServiceRevisionArn": REVISION_ARN,
+                             "testTrafficWeights": {}, "productionTrafficWeights": {}}
+    });
+    let run = run_inputs(Script::default(), &[], ONE_DAY, vec![payload]).await;
+    let result = run.last();
+    assert_eq!(
+        result.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        result.to_json(false)
+    );
+    assert_eq!(
+        result.output.clone().unwrap()["request"]["deployment"]["hook_type"],
+        "AWS_LAMBDA"
+    );
+    let visited = run.visited();
+    assert!(visited.contains(&"FromDeployment".to_string()));
+    assert!(!visited.contains(&"ContinueDeployment".to_string()));
+    assert_eq!(run.actions(), Vec::<HookAction>::new());
+    assert_eq!(run.fake.tasks_started(), 1);
+}
