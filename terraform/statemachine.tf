@@ -62,7 +62,7 @@ resource "aws_sfn_state_machine" "this" {
     }
     precondition {
       condition     = local.history_events_needed <= local.history_event_limit - local.history_headroom
-      error_message = "max_duration_seconds = ${var.max_duration_seconds} cannot be tracked: with poll_max_wait_seconds = ${local.poll_round_seconds} an execution would record up to ${local.history_events_needed} history events, over Step Functions' ${local.history_event_limit}-event limit less ${local.history_headroom} of headroom, and validate-event would refuse every migration. Lower max_duration_seconds to at most ${local.longest_tracked_seconds} or raise poll_max_wait_seconds."
+      error_message = "max_duration_seconds = ${var.max_duration_seconds} cannot be tracked: with poll_max_wait_seconds = ${local.poll_round_seconds} and lock_wait_seconds = ${var.lock_wait_seconds} an execution would record up to ${local.history_events_needed} history events, over Step Functions' ${local.history_event_limit}-event limit less ${local.history_headroom} of headroom, and validate-event would refuse every migration. Lower max_duration_seconds to at most ${local.longest_tracked_seconds}, or raise poll_max_wait_seconds, or lower lock_wait_seconds."
     }
     precondition {
       condition     = !var.run_initial_migration || var.initial_task_definition != null
