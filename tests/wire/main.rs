@@ -12,6 +12,7 @@ mod runtime_api;
 mod cli_aws;
 mod lambda_bootstrap;
 mod lambda_wire;
+mod lock_table;
 mod log_escape;
 mod moto_smoke;
 mod run_migration_script;
