@@ -138,8 +138,9 @@ fn millis_up(t: DateTime<Utc>) -> i64 {
     }
 }
 
-/// The item's attributes (absent options are left out, as DynamoDB has no empty value).
-fn to_attributes(item: &LockItem) -> HashMap<String, AttributeValue> {
+/// The item's attributes, as PutItem writes them (absent options are left out: DynamoDB has
+/// no empty value). Tests answer GetItem with them.
+pub fn to_attributes(item: &LockItem) -> HashMap<String, AttributeValue> {
     let mut attributes = HashMap::from([
         (PARTITION_KEY.to_string(), s(&item.scope)),
         (HOLDER.to_string(), s(&item.holder)),

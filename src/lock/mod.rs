@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::AwsError;
 
-mod dynamodb;
+pub mod dynamodb;
 mod file;
 mod memory;
 
