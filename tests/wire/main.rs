@@ -10,6 +10,7 @@ mod process;
 mod runtime_api;
 
 mod cli_aws;
+mod cli_lock;
 mod lambda_bootstrap;
 mod lambda_wire;
 mod lock_table;
