@@ -1,5 +1,5 @@
 ################################################################################
-# The state machine: statemachine/migration.asl.json with the five function ARNs filled in
+# The state machine: statemachine/migration.asl.json with the function ARNs filled in
 ################################################################################
 
 resource "aws_cloudwatch_log_group" "state_machine" {
@@ -20,10 +20,12 @@ resource "aws_sfn_state_machine" "this" {
   # The placeholders are the plain function ARNs, used directly as each Task's Resource.
   definition = templatefile(local.state_machine_definition_file, {
     validate_event_arn  = aws_lambda_function.this["validate-event"].arn
+    acquire_lock_arn    = aws_lambda_function.this["acquire-lock"].arn
     run_task_arn        = aws_lambda_function.this["run-task"].arn
     poll_status_arn     = aws_lambda_function.this["poll-status"].arn
     check_exit_code_arn = aws_lambda_function.this["check-exit-code"].arn
     stop_task_arn       = aws_lambda_function.this["stop-task"].arn
+    release_lock_arn    = aws_lambda_function.this["release-lock"].arn
   })
 
   logging_configuration {

@@ -55,7 +55,7 @@ pub use definition::{Definition, DefinitionError};
 pub use executor::{
     ExecutionResult, ExecutionStatus, Executor, Limits, StartError, MAX_HISTORY_EVENTS,
 };
-pub use history::{EventType, HistoryEvent, Observer};
+pub use history::{EventDetails, EventType, HistoryEvent, Observer};
 pub use intrinsics::{IntrinsicError, IntrinsicSyntaxError};
 pub use invoker::{
     function_name, invoke_response, is_lambda_invoke, is_placeholder, Heartbeat, RegistryInvoker,

@@ -18,11 +18,12 @@ use crate::ecs::Ecs;
 use crate::error::{MigrationError, StateError};
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::{DockerOptions, LocalEcs, LocalEvent, Runner};
-use crate::lock::FileLockTable;
+use crate::lock::{FileLockTable, LockTable};
 use crate::logs::LogStream;
 use crate::machine::{budget, error_message, Seams, StepBinding};
 use crate::settings::Settings;
 use crate::steps::check_exit_code::append_log_tail;
+use crate::steps::lock::{scope_of, Holder};
 
 mod env;
 mod progress;
@@ -93,6 +94,22 @@ pub struct LocalArgs {
     #[arg(long)]
     pub no_limits: bool,
 
+    /// What one migration at a time is counted over on this machine: runs with the same scope
+    /// (and lock directory) wait for each other [default: the task definition's family].
+    #[arg(long, value_name = "SCOPE")]
+    pub lock_scope: Option<String>,
+
+    /// How long to wait for another run holding the lock before failing with
+    /// Migration.Locked; 0 fails at once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub lock_wait: u64,
+
+    /// Where the lock files are [default: $ECS_MIGRATE_LOCK_DIR, else
+    /// $XDG_STATE_HOME/ecs-migrate/locks, else ~/.local/state/ecs-migrate/locks].
+    #[arg(long, value_name = "DIR")]
+    pub lock_dir: Option<PathBuf>,
+
     /// The migration command [default: alembic upgrade head].
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -111,11 +128,18 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
     // Secrets and --env/--env-file: resolved (or refused) before anything starts.
     let secrets_note = env::apply(&mut taskdef, &container, &args.env, &args.env_file)?;
     let input = setup::read_event(args.event.as_deref(), &taskdef.family)?;
-    let settings = setup::settings(
+    let mut settings = setup::settings(
         &taskdef,
         &container,
         Duration::from_secs(args.timeout),
         &args.command,
+    );
+    settings.lock_scope = args.lock_scope.clone();
+    settings.lock_wait = Duration::from_secs(args.lock_wait);
+    let lock = FileLockTable::new(
+        args.lock_dir
+            .clone()
+            .unwrap_or_else(|| FileLockTable::default_dir(|name| std::env::var(name).ok())),
     );
     // The same history budget as in AWS, said in terms of this command's flag.
     let longest = budget::longest_tracked_seconds(&settings);
@@ -167,6 +191,7 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
                 settings: &settings,
                 stop_timeout,
                 limits,
+                lock: &lock,
             };
             follow(&ecs, &run, input, &relay, &mut signals).await?
         }
@@ -200,6 +225,7 @@ struct Run<'a> {
     settings: &'a Settings,
     stop_timeout: Duration,
     limits: Limits,
+    lock: &'a FileLockTable,
 }
 
 async fn follow(
@@ -213,6 +239,7 @@ async fn follow(
         settings,
         stop_timeout,
         limits,
+        lock,
     } = *run;
     // One queue for the engine's states and the runner's events, each put in by the thread
     // where it happens, so the terminal shows them in the order they happened.
@@ -233,7 +260,6 @@ async fn follow(
         ))
     })?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let lock_dir = FileLockTable::default_dir(|name| std::env::var(name).ok());
     let steps = StepBinding::new(
         arns,
         settings.clone(),
@@ -241,7 +267,7 @@ async fn follow(
             ecs: Arc::new(ecs.clone()),
             logs: Arc::new(ecs.clone()),
             clock: clock.clone(),
-            lock: Arc::new(FileLockTable::new(lock_dir)),
+            lock: Arc::new(lock.clone()),
         },
     );
     let observer = move |event: &HistoryEvent| {
@@ -251,18 +277,23 @@ async fn follow(
             }
         }
     };
+    let family = &ecs.task_definition().family;
+    let execution_name = format!(
+        "local-{family}-{}-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+        std::process::id()
+    );
     let executor = Executor::new(definition, Arc::new(steps), clock)
         .with_account(LOCAL_REGION, LOCAL_ACCOUNT)
         .with_state_machine_name("ecs-migrate")
-        .with_execution_name(format!(
-            "local-{}-{}",
-            ecs.task_definition().family,
-            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
-        ))
+        .with_execution_name(execution_name.clone())
         .with_limits(limits)
         // The observer prints progress; nothing reads the history afterwards.
         .without_history()
         .with_observer(Arc::new(observer));
+    let holder = executor.execution_arn(&execution_name);
+    let scope = scope_of(settings, family);
+    say_who_holds_the_lock(lock, &scope, settings, relay).await;
     // A stop signal aborts the execution, as StopExecution would; the task is then stopped
     // below. The engine runs on its own task, so printing a flood of output never holds it up.
     let (abort, aborted) = tokio::sync::oneshot::channel::<()>();
@@ -322,7 +353,40 @@ async fn follow(
             Ending::Failed(interrupted(ecs, settings, signal).await)
         }
     };
+    // Every task has stopped (or was killed): the lock, if this run still holds it (an
+    // interrupted run, a task that had to be killed), is released here.
+    match lock.release(&scope, &holder).await {
+        Ok(true) => relay.message(&format!("released the migration lock of scope {scope}")),
+        Ok(false) => {}
+        Err(err) => relay.message(&format!(
+            "could not release the migration lock of scope {scope} ({err}); it ends with its lease in {} s, or run `ecs-migrate lock release --scope {scope} --lock-dir {}`",
+            settings.lock_lease.as_secs(),
+            lock.dir().display()
+        )),
+    }
     Ok((ending, stopped_by))
+}
+
+/// Says, before the run waits for it, which run holds the scope's lock on this machine.
+async fn say_who_holds_the_lock(
+    lock: &FileLockTable,
+    scope: &str,
+    settings: &Settings,
+    relay: &relay::Relay,
+) {
+    match lock.get(scope).await {
+        Ok(Some(item)) => {
+            let holder = Holder::of(&item).describe();
+            let wait = settings.lock_wait.as_secs();
+            relay.message(&if wait == 0 {
+                format!("the migration lock of scope {scope} is held by {holder}: not waiting (--lock-wait 0)")
+            } else {
+                format!("the migration lock of scope {scope} is held by {holder}: waiting for it, up to {wait} s (--lock-wait)")
+            });
+        }
+        Ok(None) => {}
+        Err(err) => relay.message(&format!("cannot read the migration lock: {err}")),
+    }
 }
 
 /// Waits (printing) until every task is STOPPED; kills what is left after the stop timeout

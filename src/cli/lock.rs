@@ -50,8 +50,8 @@ pub struct LockTarget {
     /// The DynamoDB lock table (the Terraform module's lock_table_name output): the lock on AWS
     #[arg(long, value_name = "NAME", conflicts_with = "lock_dir")]
     pub table: Option<String>,
-    /// The directory of `ecs-migrate local`'s lock files [default: $XDG_STATE_HOME/ecs-migrate/locks,
-    /// else ~/.local/state/ecs-migrate/locks]
+    /// The directory of `ecs-migrate local`'s lock files [default: $ECS_MIGRATE_LOCK_DIR, else
+    /// $XDG_STATE_HOME/ecs-migrate/locks, else ~/.local/state/ecs-migrate/locks]
     #[arg(long, value_name = "DIR")]
     pub lock_dir: Option<PathBuf>,
     #[command(flatten)]

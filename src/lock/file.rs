@@ -12,6 +12,9 @@ use chrono::{DateTime, Utc};
 
 use super::{put_allowed, to_millis, Expected, LockError, LockItem, LockTable};
 
+/// The variable that names the lock directory when `--lock-dir` is not given.
+pub const LOCK_DIR_VARIABLE: &str = "ECS_MIGRATE_LOCK_DIR";
+
 /// The lock files of one machine (`--lock-dir`, by default under the user's state directory).
 #[derive(Debug, Clone)]
 pub struct FileLockTable {
@@ -26,9 +29,12 @@ impl FileLockTable {
         Self { dir: dir.into() }
     }
 
-    /// The default directory: `$XDG_STATE_HOME/ecs-migrate/locks`, else
-    /// `$HOME/.local/state/ecs-migrate/locks`, else the system's temporary directory.
+    /// The default directory: `$ECS_MIGRATE_LOCK_DIR`, else `$XDG_STATE_HOME/ecs-migrate/locks`,
+    /// else `$HOME/.local/state/ecs-migrate/locks`, else under the system's temporary directory.
     pub fn default_dir(lookup: impl Fn(&str) -> Option<String>) -> PathBuf {
+        if let Some(dir) = lookup(LOCK_DIR_VARIABLE).filter(|v| !v.is_empty()) {
+            return PathBuf::from(dir);
+        }
         let state = lookup("XDG_STATE_HOME")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
@@ -229,5 +235,10 @@ mod tests {
         assert_eq!(dir, PathBuf::from("/s/ecs-migrate/locks"));
         let dir = FileLockTable::default_dir(|k| (k == "HOME").then(|| "/h".into()));
         assert_eq!(dir, PathBuf::from("/h/.local/state/ecs-migrate/locks"));
+        let dir = FileLockTable::default_dir(|k| match k {
+            "ECS_MIGRATE_LOCK_DIR" => Some("/l".into()),
+            _ => Some("/other".into()),
+        });
+        assert_eq!(dir, PathBuf::from("/l"));
     }
 }

@@ -22,7 +22,7 @@ mod file;
 mod memory;
 
 pub use dynamodb::{DynamoDbLockTable, PARTITION_KEY};
-pub use file::FileLockTable;
+pub use file::{FileLockTable, LOCK_DIR_VARIABLE};
 pub use memory::{LockChange, MemoryLockTable};
 
 /// The item a scope's holder keeps in the table.

@@ -4,7 +4,9 @@
 use serde::Deserialize;
 
 use crate::error::StateError;
-use crate::steps::{MigrationRequest, MigrationResult, RunOutcome, StopResult, TaskStatus};
+use crate::steps::{
+    LockState, MigrationRequest, MigrationResult, RunOutcome, StopResult, TaskStatus,
+};
 
 /// The execution's state data as a whole, for readers that watch it from outside (the
 /// `ecs-migrate wait` history follower reads it from each state's output). Every part is
@@ -14,6 +16,8 @@ use crate::steps::{MigrationRequest, MigrationResult, RunOutcome, StopResult, Ta
 pub struct StateData {
     #[serde(default, deserialize_with = "lenient")]
     pub request: Option<MigrationRequest>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub lock: Option<LockState>,
     #[serde(default, deserialize_with = "lenient")]
     pub task: Option<RunOutcome>,
     #[serde(default, deserialize_with = "lenient")]

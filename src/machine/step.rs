@@ -1,4 +1,4 @@
-//! The five steps by the names their Lambda functions carry, and how each runs on the JSON a
+//! The steps by the names their Lambda functions carry, and how each runs on the JSON a
 //! Task state delivers.
 
 use chrono::{DateTime, Utc};
@@ -7,35 +7,44 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::MigrationError;
-use crate::steps::{check_exit_code, poll_status, run_task, stop_task, validate_event, StepEnv};
+use crate::steps::{
+    acquire_lock, check_exit_code, poll_status, release_lock, run_task, stop_task, validate_event,
+    StepEnv,
+};
 
-/// The five steps, by the names their Lambda functions and binaries carry.
+/// The steps, by the names their Lambda functions and binaries carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
     ValidateEvent,
+    AcquireLock,
     RunTask,
     PollStatus,
     CheckExitCode,
     StopTask,
+    ReleaseLock,
 }
 
 impl Step {
-    pub const ALL: [Step; 5] = [
+    pub const ALL: [Step; 7] = [
         Step::ValidateEvent,
+        Step::AcquireLock,
         Step::RunTask,
         Step::PollStatus,
         Step::CheckExitCode,
         Step::StopTask,
+        Step::ReleaseLock,
     ];
 
     /// The function's name: `validate-event`, `run-task`, ...
     pub fn name(self) -> &'static str {
         match self {
             Step::ValidateEvent => "validate-event",
+            Step::AcquireLock => "acquire-lock",
             Step::RunTask => "run-task",
             Step::PollStatus => "poll-status",
             Step::CheckExitCode => "check-exit-code",
             Step::StopTask => "stop-task",
+            Step::ReleaseLock => "release-lock",
         }
     }
 
@@ -50,8 +59,8 @@ impl Step {
     }
 
     /// Runs the step on its JSON input, as a Lambda invocation or the local engine delivers it.
-    /// `return_by` bounds poll-status's wait and stop-task's second looks (the Lambda deadline
-    /// less a margin).
+    /// `return_by` bounds the steps that wait inside one invocation (poll-status, acquire-lock,
+    /// release-lock, stop-task's second looks): the Lambda deadline less a margin.
     pub async fn run(
         self,
         env: &StepEnv<'_>,
@@ -60,6 +69,12 @@ impl Step {
     ) -> Result<Value, MigrationError> {
         match self {
             Step::ValidateEvent => to_json(validate_event(env, from_json(self, input)?).await?),
+            Step::AcquireLock => {
+                to_json(acquire_lock(env, from_json(self, input)?, return_by).await?)
+            }
+            Step::ReleaseLock => {
+                to_json(release_lock(env, from_json(self, input)?, return_by).await?)
+            }
             Step::RunTask => to_json(run_task(env, from_json(self, input)?).await?),
             Step::PollStatus => {
                 to_json(poll_status(env, from_json(self, input)?, return_by).await?)

@@ -5,6 +5,7 @@
 //! The execution's state data, as the state machine carries it between steps:
 //! ```text
 //! { "request": MigrationRequest,   // ValidateEvent
+//!   "lock":    LockState,          // AcquireLock (ACQUIRED, WAITING, DUPLICATE), ReleaseLock
 //!   "task":    RunOutcome,         // RunTask (STARTED: the task; RETRY_LATER; DUPLICATE)
 //!   "status":  TaskStatus,         // PollStatus (each round)
 //!   "result":  MigrationResult,    // CheckExitCode, on success
@@ -23,12 +24,14 @@ use crate::logs::{LogStream, Logs};
 use crate::settings::Settings;
 
 pub mod check_exit_code;
+pub mod lock;
 pub mod poll_status;
 pub mod run_task;
 pub mod stop_task;
 pub mod validate_event;
 
 pub use check_exit_code::{check_exit_code, CheckInput};
+pub use lock::{acquire_lock, release_lock, AcquireInput, LockState, ReleaseInput};
 pub use poll_status::{poll_status, PollInput};
 pub use run_task::{run_task, RunTaskInput};
 pub use stop_task::stop_task;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::lock::{renew_lock, LockState};
 use super::{later_by, MigrationRequest, Phase, StartedTask, StepEnv, TaskStatus};
 use crate::ecs::{LastStatus, TaskLookup, TaskState};
 use crate::error::{MigrationError, StateError};
@@ -18,6 +19,10 @@ pub struct PollInput {
     pub task: StartedTask,
     #[serde(default)]
     pub status: Option<TaskStatus>,
+    /// The migration lock this execution holds: each round renews its lease, and its deadline
+    /// (MAX_DURATION_SECONDS from when the lock was taken) is the migration's.
+    #[serde(default)]
+    pub lock: Option<LockState>,
 }
 
 /// The stand-in status of a task DescribeTasks does not find yet (eventual consistency right
@@ -37,7 +42,15 @@ pub async fn poll_status(
         request,
         task,
         status: previous,
+        lock,
     } = input;
+    let (deadline, counted_from) = match &lock {
+        Some(LockState::Acquired(held)) => (held.deadline, "when it got the migration lock"),
+        _ => (request.deadline, "the execution's start"),
+    };
+    // Renewing every third of the lease keeps it alive through a missed round or two.
+    let renew_every = settings.lock_lease / 3;
+    let mut renew_at = env.clock.now();
     let mut polls = previous.as_ref().map_or(0, |s| s.polls);
     let start = env.clock.now();
     let mut until = later_by(start, settings.poll_max_wait);
@@ -48,6 +61,10 @@ pub async fn poll_status(
     let missing_grace_ends = later_by(task.run_at, settings.missing_grace);
 
     loop {
+        if env.clock.now() >= renew_at {
+            renew_lock(env, lock.as_ref(), None).await?;
+            renew_at = later_by(env.clock.now(), renew_every);
+        }
         let lookup = env
             .ecs
             .describe_task(&task.cluster, &task.task_arn)
@@ -80,12 +97,12 @@ pub async fn poll_status(
         if state.last_status == LastStatus::Stopped {
             return Ok(status(Phase::Stopped, state, now, polls, None));
         }
-        if now >= request.deadline {
+        if now >= deadline {
             let error = MigrationError::Timeout(format!(
-                    "the migration was still {} at its deadline {} ({} s after the execution started; setting MAX_DURATION_SECONDS); its task {} is being stopped",
+                    "the migration was still {} at its deadline {} (setting MAX_DURATION_SECONDS={}, counted from {counted_from}); its task {} is being stopped",
                     state.last_status,
-                    request.deadline.to_rfc3339(),
-                    (request.deadline - request.started_at).num_seconds(),
+                    deadline.to_rfc3339(),
+                    settings.max_duration.as_secs(),
                     task.task_arn
             ))
             .to_state_error();
@@ -112,7 +129,7 @@ pub async fn poll_status(
         if now >= until {
             return Ok(status(Phase::InProgress, state, now, polls, None));
         }
-        let next_event = [until, request.deadline, start_budget_ends]
+        let next_event = [until, deadline, start_budget_ends, renew_at]
             .into_iter()
             .filter(|t| *t > now)
             .min()

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lock::{lock_failed, renew_lock, LockState};
 use super::validate_event::hex_digest;
 use super::{CapacityWait, DuplicateRun, MigrationRequest, RunOutcome, StartedTask, StepEnv};
 use crate::ecs::{RunTaskFailure, RunTaskOutcome, RunTaskParams};
@@ -29,6 +30,9 @@ pub struct RunTaskInput {
     pub request: MigrationRequest,
     #[serde(default)]
     pub task: Option<RunOutcome>,
+    /// The migration lock this execution holds (none under a definition without AcquireLock).
+    #[serde(default)]
+    pub lock: Option<LockState>,
 }
 
 /// Starts the migration task (or, with the same client token, gets back the one already
@@ -37,11 +41,17 @@ pub async fn run_task(
     env: &StepEnv<'_>,
     input: RunTaskInput,
 ) -> Result<RunOutcome, MigrationError> {
-    let RunTaskInput { request, task } = input;
+    let RunTaskInput {
+        request,
+        task,
+        lock,
+    } = input;
     let attempt = match task {
         Some(RunOutcome::RetryLater(wait)) => wait.attempt,
         _ => 0,
     };
+    // Capacity waits outlast no lease: renew before starting, and start nothing without it.
+    renew_lock(env, lock.as_ref(), None).await?;
     let params = params(env, &request, attempt);
     let outcome = match env.ecs.run_task(&params).await {
         Ok(outcome) => outcome,
@@ -66,6 +76,8 @@ pub async fn run_task(
             let log_stream =
                 LogStream::for_container(request.log.as_ref(), &request.container, &task_arn).ok();
             tracing::info!(task_arn = %task_arn, started_by = %request.started_by, attempt, "migration task started");
+            // The lock records the task, so an execution taking over an expired lease stops it.
+            renew_lock(env, lock.as_ref(), Some(&task_arn)).await?;
             Ok(RunOutcome::Started(StartedTask {
                 task_arn,
                 cluster: request.cluster,
@@ -75,6 +87,13 @@ pub async fn run_task(
         }
         RunTaskOutcome::TokenInUse { task_arns } => {
             tracing::warn!(?task_arns, event_id = ?request.event_id, "the client token is in use by another execution of this event: not starting a second task");
+            // This execution started nothing, so it may let go of the lock at once.
+            if let Some(LockState::Acquired(held)) = &lock {
+                env.lock
+                    .release(&held.scope, &held.holder)
+                    .await
+                    .map_err(lock_failed)?;
+            }
             Ok(RunOutcome::Duplicate(DuplicateRun {
                 task_arns,
                 event_id: request.event_id,

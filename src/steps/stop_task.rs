@@ -7,10 +7,12 @@ use serde_json::Value;
 
 use chrono::{DateTime, Utc};
 
+use super::lock::release_when_stopped;
 use super::validate_event::{started_by_for_execution, STARTED_BY_PREFIX};
 use super::{later_by, MigrationRequest, RunOutcome, StepEnv, StopResult};
 use crate::ecs::TaskLookup;
 use crate::error::{MigrationError, StateError};
+use crate::request::parse_input;
 
 /// ECS keeps at most 255 characters of a stop reason.
 const MAX_REASON_CHARS: usize = 255;
@@ -36,6 +38,9 @@ struct ExecutionStatusChange {
     /// When the execution ended, in milliseconds since the epoch.
     #[serde(default, rename = "stopDate")]
     stop_date: Option<i64>,
+    /// The execution's input, as a JSON string: it names the family, the default lock scope.
+    #[serde(default)]
+    input: Option<String>,
 }
 
 /// Stops the execution's task(s): the one RunTask returned, and any other carrying the
@@ -111,7 +116,53 @@ async fn stop_for_status_change(
         .and_then(DateTime::<Utc>::from_timestamp_millis)
         .unwrap_or_else(|| env.clock.now());
     let tasks = list_settled(env, &cluster, &started_by, Some(stopped_at), return_by).await?;
-    stop_all(env, &cluster, tasks, reason).await
+    let stopped = stop_all(env, &cluster, tasks, reason).await?;
+    release_for_ended_execution(env, &change, &stopped.stopped, return_by).await;
+    Ok(stopped)
+}
+
+/// The ended execution's lock, released once its tasks are STOPPED. Best effort: a lock this
+/// cannot release (no scope to be found, a task still stopping, a table error) stays until its
+/// lease ends, when the next execution stops the task and takes over.
+async fn release_for_ended_execution(
+    env: &StepEnv<'_>,
+    change: &ExecutionStatusChange,
+    tasks: &[String],
+    return_by: Option<DateTime<Utc>>,
+) {
+    let family = change
+        .input
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .and_then(|input| parse_input(&input).ok())
+        .map(|parsed| parsed.task_definition.family);
+    let scope = match (&env.settings.lock_scope, family) {
+        (Some(scope), _) => scope.clone(),
+        (None, Some(family)) => family,
+        (None, None) => {
+            tracing::warn!(execution = %change.execution_arn, "the event carries no readable input to find the lock scope in; its lock, if any, is left to its lease");
+            return;
+        }
+    };
+    let until = later_by(env.clock.now(), env.settings.poll_max_wait);
+    let until = return_by.map_or(until, |by| until.min(by));
+    match release_when_stopped(
+        env,
+        &scope,
+        &change.execution_arn,
+        &env.settings.cluster,
+        tasks,
+        until,
+    )
+    .await
+    {
+        Ok(released) => {
+            tracing::info!(scope, released = released.released, note = %released.note, "the ended execution's lock")
+        }
+        Err(err) => {
+            tracing::warn!(scope, error = %err, "could not release the ended execution's lock; it is left to its lease")
+        }
+    }
 }
 
 /// The running tasks with `started_by`. With `after`, a task RunTask started up to that moment
@@ -149,7 +200,7 @@ async fn list_settled(
 /// Whether the task the state data names was started by this execution: stop-task stops no
 /// task it did not start, whatever its input says. A task ECS does not show yet is taken as
 /// ours (ECS and the role's tag condition still refuse to stop anyone else's).
-async fn ours(
+pub(super) async fn ours(
     env: &StepEnv<'_>,
     cluster: &str,
     task_arn: &str,
@@ -165,7 +216,7 @@ async fn ours(
                 MigrationError::AwsTransient(message)
             } else {
                 MigrationError::Misconfigured(format!(
-                    "{message}; grant stop-task's role ecs:DescribeTasks on the cluster's tasks"
+                    "{message}; grant this function's role ecs:DescribeTasks on the cluster's tasks"
                 ))
             }
         })?;
@@ -184,7 +235,7 @@ async fn ours(
     }
 }
 
-async fn list(
+pub(super) async fn list(
     env: &StepEnv<'_>,
     cluster: &str,
     started_by: &str,
@@ -198,13 +249,13 @@ async fn list(
                 MigrationError::AwsTransient(message)
             } else {
                 MigrationError::Misconfigured(format!(
-                    "{message}; grant stop-task's role ecs:ListTasks on the cluster"
+                    "{message}; grant this function's role ecs:ListTasks on the cluster"
                 ))
             }
         })
 }
 
-async fn stop_all(
+pub(super) async fn stop_all(
     env: &StepEnv<'_>,
     cluster: &str,
     tasks: Vec<String>,
@@ -220,7 +271,7 @@ async fn stop_all(
                     MigrationError::AwsTransient(message)
                 } else {
                     MigrationError::Misconfigured(format!(
-                        "{message}; grant stop-task's role ecs:StopTask on the cluster's tasks"
+                        "{message}; grant this function's role ecs:StopTask on the cluster's tasks"
                     ))
                 }
             })?;
@@ -232,6 +283,6 @@ async fn stop_all(
     })
 }
 
-fn stop_reason(text: &str) -> String {
+pub(super) fn stop_reason(text: &str) -> String {
     text.chars().take(MAX_REASON_CHARS).collect()
 }

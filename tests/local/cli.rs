@@ -15,6 +15,21 @@ fn bin() -> &'static Path {
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// The binary with a lock directory of its own, so tests running at once never wait for each
+/// other's migration lock.
+fn local_command(lock_dir: &Path) -> Command {
+    let mut command = Command::new(bin());
+    command.env("ECS_MIGRATE_LOCK_DIR", lock_dir);
+    command
+}
+
+/// A lock directory no other run uses.
+fn own_lock_dir() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("ecs-migrate-cli-locks-{}-{n}", std::process::id()))
+}
+
 struct TempDir(PathBuf);
 
 impl TempDir {
@@ -93,7 +108,7 @@ fn finish(mut child: Child, began: Instant) -> Run {
 
 fn ecs_migrate(args: &[&str], stdin: Option<&str>) -> Run {
     let began = Instant::now();
-    let mut child = Command::new(bin())
+    let mut child = local_command(&own_lock_dir())
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(if stdin.is_some() {
@@ -282,7 +297,7 @@ fn docker_without_a_daemon_exits_2_at_once() {
     let dir = TempDir::new("docker");
     let td = dir.taskdef(json!({"image": "python:3.12-slim"}));
     let began = Instant::now();
-    let child = Command::new(bin())
+    let child = local_command(&own_lock_dir())
         .args([
             "local",
             "--task-definition",
@@ -419,7 +434,7 @@ fn the_default_command_is_alembic_upgrade_head() {
     std::fs::set_permissions(&alembic, std::fs::Permissions::from_mode(0o755)).unwrap();
     let td = dir.taskdef(json!({}));
     let began = Instant::now();
-    let child = Command::new(bin())
+    let child = local_command(&own_lock_dir())
         .args(["local", "--task-definition", path(&td)])
         .env(
             "PATH",
@@ -572,7 +587,14 @@ fn a_timeout_stops_the_whole_process_tree() {
 /// Starts `local` on a shell that prints its pid and a background child's pid, and returns
 /// the runner, its stdout lines so far and the two pids once both are printed.
 fn start_two_processes(td: &Path) -> (Child, mpsc::Receiver<String>, Vec<String>, Vec<i32>) {
-    let mut child = Command::new(bin())
+    start_two_processes_locking(td, &own_lock_dir())
+}
+
+fn start_two_processes_locking(
+    td: &Path,
+    lock_dir: &Path,
+) -> (Child, mpsc::Receiver<String>, Vec<String>, Vec<i32>) {
+    let mut child = local_command(lock_dir)
         .args([
             "local",
             "--task-definition",
@@ -767,7 +789,7 @@ fn a_second_ctrl_c_kills_a_task_that_ignores_sigterm() {
     let dir = TempDir::new("ctrl-c-twice");
     let td = dir.taskdef(json!({"stopTimeout": 60}));
     let began = Instant::now();
-    let mut child = Command::new(bin())
+    let mut child = local_command(&own_lock_dir())
         .args([
             "local",
             "--task-definition",
@@ -845,7 +867,7 @@ fn a_flood_into_a_pipe_nobody_reads_keeps_memory_bounded_and_signals_still_work(
     let done = dir.0.join("started");
     let script = format!("touch {}; exec yes", done.display());
     // Standard output is a pipe this test never reads.
-    let mut child = Command::new(bin())
+    let mut child = local_command(&own_lock_dir())
         .args([
             "local",
             "--task-definition",
@@ -885,7 +907,7 @@ fn output_the_terminal_cannot_keep_up_with_is_counted_where_it_was_dropped() {
     let done = dir.0.join("done");
     let total = 200_000;
     let script = format!("seq 1 {total}; echo END; touch {}; exit 3", done.display());
-    let child = Command::new(bin())
+    let child = local_command(&own_lock_dir())
         .args([
             "local",
             "--task-definition",
@@ -1221,7 +1243,7 @@ fn secrets_come_from_this_machine_or_the_env_flags_and_are_never_printed() {
     let began = Instant::now();
     let mut args = base.to_vec();
     args.extend(["--", "sh", "-c", &check]);
-    let child = Command::new(bin())
+    let child = local_command(&own_lock_dir())
         .args(&args)
         .env("ECS_MIGRATE_T_DB", "s3cr3t-value")
         .stdin(Stdio::null())
@@ -1242,4 +1264,81 @@ fn secrets_come_from_this_machine_or_the_env_flags_and_are_never_printed() {
         "{}",
         run.stdout
     );
+}
+
+/// Issue 10 on one machine: a second run on the same scope waits, saying for whom; Ctrl-C of
+/// the first stops its task and releases the lock, and the second then runs.
+#[test]
+fn two_runs_on_one_scope_take_turns_and_ctrl_c_of_the_first_releases_the_lock() {
+    let dir = TempDir::new("lock");
+    let td = dir.taskdef(json!({"stopTimeout": 5}));
+    let locks = dir.0.join("locks");
+    let (mut first, first_lines, first_seen, pids) = start_two_processes_locking(&td, &locks);
+
+    let mut second = local_command(&locks)
+        .args([
+            "local",
+            "--task-definition",
+            path(&td),
+            "--",
+            "sh",
+            "-c",
+            "echo second-run-$((40 + 2))",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let second_lines = lines_of(&mut second);
+    let mut second_seen = Vec::new();
+    let waiting = loop {
+        match second_lines.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) if line.contains("is held by") => break line,
+            Ok(line) => second_seen.push(line),
+            Err(_) => {
+                let _ = (first.kill(), second.kill());
+                panic!("the second run never said it waits: {second_seen:?}");
+            }
+        }
+    };
+    assert!(
+        waiting
+            .contains("the migration lock of scope demo is held by demo:1 (execution local-demo-"),
+        "{waiting}"
+    );
+    assert!(
+        !second_seen.iter().any(|l| l.contains("second-run-42")),
+        "{second_seen:?}"
+    );
+    assert!(
+        second.try_wait().unwrap().is_none(),
+        "the second run did not wait"
+    );
+
+    // SAFETY: kill with a pid we spawned and a valid signal.
+    assert_eq!(unsafe { libc::kill(first.id() as i32, libc::SIGINT) }, 0);
+    let status = wait_exit(&mut first, "SIGINT");
+    let first_out = format!(
+        "{}\n{}",
+        first_seen.join("\n"),
+        first_lines.iter().collect::<Vec<_>>().join("\n")
+    );
+    assert_eq!(status.code(), Some(130), "{first_out}");
+    assert!(all_dead(&pids), "{pids:?} outlived the interrupted run");
+
+    let status = wait_exit(&mut second, "the first run released the lock");
+    let second_out: Vec<String> = second_lines.iter().collect();
+    assert_eq!(status.code(), Some(0), "{second_out:?}");
+    assert!(
+        second_out.iter().any(|l| l.contains("second-run-42")),
+        "{second_out:?}"
+    );
+    // Nothing is left locked.
+    let left: Vec<_> = std::fs::read_dir(&locks)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

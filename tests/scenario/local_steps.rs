@@ -51,6 +51,7 @@ async fn start(env: &StepEnv<'_>, event: Value) -> Result<Started, MigrationErro
     let input = RunTaskInput {
         request: request.clone(),
         task: None,
+        lock: None,
     };
     let task = match run_task(env, input).await? {
         RunOutcome::Started(task) => task,
@@ -72,6 +73,7 @@ async fn poll(env: &StepEnv<'_>, started: &Started) -> TaskStatus {
                 request: started.request.clone(),
                 task: started.task.clone(),
                 status: status.clone(),
+                lock: None,
             },
             None,
         )

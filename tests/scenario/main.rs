@@ -9,4 +9,5 @@ mod fake_ecs;
 mod fixtures;
 
 mod local_steps;
+mod lock;
 mod scenarios;

@@ -22,17 +22,22 @@ use crate::fake_ecs::{self, FakeEcs, Script};
 use crate::fixtures::{settings_with, t0};
 
 /// The function ARNs this test deploys the definition with.
-fn function_arns() -> FunctionArns {
+pub(crate) fn function_arns() -> FunctionArns {
     FunctionArns::new("eu-west-1", "123456789012", "ecs-migrate-")
 }
 
 /// The definition as Terraform renders it, with this test's function ARNs.
-fn definition() -> Definition {
+pub(crate) fn definition() -> Definition {
     Definition::parse(&serde_json::from_str(&function_arns().render()).unwrap()).unwrap()
 }
 
 /// The five steps bound to a fake ECS, as `ecs-migrate local` binds them to its runner.
-fn steps(settings: Settings, fake: Arc<FakeEcs>, clock: Arc<VirtualClock>) -> StepBinding {
+pub(crate) fn steps(
+    settings: Settings,
+    fake: Arc<FakeEcs>,
+    clock: Arc<VirtualClock>,
+    lock: &MemoryLockTable,
+) -> StepBinding {
     StepBinding::new(
         function_arns(),
         settings,
@@ -40,7 +45,7 @@ fn steps(settings: Settings, fake: Arc<FakeEcs>, clock: Arc<VirtualClock>) -> St
             ecs: fake.clone(),
             logs: fake,
             clock,
-            lock: Arc::new(MemoryLockTable::new()),
+            lock: Arc::new(lock.clone()),
         },
     )
 }
@@ -144,6 +149,8 @@ struct Run {
     running_at_end: Vec<String>,
     /// What stop-task answered the status-change rule (FAILED, ABORTED, TIMED_OUT).
     cleanup: Option<Result<Value, String>>,
+    /// The migration lock's table, after the cleanup.
+    lock: MemoryLockTable,
 }
 
 impl Run {
@@ -275,14 +282,15 @@ impl Scenario {
         let clock = Arc::new(VirtualClock::starting_at(t0()));
         let fake = FakeEcs::new(clock.clone(), self.script);
         let settings = settings_with(&self.settings);
+        let lock = MemoryLockTable::new();
         let invoker = Arc::new(FaultyLambda {
-            inner: steps(settings.clone(), fake.clone(), clock.clone()),
+            inner: steps(settings.clone(), fake.clone(), clock.clone(), &lock),
             faults: self.faults,
             clock: clock.clone(),
             calls: Mutex::new(HashMap::new()),
         });
         if self.redelivered {
-            let first = Arc::new(steps(settings.clone(), fake.clone(), clock.clone()));
+            let first = Arc::new(steps(settings.clone(), fake.clone(), clock.clone(), &lock));
             let earlier = Executor::new(definition(), first, clock.clone())
                 .with_execution_name("app-42-first-delivery")
                 .run_to_completion(input.clone())
@@ -297,7 +305,7 @@ impl Scenario {
             .with_random(Arc::new(SeededRandom::new(7)));
         let abort_clock = clock.clone();
         let result = executor
-            .run(input, async move {
+            .run(input.clone(), async move {
                 match self.abort_after {
                     Some(secs) => abort_clock.sleep(Duration::from_secs(secs)).await,
                     None => std::future::pending().await,
@@ -308,9 +316,17 @@ impl Scenario {
         let cleanup = match result.status {
             ExecutionStatus::Succeeded => None,
             status => Some(
-                status_change(&settings, &fake, &clock, name, status.as_str())
-                    .await
-                    .map_err(|e| e.to_string()),
+                status_change(
+                    &settings,
+                    &fake,
+                    &clock,
+                    &lock,
+                    name,
+                    status.as_str(),
+                    &input,
+                )
+                .await
+                .map_err(|e| e.to_string()),
             ),
         };
         Run {
@@ -318,18 +334,21 @@ impl Scenario {
             fake,
             running_at_end,
             cleanup,
+            lock,
         }
     }
 }
 
 /// stop-task as the status-change rule invokes it for execution `name` that ended with
 /// `status`.
-async fn status_change(
+pub(crate) async fn status_change(
     settings: &Settings,
     fake: &Arc<FakeEcs>,
     clock: &Arc<VirtualClock>,
+    lock: &MemoryLockTable,
     name: &str,
     status: &str,
+    input: &Value,
 ) -> Result<Value, ecs_migrate::MigrationError> {
     let execution_arn =
         format!("arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:{name}");
@@ -338,6 +357,7 @@ async fn status_change(
         "source": "aws.states", "account": "123456789012", "time": clock.now().to_rfc3339(),
         "region": "eu-west-1", "resources": [execution_arn],
         "detail": {"executionArn": execution_arn, "name": name, "status": status,
+                   "input": input.to_string(),
                    "stopDate": clock.now().timestamp_millis(),
                    "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate"}
     });
@@ -346,46 +366,55 @@ async fn status_change(
         ecs: fake.as_ref(),
         logs: fake.as_ref(),
         clock: clock.as_ref(),
-        lock: &MemoryLockTable::new(),
+        lock,
     };
     Step::StopTask.run(&env, event, None).await
 }
 
-fn bare() -> Value {
+pub(crate) fn bare() -> Value {
     json!({"taskdef_arn": "app:42"})
 }
 
-const HAPPY_PATH: [&str; 7] = [
+const HAPPY_PATH: [&str; 10] = [
     "ValidateEvent",
+    "AcquireLock",
+    "LockTaken",
     "RunTask",
     "TaskStarted",
     "PollStatus",
     "IsTaskStopped",
     "CheckExitCode",
+    "ReleaseLock",
     "MigrationSucceeded",
 ];
 
 /// A task that stopped and failed CheckExitCode, then StopTask.
-const FAILED_AT_CHECK: [&str; 8] = [
+const FAILED_AT_CHECK: [&str; 11] = [
     "ValidateEvent",
+    "AcquireLock",
+    "LockTaken",
     "RunTask",
     "TaskStarted",
     "PollStatus",
     "IsTaskStopped",
     "CheckExitCode",
     "StopTask",
+    "ReleaseLockAfterFailure",
     "MigrationFailed",
 ];
 
 /// A task past its deadline or start budget, stopped through TaskOverdue.
-const STOPPED_WHEN_OVERDUE: [&str; 8] = [
+const STOPPED_WHEN_OVERDUE: [&str; 11] = [
     "ValidateEvent",
+    "AcquireLock",
+    "LockTaken",
     "RunTask",
     "TaskStarted",
     "PollStatus",
     "IsTaskStopped",
     "TaskOverdue",
     "StopTask",
+    "ReleaseLockAfterFailure",
     "MigrationFailed",
 ];
 
@@ -406,8 +435,8 @@ async fn success() {
     assert_eq!(run.fake.tasks_started(), 1);
     // 80 s of task (20 provisioning + 60 running): one PollStatus round, well inside 600 s.
     assert_eq!(run.entered("PollStatus"), 1);
-    // Start + 4 Lambda task states of 5 events + 2 Choices of 2 + Succeed 2 + end.
-    assert_eq!(run.result.history.len(), 1 + 4 * 5 + 2 * 2 + 2 + 1);
+    // Start + 6 Lambda task states of 5 events + 3 Choices of 2 + Succeed 2 + end.
+    assert_eq!(run.result.history.len(), 1 + 6 * 5 + 3 * 2 + 2 + 1);
     // Detection: the execution ends within one poll interval of the task stopping.
     let stopped = t0() + chrono::Duration::seconds(80);
     let finished = run.result.history.last().unwrap().timestamp;
@@ -430,12 +459,15 @@ async fn capacity_failure_retried_then_succeeding() {
         run.visited(),
         [
             "ValidateEvent",
+            "AcquireLock",
+            "LockTaken",
             "RunTask",
             "TaskStarted",
             "WaitForCapacity",
             "PollStatus",
             "IsTaskStopped",
             "CheckExitCode",
+            "ReleaseLock",
             "MigrationSucceeded"
         ]
     );
@@ -445,11 +477,12 @@ async fn capacity_failure_retried_then_succeeding() {
     assert_eq!(run.entered("RunTask"), 3);
     assert_eq!(run.fake.tasks_started(), 1);
     run.assert_nothing_running();
-    // Three RunTask invocations, two capacity waits (Choice 2 + Wait 2 each), then the happy
-    // path's other three Lambda states, its two Choices, Succeed and the ends.
+    // ValidateEvent, AcquireLock and its Choice, three RunTask invocations, two capacity
+    // waits (Choice 2 + Wait 2 each), then the happy path's other three Lambda states, its two
+    // Choices, Succeed and the ends.
     assert_eq!(
         run.result.history.len(),
-        1 + 5 + 3 * 5 + 2 * 4 + 2 * 5 + 2 * 2 + 2 + 1
+        1 + 2 * 5 + 2 + 3 * 5 + 2 * 4 + 3 * 5 + 2 * 2 + 2 + 1
     );
 }
 
@@ -469,10 +502,13 @@ async fn capacity_unavailable_for_good() {
         run.visited(),
         [
             "ValidateEvent",
+            "AcquireLock",
+            "LockTaken",
             "RunTask",
             "TaskStarted",
             "WaitForCapacity",
             "StopTask",
+            "ReleaseLockAfterFailure",
             "MigrationFailed"
         ]
     );
@@ -530,9 +566,13 @@ async fn non_zero_exit_carries_the_log_tail() {
     assert!(!run.result.cause.clone().unwrap().contains("log line 3"));
     assert_eq!(run.visited(), FAILED_AT_CHECK);
     run.assert_nothing_running();
-    // 1 + ValidateEvent, RunTask, PollStatus 5 each + 2 Choices of 2 + CheckExitCode failing
-    // 5 + StopTask 5 + Fail entered 1 + ExecutionFailed 1.
-    assert_eq!(run.result.history.len(), 1 + 3 * 5 + 2 * 2 + 5 + 5 + 1 + 1);
+    // 1 + ValidateEvent, AcquireLock, RunTask, PollStatus 5 each + 3 Choices of 2 +
+    // CheckExitCode failing 5 + StopTask 5 + ReleaseLockAfterFailure 5 + Fail entered 1 +
+    // ExecutionFailed 1.
+    assert_eq!(
+        run.result.history.len(),
+        1 + 4 * 5 + 3 * 2 + 5 + 5 + 5 + 1 + 1
+    );
 }
 
 #[tokio::test]
@@ -563,10 +603,13 @@ async fn task_missing_for_good() {
         run.visited(),
         [
             "ValidateEvent",
+            "AcquireLock",
+            "LockTaken",
             "RunTask",
             "TaskStarted",
             "PollStatus",
             "StopTask",
+            "ReleaseLockAfterFailure",
             "MigrationFailed"
         ]
     );
@@ -671,10 +714,11 @@ async fn redelivered_event_starts_one_task() {
     let clock = Arc::new(VirtualClock::starting_at(t0()));
     let fake = FakeEcs::new(clock.clone(), Script::default());
     let settings = settings_with(&[]);
+    let lock = MemoryLockTable::new();
     let event = redelivered_event();
     let mut results = Vec::new();
     for name in ["rule-delivery-1", "rule-delivery-2"] {
-        let invoker = Arc::new(steps(settings.clone(), fake.clone(), clock.clone()));
+        let invoker = Arc::new(steps(settings.clone(), fake.clone(), clock.clone(), &lock));
         let result = Executor::new(definition(), invoker, clock.clone())
             .with_execution_name(name)
             .run_to_completion(event.clone())
@@ -714,7 +758,8 @@ async fn aborted_execution_task_is_stopped_by_the_status_change_rule() {
         },
     );
     let settings = settings_with(&[]);
-    let invoker = Arc::new(steps(settings.clone(), fake.clone(), clock.clone()));
+    let lock = MemoryLockTable::new();
+    let invoker = Arc::new(steps(settings.clone(), fake.clone(), clock.clone(), &lock));
     let abort_clock = clock.clone();
     let execution = Executor::new(definition(), invoker, clock.clone())
         .with_execution_name("app-42-aborted")
@@ -734,9 +779,17 @@ async fn aborted_execution_task_is_stopped_by_the_status_change_rule() {
     );
 
     // The EventBridge rule on "Execution Status Change" ABORTED invokes stop-task.
-    let stopped = status_change(&settings, &fake, &clock, "app-42-aborted", "ABORTED")
-        .await
-        .unwrap();
+    let stopped = status_change(
+        &settings,
+        &fake,
+        &clock,
+        &lock,
+        "app-42-aborted",
+        "ABORTED",
+        &bare(),
+    )
+    .await
+    .unwrap();
     assert_eq!(stopped["stopped"].as_array().unwrap().len(), 1, "{stopped}");
     assert_eq!(fake.running_tasks(), Vec::<String>::new());
 }
@@ -800,13 +853,13 @@ async fn success_history_event_types() {
         .collect();
     let expected: HashMap<&str, usize> = [
         ("ExecutionStarted", 1),
-        ("TaskStateEntered", 4),
-        ("LambdaFunctionScheduled", 4),
-        ("LambdaFunctionStarted", 4),
-        ("LambdaFunctionSucceeded", 4),
-        ("TaskStateExited", 4),
-        ("ChoiceStateEntered", 2),
-        ("ChoiceStateExited", 2),
+        ("TaskStateEntered", 6),
+        ("LambdaFunctionScheduled", 6),
+        ("LambdaFunctionStarted", 6),
+        ("LambdaFunctionSucceeded", 6),
+        ("TaskStateExited", 6),
+        ("ChoiceStateEntered", 3),
+        ("ChoiceStateExited", 3),
         ("SucceedStateEntered", 1),
         ("SucceedStateExited", 1),
         ("ExecutionSucceeded", 1),
@@ -1024,9 +1077,9 @@ async fn fault_matrix() {
     }
 
     let mut table = vec![
-        "| fault | status | Error | task running at the end | task stopped by cleanup | alarm |"
+        "| fault | status | Error | task running at the end | task stopped by cleanup | alarm | lock left |"
             .to_string(),
-        "| --- | --- | --- | --- | --- | --- |".to_string(),
+        "| --- | --- | --- | --- | --- | --- | --- |".to_string(),
     ];
     let mut wrong = Vec::new();
     for row in rows {
@@ -1036,8 +1089,9 @@ async fn fault_matrix() {
             Some(Ok(v)) => v["stopped"].as_array().map_or(0, Vec::len),
             _ => 0,
         };
+        let locked_after = run.lock.items();
         table.push(format!(
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             row.fault,
             run.result.status.as_str(),
             run.result.error.as_deref().unwrap_or("-"),
@@ -1055,16 +1109,18 @@ async fn fault_matrix() {
                 "-".to_string()
             },
             if run.alarm() { "fires" } else { "quiet" },
+            if locked_after.is_empty() { "no" } else { "YES" },
         ));
         let ok = run.result.status == row.status
             && run.result.error.as_deref() == row.error
             && running_after.is_empty()
             && run.alarm() == row.alarm
             && run.fake.tasks_started() <= 1
+            && locked_after.is_empty()
             && !matches!(run.cleanup, Some(Err(_)));
         if !ok {
             wrong.push(format!(
-                "{}: {:?} {:?} cleanup {:?} running {running_after:?} started {}",
+                "{}: {:?} {:?} cleanup {:?} running {running_after:?} locked {locked_after:?} started {}",
                 row.fault,
                 run.result.status,
                 run.result.to_json(false),

@@ -67,7 +67,7 @@ fn every_error_name_matched_is_a_design_error_a_lambda_error_or_a_states_error()
 }
 
 #[test]
-fn task_resources_are_exactly_the_five_function_placeholders() {
+fn task_resources_are_exactly_the_function_placeholders() {
     let definition = definition();
     let resources: BTreeSet<String> = states(&definition)
         .into_iter()

@@ -4,7 +4,7 @@
 //! CloudWatch Logs, and DynamoDB through the lock table, [`DynamoDbLockTable`]) with an
 //! interceptor that records each operation the SDK executes; the grants are parsed from
 //! terraform/iam.tf and terraform/lock.tf by tests/static/iam_actions.py. Both sides must be
-//! equal, but for [`GRANTED_AHEAD_OF_CALLS`].
+//! equal.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -21,9 +21,10 @@ use aws_sdk_ecs::config::ConfigBag;
 use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
 use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
 use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
-use aws_sdk_ecs::operation::run_task::RunTaskOutput;
+use aws_sdk_ecs::operation::run_task::{RunTaskError, RunTaskOutput};
 use aws_sdk_ecs::operation::stop_task::StopTaskOutput;
 use aws_sdk_ecs::types as ecs;
+use aws_sdk_ecs::types::error::ConflictException;
 use aws_sdk_ecs::Client as EcsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -35,6 +36,7 @@ use ecs_migrate::ecs::SdkEcs;
 use ecs_migrate::lock::{dynamodb, DynamoDbLockTable, LockItem, MemoryLockTable};
 use ecs_migrate::logs::SdkLogs;
 use ecs_migrate::machine::Step;
+use ecs_migrate::steps::lock::{LockHeld, LockState};
 use ecs_migrate::steps::StepEnv;
 use serde_json::{json, Value};
 
@@ -72,6 +74,9 @@ impl Intercept for Recorder {
     }
 }
 
+/// The client token of a request whose event another execution already started.
+const DUPLICATE_TOKEN: &str = "duplicate-delivery-token";
+
 /// Actions AWS authorizes as part of a call, beyond the call itself.
 fn implied(action: &str) -> &'static [&'static str] {
     match action {
@@ -89,6 +94,15 @@ fn answering_rules() -> Vec<Rule> {
                 .task_definition(task_definition())
                 .build()
         }),
+        // Another execution of the same event holds this client token (run-task then releases
+        // the lock it took); any other token starts a task.
+        mock!(EcsClient::run_task)
+            .match_requests(|r| r.client_token() == Some(DUPLICATE_TOKEN))
+            .then_error(|| {
+                RunTaskError::ConflictException(
+                    ConflictException::builder().resource_ids(TASK_ARN).build(),
+                )
+            }),
         mock!(EcsClient::run_task)
             .then_output(|| RunTaskOutput::builder().tasks(task("PROVISIONING")).build()),
         mock!(EcsClient::describe_tasks).then_output(|| {
@@ -245,8 +259,23 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
                       "log_stream": {"group": "/ecs/app", "stream": "ecs/fastapi/0123456789abcdef", "region": REGION}});
     let status = json!({"phase": "STOPPED", "last_status": "STOPPED", "stop_code": "EssentialContainerExited",
                         "containers": [{"name": CONTAINER, "exit_code": 1}], "checked_at": "2026-11-25T12:01:00Z"});
+    // The execution's input names the family: the lock scope the cleanup releases.
     let status_change = json!({"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
-                               "detail": {"executionArn": EXECUTION_ARN, "status": "ABORTED"}});
+                               "detail": {"executionArn": EXECUTION_ARN, "status": "ABORTED",
+                                          "input": json!({"taskdef_arn": FAMILY}).to_string()}});
+    // What AcquireLock put at $.lock: this execution holds the family's lock.
+    let lock = serde_json::to_value(LockState::Acquired(LockHeld {
+        scope: FAMILY.into(),
+        holder: EXECUTION_ARN.into(),
+        since: t0(),
+        lease_until: t0() + chrono::Duration::minutes(15),
+        deadline: t0() + chrono::Duration::hours(1),
+        waited_seconds: 0,
+        took_over_from: None,
+    }))
+    .unwrap();
+    let mut duplicate = request.clone();
+    duplicate["client_token"] = json!(DUPLICATE_TOKEN);
 
     let mut result = BTreeMap::new();
     for (step, inputs) in [
@@ -254,10 +283,17 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
             Step::ValidateEvent,
             vec![json!({"event": {"taskdef_arn": "app"}, "execution": execution})],
         ),
-        (Step::RunTask, vec![json!({"request": request.clone()})]),
+        (Step::AcquireLock, vec![json!({"request": request.clone()})]),
+        (
+            Step::RunTask,
+            vec![
+                json!({"request": request.clone(), "lock": lock.clone()}),
+                json!({"request": duplicate, "lock": lock.clone()}),
+            ],
+        ),
         (
             Step::PollStatus,
-            vec![json!({"request": request, "task": task})],
+            vec![json!({"request": request, "task": task, "lock": lock.clone()})],
         ),
         (
             Step::CheckExitCode,
@@ -269,6 +305,10 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
                 json!({"request": request, "task": task, "error": {"Error": "Migration.Timeout", "Cause": ""}}),
                 status_change,
             ],
+        ),
+        (
+            Step::ReleaseLock,
+            vec![json!({"request": request, "task": task, "lock": lock})],
         ),
     ] {
         result.insert(step.name().to_string(), actions_of(step, inputs).await);
@@ -291,32 +331,6 @@ fn granted_per_function() -> BTreeMap<String, BTreeSet<String>> {
     serde_json::from_str(&output.stdout).expect("iam_actions.py prints JSON")
 }
 
-/// Grants made for calls whose code is not in this tree yet: the lock steps (acquire-lock and
-/// release-lock, and the lock calls of run-task, poll-status and stop-task) land with issue
-/// 10's steps. Each entry must be granted and NOT yet made: once a step makes the call, the
-/// test fails until the entry is removed, so the list only shrinks. The harness above is
-/// ready for them: DynamoDB calls through `DynamoDbLockTable` are recorded, and the lock
-/// answers as held by an expired holder (the takeover path).
-const GRANTED_AHEAD_OF_CALLS: &[(&str, &[&str])] = &[
-    (
-        "acquire-lock",
-        &[
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "ecs:DescribeTasks",
-            "ecs:ListTasks",
-            "ecs:StopTask",
-        ],
-    ),
-    ("run-task", &["dynamodb:DeleteItem", "dynamodb:UpdateItem"]),
-    ("poll-status", &["dynamodb:UpdateItem"]),
-    ("stop-task", &["dynamodb:DeleteItem"]),
-    (
-        "release-lock",
-        &["dynamodb:DeleteItem", "ecs:DescribeTasks"],
-    ),
-];
-
 #[tokio::test(flavor = "multi_thread")]
 async fn each_role_grants_exactly_the_calls_its_function_makes() {
     let made = actions_per_function().await;
@@ -324,25 +338,10 @@ async fn each_role_grants_exactly_the_calls_its_function_makes() {
     for (function, actions) in &made {
         assert!(!actions.is_empty(), "{function}: no AWS call recorded");
     }
-    let mut expected = made.clone();
-    for (function, actions) in GRANTED_AHEAD_OF_CALLS {
-        let made_already: Vec<&&str> = actions
-            .iter()
-            .filter(|a| made.get(*function).is_some_and(|m| m.contains(**a)))
-            .collect();
-        assert!(
-            made_already.is_empty(),
-            "{function} now makes {made_already:?}: remove them from GRANTED_AHEAD_OF_CALLS"
-        );
-        expected
-            .entry(function.to_string())
-            .or_default()
-            .extend(actions.iter().map(|a| a.to_string()));
-    }
     let granted = granted_per_function();
     assert_eq!(
-        expected, granted,
-        "left: actions the code needs (and GRANTED_AHEAD_OF_CALLS), right: actions terraform/iam.tf and lock.tf grant"
+        made, granted,
+        "left: actions the code needs, right: actions terraform/iam.tf and lock.tf grant"
     );
 }
 

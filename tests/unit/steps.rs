@@ -426,6 +426,7 @@ fn first_attempt() -> RunTaskInput {
     RunTaskInput {
         request: request(),
         task: None,
+        lock: None,
     }
 }
 
@@ -438,6 +439,7 @@ fn after_capacity_waits(attempts: u32) -> RunTaskInput {
             wait_seconds: 10,
             reason: "RESOURCE:MEMORY".into(),
         })),
+        lock: None,
     }
 }
 
@@ -654,6 +656,7 @@ fn poll_input() -> PollInput {
         request: request(),
         task: started_task(),
         status: None,
+        lock: None,
     }
 }
 
@@ -1242,4 +1245,173 @@ async fn stop_task_rejects_input_it_cannot_read() {
         "Migration.InvalidEvent",
         "stop-task takes the execution's state data",
     );
+}
+
+/// The lock steps' own answers, one call at a time (tests/scenario/lock.rs runs them together).
+mod lock_steps {
+    use super::*;
+    use ecs_migrate::lock::{Expected, LockItem, LockTable};
+    use ecs_migrate::steps::{acquire_lock, release_lock, AcquireInput, LockState, ReleaseInput};
+
+    fn acquire_input(lock: Option<LockState>) -> AcquireInput {
+        AcquireInput {
+            request: request(),
+            lock,
+        }
+    }
+
+    fn other_holder(world: &World, lease_seconds: i64) -> LockItem {
+        LockItem {
+            scope: FAMILY.into(),
+            holder: "arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:other".into(),
+            execution_name: Some("other".into()),
+            client_token: "b".repeat(64),
+            taskdef_arn: TASKDEF_ARN.into(),
+            family: FAMILY.into(),
+            revision: 41,
+            cluster: CLUSTER.into(),
+            started_by: "ecs-migrate/other".into(),
+            task_arn: None,
+            since: world.clock.now(),
+            lease_until: world.clock.now() + chrono::Duration::seconds(lease_seconds),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_free_scope_is_taken_once_and_a_retry_finds_it_its_own() {
+        let world = World::new(settings(), &[], &[]);
+        let first = acquire_lock(&world.env(), acquire_input(None), None)
+            .await
+            .unwrap();
+        let LockState::Acquired(held) = &first else {
+            panic!("{first:?}")
+        };
+        assert_eq!(held.scope, FAMILY);
+        assert_eq!(held.holder, EXECUTION_ARN);
+        assert_eq!(held.waited_seconds, 0);
+        assert_eq!(held.deadline, t0() + chrono::Duration::hours(1));
+        // A retry of the invocation (its answer lost) gets the same lock, not a second item.
+        let again = acquire_lock(&world.env(), acquire_input(None), None)
+            .await
+            .unwrap();
+        assert!(matches!(again, LockState::Acquired(_)), "{again:?}");
+        let items = world.lock.items();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].migration(), "app:42");
+        assert_eq!(items[0].client_token, request().client_token);
+    }
+
+    #[tokio::test]
+    async fn lock_scope_overrides_the_family() {
+        let world = World::new(settings_with(&[("LOCK_SCOPE", "orders-db")]), &[], &[]);
+        acquire_lock(&world.env(), acquire_input(None), None)
+            .await
+            .unwrap();
+        assert_eq!(world.lock.items()[0].scope, "orders-db");
+    }
+
+    #[tokio::test]
+    async fn a_held_lock_answers_waiting_then_fails_with_migration_locked() {
+        let world = World::new(
+            settings_with(&[
+                ("LOCK_WAIT_SECONDS", "120"),
+                ("POLL_MAX_WAIT_SECONDS", "60"),
+            ]),
+            &[],
+            &[],
+        );
+        let other = other_holder(&world, 3600);
+        assert!(world.lock.put(&other, Expected::Free).await.unwrap());
+        let first = acquire_lock(&world.env(), acquire_input(None), None)
+            .await
+            .unwrap();
+        let LockState::Waiting(wait) = &first else {
+            panic!("{first:?}")
+        };
+        assert_eq!(
+            wait.message,
+            "waiting for app:41 (execution other, since 2026-11-25T12:00:00Z)"
+        );
+        assert_eq!(wait.waiting_since, t0());
+        // The next rounds keep counting from when the wait began, and end it at 120 s.
+        let mut previous = first;
+        let mut rounds = 1;
+        let err = loop {
+            match acquire_lock(&world.env(), acquire_input(Some(previous)), None).await {
+                Ok(LockState::Waiting(w)) if rounds < 5 => {
+                    assert_eq!(w.waiting_since, t0());
+                    previous = LockState::Waiting(w);
+                    rounds += 1;
+                }
+                Ok(other) => panic!("{other:?}"),
+                Err(err) => break err,
+            }
+        };
+        assert_eq!(world.clock.now(), t0() + chrono::Duration::seconds(120));
+        assert_eq!(err.name(), "Migration.Locked");
+        assert!(err.message().contains("app:41 (execution other"), "{err}");
+        assert!(err.message().contains("120 s"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn poll_status_fails_with_lock_lost_once_another_took_the_lock_over() {
+        let world = World::new(settings(), &[], &[]);
+        let held = acquire_lock(&world.env(), acquire_input(None), None)
+            .await
+            .unwrap();
+        // Another execution took over after the lease ran out.
+        let later = world.lock.items()[0].lease_until + chrono::Duration::seconds(1);
+        let other = other_holder(&world, 900);
+        let expected = Expected::Expired {
+            holder: EXECUTION_ARN,
+            now: later,
+        };
+        assert!(world.lock.put(&other, expected).await.unwrap());
+        let mut input = poll_input();
+        input.lock = Some(held);
+        let err = poll_status(&world.env(), input, None).await.unwrap_err();
+        assert_eq!(err.name(), "Migration.LockLost");
+        assert!(err.message().contains("LOCK_LEASE_SECONDS=900"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn release_without_a_lock_says_so_and_with_one_deletes_it() {
+        let world = World::new(settings(), &[], &[]);
+        let none = release_lock(
+            &world.env(),
+            ReleaseInput {
+                request: request(),
+                lock: None,
+                task: None,
+                stop: None,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(&none, LockState::Released(r) if !r.released && r.note.contains("did not hold")),
+            "{none:?}"
+        );
+        let held = acquire_lock(&world.env(), acquire_input(None), None)
+            .await
+            .unwrap();
+        let released = release_lock(
+            &world.env(),
+            ReleaseInput {
+                request: request(),
+                lock: Some(held),
+                task: None,
+                stop: None,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(&released, LockState::Released(r) if r.released),
+            "{released:?}"
+        );
+        assert!(world.lock.items().is_empty());
+    }
 }

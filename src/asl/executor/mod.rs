@@ -200,6 +200,14 @@ impl Executor {
         self
     }
 
+    /// The ARN an execution named `name` of this state machine has (`$$.Execution.Id`).
+    pub fn execution_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:states:{}:{}:execution:{}:{name}",
+            self.region, self.account, self.state_machine_name
+        )
+    }
+
     pub fn definition(&self) -> &Definition {
         &self.definition
     }
@@ -284,7 +292,7 @@ impl Executor {
                 self.limits.history_events,
             ),
             execution: json!({
-                "Id": format!("arn:aws:states:{}:{}:execution:{}:{}", self.region, self.account, self.state_machine_name, name),
+                "Id": self.execution_arn(&name),
                 "Input": input.clone(),
                 "Name": name,
                 "RoleArn": role,

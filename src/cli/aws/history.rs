@@ -13,8 +13,8 @@ use crate::error::StateError;
 use crate::logs::LogStream;
 use crate::machine::{error_message, StateData};
 use crate::steps::run_task::CAPACITY_ATTEMPTS;
-use crate::steps::RunOutcome;
 use crate::steps::TaskStatus;
+use crate::steps::{LockState, RunOutcome};
 
 /// The history events the command cares about, out of the SDK's types.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,6 +293,37 @@ impl Tracker {
         }
     }
 
+    /// What the migration lock's state says: whom the execution waits for, that it took over
+    /// an expired lease, that another execution of the event holds it, or that it was kept.
+    fn lock_notice(
+        &mut self,
+        progress: &mut Vec<Progress>,
+        at: DateTime<Utc>,
+        lock: Option<&LockState>,
+    ) {
+        let text = match lock {
+            Some(LockState::Waiting(wait)) => format!("{} (scope {})", wait.message, wait.scope),
+            Some(LockState::Duplicate(wait)) => format!("{}; this one starts nothing", wait.message),
+            Some(LockState::Acquired(held)) => match &held.took_over_from {
+                Some(previous) => format!(
+                    "took over the migration lock of scope {} from {}, whose lease had run out, after stopping its task",
+                    held.scope,
+                    previous.describe()
+                ),
+                None if held.waited_seconds > 0 => format!(
+                    "got the migration lock of scope {} after waiting {} s",
+                    held.scope, held.waited_seconds
+                ),
+                None => return,
+            },
+            Some(LockState::Released(released)) if !released.released => {
+                format!("the migration lock of scope {} was not released: {}", released.scope, released.note)
+            }
+            _ => return,
+        };
+        self.notice(progress, at, text);
+    }
+
     pub fn apply(&mut self, event: Event) -> Vec<Progress> {
         let mut progress = Vec::new();
         match event {
@@ -319,6 +350,7 @@ impl Tracker {
                     );
                     self.stop_error = Some(error);
                 }
+                self.lock_notice(&mut progress, at, data.lock.as_ref());
                 let task = match data.task {
                     Some(RunOutcome::Started(task)) => Some(task),
                     Some(RunOutcome::RetryLater(wait)) => {
@@ -516,6 +548,39 @@ mod tests {
         assert_eq!(tracker.started_at, Some(at(0)));
         assert_eq!(tracker.task_last_status(), Some("STOPPED"));
         assert_eq!(tracker.log_stream().unwrap().group, "/ecs/app");
+    }
+
+    #[test]
+    fn the_lock_says_whom_the_execution_waits_for_once() {
+        let mut tracker = Tracker::default();
+        let held_by = json!({"execution": "arn:aws:states:us-east-1:1:execution:m:deploy-7",
+            "execution_name": "deploy-7", "migration": "app:41", "since": "2026-11-25T13:00:00Z",
+            "lease_until": "2026-11-25T13:15:00Z"});
+        let waiting = json!({"lock": {"outcome": "WAITING", "scope": "app", "holder": "me",
+            "waiting_since": "2026-11-25T13:05:00Z", "held_by": held_by, "checks": 3,
+            "message": "waiting for app:41 (execution deploy-7, since 2026-11-25T13:00:00Z)"}});
+        let acquired = json!({"lock": {"outcome": "ACQUIRED", "scope": "app", "holder": "me",
+            "since": "2026-11-25T13:20:00Z", "lease_until": "2026-11-25T13:35:00Z",
+            "deadline": "2026-11-25T14:20:00Z", "waited_seconds": 900}});
+        let mut notices: Vec<String> = Vec::new();
+        for event in [
+            exited(1, "AcquireLock", waiting.clone()),
+            exited(2, "LockTaken", waiting),
+            exited(3, "AcquireLock", acquired),
+        ] {
+            for p in tracker.apply(event) {
+                if let Progress::Notice { text, .. } = p {
+                    notices.push(text);
+                }
+            }
+        }
+        assert_eq!(
+            notices,
+            [
+                "waiting for app:41 (execution deploy-7, since 2026-11-25T13:00:00Z) (scope app)",
+                "got the migration lock of scope app after waiting 900 s"
+            ]
+        );
     }
 
     #[test]

@@ -1,0 +1,504 @@
+//! acquire-lock and release-lock: one migration per lock scope at a time, over the conditional
+//! writes of [`crate::lock`]. The lock is taken before RunTask, its lease renewed by run-task
+//! and every poll round, and released only once the holder's task is STOPPED. A lease that ran
+//! out (a holder whose functions all died) is taken over only after its task is stopped.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::stop_task::{list, stop_all, stop_reason};
+use super::{later_by, MigrationRequest, RunOutcome, StepEnv, StopResult};
+use crate::ecs::{LastStatus, TaskLookup};
+use crate::error::MigrationError;
+use crate::lock::{Expected, LockError, LockItem};
+use crate::settings::Settings;
+
+/// The longest pause between two looks at a held lock (the first is POLL_INTERVAL_SECONDS,
+/// doubling): a waiter notices a release within 20 s, at three consistent reads a minute (the
+/// looks are inside the invocation, so they cost no history events).
+const MAX_CHECK_PAUSE: Duration = Duration::from_secs(20);
+
+/// What AcquireLock and ReleaseLock put at `$.lock`; the Choice after AcquireLock reads
+/// `outcome`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LockState {
+    /// This execution holds the lock.
+    Acquired(LockHeld),
+    /// Another execution holds it: AcquireLock runs again.
+    Waiting(LockWait),
+    /// Another execution of the same event holds it and tracks the migration: nothing to do.
+    Duplicate(LockWait),
+    /// ReleaseLock ran (`released` says whether the lock was still this execution's).
+    Released(LockReleased),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockHeld {
+    pub scope: String,
+    pub holder: String,
+    pub since: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+    /// The migration's deadline: MAX_DURATION_SECONDS from when it got the lock, so waiting
+    /// for another migration does not shorten this one.
+    pub deadline: DateTime<Utc>,
+    /// How long this execution waited for the lock.
+    pub waited_seconds: i64,
+    /// The holder whose lease had run out, and whose task was stopped before this one took over.
+    #[serde(default)]
+    pub took_over_from: Option<Holder>,
+}
+
+/// Who holds a lock, as the state output and `ecs-migrate wait` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub execution: String,
+    #[serde(default)]
+    pub execution_name: Option<String>,
+    /// `family:revision`.
+    pub migration: String,
+    pub since: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+    #[serde(default)]
+    pub task_arn: Option<String>,
+}
+
+impl Holder {
+    pub fn of(item: &LockItem) -> Self {
+        Self {
+            execution: item.holder.clone(),
+            execution_name: item.execution_name.clone(),
+            migration: item.migration(),
+            since: item.since,
+            lease_until: item.lease_until,
+            task_arn: item.task_arn.clone(),
+        }
+    }
+
+    /// `waiting for app:7 (execution NAME, since TIME)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} (execution {}, since {})",
+            self.migration,
+            self.execution_name.as_deref().unwrap_or(&self.execution),
+            self.since
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockWait {
+    pub scope: String,
+    /// This execution.
+    pub holder: String,
+    pub waiting_since: DateTime<Utc>,
+    pub held_by: Holder,
+    /// `waiting for app:7 (execution NAME, since TIME)`, for the console and `ecs-migrate wait`.
+    pub message: String,
+    /// Reads of the lock so far.
+    pub checks: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockReleased {
+    pub scope: String,
+    pub holder: String,
+    pub released: bool,
+    pub note: String,
+}
+
+/// The state data acquire-lock reads: the request and its own previous answer (a wait).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcquireInput {
+    pub request: MigrationRequest,
+    #[serde(default)]
+    pub lock: Option<LockState>,
+}
+
+/// The state data release-lock reads: the lock, and the tasks that must be STOPPED first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseInput {
+    pub request: MigrationRequest,
+    #[serde(default)]
+    pub lock: Option<LockState>,
+    #[serde(default)]
+    pub task: Option<RunOutcome>,
+    #[serde(default)]
+    pub stop: Option<StopResult>,
+}
+
+/// The scope a request's migration is counted in: `LOCK_SCOPE`, else its family.
+pub fn scope_of(settings: &Settings, family: &str) -> String {
+    settings
+        .lock_scope
+        .clone()
+        .unwrap_or_else(|| family.to_string())
+}
+
+/// The lock's holder for a request: the execution's ARN (its `startedBy` without one).
+pub fn holder_of(request: &MigrationRequest) -> String {
+    request
+        .execution_id
+        .clone()
+        .unwrap_or_else(|| request.started_by.clone())
+}
+
+/// Takes the lock, waiting (inside this invocation, checking with backoff) while another
+/// execution holds it; returns WAITING when this invocation's wait is used up, DUPLICATE when
+/// another execution of the same event holds it, and fails with `Migration.Locked` when
+/// LOCK_WAIT_SECONDS pass.
+pub async fn acquire_lock(
+    env: &StepEnv<'_>,
+    input: AcquireInput,
+    return_by: Option<DateTime<Utc>>,
+) -> Result<LockState, MigrationError> {
+    let AcquireInput { request, lock } = input;
+    let settings = env.settings;
+    let scope = scope_of(settings, &request.family);
+    let holder = holder_of(&request);
+    let started = env.clock.now();
+    let (waiting_since, mut checks) = match &lock {
+        Some(LockState::Waiting(wait)) if wait.holder == holder => {
+            (wait.waiting_since, wait.checks)
+        }
+        _ => (started, 0),
+    };
+    let wait_ends = later_by(waiting_since, settings.lock_wait);
+    let until = invocation_ends(settings, started, return_by);
+    let mut pause = settings.poll_interval;
+
+    loop {
+        checks += 1;
+        let now = env.clock.now();
+        let current = env.lock.get(&scope).await.map_err(lock_failed)?;
+        let item = match current {
+            None => {
+                let mine = new_item(settings, &request, &scope, &holder, now);
+                if env
+                    .lock
+                    .put(&mine, Expected::Free)
+                    .await
+                    .map_err(lock_failed)?
+                {
+                    return Ok(acquired(settings, mine, waiting_since, None));
+                }
+                // Another execution took it between the read and the write: look again.
+                continue;
+            }
+            Some(item) => item,
+        };
+        if item.holder == holder {
+            // Ours already: a retry of an invocation whose answer was lost. Renew and go on.
+            let lease_until = later_by(now, settings.lock_lease);
+            if env
+                .lock
+                .renew(&scope, &holder, lease_until, None)
+                .await
+                .map_err(lock_failed)?
+            {
+                let mine = LockItem {
+                    lease_until,
+                    ..item
+                };
+                return Ok(acquired(settings, mine, waiting_since, None));
+            }
+            continue;
+        }
+        let wait = |message: String| LockWait {
+            scope: scope.clone(),
+            holder: holder.clone(),
+            waiting_since,
+            held_by: Holder::of(&item),
+            message,
+            checks,
+        };
+        if item.client_token == request.client_token {
+            tracing::info!(scope, holder = %item.holder, "another execution of this event holds the lock and tracks the migration");
+            return Ok(LockState::Duplicate(wait(format!(
+                "another execution of the same event holds the lock for {}",
+                Holder::of(&item).describe()
+            ))));
+        }
+        if item.expired_at(now) {
+            let reason = stop_reason(&format!(
+                "ecs-migrate: {holder} takes over lock {scope}; the lease of {} ended",
+                item.holder
+            ));
+            let running = stop_holders_tasks(env, &item, reason, until).await?;
+            if let Some(task) = running {
+                if env.clock.now() >= until {
+                    return Ok(LockState::Waiting(wait(format!(
+                        "waiting for task {task} of {} to stop: its lease ended at {}",
+                        Holder::of(&item).describe(),
+                        item.lease_until.to_rfc3339()
+                    ))));
+                }
+                continue;
+            }
+            let mine = new_item(settings, &request, &scope, &holder, env.clock.now());
+            let expected = Expected::Expired {
+                holder: &item.holder,
+                now: mine.since,
+            };
+            if env.lock.put(&mine, expected).await.map_err(lock_failed)? {
+                tracing::warn!(scope, previous = %item.holder, "took over a lock whose lease had ended, after stopping its task");
+                return Ok(acquired(
+                    settings,
+                    mine,
+                    waiting_since,
+                    Some(Holder::of(&item)),
+                ));
+            }
+            continue;
+        }
+        let held_by = Holder::of(&item).describe();
+        if now >= wait_ends {
+            return Err(MigrationError::Locked(format!(
+                "the migration lock of scope {scope:?} was held by {held_by} for all of the {} s this execution may wait (setting LOCK_WAIT_SECONDS); it ran no task. Run it again once that migration ends, or see `ecs-migrate lock status --scope {scope}`",
+                settings.lock_wait.as_secs()
+            )));
+        }
+        // The last look is when the wait ends, so Migration.Locked comes on time.
+        let to_wait_end = (wait_ends - now).to_std().unwrap_or_default();
+        let next_check = later_by(now, pause.min(to_wait_end));
+        if next_check > until {
+            return Ok(LockState::Waiting(wait(format!("waiting for {held_by}"))));
+        }
+        env.clock.sleep(pause.min(to_wait_end)).await;
+        pause = (pause * 2).min(MAX_CHECK_PAUSE);
+    }
+}
+
+/// Releases the lock once this execution's tasks are STOPPED: at once on the success path,
+/// after StopTask on a failure path. A task still not stopped when this invocation must answer
+/// keeps the lock (its lease runs out, and the next execution stops the task and takes over).
+pub async fn release_lock(
+    env: &StepEnv<'_>,
+    input: ReleaseInput,
+    return_by: Option<DateTime<Utc>>,
+) -> Result<LockState, MigrationError> {
+    let ReleaseInput {
+        request,
+        lock,
+        task,
+        stop,
+    } = input;
+    let held = match lock {
+        Some(LockState::Acquired(held)) => held,
+        // A retry of an invocation whose answer was lost.
+        Some(released @ LockState::Released(_)) => return Ok(released),
+        _ => {
+            return Ok(LockState::Released(LockReleased {
+                scope: scope_of(env.settings, &request.family),
+                holder: holder_of(&request),
+                released: false,
+                note: "this execution did not hold the migration lock".into(),
+            }))
+        }
+    };
+    let mut tasks: Vec<String> = task
+        .as_ref()
+        .and_then(RunOutcome::started)
+        .map(|t| t.task_arn.clone())
+        .into_iter()
+        .collect();
+    for arn in stop.map(|s| s.stopped).unwrap_or_default() {
+        if !tasks.contains(&arn) {
+            tasks.push(arn);
+        }
+    }
+    let until = invocation_ends(env.settings, env.clock.now(), return_by);
+    let released = release_when_stopped(
+        env,
+        &held.scope,
+        &held.holder,
+        &request.cluster,
+        &tasks,
+        until,
+    )
+    .await?;
+    Ok(LockState::Released(released))
+}
+
+/// Waits until `tasks` are STOPPED (up to `until`), then releases `scope` if `holder` holds it.
+pub(super) async fn release_when_stopped(
+    env: &StepEnv<'_>,
+    scope: &str,
+    holder: &str,
+    cluster: &str,
+    tasks: &[String],
+    until: DateTime<Utc>,
+) -> Result<LockReleased, MigrationError> {
+    let result = |released: bool, note: String| LockReleased {
+        scope: scope.to_string(),
+        holder: holder.to_string(),
+        released,
+        note,
+    };
+    if let Some((task, status)) = wait_stopped(env, cluster, tasks, until).await? {
+        tracing::warn!(scope, task, %status, "the task has not stopped: keeping the lock until its lease ends");
+        return Ok(result(
+            false,
+            format!("task {task} was still {status}: the lock stays until its lease ends, when the next execution stops the task and takes over"),
+        ));
+    }
+    if env.lock.release(scope, holder).await.map_err(lock_failed)? {
+        tracing::info!(scope, holder, "released the migration lock");
+        Ok(result(true, "released".into()))
+    } else {
+        tracing::warn!(scope, holder, "the lock was no longer this execution's");
+        Ok(result(
+            false,
+            "the lock was no longer this execution's: its lease ran out and another execution took it over".into(),
+        ))
+    }
+}
+
+/// Moves the lease on while the holder runs (run-task and each poll round); fails with
+/// `Migration.LockLost` when another execution took the lock over.
+pub async fn renew_lock(
+    env: &StepEnv<'_>,
+    lock: Option<&LockState>,
+    task_arn: Option<&str>,
+) -> Result<(), MigrationError> {
+    let Some(LockState::Acquired(held)) = lock else {
+        return Ok(());
+    };
+    let lease_until = later_by(env.clock.now(), env.settings.lock_lease);
+    if env
+        .lock
+        .renew(&held.scope, &held.holder, lease_until, task_arn)
+        .await
+        .map_err(lock_failed)?
+    {
+        return Ok(());
+    }
+    Err(MigrationError::LockLost(format!(
+        "this execution no longer holds the migration lock of scope {:?}: its lease (LOCK_LEASE_SECONDS={}) ran out without a renewal and another execution took it over, stopping this execution's task",
+        held.scope,
+        env.settings.lock_lease.as_secs()
+    )))
+}
+
+/// When this invocation must answer: after one poll round's wait, or sooner by `return_by`.
+fn invocation_ends(
+    settings: &Settings,
+    now: DateTime<Utc>,
+    return_by: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    let until = later_by(now, settings.poll_max_wait);
+    return_by.map_or(until, |by| until.min(by))
+}
+
+fn new_item(
+    settings: &Settings,
+    request: &MigrationRequest,
+    scope: &str,
+    holder: &str,
+    now: DateTime<Utc>,
+) -> LockItem {
+    LockItem {
+        scope: scope.to_string(),
+        holder: holder.to_string(),
+        execution_name: request.execution_name.clone(),
+        client_token: request.client_token.clone(),
+        taskdef_arn: request.taskdef_arn.clone(),
+        family: request.family.clone(),
+        revision: request.revision,
+        cluster: request.cluster.clone(),
+        started_by: request.started_by.clone(),
+        task_arn: None,
+        since: now,
+        lease_until: later_by(now, settings.lock_lease),
+    }
+}
+
+fn acquired(
+    settings: &Settings,
+    item: LockItem,
+    waiting_since: DateTime<Utc>,
+    took_over_from: Option<Holder>,
+) -> LockState {
+    tracing::info!(scope = %item.scope, holder = %item.holder, "took the migration lock");
+    LockState::Acquired(LockHeld {
+        deadline: later_by(item.since, settings.max_duration),
+        waited_seconds: (item.since - waiting_since).num_seconds().max(0),
+        scope: item.scope,
+        holder: item.holder,
+        since: item.since,
+        lease_until: item.lease_until,
+        took_over_from,
+    })
+}
+
+/// Stops the expired holder's tasks (the one it recorded and any carrying its `startedBy`) and
+/// waits for them to stop; the first still running at `until`, if any.
+async fn stop_holders_tasks(
+    env: &StepEnv<'_>,
+    item: &LockItem,
+    reason: String,
+    until: DateTime<Utc>,
+) -> Result<Option<String>, MigrationError> {
+    let mut tasks = list(env, &item.cluster, &item.started_by).await?;
+    if let Some(arn) = &item.task_arn {
+        if !tasks.contains(arn) {
+            tasks.push(arn.clone());
+        }
+    }
+    stop_all(env, &item.cluster, tasks.clone(), reason).await?;
+    Ok(wait_stopped(env, &item.cluster, &tasks, until)
+        .await?
+        .map(|(task, _)| task))
+}
+
+/// Looks at `tasks` every POLL_INTERVAL_SECONDS until all are STOPPED (or gone) or `until`
+/// passes; the first one not stopped then, with its status.
+async fn wait_stopped(
+    env: &StepEnv<'_>,
+    cluster: &str,
+    tasks: &[String],
+    until: DateTime<Utc>,
+) -> Result<Option<(String, LastStatus)>, MigrationError> {
+    loop {
+        let mut running = None;
+        for task in tasks {
+            let lookup = env.ecs.describe_task(cluster, task).await.map_err(|err| {
+                let message = format!("describing task {task}: {err}");
+                if err.transient {
+                    MigrationError::AwsTransient(message)
+                } else {
+                    MigrationError::Misconfigured(format!(
+                        "{message}; grant this function's role ecs:DescribeTasks on the cluster's tasks"
+                    ))
+                }
+            })?;
+            if let TaskLookup::Found(state) = lookup {
+                if state.last_status != LastStatus::Stopped {
+                    running = Some((task.clone(), state.last_status));
+                    break;
+                }
+            }
+        }
+        let Some(running) = running else {
+            return Ok(None);
+        };
+        let now = env.clock.now();
+        if now >= until {
+            return Ok(Some(running));
+        }
+        let left = (until - now).to_std().unwrap_or_default();
+        env.clock.sleep(env.settings.poll_interval.min(left)).await;
+    }
+}
+
+pub(super) fn lock_failed(err: LockError) -> MigrationError {
+    let message = format!("migration lock table: {err}");
+    if err.transient {
+        MigrationError::AwsTransient(message)
+    } else {
+        MigrationError::Misconfigured(message)
+    }
+}
