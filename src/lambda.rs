@@ -6,7 +6,7 @@
 //! One `bootstrap` serves all the functions: each function is configured for its step (its
 //! handler setting, which Lambda passes to a custom runtime as `_HANDLER`, or
 //! `ECS_MIGRATE_STEP`, which Terraform sets too), so the deployments share one binary and
-//! one link.
+//! one link instead of one each.
 
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ use crate::error::MigrationError;
 use crate::hook_adapter::{
     answer_hook, AdapterConfig, HookAnswer, HookStatus, SdkExecutions, DEPLOYMENT_HOOK,
 };
-use crate::lock::UnconfiguredLockTable;
+use crate::lock::{DynamoDbLockTable, LockTable, UnconfiguredLockTable};
 use crate::logs::SdkLogs;
 use crate::machine::Step;
 use crate::settings::Settings;
@@ -195,10 +195,10 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
     let deployments = SdkDeployments::new(ecs_client);
     let logs = SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config));
     let clock = SystemClock;
-    let lock = UnconfiguredLockTable;
+    let lock = lock_table(settings.as_ref().ok(), &config);
 
     let (settings, step) = (&settings, &step);
-    let (ecs, logs, clock, lock, deployments) = (&ecs, &logs, &clock, &lock, &deployments);
+    let (ecs, logs, clock, lock, deployments) = (&ecs, &logs, &clock, lock.as_ref(), &deployments);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let step = *step.as_ref().map_err(Clone::clone)?;
         let settings = settings.as_ref().map_err(Clone::clone)?;
@@ -221,6 +221,18 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
         result
     }))
     .await
+}
+
+/// The lock table `LOCK_TABLE` names; without it, one whose every call fails saying so (the
+/// steps that need the lock then fail with the message, the others never call it).
+fn lock_table(settings: Option<&Settings>, config: &aws_config::SdkConfig) -> Box<dyn LockTable> {
+    match settings.and_then(|s| s.lock_table.as_deref()) {
+        Some(table) => Box::new(DynamoDbLockTable::new(
+            aws_sdk_dynamodb::Client::new(config),
+            table,
+        )),
+        None => Box::new(UnconfiguredLockTable),
+    }
 }
 
 fn deadline(context: &lambda_runtime::Context) -> Option<DateTime<Utc>> {

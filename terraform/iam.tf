@@ -1,7 +1,8 @@
 ################################################################################
 # IAM: one role per function with only the API calls its code makes, one policy document per
-# function named after it (validate_event, run_task, poll_status, check_exit_code, stop_task;
-# tests/static/iam_actions.py reads them), plus the state machine's and EventBridge's roles.
+# function named after it (validate_event, run_task, poll_status, check_exit_code, stop_task
+# here; acquire_lock and release_lock in lock.tf; tests/static/iam_actions.py reads them), plus
+# the state machine's and EventBridge's roles. Lock grants are on the lock table only.
 # Policies are inline (aws_iam_role_policy): nothing account-wide, nothing shared.
 ################################################################################
 
@@ -28,6 +29,8 @@ locals {
     "validate-event"  = data.aws_iam_policy_document.validate_event.json
     "run-task"        = data.aws_iam_policy_document.run_task.json
     "poll-status"     = data.aws_iam_policy_document.poll_status.json
+    "acquire-lock"    = data.aws_iam_policy_document.acquire_lock.json
+    "release-lock"    = data.aws_iam_policy_document.release_lock.json
     "check-exit-code" = data.aws_iam_policy_document.check_exit_code.json
     "stop-task"       = data.aws_iam_policy_document.stop_task.json
     # hooks.tf
@@ -190,13 +193,22 @@ data "aws_iam_policy_document" "run_task" {
   }
 
   statement {
+    # Renews the lease before and after RunTask (and records the task); releases the lock when
+    # RunTask says another execution of the same event runs the migration.
+    sid       = "RenewAndReleaseLock"
+    actions   = ["dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    resources = [aws_dynamodb_table.lock.arn]
+  }
+
+  statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["run-task"].arn}:*"]
   }
 }
 
-# poll-status: describes the task; it never stops one (stop-task does).
+# poll-status: describes the task and renews the lock's lease every round; it never stops a task
+# (stop-task does).
 data "aws_iam_policy_document" "poll_status" {
   statement {
     sid       = "DescribeClusterTasks"
@@ -208,6 +220,12 @@ data "aws_iam_policy_document" "poll_status" {
       variable = "ecs:cluster"
       values   = [var.cluster_arn]
     }
+  }
+
+  statement {
+    sid       = "RenewLock"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.lock.arn]
   }
 
   statement {
@@ -287,6 +305,13 @@ data "aws_iam_policy_document" "stop_task" {
   }
 
   statement {
+    # The status-change cleanup releases the aborted execution's lock once its task stopped.
+    sid       = "ReleaseLock"
+    actions   = ["dynamodb:DeleteItem"]
+    resources = [aws_dynamodb_table.lock.arn]
+  }
+
+  statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["stop-task"].arn}:*"]
@@ -313,7 +338,7 @@ resource "aws_iam_role_policy" "lambda_tracing" {
 }
 
 ################################################################################
-# State machine role: invoke the five functions, deliver its logs, write traces
+# State machine role: invoke its functions, deliver its logs, write traces
 ################################################################################
 
 data "aws_iam_policy_document" "state_machine_assume_role" {
@@ -342,7 +367,7 @@ data "aws_iam_policy_document" "state_machine_assume_role" {
 
 resource "aws_iam_role" "state_machine" {
   name               = "${var.name}-state-machine"
-  description        = "ecs-migrate state machine: invokes its five functions"
+  description        = "ecs-migrate state machine: invokes its functions"
   assume_role_policy = data.aws_iam_policy_document.state_machine_assume_role.json
 
   tags = var.tags

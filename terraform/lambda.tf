@@ -1,5 +1,5 @@
 ################################################################################
-# The five step functions, all from one pre-built `bootstrap` zip (no build inside Terraform):
+# The step functions, all from one pre-built `bootstrap` zip (no build inside Terraform):
 # each function serves the step its handler names (Lambda passes the handler to the bootstrap
 # as _HANDLER; ECS_MIGRATE_STEP says the same explicitly), with its own role and settings.
 ################################################################################
@@ -19,7 +19,7 @@ resource "aws_cloudwatch_log_group" "lambda" {
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:No DLQ: Step Functions invokes these functions synchronously and handles failures with Retry/Catch; stop-task's asynchronous invocations by the cleanup rule are retried by Lambda and raise the stop-task errors alarm (and events EventBridge cannot deliver to it go to the rules' dead-letter queue).
   #checkov:skip=CKV_AWS_115:No reserved concurrency: it would be taken from the account's unreserved pool (10 in new accounts) for functions that run a few times per deploy, one at a time per execution.
-  #checkov:skip=CKV_AWS_117:Not in a VPC: the functions only call the ECS and CloudWatch Logs APIs; a VPC would need a NAT gateway or interface endpoints and protects nothing here.
+  #checkov:skip=CKV_AWS_117:Not in a VPC: the functions only call the ECS, CloudWatch Logs and DynamoDB APIs; a VPC would need a NAT gateway or interface endpoints and protects nothing here.
   #checkov:skip=CKV_AWS_272:No code signing: the zips are built by this repository's CI (cargo lambda) and deployed by Terraform from the same pipeline; there is no signing profile to verify against.
   for_each = local.functions
 

@@ -10,7 +10,7 @@ locals {
   cluster_name      = split("/", local.cluster_arn_parts[5])[1]
   account_id        = data.aws_caller_identity.current.account_id
 
-  # The functions, keyed by the binary name cargo lambda builds (and the zip's directory).
+  # The functions, keyed by the step each serves (the handler the one bootstrap reads).
   functions = {
     "validate-event" = {
       description = "ecs-migrate: validates the migration request and resolves the task definition"
@@ -24,6 +24,15 @@ locals {
       description = "ecs-migrate: long-polls the migration task's status (ecs:DescribeTasks)"
       # It waits for a change inside one invocation for up to POLL_MAX_WAIT_SECONDS.
       timeout = var.poll_max_wait_seconds + 60
+    }
+    # The migration lock (lock.tf): both wait inside one invocation, as poll-status does.
+    "acquire-lock" = {
+      description = "ecs-migrate: takes the migration lock of the scope, waiting for its holder (DynamoDB)"
+      timeout     = var.poll_max_wait_seconds + 60
+    }
+    "release-lock" = {
+      description = "ecs-migrate: releases the migration lock once the execution's task has stopped"
+      timeout     = var.poll_max_wait_seconds + 60
     }
     "check-exit-code" = {
       description = "ecs-migrate: checks the migration container's exit code and tails its log"
@@ -76,7 +85,11 @@ locals {
     LOG_TAIL_LINES             = tostring(var.log_tail_lines)
     ACCOUNT_ID                 = local.account_id
     # deployment-hook starts executions of it (built, so no function depends on the machine).
-    STATE_MACHINE_ARN = local.state_machine_arn
+    STATE_MACHINE_ARN  = local.state_machine_arn
+    LOCK_TABLE         = aws_dynamodb_table.lock.name
+    LOCK_SCOPE         = var.lock_scope == null ? "" : var.lock_scope
+    LOCK_WAIT_SECONDS  = tostring(var.lock_wait_seconds)
+    LOCK_LEASE_SECONDS = tostring(var.lock_lease_seconds)
   } : k => v if v != "" }
 
   state_machine_definition_file = coalesce(var.state_machine_definition_file, "${path.module}/../statemachine/migration.asl.json")
@@ -94,8 +107,12 @@ locals {
   history_events_outside_loop   = 150
   # One poll round covers one poll-status invocation's longest wait.
   poll_round_seconds = max(var.poll_max_wait_seconds, 1)
-  # Rounds until the deadline, plus the round that sees it pass.
-  history_events_needed = local.history_events_outside_loop + (ceil(var.max_duration_seconds / local.poll_round_seconds) + 1) * local.history_events_per_poll_round
-  # budget.rs's longest_tracked_seconds: the largest max_duration_seconds that fits.
-  longest_tracked_seconds = (floor((local.history_event_limit - local.history_headroom - local.history_events_outside_loop) / local.history_events_per_poll_round) - 1) * local.poll_round_seconds
+  # Rounds of waiting for the lock (AcquireLock and its Choice record as many events as a poll
+  # round): the wait's length in rounds, plus the round that sees it run out.
+  lock_wait_rounds = ceil(var.lock_wait_seconds / local.poll_round_seconds) + 1
+  # Rounds until the deadline, plus the round that sees it pass, after the lock wait's rounds.
+  history_events_needed = local.history_events_outside_loop + (local.lock_wait_rounds + ceil(var.max_duration_seconds / local.poll_round_seconds) + 1) * local.history_events_per_poll_round
+  # budget.rs's longest_tracked_seconds: the largest max_duration_seconds that fits (0 when the
+  # lock wait alone fills the history).
+  longest_tracked_seconds = max(0, floor(max(0, local.history_event_limit - local.history_headroom - local.history_events_outside_loop - local.lock_wait_rounds * local.history_events_per_poll_round) / local.history_events_per_poll_round) - 1) * local.poll_round_seconds
 }

@@ -23,7 +23,22 @@ output "state_machine_log_group_name" {
 }
 
 ################################################################################
-# Lambda functions (maps keyed by validate-event, run-task, poll-status, check-exit-code, stop-task)
+# Migration lock
+################################################################################
+
+output "lock_table_name" {
+  description = "Name of the migration lock's DynamoDB table: what `ecs-migrate lock status|release --table` takes."
+  value       = aws_dynamodb_table.lock.name
+}
+
+output "lock_table_arn" {
+  description = "ARN of the migration lock's DynamoDB table."
+  value       = aws_dynamodb_table.lock.arn
+}
+
+################################################################################
+# Lambda functions (maps keyed by validate-event, acquire-lock, run-task, poll-status,
+# check-exit-code, stop-task, release-lock)
 ################################################################################
 
 output "lambda_function_arns" {

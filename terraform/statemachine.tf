@@ -20,12 +20,14 @@ resource "aws_sfn_state_machine" "this" {
   # The placeholders are the plain function ARNs, used directly as each Task's Resource.
   definition = templatefile(local.state_machine_definition_file, {
     validate_event_arn  = aws_lambda_function.this["validate-event"].arn
+    acquire_lock_arn    = aws_lambda_function.this["acquire-lock"].arn
     run_task_arn        = aws_lambda_function.this["run-task"].arn
     poll_status_arn     = aws_lambda_function.this["poll-status"].arn
     check_exit_code_arn = aws_lambda_function.this["check-exit-code"].arn
     stop_task_arn       = aws_lambda_function.this["stop-task"].arn
     # ContinueDeployment and RollBackDeployment (hooks.tf).
     report_deployment_arn = aws_lambda_function.this["report-deployment"].arn
+    release_lock_arn      = aws_lambda_function.this["release-lock"].arn
   })
 
   logging_configuration {
@@ -64,7 +66,7 @@ resource "aws_sfn_state_machine" "this" {
     }
     precondition {
       condition     = local.history_events_needed <= local.history_event_limit - local.history_headroom
-      error_message = "max_duration_seconds = ${var.max_duration_seconds} cannot be tracked: with poll_max_wait_seconds = ${local.poll_round_seconds} an execution would record up to ${local.history_events_needed} history events, over Step Functions' ${local.history_event_limit}-event limit less ${local.history_headroom} of headroom, and validate-event would refuse every migration. Lower max_duration_seconds to at most ${local.longest_tracked_seconds} or raise poll_max_wait_seconds."
+      error_message = "max_duration_seconds = ${var.max_duration_seconds} cannot be tracked: with poll_max_wait_seconds = ${local.poll_round_seconds} and lock_wait_seconds = ${var.lock_wait_seconds} an execution would record up to ${local.history_events_needed} history events, over Step Functions' ${local.history_event_limit}-event limit less ${local.history_headroom} of headroom, and validate-event would refuse every migration. Lower max_duration_seconds to at most ${local.longest_tracked_seconds}, or raise poll_max_wait_seconds, or lower lock_wait_seconds."
     }
     precondition {
       condition     = !var.run_initial_migration || var.initial_task_definition != null

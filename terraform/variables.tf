@@ -232,11 +232,54 @@ variable "log_tail_lines" {
 }
 
 ################################################################################
+# Migration lock (Settings: LOCK_*; the table is in lock.tf)
+################################################################################
+
+variable "lock_scope" {
+  description = "What one migration at a time is counted over (Settings `LOCK_SCOPE`): executions of one scope run one after another, holding the scope's item in the `<name>-lock` DynamoDB table. Null: the task definition family. Give services that share one database the same scope (the same value in each deployment of this module that uses one table, or one deployment listing their families)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lock_scope == null || try(trimspace(var.lock_scope) != "", false)
+    error_message = "lock_scope must be null (the task definition family) or a non-blank name."
+  }
+}
+
+variable "lock_wait_seconds" {
+  description = "How long an execution waits for the lock while another migration of its scope holds it before it fails with Migration.Locked naming the holder (Settings `LOCK_WAIT_SECONDS`). 0: fail at once. The wait's rounds count against the history budget (see `max_duration_seconds`)."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.lock_wait_seconds >= 0 && var.lock_wait_seconds <= 86400 && floor(var.lock_wait_seconds) == var.lock_wait_seconds
+    error_message = "lock_wait_seconds must be a whole number from 0 to 86400."
+  }
+}
+
+variable "lock_lease_seconds" {
+  description = "How long the lock stays its holder's without a renewal (Settings `LOCK_LEASE_SECONDS`): run-task and every poll round renew it. After a holder whose functions all died lets it run out, the next execution stops the holder's task and takes the lock over. At least two `poll_interval_seconds`."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.lock_lease_seconds >= 300 && var.lock_lease_seconds <= 86400 && floor(var.lock_lease_seconds) == var.lock_lease_seconds
+    error_message = "lock_lease_seconds must be a whole number from 300 to 86400."
+  }
+}
+
+variable "lock_table_deletion_protection" {
+  description = "DynamoDB deletion protection on the `<name>-lock` table: while on, `terraform destroy` (or a replacement of the table) fails until it is turned off, so the lock of a running migration cannot go with the table. Off by default: the table holds only the locks of running migrations, and the module stays destroyable in one step."
+  type        = bool
+  default     = false
+}
+
+################################################################################
 # Lambda functions
 ################################################################################
 
 variable "lambda_zip" {
-  description = "The pre-built `bootstrap` zip that serves all five functions (each is configured for its step by its handler): `target/lambda/bootstrap/bootstrap.zip` from `cargo lambda build --profile lambda-release --arm64 --output-format zip --bin bootstrap`, or a release's `ecs-migrate-lambda-<arch>.zip`."
+  description = "The pre-built `bootstrap` zip that serves all the functions (each is configured for its step by its handler): `target/lambda/bootstrap/bootstrap.zip` from `cargo lambda build --profile lambda-release --arm64 --output-format zip --bin bootstrap`, or a release's `ecs-migrate-lambda-<arch>.zip`."
   type        = string
 
   validation {
@@ -305,7 +348,7 @@ variable "log_retention_in_days" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key for the functions' environment variables, the log groups this module creates, the alarm topic and the events dead-letter queue. Its key policy must allow `logs.<region>.amazonaws.com` (log groups), `cloudwatch.amazonaws.com` (alarm notifications) and `events.amazonaws.com` (kms:Decrypt and kms:GenerateDataKey, to write to the dead-letter queue). Null: AWS managed encryption (SQS-managed for the queue; for a created alarm topic, a dedicated key)."
+  description = "Customer managed KMS key for the functions' environment variables, the log groups this module creates, the lock table, the alarm topic and the events dead-letter queue. Its key policy must allow `logs.<region>.amazonaws.com` (log groups), the account's principals through DynamoDB (`kms:ViaService` = `dynamodb.<region>.amazonaws.com`: the lock table), `cloudwatch.amazonaws.com` (alarm notifications) and `events.amazonaws.com` (kms:Decrypt and kms:GenerateDataKey, to write to the dead-letter queue). Null: AWS managed encryption (SQS-managed for the queue, the AWS managed key `aws/dynamodb` for the lock table; for a created alarm topic, a dedicated key)."
   type        = string
   default     = null
 

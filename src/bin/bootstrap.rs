@@ -1,4 +1,4 @@
-//! The one Lambda bootstrap for all five functions: it serves the step its function is
+//! The one Lambda bootstrap for all the functions: it serves the step its function is
 //! configured for (`ECS_MIGRATE_STEP`, else the handler setting, `_HANDLER`).
 
 // One thread: a step waits on AWS one call at a time, and fewer threads start faster and

@@ -9,6 +9,7 @@ pub mod asl;
 pub mod aws;
 pub mod lambda_endpoint;
 pub mod local;
+pub mod lock;
 pub mod printable;
 
 /// Run database migrations as a one-off ECS task, tracked to the end.
@@ -33,6 +34,9 @@ pub enum Command {
     Wait(aws::WaitArgs),
     /// Start an execution and wait for it (what CI calls).
     Run(aws::RunArgs),
+    /// Show or release a scope's migration lock (on AWS with --table, else the local lock files).
+    #[command(subcommand)]
+    Lock(lock::LockCommand),
 }
 
 /// How a command ended, as the exit status says it.
@@ -86,6 +90,7 @@ pub async fn main() -> ExitCode {
         Command::Start(args) => aws::start(args).await,
         Command::Wait(args) => aws::wait(args).await,
         Command::Run(args) => aws::run(args).await,
+        Command::Lock(cmd) => lock::run(cmd).await,
     };
     match result {
         Ok(Outcome::Succeeded) => ExitCode::SUCCESS,

@@ -8,7 +8,7 @@
 //! - renew (poll-status, run-task): move the lease on if the writer still holds the item;
 //! - release: delete the item if the writer holds it.
 //!
-//! On AWS the table is DynamoDB; `ecs-migrate local` keeps it in files ([`FileLockTable`]);
+//! On AWS the table is DynamoDB ([`DynamoDbLockTable`]); `ecs-migrate local` keeps it in files ([`FileLockTable`]);
 //! tests use [`MemoryLockTable`], with the same conditions.
 
 use async_trait::async_trait;
@@ -17,9 +17,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::AwsError;
 
+pub mod dynamodb;
 mod file;
 mod memory;
 
+pub use dynamodb::{DynamoDbLockTable, PARTITION_KEY};
 pub use file::{FileLockTable, LOCK_DIR_VARIABLE};
 pub use memory::{LockChange, MemoryLockTable};
 

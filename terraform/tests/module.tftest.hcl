@@ -64,13 +64,32 @@ run "defaults" {
       LOG_TAIL_LINES        = "50"
       ACCOUNT_ID            = "123456789012"
       STATE_MACHINE_ARN     = "arn:aws:states:eu-west-1:123456789012:stateMachine:mig"
+      LOCK_TABLE            = "mig-lock"
+      LOCK_WAIT_SECONDS     = "1800"
+      LOCK_LEASE_SECONDS    = "900"
     }
     error_message = "unexpected Settings environment: ${jsonencode(output.lambda_environment)}"
   }
 
   assert {
-    condition     = aws_lambda_function.this["poll-status"].timeout == 660
-    error_message = "poll-status's timeout must be poll_max_wait_seconds + 60"
+    condition     = alltrue([for k in ["poll-status", "acquire-lock", "release-lock"] : aws_lambda_function.this[k].timeout == 660])
+    error_message = "poll-status's, acquire-lock's and release-lock's timeout must be poll_max_wait_seconds + 60 (each waits inside one invocation)"
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.lock.name == "mig-lock" &&
+      aws_dynamodb_table.lock.billing_mode == "PAY_PER_REQUEST" &&
+      aws_dynamodb_table.lock.hash_key == "scope" &&
+      aws_dynamodb_table.lock.range_key == null &&
+      one(aws_dynamodb_table.lock.attribute).name == "scope" &&
+      one(aws_dynamodb_table.lock.attribute).type == "S" &&
+      aws_dynamodb_table.lock.point_in_time_recovery[0].enabled &&
+      !aws_dynamodb_table.lock.deletion_protection_enabled &&
+      length(aws_dynamodb_table.lock.ttl) == 0 &&
+      aws_dynamodb_table.lock.server_side_encryption[0].enabled
+    )
+    error_message = "the lock table: on demand, key scope (S), point-in-time recovery, no deletion protection unless asked, no TTL (an expired lease is taken over, never deleted), KMS encryption (the AWS managed key without kms_key_arn: the key ARN is known only after apply)"
   }
 
   assert {
@@ -89,13 +108,13 @@ run "defaults" {
   }
 
   assert {
-    condition     = alltrue([for k, f in aws_lambda_function.this : f.tracing_config[0].mode == "Active" && (k == "poll-status" || f.timeout == 60)])
-    error_message = "every function is traced; all but poll-status time out after lambda_timeout (60 s)"
+    condition     = alltrue([for k, f in aws_lambda_function.this : f.tracing_config[0].mode == "Active" && (contains(["poll-status", "acquire-lock", "release-lock"], k) || f.timeout == 60)])
+    error_message = "every function is traced; all but those that wait (poll-status, acquire-lock, release-lock) time out after lambda_timeout (60 s)"
   }
 
   assert {
-    condition     = length(aws_lambda_function.this) == 7 && length(aws_iam_role.lambda) == 7 && length(aws_iam_role_policy.lambda) == 7
-    error_message = "seven functions, each with its own role and policy"
+    condition     = length(aws_lambda_function.this) == 9 && length(aws_iam_role.lambda) == 9 && length(aws_iam_role_policy.lambda) == 9
+    error_message = "nine functions, each with its own role and policy"
   }
 
   assert {
@@ -172,7 +191,7 @@ run "defaults" {
   }
 
   assert {
-    condition     = length(aws_iam_role_policy.lambda_tracing) == 7
+    condition     = length(aws_iam_role_policy.lambda_tracing) == 9
     error_message = "with tracing, every function's role may write traces"
   }
 }
@@ -310,10 +329,10 @@ run "max_duration_longest_tracked_poll_600" {
   command = plan
   variables {
     poll_max_wait_seconds = 600
-    max_duration_seconds  = 2043600
+    max_duration_seconds  = 2041200
   }
   assert {
-    condition     = output.lambda_environment["MAX_DURATION_SECONDS"] == "2043600"
+    condition     = output.lambda_environment["MAX_DURATION_SECONDS"] == "2041200"
     error_message = "the longest tracked duration is accepted as is"
   }
 }
@@ -322,7 +341,7 @@ run "max_duration_over_longest_tracked_poll_600" {
   command = plan
   variables {
     poll_max_wait_seconds = 600
-    max_duration_seconds  = 2043601
+    max_duration_seconds  = 2041201
   }
   expect_failures = [aws_sfn_state_machine.this]
 }
@@ -331,10 +350,10 @@ run "max_duration_longest_tracked_poll_60" {
   command = plan
   variables {
     poll_max_wait_seconds = 60
-    max_duration_seconds  = 204360
+    max_duration_seconds  = 202500
   }
   assert {
-    condition     = output.lambda_environment["MAX_DURATION_SECONDS"] == "204360"
+    condition     = output.lambda_environment["MAX_DURATION_SECONDS"] == "202500"
     error_message = "the longest tracked duration is accepted as is"
   }
 }
@@ -343,12 +362,98 @@ run "max_duration_over_longest_tracked_poll_60" {
   command = plan
   variables {
     poll_max_wait_seconds = 60
-    max_duration_seconds  = 204361
+    max_duration_seconds  = 202501
   }
   expect_failures = [aws_sfn_state_machine.this]
 }
 
+# Without a lock wait, only the round that sees the wait run out (0 s: at once) is counted.
+run "max_duration_longest_tracked_poll_600_lock_wait_0" {
+  command = plan
+  variables {
+    poll_max_wait_seconds = 600
+    lock_wait_seconds     = 0
+    max_duration_seconds  = 2043000
+  }
+  assert {
+    condition     = output.lambda_environment["LOCK_WAIT_SECONDS"] == "0"
+    error_message = "the longest tracked duration with no lock wait is accepted"
+  }
+}
+
+run "max_duration_over_longest_tracked_poll_600_lock_wait_0" {
+  command = plan
+  variables {
+    poll_max_wait_seconds = 600
+    lock_wait_seconds     = 0
+    max_duration_seconds  = 2043001
+  }
+  expect_failures = [aws_sfn_state_machine.this]
+}
+
+# The migration lock's settings and table.
+
+run "lock_scope_and_given_key" {
+  command = plan
+  variables {
+    lock_scope                     = "orders-db"
+    lock_wait_seconds              = 0
+    lock_lease_seconds             = 300
+    kms_key_arn                    = "arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0000-0000-0000-000000000000"
+    lock_table_deletion_protection = true
+  }
+  assert {
+    condition = (
+      output.lambda_environment["LOCK_SCOPE"] == "orders-db" &&
+      output.lambda_environment["LOCK_WAIT_SECONDS"] == "0" &&
+      output.lambda_environment["LOCK_LEASE_SECONDS"] == "300"
+    )
+    error_message = "LOCK_SCOPE, LOCK_WAIT_SECONDS and LOCK_LEASE_SECONDS come from the variables"
+  }
+  assert {
+    condition = (
+      aws_dynamodb_table.lock.server_side_encryption[0].enabled &&
+      aws_dynamodb_table.lock.server_side_encryption[0].kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0000-0000-0000-000000000000" &&
+      aws_dynamodb_table.lock.deletion_protection_enabled
+    )
+    error_message = "the lock table is encrypted with kms_key_arn when given; deletion protection can be turned on"
+  }
+}
+
 # Validations and preconditions: each must refuse the plan.
+
+run "lock_scope_blank" {
+  command = plan
+  variables {
+    lock_scope = "  "
+  }
+  expect_failures = [var.lock_scope]
+}
+
+run "lock_wait_over_a_day" {
+  command = plan
+  variables {
+    lock_wait_seconds = 86401
+  }
+  expect_failures = [var.lock_wait_seconds]
+}
+
+run "lock_lease_under_300" {
+  command = plan
+  variables {
+    lock_lease_seconds = 299
+  }
+  expect_failures = [var.lock_lease_seconds]
+}
+
+run "lock_lease_under_two_poll_intervals" {
+  command = plan
+  variables {
+    poll_interval_seconds = 200
+    lock_lease_seconds    = 399
+  }
+  expect_failures = [aws_dynamodb_table.lock]
+}
 
 run "launch_type_and_strategy_are_exclusive" {
   command = plan

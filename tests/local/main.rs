@@ -3,5 +3,6 @@
 //! Layer 6's migration against PostgreSQL is tests/examples/fastapi-postgres.sh.
 
 mod cli;
+mod cli_lock;
 mod examples;
 mod runner;

@@ -22,7 +22,8 @@ the mistakes it would have caught that matter most, plus documentation drift:
     terraform test runs max_duration_longest_tracked_* / max_duration_over_longest_tracked_*
     (terraform/tests/module.tftest.hcl) plan budget.rs's longest_tracked_seconds and refuse one
     second more, for at least two poll_max_wait_seconds values (terraform test then proves
-    that the module's precondition draws the line exactly there).
+    that the module's precondition draws the line exactly there). A run's lock_wait_seconds,
+    when it sets none, is variables.tf's default: the lock wait's rounds count too.
 Prints one line per failure and a final "N passed, M failed" line; exit status 1 on any failure,
 2 on a usage error. Needs only the Python standard library.
 """
@@ -459,22 +460,29 @@ def budget_constants(checks):
     return None if missing else found
 
 
-def longest_tracked_seconds(budget, poll_max_wait):
+def lock_wait_rounds(poll_max_wait, lock_wait):
+    """budget.rs's lock_wait_rounds: the wait in rounds, plus the one that sees it run out."""
+    return -(-lock_wait // max(poll_max_wait, 1)) + 1
+
+
+def longest_tracked_seconds(budget, poll_max_wait, lock_wait):
     """budget.rs's longest_tracked_seconds, from its constants."""
     round_seconds = max(poll_max_wait, 1)
     limit = budget["HISTORY_EVENT_LIMIT"] - budget["HEADROOM"]
-    per_round = (limit - budget["EVENTS_OUTSIDE_LOOP"]) // budget["EVENTS_PER_POLL_ROUND"]
-    return per_round * round_seconds - round_seconds
+    lock_events = lock_wait_rounds(poll_max_wait, lock_wait) * budget["EVENTS_PER_POLL_ROUND"]
+    per_round = max(0, limit - budget["EVENTS_OUTSIDE_LOOP"] - lock_events) // budget["EVENTS_PER_POLL_ROUND"]
+    return max(0, per_round - 1) * round_seconds
 
 
-def events_needed(budget, max_duration, poll_max_wait):
-    """budget.rs's events_needed: rounds until the deadline, plus the one that sees it pass."""
+def events_needed(budget, max_duration, poll_max_wait, lock_wait):
+    """budget.rs's events_needed: the lock wait's rounds, the rounds until the deadline, and
+    the one that sees it pass."""
     round_seconds = max(poll_max_wait, 1)
-    rounds = -(-max_duration // round_seconds) + 1
+    rounds = lock_wait_rounds(poll_max_wait, lock_wait) + -(-max_duration // round_seconds) + 1
     return budget["EVENTS_OUTSIDE_LOOP"] + rounds * budget["EVENTS_PER_POLL_ROUND"]
 
 
-def check_budget(checks, sources):
+def check_budget(checks, sources, variables):
     budget = budget_constants(checks)
     if budget is None:
         return
@@ -489,6 +497,9 @@ def check_budget(checks, sources):
     if not checks.check(MODULE_TEST.exists(), f"{MODULE_TEST.relative_to(REPO)} does not exist"):
         return
     limit = budget["HISTORY_EVENT_LIMIT"] - budget["HEADROOM"]
+    default_lock_wait = (variables.get("lock_wait_seconds") or {}).get("default")
+    if not checks.check(default_lock_wait is not None, "variables.tf: lock_wait_seconds has no default"):
+        return
     runs = blocks(strip_comments(MODULE_TEST.read_text(encoding="utf-8")), "run")
     accepted, refused = {}, {}
     for labels, body in runs:
@@ -501,33 +512,38 @@ def check_budget(checks, sources):
         try:
             wait = int(variables["poll_max_wait_seconds"])
             duration = int(variables["max_duration_seconds"])
-        except (KeyError, ValueError):
-            checks.check(False, f'run "{name}" must set poll_max_wait_seconds and max_duration_seconds to whole numbers')
+            lock_wait = int(variables.get("lock_wait_seconds", default_lock_wait))
+        except (KeyError, ValueError, TypeError):
+            checks.check(
+                False,
+                f'run "{name}" must set poll_max_wait_seconds and max_duration_seconds (and lock_wait_seconds, if it sets it) to whole numbers',
+            )
             continue
-        longest = longest_tracked_seconds(budget, wait)
+        longest = longest_tracked_seconds(budget, wait, lock_wait)
         # The figure is the boundary of events_needed, which is what check_fits compares.
         checks.check(
-            events_needed(budget, longest, wait) <= limit < events_needed(budget, longest + 1, wait),
-            f"budget.rs's longest_tracked_seconds({wait}) = {longest} is not the boundary of events_needed",
+            events_needed(budget, longest, wait, lock_wait) <= limit < events_needed(budget, longest + 1, wait, lock_wait),
+            f"budget.rs's longest_tracked_seconds({wait}, lock wait {lock_wait}) = {longest} is not the boundary of events_needed",
         )
+        what = f"poll_max_wait_seconds = {wait} and lock_wait_seconds = {lock_wait}"
         if name.startswith("max_duration_over_"):
-            refused[wait] = duration
+            refused[(wait, lock_wait)] = duration
             checks.check(
                 duration == longest + 1,
-                f'run "{name}": max_duration_seconds = {duration}, but one second over budget.rs\'s longest_tracked_seconds for poll_max_wait_seconds = {wait} is {longest + 1}',
+                f'run "{name}": max_duration_seconds = {duration}, but one second over budget.rs\'s longest_tracked_seconds for {what} is {longest + 1}',
             )
             checks.check("expect_failures" in body, f'run "{name}" must expect the plan to fail')
         else:
-            accepted[wait] = duration
+            accepted[(wait, lock_wait)] = duration
             checks.check(
                 duration == longest,
-                f'run "{name}": max_duration_seconds = {duration}, but budget.rs\'s longest_tracked_seconds for poll_max_wait_seconds = {wait} is {longest}',
+                f'run "{name}": max_duration_seconds = {duration}, but budget.rs\'s longest_tracked_seconds for {what} is {longest}',
             )
             checks.check("expect_failures" not in body, f'run "{name}" must expect the plan to succeed')
     both = set(accepted) & set(refused)
     checks.check(
-        len(both) >= 2,
-        f"{MODULE_TEST.name}: the history budget is tested (largest accepted and one second more refused) for poll_max_wait_seconds {sorted(both)}; at least two values are needed",
+        len({wait for wait, _ in both}) >= 2,
+        f"{MODULE_TEST.name}: the history budget is tested (largest accepted and one second more refused) for (poll_max_wait_seconds, lock_wait_seconds) {sorted(both)}; at least two poll_max_wait_seconds values are needed",
     )
 
 
@@ -551,7 +567,7 @@ def main():
     checks.check(settings_keys(sources), "terraform/main.tf: local.settings not found")
     check_example(checks, variables, outputs)
     check_asl(checks, sources, Path(args.asl).resolve())
-    check_budget(checks, sources)
+    check_budget(checks, sources, variables)
 
     print(f"check-consistency.py: {checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0

@@ -5,9 +5,10 @@
 #   2. checkov on terraform/ (module + examples): no failed check; skips only inline, with reasons
 #   3. shellcheck on terraform/scripts/*.sh and tests/static/*.sh
 #   4. tests/static/check-consistency.py (variables, references, README, example, ASL placeholders)
-#   5. tests/static/iam_actions.py parses iam.tf (one policy document per function, required
-#      conditions such as stop-task's tag condition), and its --self-test proves those
-#      condition checks fail when a condition is removed
+#   5. tests/static/iam_actions.py parses iam.tf and lock.tf (one policy document per function,
+#      required conditions such as stop-task's tag condition, DynamoDB grants on the lock table
+#      only), and its --self-test proves those checks fail when a condition is removed or a
+#      DynamoDB grant widened
 #   6. when a local provider mirror exists (TF_PROVIDER_MIRROR, default /opt/tf-plugins, holding
 #      registry.terraform.io/hashicorp/aws): terraform validate of the module and of
 #      examples/complete, and terraform test (terraform/tests, mocked provider), in a scratch

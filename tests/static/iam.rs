@@ -1,21 +1,30 @@
 //! Layer 5: each function's IAM role grants exactly the AWS calls its code makes.
 //!
-//! The calls are derived by running every step's code paths through the real SDK clients with
-//! an interceptor that records each operation the SDK executes; the grants are parsed from
-//! terraform/iam.tf by tests/static/iam_actions.py. Both sides must be equal.
+//! The calls are derived by running every step's code paths through the real SDK clients (ECS,
+//! CloudWatch Logs, and DynamoDB through the lock table, [`DynamoDbLockTable`]) with an
+//! interceptor that records each operation the SDK executes; the grants are parsed from
+//! terraform/iam.tf and terraform/lock.tf by tests/static/iam_actions.py. Both sides must be
+//! equal.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsOutput;
 use aws_sdk_cloudwatchlogs::types::OutputLogEvent;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+use aws_sdk_dynamodb::Client as DynamoDbClient;
 use aws_sdk_ecs::config::ConfigBag;
 use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
 use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
 use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
-use aws_sdk_ecs::operation::run_task::RunTaskOutput;
+use aws_sdk_ecs::operation::run_task::{RunTaskError, RunTaskOutput};
 use aws_sdk_ecs::operation::stop_task::StopTaskOutput;
 use aws_sdk_ecs::types as ecs;
+use aws_sdk_ecs::types::error::ConflictException;
 use aws_sdk_ecs::Client as EcsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -25,9 +34,10 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use ecs_migrate::clock::VirtualClock;
 use ecs_migrate::deployment::SdkDeployments;
 use ecs_migrate::ecs::SdkEcs;
-use ecs_migrate::lock::MemoryLockTable;
+use ecs_migrate::lock::{dynamodb, DynamoDbLockTable, LockItem, MemoryLockTable};
 use ecs_migrate::logs::SdkLogs;
 use ecs_migrate::machine::Step;
+use ecs_migrate::steps::lock::{LockHeld, LockState};
 use ecs_migrate::steps::StepEnv;
 use serde_json::{json, Value};
 
@@ -55,6 +65,7 @@ impl Intercept for Recorder {
             "ECS" => "ecs",
             "CloudWatch Logs" => "logs",
             "SFN" => "states",
+            "DynamoDB" => "dynamodb",
             other => panic!("unexpected service {other}: add its IAM prefix here"),
         };
         self.0
@@ -64,6 +75,9 @@ impl Intercept for Recorder {
         Ok(())
     }
 }
+
+/// The client token of a request whose event another execution already started.
+const DUPLICATE_TOKEN: &str = "duplicate-delivery-token";
 
 /// Actions AWS authorizes as part of a call, beyond the call itself.
 fn implied(action: &str) -> &'static [&'static str] {
@@ -82,6 +96,15 @@ fn answering_rules() -> Vec<Rule> {
                 .task_definition(task_definition())
                 .build()
         }),
+        // Another execution of the same event holds this client token (run-task then releases
+        // the lock it took); any other token starts a task.
+        mock!(EcsClient::run_task)
+            .match_requests(|r| r.client_token() == Some(DUPLICATE_TOKEN))
+            .then_error(|| {
+                RunTaskError::ConflictException(
+                    ConflictException::builder().resource_ids(TASK_ARN).build(),
+                )
+            }),
         mock!(EcsClient::run_task)
             .then_output(|| RunTaskOutput::builder().tasks(task("PROVISIONING")).build()),
         mock!(EcsClient::describe_tasks).then_output(|| {
@@ -123,6 +146,59 @@ fn ecs_json(body: Value) -> aws_sdk_ecs::config::http::HttpResponse {
     )
 }
 
+/// The lock as a step finds it: held by another execution whose lease ran out long before
+/// [`t0`], so a step that takes the lock goes the longest way (stop that holder's task, then
+/// take over), and every other call answers as if this execution held it.
+fn lock_rules() -> Vec<Rule> {
+    let expired = LockItem {
+        scope: FAMILY.into(),
+        holder: format!("{EXECUTION_ARN}-earlier"),
+        execution_name: Some("earlier".into()),
+        client_token: "token-earlier".into(),
+        taskdef_arn: TASKDEF_ARN.into(),
+        family: FAMILY.into(),
+        revision: 41,
+        cluster: CLUSTER.into(),
+        started_by: "ecs-migrate/000000000000000000000000".into(),
+        task_arn: Some(TASK_ARN.into()),
+        since: t0() - chrono::Duration::hours(3),
+        lease_until: t0() - chrono::Duration::hours(2),
+    };
+    let attributes = dynamodb::to_attributes(&expired);
+    vec![
+        mock!(DynamoDbClient::get_item).then_output(move || {
+            GetItemOutput::builder()
+                .set_item(Some(attributes.clone()))
+                .build()
+        }),
+        // A take fails (the scope is held); a takeover succeeds.
+        mock!(DynamoDbClient::put_item)
+            .match_requests(|r| {
+                r.condition_expression()
+                    .is_some_and(|c| c.starts_with("attribute_not_exists"))
+            })
+            .then_error(|| {
+                PutItemError::ConditionalCheckFailedException(
+                    ConditionalCheckFailedException::builder().build(),
+                )
+            }),
+        mock!(DynamoDbClient::put_item).then_output(|| PutItemOutput::builder().build()),
+        mock!(DynamoDbClient::update_item).then_output(|| UpdateItemOutput::builder().build()),
+        mock!(DynamoDbClient::delete_item).then_output(|| DeleteItemOutput::builder().build()),
+    ]
+}
+
+/// The DynamoDB lock table the steps get, answering with `rules`, its calls recorded.
+fn recorded_lock_table(rules: &[Rule], recorder: &Recorder) -> DynamoDbLockTable {
+    let rule_refs: Vec<&Rule> = rules.iter().collect();
+    let recorder = recorder.clone();
+    DynamoDbLockTable::new(
+        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &rule_refs, |b| b
+            .interceptor(recorder.clone())),
+        "mig-lock",
+    )
+}
+
 /// Runs `step` on each input with recording clients; returns the actions its calls need.
 async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
     let recorder = Recorder::default();
@@ -145,6 +221,8 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
         &[&logs_rule],
         |b| b.interceptor(logs_recorder.clone())
     ));
+    let lock_rules = lock_rules();
+    let lock = recorded_lock_table(&lock_rules, &recorder);
     let settings = hook_settings();
     let clock = VirtualClock::starting_at(t0());
     let env = StepEnv {
@@ -152,7 +230,7 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
         ecs: &ecs,
         logs: &logs,
         clock: &clock,
-        lock: &MemoryLockTable::new(),
+        lock: &lock,
         deployments: &deployments,
     };
     for input in inputs {
@@ -207,8 +285,23 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
                       "log_stream": {"group": "/ecs/app", "stream": "ecs/fastapi/0123456789abcdef", "region": REGION}});
     let status = json!({"phase": "STOPPED", "last_status": "STOPPED", "stop_code": "EssentialContainerExited",
                         "containers": [{"name": CONTAINER, "exit_code": 1}], "checked_at": "2026-11-25T12:01:00Z"});
+    // The execution's input names the family: the lock scope the cleanup releases.
     let status_change = json!({"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
-                               "detail": {"executionArn": EXECUTION_ARN, "status": "ABORTED"}});
+                               "detail": {"executionArn": EXECUTION_ARN, "status": "ABORTED",
+                                          "input": json!({"taskdef_arn": FAMILY}).to_string()}});
+    // What AcquireLock put at $.lock: this execution holds the family's lock.
+    let lock = serde_json::to_value(LockState::Acquired(LockHeld {
+        scope: FAMILY.into(),
+        holder: EXECUTION_ARN.into(),
+        since: t0(),
+        lease_until: t0() + chrono::Duration::minutes(15),
+        deadline: t0() + chrono::Duration::hours(1),
+        waited_seconds: 0,
+        took_over_from: None,
+    }))
+    .unwrap();
+    let mut duplicate = request.clone();
+    duplicate["client_token"] = json!(DUPLICATE_TOKEN);
 
     let mut result = BTreeMap::new();
     result.insert(
@@ -223,10 +316,17 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
                 json!({"event": hook_event("hook-event"), "execution": execution}),
             ],
         ),
-        (Step::RunTask, vec![json!({"request": request.clone()})]),
+        (Step::AcquireLock, vec![json!({"request": request.clone()})]),
+        (
+            Step::RunTask,
+            vec![
+                json!({"request": request.clone(), "lock": lock.clone()}),
+                json!({"request": duplicate, "lock": lock.clone()}),
+            ],
+        ),
         (
             Step::PollStatus,
-            vec![json!({"request": request, "task": task})],
+            vec![json!({"request": request, "task": task, "lock": lock.clone()})],
         ),
         (
             Step::CheckExitCode,
@@ -244,6 +344,10 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
             vec![json!({"action": "CONTINUE", "deployment": {
                 "hook_type": "PAUSE", "hook_id": HOOK_ID, "service_deployment_arn": DEPLOYMENT_ARN,
                 "service_arn": SERVICE_ARN, "target_revision_arn": REVISION_ARN}})],
+        ),
+        (
+            Step::ReleaseLock,
+            vec![json!({"request": request, "task": task, "lock": lock})],
         ),
     ] {
         result.insert(step.name().to_string(), actions_of(step, inputs).await);
@@ -276,7 +380,42 @@ async fn each_role_grants_exactly_the_calls_its_function_makes() {
     let granted = granted_per_function();
     assert_eq!(
         made, granted,
-        "left: actions the code needs, right: actions terraform/iam.tf grants"
+        "left: actions the code needs, right: actions terraform/iam.tf and lock.tf grant"
+    );
+}
+
+/// The harness records the lock table's calls as IAM actions, as it does ECS's: what makes the
+/// lock steps' grants testable.
+#[tokio::test]
+async fn lock_table_calls_are_recorded_as_dynamodb_actions() {
+    use ecs_migrate::lock::{Expected, LockTable};
+    let recorder = Recorder::default();
+    let rules = lock_rules();
+    let lock = recorded_lock_table(&rules, &recorder);
+    let held = lock
+        .get(FAMILY)
+        .await
+        .unwrap()
+        .expect("the expired holder's item");
+    let mut mine = held.clone();
+    mine.holder = EXECUTION_ARN.into();
+    assert!(!lock.put(&mine, Expected::Free).await.unwrap());
+    let takeover = Expected::Expired {
+        holder: &held.holder,
+        now: t0(),
+    };
+    assert!(lock.put(&mine, takeover).await.unwrap());
+    assert!(lock.renew(FAMILY, EXECUTION_ARN, t0(), None).await.unwrap());
+    assert!(lock.release(FAMILY, EXECUTION_ARN).await.unwrap());
+    let recorded: Vec<String> = recorder.0.lock().unwrap().iter().cloned().collect();
+    assert_eq!(
+        recorded,
+        [
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem"
+        ]
     );
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Print the IAM actions each Lambda function's role grants, parsed from terraform/iam.tf.
+"""Print the IAM actions each Lambda function's role grants, parsed from terraform/iam.tf and
+terraform/lock.tf.
 
-    .tools/checkov/bin/python tests/static/iam_actions.py [--iam-tf FILE] [--with-tracing]
+    .tools/checkov/bin/python tests/static/iam_actions.py [--iam-tf FILE ...] [--with-tracing]
 
 stdout: one JSON object, function name -> sorted list of actions, e.g.
     {"validate-event": ["ecs:DescribeTaskDefinition"], "run-task": [...], ...}
@@ -12,9 +13,11 @@ and, unless --with-tracing, the X-Ray writes every role gets when tracing is ena
 service sends the traces; the code makes no X-Ray call). What is left is what a test can compare
 with the API calls the code makes.
 
-Some grants must also carry conditions (REQUIRED_CONDITIONS): stop-task's ecs:StopTask only in
-the cluster and only on tasks tagged ecs-migrate:started-by = ecs-migrate/..., the tag run-task
-puts on every task it starts. A statement granting such an action without them is a failure.
+Some grants must also carry conditions (REQUIRED_CONDITIONS): stop-task's and acquire-lock's
+ecs:StopTask only in the cluster and only on tasks tagged ecs-migrate:started-by =
+ecs-migrate/..., the tag run-task puts on every task it starts. A statement granting such an
+action without them is a failure. Every dynamodb: action must be granted on the lock table's ARN
+(aws_dynamodb_table.lock.arn) and nothing else.
 `--self-test` proves that check can fail: it removes each required condition from the parsed
 iam.tf in turn and expects a failure each time (and none from the file as it is).
 
@@ -36,7 +39,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 VENV_PYTHON = REPO / ".tools" / "checkov" / "bin" / "python"
 
-FUNCTIONS = ["validate-event", "run-task", "poll-status", "check-exit-code", "stop-task", "report-deployment", "deployment-hook"]
+FUNCTIONS = [
+    "validate-event",
+    "acquire-lock",
+    "run-task",
+    "poll-status",
+    "check-exit-code",
+    "stop-task",
+    "release-lock",
+    "report-deployment",
+    "deployment-hook",
+]
+# The files holding the functions' policy documents (lock.tf: acquire-lock's and release-lock's).
+POLICY_FILES = ["iam.tf", "lock.tf"]
+LOCK_TABLE_ARN = "${aws_dynamodb_table.lock.arn}"
 OWN_LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 TRACING_DOCUMENT = "lambda_tracing"
 
@@ -72,16 +88,20 @@ def _started_by_tag_condition(cond):
 
 # function -> action -> [(what the condition is, predicate on one condition block)]: every
 # statement granting the action must hold a condition block matching each predicate.
+_STOP_OWN_TASKS = {
+    "ecs:StopTask": [
+        ("ArnEquals ecs:cluster = var.cluster_arn", _cluster_condition),
+        (
+            f"StringLike aws:ResourceTag/{STARTED_BY_TAG_KEY} = {STARTED_BY_PREFIX}*",
+            _started_by_tag_condition,
+        ),
+    ],
+}
+
 REQUIRED_CONDITIONS = {
-    "stop-task": {
-        "ecs:StopTask": [
-            ("ArnEquals ecs:cluster = var.cluster_arn", _cluster_condition),
-            (
-                f"StringLike aws:ResourceTag/{STARTED_BY_TAG_KEY} = {STARTED_BY_PREFIX}*",
-                _started_by_tag_condition,
-            ),
-        ],
-    },
+    "stop-task": _STOP_OWN_TASKS,
+    # It stops the task of a holder whose lease ran out: only tasks run-task started.
+    "acquire-lock": _STOP_OWN_TASKS,
 }
 
 try:
@@ -171,6 +191,26 @@ def check_required_conditions(doc_name, body, function, checks):
                 )
 
 
+def check_lock_table_resources(doc_name, body, checks):
+    """Every dynamodb: action is granted on the lock table only."""
+    for st in statements(body):
+        if scalar(st.get("effect"), "Allow") != "Allow":
+            continue
+        actions = [str(a) for a in flatten(st.get("actions", []))]
+        if not any(a.startswith("dynamodb:") for a in actions):
+            continue
+        sid = scalar(st.get("sid"), "(no sid)")
+        resources = [str(r) for r in flatten(st.get("resources", []))]
+        checks.check(
+            resources == [LOCK_TABLE_ARN],
+            f"{doc_name}/{sid}: grants {actions} on {resources}; DynamoDB actions go on [{LOCK_TABLE_ARN}] only",
+        )
+        checks.check(
+            all(a.startswith("dynamodb:") for a in actions),
+            f"{doc_name}/{sid}: mixes DynamoDB actions with others ({actions}); give the lock table its own statement",
+        )
+
+
 def check_source_literals(checks):
     """The tag key and value prefix the conditions name are still what src/ writes."""
     src = "\n".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "src").rglob("*.rs")))
@@ -201,6 +241,7 @@ def run_checks(docs, iam_tf, with_tracing):
             f"{doc_name}: grants a wildcard action",
         )
         check_required_conditions(doc_name, docs[doc_name], function, checks)
+        check_lock_table_resources(doc_name, docs[doc_name], checks)
         if with_tracing:
             if checks.check(
                 TRACING_DOCUMENT in docs, f'no data "aws_iam_policy_document" "{TRACING_DOCUMENT}"'
@@ -239,7 +280,32 @@ def self_test(docs, iam_tf):
                     mutant.failed > 0,
                     f"self-test: {function} {action} without {what} was not reported",
                 )
+    # A DynamoDB grant widened beyond the lock table is reported, in each document that has one.
+    for function in FUNCTIONS:
+        doc_name = function.replace("-", "_")
+        for index, st in enumerate(statements(docs.get(doc_name, {}))):
+            if not any(str(a).startswith("dynamodb:") for a in flatten(st.get("actions", []))):
+                continue
+            mutated = copy.deepcopy(docs)
+            statements(mutated[doc_name])[index]["resources"] = [LOCK_TABLE_ARN, "*"]
+            mutant = quietly(run_checks, mutated, iam_tf, False)
+            outcome.check(
+                mutant.failed > 0,
+                f"self-test: {doc_name}'s DynamoDB grant on more than the lock table was not reported",
+            )
     return outcome
+
+
+def quietly(check, *args):
+    """The Checks of `check(*args)`, its failure lines kept off stderr."""
+    devnull = open(os.devnull, "w", encoding="utf-8")
+    saved, sys.stderr = sys.stderr, devnull
+    try:
+        _, checks = check(*args)
+    finally:
+        sys.stderr = saved
+        devnull.close()
+    return checks
 
 
 def granted_actions(doc_name, body, function, checks):
@@ -268,7 +334,11 @@ def granted_actions(doc_name, body, function, checks):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iam-tf", default=str(REPO / "terraform" / "iam.tf"))
+    parser.add_argument(
+        "--iam-tf",
+        action="append",
+        help=f"a file with policy documents (repeatable) [default: terraform/{' and terraform/'.join(POLICY_FILES)}]",
+    )
     parser.add_argument(
         "--with-tracing",
         action="store_true",
@@ -281,20 +351,27 @@ def main():
     )
     args = parser.parse_args()
 
-    try:
-        with open(args.iam_tf, encoding="utf-8") as f:
-            parsed = hcl2.load(f)
-    except (OSError, Exception) as err:  # the parser raises its own exception types
-        sys.stderr.write(f"iam_actions.py: cannot parse {args.iam_tf}: {err}\n")
-        return 2
-
-    docs = policy_documents(parsed)
+    files = args.iam_tf or [str(REPO / "terraform" / name) for name in POLICY_FILES]
+    docs = {}
+    for path in files:
+        try:
+            with open(path, encoding="utf-8") as f:
+                parsed = hcl2.load(f)
+        except (OSError, Exception) as err:  # the parser raises its own exception types
+            sys.stderr.write(f"iam_actions.py: cannot parse {path}: {err}\n")
+            return 2
+        for name, body in policy_documents(parsed).items():
+            if name in docs:
+                sys.stderr.write(f'iam_actions.py: data "aws_iam_policy_document" "{name}" is declared twice ({path})\n')
+                return 2
+            docs[name] = body
+    where = " + ".join(files)
     if args.self_test:
-        outcome = self_test(docs, args.iam_tf)
+        outcome = self_test(docs, where)
         sys.stderr.write(f"iam_actions.py --self-test: {outcome.passed} passed, {outcome.failed} failed\n")
         return 1 if outcome.failed else 0
 
-    result, checks = run_checks(docs, args.iam_tf, args.with_tracing)
+    result, checks = run_checks(docs, where, args.with_tracing)
     check_source_literals(checks)
     print(json.dumps(result, indent=2))
     sys.stderr.write(f"iam_actions.py: {checks.passed} passed, {checks.failed} failed\n")

@@ -365,3 +365,102 @@ async fn stop_task_stops_a_running_task_in_moto() {
         moto_task.stopped_reason()
     );
 }
+
+/// The lock steps as Lambdas: the one `bootstrap` configured for each step, with `LOCK_TABLE`
+/// naming a DynamoDB table in moto (the function then uses `DynamoDbLockTable`).
+#[tokio::test]
+async fn the_lock_steps_as_lambdas_against_moto_dynamodb() {
+    use ecs_migrate::lock::{DynamoDbLockTable, LockTable};
+
+    let mut deployment = Deployment::new().await;
+    let server = moto::shared();
+    let table_name = server.create_lock_table(&moto::unique("wire-lock")).await;
+    deployment
+        .env
+        .push(("LOCK_TABLE".into(), table_name.clone()));
+    // A second execution fails at once instead of waiting (LOCK_WAIT_SECONDS=0).
+    deployment
+        .env
+        .push(("LOCK_WAIT_SECONDS".into(), "0".into()));
+    let table = DynamoDbLockTable::new(server.dynamodb().await, &table_name);
+    let step = |name: &str| {
+        let mut with_step = Deployment {
+            cluster: deployment.cluster.clone(),
+            family: deployment.family.clone(),
+            taskdef: deployment.taskdef.clone(),
+            env: deployment.env.clone(),
+        };
+        with_step
+            .env
+            .push(("ECS_MIGRATE_STEP".into(), name.to_string()));
+        with_step
+    };
+    let validate = |name: &'static str| {
+        let event =
+            json!({"event": {"taskdef_arn": deployment.family}, "execution": execution(name)});
+        let deployment = &deployment;
+        async move {
+            response_of(
+                deployment
+                    .invoke(env!("CARGO_BIN_EXE_validate-event"), event)
+                    .await,
+            )
+        }
+    };
+    let first = validate("wire-lock-1").await;
+    let second = validate("wire-lock-2").await;
+
+    // The first execution takes the family's lock: the item is in DynamoDB.
+    let lock = response_of(
+        step("acquire-lock")
+            .invoke(
+                env!("CARGO_BIN_EXE_bootstrap"),
+                json!({"request": first.clone()}),
+            )
+            .await,
+    );
+    assert_eq!(lock["outcome"], "ACQUIRED", "{lock}");
+    let item = table
+        .get(&deployment.family)
+        .await
+        .unwrap()
+        .expect("the lock item");
+    assert_eq!(Some(item.holder.as_str()), first["execution_id"].as_str());
+    assert_eq!(item.task_arn, None);
+
+    // The second finds it held, and with no wait allowed fails naming the holder.
+    let (error_type, message) = error_of(
+        step("acquire-lock")
+            .invoke(env!("CARGO_BIN_EXE_bootstrap"), json!({"request": second}))
+            .await,
+    );
+    assert_eq!(error_type, "Migration.Locked", "{message}");
+    assert!(message.contains("wire-lock-1"), "{message}");
+
+    // run-task renews the lease and records the task in the lock.
+    let task = response_of(
+        deployment
+            .invoke(
+                env!("CARGO_BIN_EXE_run-task"),
+                json!({"request": first.clone(), "lock": lock.clone()}),
+            )
+            .await,
+    );
+    assert_eq!(task["outcome"], "STARTED", "{task}");
+    let item = table.get(&deployment.family).await.unwrap().expect("held");
+    assert_eq!(item.task_arn.as_deref(), task["task_arn"].as_str());
+
+    // release-lock waits for the task to stop (moto moves it one status per DescribeTasks),
+    // then deletes the item.
+    let released = response_of(
+        step("release-lock")
+            .invoke(
+                env!("CARGO_BIN_EXE_bootstrap"),
+                json!({"request": first, "lock": lock, "task": task}),
+            )
+            .await,
+    );
+    assert_eq!(released["outcome"], "RELEASED", "{released}");
+    assert_eq!(released["released"], true, "{released}");
+    assert_eq!(table.get(&deployment.family).await.unwrap(), None);
+}

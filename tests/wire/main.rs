@@ -10,9 +10,11 @@ mod process;
 mod runtime_api;
 
 mod cli_aws;
+mod cli_lock;
 mod deployment_hook;
 mod lambda_bootstrap;
 mod lambda_wire;
+mod lock_table;
 mod log_escape;
 mod moto_smoke;
 mod run_migration_script;

@@ -8,6 +8,7 @@
 //!     let server = moto::shared();                  // one server for the whole wire binary
 //!     let config = server.sdk_config().await;       // dummy credentials, us-east-1, its endpoint
 //!     let cluster = server.create_cluster(&moto::unique("c")).await;
+//!     let table = server.create_lock_table(&moto::unique("lock")).await;
 //! }
 //! ```
 //!
@@ -216,6 +217,10 @@ impl Moto {
 
     pub async fn sfn(&self) -> aws_sdk_sfn::Client {
         aws_sdk_sfn::Client::new(&self.sdk_config().await)
+    }
+
+    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
     }
 
     /// Environment for a child process (the CLI, the AWS CLI) that talks to this server.
@@ -449,6 +454,37 @@ impl Moto {
             .send()
             .await
             .expect("logs:PutLogEvents");
+    }
+
+    /// A lock table as the Terraform module creates it (terraform/lock.tf): on demand, partition
+    /// key `scope` (S), nothing else. Returns its name.
+    pub async fn create_lock_table(&self, name: &str) -> String {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        self.dynamodb()
+            .await
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(ecs_migrate::lock::PARTITION_KEY)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute definition"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(ecs_migrate::lock::PARTITION_KEY)
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("key schema"),
+            )
+            .send()
+            .await
+            .expect("dynamodb:CreateTable");
+        name.to_string()
     }
 
     /// A STANDARD state machine with this definition; returns its ARN.

@@ -187,8 +187,9 @@ resource "aws_iam_role" "task" {
   tags = local.tags
 }
 
-# One key for the functions' environment, the log groups, the alarm topic and the events
-# dead-letter queue: its policy lets CloudWatch Logs, CloudWatch alarms and EventBridge use it.
+# One key for the functions' environment, the log groups, the lock table, the alarm topic and the
+# events dead-letter queue: its policy lets CloudWatch Logs, DynamoDB (for the account's
+# principals), CloudWatch alarms and EventBridge use it.
 data "aws_iam_policy_document" "kms" {
   #checkov:skip=CKV_AWS_109:A key policy's Resource * is the key itself; the account root statement is what lets IAM policies in this account manage the key.
   #checkov:skip=CKV_AWS_111:A key policy's Resource * is the key itself; the account root statement is what lets IAM policies in this account manage the key.
@@ -229,6 +230,32 @@ data "aws_iam_policy_document" "kms" {
     principals {
       type        = "Service"
       identifiers = ["cloudwatch.amazonaws.com"]
+    }
+  }
+
+  # The lock table is encrypted with this key: the account's principals (the functions' roles,
+  # the operators running `ecs-migrate lock`) may use it, but only through DynamoDB, as the
+  # policy of DynamoDB's AWS managed key allows.
+  statement {
+    sid       = "DynamoDBForPrincipalsInAccount"
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${var.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:CallerAccount"
+      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 

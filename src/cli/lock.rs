@@ -1,0 +1,655 @@
+//! `ecs-migrate lock status|release`: who holds a scope's migration lock, and the escape hatch
+//! for a lock whose migration is gone.
+//!
+//! On AWS (`--table`) the lock is the DynamoDB table the Terraform module creates, and the
+//! holder's task is looked up in ECS (DescribeTasks; ListTasks by `startedBy` when RunTask's
+//! answer was never recorded). Locally (`--lock-dir`, the default) it is `ecs-migrate local`'s
+//! lock files; a local run's task is another process's, so its lease, which the run renews
+//! every poll round, stands for it.
+//!
+//! `release` never removes a newer holder's lock: it deletes the item only if it is still held
+//! by the holder it read (a conditional delete).
+//!
+//! Exit status: 0 the status was shown, or the lock was released (or was free); 1 release
+//! refused (the holder's task still runs, or could not be checked, and no `--force`), the lock
+//! changed hands meanwhile, or the table could not be read or written; 2 usage (bad flags, no
+//! credentials).
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use clap::Subcommand;
+use serde_json::{json, Value};
+
+use super::aws::output::duration_words;
+use super::aws::AwsFlags;
+use super::printable::printable;
+use super::{Outcome, UsageError};
+use crate::ecs::{Ecs, LastStatus, SdkEcs, TaskLookup};
+use crate::lock::{DynamoDbLockTable, FileLockTable, LockError, LockItem, LockTable};
+
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Show who holds the scope's lock: the execution, its migration, since when, until when
+    /// its lease runs, and (on AWS) whether its task still runs. Exit 0 when shown (held or
+    /// free), 1 when the lock cannot be read, 2 for usage errors.
+    Status(StatusArgs),
+    /// Release the scope's lock when its migration is gone. Refuses (exit 1) while the holder's
+    /// task still runs (locally: while its lease lasts) unless --force; deletes the lock only if
+    /// it is still the holder's it read. Exit 0 when released (or already free).
+    Release(ReleaseArgs),
+}
+
+/// Which lock: the scope, and the table that holds it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LockTarget {
+    /// The lock scope: LOCK_SCOPE / the Terraform module's `lock_scope`, or else the task
+    /// definition family
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: String,
+    /// The DynamoDB lock table (the Terraform module's lock_table_name output): the lock on AWS
+    #[arg(long, value_name = "NAME", conflicts_with = "lock_dir")]
+    pub table: Option<String>,
+    /// The directory of `ecs-migrate local`'s lock files [default: $ECS_MIGRATE_LOCK_DIR, else
+    /// $XDG_STATE_HOME/ecs-migrate/locks, else ~/.local/state/ecs-migrate/locks]
+    #[arg(long, value_name = "DIR")]
+    pub lock_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsFlags,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: LockTarget,
+    /// Print one JSON object (scope, held, holder, task) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReleaseArgs {
+    #[command(flatten)]
+    pub target: LockTarget,
+    /// Release even though the holder's task still runs (or could not be checked, or, locally,
+    /// its lease lasts): another migration of the scope may then start beside it
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Where the lock is, and how its holder's task can be seen.
+struct Opened {
+    table: Box<dyn LockTable>,
+    /// ECS, on AWS; `None` for the local lock files.
+    ecs: Option<SdkEcs>,
+    /// What to call the table in messages.
+    describe: String,
+}
+
+impl LockTarget {
+    async fn open(&self) -> Result<Opened, UsageError> {
+        if self.scope.trim().is_empty() {
+            return Err(UsageError::new(
+                "--scope is empty: give the lock scope (LOCK_SCOPE, or the task definition family)",
+            ));
+        }
+        let Some(table) = &self.table else {
+            let aws = &self.aws;
+            if aws.region.is_some() || aws.profile.is_some() || aws.endpoint_url.is_some() {
+                return Err(UsageError::new(
+                    "--region, --profile and --endpoint-url are for the DynamoDB lock table: pass --table NAME with them (without --table the lock is ecs-migrate local's lock files)",
+                ));
+            }
+            let dir = self
+                .lock_dir
+                .clone()
+                .unwrap_or_else(|| FileLockTable::default_dir(|name| std::env::var(name).ok()));
+            return Ok(Opened {
+                describe: format!("lock directory {}", dir.display()),
+                table: Box::new(FileLockTable::new(dir)),
+                ecs: None,
+            });
+        };
+        let aws = self.aws.load(None).await?;
+        Ok(Opened {
+            describe: format!("DynamoDB table {table} ({})", aws.region),
+            table: Box::new(DynamoDbLockTable::new(
+                aws_sdk_dynamodb::Client::new(&aws.config),
+                table,
+            )),
+            ecs: Some(SdkEcs::new(aws_sdk_ecs::Client::new(&aws.config))),
+        })
+    }
+}
+
+pub async fn run(command: LockCommand) -> Result<Outcome, UsageError> {
+    match command {
+        LockCommand::Status(args) => {
+            let opened = args.target.open().await?;
+            let ecs = opened.ecs.as_ref().map(|e| e as &dyn Ecs);
+            Ok(status(
+                opened.table.as_ref(),
+                ecs,
+                &args.target.scope,
+                &opened.describe,
+                args.json,
+                Utc::now(),
+            )
+            .await)
+        }
+        LockCommand::Release(args) => {
+            let opened = args.target.open().await?;
+            let ecs = opened.ecs.as_ref().map(|e| e as &dyn Ecs);
+            Ok(release(
+                opened.table.as_ref(),
+                ecs,
+                &args.target.scope,
+                &opened.describe,
+                args.force,
+                Utc::now(),
+            )
+            .await)
+        }
+    }
+}
+
+/// Whether the holder's task still runs, as far as can be seen from here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HolderTask {
+    /// ECS reports it, not yet STOPPED.
+    Running {
+        task_arn: String,
+        last_status: String,
+    },
+    /// STOPPED, no longer known to ECS, or none found by the holder's `startedBy`.
+    NotRunning { detail: String },
+    /// A local run's task: another process's, not visible from here.
+    Unchecked,
+    /// ECS could not be asked.
+    CheckFailed { error: String },
+}
+
+/// Looks the holder's task up in ECS: by its ARN, or, when RunTask's answer was never
+/// recorded, by the `startedBy` the holder gave RunTask.
+pub async fn holder_task(ecs: Option<&dyn Ecs>, item: &LockItem) -> HolderTask {
+    let Some(ecs) = ecs else {
+        return HolderTask::Unchecked;
+    };
+    let task_arn = match &item.task_arn {
+        Some(arn) => arn.clone(),
+        None => match ecs
+            .list_tasks_started_by(&item.cluster, &item.started_by)
+            .await
+        {
+            Ok(arns) => match arns.into_iter().next() {
+                Some(arn) => arn,
+                None => {
+                    return HolderTask::NotRunning {
+                        detail: format!(
+                            "no task recorded, and none running with startedBy {}",
+                            item.started_by
+                        ),
+                    }
+                }
+            },
+            Err(err) => {
+                return HolderTask::CheckFailed {
+                    error: err.to_string(),
+                }
+            }
+        },
+    };
+    match ecs.describe_task(&item.cluster, &task_arn).await {
+        Ok(TaskLookup::Found(task))
+            if !matches!(task.last_status, LastStatus::Stopped | LastStatus::Deleted) =>
+        {
+            HolderTask::Running {
+                task_arn,
+                last_status: task.last_status.to_string(),
+            }
+        }
+        Ok(TaskLookup::Found(task)) => HolderTask::NotRunning {
+            detail: match task.stopped_at {
+                Some(at) => format!("{task_arn} is {} since {}", task.last_status, time(at)),
+                None => format!("{task_arn} is {}", task.last_status),
+            },
+        },
+        Ok(TaskLookup::Missing { reason }) => HolderTask::NotRunning {
+            detail: format!("{task_arn} is no longer known to ECS ({reason})"),
+        },
+        Err(err) => HolderTask::CheckFailed {
+            error: err.to_string(),
+        },
+    }
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// `in 3m02s` or `4m10s ago`.
+fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let seconds = (t - now).num_seconds();
+    if seconds >= 0 {
+        format!("in {}", duration_words(seconds))
+    } else {
+        format!("{} ago", duration_words(-seconds))
+    }
+}
+
+fn failed(what: &str, scope: &str, describe: &str, err: &LockError) -> Outcome {
+    eprintln!(
+        "ecs-migrate: {what} the lock of scope {} in {describe}: {}",
+        printable(scope),
+        printable(&err.message)
+    );
+    Outcome::Failed
+}
+
+/// `ecs-migrate lock status`.
+pub async fn status(
+    table: &dyn LockTable,
+    ecs: Option<&dyn Ecs>,
+    scope: &str,
+    describe: &str,
+    as_json: bool,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let item = match table.get(scope).await {
+        Ok(item) => item,
+        Err(err) => return failed("reading", scope, describe, &err),
+    };
+    let task = match &item {
+        Some(item) => Some(holder_task(ecs, item).await),
+        None => None,
+    };
+    if as_json {
+        println!("{}", status_json(scope, item.as_ref(), task.as_ref(), now));
+        return Outcome::Succeeded;
+    }
+    match (&item, &task) {
+        (Some(item), Some(task)) => print!("{}", status_text(item, task, now)),
+        _ => println!(
+            "scope {}: free (no migration holds the lock in {describe})",
+            printable(scope)
+        ),
+    }
+    Outcome::Succeeded
+}
+
+/// The holder, as `status` prints it.
+fn status_text(item: &LockItem, task: &HolderTask, now: DateTime<Utc>) -> String {
+    let name = item.execution_name.as_deref().unwrap_or("(unnamed)");
+    let lease = if item.expired_at(now) {
+        format!(
+            "ended {} ({}): the next execution may take over once it has stopped the task",
+            time(item.lease_until),
+            relative(item.lease_until, now)
+        )
+    } else {
+        format!(
+            "until {} ({})",
+            time(item.lease_until),
+            relative(item.lease_until, now)
+        )
+    };
+    let task_line = match task {
+        HolderTask::Running {
+            task_arn,
+            last_status,
+        } => format!("{task_arn}: {last_status}, still runs"),
+        HolderTask::NotRunning { detail } => format!("not running: {detail}"),
+        HolderTask::Unchecked => format!(
+            "{} (a local run's task: not visible from here; its run renews the lease every poll round)",
+            item.task_arn.as_deref().unwrap_or("not started yet")
+        ),
+        HolderTask::CheckFailed { error } => format!(
+            "{}: could not check whether it runs ({error})",
+            item.task_arn.as_deref().unwrap_or("unknown")
+        ),
+    };
+    let lines = [
+        format!("scope {}: held", item.scope),
+        format!("  execution  {name} ({})", item.holder),
+        format!("  migration  {} ({})", item.migration(), item.taskdef_arn),
+        format!(
+            "  since      {} ({})",
+            time(item.since),
+            relative(item.since, now)
+        ),
+        format!("  lease      {lease}"),
+        format!("  task       {task_line}"),
+    ];
+    lines
+        .iter()
+        .map(|l| format!("{}\n", printable(l)))
+        .collect()
+}
+
+fn status_json(
+    scope: &str,
+    item: Option<&LockItem>,
+    task: Option<&HolderTask>,
+    now: DateTime<Utc>,
+) -> Value {
+    let holder = item.map(|item| {
+        json!({
+            "execution": item.holder,
+            "executionName": item.execution_name,
+            "migration": item.migration(),
+            "taskDefinitionArn": item.taskdef_arn,
+            "cluster": item.cluster,
+            "startedBy": item.started_by,
+            "since": time(item.since),
+            "leaseUntil": time(item.lease_until),
+            "leaseExpired": item.expired_at(now),
+            "taskArn": item.task_arn,
+        })
+    });
+    let task = task.map(|task| match task {
+        HolderTask::Running {
+            task_arn,
+            last_status,
+        } => json!({"state": "RUNNING", "taskArn": task_arn, "lastStatus": last_status}),
+        HolderTask::NotRunning { detail } => json!({"state": "NOT_RUNNING", "detail": detail}),
+        HolderTask::Unchecked => json!({"state": "UNCHECKED",
+            "detail": "a local run's task is not visible from here; its lease stands for it"}),
+        HolderTask::CheckFailed { error } => json!({"state": "CHECK_FAILED", "detail": error}),
+    });
+    json!({
+        "scope": scope,
+        "held": item.is_some(),
+        "holder": holder,
+        "task": task,
+    })
+}
+
+/// Whether `release` may delete the lock, and what it must say when it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Decision {
+    Release { warning: Option<String> },
+    Refuse(String),
+}
+
+fn decide(item: &LockItem, task: &HolderTask, now: DateTime<Utc>, force: bool) -> Decision {
+    let name = item.execution_name.as_deref().unwrap_or(&item.holder);
+    let refusal = match task {
+        HolderTask::NotRunning { .. } => None,
+        HolderTask::Running {
+            task_arn,
+            last_status,
+        } => Some((
+            format!(
+                "the holder's task {task_arn} is still {last_status} in cluster {cluster}: stop it first (aws ecs stop-task --cluster {cluster} --task {task_arn}), or abort execution {name} (aws stepfunctions stop-execution --execution-arn {holder}: the deployment's cleanup stops its task and releases the lock)",
+                cluster = item.cluster,
+                holder = item.holder,
+            ),
+            format!("its task {task_arn} still runs ({last_status})"),
+        )),
+        HolderTask::CheckFailed { error } => Some((
+            format!("could not check whether the holder's task still runs ({error}); check it in the ECS console"),
+            "its task could not be checked".to_string(),
+        )),
+        HolderTask::Unchecked if item.expired_at(now) => None,
+        HolderTask::Unchecked => Some((
+            format!(
+                "its lease lasts until {} ({}), and its `ecs-migrate local` run renews it every poll round, so that run is probably still going: stop it (Ctrl-C releases the lock), or wait until the lease ends",
+                time(item.lease_until),
+                relative(item.lease_until, now)
+            ),
+            "its lease had not ended".to_string(),
+        )),
+    };
+    match (refusal, force) {
+        (None, _) => Decision::Release { warning: None },
+        (Some((why, _)), false) => Decision::Refuse(format!(
+            "not released: {why}; or pass --force to release it anyway"
+        )),
+        (Some((_, what)), true) => Decision::Release {
+            warning: Some(format!(
+                "{what}: another migration of this scope may now start beside it"
+            )),
+        },
+    }
+}
+
+/// `ecs-migrate lock release`.
+pub async fn release(
+    table: &dyn LockTable,
+    ecs: Option<&dyn Ecs>,
+    scope: &str,
+    describe: &str,
+    force: bool,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let item = match table.get(scope).await {
+        Ok(Some(item)) => item,
+        Ok(None) => {
+            println!(
+                "scope {}: no migration holds the lock in {describe}; nothing to release",
+                printable(scope)
+            );
+            return Outcome::Succeeded;
+        }
+        Err(err) => return failed("reading", scope, describe, &err),
+    };
+    let task = holder_task(ecs, &item).await;
+    let holder = format!(
+        "execution {} ({}), migration {} since {}",
+        item.execution_name.as_deref().unwrap_or("(unnamed)"),
+        item.holder,
+        item.migration(),
+        time(item.since)
+    );
+    let warning = match decide(&item, &task, now, force) {
+        Decision::Refuse(why) => {
+            eprintln!(
+                "ecs-migrate: scope {}: held by {}: {}",
+                printable(scope),
+                printable(&holder),
+                printable(&why)
+            );
+            return Outcome::Failed;
+        }
+        Decision::Release { warning } => warning,
+    };
+    // Conditional on the holder read above: a lock taken since then is never removed.
+    match table.release(scope, &item.holder).await {
+        Ok(true) => {
+            println!(
+                "scope {}: released the lock held by {}",
+                printable(scope),
+                printable(&holder)
+            );
+            match (&warning, &task) {
+                (Some(warning), _) => println!("  warning: {}", printable(warning)),
+                (None, HolderTask::NotRunning { detail }) => {
+                    println!("  its task: {}", printable(detail))
+                }
+                (None, _) => println!("  its lease had ended {}", time(item.lease_until)),
+            }
+            Outcome::Succeeded
+        }
+        Ok(false) => {
+            eprintln!(
+                "ecs-migrate: scope {}: not released: the lock is no longer held by {} (it was released or taken over meanwhile); run `ecs-migrate lock status` again",
+                printable(scope),
+                printable(&holder)
+            );
+            Outcome::Failed
+        }
+        Err(err) => failed("releasing", scope, describe, &err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::lock::{Expected, MemoryLockTable};
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
+    }
+
+    fn item(holder: &str, lease_until: i64) -> LockItem {
+        LockItem {
+            scope: "app".into(),
+            holder: format!("arn:aws:states:eu-west-1:123456789012:execution:m:{holder}"),
+            execution_name: Some(holder.into()),
+            client_token: "token".into(),
+            taskdef_arn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:7".into(),
+            family: "app".into(),
+            revision: 7,
+            cluster: "prod".into(),
+            started_by: format!("ecs-migrate/{holder}"),
+            task_arn: Some("arn:aws:ecs:eu-west-1:123456789012:task/prod/abc".into()),
+            since: at(0),
+            lease_until: at(lease_until),
+        }
+    }
+
+    fn running() -> HolderTask {
+        HolderTask::Running {
+            task_arn: "arn:aws:ecs:eu-west-1:123456789012:task/prod/abc".into(),
+            last_status: "RUNNING".into(),
+        }
+    }
+
+    #[test]
+    fn a_running_task_refuses_unless_forced() {
+        let held = item("a", 900);
+        let Decision::Refuse(why) = decide(&held, &running(), at(100), false) else {
+            panic!("released while the task runs");
+        };
+        for needle in [
+            "task/prod/abc is still RUNNING",
+            "aws ecs stop-task --cluster prod --task arn:aws:ecs:eu-west-1:123456789012:task/prod/abc",
+            "aws stepfunctions stop-execution --execution-arn arn:aws:states:eu-west-1:123456789012:execution:m:a",
+            "--force",
+        ] {
+            assert!(why.contains(needle), "{needle}: {why}");
+        }
+        let Decision::Release { warning: Some(w) } = decide(&held, &running(), at(100), true)
+        else {
+            panic!("--force must release, with a warning");
+        };
+        assert!(w.contains("still runs"), "{w}");
+        // An expired lease does not make a running task's lock free.
+        assert!(matches!(
+            decide(&held, &running(), at(5_000), false),
+            Decision::Refuse(_)
+        ));
+    }
+
+    #[test]
+    fn locally_the_lease_stands_for_the_task() {
+        let held = item("a", 900);
+        let Decision::Refuse(why) = decide(&held, &HolderTask::Unchecked, at(100), false) else {
+            panic!("released during the lease");
+        };
+        assert!(why.contains("lease lasts until"), "{why}");
+        assert_eq!(
+            decide(&held, &HolderTask::Unchecked, at(901), false),
+            Decision::Release { warning: None }
+        );
+        let failed = HolderTask::CheckFailed {
+            error: "AccessDenied".into(),
+        };
+        assert!(matches!(
+            decide(&held, &failed, at(5_000), false),
+            Decision::Refuse(_)
+        ));
+        let stopped = HolderTask::NotRunning {
+            detail: "STOPPED".into(),
+        };
+        assert_eq!(
+            decide(&held, &stopped, at(100), false),
+            Decision::Release { warning: None }
+        );
+    }
+
+    /// A table whose lock changes hands between `release`'s read and its delete.
+    struct TakenOverMeanwhile(MemoryLockTable);
+
+    #[async_trait]
+    impl LockTable for TakenOverMeanwhile {
+        async fn get(&self, scope: &str) -> Result<Option<LockItem>, LockError> {
+            let seen = self.0.get(scope).await?;
+            let newer = item("b", 9_000);
+            let takeover = Expected::Expired {
+                holder: &item("a", 0).holder,
+                now: at(1_000),
+            };
+            assert!(self.0.put(&newer, takeover).await?, "the takeover");
+            Ok(seen)
+        }
+        async fn put(&self, item: &LockItem, expected: Expected<'_>) -> Result<bool, LockError> {
+            self.0.put(item, expected).await
+        }
+        async fn renew(
+            &self,
+            scope: &str,
+            holder: &str,
+            lease_until: DateTime<Utc>,
+            task_arn: Option<&str>,
+        ) -> Result<bool, LockError> {
+            self.0.renew(scope, holder, lease_until, task_arn).await
+        }
+        async fn release(&self, scope: &str, holder: &str) -> Result<bool, LockError> {
+            self.0.release(scope, holder).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_newer_holders_lock_is_never_released() {
+        let memory = MemoryLockTable::new();
+        assert!(memory.put(&item("a", 900), Expected::Free).await.unwrap());
+        let table = TakenOverMeanwhile(memory.clone());
+        // a's lease ended and its run is gone (local: unchecked, lease over): release goes on,
+        // but b took the lock over in between.
+        let outcome = release(&table, None, "app", "test", false, at(1_000)).await;
+        assert_eq!(outcome, Outcome::Failed);
+        let kept = memory.get("app").await.unwrap().expect("b's lock is kept");
+        assert_eq!(kept.execution_name.as_deref(), Some("b"));
+    }
+
+    #[tokio::test]
+    async fn free_scopes_release_nothing_and_say_so() {
+        let memory = MemoryLockTable::new();
+        assert_eq!(
+            release(&memory, None, "app", "test", false, at(0)).await,
+            Outcome::Succeeded
+        );
+        assert_eq!(
+            status(&memory, None, "app", "test", true, at(0)).await,
+            Outcome::Succeeded
+        );
+        let json = status_json("app", None, None, at(0));
+        assert_eq!(json["held"], false);
+        assert_eq!(json["holder"], Value::Null);
+    }
+
+    #[test]
+    fn status_names_the_holder_its_lease_and_its_task() {
+        let held = item("a", 900);
+        let text = status_text(&held, &running(), at(600));
+        for needle in [
+            "scope app: held",
+            "execution  a (arn:aws:states:eu-west-1:123456789012:execution:m:a)",
+            "migration  app:7 (arn:aws:ecs:eu-west-1:123456789012:task-definition/app:7)",
+            "since      2027-01-15T08:00:00.000Z (10m00s ago)",
+            "lease      until 2027-01-15T08:15:00.000Z (in 5m00s)",
+            "task/prod/abc: RUNNING, still runs",
+        ] {
+            assert!(text.contains(needle), "{needle}:\n{text}");
+        }
+        let expired = status_text(&held, &running(), at(1_000));
+        assert!(expired.contains("lease      ended"), "{expired}");
+        let json = status_json("app", Some(&held), Some(&running()), at(1_000));
+        assert_eq!(json["holder"]["leaseExpired"], true);
+        assert_eq!(json["holder"]["migration"], "app:7");
+        assert_eq!(json["task"]["state"], "RUNNING");
+    }
+}
