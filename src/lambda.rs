@@ -179,16 +179,7 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
     if let Err(err) = &step {
         tracing::error!(error_type = err.name(), error = %err, "no step is configured; every invocation will fail");
     }
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                .operation_timeout(OPERATION_TIMEOUT)
-                .build(),
-        )
-        .load()
-        .await;
+    let config = sdk_config().await;
 
     let ecs_client = aws_sdk_ecs::Client::new(&config);
     let ecs = SdkEcs::new(ecs_client.clone());

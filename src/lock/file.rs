@@ -131,9 +131,7 @@ impl LockTable for FileLockTable {
         if !put_allowed(self.read(&item.scope)?.as_ref(), expected) {
             return Ok(false);
         }
-        let mut item = item.clone();
-        item.since = to_millis(item.since);
-        item.lease_until = to_millis(item.lease_until);
+        let item = item.in_millis();
         self.write(&item)?;
         Ok(true)
     }

@@ -62,9 +62,7 @@ impl LockTable for MemoryLockTable {
         if !put_allowed(inner.items.get(&item.scope), expected) {
             return Ok(false);
         }
-        let mut item = item.clone();
-        item.since = to_millis(item.since);
-        item.lease_until = to_millis(item.lease_until);
+        let item = item.in_millis();
         inner.items.insert(item.scope.clone(), item.clone());
         inner.changes.push(LockChange::Taken(item));
         Ok(true)

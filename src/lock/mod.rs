@@ -62,6 +62,15 @@ impl LockItem {
     pub fn expired_at(&self, now: DateTime<Utc>) -> bool {
         self.lease_until < now
     }
+
+    /// The item with its times in whole milliseconds, as every table keeps them.
+    pub fn in_millis(&self) -> LockItem {
+        LockItem {
+            since: to_millis(self.since),
+            lease_until: to_millis(self.lease_until),
+            ..self.clone()
+        }
+    }
 }
 
 /// What a conditional write of a whole item expects to find.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::stop_task::{list, stop_all, stop_reason};
+use super::stop_task::{describe, list, stop_all, stop_reason};
 use super::{later_by, MigrationRequest, RunOutcome, StepEnv, StopResult};
 use crate::ecs::{LastStatus, TaskLookup};
 use crate::error::MigrationError;
@@ -465,17 +465,7 @@ async fn wait_stopped(
     loop {
         let mut running = None;
         for task in tasks {
-            let lookup = env.ecs.describe_task(cluster, task).await.map_err(|err| {
-                let message = format!("describing task {task}: {err}");
-                if err.transient {
-                    MigrationError::AwsTransient(message)
-                } else {
-                    MigrationError::Misconfigured(format!(
-                        "{message}; grant this function's role ecs:DescribeTasks on the cluster's tasks"
-                    ))
-                }
-            })?;
-            if let TaskLookup::Found(state) = lookup {
+            if let TaskLookup::Found(state) = describe(env, cluster, task).await? {
                 if state.last_status != LastStatus::Stopped {
                     running = Some((task.clone(), state.last_status));
                     break;

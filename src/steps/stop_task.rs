@@ -206,21 +206,7 @@ pub(super) async fn ours(
     task_arn: &str,
     started_by: &str,
 ) -> Result<bool, MigrationError> {
-    let lookup = env
-        .ecs
-        .describe_task(cluster, task_arn)
-        .await
-        .map_err(|err| {
-            let message = format!("describing task {task_arn}: {err}");
-            if err.transient {
-                MigrationError::AwsTransient(message)
-            } else {
-                MigrationError::Misconfigured(format!(
-                    "{message}; grant this function's role ecs:DescribeTasks on the cluster's tasks"
-                ))
-            }
-        })?;
-    let TaskLookup::Found(task) = lookup else {
+    let TaskLookup::Found(task) = describe(env, cluster, task_arn).await? else {
         return Ok(true);
     };
     match task.started_by.as_deref() {
@@ -233,6 +219,27 @@ pub(super) async fn ours(
             )))
         }
     }
+}
+
+/// ecs:DescribeTasks for one task, its failure named for the state machine.
+pub(super) async fn describe(
+    env: &StepEnv<'_>,
+    cluster: &str,
+    task_arn: &str,
+) -> Result<TaskLookup, MigrationError> {
+    env.ecs
+        .describe_task(cluster, task_arn)
+        .await
+        .map_err(|err| {
+            let message = format!("describing task {task_arn}: {err}");
+            if err.transient {
+                MigrationError::AwsTransient(message)
+            } else {
+                MigrationError::Misconfigured(format!(
+                    "{message}; grant this function's role ecs:DescribeTasks on the cluster's tasks"
+                ))
+            }
+        })
 }
 
 pub(super) async fn list(
