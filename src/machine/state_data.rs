@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use crate::error::StateError;
+use crate::steps::report_deployment::DeploymentAnswer;
 use crate::steps::{
     LockState, MigrationRequest, MigrationResult, RunOutcome, StopResult, TaskStatus,
 };
@@ -28,6 +29,9 @@ pub struct StateData {
     pub error: Option<StateError>,
     #[serde(default, deserialize_with = "lenient")]
     pub stop: Option<StopResult>,
+    /// report-deployment's answer to the deployment's pause hook.
+    #[serde(default, deserialize_with = "lenient")]
+    pub hook_answer: Option<DeploymentAnswer>,
     /// StopTask's own failure: the task may still be running.
     #[serde(default, deserialize_with = "lenient")]
     pub stop_error: Option<StateError>,

@@ -351,6 +351,13 @@ impl Tracker {
                     self.stop_error = Some(error);
                 }
                 self.lock_notice(&mut progress, at, data.lock.as_ref());
+                if let Some(answer) = data.hook_answer {
+                    self.notice(
+                        &mut progress,
+                        at,
+                        format!("deployment hook: {}", answer.message),
+                    );
+                }
                 let task = match data.task {
                     Some(RunOutcome::Started(task)) => Some(task),
                     Some(RunOutcome::RetryLater(wait)) => {
@@ -551,7 +558,7 @@ mod tests {
     }
 
     #[test]
-    fn the_lock_says_whom_the_execution_waits_for_once() {
+    fn the_lock_and_the_hook_answer_are_told_once() {
         let mut tracker = Tracker::default();
         let held_by = json!({"execution": "arn:aws:states:us-east-1:1:execution:m:deploy-7",
             "execution_name": "deploy-7", "migration": "app:41", "since": "2026-11-25T13:00:00Z",
@@ -567,6 +574,12 @@ mod tests {
             exited(1, "AcquireLock", waiting.clone()),
             exited(2, "LockTaken", waiting),
             exited(3, "AcquireLock", acquired),
+            exited(
+                4,
+                "ContinueDeployment",
+                json!({"hook_answer": {"action": "CONTINUE", "answered": true,
+                    "message": "answered CONTINUE to hook h-1"}}),
+            ),
         ] {
             for p in tracker.apply(event) {
                 if let Progress::Notice { text, .. } = p {
@@ -578,7 +591,8 @@ mod tests {
             notices,
             [
                 "waiting for app:41 (execution deploy-7, since 2026-11-25T13:00:00Z) (scope app)",
-                "got the migration lock of scope app after waiting 900 s"
+                "got the migration lock of scope app after waiting 900 s",
+                "deployment hook: answered CONTINUE to hook h-1"
             ]
         );
     }
