@@ -1,4 +1,4 @@
-//! The ECS seam: the five calls the steps make, as a trait over domain values, with the
+//! The ECS seam: the calls the steps make, as a trait over domain values, with the
 //! aws-sdk-ecs adapter beside it. The local runner (`crate::local`) implements the same trait.
 
 use std::collections::HashMap;

@@ -75,7 +75,7 @@ check "GitHub Actions: actionlint on the workflows, the composite action's scrip
 check "wheel: maturin build, fresh venv, ecs-migrate --version and a local run" bash tests/static/check-wheel.sh
 check "example: alembic on PostgreSQL via ecs-migrate local" bash tests/examples/fastapi-postgres.sh
 if [ "$quick" = false ]; then
-  check "cargo lambda build: one bootstrap zip for the five functions" bash tests/static/build-lambdas.sh
+  check "cargo lambda build: one bootstrap zip for all the functions" bash tests/static/build-lambdas.sh
 fi
 
 echo

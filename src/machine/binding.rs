@@ -20,7 +20,7 @@ use crate::logs::Logs;
 use crate::settings::Settings;
 use crate::steps::StepEnv;
 
-/// Where the five functions live: `arn:aws:lambda:REGION:ACCOUNT:function:PREFIXSTEP`, e.g.
+/// Where the step functions live: `arn:aws:lambda:REGION:ACCOUNT:function:PREFIXSTEP`, e.g.
 /// `arn:aws:lambda:eu-west-1:123456789012:function:ecs-migrate-run-task`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionArns {

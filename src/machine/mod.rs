@@ -1,6 +1,6 @@
 //! The migration state machine's contract, in one place: the definition
 //! (statemachine/migration.asl.json) with its `${STEP_arn}` placeholders and their rendering,
-//! the five steps by the names their functions carry, the binding that runs a step as a Lambda
+//! the steps by the names their functions carry, the binding that runs a step as a Lambda
 //! function would for a Task state (its error document as the Cause), the state data as a
 //! reader outside the execution sees it, and the history budget the definition's poll loop
 //! must fit in. `ecs-migrate local`, the Lambda functions, the scenario tests and the benches

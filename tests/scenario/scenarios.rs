@@ -31,7 +31,7 @@ pub(crate) fn definition() -> Definition {
     Definition::parse(&serde_json::from_str(&function_arns().render()).unwrap()).unwrap()
 }
 
-/// The five steps bound to a fake ECS, as `ecs-migrate local` binds them to its runner.
+/// The steps bound to a fake ECS, as `ecs-migrate local` binds them to its runner.
 pub(crate) fn steps(
     settings: Settings,
     fake: Arc<FakeEcs>,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the one Lambda zip the Terraform module deploys for all five functions (cargo lambda,
+# Builds the one Lambda zip the Terraform module deploys for all its functions (cargo lambda,
 # arm64, al2023: one fat-LTO link instead of five) and checks it holds an executable bootstrap.
 # Falls back to x86-64 if the arm64 target cannot be installed (then set
 # lambda_architecture = "x86_64" in Terraform).

@@ -1,4 +1,4 @@
-//! The one `bootstrap` for the five functions, under a Runtime API server on 127.0.0.1: it
+//! The one `bootstrap` for all the functions, under a Runtime API server on 127.0.0.1: it
 //! serves the step its function is configured for (the handler, which Lambda passes as
 //! `_HANDLER`, or `ECS_MIGRATE_STEP`), and an unconfigured function fails every invocation by
 //! name instead of crashing the runtime.

@@ -145,7 +145,7 @@ async fn a_hung_aws_call_fails_within_the_operation_timeout() {
     hold.abort();
 }
 
-/// A migration's resources in moto, and the five bootstraps pointed at it.
+/// A migration's resources in moto, and the bootstraps pointed at it.
 struct Deployment {
     cluster: String,
     family: String,

@@ -4,7 +4,7 @@ output "state_machine_arn" {
 }
 
 output "lambda_function_arns" {
-  description = "The five functions."
+  description = "The functions (the steps, report-deployment and deployment-hook)."
   value       = module.ecs_migrate.lambda_function_arns
 }
 
