@@ -1,5 +1,5 @@
-//! How deeply the engine lets JSON data nest, and the two walks that must not recurse: the
-//! check of a value handed in from outside (however deep) and the drop of one it refuses.
+//! How deeply the engine lets JSON data nest, and the two walks that must survive a value of
+//! any depth: the check of a value handed in from outside and the drop of one it refuses.
 //!
 //! AWS documents no nesting limit for a state's data: the Step Functions quotas bound only
 //! its size (256 KiB) and StartExecution's `input` only its length. The engine needs one:
@@ -19,23 +19,14 @@ use serde_json::Value;
 pub const MAX_NESTING_DEPTH: usize = 127;
 
 /// Whether `value` nests arrays and objects more than `max` levels deep (`[]` is one level,
-/// a scalar none). Iterative, and stops at the first level past `max`.
+/// a scalar none). It recurses, but never more than `max + 1` levels, however deep `value`
+/// goes, and allocates nothing: it runs on every state's output.
 pub fn deeper_than(value: &Value, max: usize) -> bool {
-    let mut pending: Vec<(&Value, usize)> = vec![(value, 0)];
-    while let Some((v, depth)) = pending.pop() {
-        let containers = |c: &&Value| c.is_array() || c.is_object();
-        match v {
-            Value::Array(items) if depth < max => {
-                pending.extend(items.iter().filter(containers).map(|c| (c, depth + 1)))
-            }
-            Value::Object(map) if depth < max => {
-                pending.extend(map.values().filter(containers).map(|c| (c, depth + 1)))
-            }
-            Value::Array(_) | Value::Object(_) => return true,
-            _ => {}
-        }
+    match value {
+        Value::Array(items) => max == 0 || items.iter().any(|c| deeper_than(c, max - 1)),
+        Value::Object(map) => max == 0 || map.values().any(|c| deeper_than(c, max - 1)),
+        _ => false,
     }
-    false
 }
 
 /// Whether `value` is deeper than the engine admits.
@@ -97,7 +88,10 @@ mod tests {
     fn a_value_as_deep_as_256_kib_allows_is_checked_and_dropped() {
         let deep = nested_arrays(131_072);
         assert!(too_deep(&deep));
-        assert!(!deeper_than(&deep, 131_072));
         drop_deep(deep);
+        let exact = nested_arrays(1_000);
+        assert!(!deeper_than(&exact, 1_000));
+        assert!(deeper_than(&exact, 999));
+        drop_deep(exact);
     }
 }

@@ -156,7 +156,7 @@ impl Executor {
 
     /// Whether StartExecution would accept `input`, and the engine hold it.
     pub fn check_input(&self, input: &Value) -> Result<(), StartError> {
-        // Depth first: it is checked without recursion, the size with a recursive writer.
+        // Depth first: its check stops past the bound, the size is counted by a recursive writer.
         if too_deep(input) {
             return Err(StartError::InputTooDeep {
                 limit: MAX_NESTING_DEPTH,

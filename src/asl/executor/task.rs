@@ -64,7 +64,8 @@ impl<'s> Scope<'s> {
         // "States.DataLimitExceeded": a result over the payload quota fails the task, named
         // by its resource; only a Retry or Catch naming the error handles it (States.ALL does
         // not match it). A result nested too deep (an invoker's value, not parsed text) ends
-        // the execution; depth is checked first, without recursion, and so is the drop.
+        // the execution; depth is checked first (the check stops past the bound), and the
+        // refused value is dropped without recursion.
         let outcome = outcome.and_then(|result| {
             if too_deep(&result) {
                 drop_deep(result);
