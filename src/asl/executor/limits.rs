@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::super::depth::{too_deep, MAX_NESTING_DEPTH};
-use super::super::value::{json_len, MAX_PAYLOAD_BYTES};
+use super::super::value::{json_len, json_len_and_depth, MAX_PAYLOAD_BYTES};
 use super::failure::Failure;
 
 /// "Maximum execution history size: 25,000 events in a single state machine execution
@@ -47,13 +47,21 @@ impl Limits {
     }
 
     /// A state's result or output over the payload quota or nested too deep; `name` is the
-    /// state's name, or a Task's resource for its result (as the service names them). Depth
-    /// first: the size is counted by a recursive writer.
+    /// state's name, or a Task's resource for its result (as the service names them).
     pub(super) fn check_payload(&self, name: &str, value: &Value) -> Result<(), Failure> {
-        if too_deep(value) {
+        // The values checked here were built by the engine from data already checked, so
+        // the recursive writer can measure both at once.
+        let (deep, large) = match self.payload_bytes {
+            Some(max) => {
+                let (bytes, depth) = json_len_and_depth(value);
+                (depth > MAX_NESTING_DEPTH, bytes > max)
+            }
+            None => (too_deep(value), false),
+        };
+        if deep {
             return Err(nested_too_deep("data"));
         }
-        if self.too_large(value) {
+        if large {
             return Err(data_limit_exceeded(name));
         }
         Ok(())
