@@ -42,6 +42,11 @@ impl Clock for SystemClock {
 /// deadline yields to the runtime a few times and advances the clock only if no one touched
 /// the clock meanwhile (read the time, started or ended a sleep). Work that waits on real I/O
 /// without touching the clock does not hold virtual time back.
+///
+/// A task the runtime has not polled yet is invisible to that check: on a multi-thread
+/// runtime a spawned task may start only after another task's sleep has moved the clock. Code
+/// that needs several spawned tasks to start sleeping at the same instant takes a
+/// [`VirtualClock::hold`] until they have all registered.
 #[derive(Debug)]
 pub struct VirtualClock {
     state: Mutex<State>,
@@ -55,6 +60,8 @@ struct State {
     epoch: u64,
     next_id: u64,
     sleepers: BTreeSet<(DateTime<Utc>, u64)>,
+    /// Live [`Hold`]s; time does not advance by itself while there is one.
+    holds: u32,
 }
 
 /// Yields the earliest sleeper makes, seeing no clock activity, before it advances time.
@@ -74,6 +81,7 @@ impl VirtualClock {
                 epoch: 0,
                 next_id: 0,
                 sleepers: BTreeSet::new(),
+                holds: 0,
             }),
             changed: Notify::new(),
         }
@@ -96,6 +104,16 @@ impl VirtualClock {
     /// Number of sleeps currently pending (for tests of code that should be waiting).
     pub fn pending_sleeps(&self) -> usize {
         self.lock().sleepers.len()
+    }
+
+    /// Stops time from advancing by itself until the returned guard is dropped (`advance`
+    /// still moves it): sleeps started meanwhile all start at the same instant, however late
+    /// the runtime polls the tasks that start them.
+    pub fn hold(&self) -> Hold<'_> {
+        let mut s = self.lock();
+        s.holds += 1;
+        s.epoch += 1;
+        Hold { clock: self }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -124,6 +142,24 @@ impl Drop for Registration<'_> {
             s.epoch += 1;
         }
         // The next-earliest sleeper may now be the one to advance time.
+        self.clock.changed.notify_waiters();
+    }
+}
+
+/// Keeps a [`VirtualClock`] from advancing by itself while it lives.
+#[derive(Debug)]
+pub struct Hold<'a> {
+    clock: &'a VirtualClock,
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        {
+            let mut s = self.clock.lock();
+            s.holds = s.holds.saturating_sub(1);
+            s.epoch += 1;
+        }
+        // The earliest sleeper waits for this to advance time.
         self.clock.changed.notify_waiters();
     }
 }
@@ -160,7 +196,7 @@ impl Clock for VirtualClock {
                 let mut s = self.lock();
                 if s.now >= key.0 {
                     Step::Done { advanced: false }
-                } else if s.sleepers.first() == Some(&key) {
+                } else if s.sleepers.first() == Some(&key) && s.holds == 0 {
                     if seen_epoch == Some(s.epoch) {
                         quiet += 1;
                     } else {
@@ -230,18 +266,54 @@ mod tests {
         assert_eq!(tb, start() + chrono::Duration::seconds(20));
     }
 
+    /// Starts one task per duration, each sleeping that long and returning the time it woke
+    /// at. The clock is held until every sleep is registered: the runtime polls a spawned task
+    /// whenever it gets to it (under load, after another task has slept and moved the clock),
+    /// and the sleeps must all start at the same instant.
+    async fn spawn_sleepers(
+        clock: &Arc<VirtualClock>,
+        durations: &[u64],
+    ) -> Vec<tokio::task::JoinHandle<(u64, DateTime<Utc>)>> {
+        let hold = clock.hold();
+        let handles = durations
+            .iter()
+            .map(|&secs| spawn_sleeper(clock, secs, std::future::ready(())))
+            .collect();
+        wait_for_sleeps(clock, durations.len()).await;
+        drop(hold);
+        handles
+    }
+
+    /// A task that sleeps `secs` once `go` completes and returns the time it woke at.
+    fn spawn_sleeper(
+        clock: &Arc<VirtualClock>,
+        secs: u64,
+        go: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<(u64, DateTime<Utc>)> {
+        let c = clock.clone();
+        tokio::spawn(async move {
+            go.await;
+            c.sleep(Duration::from_secs(secs)).await;
+            (secs, c.now())
+        })
+    }
+
+    async fn wait_for_sleeps(clock: &VirtualClock, count: usize) {
+        let registered = async {
+            while clock.pending_sleeps() < count {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        // A safety bound, not a speed goal: tasks register in microseconds.
+        tokio::time::timeout(Duration::from_secs(60), registered)
+            .await
+            .expect("every spawned sleeper registers its sleep");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn spawned_sleepers_and_a_cancelled_timeout() {
         let clock = Arc::new(VirtualClock::starting_at(start()));
-        let mut handles = Vec::new();
-        for secs in [30u64, 5, 15] {
-            let c = clock.clone();
-            handles.push(tokio::spawn(async move {
-                c.sleep(Duration::from_secs(secs)).await;
-                (secs, c.now())
-            }));
-        }
-        for h in handles {
+        for h in spawn_sleepers(&clock, &[30, 5, 15]).await {
             let (secs, at) = h.await.unwrap();
             assert_eq!(at, start() + chrono::Duration::seconds(secs as i64));
         }
@@ -254,6 +326,49 @@ mod tests {
         }
         assert_eq!(clock.pending_sleeps(), 0);
         assert_eq!(clock.now(), start() + chrono::Duration::seconds(31));
+    }
+
+    // The race the test above lost now and then under load, made certain: the 5 s sleeper's
+    // task reaches its sleep late (here it waits for a signal; on a loaded machine its worker
+    // is descheduled). Unheld, the 15 s sleeper finds a quiet clock and moves it to +15 s
+    // before the 5 s sleep exists; held, both sleeps start at the start.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hold_lets_a_late_sleeper_start_with_the_others() {
+        let unheld = Arc::new(VirtualClock::starting_at(start()));
+        let (go, late) = tokio::sync::oneshot::channel::<()>();
+        let late = spawn_sleeper(&unheld, 5, async move {
+            let _ = late.await;
+        });
+        let early = spawn_sleeper(&unheld, 15, std::future::ready(()));
+        assert_eq!(
+            early.await.unwrap().1,
+            start() + chrono::Duration::seconds(15)
+        );
+        let _ = go.send(());
+        assert_eq!(
+            late.await.unwrap().1,
+            start() + chrono::Duration::seconds(20)
+        );
+
+        let held = Arc::new(VirtualClock::starting_at(start()));
+        let hold = held.hold();
+        let (go, late) = tokio::sync::oneshot::channel::<()>();
+        let late = spawn_sleeper(&held, 5, async move {
+            let _ = late.await;
+        });
+        let early = spawn_sleeper(&held, 15, std::future::ready(()));
+        wait_for_sleeps(&held, 1).await;
+        let _ = go.send(());
+        wait_for_sleeps(&held, 2).await;
+        drop(hold);
+        assert_eq!(
+            late.await.unwrap().1,
+            start() + chrono::Duration::seconds(5)
+        );
+        assert_eq!(
+            early.await.unwrap().1,
+            start() + chrono::Duration::seconds(15)
+        );
     }
 
     #[test]

@@ -51,28 +51,52 @@ enum Func {
 }
 
 impl Func {
+    const ALL: [Func; 18] = [
+        Self::Format,
+        Self::StringToJson,
+        Self::JsonToString,
+        Self::Array,
+        Self::ArrayPartition,
+        Self::ArrayContains,
+        Self::ArrayRange,
+        Self::ArrayGetItem,
+        Self::ArrayLength,
+        Self::ArrayUnique,
+        Self::Base64Encode,
+        Self::Base64Decode,
+        Self::Hash,
+        Self::JsonMerge,
+        Self::MathRandom,
+        Self::MathAdd,
+        Self::StringSplit,
+        Self::Uuid,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Format => "States.Format",
+            Self::StringToJson => "States.StringToJson",
+            Self::JsonToString => "States.JsonToString",
+            Self::Array => "States.Array",
+            Self::ArrayPartition => "States.ArrayPartition",
+            Self::ArrayContains => "States.ArrayContains",
+            Self::ArrayRange => "States.ArrayRange",
+            Self::ArrayGetItem => "States.ArrayGetItem",
+            Self::ArrayLength => "States.ArrayLength",
+            Self::ArrayUnique => "States.ArrayUnique",
+            Self::Base64Encode => "States.Base64Encode",
+            Self::Base64Decode => "States.Base64Decode",
+            Self::Hash => "States.Hash",
+            Self::JsonMerge => "States.JsonMerge",
+            Self::MathRandom => "States.MathRandom",
+            Self::MathAdd => "States.MathAdd",
+            Self::StringSplit => "States.StringSplit",
+            Self::Uuid => "States.UUID",
+        }
+    }
+
     fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "States.Format" => Self::Format,
-            "States.StringToJson" => Self::StringToJson,
-            "States.JsonToString" => Self::JsonToString,
-            "States.Array" => Self::Array,
-            "States.ArrayPartition" => Self::ArrayPartition,
-            "States.ArrayContains" => Self::ArrayContains,
-            "States.ArrayRange" => Self::ArrayRange,
-            "States.ArrayGetItem" => Self::ArrayGetItem,
-            "States.ArrayLength" => Self::ArrayLength,
-            "States.ArrayUnique" => Self::ArrayUnique,
-            "States.Base64Encode" => Self::Base64Encode,
-            "States.Base64Decode" => Self::Base64Decode,
-            "States.Hash" => Self::Hash,
-            "States.JsonMerge" => Self::JsonMerge,
-            "States.MathRandom" => Self::MathRandom,
-            "States.MathAdd" => Self::MathAdd,
-            "States.StringSplit" => Self::StringSplit,
-            "States.UUID" => Self::Uuid,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|f| f.name() == name)
     }
 
     /// Allowed argument counts (inclusive).
@@ -138,6 +162,8 @@ pub struct IntrinsicError {
 pub trait Resolve {
     /// The value a path names, or a message saying why it cannot be resolved.
     fn resolve(&self, path: &Path) -> Result<Value, String>;
+    /// The JSON text of the value a path's root names (`$`, `$$` or a variable), for messages.
+    fn root_text(&self, path: &Path) -> String;
     fn random(&self) -> &dyn RandomSource;
 }
 
@@ -170,7 +196,11 @@ impl Intrinsic {
         Ok(call)
     }
 
-    /// Evaluates the call.
+    /// Evaluates the call. Failures carry the service's causes, recorded on AWS (us-east-1)
+    /// by floci-io/floci's StepFunctionsIntrinsicMissingArgumentIntegrationTest: "The
+    /// function 'States.Format('{}', $.nope)' had the following error: The JsonPath argument
+    /// for the field '$.nope' could not be found in the input '{"other":1}'", the whole
+    /// expression named even when a nested call took the argument.
     pub fn eval(&self, env: &dyn Resolve) -> Result<Value, IntrinsicError> {
         let fail = |message: String| IntrinsicError {
             function: self.text.clone(),
@@ -181,16 +211,29 @@ impl Intrinsic {
             values.push(match arg {
                 Arg::Lit(v) => v.clone(),
                 Arg::Str { value, .. } => Value::String(value.clone()),
-                Arg::Path(p) => env.resolve(p).map_err(|m| {
+                Arg::Path(p) => env.resolve(p).map_err(|_| {
                     fail(format!(
-                        "The JsonPath argument for the field '{p}' could not be found: {m}"
+                        "The JsonPath argument for the field '{p}' could not be found in the input '{}'",
+                        env.root_text(p)
                     ))
                 })?,
-                // The innermost failure names the function that failed.
-                Arg::Call(c) => c.eval(env)?,
+                Arg::Call(c) => c.eval(env).map_err(|inner| fail(inner.message))?,
             });
         }
-        self.apply(values, env.random()).map_err(fail)
+        self.apply(values, env.random())
+            .map_err(|detail| match self.func {
+                // "Invalid arguments in States.MathAdd" and "... in States.StringToJson" were
+                // recorded on AWS (an integration test against a deployed stack checks the first;
+                // a user's report the second); a conformance suite run against AWS records the
+                // same words for States.ArrayRange, States.ArrayPartition and States.MathRandom.
+                // No source gives AWS's words for the other functions: their causes are ours.
+                Func::MathAdd
+                | Func::StringToJson
+                | Func::ArrayRange
+                | Func::ArrayPartition
+                | Func::MathRandom => fail(format!("Invalid arguments in {}", self.func.name())),
+                _ => fail(detail),
+            })
     }
 }
 
@@ -204,6 +247,9 @@ mod tests {
     impl Resolve for Env {
         fn resolve(&self, path: &Path) -> Result<Value, String> {
             path.select(&self.0).map_err(|e| e.to_string())
+        }
+        fn root_text(&self, _path: &Path) -> String {
+            crate::asl::path::compact(&self.0)
         }
         fn random(&self) -> &dyn RandomSource {
             &self.1

@@ -38,6 +38,7 @@
 
 mod choice;
 mod definition;
+mod depth;
 mod executor;
 pub mod graph;
 mod history;
@@ -52,6 +53,7 @@ mod template;
 mod value;
 
 pub use definition::{Definition, DefinitionError};
+pub use depth::MAX_NESTING_DEPTH;
 pub use executor::{
     ExecutionResult, ExecutionStatus, Executor, Limits, StartError, MAX_HISTORY_EVENTS,
 };

@@ -177,6 +177,11 @@ impl Path {
         })
     }
 
+    /// How many steps follow the root (`$.a[0]` has two).
+    pub fn step_count(&self) -> usize {
+        self.segs.len()
+    }
+
     /// True when the path selects at most one node (Jayway's "definite" path).
     pub fn is_definite(&self) -> bool {
         self.segs

@@ -237,6 +237,10 @@ impl Env<'_> {
 }
 
 impl Resolve for Env<'_> {
+    fn root_text(&self, path: &Path) -> String {
+        self.describe_root(path)
+    }
+
     fn resolve(&self, path: &Path) -> Result<Value, String> {
         match path.root() {
             Root::Input => path.select(self.input).map_err(|e| e.to_string()),

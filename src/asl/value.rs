@@ -1,30 +1,82 @@
 //! Small helpers over `serde_json::Value` shared by the engine: number comparison, integer
 //! extraction, the timestamp format the States Language accepts and payload sizes.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::ser::{Formatter, Serializer};
 use serde_json::{Number, Value};
 
 /// The payload quota: 256 KiB of UTF-8 JSON text, for a state's data and a task's result.
 pub const MAX_PAYLOAD_BYTES: u64 = 262_144;
 
+/// Counts the bytes written to it.
+struct Count(u64);
+
+impl std::io::Write for Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The size of a value as compact JSON text, counted without building the text.
 pub fn json_len(v: &Value) -> u64 {
-    struct Count(u64);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len() as u64;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     let mut count = Count(0);
     // Writing a Value to a counter cannot fail: its keys are strings and the sink never errs.
     let _ = serde_json::to_writer(&mut count, v);
     count.0
+}
+
+/// The compact writer, noting how deeply arrays and objects nest as it writes them.
+struct DepthFormatter<'a> {
+    open: usize,
+    deepest: &'a Cell<usize>,
+}
+
+impl DepthFormatter<'_> {
+    fn enter(&mut self) {
+        self.open += 1;
+        self.deepest.set(self.deepest.get().max(self.open));
+    }
+}
+
+impl Formatter for DepthFormatter<'_> {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.enter();
+        w.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open = self.open.saturating_sub(1);
+        w.write_all(b"]")
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.enter();
+        w.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open = self.open.saturating_sub(1);
+        w.write_all(b"}")
+    }
+}
+
+/// [`json_len`] and the nesting depth (`[]` is one level) in one pass of the writer, which
+/// recurses: only for values the engine built, whose depth its checks have bounded.
+pub fn json_len_and_depth(v: &Value) -> (u64, usize) {
+    let deepest = Cell::new(0);
+    let mut count = Count(0);
+    let formatter = DepthFormatter {
+        open: 0,
+        deepest: &deepest,
+    };
+    // As in json_len, the write cannot fail.
+    let _ = v.serialize(&mut Serializer::with_formatter(&mut count, formatter));
+    (count.0, deepest.get())
 }
 
 /// Compares two JSON numbers exactly when both are integers, as `f64` otherwise.
@@ -101,6 +153,19 @@ mod tests {
                 json_len(&v),
                 serde_json::to_string(&v).unwrap().len() as u64
             );
+        }
+    }
+
+    #[test]
+    fn one_pass_gives_the_size_and_the_depth() {
+        for (v, depth) in [
+            (json!(1), 0),
+            (json!([]), 1),
+            (json!({"a": [1, {"b": []}], "c": {}}), 4),
+            (json!([[1], [[2]], 3]), 3),
+        ] {
+            let text = serde_json::to_string(&v).unwrap();
+            assert_eq!(json_len_and_depth(&v), (text.len() as u64, depth), "{text}");
         }
     }
 

@@ -109,3 +109,206 @@ async fn a_missing_escaped_path_is_reported_as_written() {
         r.cause
     );
 }
+
+/// The cause of a failed execution without the "An error occurred while executing the state
+/// '<name>' (entered at the event id #<n>). " prefix the service puts in front of it; the
+/// error must be States.Runtime.
+async fn runtime_cause(def: Value, input: Value) -> String {
+    let r = run(def, input).await;
+    assert_eq!(r.status, ExecutionStatus::Failed, "{:?}", r.output);
+    assert_eq!(r.error.as_deref(), Some("States.Runtime"), "{:?}", r.cause);
+    let cause = r.cause.unwrap_or_default();
+    match cause.split_once("). ") {
+        Some((located, reason)) if located.starts_with("An error occurred") => reason.to_string(),
+        _ => cause,
+    }
+}
+
+fn one_state(state: Value) -> Value {
+    json!({"StartAt": "S", "States": {"S": state}})
+}
+
+fn map_with(field: &str, path: &str) -> Value {
+    one_state(
+        json!({"Type": "Map", "ItemsPath": "$.items", (field): path, "End": true,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}),
+    )
+}
+
+// TimestampPath, as AWS recorded it (LocalStack's tests/aws/services/stepfunctions/v2/base/
+// test_wait.snapshot.json, test_wait_timestamppath[]): "The TimestampPath parameter does not
+// reference a valid ISO-8601 extended offset date-time format string: $.start_at == <the
+// string>". A value that is no string is shown as JSON (no source gives AWS's form).
+#[tokio::test]
+async fn timestamp_path_causes() {
+    let wait = one_state(json!({"Type": "Wait", "TimestampPath": "$.start_at", "End": true}));
+    let prefix = "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: $.start_at == ";
+    for (value, shown) in [
+        (json!("2026-01-01 00:00:00"), "2026-01-01 00:00:00"),
+        (json!("yesterday"), "yesterday"),
+        (json!(17), "17"),
+        (json!({"t": 1}), r#"{"t":1}"#),
+    ] {
+        assert_eq!(
+            runtime_cause(wait.clone(), json!({ "start_at": value })).await,
+            format!("{prefix}{shown}")
+        );
+    }
+}
+
+// Fail's ErrorPath / CausePath that match nothing, as AWS words it
+// (localstack/localstack#11951, the cause an execution on AWS records): "The JSONPath
+// '$.ErrorX' specified for the field 'ErrorPath' could not be found in the input '{...}'".
+#[tokio::test]
+async fn error_and_cause_paths_that_match_nothing() {
+    let input = json!({"Error": "error-value", "Cause": "cause-value"});
+    for field in ["ErrorPath", "CausePath"] {
+        let fail = one_state(json!({"Type": "Fail", (field): "$.ErrorX"}));
+        assert_eq!(
+            runtime_cause(fail, input.clone()).await,
+            format!(
+                r#"The JSONPath '$.ErrorX' specified for the field '{field}' could not be found in the input '{{"Error":"error-value","Cause":"cause-value"}}'"#
+            )
+        );
+    }
+}
+
+// TimeoutSecondsPath and HeartbeatSecondsPath that match nothing: "Invalid path '$.x' : No
+// results for path: $['x']" (LocalStack's AWS-validated common/timeouts/timeout.py and
+// heartbeat.py, the InputPath wording). A value that is not a positive integer has no
+// recorded wording: the engine's own cause names the field and the value.
+#[tokio::test]
+async fn timeout_and_heartbeat_seconds_paths() {
+    for field in ["TimeoutSecondsPath", "HeartbeatSecondsPath"] {
+        let task = one_state(json!({"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", (field): "$.x", "End": true}));
+        assert_eq!(
+            runtime_cause(task.clone(), json!({"y": 1})).await,
+            "Invalid path '$.x' : No results for path: $['x']"
+        );
+        for bad in [json!(0), json!(-3), json!(1.5), json!("10")] {
+            let cause = runtime_cause(task.clone(), json!({ "x": bad })).await;
+            assert!(
+                cause.contains(field) && cause.contains(&bad.to_string()),
+                "{cause}"
+            );
+        }
+    }
+}
+
+// Map's tolerated-failure and concurrency paths, in the service's words (issue 11, recorded on
+// AWS, for MaxConcurrencyPath and a negative ToleratedFailureCount; LocalStack's
+// AWS-validated state_map/tolerated_failure.py for the rest). A string value is shown as is.
+#[tokio::test]
+async fn map_threshold_paths() {
+    let items = |v: Value| json!({"items": [1], "path": v});
+    let cases = [
+        (
+            "ToleratedFailureCountPath",
+            json!(1.5),
+            r#"The ToleratedFailureCountPath field refers to value "1.5" which is not a valid integer: $.path"#,
+        ),
+        (
+            "ToleratedFailureCountPath",
+            json!("two"),
+            r#"The ToleratedFailureCountPath field refers to value "two" which is not a valid integer: $.path"#,
+        ),
+        (
+            "ToleratedFailureCountPath",
+            json!(-1),
+            "ToleratedFailureCount cannot be negative.",
+        ),
+        (
+            "ToleratedFailurePercentagePath",
+            json!([]),
+            r#"The ToleratedFailurePercentagePath field refers to value "[]" which is not a valid float: $.path"#,
+        ),
+        (
+            "ToleratedFailurePercentagePath",
+            json!(100.5),
+            "ToleratedFailurePercentage must be between 0 and 100.",
+        ),
+        (
+            "ToleratedFailurePercentagePath",
+            json!(-1),
+            "ToleratedFailurePercentage must be between 0 and 100.",
+        ),
+        (
+            "MaxConcurrencyPath",
+            json!("x"),
+            r#"The MaxConcurrencyPath field refers to value "x" which is not a valid integer: $.path"#,
+        ),
+    ];
+    for (field, value, cause) in cases {
+        assert_eq!(
+            runtime_cause(map_with(field, "$.path"), items(value)).await,
+            cause,
+            "{field}"
+        );
+    }
+    // In range, each is accepted.
+    for (field, value) in [
+        ("ToleratedFailureCountPath", json!(2)),
+        ("ToleratedFailurePercentagePath", json!(12.5)),
+        ("MaxConcurrencyPath", json!(0)),
+    ] {
+        let r = run(map_with(field, "$.path"), items(value)).await;
+        assert_eq!(
+            r.status,
+            ExecutionStatus::Succeeded,
+            "{field}: {:?}",
+            r.cause
+        );
+    }
+}
+
+// A Choice rule whose Variable matches nothing: "Invalid path '$.missing': The choice state's
+// condition path references an invalid value." (the cause Step Functions records, as
+// aws-local-stepfunctions and other emulators reproduce it); IsPresent is the way to test.
+#[tokio::test]
+async fn a_choice_variable_that_matches_nothing() {
+    let choice = one_state(json!({"Type": "Choice", "Default": "S",
+        "Choices": [{"Variable": "$.missing", "NumericEquals": 1, "Next": "S"}]}));
+    assert_eq!(
+        runtime_cause(choice, json!({"present": 1})).await,
+        "Invalid path '$.missing': The choice state's condition path references an invalid value."
+    );
+}
+
+// Intrinsic functions, as AWS words their failures (floci-io/floci's
+// StepFunctionsIntrinsicMissingArgumentIntegrationTest, causes recorded on AWS us-east-1):
+// the whole expression is named, also when a nested call took the missing argument; and
+// "Invalid arguments in States.MathAdd" (an integration test against AWS), "... in
+// States.StringToJson" (a user's report of an execution on AWS), "... in States.ArrayRange /
+// ArrayPartition / MathRandom" (a conformance suite run against AWS).
+#[tokio::test]
+async fn intrinsic_failures() {
+    let pass =
+        |call: &str| one_state(json!({"Type": "Pass", "Parameters": {"v.$": call}, "End": true}));
+    let cases = [
+        ("States.Format('{}', $.nope)", json!({"other": 1}),
+         r#"The function 'States.Format('{}', $.nope)' had the following error: The JsonPath argument for the field '$.nope' could not be found in the input '{"other":1}'"#),
+        ("States.Format('{}', States.Format('{}', $.nope))", json!({"other": 1}),
+         r#"The function 'States.Format('{}', States.Format('{}', $.nope))' had the following error: The JsonPath argument for the field '$.nope' could not be found in the input '{"other":1}'"#),
+        ("States.Format('{}', $.items[5])", json!({"items": [1, 2]}),
+         r#"The function 'States.Format('{}', $.items[5])' had the following error: The JsonPath argument for the field '$.items[5]' could not be found in the input '{"items":[1,2]}'"#),
+        ("States.MathAdd($.a, $.b)", json!({"a": 1, "b": "NOT A NUMBER"}),
+         "The function 'States.MathAdd($.a, $.b)' had the following error: Invalid arguments in States.MathAdd"),
+        ("States.StringToJson($.s)", json!({"s": "{nope"}),
+         "The function 'States.StringToJson($.s)' had the following error: Invalid arguments in States.StringToJson"),
+        ("States.ArrayRange(1, 9, 0)", json!({}),
+         "The function 'States.ArrayRange(1, 9, 0)' had the following error: Invalid arguments in States.ArrayRange"),
+        ("States.ArrayPartition($.a, 0)", json!({"a": [1]}),
+         "The function 'States.ArrayPartition($.a, 0)' had the following error: Invalid arguments in States.ArrayPartition"),
+        ("States.MathRandom(5, 5)", json!({}),
+         "The function 'States.MathRandom(5, 5)' had the following error: Invalid arguments in States.MathRandom"),
+    ];
+    for (call, input, cause) in cases {
+        assert_eq!(runtime_cause(pass(call), input).await, cause, "{call}");
+    }
+    // A present null argument is no miss.
+    assert_eq!(
+        eval("States.Format('{}', $.nul)", json!({"nul": null})).await,
+        json!("null")
+    );
+}

@@ -9,11 +9,10 @@
 //! --test engine fuzz::`. Each run draws a fresh seed and prints it; `ASL_FUZZ_SEED` replays one.
 //! A failure prints the shrunk definition and input.
 //!
-//! Inputs nest up to `ASL_FUZZ_MAX_DEPTH` levels (default 100: JSON text deeper than 128
-//! levels does not parse, so no execution input is deeper). Far deeper values (about 2,000
-//! levels in a debug build on a 2 MiB test thread) overflow the stack in serde_json's own
-//! recursive clone and drop; bounding how deep a state's data may grow is part of issue 11's
-//! limits, not of this target.
+//! Inputs nest up to `ASL_FUZZ_MAX_DEPTH` levels (default 140, past the engine's bound of
+//! `MAX_NESTING_DEPTH` levels, so the refusal is fuzzed too). Every case runs on the test
+//! harness's own thread: the bound keeps whatever a case builds (loops that wrap their data
+//! deeper every turn included) from overflowing it.
 //!
 //! Every case is bounded: virtual time (Wait and retry intervals cost nothing), then the
 //! execution is aborted after [`MAX_EVENTS`] history events or [`MAX_DETAIL_BYTES`] of event
@@ -27,7 +26,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use ecs_migrate::asl::{
     Definition, EventType, ExecutionResult, ExecutionStatus, Executor, HistoryEvent,
-    RegistryInvoker, SeededRandom, TaskFailure, MAX_HISTORY_EVENTS,
+    RegistryInvoker, SeededRandom, TaskFailure, MAX_HISTORY_EVENTS, MAX_NESTING_DEPTH,
 };
 use ecs_migrate::clock::VirtualClock;
 use proptest::prelude::*;
@@ -574,7 +573,7 @@ fn nested(depth: usize) -> Value {
 }
 
 fn input() -> impl Strategy<Value = Value> {
-    let max_depth = env_number("ASL_FUZZ_MAX_DEPTH", 100) as usize;
+    let max_depth = env_number("ASL_FUZZ_MAX_DEPTH", 140) as usize;
     let scalar = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -697,30 +696,9 @@ fn quiet_budget_panics() {
     });
 }
 
-/// Stack of the thread each case runs on. A loop can nest its data one level deeper every
-/// turn (ResultPath `$.a.b`, a template holding `$`), and serde_json clones and drops values
-/// recursively: about 2,000 levels overflow a 2 MiB test thread in a debug build. Until the
-/// engine bounds how deep data may grow (issue 11's limits), cases get room for the depth
-/// [`MAX_EVENTS`] transitions can build.
-const CASE_STACK_BYTES: usize = 512 << 20;
-
-/// Runs one case on its own thread with [`CASE_STACK_BYTES`] of stack; a panic in the case
-/// is re-raised here, where proptest catches it.
-fn run_bounded(definition: Definition, input: Value) -> BoundedRun {
-    let case = std::thread::Builder::new()
-        .name("asl-fuzz-case".into())
-        .stack_size(CASE_STACK_BYTES)
-        .spawn(move || run_bounded_here(definition, input))
-        .expect("a thread for the case");
-    match case.join() {
-        Ok(run) => run,
-        Err(payload) => std::panic::resume_unwind(payload),
-    }
-}
-
 /// Runs one definition on one input, aborted after [`MAX_EVENTS`] events or
 /// [`CASE_WALL_LIMIT`], stopped at once past [`MAX_DETAIL_BYTES`] of event details.
-fn run_bounded_here(definition: Definition, input: Value) -> BoundedRun {
+fn run_bounded(definition: Definition, input: Value) -> BoundedRun {
     quiet_budget_panics();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -913,18 +891,20 @@ fn a_loop_that_doubles_its_data_is_cut_short() {
     );
 }
 
-// The harness itself: a loop that wraps its data four levels deeper every turn (about 3,000
-// levels by the event bound, which overflows a 2 MiB thread) reaches the event bound without
-// overflowing the case's stack.
+// A loop that wraps its data four levels deeper every turn: the engine's nesting bound ends
+// it long before the event bound, on the test's own thread.
 #[test]
-fn a_loop_that_nests_its_data_deeper_reaches_the_event_bound() {
+fn a_loop_that_nests_its_data_deeper_is_cut_short() {
     let definition = json!({"StartAt": "Wrap", "States": {"Wrap": {"Type": "Pass",
         "Parameters": {"a": {"b": {"c": {"d.$": "$"}}}}, "Next": "Wrap"}}});
     let definition = Definition::parse(&definition).unwrap_or_else(|p| panic!("{p:?}"));
     let run = run_bounded(definition, json!({"deep": nested(100)}));
-    let result = run
-        .result
-        .expect("the event bound, not the byte bound, ends it");
-    assert_eq!(result.status, ExecutionStatus::Aborted);
-    assert!(result.history.len() >= MAX_EVENTS);
+    let result = run.result.expect("the engine ends it, not the byte bound");
+    assert_eq!(result.error.as_deref(), Some("States.Runtime"));
+    let cause = result.cause.unwrap_or_default();
+    assert!(
+        cause.contains(&format!("nested deeper than {MAX_NESTING_DEPTH} levels")),
+        "{cause}"
+    );
+    assert!(result.history.len() < MAX_EVENTS);
 }

@@ -10,6 +10,7 @@ mod aws_corners;
 mod bindings;
 mod choice;
 mod cli;
+mod depth;
 mod errors;
 mod fuzz;
 mod history;

@@ -21,6 +21,7 @@ pub(crate) use model::{
     StateKind, Task, Text, WaitFor,
 };
 
+use super::depth::{too_deep, MAX_NESTING_DEPTH};
 use super::problem::{Problem, Problems, Ptr};
 
 /// Limits from the Step Functions quotas and field definitions.
@@ -48,6 +49,15 @@ impl Definition {
     /// Parses and checks a definition, returning every problem found.
     pub fn parse(value: &Value) -> Result<Self, Vec<Problem>> {
         let mut problems = Problems::default();
+        // Read from text, a definition cannot be deeper; handed in as a value, it could be
+        // deep enough to overflow the recursive parse.
+        if too_deep(value) {
+            problems.add(
+                &Ptr::root(),
+                format!("the definition is nested deeper than {MAX_NESTING_DEPTH} levels"),
+            );
+            return Err(problems.0);
+        }
         let def = machine::parse_definition(value, &mut problems);
         match def {
             Some(d) if problems.0.is_empty() => Ok(d),

@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use super::super::value::{json_len, MAX_PAYLOAD_BYTES};
+use super::super::depth::{too_deep, MAX_NESTING_DEPTH};
+use super::super::value::{json_len, json_len_and_depth, MAX_PAYLOAD_BYTES};
 use super::failure::Failure;
 
 /// "Maximum execution history size: 25,000 events in a single state machine execution
@@ -30,7 +31,9 @@ impl Limits {
         }
     }
 
-    /// No bounds at all (as the engine ran before it knew them).
+    /// None of AWS's quotas (as the engine ran before it knew them). Data stays bounded in
+    /// depth ([`MAX_NESTING_DEPTH`]): that bound keeps the engine itself from overflowing its
+    /// stack, it is not a quota of the service.
     pub fn none() -> Self {
         Self {
             history_events: None,
@@ -43,10 +46,22 @@ impl Limits {
         self.payload_bytes.is_some_and(|max| json_len(value) > max)
     }
 
-    /// A state's result or output over the payload quota; `name` is the state's name, or a
-    /// Task's resource for its result (as the service names them).
+    /// A state's result or output over the payload quota or nested too deep; `name` is the
+    /// state's name, or a Task's resource for its result (as the service names them).
     pub(super) fn check_payload(&self, name: &str, value: &Value) -> Result<(), Failure> {
-        if self.too_large(value) {
+        // The values checked here were built by the engine from data already checked, so
+        // the recursive writer can measure both at once.
+        let (deep, large) = match self.payload_bytes {
+            Some(max) => {
+                let (bytes, depth) = json_len_and_depth(value);
+                (depth > MAX_NESTING_DEPTH, bytes > max)
+            }
+            None => (too_deep(value), false),
+        };
+        if deep {
+            return Err(nested_too_deep("data"));
+        }
+        if large {
             return Err(data_limit_exceeded(name));
         }
         Ok(())
@@ -71,6 +86,17 @@ pub(super) fn data_limit_exceeded(name: &str) -> Failure {
     )
 }
 
+/// Data nested deeper than [`MAX_NESTING_DEPTH`]: `States.Runtime`, which nothing retries
+/// or catches, as for any data the service cannot process. AWS documents no nesting limit, so
+/// there is no service wording to copy; the cause names the limit (see `asl::depth`).
+pub(super) fn nested_too_deep(what: &str) -> Failure {
+    Failure::runtime(nested_too_deep_cause(what))
+}
+
+pub(super) fn nested_too_deep_cause(what: &str) -> String {
+    format!("The {what} is nested deeper than {MAX_NESTING_DEPTH} levels, the most the local engine admits (AWS documents no nesting limit).")
+}
+
 /// The cause AWS records in event 25,000 when an execution reaches the history quota:
 /// `{"error":"States.Runtime","cause":"The execution reached the maximum number of history
 /// events (25000)."}` (loads/ardere#86; floci-io/floci#2734 shows it as event 25,000 with
@@ -87,4 +113,8 @@ pub enum StartError {
     /// a longer one with a ValidationException before any execution exists.
     #[error("1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to {limit}")]
     InputTooLarge { bytes: u64, limit: u64 },
+    /// Input nested deeper than the engine admits ([`MAX_NESTING_DEPTH`]); not a refusal of
+    /// the service, which documents no nesting limit.
+    #[error("The execution input is nested deeper than {limit} levels, the most the local engine admits (AWS documents no nesting limit).")]
+    InputTooDeep { limit: usize },
 }

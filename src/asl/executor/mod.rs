@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::definition::Definition;
+use super::depth::{drop_deep, too_deep, MAX_NESTING_DEPTH};
 use super::history::{not_truncated, EventType, HistoryEvent, Observer};
 use super::invoker::TaskInvoker;
 use super::path::compact;
@@ -153,8 +154,14 @@ impl Executor {
         self
     }
 
-    /// Whether StartExecution would accept `input`.
+    /// Whether StartExecution would accept `input`, and the engine hold it.
     pub fn check_input(&self, input: &Value) -> Result<(), StartError> {
+        // Depth first: its check stops past the bound, the size is counted by a recursive writer.
+        if too_deep(input) {
+            return Err(StartError::InputTooDeep {
+                limit: MAX_NESTING_DEPTH,
+            });
+        }
         match self.limits.payload_bytes {
             Some(limit) if self.limits.too_large(input) => Err(StartError::InputTooLarge {
                 bytes: super::value::json_len(input),
@@ -242,7 +249,11 @@ impl Executor {
         input: Value,
         abort: F,
     ) -> Result<ExecutionResult, StartError> {
-        self.check_input(&input)?;
+        if let Err(refused) = self.check_input(&input) {
+            // The input may be far deeper than a recursive drop survives.
+            drop_deep(input);
+            return Err(refused);
+        }
         let run = self.start_run(&input);
         let mut vars = Vars::root();
         let mut thread = Thread { id: 0, last: 0 };

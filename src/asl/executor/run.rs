@@ -6,10 +6,12 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::super::definition::{IoPath, Machine, ResultPathSpec, State, StateKind};
+use super::super::depth::too_deep;
 use super::super::history::{EventDetails, EventType};
 use super::super::path::compact;
 use super::super::template::Vars;
 use super::failure::Failure;
+use super::limits::nested_too_deep;
 use super::recorder::{OpenKind, Recorder, Thread};
 use super::scope::{Scope, StateCtx};
 use super::Executor;
@@ -139,6 +141,10 @@ impl<'e> Run<'e> {
         let result = result.and_then(|o| {
             if may_grow(state) {
                 self.ex.limits.check_payload(&state.name, &o.output)?;
+            }
+            // A variable can wrap itself one level deeper every turn of a loop.
+            if o.assigned.iter().any(|(_, v)| too_deep(v)) {
+                return Err(nested_too_deep("assigned value"));
             }
             Ok(o)
         });

@@ -9,10 +9,12 @@ use serde_json::{json, Value};
 
 use super::super::choice::Rule;
 use super::super::definition::{Amount, IoPath, ResultPathSpec, Seconds, Text};
+use super::super::depth::MAX_NESTING_DEPTH;
 use super::super::path::{compact, Path, Root};
 use super::super::template::{Assign, Env, Template, Vars};
 use super::super::value::{as_integer, context_time};
 use super::failure::Failure;
+use super::limits::nested_too_deep;
 use super::run::Run;
 
 /// The per-state part of the context object.
@@ -128,22 +130,28 @@ impl<'s> Scope<'s> {
             IoPath::Whole => Ok(self.input.clone()),
             IoPath::Empty => Ok(json!({})),
             IoPath::Path(path) if *path.root() == Root::Input => {
-                path.select(self.input).map_err(|_| {
-                    Failure::runtime(format!(
-                        "Invalid path '{path}' : No results for path: {}",
-                        path.normalized()
-                    ))
-                })
+                path.select(self.input).map_err(|_| no_results(path))
             }
             IoPath::Path(path) => self.resolve(path),
         }
     }
 
     /// Fail's Error or Cause: a literal, or a path or intrinsic that must give a string.
+    /// A path to nothing, as AWS words it for `ErrorPath` (localstack/localstack#11951,
+    /// the cause recorded on AWS): "The JSONPath '$.ErrorX' specified for the field
+    /// 'ErrorPath' could not be found in the input '{...}'".
     pub fn text(&self, t: Option<&Text>, field: &str) -> Result<String, Failure> {
         let v = match t {
             None => return Ok(String::new()),
             Some(Text::Literal(s)) => return Ok(s.clone()),
+            Some(Text::Path(p)) if *p.root() == Root::Input => {
+                p.select(self.input).map_err(|_| {
+                    Failure::runtime(format!(
+                        "The JSONPath '{p}' specified for the field '{field}' could not be found in the input '{}'",
+                        compact(self.input)
+                    ))
+                })?
+            }
             Some(Text::Path(p)) => self.resolve(p)?,
             Some(Text::Call(c)) => self.with_env(|env| c.eval(env))?,
         };
@@ -157,7 +165,12 @@ impl<'s> Scope<'s> {
     }
 
     /// MaxConcurrency, ToleratedFailureCount or ToleratedFailurePercentage. `field` is the
-    /// path field's name ("MaxConcurrencyPath").
+    /// path field's name ("MaxConcurrencyPath"). The causes are the service's: issue 11
+    /// recorded "The MaxConcurrencyPath field refers to value \"{}\" which is not a valid
+    /// integer: $.path" and "ToleratedFailureCount cannot be negative." on AWS; LocalStack's
+    /// AWS-validated interpreter (state_map/tolerated_failure.py) words the percentage's
+    /// "... which is not a valid float: $.path" and "ToleratedFailurePercentage must be
+    /// between 0 and 100.", a string value shown without quotes.
     pub fn amount(&self, a: Option<&Amount>, field: &str) -> Result<Option<f64>, Failure> {
         let p = match a {
             None => return Ok(None),
@@ -166,20 +179,26 @@ impl<'s> Scope<'s> {
         };
         let v = self.resolve(p)?;
         let name = field.trim_end_matches("Path");
-        match v.as_f64() {
-            // Issue 11, as AWS words them: "ToleratedFailureCount cannot be negative."
+        let percentage = field == "ToleratedFailurePercentagePath";
+        let number = if percentage {
+            v.as_f64()
+        } else {
+            as_integer(&v).map(|n| n as f64)
+        };
+        let shown = match &v {
+            Value::String(s) => s.clone(),
+            other => compact(other),
+        };
+        let kind = if percentage { "float" } else { "integer" };
+        match number {
+            None => Err(Failure::runtime(format!(
+                "The {field} field refers to value \"{shown}\" which is not a valid {kind}: {p}"
+            ))),
+            Some(n) if percentage && !(0.0..=100.0).contains(&n) => Err(Failure::runtime(format!(
+                "{name} must be between 0 and 100."
+            ))),
             Some(n) if n < 0.0 => Err(Failure::runtime(format!("{name} cannot be negative."))),
-            Some(n) if field != "MaxConcurrencyPath" || as_integer(&v).is_some() => Ok(Some(n)),
-            // Issue 11: "The MaxConcurrencyPath field refers to value \"{}\" which is not a
-            // valid integer: $.path".
-            _ if field == "MaxConcurrencyPath" => Err(Failure::runtime(format!(
-                "The {field} field refers to value \"{}\" which is not a valid integer: {p}",
-                compact(&v)
-            ))),
-            _ => Err(Failure::runtime(format!(
-                "The {field} parameter does not reference a non-negative number: {}",
-                compact(&v)
-            ))),
+            Some(n) => Ok(Some(n)),
         }
     }
 
@@ -189,7 +208,13 @@ impl<'s> Scope<'s> {
             None => Ok(None),
             Some(Seconds::Fixed(n)) => Ok(Some(*n)),
             Some(Seconds::Path(p)) => {
-                let v = self.resolve(p)?;
+                // A path to nothing: "Invalid path '$.x' : No results for path: $['x']"
+                // (LocalStack's AWS-validated timeouts/heartbeat.py and timeout.py). A value
+                // that is not a positive integer: no source gives AWS's words; ours.
+                let v = match p.root() {
+                    Root::Input => p.select(self.input).map_err(|_| no_results(p))?,
+                    _ => self.resolve(p)?,
+                };
                 match as_integer(&v).filter(|n| *n > 0) {
                     Some(n) => Ok(Some(n as u64)),
                     None => Err(Failure::runtime(format!(
@@ -202,6 +227,16 @@ impl<'s> Scope<'s> {
     }
 }
 
+/// A path applied to the state's input that matches nothing, as the service words it for
+/// InputPath, OutputPath (issue 11, recorded on AWS) and TimeoutSecondsPath /
+/// HeartbeatSecondsPath: "Invalid path '$.x' : No results for path: $['x']".
+fn no_results(path: &Path) -> Failure {
+    Failure::runtime(format!(
+        "Invalid path '{path}' : No results for path: {}",
+        path.normalized()
+    ))
+}
+
 /// Applies a ResultPath: `result` placed into `raw`, the state's input.
 pub(super) fn apply_result_path(
     spec: &ResultPathSpec,
@@ -211,6 +246,10 @@ pub(super) fn apply_result_path(
     match spec {
         ResultPathSpec::Replace => Ok(result),
         ResultPathSpec::Discard => Ok(raw.clone()),
+        // The result would sit deeper than the bound admits: refused before it is built.
+        ResultPathSpec::Path(p) if p.step_count() > MAX_NESTING_DEPTH => {
+            Err(nested_too_deep("output"))
+        }
         ResultPathSpec::Path(p) => {
             let mut out = raw.clone();
             p.set(&mut out, result)

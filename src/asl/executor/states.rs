@@ -114,11 +114,15 @@ impl<'s> Scope<'s> {
             WaitFor::Timestamp(t) => Ok(until(*t, now)),
             WaitFor::TimestampPath(p) => {
                 let v = self.resolve(p)?;
+                // Recorded on AWS (LocalStack's test_wait.snapshot.json,
+                // test_wait_timestamppath): "The TimestampPath parameter does not reference a
+                // valid ISO-8601 extended offset date-time format string: $.start_at == <the
+                // string>"; a value that is no string is shown as JSON.
                 match v.as_str().and_then(parse_timestamp) {
                     Some(t) => Ok(until(t, now)),
                     None => Err(Failure::runtime(format!(
-                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {}",
-                        compact(&v)
+                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {p} == {}",
+                        v.as_str().map(str::to_string).unwrap_or_else(|| compact(&v))
                     ))),
                 }
             }

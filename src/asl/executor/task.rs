@@ -6,11 +6,12 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::super::definition::{State, Task};
+use super::super::depth::{drop_deep, too_deep};
 use super::super::history::{not_truncated, EventType};
 use super::super::invoker::{classify, Heartbeat, ResourceKind, TaskCall};
 use super::super::path::compact;
 use super::failure::Failure;
-use super::limits::data_limit_exceeded;
+use super::limits::{data_limit_exceeded, nested_too_deep_cause};
 use super::recorder::Thread;
 use super::scope::Scope;
 
@@ -62,9 +63,17 @@ impl<'s> Scope<'s> {
         let outcome = self.invoke(call, &limits, beats).await;
         // "States.DataLimitExceeded": a result over the payload quota fails the task, named
         // by its resource; only a Retry or Catch naming the error handles it (States.ALL does
-        // not match it).
+        // not match it). A result nested too deep (an invoker's value, not parsed text) ends
+        // the execution; depth is checked first (the check stops past the bound), and the
+        // refused value is dropped without recursion.
         let outcome = outcome.and_then(|result| {
-            if self.run.ex.limits.too_large(&result) {
+            if too_deep(&result) {
+                drop_deep(result);
+                Err((
+                    "States.Runtime".to_string(),
+                    nested_too_deep_cause("task's result"),
+                ))
+            } else if self.run.ex.limits.too_large(&result) {
                 let f = data_limit_exceeded(&t.resource);
                 Err((f.error, f.cause))
             } else {
