@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
 
@@ -13,6 +14,15 @@ use super::super::template::Vars;
 use super::failure::Failure;
 use super::recorder::{OpenKind, Thread};
 use super::scope::Scope;
+
+/// An iteration that ended: its index, thread, MapIterationStarted event, last event and result.
+struct IterationEnd {
+    index: usize,
+    tid: u64,
+    it: u64,
+    last: u64,
+    result: Result<Value, Failure>,
+}
 
 /// When the iterations that failed fail the Map: ToleratedFailureCount / -Percentage.
 struct Tolerance {
@@ -135,6 +145,47 @@ impl<'s> Scope<'s> {
         Ok(inputs)
     }
 
+    /// Starts iteration `index` on a thread of its own: its MapIterationStarted event, and the
+    /// future that runs the ItemProcessor on `input`.
+    fn launch(
+        &self,
+        m: &'s MapState,
+        state: &'s State,
+        parent: u64,
+        started: u64,
+        index: usize,
+        input: Value,
+    ) -> (u64, BoxFuture<'s, IterationEnd>) {
+        let run = self.run;
+        let vars = self.vars;
+        let tid = run.rec.new_thread(parent);
+        let it = run.rec.record_at(
+            EventType::MapIterationStarted,
+            started,
+            || json!({"index": index, "name": state.name}),
+        );
+        let kind = OpenKind::Iteration {
+            name: state.name.to_string(),
+            index,
+        };
+        run.rec.open(tid, kind, it);
+        let fut = async move {
+            let mut t = Thread { id: tid, last: it };
+            let mut scope = Vars::child(vars);
+            let r = run
+                .run_machine(&m.processor, input, &mut scope, &mut t)
+                .await;
+            IterationEnd {
+                index,
+                tid,
+                it,
+                last: t.last,
+                result: r,
+            }
+        };
+        (tid, Box::pin(fut))
+    }
+
     /// Runs the iterations, at most `concurrency` at a time. Returns the last event, the
     /// failure that ended the Map (if any), the iterations still running then, and the
     /// results by index.
@@ -150,7 +201,6 @@ impl<'s> Scope<'s> {
         started: u64,
     ) -> (u64, Option<Failure>, Vec<u64>, Vec<Value>) {
         let run = self.run;
-        let vars = self.vars;
         let total = inputs.len();
         let mut results = vec![Value::Null; total];
         let mut queue = inputs.into_iter().enumerate();
@@ -160,39 +210,28 @@ impl<'s> Scope<'s> {
         let mut failed = 0usize;
         let mut failure: Option<Failure> = None;
         let mut last = started;
-        let launch = |index: usize, input: Value| {
-            let tid = run.rec.new_thread(parent);
-            let it = run.rec.record_at(
-                EventType::MapIterationStarted,
-                started,
-                || json!({"index": index, "name": state.name}),
-            );
-            run.rec.open(
-                tid,
-                OpenKind::Iteration {
-                    name: state.name.to_string(),
-                    index,
-                },
-                it,
-            );
-            let fut = async move {
-                let mut t = Thread { id: tid, last: it };
-                let mut scope = Vars::child(vars);
-                let r = run
-                    .run_machine(&m.processor, input, &mut scope, &mut t)
-                    .await;
-                (index, tid, it, t.last, r)
-            };
-            (tid, fut)
-        };
-        for _ in 0..concurrency.min(total) {
-            if let Some((i, input)) = queue.next() {
+        let launch =
+            |index: usize, input: Value| self.launch(m, state, parent, started, index, input);
+        loop {
+            // Up to MaxConcurrency iterations run at once; a finished one makes room for the next.
+            while running.len() < concurrency {
+                let Some((i, input)) = queue.next() else {
+                    break;
+                };
                 let (tid, fut) = launch(i, input);
                 live.insert(tid);
                 running.push(fut);
             }
-        }
-        while let Some((index, tid, it, it_last, r)) = running.next().await {
+            let Some(IterationEnd {
+                index,
+                tid,
+                it,
+                last: it_last,
+                result: r,
+            }) = running.next().await
+            else {
+                break;
+            };
             live.remove(&tid);
             run.rec.close(it);
             let ended = match &r {
@@ -214,11 +253,6 @@ impl<'s> Scope<'s> {
                     }
                     results[index] = json!({"Error": f.error, "Cause": f.cause});
                 }
-            }
-            if let Some((i, input)) = queue.next() {
-                let (tid, fut) = launch(i, input);
-                live.insert(tid);
-                running.push(fut);
             }
         }
         // Thread ids ascend in launch order: abort the iterations in the order they started.
