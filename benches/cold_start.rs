@@ -128,13 +128,15 @@ fn main() {
             .await;
         let client_env = server.client_env();
 
+        // run-task's state data: the request (the lock is left out: the bench measures the
+        // start and RunTask, as the Python Lambda does).
         let rust_event = |i: usize| {
-            json!({
+            json!({"request": {
                 "taskdef_arn": taskdef, "family": "bench-app", "revision": 1, "cluster": cluster,
                 "container": "fastapi", "command": ["alembic", "upgrade", "head"],
                 "client_token": format!("bench-{i}"), "started_by": "ecs-migrate/bench",
                 "started_at": "2026-11-25T12:00:00Z", "deadline": "2026-11-25T13:00:00Z", "log": null
-            })
+            }})
         };
         let python_event = json!({
             "version": "0", "id": "bench", "detail-type": "AWS ECS Migration Task",
