@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ecs_migrate::cli::local::local_settings;
 use ecs_migrate::clock::SystemClock;
 use ecs_migrate::local::{LocalEcs, LocalTaskDefinition};
-use ecs_migrate::lock::MemoryLockTable;
+use ecs_migrate::lock::UnconfiguredLockTable;
 use ecs_migrate::settings::Settings;
 use ecs_migrate::steps::{
     check_exit_code, poll_status, run_task, stop_task, validate_event, CheckInput,
@@ -104,19 +104,25 @@ async fn check(
     .map(|r| r.exit_code)
 }
 
+/// The steps over the local runner, as `ecs-migrate local` binds them. These steps run without
+/// the migration lock (no AcquireLock before them), so a table that refuses every call proves
+/// they never touch it.
+fn local_env<'a>(settings: &'a Settings, ecs: &'a LocalEcs) -> StepEnv<'a> {
+    StepEnv {
+        settings,
+        ecs,
+        logs: ecs,
+        clock: &SystemClock,
+        lock: &UnconfiguredLockTable,
+        deployments: &ecs_migrate::deployment::NoDeployments,
+    }
+}
+
 #[tokio::test]
 async fn a_migration_that_succeeds() {
     let (ecs, mut settings) = runner(json!({"name": "migrate"}));
     settings.command = vec!["sh".into(), "-c".into(), "echo migrated".into()];
-    let clock = SystemClock;
-    let env = StepEnv {
-        settings: &settings,
-        ecs: &ecs,
-        logs: &ecs,
-        clock: &clock,
-        lock: &MemoryLockTable::new(),
-        deployments: &ecs_migrate::deployment::NoDeployments,
-    };
+    let env = local_env(&settings, &ecs);
     let started = start(&env, json!({"taskdef_arn": "demo"})).await.unwrap();
     assert_eq!(
         started.request.taskdef_arn,
@@ -142,15 +148,7 @@ async fn a_failing_migration_carries_its_log_tail() {
         "-c".into(),
         "echo applying 0003; echo 'relation \"postz\" does not exist' >&2; exit 1".into(),
     ];
-    let clock = SystemClock;
-    let env = StepEnv {
-        settings: &settings,
-        ecs: &ecs,
-        logs: &ecs,
-        clock: &clock,
-        lock: &MemoryLockTable::new(),
-        deployments: &ecs_migrate::deployment::NoDeployments,
-    };
+    let env = local_env(&settings, &ecs);
     let started = start(&env, json!({"taskdef_arn": "demo:1"})).await.unwrap();
     let status = poll(&env, &started).await;
     let err = check(&env, &started, status).await.unwrap_err();
@@ -168,15 +166,7 @@ async fn a_failing_migration_carries_its_log_tail() {
 async fn a_command_that_cannot_start() {
     let (ecs, mut settings) = runner(json!({"name": "migrate"}));
     settings.command = vec!["/opt/app/migrate".into()];
-    let clock = SystemClock;
-    let env = StepEnv {
-        settings: &settings,
-        ecs: &ecs,
-        logs: &ecs,
-        clock: &clock,
-        lock: &MemoryLockTable::new(),
-        deployments: &ecs_migrate::deployment::NoDeployments,
-    };
+    let env = local_env(&settings, &ecs);
     let started = start(&env, json!({"taskdef_arn": "demo"})).await.unwrap();
     let status = poll(&env, &started).await;
     let err = check(&env, &started, status).await.unwrap_err();
@@ -194,15 +184,7 @@ async fn a_deadline_stops_the_task() {
     let (ecs, mut settings) = runner(json!({"name": "migrate", "stopTimeout": 2}));
     settings.command = vec!["sh".into(), "-c".into(), "sleep 300 & echo $!; wait".into()];
     settings.max_duration = Duration::from_secs(1);
-    let clock = SystemClock;
-    let env = StepEnv {
-        settings: &settings,
-        ecs: &ecs,
-        logs: &ecs,
-        clock: &clock,
-        lock: &MemoryLockTable::new(),
-        deployments: &ecs_migrate::deployment::NoDeployments,
-    };
+    let env = local_env(&settings, &ecs);
     let started = start(&env, json!({"taskdef_arn": "demo"})).await.unwrap();
     let status = poll(&env, &started).await;
     assert_eq!(status.phase, Phase::DeadlinePassed);
@@ -233,15 +215,7 @@ async fn a_deadline_stops_the_task() {
 #[tokio::test]
 async fn another_family_is_never_allowed() {
     let (ecs, settings) = runner(json!({"name": "migrate"}));
-    let clock = SystemClock;
-    let env = StepEnv {
-        settings: &settings,
-        ecs: &ecs,
-        logs: &ecs,
-        clock: &clock,
-        lock: &MemoryLockTable::new(),
-        deployments: &ecs_migrate::deployment::NoDeployments,
-    };
+    let env = local_env(&settings, &ecs);
     // The file has no ARN: another revision or account of its family runs it (see
     // tests/local_cli.rs); another family never does.
     let cases = [
