@@ -9,25 +9,10 @@ use chrono::{DateTime, Utc};
 
 use super::{put_allowed, to_millis, Expected, LockError, LockItem, LockTable};
 
-/// Every successful write, in order: what the tests read to check that no two holders
-/// overlapped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LockChange {
-    Taken(LockItem),
-    Renewed { scope: String, holder: String },
-    Released { scope: String, holder: String },
-}
-
-#[derive(Default)]
-struct Inner {
-    items: HashMap<String, LockItem>,
-    changes: Vec<LockChange>,
-}
-
-/// A lock table in memory, shared by clones.
+/// A lock table in memory (one item per scope), shared by clones.
 #[derive(Clone, Default)]
 pub struct MemoryLockTable {
-    inner: Arc<Mutex<Inner>>,
+    items: Arc<Mutex<HashMap<String, LockItem>>>,
 }
 
 impl MemoryLockTable {
@@ -37,34 +22,28 @@ impl MemoryLockTable {
 
     /// The items now in the table.
     pub fn items(&self) -> Vec<LockItem> {
-        self.lock().items.values().cloned().collect()
+        self.lock().values().cloned().collect()
     }
 
-    /// Every successful write so far.
-    pub fn changes(&self) -> Vec<LockChange> {
-        self.lock().changes.clone()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, LockItem>> {
         // A panic elsewhere while holding the mutex leaves plain data: keep using it.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.items.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 #[async_trait]
 impl LockTable for MemoryLockTable {
     async fn get(&self, scope: &str) -> Result<Option<LockItem>, LockError> {
-        Ok(self.lock().items.get(scope).cloned())
+        Ok(self.lock().get(scope).cloned())
     }
 
     async fn put(&self, item: &LockItem, expected: Expected<'_>) -> Result<bool, LockError> {
-        let mut inner = self.lock();
-        if !put_allowed(inner.items.get(&item.scope), expected) {
+        let mut items = self.lock();
+        if !put_allowed(items.get(&item.scope), expected) {
             return Ok(false);
         }
         let item = item.in_millis();
-        inner.items.insert(item.scope.clone(), item.clone());
-        inner.changes.push(LockChange::Taken(item));
+        items.insert(item.scope.clone(), item);
         Ok(true)
     }
 
@@ -75,31 +54,23 @@ impl LockTable for MemoryLockTable {
         lease_until: DateTime<Utc>,
         task_arn: Option<&str>,
     ) -> Result<bool, LockError> {
-        let mut inner = self.lock();
-        let Some(item) = inner.items.get_mut(scope).filter(|i| i.holder == holder) else {
+        let mut items = self.lock();
+        let Some(item) = items.get_mut(scope).filter(|i| i.holder == holder) else {
             return Ok(false);
         };
         item.lease_until = to_millis(lease_until);
         if let Some(arn) = task_arn {
             item.task_arn = Some(arn.to_string());
         }
-        inner.changes.push(LockChange::Renewed {
-            scope: scope.to_string(),
-            holder: holder.to_string(),
-        });
         Ok(true)
     }
 
     async fn release(&self, scope: &str, holder: &str) -> Result<bool, LockError> {
-        let mut inner = self.lock();
-        if inner.items.get(scope).is_none_or(|i| i.holder != holder) {
+        let mut items = self.lock();
+        if items.get(scope).is_none_or(|i| i.holder != holder) {
             return Ok(false);
         }
-        inner.items.remove(scope);
-        inner.changes.push(LockChange::Released {
-            scope: scope.to_string(),
-            holder: holder.to_string(),
-        });
+        items.remove(scope);
         Ok(true)
     }
 }

@@ -23,7 +23,7 @@ mod memory;
 
 pub use dynamodb::{DynamoDbLockTable, PARTITION_KEY};
 pub use file::{FileLockTable, LOCK_DIR_VARIABLE};
-pub use memory::{LockChange, MemoryLockTable};
+pub use memory::MemoryLockTable;
 
 /// The item a scope's holder keeps in the table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
