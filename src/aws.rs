@@ -35,6 +35,21 @@ const SERVER_CODES: [&str; 4] = [
 ];
 
 impl AwsError {
+    /// A failure retrying will not fix: a refusal by the service (or by a double standing in
+    /// for it) with its error code, or a request that could not be built.
+    pub fn permanent(
+        operation: &'static str,
+        code: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            operation,
+            code: code.map(str::to_string),
+            message: message.into(),
+            transient: false,
+        }
+    }
+
     /// Classifies any SDK error: service errors by their code, everything that never reached a
     /// service answer (timeouts, connection failures, unreadable responses) as transient.
     pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self

@@ -132,12 +132,7 @@ impl Deployments for NoDeployments {
 }
 
 fn not_served(operation: &'static str) -> AwsError {
-    AwsError {
-        operation,
-        code: None,
-        message: "this process has no ECS deployment client".into(),
-        transient: false,
-    }
+    AwsError::permanent(operation, None, "this process has no ECS deployment client")
 }
 
 /// The aws-sdk-ecs adapter.
@@ -160,12 +155,11 @@ fn timestamp(t: Option<&aws_sdk_ecs::primitives::DateTime>) -> Option<DateTime<U
 /// an error, not "no such deployment".
 fn failure_error(operation: &'static str, failures: &[sdk::Failure]) -> Option<AwsError> {
     let failure = failures.iter().find(|f| f.reason() != Some("MISSING"))?;
-    Some(AwsError {
+    Some(AwsError::permanent(
         operation,
-        code: failure.reason().map(str::to_string),
-        message: failure.detail().unwrap_or_default().to_string(),
-        transient: false,
-    })
+        failure.reason(),
+        failure.detail().unwrap_or_default(),
+    ))
 }
 
 #[async_trait]
@@ -396,15 +390,6 @@ impl MemoryState {
     }
 }
 
-fn refused(operation: &'static str, code: &str, message: String) -> AwsError {
-    AwsError {
-        operation,
-        code: Some(code.to_string()),
-        message,
-        transient: false,
-    }
-}
-
 #[async_trait]
 impl Deployments for MemoryDeployments {
     async fn describe_deployment(&self, arn: &str) -> Result<Option<ServiceDeployment>, AwsError> {
@@ -424,30 +409,30 @@ impl Deployments for MemoryDeployments {
         const OP: &str = "ecs:ContinueServiceDeployment";
         let mut state = self.lock();
         let Some(deployment) = state.deployments.get_mut(arn) else {
-            return Err(refused(
+            return Err(AwsError::permanent(
                 OP,
-                "ServiceDeploymentNotFoundException",
+                Some("ServiceDeploymentNotFoundException"),
                 format!("service deployment {arn} not found"),
             ));
         };
         if !deployment.in_progress() {
-            return Err(refused(
+            return Err(AwsError::permanent(
                 OP,
-                "InvalidParameterException",
+                Some("InvalidParameterException"),
                 format!("service deployment {arn} is {}", deployment.status),
             ));
         }
         let Some(hook) = deployment.hooks.iter_mut().find(|h| h.hook_id == hook_id) else {
-            return Err(refused(
+            return Err(AwsError::permanent(
                 OP,
-                "InvalidParameterException",
+                Some("InvalidParameterException"),
                 format!("hook {hook_id} not found in service deployment {arn}"),
             ));
         };
         if hook.status != HOOK_AWAITING_ACTION {
-            return Err(refused(
+            return Err(AwsError::permanent(
                 OP,
-                "InvalidParameterException",
+                Some("InvalidParameterException"),
                 format!(
                     "hook {hook_id} is {}, not {HOOK_AWAITING_ACTION}",
                     hook.status

@@ -360,12 +360,7 @@ fn task_state_from_sdk(task: &sdk::Task) -> TaskState {
 }
 
 fn build_error(operation: &'static str, err: impl std::fmt::Display) -> AwsError {
-    AwsError {
-        operation,
-        code: None,
-        message: err.to_string(),
-        transient: false,
-    }
+    AwsError::permanent(operation, None, err.to_string())
 }
 
 #[async_trait]

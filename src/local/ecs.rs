@@ -214,15 +214,6 @@ fn cluster_name(cluster: &str) -> &str {
     cluster.rsplit('/').next().unwrap_or(cluster)
 }
 
-fn client_error(operation: &'static str, code: &str, message: String) -> AwsError {
-    AwsError {
-        operation,
-        code: Some(code.to_string()),
-        message,
-        transient: false,
-    }
-}
-
 #[async_trait]
 impl Ecs for LocalEcs {
     async fn describe_task_definition(
@@ -240,9 +231,9 @@ impl Ecs for LocalEcs {
         const OP: &str = "ecs:RunTask";
         let taskdef = &self.inner.taskdef;
         if !taskdef.answers_to(&params.task_definition) {
-            return Err(client_error(
+            return Err(AwsError::permanent(
                 OP,
-                "ClientException",
+                Some("ClientException"),
                 format!(
                     "TaskDefinition not found: {} (the local runner has only {})",
                     params.task_definition,
@@ -251,9 +242,9 @@ impl Ecs for LocalEcs {
             ));
         }
         let Some(container) = taskdef.find(&params.container) else {
-            return Err(client_error(
+            return Err(AwsError::permanent(
                 OP,
-                "InvalidParameterException",
+                Some("InvalidParameterException"),
                 format!(
                     "Override for container named {} is not a container in the TaskDefinition.",
                     params.container
