@@ -456,10 +456,9 @@ async fn the_name_of_an_ended_execution_cannot_be_reused() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn timeout_leaves_the_execution_running_unless_told_to_abort() {
-    let server = server();
-    let machine = slow_machine(server, 120).await;
+/// `ecs-migrate start` of a machine whose run takes `seconds`; the execution's ARN.
+async fn start_slow_execution(server: &Moto, seconds: u32) -> String {
+    let machine = slow_machine(server, seconds).await;
     let start = cli(
         server,
         &[
@@ -471,7 +470,13 @@ async fn timeout_leaves_the_execution_running_unless_told_to_abort() {
         ],
     );
     assert_eq!(start.code, 0, "{start:?}");
-    let execution = start.stdout.trim().to_string();
+    start.stdout.trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timeout_leaves_the_execution_running_unless_told_to_abort() {
+    let server = server();
+    let execution = start_slow_execution(server, 120).await;
 
     let began = Instant::now();
     let out = cli_async(
@@ -800,19 +805,7 @@ fn help_lists_the_flags() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_stops_waiting_and_leaves_the_execution_running() {
     let server = server();
-    let machine = slow_machine(server, 120).await;
-    let start = cli(
-        server,
-        &[
-            "start",
-            "--state-machine-arn",
-            &machine,
-            "--task-definition",
-            "app:1",
-        ],
-    );
-    assert_eq!(start.code, 0, "{start:?}");
-    let execution = start.stdout.trim().to_string();
+    let execution = start_slow_execution(server, 120).await;
     let child = spawn(command(
         server,
         &["wait", &execution, "--poll-interval", "0.5"],
