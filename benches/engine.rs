@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ecs_migrate::asl::{Definition, EventType, Executor, Limits, SeededRandom, UnboundInvoker};
-use ecs_migrate::clock::VirtualClock;
+use ecs_migrate::common::clock::VirtualClock;
 use serde_json::json;
 
 fn main() {

@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::error::MigrationError;
+use crate::common::error::MigrationError;
 
 pub const HOOK_EVENT_SOURCE: &str = "aws.ecs";
 pub const HOOK_EVENT_DETAIL_TYPE: &str = "ECS Hook State Change";

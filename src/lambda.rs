@@ -16,16 +16,16 @@ use chrono::{DateTime, Utc};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
-use crate::clock::SystemClock;
-use crate::deployment::SdkDeployments;
-use crate::ecs::SdkEcs;
-use crate::error::MigrationError;
+use crate::common::clock::SystemClock;
+use crate::common::error::MigrationError;
 use crate::hook_adapter::{
     answer_hook, AdapterConfig, HookAnswer, HookStatus, SdkExecutions, DEPLOYMENT_HOOK,
 };
-use crate::lock::{DynamoDbLockTable, LockTable, UnconfiguredLockTable};
-use crate::logs::SdkLogs;
 use crate::machine::Step;
+use crate::ports::deployments::SdkDeployments;
+use crate::ports::ecs::SdkEcs;
+use crate::ports::lock::{DynamoDbLockTable, LockTable, UnconfiguredLockTable};
+use crate::ports::logs::SdkLogs;
 use crate::settings::Settings;
 use crate::steps::StepEnv;
 

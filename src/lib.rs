@@ -2,22 +2,16 @@
 //! Functions or by the embedded Amazon States Language engine. This file only re-exports.
 
 pub mod asl;
-pub mod aws;
 pub mod cli;
-pub mod clock;
-pub mod deployment;
-pub mod ecs;
-pub mod error;
-pub mod files;
+pub mod common;
 pub mod hook_adapter;
 pub mod hook_event;
 pub mod lambda;
 pub mod local;
-pub mod lock;
-pub mod logs;
 pub mod machine;
+pub mod ports;
 pub mod request;
 pub mod settings;
 pub mod steps;
 
-pub use error::{MigrationError, StateError};
+pub use common::error::{MigrationError, StateError};

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::MigrationError;
+use crate::common::error::MigrationError;
 
 pub const EVENT_SOURCE: &str = "ecs.migration";
 pub const EVENT_DETAIL_TYPE: &str = "AWS ECS Migration Task";

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ecs::{AwsVpc, CapacityProvider, Placement};
-use crate::error::MigrationError;
+use crate::common::error::MigrationError;
+use crate::ports::ecs::{AwsVpc, CapacityProvider, Placement};
 
 /// The default migration command (the seed project runs alembic).
 pub const DEFAULT_COMMAND: [&str; 3] = ["alembic", "upgrade", "head"];

@@ -1,6 +1,6 @@
 ################################################################################
 # The migration lock: one DynamoDB item per lock scope, written only under conditions by the
-# functions (src/lock/dynamodb.rs), so one migration of a scope runs at a time. The
+# functions (src/ports/lock/sdk.rs), so one migration of a scope runs at a time. The
 # acquire-lock and release-lock functions' policies are here; run-task, poll-status and
 # stop-task get their lock grants in iam.tf, beside their other grants.
 ################################################################################

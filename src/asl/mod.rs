@@ -6,7 +6,7 @@
 //! It follows the Amazon States Language specification and the Step Functions developer
 //! guide for the JSONPath query language (JSONata definitions are rejected). The interface
 //! has no AWS types: tasks run through a [`TaskInvoker`], time comes from a
-//! [`crate::clock::Clock`].
+//! [`crate::common::clock::Clock`].
 //!
 //! Runtime errors are named as the service names them: a path, `Parameters` or intrinsic
 //! function that fails is `States.Runtime` (the error-name list keeps
@@ -19,7 +19,7 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use ecs_migrate::asl::{Definition, Executor, RegistryInvoker, TaskFailure};
-//! use ecs_migrate::clock::SystemClock;
+//! use ecs_migrate::common::clock::SystemClock;
 //! use serde_json::json;
 //!
 //! let definition = Definition::parse(&json!({

@@ -16,8 +16,8 @@ use crate::asl::{
     graph, Definition, ExecutionStatus, Executor, HistoryEvent, Limits, MockInvoker, TaskCall,
     TaskFailure, TaskInvoker, UnboundInvoker,
 };
-use crate::clock::{Clock, SystemClock, VirtualClock};
-use crate::files::{
+use crate::common::clock::{Clock, SystemClock, VirtualClock};
+use crate::common::files::{
     read_text, ReadError, MAX_INPUT_FILE_BYTES, MAX_STATE_MACHINE_DEFINITION_BYTES,
 };
 

@@ -14,7 +14,7 @@ use crate::asl::{
     function_name, invoke_response, is_lambda_invoke, is_placeholder, TaskCall, TaskFailure,
     TaskInvoker,
 };
-use crate::aws::error_chain;
+use crate::ports::error_chain;
 
 /// An endpoint URL that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

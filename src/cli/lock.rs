@@ -25,8 +25,8 @@ use super::aws::output::duration_words;
 use super::aws::AwsFlags;
 use super::printable::printable;
 use super::{Outcome, UsageError};
-use crate::ecs::{Ecs, LastStatus, SdkEcs, TaskLookup};
-use crate::lock::{DynamoDbLockTable, FileLockTable, LockError, LockItem, LockTable};
+use crate::ports::ecs::{Ecs, LastStatus, SdkEcs, TaskLookup};
+use crate::ports::lock::{DynamoDbLockTable, FileLockTable, LockError, LockItem, LockTable};
 
 #[derive(Debug, Subcommand)]
 pub enum LockCommand {
@@ -487,7 +487,7 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::lock::{Expected, MemoryLockTable};
+    use crate::ports::lock::{Expected, MemoryLockTable};
 
     fn at(s: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()

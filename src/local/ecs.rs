@@ -1,5 +1,5 @@
 //! `LocalEcs`: ECS and CloudWatch Logs for one machine. It answers the calls the steps make
-//! (`crate::ecs::Ecs`, `crate::logs::Logs`) for the one task definition it was given, running each
+//! (`crate::ports::ecs::Ecs`, `crate::ports::logs::Logs`) for the one task definition it was given, running each
 //! task's migration container as a local process (or a Docker container).
 //!
 //! Local ARNs: the task definition is `arn:aws:ecs:local:000000000000:task-definition/FAMILY:1`,
@@ -23,12 +23,12 @@ use super::events::{Emitter, LocalEvent, Observer};
 use super::process;
 use super::task::{self, NewTask, TaskRecord};
 use super::taskdef::{LocalTaskDefinition, LOCAL_ACCOUNT, LOCAL_REGION};
-use crate::aws::AwsError;
-use crate::clock::Clock;
-use crate::ecs::{
+use crate::common::clock::Clock;
+use crate::ports::ecs::{
     ClientTokens, Ecs, RunTaskOutcome, RunTaskParams, TaskDefinition, TaskLookup, TaskState,
 };
-use crate::logs::{LogStream, Logs};
+use crate::ports::logs::{LogStream, Logs};
+use crate::ports::AwsError;
 
 /// How the runner starts a task's container.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::ecs::TaskState;
+use crate::ports::ecs::TaskState;
 
 /// Which of the process's outputs a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

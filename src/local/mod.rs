@@ -2,7 +2,7 @@
 //! the real state machine and the real steps against a real database.
 //!
 //! - [`taskdef`]: loads an ECS task definition file (RegisterTaskDefinition JSON).
-//! - [`LocalEcs`]: implements [`crate::ecs::Ecs`] and [`crate::logs::Logs`]; each task is a
+//! - [`LocalEcs`]: implements [`crate::ports::ecs::Ecs`] and [`crate::ports::logs::Logs`]; each task is a
 //!   child process ([`process`]) or a Docker container ([`docker`]), driven through ECS's
 //!   statuses by [`task`].
 //! - [`LocalEvent`]: what observers ([`LocalEcs::observe`], [`LocalEcs::subscribe`]) see while

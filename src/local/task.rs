@@ -23,7 +23,7 @@ use super::events::{Emitter, LocalEvent, OutputStream};
 use super::orphan::GroupGuard;
 use super::process;
 use super::taskdef::LocalContainer;
-use crate::ecs::{ContainerState, LastStatus, TaskState};
+use crate::ports::ecs::{ContainerState, LastStatus, TaskState};
 
 /// Lines of each task's output kept for `Logs::tail` (the most a Cause asks for).
 pub const KEPT_LINES: usize = 10_000;

@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::ecs::{ContainerDefinition, LogConfiguration, TaskDefinition};
-use crate::files::{read_text, ReadError, MAX_TASK_DEFINITION_BYTES};
+use crate::common::files::{read_text, ReadError, MAX_TASK_DEFINITION_BYTES};
+use crate::ports::ecs::{ContainerDefinition, LogConfiguration, TaskDefinition};
 use crate::request::parse_taskdef;
 
 /// The region part of every local ARN.

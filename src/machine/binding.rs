@@ -11,12 +11,12 @@ use serde_json::{json, Value};
 
 use super::{render_definition, Step, DEFINITION_TEMPLATE};
 use crate::asl::{TaskCall, TaskFailure, TaskInvoker};
-use crate::clock::Clock;
-use crate::deployment::{Deployments, NoDeployments};
-use crate::ecs::Ecs;
-use crate::error::MigrationError;
-use crate::lock::LockTable;
-use crate::logs::Logs;
+use crate::common::clock::Clock;
+use crate::common::error::MigrationError;
+use crate::ports::deployments::{Deployments, NoDeployments};
+use crate::ports::ecs::Ecs;
+use crate::ports::lock::LockTable;
+use crate::ports::logs::Logs;
 use crate::settings::Settings;
 use crate::steps::StepEnv;
 

@@ -2,7 +2,7 @@
 //! maximum duration cannot fit under Step Functions' history limit is refused at the start
 //! instead of failing hours in.
 
-use crate::error::MigrationError;
+use crate::common::error::MigrationError;
 use crate::settings::Settings;
 
 /// Step Functions' limit on events in one execution's history.

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::error::StateError;
+use crate::common::error::StateError;
 use crate::steps::report_deployment::DeploymentAnswer;
 use crate::steps::{
     LockState, MigrationRequest, MigrationResult, RunOutcome, StopResult, TaskStatus,

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{MigrationRequest, MigrationResult, StartedTask, StepEnv, TaskStatus};
-use crate::error::MigrationError;
-use crate::logs::{LogStream, Logs};
+use crate::common::error::MigrationError;
+use crate::ports::logs::{LogStream, Logs};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckInput {

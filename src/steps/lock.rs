@@ -1,5 +1,5 @@
 //! acquire-lock and release-lock: one migration per lock scope at a time, over the conditional
-//! writes of [`crate::lock`]. The lock is taken before RunTask, its lease renewed by run-task
+//! writes of [`crate::ports::lock`]. The lock is taken before RunTask, its lease renewed by run-task
 //! and every poll round, and released only once the holder's task is STOPPED. A lease that ran
 //! out (a holder whose functions all died) is taken over only after its task is stopped.
 
@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::stop_task::{describe, list, stop_all, stop_reason};
 use super::{later_by, MigrationRequest, RunOutcome, StepEnv, StopResult};
-use crate::ecs::{LastStatus, TaskLookup};
-use crate::error::MigrationError;
-use crate::lock::{Expected, LockError, LockItem};
+use crate::common::error::MigrationError;
+use crate::ports::ecs::{LastStatus, TaskLookup};
+use crate::ports::lock::{Expected, LockError, LockItem};
 use crate::settings::Settings;
 
 /// The longest pause between two looks at a held lock (the first is POLL_INTERVAL_SECONDS,

@@ -16,13 +16,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Clock;
-use crate::deployment::{Deployments, PinnedImage};
-use crate::ecs::{ContainerState, Ecs, LastStatus, LogConfiguration};
-use crate::error::StateError;
+use crate::common::clock::Clock;
+use crate::common::error::StateError;
 use crate::hook_event::HookType;
-use crate::lock::LockTable;
-use crate::logs::{LogStream, Logs};
+use crate::ports::deployments::{Deployments, PinnedImage};
+use crate::ports::ecs::{ContainerState, Ecs, LastStatus, LogConfiguration};
+use crate::ports::lock::LockTable;
+use crate::ports::logs::{LogStream, Logs};
 use crate::settings::Settings;
 
 pub mod check_exit_code;

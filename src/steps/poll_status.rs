@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::lock::{renew_lock, LockState};
 use super::{later_by, MigrationRequest, Phase, StartedTask, StepEnv, TaskStatus};
-use crate::ecs::{LastStatus, TaskLookup, TaskState};
-use crate::error::{MigrationError, StateError};
+use crate::common::error::{MigrationError, StateError};
+use crate::ports::ecs::{LastStatus, TaskLookup, TaskState};
 
 /// The state data poll-status reads: the request, the task, and its previous answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,9 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{DeploymentRef, StepEnv};
-use crate::aws::AwsError;
-use crate::deployment::{HookAction, HOOK_AWAITING_ACTION, HOOK_SUCCEEDED};
-use crate::error::{MigrationError, StateError};
+use crate::common::error::{MigrationError, StateError};
+use crate::ports::deployments::{HookAction, HOOK_AWAITING_ACTION, HOOK_SUCCEEDED};
+use crate::ports::AwsError;
 
 /// What the state machine passes: the action, the hook (`$.request.deployment`) and, for a
 /// ROLLBACK, the migration's error.

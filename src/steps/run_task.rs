@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::lock::{lock_failed, renew_lock, LockState};
 use super::validate_event::hex_digest;
 use super::{CapacityWait, DuplicateRun, MigrationRequest, RunOutcome, StartedTask, StepEnv};
-use crate::ecs::{RunTaskFailure, RunTaskOutcome, RunTaskParams};
-use crate::error::MigrationError;
-use crate::logs::LogStream;
+use crate::common::error::MigrationError;
+use crate::ports::ecs::{RunTaskFailure, RunTaskOutcome, RunTaskParams};
+use crate::ports::logs::LogStream;
 
 /// RunTask attempts before `Migration.CapacityUnavailable` (the first and six more).
 pub const CAPACITY_ATTEMPTS: u32 = 7;

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use super::lock::release_when_stopped;
 use super::validate_event::{started_by_for_execution, STARTED_BY_PREFIX};
 use super::{later_by, MigrationRequest, RunOutcome, StepEnv, StopResult};
-use crate::ecs::TaskLookup;
-use crate::error::{MigrationError, StateError};
+use crate::common::error::{MigrationError, StateError};
+use crate::ports::ecs::TaskLookup;
 use crate::request::parse_input;
 
 /// ECS keeps at most 255 characters of a stop reason.

@@ -5,11 +5,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{later_by, DeploymentRef, ExecutionContext, MigrationRequest, StepEnv};
-use crate::aws::AwsError;
-use crate::deployment::{HOOK_FAILED, HOOK_TIMED_OUT};
-use crate::error::MigrationError;
+use crate::common::error::MigrationError;
 use crate::hook_event::{arn_name, parse_hook_event, HookEvent};
 use crate::machine::budget;
+use crate::ports::deployments::{HOOK_FAILED, HOOK_TIMED_OUT};
+use crate::ports::AwsError;
 use crate::request::{parse_input, parse_taskdef, TaskDefRef};
 
 /// What the state machine passes: the execution input and `$$.Execution`.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use ecs_migrate::asl::{
     Definition, ExecutionResult, ExecutionStatus, Executor, SeededRandom, UnboundInvoker,
 };
-use ecs_migrate::clock::VirtualClock;
+use ecs_migrate::common::clock::VirtualClock;
 use serde_json::{json, Value};
 
 fn start() -> DateTime<Utc> {

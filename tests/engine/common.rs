@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use ecs_migrate::asl::{
     Definition, ExecutionResult, Executor, RegistryInvoker, SeededRandom, TaskInvoker,
 };
-use ecs_migrate::clock::VirtualClock;
+use ecs_migrate::common::clock::VirtualClock;
 use serde_json::Value;
 
 pub fn t0() -> DateTime<Utc> {

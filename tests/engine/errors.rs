@@ -11,7 +11,7 @@ use common::*;
 use ecs_migrate::asl::{
     EventType, ExecutionStatus, RegistryInvoker, SeededRandom, TaskFailure, UnboundInvoker,
 };
-use ecs_migrate::clock::{Clock, VirtualClock};
+use ecs_migrate::common::clock::{Clock, VirtualClock};
 use serde_json::{json, Value};
 
 const FN: &str = "arn:aws:lambda:us-east-1:123456789012:function:Flaky";

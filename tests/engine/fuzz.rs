@@ -28,7 +28,7 @@ use ecs_migrate::asl::{
     Definition, EventType, ExecutionResult, ExecutionStatus, Executor, HistoryEvent,
     RegistryInvoker, SeededRandom, TaskFailure, MAX_HISTORY_EVENTS, MAX_NESTING_DEPTH,
 };
-use ecs_migrate::clock::VirtualClock;
+use ecs_migrate::common::clock::VirtualClock;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use serde_json::{json, Map, Value};

@@ -9,7 +9,7 @@ use ecs_migrate::asl::{
     Definition, ExecutionResult, ExecutionStatus, Executor, Limits, StartError, UnboundInvoker,
     MAX_HISTORY_EVENTS,
 };
-use ecs_migrate::clock::VirtualClock;
+use ecs_migrate::common::clock::VirtualClock;
 use serde_json::{json, Value};
 
 const QUOTA: usize = 262_144;

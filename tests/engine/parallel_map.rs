@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use ecs_migrate::asl::{EventType, ExecutionStatus, RegistryInvoker, TaskFailure};
-use ecs_migrate::clock::{Clock, VirtualClock};
+use ecs_migrate::common::clock::{Clock, VirtualClock};
 use serde_json::{json, Value};
 
 fn branch(states: Value, start: &str) -> Value {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use common::t0;
 use ecs_migrate::asl::{Definition, Executor, Path, SeededRandom, UnboundInvoker};
-use ecs_migrate::clock::VirtualClock;
+use ecs_migrate::common::clock::VirtualClock;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 

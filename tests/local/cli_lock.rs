@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use ecs_migrate::lock::{Expected, FileLockTable, LockItem, LockTable};
+use ecs_migrate::ports::lock::{Expected, FileLockTable, LockItem, LockTable};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(60);

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ecs_migrate::ecs::{Ecs, Placement, RunTaskOutcome, RunTaskParams};
 use ecs_migrate::local::{LocalEcs, LocalTaskDefinition};
-use ecs_migrate::logs::{LogStream, Logs};
+use ecs_migrate::ports::ecs::{Ecs, Placement, RunTaskOutcome, RunTaskParams};
+use ecs_migrate::ports::logs::{LogStream, Logs};
 
 fn example(path: &str) -> LocalTaskDefinition {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

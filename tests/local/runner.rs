@@ -5,14 +5,14 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ecs_migrate::clock::SystemClock;
-use ecs_migrate::ecs::{
-    Ecs, LastStatus, Placement, RunTaskOutcome, RunTaskParams, TaskLookup, TaskState,
-};
+use ecs_migrate::common::clock::SystemClock;
 use ecs_migrate::local::{
     DockerError, DockerOptions, LocalEcs, LocalEvent, LocalTaskDefinition, OutputStream, Runner,
 };
-use ecs_migrate::logs::{LogStream, Logs};
+use ecs_migrate::ports::ecs::{
+    Ecs, LastStatus, Placement, RunTaskOutcome, RunTaskParams, TaskLookup, TaskState,
+};
+use ecs_migrate::ports::logs::{LogStream, Logs};
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
@@ -205,7 +205,7 @@ async fn stdout_lines_keep_their_order_in_the_log() {
     stopped(&ecs, &arn).await;
     let stream = LogStream {
         group: "/ecs-migrate/local/demo".into(),
-        stream: format!("local/migrate/{}", ecs_migrate::logs::task_id(&arn)),
+        stream: format!("local/migrate/{}", ecs_migrate::ports::logs::task_id(&arn)),
         region: None,
     };
     let tail = ecs.tail(&stream, 100).await.unwrap().unwrap();
@@ -267,7 +267,7 @@ async fn entry_point_and_default_command_come_from_the_task_definition() {
     let tail = |arn: &str| {
         let stream = LogStream {
             group: "/ecs-migrate/local/demo".into(),
-            stream: format!("local/migrate/{}", ecs_migrate::logs::task_id(arn)),
+            stream: format!("local/migrate/{}", ecs_migrate::ports::logs::task_id(arn)),
             region: None,
         };
         let ecs = ecs.clone();

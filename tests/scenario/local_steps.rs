@@ -7,9 +7,9 @@
 use std::time::{Duration, Instant};
 
 use ecs_migrate::cli::local::local_settings;
-use ecs_migrate::clock::SystemClock;
+use ecs_migrate::common::clock::SystemClock;
 use ecs_migrate::local::{LocalEcs, LocalTaskDefinition};
-use ecs_migrate::lock::UnconfiguredLockTable;
+use ecs_migrate::ports::lock::UnconfiguredLockTable;
 use ecs_migrate::settings::Settings;
 use ecs_migrate::steps::{
     check_exit_code, poll_status, run_task, stop_task, validate_event, CheckInput,
@@ -114,7 +114,7 @@ fn local_env<'a>(settings: &'a Settings, ecs: &'a LocalEcs) -> StepEnv<'a> {
         logs: ecs,
         clock: &SystemClock,
         lock: &UnconfiguredLockTable,
-        deployments: &ecs_migrate::deployment::NoDeployments,
+        deployments: &ecs_migrate::ports::deployments::NoDeployments,
     }
 }
 

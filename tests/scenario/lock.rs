@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use ecs_migrate::asl::{
     EventDetails, ExecutionResult, ExecutionStatus, Executor, TaskCall, TaskFailure, TaskInvoker,
 };
-use ecs_migrate::clock::{Clock, VirtualClock};
-use ecs_migrate::lock::MemoryLockTable;
+use ecs_migrate::common::clock::{Clock, VirtualClock};
 use ecs_migrate::machine::{error_message, StepBinding};
+use ecs_migrate::ports::lock::MemoryLockTable;
 use futures::future::join_all;
 use proptest::prelude::*;
 use serde_json::{json, Value};

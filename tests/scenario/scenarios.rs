@@ -11,9 +11,9 @@ use ecs_migrate::asl::{
     Definition, EventType, ExecutionResult, ExecutionStatus, Executor, SeededRandom, TaskCall,
     TaskFailure, TaskInvoker,
 };
-use ecs_migrate::clock::{Clock, VirtualClock};
-use ecs_migrate::lock::MemoryLockTable;
+use ecs_migrate::common::clock::{Clock, VirtualClock};
 use ecs_migrate::machine::{budget, error_message, FunctionArns, Seams, Step, StepBinding};
+use ecs_migrate::ports::lock::MemoryLockTable;
 use ecs_migrate::settings::Settings;
 use ecs_migrate::steps::StepEnv;
 use serde_json::{json, Value};
@@ -367,7 +367,7 @@ pub(crate) async fn status_change(
         logs: fake.as_ref(),
         clock: clock.as_ref(),
         lock,
-        deployments: &ecs_migrate::deployment::NoDeployments,
+        deployments: &ecs_migrate::ports::deployments::NoDeployments,
     };
     Step::StopTask.run(&env, event, None).await
 }

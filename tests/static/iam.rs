@@ -31,12 +31,12 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use ecs_migrate::clock::VirtualClock;
-use ecs_migrate::deployment::SdkDeployments;
-use ecs_migrate::ecs::SdkEcs;
-use ecs_migrate::lock::{dynamodb, DynamoDbLockTable, LockItem, MemoryLockTable};
-use ecs_migrate::logs::SdkLogs;
+use ecs_migrate::common::clock::VirtualClock;
 use ecs_migrate::machine::Step;
+use ecs_migrate::ports::deployments::SdkDeployments;
+use ecs_migrate::ports::ecs::SdkEcs;
+use ecs_migrate::ports::lock::{to_attributes, DynamoDbLockTable, LockItem, MemoryLockTable};
+use ecs_migrate::ports::logs::SdkLogs;
 use ecs_migrate::steps::lock::{LockHeld, LockState};
 use ecs_migrate::steps::StepEnv;
 use serde_json::{json, Value};
@@ -164,7 +164,7 @@ fn lock_rules() -> Vec<Rule> {
         since: t0() - chrono::Duration::hours(3),
         lease_until: t0() - chrono::Duration::hours(2),
     };
-    let attributes = dynamodb::to_attributes(&expired);
+    let attributes = to_attributes(&expired);
     vec![
         mock!(DynamoDbClient::get_item).then_output(move || {
             GetItemOutput::builder()
@@ -273,7 +273,7 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
             )),
             clock: &VirtualClock::starting_at(t0()),
             lock: &MemoryLockTable::new(),
-            deployments: &ecs_migrate::deployment::NoDeployments,
+            deployments: &ecs_migrate::ports::deployments::NoDeployments,
         },
         serde_json::from_value(json!({"event": {"taskdef_arn": "app"}, "execution": execution}))
             .unwrap(),
@@ -388,7 +388,7 @@ async fn each_role_grants_exactly_the_calls_its_function_makes() {
 /// lock steps' grants testable.
 #[tokio::test]
 async fn lock_table_calls_are_recorded_as_dynamodb_actions() {
-    use ecs_migrate::lock::{Expected, LockTable};
+    use ecs_migrate::ports::lock::{Expected, LockTable};
     let recorder = Recorder::default();
     let rules = lock_rules();
     let lock = recorded_lock_table(&rules, &recorder);

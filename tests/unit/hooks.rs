@@ -11,11 +11,11 @@ use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
 use aws_sdk_ecs::Client as EcsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use ecs_migrate::clock::VirtualClock;
-use ecs_migrate::deployment::{HookAction, SdkDeployments};
-use ecs_migrate::ecs::SdkEcs;
-use ecs_migrate::lock::MemoryLockTable;
-use ecs_migrate::logs::SdkLogs;
+use ecs_migrate::common::clock::VirtualClock;
+use ecs_migrate::ports::deployments::{HookAction, SdkDeployments};
+use ecs_migrate::ports::ecs::SdkEcs;
+use ecs_migrate::ports::lock::MemoryLockTable;
+use ecs_migrate::ports::logs::SdkLogs;
 use ecs_migrate::settings::Settings;
 use ecs_migrate::steps::{
     report_deployment, validate_event, ExecutionContext, MigrationRequest, ReportInput, StepEnv,

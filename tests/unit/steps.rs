@@ -13,10 +13,10 @@ use aws_sdk_ecs::operation::stop_task::StopTaskOutput;
 use aws_sdk_ecs::types as ecs;
 use aws_sdk_ecs::Client as EcsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use ecs_migrate::clock::{Clock, VirtualClock};
-use ecs_migrate::ecs::{ContainerState, LastStatus, SdkEcs};
-use ecs_migrate::lock::MemoryLockTable;
-use ecs_migrate::logs::{LogStream, SdkLogs};
+use ecs_migrate::common::clock::{Clock, VirtualClock};
+use ecs_migrate::ports::ecs::{ContainerState, LastStatus, SdkEcs};
+use ecs_migrate::ports::lock::MemoryLockTable;
+use ecs_migrate::ports::logs::{LogStream, SdkLogs};
 use ecs_migrate::settings::Settings;
 use ecs_migrate::steps::{
     check_exit_code, poll_status, run_task, started_by_for_execution, stop_task, validate_event,
@@ -74,7 +74,7 @@ impl World {
             logs: &self.logs,
             clock: self.clock.as_ref(),
             lock: &self.lock,
-            deployments: &ecs_migrate::deployment::NoDeployments,
+            deployments: &ecs_migrate::ports::deployments::NoDeployments,
         }
     }
 }
@@ -121,7 +121,7 @@ fn request() -> MigrationRequest {
         event_id: Some("event-1".into()),
         started_at: t0(),
         deadline: t0() + chrono::Duration::hours(1),
-        log: Some(ecs_migrate::ecs::LogConfiguration {
+        log: Some(ecs_migrate::ports::ecs::LogConfiguration {
             driver: "awslogs".into(),
             group: Some("/ecs/app".into()),
             region: Some(REGION.into()),
@@ -1252,7 +1252,7 @@ async fn stop_task_rejects_input_it_cannot_read() {
 /// The lock steps' own answers, one call at a time (tests/scenario/lock.rs runs them together).
 mod lock_steps {
     use super::*;
-    use ecs_migrate::lock::{Expected, LockItem, LockTable};
+    use ecs_migrate::ports::lock::{Expected, LockItem, LockTable};
     use ecs_migrate::steps::{acquire_lock, release_lock, AcquireInput, LockState, ReleaseInput};
 
     fn acquire_input(lock: Option<LockState>) -> AcquireInput {

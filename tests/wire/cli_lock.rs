@@ -4,8 +4,8 @@
 //! most three times still runs; StopTask stops one at once.
 
 use chrono::{Duration, Utc};
-use ecs_migrate::ecs::{AwsVpc, Ecs, Placement, RunTaskOutcome, RunTaskParams, SdkEcs};
-use ecs_migrate::lock::{DynamoDbLockTable, Expected, LockItem, LockTable};
+use ecs_migrate::ports::ecs::{AwsVpc, Ecs, Placement, RunTaskOutcome, RunTaskParams, SdkEcs};
+use ecs_migrate::ports::lock::{DynamoDbLockTable, Expected, LockItem, LockTable};
 use serde_json::Value;
 
 use crate::cli_aws::command;

@@ -370,7 +370,7 @@ async fn stop_task_stops_a_running_task_in_moto() {
 /// naming a DynamoDB table in moto (the function then uses `DynamoDbLockTable`).
 #[tokio::test]
 async fn the_lock_steps_as_lambdas_against_moto_dynamodb() {
-    use ecs_migrate::lock::{DynamoDbLockTable, LockTable};
+    use ecs_migrate::ports::lock::{DynamoDbLockTable, LockTable};
 
     let mut deployment = Deployment::new().await;
     let server = moto::shared();

@@ -8,7 +8,7 @@
 //! DeleteItem), strongly consistent GetItem (API Reference, GetItem, ConsistentRead).
 
 use chrono::{DateTime, Duration, Utc};
-use ecs_migrate::lock::{
+use ecs_migrate::ports::lock::{
     DynamoDbLockTable, Expected, FileLockTable, LockItem, LockTable, MemoryLockTable,
 };
 
@@ -38,8 +38,8 @@ fn item(scope: &str, holder: &str, lease_until: DateTime<Utc>) -> LockItem {
 
 /// `item` as a table keeps it: times in whole milliseconds.
 fn as_kept(mut item: LockItem) -> LockItem {
-    item.since = ecs_migrate::lock::to_millis(item.since);
-    item.lease_until = ecs_migrate::lock::to_millis(item.lease_until);
+    item.since = ecs_migrate::ports::lock::to_millis(item.since);
+    item.lease_until = ecs_migrate::ports::lock::to_millis(item.lease_until);
     item
 }
 

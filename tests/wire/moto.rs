@@ -469,14 +469,14 @@ impl Moto {
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(
                 AttributeDefinition::builder()
-                    .attribute_name(ecs_migrate::lock::PARTITION_KEY)
+                    .attribute_name(ecs_migrate::ports::lock::PARTITION_KEY)
                     .attribute_type(ScalarAttributeType::S)
                     .build()
                     .expect("attribute definition"),
             )
             .key_schema(
                 KeySchemaElement::builder()
-                    .attribute_name(ecs_migrate::lock::PARTITION_KEY)
+                    .attribute_name(ecs_migrate::ports::lock::PARTITION_KEY)
                     .key_type(KeyType::Hash)
                     .build()
                     .expect("key schema"),

@@ -5,7 +5,7 @@ use aws_sdk_ecs::types::{
     AwsVpcConfiguration, ContainerOverride, KeyValuePair, LaunchType, NetworkConfiguration,
     TaskOverride,
 };
-use ecs_migrate::ecs::{
+use ecs_migrate::ports::ecs::{
     AwsVpc, Ecs, LastStatus, Placement, RunTaskOutcome, RunTaskParams, SdkEcs, TaskLookup,
 };
 

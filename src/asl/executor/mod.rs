@@ -30,7 +30,7 @@ use super::path::compact;
 use super::random::{uuid_v4, RandomSource, SeededRandom};
 use super::template::Vars;
 use super::value::context_time;
-use crate::clock::Clock;
+use crate::common::clock::Clock;
 use failure::Failure;
 use recorder::{Recorder, Thread};
 use run::Run;

@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use serde_json::{json, Value};
 
 use super::super::history::{EventDetails, EventType, HistoryEvent, Observer};
-use crate::clock::Clock;
+use crate::common::clock::Clock;
 
 /// A thread of execution (the main path, a branch, an iteration) and its last event.
 pub(super) struct Thread {

@@ -13,7 +13,7 @@ use aws_sdk_sfn::config::{
 };
 
 use super::super::UsageError;
-use crate::aws::error_chain;
+use crate::ports::error_chain;
 
 /// AWS connection flags, shared by `start`, `wait` and `run`.
 ///

@@ -7,11 +7,11 @@ use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType as T};
 use chrono::{DateTime, Utc};
 
 use crate::asl::ExecutionStatus;
-use crate::aws::AwsError;
-use crate::ecs::LastStatus;
-use crate::error::StateError;
-use crate::logs::LogStream;
+use crate::common::error::StateError;
 use crate::machine::{error_message, StateData};
+use crate::ports::ecs::LastStatus;
+use crate::ports::logs::LogStream;
+use crate::ports::AwsError;
 use crate::steps::run_task::CAPACITY_ATTEMPTS;
 use crate::steps::TaskStatus;
 use crate::steps::{LockState, RunOutcome};

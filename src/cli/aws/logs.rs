@@ -1,8 +1,8 @@
 //! Following the migration container's log stream: logs:GetLogEvents from the head, then on
 //! from each answer's nextForwardToken, so every line is shown once.
 
-use crate::aws::AwsError;
-use crate::logs::LogStream;
+use crate::ports::logs::LogStream;
+use crate::ports::AwsError;
 
 use super::config::Aws;
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::history::Progress;
 use crate::asl::ExecutionStatus;
 use crate::cli::printable::{printable, printable_lines};
-use crate::error::StateError;
+use crate::common::error::StateError;
 use crate::steps::TaskStatus;
 
 /// Progress lines, with the time since the execution started.
@@ -241,8 +241,8 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ecs::ContainerState;
-    use crate::ecs::LastStatus;
+    use crate::ports::ecs::ContainerState;
+    use crate::ports::ecs::LastStatus;
     use crate::steps::Phase;
 
     #[test]

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::super::UsageError;
 use super::arn::StatesArn;
 use super::config::Aws;
-use crate::aws::AwsError;
+use crate::ports::AwsError;
 use crate::request::{parse_taskdef, TaskDefRef};
 
 /// Step Functions' limit on execution names.

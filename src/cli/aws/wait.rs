@@ -16,8 +16,8 @@ use super::logs::{LogFollower, LogRead, PAGES_PER_DRAIN, PAGES_PER_READ};
 use super::output::{ApiCallCounts, Printer, Report, WaitEnd};
 use super::{arn::console_url, FollowOpts};
 use crate::asl::ExecutionStatus;
-use crate::aws::AwsError;
-use crate::ecs::LastStatus;
+use crate::ports::ecs::LastStatus;
+use crate::ports::AwsError;
 
 /// The longest the poll interval grows to while throttled.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(30);

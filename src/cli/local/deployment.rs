@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::clock::SystemClock;
-use crate::deployment::{
-    HookState, MemoryDeployments, ServiceDeployment, ServiceRevision, HOOK_AWAITING_ACTION,
-};
+use crate::common::clock::SystemClock;
 use crate::hook_event::{arn_name, HookEvent};
 use crate::local::LocalTaskDefinition;
+use crate::ports::deployments::{
+    HookState, MemoryDeployments, ServiceDeployment, ServiceRevision, HOOK_AWAITING_ACTION,
+};
 use crate::settings::Settings;
 
 /// The deployment paused at the event's hook, rolling out `taskdef`.

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::UsageError;
-use crate::files::{read_text, MAX_ENV_FILE_BYTES};
+use crate::common::files::{read_text, MAX_ENV_FILE_BYTES};
 use crate::local::{LocalContainer, LocalTaskDefinition};
 
 /// A variable given on the command line, and where.

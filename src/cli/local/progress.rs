@@ -9,10 +9,10 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::cli::printable::{printable, printable_lines};
-use crate::ecs::{LastStatus, TaskState};
-use crate::error::StateError;
+use crate::common::error::StateError;
 use crate::local::LocalEvent;
-use crate::logs::task_id;
+use crate::ports::ecs::{LastStatus, TaskState};
+use crate::ports::logs::task_id;
 
 /// The prefix of the migration's own output lines.
 pub const OUTPUT_PREFIX: &str = "  | ";

@@ -8,16 +8,16 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::cli::UsageError;
-use crate::ecs::{AwsVpc, Placement};
-use crate::error::MigrationError;
+use crate::common::error::MigrationError;
 use crate::local::taskdef::TaskDefError;
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::LocalTaskDefinition;
 use crate::machine::FunctionArns;
+use crate::ports::ecs::{AwsVpc, Placement};
 use crate::settings::{Settings, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS, MIN_LOCK_LEASE_SECONDS};
 
 /// Step Functions' largest execution input (256 KiB); a larger event is refused as AWS would.
-pub const MAX_INPUT_BYTES: usize = crate::files::MAX_EXECUTION_INPUT_BYTES as usize;
+pub const MAX_INPUT_BYTES: usize = crate::common::files::MAX_EXECUTION_INPUT_BYTES as usize;
 
 /// The cluster name local tasks report.
 pub const LOCAL_CLUSTER: &str = "local";

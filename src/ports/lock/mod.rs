@@ -15,15 +15,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::aws::AwsError;
+use crate::ports::AwsError;
 
-pub mod dynamodb;
 mod file;
 mod memory;
+mod sdk;
 
-pub use dynamodb::{DynamoDbLockTable, PARTITION_KEY};
 pub use file::{FileLockTable, LOCK_DIR_VARIABLE};
 pub use memory::MemoryLockTable;
+pub use sdk::{to_attributes, DynamoDbLockTable, PARTITION_KEY};
 
 /// The item a scope's holder keeps in the table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

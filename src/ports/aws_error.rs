@@ -1,9 +1,6 @@
 //! What an AWS call's failure means to us, classified once from the SDK error so every adapter
 //! (ECS, CloudWatch Logs, Step Functions) reports the same way.
 
-use aws_sdk_ecs::config::http::HttpResponse;
-use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
-
 /// An AWS call that failed, with the service's error code kept for classification.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{operation}: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
@@ -17,7 +14,7 @@ pub struct AwsError {
     pub transient: bool,
 }
 
-const THROTTLING_CODES: [&str; 7] = [
+pub(super) const THROTTLING_CODES: [&str; 7] = [
     "ThrottlingException",
     "Throttling",
     "ThrottledException",
@@ -27,7 +24,7 @@ const THROTTLING_CODES: [&str; 7] = [
     "RequestThrottledException",
 ];
 
-const SERVER_CODES: [&str; 4] = [
+pub(super) const SERVER_CODES: [&str; 4] = [
     "ServerException",
     "ServiceUnavailable",
     "ServiceUnavailableException",
@@ -47,46 +44,6 @@ impl AwsError {
             code: code.map(str::to_string),
             message: message.into(),
             transient: false,
-        }
-    }
-
-    /// Classifies any SDK error: service errors by their code, everything that never reached a
-    /// service answer (timeouts, connection failures, unreadable responses) as transient.
-    pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        match &err {
-            SdkError::ServiceError(service) => {
-                let inner = service.err();
-                let code = inner.code().map(str::to_string);
-                let message = inner
-                    .message()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| inner.to_string());
-                let transient = code
-                    .as_deref()
-                    .is_some_and(|c| THROTTLING_CODES.contains(&c) || SERVER_CODES.contains(&c))
-                    || service.raw().status().is_server_error();
-                Self {
-                    operation,
-                    code,
-                    message,
-                    transient,
-                }
-            }
-            SdkError::ConstructionFailure(_) => Self {
-                operation,
-                code: None,
-                message: error_chain(&err),
-                transient: false,
-            },
-            _ => Self {
-                operation,
-                code: None,
-                message: error_chain(&err),
-                transient: true,
-            },
         }
     }
 

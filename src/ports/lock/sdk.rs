@@ -28,7 +28,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::{to_millis, Expected, LockError, LockItem, LockTable};
-use crate::aws::AwsError;
+use crate::ports::AwsError;
 
 /// The table's partition key.
 pub const PARTITION_KEY: &str = "scope";

@@ -1,0 +1,6 @@
+//! What every part of the crate shares and that knows nothing of it: the step errors, the clock,
+//! reading the files a user names.
+
+pub mod clock;
+pub mod error;
+pub mod files;
