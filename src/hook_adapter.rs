@@ -13,9 +13,9 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::hook_event::{parse_hook_event, HookEvent, HookType};
+use crate::migration::hook_event::{parse_hook_event, HookEvent, HookType};
+use crate::migration::steps::validate_event::hex_digest;
 use crate::ports::AwsError;
-use crate::steps::validate_event::hex_digest;
 
 /// The function's name, as its handler (or `ECS_MIGRATE_STEP`) names it.
 pub const DEPLOYMENT_HOOK: &str = "deployment-hook";

@@ -21,13 +21,13 @@ use crate::common::error::MigrationError;
 use crate::hook_adapter::{
     answer_hook, AdapterConfig, HookAnswer, HookStatus, SdkExecutions, DEPLOYMENT_HOOK,
 };
-use crate::machine::Step;
+use crate::migration::settings::Settings;
+use crate::migration::steps::StepEnv;
 use crate::ports::deployments::SdkDeployments;
 use crate::ports::ecs::SdkEcs;
 use crate::ports::lock::{DynamoDbLockTable, LockTable, UnconfiguredLockTable};
 use crate::ports::logs::SdkLogs;
-use crate::settings::Settings;
-use crate::steps::StepEnv;
+use crate::statemachine::Step;
 
 /// Time kept back from the Lambda deadline for poll-status's last call and its response: more
 /// than one call can take ([`OPERATION_TIMEOUT`]).

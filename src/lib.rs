@@ -5,13 +5,10 @@ pub mod asl;
 pub mod cli;
 pub mod common;
 pub mod hook_adapter;
-pub mod hook_event;
 pub mod lambda;
 pub mod local;
-pub mod machine;
+pub mod migration;
 pub mod ports;
-pub mod request;
-pub mod settings;
-pub mod steps;
+pub mod statemachine;
 
 pub use common::error::{MigrationError, StateError};

@@ -252,7 +252,7 @@ data "aws_iam_policy_document" "check_exit_code" {
 
 # stop-task: finds an execution's tasks by startedBy, checks each one's startedBy and stops it,
 # in this cluster only, and only tasks run-task started: run-task tags every task it starts
-# with ecs-migrate:started-by = ecs-migrate/<24 hex> (src/steps/run_task.rs), so whoever can
+# with ecs-migrate:started-by = ecs-migrate/<24 hex> (src/migration/steps/run_task.rs), so whoever can
 # invoke stop-task still cannot stop the service's own tasks. ecs:StopTask supports the
 # aws:ResourceTag/${TagKey}, ecs:ResourceTag/${TagKey} and ecs:cluster condition keys on the
 # task resource (Service Authorization Reference, "Actions, resources, and condition keys for

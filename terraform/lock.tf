@@ -34,7 +34,7 @@ resource "aws_dynamodb_table" "lock" {
   tags = var.tags
 
   lifecycle {
-    # Settings' check of one variable against another (src/settings.rs, LOCK_LEASE_SECONDS).
+    # Settings' check of one variable against another (src/migration/settings.rs, LOCK_LEASE_SECONDS).
     precondition {
       condition     = var.lock_lease_seconds >= 2 * var.poll_interval_seconds
       error_message = "lock_lease_seconds (${var.lock_lease_seconds}) must be at least two poll_interval_seconds (${var.poll_interval_seconds}): the lease must outlast two poll rounds, or a live holder would lose the lock."

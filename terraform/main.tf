@@ -97,7 +97,7 @@ locals {
   # Checks of one variable against another, run at plan time (see aws_sfn_state_machine.this).
   app_log_group_count = length(var.app_log_group_names) + length(var.app_log_group_arns)
 
-  # The history budget validate-event enforces on every execution (src/machine/budget.rs, whose
+  # The history budget validate-event enforces on every execution (src/statemachine/budget.rs, whose
   # constants tests/static/check-consistency.py compares with these): a max_duration_seconds
   # whose longest execution would record more history events than Step Functions' 25,000 less
   # the headroom is refused here, at plan time, instead of failing every migration.

@@ -177,7 +177,7 @@ variable "app_log_group_arns" {
 ################################################################################
 
 variable "max_duration_seconds" {
-  description = "How long a migration may run, from validate-event to the task's stop, before it is stopped and the execution fails with Migration.Timeout (Settings `MAX_DURATION_SECONDS`). It must leave the execution's history under Step Functions' 25,000-event limit, as validate-event checks (src/machine/budget.rs): the longer `poll_max_wait_seconds`, the longer it may be (about 23 days with the default 600). A value over the limit fails the plan, which gives the largest allowed one."
+  description = "How long a migration may run, from validate-event to the task's stop, before it is stopped and the execution fails with Migration.Timeout (Settings `MAX_DURATION_SECONDS`). It must leave the execution's history under Step Functions' 25,000-event limit, as validate-event checks (src/statemachine/budget.rs): the longer `poll_max_wait_seconds`, the longer it may be (about 23 days with the default 600). A value over the limit fails the plan, which gives the largest allowed one."
   type        = number
   default     = 3600
 

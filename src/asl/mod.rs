@@ -1,7 +1,7 @@
 //! The local Amazon States Language engine: parse and check a definition, run it with task
 //! bindings and a clock you choose, get the execution history AWS would record. It does no
 //! I/O of its own: bindings that reach services (the CLI's Lambda-endpoint invoker, the
-//! migration's steps in `crate::machine`) live outside it.
+//! migration's steps in `crate::statemachine`) live outside it.
 //!
 //! It follows the Amazon States Language specification and the Step Functions developer
 //! guide for the JSONPath query language (JSONata definitions are rejected). The interface

@@ -4,5 +4,5 @@
 // use less memory.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    ecs_migrate::lambda::serve(ecs_migrate::machine::Step::PollStatus).await
+    ecs_migrate::lambda::serve(ecs_migrate::statemachine::Step::PollStatus).await
 }

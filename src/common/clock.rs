@@ -228,6 +228,15 @@ impl Clock for VirtualClock {
     }
 }
 
+/// `t + d`, saturating at the latest representable time: `t` comes from the execution input
+/// or the state data, and a date near chrono's limit must not panic a step.
+pub fn later_by(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,5 +394,20 @@ mod tests {
         assert_eq!(clock.now(), start() + chrono::Duration::seconds(60));
         clock.sleep(Duration::ZERO).await;
         assert_eq!(clock.now(), start() + chrono::Duration::seconds(60));
+    }
+
+    #[test]
+    fn later_by_adds_and_saturates_instead_of_panicking() {
+        let t = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
+        assert_eq!(
+            later_by(t, Duration::from_secs(60)).timestamp(),
+            1_700_000_060
+        );
+        let near_end = DateTime::<Utc>::MAX_UTC - chrono::Duration::seconds(10);
+        assert_eq!(
+            later_by(near_end, Duration::from_secs(3600)),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(later_by(t, Duration::MAX), DateTime::<Utc>::MAX_UTC);
     }
 }

@@ -21,8 +21,8 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::common::files::{read_text, ReadError, MAX_TASK_DEFINITION_BYTES};
+use crate::migration::event::parse_taskdef;
 use crate::ports::ecs::{ContainerDefinition, LogConfiguration, TaskDefinition};
-use crate::request::parse_taskdef;
 
 /// The region part of every local ARN.
 pub const LOCAL_REGION: &str = "local";

@@ -319,7 +319,7 @@ run "initial_migration" {
   }
 }
 
-# The history budget (src/machine/budget.rs): for two poll_max_wait_seconds values, the largest
+# The history budget (src/statemachine/budget.rs): for two poll_max_wait_seconds values, the largest
 # max_duration_seconds validate-event accepts is planned and one second more is refused.
 # tests/static/check-consistency.py checks that these figures are budget.rs's
 # longest_tracked_seconds (runs named max_duration_longest_tracked_* and

@@ -265,7 +265,7 @@ fn bad_task_definition_files_exit_2_naming_the_field() {
         Duration::from_secs(3600),
         &[],
     );
-    let longest = ecs_migrate::machine::budget::longest_tracked_seconds(&settings);
+    let longest = ecs_migrate::statemachine::budget::longest_tracked_seconds(&settings);
     assert!(
         untrackable.stderr.contains("--timeout 31536000")
             && untrackable.stderr.contains(&format!("at most {longest}")),

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use ecs_migrate::asl::{ExecutionResult, ExecutionStatus, Executor};
 use ecs_migrate::common::clock::VirtualClock;
-use ecs_migrate::machine::error_message;
 use ecs_migrate::ports::deployments::{
     HookAction, HookState, MemoryDeployments, PinnedImage, RecordedAnswer, ServiceDeployment,
     ServiceRevision, HOOK_AWAITING_ACTION,
 };
 use ecs_migrate::ports::lock::MemoryLockTable;
+use ecs_migrate::statemachine::error_message;
 use serde_json::{json, Value};
 
 use crate::fake_ecs::{FakeEcs, Script};

@@ -9,13 +9,15 @@ use std::time::{Duration, Instant};
 use ecs_migrate::cli::local::local_settings;
 use ecs_migrate::common::clock::SystemClock;
 use ecs_migrate::local::{LocalEcs, LocalTaskDefinition};
-use ecs_migrate::ports::lock::UnconfiguredLockTable;
-use ecs_migrate::settings::Settings;
-use ecs_migrate::steps::{
-    check_exit_code, poll_status, run_task, stop_task, validate_event, CheckInput,
-    ExecutionContext, MigrationRequest, Phase, PollInput, RunOutcome, RunTaskInput, StartedTask,
-    StepEnv, TaskStatus, ValidateEventInput,
+use ecs_migrate::migration::settings::Settings;
+use ecs_migrate::migration::steps::{
+    check_exit_code, poll_status, run_task, stop_task, validate_event, CheckInput, PollInput,
+    RunTaskInput, StepEnv, ValidateEventInput,
 };
+use ecs_migrate::migration::{
+    ExecutionContext, MigrationRequest, Phase, RunOutcome, StartedTask, TaskStatus,
+};
+use ecs_migrate::ports::lock::UnconfiguredLockTable;
 use ecs_migrate::MigrationError;
 use serde_json::{json, Value};
 

@@ -13,8 +13,8 @@ use ecs_migrate::asl::{
     EventDetails, ExecutionResult, ExecutionStatus, Executor, TaskCall, TaskFailure, TaskInvoker,
 };
 use ecs_migrate::common::clock::{Clock, VirtualClock};
-use ecs_migrate::machine::{error_message, StepBinding};
 use ecs_migrate::ports::lock::MemoryLockTable;
+use ecs_migrate::statemachine::{error_message, StepBinding};
 use futures::future::join_all;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -140,7 +140,7 @@ impl World {
         }
     }
 
-    fn settings(&self) -> ecs_migrate::settings::Settings {
+    fn settings(&self) -> ecs_migrate::migration::settings::Settings {
         let pairs: Vec<(&str, &str)> = self
             .settings
             .iter()

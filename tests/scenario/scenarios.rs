@@ -12,10 +12,10 @@ use ecs_migrate::asl::{
     TaskFailure, TaskInvoker,
 };
 use ecs_migrate::common::clock::{Clock, VirtualClock};
-use ecs_migrate::machine::{budget, error_message, FunctionArns, Seams, Step, StepBinding};
+use ecs_migrate::migration::settings::Settings;
+use ecs_migrate::migration::steps::StepEnv;
 use ecs_migrate::ports::lock::MemoryLockTable;
-use ecs_migrate::settings::Settings;
-use ecs_migrate::steps::StepEnv;
+use ecs_migrate::statemachine::{budget, error_message, FunctionArns, Seams, Step, StepBinding};
 use serde_json::{json, Value};
 
 use crate::fake_ecs::{self, FakeEcs, Script};

@@ -18,7 +18,7 @@ the mistakes it would have caught that matter most, plus documentation drift:
     keys the templatefile() call supplies, the file has no %{ } directives, and once rendered
     it is JSON using each placeholder as a Task Resource. Skipped (and said so) when the file
     does not exist yet;
-  - the history budget of main.tf's locals has src/machine/budget.rs's constants, and the
+  - the history budget of main.tf's locals has src/statemachine/budget.rs's constants, and the
     terraform test runs max_duration_longest_tracked_* / max_duration_over_longest_tracked_*
     (terraform/tests/module.tftest.hcl) plan budget.rs's longest_tracked_seconds and refuse one
     second more, for at least two poll_max_wait_seconds values (terraform test then proves
@@ -39,7 +39,7 @@ TF = REPO / "terraform"
 README = TF / "README.md"
 EXAMPLE = TF / "examples" / "complete"
 DEFAULT_ASL = REPO / "statemachine" / "migration.asl.json"
-BUDGET_RS = REPO / "src" / "machine" / "budget.rs"
+BUDGET_RS = REPO / "src" / "statemachine" / "budget.rs"
 MODULE_TEST = TF / "tests" / "module.tftest.hcl"
 
 # budget.rs constant -> the main.tf local holding the same figure.

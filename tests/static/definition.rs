@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use ecs_migrate::machine::Step;
+use ecs_migrate::statemachine::Step;
 use ecs_migrate::MigrationError;
 use serde_json::Value;
 

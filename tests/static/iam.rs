@@ -32,13 +32,13 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use ecs_migrate::common::clock::VirtualClock;
-use ecs_migrate::machine::Step;
+use ecs_migrate::migration::steps::lock::{LockHeld, LockState};
+use ecs_migrate::migration::steps::StepEnv;
 use ecs_migrate::ports::deployments::SdkDeployments;
 use ecs_migrate::ports::ecs::SdkEcs;
 use ecs_migrate::ports::lock::{to_attributes, DynamoDbLockTable, LockItem, MemoryLockTable};
 use ecs_migrate::ports::logs::SdkLogs;
-use ecs_migrate::steps::lock::{LockHeld, LockState};
-use ecs_migrate::steps::StepEnv;
+use ecs_migrate::statemachine::Step;
 use serde_json::{json, Value};
 
 use crate::fixtures::*;
@@ -258,7 +258,7 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
 async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
     let execution =
         json!({"id": EXECUTION_ARN, "name": "exec", "start_time": "2026-11-25T12:00:00Z"});
-    let request = ecs_migrate::steps::validate_event(
+    let request = ecs_migrate::migration::steps::validate_event(
         &StepEnv {
             settings: &settings(),
             ecs: &SdkEcs::new(mock_client!(

@@ -56,8 +56,8 @@ LOCK_TABLE_ARN = "${aws_dynamodb_table.lock.arn}"
 OWN_LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 TRACING_DOCUMENT = "lambda_tracing"
 
-# The tag run-task puts on every task it starts (src/steps/run_task.rs) and the prefix of its
-# value (started_by_for_execution in src/steps/validate_event.rs). Both must still be written
+# The tag run-task puts on every task it starts (src/migration/steps/run_task.rs) and the prefix of its
+# value (started_by_for_execution in src/migration/steps/validate_event.rs). Both must still be written
 # by src/ (a rename there must be made here too): the key as a string literal, the prefix at the
 # start of one.
 STARTED_BY_TAG_KEY = "ecs-migrate:started-by"

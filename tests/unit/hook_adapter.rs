@@ -130,7 +130,7 @@ async fn in_progress_while_the_migration_runs_then_its_outcome() {
 #[tokio::test]
 async fn a_name_already_taken_is_the_same_hook_s_execution() {
     let name_of = |p: &Value| {
-        let hook = ecs_migrate::hook_event::parse_hook_event(p)
+        let hook = ecs_migrate::migration::hook_event::parse_hook_event(p)
             .unwrap()
             .unwrap();
         ecs_migrate::hook_adapter::execution_name(&hook)

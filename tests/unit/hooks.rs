@@ -12,15 +12,15 @@ use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutp
 use aws_sdk_ecs::Client as EcsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ecs_migrate::common::clock::VirtualClock;
+use ecs_migrate::migration::settings::Settings;
+use ecs_migrate::migration::steps::{
+    report_deployment, validate_event, ReportInput, StepEnv, ValidateEventInput,
+};
+use ecs_migrate::migration::{ExecutionContext, MigrationRequest};
 use ecs_migrate::ports::deployments::{HookAction, SdkDeployments};
 use ecs_migrate::ports::ecs::SdkEcs;
 use ecs_migrate::ports::lock::MemoryLockTable;
 use ecs_migrate::ports::logs::SdkLogs;
-use ecs_migrate::settings::Settings;
-use ecs_migrate::steps::{
-    report_deployment, validate_event, ExecutionContext, MigrationRequest, ReportInput, StepEnv,
-    ValidateEventInput,
-};
 use ecs_migrate::MigrationError;
 use serde_json::{json, Value};
 

@@ -1,6 +1,6 @@
 //! Property tests: request parsing never panics, and every rejection names a field.
 
-use ecs_migrate::request::parse_input;
+use ecs_migrate::migration::event::parse_input;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

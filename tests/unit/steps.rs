@@ -14,15 +14,17 @@ use aws_sdk_ecs::types as ecs;
 use aws_sdk_ecs::Client as EcsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ecs_migrate::common::clock::{Clock, VirtualClock};
+use ecs_migrate::migration::settings::Settings;
+use ecs_migrate::migration::steps::{
+    check_exit_code, poll_status, run_task, started_by_for_execution, stop_task, validate_event,
+    CheckInput, PollInput, RunTaskInput, StepEnv, ValidateEventInput,
+};
+use ecs_migrate::migration::{
+    CapacityWait, MigrationRequest, Phase, RunOutcome, StartedTask, TaskStatus,
+};
 use ecs_migrate::ports::ecs::{ContainerState, LastStatus, SdkEcs};
 use ecs_migrate::ports::lock::MemoryLockTable;
 use ecs_migrate::ports::logs::{LogStream, SdkLogs};
-use ecs_migrate::settings::Settings;
-use ecs_migrate::steps::{
-    check_exit_code, poll_status, run_task, started_by_for_execution, stop_task, validate_event,
-    CapacityWait, CheckInput, MigrationRequest, Phase, PollInput, RunOutcome, RunTaskInput,
-    StartedTask, StepEnv, TaskStatus, ValidateEventInput,
-};
 use ecs_migrate::{MigrationError, StateError};
 use serde_json::{json, Value};
 
@@ -90,7 +92,7 @@ fn describe_taskdef_ok() -> Rule {
 fn validate_input(event: Value) -> ValidateEventInput {
     ValidateEventInput {
         event,
-        execution: ecs_migrate::steps::ExecutionContext {
+        execution: ecs_migrate::migration::ExecutionContext {
             id: Some(EXECUTION_ARN.into()),
             name: Some("app-42-20261125T120000Z".into()),
             start_time: Some(t0()),
@@ -970,7 +972,7 @@ async fn check_exit_code_cause_fits_after_escaping() {
     )
     .await
     .unwrap_err();
-    let document = ecs_migrate::machine::lambda_error(&err).cause;
+    let document = ecs_migrate::statemachine::lambda_error(&err).cause;
     let utf16 = document.encode_utf16().count();
     assert!(utf16 <= 32_768, "{utf16} characters");
     assert!(
@@ -1252,8 +1254,10 @@ async fn stop_task_rejects_input_it_cannot_read() {
 /// The lock steps' own answers, one call at a time (tests/scenario/lock.rs runs them together).
 mod lock_steps {
     use super::*;
+    use ecs_migrate::migration::steps::{
+        acquire_lock, release_lock, AcquireInput, LockState, ReleaseInput,
+    };
     use ecs_migrate::ports::lock::{Expected, LockItem, LockTable};
-    use ecs_migrate::steps::{acquire_lock, release_lock, AcquireInput, LockState, ReleaseInput};
 
     fn acquire_input(lock: Option<LockState>) -> AcquireInput {
         AcquireInput {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::lambda_wire::error_of;
 use crate::runtime_api::RuntimeApi;
-use ecs_migrate::machine::Step;
+use ecs_migrate::statemachine::Step;
 use serde_json::json;
 use tokio::process::Child;
 

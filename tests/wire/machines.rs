@@ -7,9 +7,9 @@
 //! with Error and Cause. Call `Moto::enable_state_machine_execution` first.
 
 use chrono::Utc;
+use ecs_migrate::migration::{MigrationResult, Phase, StartedTask, TaskStatus};
 use ecs_migrate::ports::ecs::{ContainerState, LastStatus};
 use ecs_migrate::ports::logs::LogStream;
-use ecs_migrate::steps::{MigrationResult, Phase, StartedTask, TaskStatus};
 use serde_json::{json, Value};
 
 use super::moto::{self, Moto, ACCOUNT};

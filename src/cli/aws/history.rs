@@ -8,13 +8,14 @@ use chrono::{DateTime, Utc};
 
 use crate::asl::ExecutionStatus;
 use crate::common::error::StateError;
-use crate::machine::{error_message, StateData};
+use crate::migration::steps::run_task::CAPACITY_ATTEMPTS;
+use crate::migration::steps::LockState;
+use crate::migration::RunOutcome;
+use crate::migration::TaskStatus;
 use crate::ports::ecs::LastStatus;
 use crate::ports::logs::LogStream;
 use crate::ports::AwsError;
-use crate::steps::run_task::CAPACITY_ATTEMPTS;
-use crate::steps::TaskStatus;
-use crate::steps::{LockState, RunOutcome};
+use crate::statemachine::{error_message, StateData};
 
 /// The history events the command cares about, out of the SDK's types.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use super::history::Progress;
 use crate::asl::ExecutionStatus;
 use crate::cli::printable::{printable, printable_lines};
 use crate::common::error::StateError;
-use crate::steps::TaskStatus;
+use crate::migration::TaskStatus;
 
 /// Progress lines, with the time since the execution started.
 pub struct Printer {
@@ -241,9 +241,9 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::migration::Phase;
     use crate::ports::ecs::ContainerState;
     use crate::ports::ecs::LastStatus;
-    use crate::steps::Phase;
 
     #[test]
     fn clocks_and_durations() {

@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 use super::super::UsageError;
 use super::arn::StatesArn;
 use super::config::Aws;
+use crate::migration::event::{parse_taskdef, TaskDefRef};
 use crate::ports::AwsError;
-use crate::request::{parse_taskdef, TaskDefRef};
 
 /// Step Functions' limit on execution names.
 pub const MAX_NAME_LEN: usize = 80;

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::common::clock::SystemClock;
-use crate::hook_event::{arn_name, HookEvent};
 use crate::local::LocalTaskDefinition;
+use crate::migration::hook_event::{arn_name, HookEvent};
+use crate::migration::settings::Settings;
 use crate::ports::deployments::{
     HookState, MemoryDeployments, ServiceDeployment, ServiceRevision, HOOK_AWAITING_ACTION,
 };
-use crate::settings::Settings;
 
 /// The deployment paused at the event's hook, rolling out `taskdef`.
 pub fn paused_deployment(

@@ -12,9 +12,11 @@ use crate::common::error::MigrationError;
 use crate::local::taskdef::TaskDefError;
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::LocalTaskDefinition;
-use crate::machine::FunctionArns;
+use crate::migration::settings::{
+    Settings, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS, MIN_LOCK_LEASE_SECONDS,
+};
 use crate::ports::ecs::{AwsVpc, Placement};
-use crate::settings::{Settings, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS, MIN_LOCK_LEASE_SECONDS};
+use crate::statemachine::FunctionArns;
 
 /// Step Functions' largest execution input (256 KiB); a larger event is refused as AWS would.
 pub const MAX_INPUT_BYTES: usize = crate::common::files::MAX_EXECUTION_INPUT_BYTES as usize;
@@ -87,7 +89,9 @@ fn read_limited(reader: impl Read) -> std::io::Result<Vec<u8>> {
 /// itself: `event names myapp:42; running examples/taskdef.json in its place`. None when the
 /// event names just the family, the file's own ARN, or something the execution will refuse.
 pub fn stand_in_note(taskdef: &LocalTaskDefinition, input: &Value) -> Option<String> {
-    let named = crate::request::parse_input(input).ok()?.task_definition;
+    let named = crate::migration::event::parse_input(input)
+        .ok()?
+        .task_definition;
     let raw = named.raw.trim();
     if raw == taskdef.family || !taskdef.answers_to(raw) {
         return None;

@@ -44,7 +44,7 @@ pub struct HookEvent {
 }
 
 /// `Some` when the input is a hook event (by its source and detail-type), checked for shape;
-/// `None` for every other input, which [`crate::request::parse_input`] reads.
+/// `None` for every other input, which [`crate::migration::event::parse_input`] reads.
 pub fn parse_hook_event(input: &Value) -> Option<Result<HookEvent, MigrationError>> {
     let object = input.as_object()?;
     if object.contains_key("executionDetails") && object.contains_key("resourceArn") {

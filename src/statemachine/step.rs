@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::common::error::MigrationError;
-use crate::steps::{
+use crate::migration::steps::{
     acquire_lock, check_exit_code, poll_status, release_lock, report_deployment, run_task,
     stop_task, validate_event, StepEnv,
 };

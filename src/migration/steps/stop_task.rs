@@ -9,10 +9,12 @@ use chrono::{DateTime, Utc};
 
 use super::lock::release_when_stopped;
 use super::validate_event::{started_by_for_execution, STARTED_BY_PREFIX};
-use super::{later_by, MigrationRequest, RunOutcome, StepEnv, StopResult};
+use super::StepEnv;
+use crate::common::clock::later_by;
 use crate::common::error::{MigrationError, StateError};
+use crate::migration::event::parse_input;
+use crate::migration::{MigrationRequest, RunOutcome, StopResult};
 use crate::ports::ecs::TaskLookup;
-use crate::request::parse_input;
 
 /// ECS keeps at most 255 characters of a stop reason.
 const MAX_REASON_CHARS: usize = 255;

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::lock::{lock_failed, renew_lock, LockState};
 use super::validate_event::hex_digest;
-use super::{CapacityWait, DuplicateRun, MigrationRequest, RunOutcome, StartedTask, StepEnv};
+use super::StepEnv;
 use crate::common::error::MigrationError;
+use crate::migration::{CapacityWait, DuplicateRun, MigrationRequest, RunOutcome, StartedTask};
 use crate::ports::ecs::{RunTaskFailure, RunTaskOutcome, RunTaskParams};
 use crate::ports::logs::LogStream;
 

@@ -1,7 +1,3 @@
-//! The migration steps: plain async functions over the ECS and log seams. They do not know
-//! they run in a state machine: `crate::machine` binds them to the definition's Task states
-//! (in Lambda, in the local engine and in the tests alike).
-//!
 //! The execution's state data, as the state machine carries it between steps:
 //! ```text
 //! { "request": MigrationRequest,   // ValidateEvent
@@ -16,52 +12,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::common::clock::Clock;
 use crate::common::error::StateError;
-use crate::hook_event::HookType;
-use crate::ports::deployments::{Deployments, PinnedImage};
-use crate::ports::ecs::{ContainerState, Ecs, LastStatus, LogConfiguration};
-use crate::ports::lock::LockTable;
-use crate::ports::logs::{LogStream, Logs};
-use crate::settings::Settings;
-
-pub mod check_exit_code;
-pub mod lock;
-pub mod poll_status;
-pub mod report_deployment;
-pub mod run_task;
-pub mod stop_task;
-pub mod validate_event;
-
-pub use check_exit_code::{check_exit_code, CheckInput};
-pub use lock::{acquire_lock, release_lock, AcquireInput, LockState, ReleaseInput};
-pub use poll_status::{poll_status, PollInput};
-pub use report_deployment::{report_deployment, DeploymentAnswer, ReportInput};
-pub use run_task::{run_task, RunTaskInput};
-pub use stop_task::stop_task;
-pub use validate_event::{started_by_for_execution, validate_event, ValidateEventInput};
-
-/// What every step runs against: the settings and the seams.
-#[derive(Clone, Copy)]
-pub struct StepEnv<'a> {
-    pub settings: &'a Settings,
-    pub ecs: &'a dyn Ecs,
-    pub logs: &'a dyn Logs,
-    pub clock: &'a dyn Clock,
-    /// The migration lock's table (one migration per scope at a time).
-    pub lock: &'a dyn LockTable,
-    /// The service deployment a hook event's migration answers.
-    pub deployments: &'a dyn Deployments,
-}
-
-/// `t + d`, saturating at the latest representable time: `t` comes from the execution input
-/// or the state data, and a date near chrono's limit must not panic a step.
-fn later_by(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(d)
-        .ok()
-        .and_then(|d| t.checked_add_signed(d))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
+use crate::migration::hook_event::HookType;
+use crate::ports::deployments::PinnedImage;
+use crate::ports::ecs::{ContainerState, LastStatus, LogConfiguration};
+use crate::ports::logs::LogStream;
 
 /// The slice of the context object (`$$.Execution`) the state machine passes to the steps.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,25 +217,4 @@ pub struct StopResult {
     /// The tasks it asked ECS to stop (none when there was nothing left running).
     pub stopped: Vec<String>,
     pub reason: String,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn later_by_adds_and_saturates_instead_of_panicking() {
-        let t = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
-        assert_eq!(
-            later_by(t, Duration::from_secs(60)).timestamp(),
-            1_700_000_060
-        );
-        let near_end = DateTime::<Utc>::MAX_UTC - chrono::Duration::seconds(10);
-        assert_eq!(
-            later_by(near_end, Duration::from_secs(3600)),
-            DateTime::<Utc>::MAX_UTC
-        );
-        assert_eq!(later_by(t, Duration::MAX), DateTime::<Utc>::MAX_UTC);
-    }
 }

@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::lock::{renew_lock, LockState};
-use super::{later_by, MigrationRequest, Phase, StartedTask, StepEnv, TaskStatus};
+use super::StepEnv;
+use crate::common::clock::later_by;
 use crate::common::error::{MigrationError, StateError};
+use crate::migration::{MigrationRequest, Phase, StartedTask, TaskStatus};
 use crate::ports::ecs::{LastStatus, TaskLookup, TaskState};
 
 /// The state data poll-status reads: the request, the task, and its previous answer.

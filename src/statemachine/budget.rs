@@ -3,7 +3,7 @@
 //! instead of failing hours in.
 
 use crate::common::error::MigrationError;
-use crate::settings::Settings;
+use crate::migration::settings::Settings;
 
 /// Step Functions' limit on events in one execution's history.
 const HISTORY_EVENT_LIMIT: u64 = 25_000;

@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DeploymentRef, StepEnv};
+use super::StepEnv;
 use crate::common::error::{MigrationError, StateError};
+use crate::migration::DeploymentRef;
 use crate::ports::deployments::{HookAction, HOOK_AWAITING_ACTION, HOOK_SUCCEEDED};
 use crate::ports::AwsError;
 

@@ -4,13 +4,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{later_by, DeploymentRef, ExecutionContext, MigrationRequest, StepEnv};
+use super::StepEnv;
+use crate::common::clock::later_by;
 use crate::common::error::MigrationError;
-use crate::hook_event::{arn_name, parse_hook_event, HookEvent};
-use crate::machine::budget;
+use crate::migration::event::{parse_input, parse_taskdef, TaskDefRef};
+use crate::migration::hook_event::{arn_name, parse_hook_event, HookEvent};
+use crate::migration::{DeploymentRef, ExecutionContext, MigrationRequest};
 use crate::ports::deployments::{HOOK_FAILED, HOOK_TIMED_OUT};
 use crate::ports::AwsError;
-use crate::request::{parse_input, parse_taskdef, TaskDefRef};
+use crate::statemachine::budget;
 
 /// What the state machine passes: the execution input and `$$.Execution`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

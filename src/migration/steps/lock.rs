@@ -9,11 +9,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::stop_task::{describe, list, stop_all, stop_reason};
-use super::{later_by, MigrationRequest, RunOutcome, StepEnv, StopResult};
+use super::StepEnv;
+use crate::common::clock::later_by;
 use crate::common::error::MigrationError;
+use crate::migration::settings::Settings;
+use crate::migration::{MigrationRequest, RunOutcome, StopResult};
 use crate::ports::ecs::{LastStatus, TaskLookup};
 use crate::ports::lock::{Expected, LockError, LockItem};
-use crate::settings::Settings;
 
 /// The longest pause between two looks at a held lock (the first is POLL_INTERVAL_SECONDS,
 /// doubling): a waiter notices a release within 20 s, at three consistent reads a minute (the

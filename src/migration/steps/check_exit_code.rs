@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{MigrationRequest, MigrationResult, StartedTask, StepEnv, TaskStatus};
+use super::StepEnv;
 use crate::common::error::MigrationError;
+use crate::migration::{MigrationRequest, MigrationResult, StartedTask, TaskStatus};
 use crate::ports::logs::{LogStream, Logs};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

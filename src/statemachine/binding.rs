@@ -13,12 +13,12 @@ use super::{render_definition, Step, DEFINITION_TEMPLATE};
 use crate::asl::{TaskCall, TaskFailure, TaskInvoker};
 use crate::common::clock::Clock;
 use crate::common::error::MigrationError;
+use crate::migration::settings::Settings;
+use crate::migration::steps::StepEnv;
 use crate::ports::deployments::{Deployments, NoDeployments};
 use crate::ports::ecs::Ecs;
 use crate::ports::lock::LockTable;
 use crate::ports::logs::Logs;
-use crate::settings::Settings;
-use crate::steps::StepEnv;
 
 /// Where the step functions live: `arn:aws:lambda:REGION:ACCOUNT:function:PREFIXSTEP`, e.g.
 /// `arn:aws:lambda:eu-west-1:123456789012:function:ecs-migrate-run-task`.

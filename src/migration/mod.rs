@@ -1,0 +1,15 @@
+//! The migration itself, in domain terms: the inputs it starts from (the event, a deployment's
+//! hook event, the functions' settings), the state data the steps hand on, and the steps, plain
+//! async functions over the ports. Nothing here knows the SDK, the engine or a terminal:
+//! `crate::statemachine` binds the steps to the definition's Task states.
+
+pub mod event;
+pub mod hook_event;
+pub mod settings;
+mod state;
+pub mod steps;
+
+pub use state::{
+    CapacityWait, DeploymentRef, DuplicateRun, ExecutionContext, MigrationRequest, MigrationResult,
+    Phase, RunOutcome, StartedTask, StopResult, TaskStatus,
+};
