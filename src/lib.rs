@@ -4,7 +4,6 @@
 pub mod asl;
 pub mod cli;
 pub mod common;
-pub mod hook_adapter;
 pub mod lambda;
 pub mod local;
 pub mod migration;

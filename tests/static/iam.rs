@@ -305,7 +305,7 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
 
     let mut result = BTreeMap::new();
     result.insert(
-        ecs_migrate::hook_adapter::DEPLOYMENT_HOOK.to_string(),
+        ecs_migrate::lambda::deployment_hook::DEPLOYMENT_HOOK.to_string(),
         deployment_hook_actions().await,
     );
     for (step, inputs) in [
@@ -443,13 +443,13 @@ async fn deployment_hook_actions() -> BTreeSet<String> {
             .unwrap()
     });
     let sfn_recorder = recorder.clone();
-    let executions = ecs_migrate::hook_adapter::SdkExecutions::new(mock_client!(
+    let executions = ecs_migrate::lambda::deployment_hook::SdkExecutions::new(mock_client!(
         aws_sdk_sfn,
         RuleMode::MatchAny,
         &[&start, &describe],
         |b| b.interceptor(sfn_recorder.clone())
     ));
-    let config = ecs_migrate::hook_adapter::AdapterConfig {
+    let config = ecs_migrate::lambda::deployment_hook::AdapterConfig {
         state_machine_arn: state_machine.into(),
         call_back_delay: 30,
         max_unreadable: 10,
@@ -458,10 +458,11 @@ async fn deployment_hook_actions() -> BTreeSet<String> {
         "executionId": HOOK_ID, "lifecycleStage": "PRE_SCALE_UP", "resourceArn": DEPLOYMENT_ARN,
         "executionDetails": {"serviceArn": SERVICE_ARN, "targetServiceRevisionArn": REVISION_ARN}
     });
-    let answer = ecs_migrate::hook_adapter::answer_hook(&executions, &config, payload).await;
+    let answer =
+        ecs_migrate::lambda::deployment_hook::answer_hook(&executions, &config, payload).await;
     assert_eq!(
         answer.hook_status,
-        ecs_migrate::hook_adapter::HookStatus::InProgress
+        ecs_migrate::lambda::deployment_hook::HookStatus::InProgress
     );
     let calls = recorder.0.lock().unwrap().clone();
     assert!(!calls.is_empty(), "deployment-hook made no call");

@@ -8,7 +8,7 @@ use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client as SfnClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use ecs_migrate::hook_adapter::{
+use ecs_migrate::lambda::deployment_hook::{
     answer_hook, execution_arn, AdapterConfig, HookStatus, SdkExecutions, EXECUTION_KEY,
     UNREADABLE_KEY,
 };
@@ -133,7 +133,7 @@ async fn a_name_already_taken_is_the_same_hook_s_execution() {
         let hook = ecs_migrate::migration::hook_event::parse_hook_event(p)
             .unwrap()
             .unwrap();
-        ecs_migrate::hook_adapter::execution_name(&hook)
+        ecs_migrate::lambda::deployment_hook::execution_name(&hook)
     };
     let name = name_of(&payload(json!({})));
     // The name depends on the deployment and the hook invocation only.

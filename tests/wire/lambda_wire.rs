@@ -34,6 +34,13 @@ pub(crate) fn bootstrap(binary: &str, api: &RuntimeApi, env: &[(&str, &str)]) ->
     command.spawn().expect("start bootstrap")
 }
 
+/// The one bootstrap, serving `step` (as Terraform configures each function: ECS_MIGRATE_STEP).
+pub(crate) fn step_bootstrap(step: &str, api: &RuntimeApi, env: &[(&str, &str)]) -> Child {
+    let mut env = env.to_vec();
+    env.push(("ECS_MIGRATE_STEP", step));
+    bootstrap(env!("CARGO_BIN_EXE_bootstrap"), api, &env)
+}
+
 fn response_of(answer: Answer) -> Value {
     match answer {
         Answer::Response(value) => value,
@@ -54,8 +61,8 @@ pub(crate) fn error_of(answer: Answer) -> (String, String) {
 #[tokio::test]
 async fn misconfigured_settings_fail_every_invocation_with_the_variable_named() {
     let api = RuntimeApi::start().await;
-    let _child = bootstrap(
-        env!("CARGO_BIN_EXE_run-task"),
+    let _child = step_bootstrap(
+        "run-task",
         &api,
         &[("CONTAINER_NAME", "fastapi"), ("ALLOWED_FAMILIES", "app")],
     );
@@ -75,8 +82,8 @@ async fn misconfigured_settings_fail_every_invocation_with_the_variable_named() 
 #[tokio::test]
 async fn validate_event_rejects_a_bad_event_by_name() {
     let api = RuntimeApi::start().await;
-    let _child = bootstrap(
-        env!("CARGO_BIN_EXE_validate-event"),
+    let _child = step_bootstrap(
+        "validate-event",
         &api,
         &[
             ("CLUSTER", "prod"),
@@ -123,8 +130,8 @@ async fn a_hung_aws_call_fails_within_the_operation_timeout() {
         }
     });
     let api = RuntimeApi::start().await;
-    let _child = bootstrap(
-        env!("CARGO_BIN_EXE_stop-task"),
+    let _child = step_bootstrap(
+        "stop-task",
         &api,
         &[
             ("CLUSTER", "prod"),
@@ -190,15 +197,16 @@ impl Deployment {
         }
     }
 
-    /// Starts `binary` under a fresh Runtime API and invokes it once with `event`.
-    async fn invoke(&self, binary: &str, event: Value) -> Answer {
+    /// Starts the bootstrap as `step`'s function under a fresh Runtime API and invokes it once
+    /// with `event`.
+    async fn invoke(&self, step: &str, event: Value) -> Answer {
         let api = RuntimeApi::start().await;
         let env: Vec<(&str, &str)> = self
             .env
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let mut child = bootstrap(binary, &api, &env);
+        let mut child = step_bootstrap(step, &api, &env);
         let invocation = api.invoke(event, Duration::from_secs(60)).await;
         child.kill().await.ok();
         invocation.answer
@@ -223,7 +231,7 @@ async fn the_five_steps_as_lambdas_against_moto() {
     let request = response_of(
         deployment
             .invoke(
-                env!("CARGO_BIN_EXE_validate-event"),
+                "validate-event",
                 json!({"event": {"taskdef_arn": deployment.family}, "execution": execution("wire-1")}),
             )
             .await,
@@ -235,10 +243,7 @@ async fn the_five_steps_as_lambdas_against_moto() {
     // run-task starts it in moto with the command override and startedBy.
     let task = response_of(
         deployment
-            .invoke(
-                env!("CARGO_BIN_EXE_run-task"),
-                json!({"request": request.clone()}),
-            )
+            .invoke("run-task", json!({"request": request.clone()}))
             .await,
     );
     assert_eq!(task["outcome"], "STARTED", "{task}");
@@ -271,10 +276,7 @@ async fn the_five_steps_as_lambdas_against_moto() {
     // poll-status follows it to STOPPED (moto moves one status per DescribeTasks).
     let status = response_of(
         deployment
-            .invoke(
-                env!("CARGO_BIN_EXE_poll-status"),
-                json!({"request": request, "task": task}),
-            )
+            .invoke("poll-status", json!({"request": request, "task": task}))
             .await,
     );
     assert_eq!(status["phase"], "STOPPED", "{status}");
@@ -290,11 +292,7 @@ async fn the_five_steps_as_lambdas_against_moto() {
         )
         .await;
     let state = json!({"request": request, "task": task, "status": status});
-    let result = response_of(
-        deployment
-            .invoke(env!("CARGO_BIN_EXE_check-exit-code"), state.clone())
-            .await,
-    );
+    let result = response_of(deployment.invoke("check-exit-code", state.clone()).await);
     assert_eq!(result["exit_code"], 0, "{result}");
     assert_eq!(result["task_arn"], task_arn.as_str());
 
@@ -302,11 +300,7 @@ async fn the_five_steps_as_lambdas_against_moto() {
     let mut failed = state.clone();
     failed["status"]["containers"][0]["exit_code"] = json!(1);
     failed["status"]["containers"][0]["name"] = json!("fastapi");
-    let (error_type, cause) = error_of(
-        deployment
-            .invoke(env!("CARGO_BIN_EXE_check-exit-code"), failed)
-            .await,
-    );
+    let (error_type, cause) = error_of(deployment.invoke("check-exit-code", failed).await);
     assert_eq!(error_type, "Migration.NonZeroExit");
     assert!(cause.contains("exited with code 1"), "{cause}");
     assert!(
@@ -323,17 +317,14 @@ async fn stop_task_stops_a_running_task_in_moto() {
     let request = response_of(
         deployment
             .invoke(
-                env!("CARGO_BIN_EXE_validate-event"),
+                "validate-event",
                 json!({"event": {"taskdef_arn": deployment.taskdef}, "execution": execution("wire-stop")}),
             )
             .await,
     );
     let task = response_of(
         deployment
-            .invoke(
-                env!("CARGO_BIN_EXE_run-task"),
-                json!({"request": request.clone()}),
-            )
+            .invoke("run-task", json!({"request": request.clone()}))
             .await,
     );
     let task_arn = task["task_arn"].as_str().unwrap().to_string();
@@ -341,11 +332,7 @@ async fn stop_task_stops_a_running_task_in_moto() {
         "request": request, "task": task,
         "error": {"Error": "Migration.Timeout", "Cause": "too slow"}
     });
-    let stopped = response_of(
-        deployment
-            .invoke(env!("CARGO_BIN_EXE_stop-task"), state)
-            .await,
-    );
+    let stopped = response_of(deployment.invoke("stop-task", state).await);
     assert_eq!(stopped["stopped"][0], task_arn.as_str(), "{stopped}");
     let described = ecs
         .describe_tasks()
@@ -383,40 +370,19 @@ async fn the_lock_steps_as_lambdas_against_moto_dynamodb() {
         .env
         .push(("LOCK_WAIT_SECONDS".into(), "0".into()));
     let table = DynamoDbLockTable::new(server.dynamodb().await, &table_name);
-    let step = |name: &str| {
-        let mut with_step = Deployment {
-            cluster: deployment.cluster.clone(),
-            family: deployment.family.clone(),
-            taskdef: deployment.taskdef.clone(),
-            env: deployment.env.clone(),
-        };
-        with_step
-            .env
-            .push(("ECS_MIGRATE_STEP".into(), name.to_string()));
-        with_step
-    };
     let validate = |name: &'static str| {
         let event =
             json!({"event": {"taskdef_arn": deployment.family}, "execution": execution(name)});
         let deployment = &deployment;
-        async move {
-            response_of(
-                deployment
-                    .invoke(env!("CARGO_BIN_EXE_validate-event"), event)
-                    .await,
-            )
-        }
+        async move { response_of(deployment.invoke("validate-event", event).await) }
     };
     let first = validate("wire-lock-1").await;
     let second = validate("wire-lock-2").await;
 
     // The first execution takes the family's lock: the item is in DynamoDB.
     let lock = response_of(
-        step("acquire-lock")
-            .invoke(
-                env!("CARGO_BIN_EXE_bootstrap"),
-                json!({"request": first.clone()}),
-            )
+        deployment
+            .invoke("acquire-lock", json!({"request": first.clone()}))
             .await,
     );
     assert_eq!(lock["outcome"], "ACQUIRED", "{lock}");
@@ -430,8 +396,8 @@ async fn the_lock_steps_as_lambdas_against_moto_dynamodb() {
 
     // The second finds it held, and with no wait allowed fails naming the holder.
     let (error_type, message) = error_of(
-        step("acquire-lock")
-            .invoke(env!("CARGO_BIN_EXE_bootstrap"), json!({"request": second}))
+        deployment
+            .invoke("acquire-lock", json!({"request": second}))
             .await,
     );
     assert_eq!(error_type, "Migration.Locked", "{message}");
@@ -441,7 +407,7 @@ async fn the_lock_steps_as_lambdas_against_moto_dynamodb() {
     let task = response_of(
         deployment
             .invoke(
-                env!("CARGO_BIN_EXE_run-task"),
+                "run-task",
                 json!({"request": first.clone(), "lock": lock.clone()}),
             )
             .await,
@@ -453,9 +419,9 @@ async fn the_lock_steps_as_lambdas_against_moto_dynamodb() {
     // release-lock waits for the task to stop (moto moves it one status per DescribeTasks),
     // then deletes the item.
     let released = response_of(
-        step("release-lock")
+        deployment
             .invoke(
-                env!("CARGO_BIN_EXE_bootstrap"),
+                "release-lock",
                 json!({"request": first, "lock": lock, "task": task}),
             )
             .await,

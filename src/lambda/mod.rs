@@ -8,6 +8,8 @@
 //! `ECS_MIGRATE_STEP`, which Terraform sets too), so the deployments share one binary and
 //! one link instead of one each.
 
+pub mod deployment_hook;
+
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
@@ -18,9 +20,6 @@ use serde_json::Value;
 
 use crate::common::clock::SystemClock;
 use crate::common::error::MigrationError;
-use crate::hook_adapter::{
-    answer_hook, AdapterConfig, HookAnswer, HookStatus, SdkExecutions, DEPLOYMENT_HOOK,
-};
 use crate::migration::settings::Settings;
 use crate::migration::steps::StepEnv;
 use crate::ports::deployments::SdkDeployments;
@@ -28,6 +27,9 @@ use crate::ports::ecs::SdkEcs;
 use crate::ports::lock::{DynamoDbLockTable, LockTable, UnconfiguredLockTable};
 use crate::ports::logs::SdkLogs;
 use crate::statemachine::Step;
+use deployment_hook::{
+    answer_hook, AdapterConfig, HookAnswer, HookStatus, SdkExecutions, DEPLOYMENT_HOOK,
+};
 
 /// Time kept back from the Lambda deadline for poll-status's last call and its response: more
 /// than one call can take ([`OPERATION_TIMEOUT`]).
