@@ -2,5 +2,6 @@
 //! reading the files a user names.
 
 pub mod clock;
+pub mod digest;
 pub mod error;
 pub mod files;

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::common::digest::hex_digest;
 use crate::migration::hook_event::{parse_hook_event, HookEvent, HookType};
-use crate::migration::steps::validate_event::hex_digest;
 use crate::ports::AwsError;
 
 /// The function's name, as its handler (or `ECS_MIGRATE_STEP`) names it.

@@ -5,11 +5,16 @@
 
 pub mod event;
 pub mod hook_event;
+pub mod lease;
+pub mod log_tail;
 pub mod settings;
 mod state;
 pub mod steps;
+pub mod tasks;
 
+pub use lease::{Holder, LockHeld, LockReleased, LockState, LockWait};
 pub use state::{
-    CapacityWait, DeploymentRef, DuplicateRun, ExecutionContext, MigrationRequest, MigrationResult,
-    Phase, RunOutcome, StartedTask, StopResult, TaskStatus,
+    CapacityWait, DeploymentAnswer, DeploymentRef, DuplicateRun, ExecutionContext,
+    MigrationRequest, MigrationResult, Phase, RunOutcome, StartedTask, StopResult, TaskStatus,
+    CAPACITY_ATTEMPTS,
 };

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::error::StateError;
 use crate::migration::hook_event::HookType;
-use crate::ports::deployments::PinnedImage;
+use crate::ports::deployments::{HookAction, PinnedImage};
 use crate::ports::ecs::{ContainerState, LastStatus, LogConfiguration};
 use crate::ports::logs::LogStream;
 
@@ -137,6 +137,9 @@ impl RunOutcome {
     }
 }
 
+/// RunTask attempts before `Migration.CapacityUnavailable` (the first and six more).
+pub const CAPACITY_ATTEMPTS: u32 = 7;
+
 /// ECS had no capacity for attempt `attempt - 1`: wait, then run attempt `attempt` (with a
 /// client token of its own, because ECS replays a token's first answer for 24 hours).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,4 +220,16 @@ pub struct StopResult {
     /// The tasks it asked ECS to stop (none when there was nothing left running).
     pub stopped: Vec<String>,
     pub reason: String,
+}
+
+/// What report-deployment produces (at `$.hook_answer`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentAnswer {
+    pub action: HookAction,
+    /// True when this call answered the hook; false when it no longer waited.
+    pub answered: bool,
+    /// The hook's status as the deployment reported it before the answer.
+    #[serde(default)]
+    pub hook_status: Option<String>,
+    pub message: String,
 }

@@ -4,9 +4,10 @@
 use serde::Deserialize;
 
 use crate::common::error::StateError;
-use crate::migration::steps::report_deployment::DeploymentAnswer;
-use crate::migration::steps::LockState;
-use crate::migration::{MigrationRequest, MigrationResult, RunOutcome, StopResult, TaskStatus};
+use crate::migration::{
+    DeploymentAnswer, LockState, MigrationRequest, MigrationResult, RunOutcome, StopResult,
+    TaskStatus,
+};
 
 /// The execution's state data as a whole, for readers that watch it from outside (the
 /// `ecs-migrate wait` history follower reads it from each state's output). Every part is

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::budget;
 use crate::common::error::MigrationError;
 use crate::migration::steps::{
     acquire_lock, check_exit_code, poll_status, release_lock, report_deployment, run_task,
@@ -72,7 +73,11 @@ impl Step {
         return_by: Option<DateTime<Utc>>,
     ) -> Result<Value, MigrationError> {
         match self {
-            Step::ValidateEvent => to_json(validate_event(env, from_json(self, input)?).await?),
+            Step::ValidateEvent => {
+                // A history that cannot fit is a deployment problem: say so before calling ECS.
+                budget::check_fits(env.settings)?;
+                to_json(validate_event(env, from_json(self, input)?).await?)
+            }
             Step::AcquireLock => {
                 to_json(acquire_lock(env, from_json(self, input)?, return_by).await?)
             }

@@ -32,8 +32,8 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use ecs_migrate::common::clock::VirtualClock;
-use ecs_migrate::migration::steps::lock::{LockHeld, LockState};
 use ecs_migrate::migration::steps::StepEnv;
+use ecs_migrate::migration::{LockHeld, LockState};
 use ecs_migrate::ports::deployments::SdkDeployments;
 use ecs_migrate::ports::ecs::SdkEcs;
 use ecs_migrate::ports::lock::{to_attributes, DynamoDbLockTable, LockItem, MemoryLockTable};

@@ -16,15 +16,17 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ecs_migrate::common::clock::{Clock, VirtualClock};
 use ecs_migrate::migration::settings::Settings;
 use ecs_migrate::migration::steps::{
-    check_exit_code, poll_status, run_task, started_by_for_execution, stop_task, validate_event,
-    CheckInput, PollInput, RunTaskInput, StepEnv, ValidateEventInput,
+    check_exit_code, poll_status, run_task, stop_task, validate_event, CheckInput, PollInput,
+    RunTaskInput, StepEnv, ValidateEventInput,
 };
+use ecs_migrate::migration::tasks::started_by_for_execution;
 use ecs_migrate::migration::{
     CapacityWait, MigrationRequest, Phase, RunOutcome, StartedTask, TaskStatus,
 };
 use ecs_migrate::ports::ecs::{ContainerState, LastStatus, SdkEcs};
 use ecs_migrate::ports::lock::MemoryLockTable;
 use ecs_migrate::ports::logs::{LogStream, SdkLogs};
+use ecs_migrate::statemachine::Step;
 use ecs_migrate::{MigrationError, StateError};
 use serde_json::{json, Value};
 
@@ -311,9 +313,12 @@ async fn validate_event_misconfigured() {
         ("MAX_DURATION_SECONDS", "31536000"),
         ("POLL_MAX_WAIT_SECONDS", "60"),
     ]);
+    // The state machine's binding checks it before validate-event runs (only it knows the
+    // definition's history).
     let world = World::new(long, &[&describe], &[]);
+    let input = serde_json::to_value(validate_input(json!({"taskdef_arn": "app"}))).unwrap();
     assert_error(
-        validate_event(&world.env(), validate_input(json!({"taskdef_arn": "app"}))).await,
+        Step::ValidateEvent.run(&world.env(), input, None).await,
         "Migration.Misconfigured",
         "MAX_DURATION_SECONDS=31536000 cannot be tracked",
     );
@@ -1254,9 +1259,8 @@ async fn stop_task_rejects_input_it_cannot_read() {
 /// The lock steps' own answers, one call at a time (tests/scenario/lock.rs runs them together).
 mod lock_steps {
     use super::*;
-    use ecs_migrate::migration::steps::{
-        acquire_lock, release_lock, AcquireInput, LockState, ReleaseInput,
-    };
+    use ecs_migrate::migration::steps::{acquire_lock, release_lock, AcquireInput, ReleaseInput};
+    use ecs_migrate::migration::LockState;
     use ecs_migrate::ports::lock::{Expected, LockItem, LockTable};
 
     fn acquire_input(lock: Option<LockState>) -> AcquireInput {

@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 
 use crate::asl::ExecutionStatus;
 use crate::common::error::StateError;
-use crate::migration::steps::run_task::CAPACITY_ATTEMPTS;
-use crate::migration::steps::LockState;
+use crate::migration::LockState;
 use crate::migration::RunOutcome;
 use crate::migration::TaskStatus;
+use crate::migration::CAPACITY_ATTEMPTS;
 use crate::ports::ecs::LastStatus;
 use crate::ports::logs::LogStream;
 use crate::ports::AwsError;

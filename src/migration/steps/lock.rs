@@ -8,109 +8,21 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::stop_task::{describe, list, stop_all, stop_reason};
 use super::StepEnv;
 use crate::common::clock::later_by;
 use crate::common::error::MigrationError;
+use crate::migration::lease::{holder_of, lock_failed, release_when_stopped, scope_of};
 use crate::migration::settings::Settings;
-use crate::migration::{MigrationRequest, RunOutcome, StopResult};
-use crate::ports::ecs::{LastStatus, TaskLookup};
-use crate::ports::lock::{Expected, LockError, LockItem};
+use crate::migration::tasks::{list, stop_all, stop_reason, wait_stopped};
+use crate::migration::{
+    Holder, LockHeld, LockReleased, LockState, LockWait, MigrationRequest, RunOutcome, StopResult,
+};
+use crate::ports::lock::{Expected, LockItem};
 
 /// The longest pause between two looks at a held lock (the first is POLL_INTERVAL_SECONDS,
 /// doubling): a waiter notices a release within 20 s, at three consistent reads a minute (the
 /// looks are inside the invocation, so they cost no history events).
 const MAX_CHECK_PAUSE: Duration = Duration::from_secs(20);
-
-/// What AcquireLock and ReleaseLock put at `$.lock`; the Choice after AcquireLock reads
-/// `outcome`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum LockState {
-    /// This execution holds the lock.
-    Acquired(LockHeld),
-    /// Another execution holds it: AcquireLock runs again.
-    Waiting(LockWait),
-    /// Another execution of the same event holds it and tracks the migration: nothing to do.
-    Duplicate(LockWait),
-    /// ReleaseLock ran (`released` says whether the lock was still this execution's).
-    Released(LockReleased),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockHeld {
-    pub scope: String,
-    pub holder: String,
-    pub since: DateTime<Utc>,
-    pub lease_until: DateTime<Utc>,
-    /// The migration's deadline: MAX_DURATION_SECONDS from when it got the lock, so waiting
-    /// for another migration does not shorten this one.
-    pub deadline: DateTime<Utc>,
-    /// How long this execution waited for the lock.
-    pub waited_seconds: i64,
-    /// The holder whose lease had run out, and whose task was stopped before this one took over.
-    #[serde(default)]
-    pub took_over_from: Option<Holder>,
-}
-
-/// Who holds a lock, as the state output and `ecs-migrate wait` show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Holder {
-    pub execution: String,
-    #[serde(default)]
-    pub execution_name: Option<String>,
-    /// `family:revision`.
-    pub migration: String,
-    pub since: DateTime<Utc>,
-    pub lease_until: DateTime<Utc>,
-    #[serde(default)]
-    pub task_arn: Option<String>,
-}
-
-impl Holder {
-    pub fn of(item: &LockItem) -> Self {
-        Self {
-            execution: item.holder.clone(),
-            execution_name: item.execution_name.clone(),
-            migration: item.migration(),
-            since: item.since,
-            lease_until: item.lease_until,
-            task_arn: item.task_arn.clone(),
-        }
-    }
-
-    /// `waiting for app:7 (execution NAME, since TIME)`.
-    pub fn describe(&self) -> String {
-        format!(
-            "{} (execution {}, since {})",
-            self.migration,
-            self.execution_name.as_deref().unwrap_or(&self.execution),
-            self.since
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        )
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockWait {
-    pub scope: String,
-    /// This execution.
-    pub holder: String,
-    pub waiting_since: DateTime<Utc>,
-    pub held_by: Holder,
-    /// `waiting for app:7 (execution NAME, since TIME)`, for the console and `ecs-migrate wait`.
-    pub message: String,
-    /// Reads of the lock so far.
-    pub checks: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockReleased {
-    pub scope: String,
-    pub holder: String,
-    pub released: bool,
-    pub note: String,
-}
 
 /// The state data acquire-lock reads: the request and its own previous answer (a wait).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,22 +42,6 @@ pub struct ReleaseInput {
     pub task: Option<RunOutcome>,
     #[serde(default)]
     pub stop: Option<StopResult>,
-}
-
-/// The scope a request's migration is counted in: `LOCK_SCOPE`, else its family.
-pub fn scope_of(settings: &Settings, family: &str) -> String {
-    settings
-        .lock_scope
-        .clone()
-        .unwrap_or_else(|| family.to_string())
-}
-
-/// The lock's holder for a request: the execution's ARN (its `startedBy` without one).
-pub fn holder_of(request: &MigrationRequest) -> String {
-    request
-        .execution_id
-        .clone()
-        .unwrap_or_else(|| request.started_by.clone())
 }
 
 /// Takes the lock, waiting (inside this invocation, checking with backoff) while another
@@ -325,66 +221,6 @@ pub async fn release_lock(
     Ok(LockState::Released(released))
 }
 
-/// Waits until `tasks` are STOPPED (up to `until`), then releases `scope` if `holder` holds it.
-pub(super) async fn release_when_stopped(
-    env: &StepEnv<'_>,
-    scope: &str,
-    holder: &str,
-    cluster: &str,
-    tasks: &[String],
-    until: DateTime<Utc>,
-) -> Result<LockReleased, MigrationError> {
-    let result = |released: bool, note: String| LockReleased {
-        scope: scope.to_string(),
-        holder: holder.to_string(),
-        released,
-        note,
-    };
-    if let Some((task, status)) = wait_stopped(env, cluster, tasks, until).await? {
-        tracing::warn!(scope, task, %status, "the task has not stopped: keeping the lock until its lease ends");
-        return Ok(result(
-            false,
-            format!("task {task} was still {status}: the lock stays until its lease ends, when the next execution stops the task and takes over"),
-        ));
-    }
-    if env.lock.release(scope, holder).await.map_err(lock_failed)? {
-        tracing::info!(scope, holder, "released the migration lock");
-        Ok(result(true, "released".into()))
-    } else {
-        tracing::warn!(scope, holder, "the lock was no longer this execution's");
-        Ok(result(
-            false,
-            "the lock was no longer this execution's: its lease ran out and another execution took it over".into(),
-        ))
-    }
-}
-
-/// Moves the lease on while the holder runs (run-task and each poll round); fails with
-/// `Migration.LockLost` when another execution took the lock over.
-pub async fn renew_lock(
-    env: &StepEnv<'_>,
-    lock: Option<&LockState>,
-    task_arn: Option<&str>,
-) -> Result<(), MigrationError> {
-    let Some(LockState::Acquired(held)) = lock else {
-        return Ok(());
-    };
-    let lease_until = later_by(env.clock.now(), env.settings.lock_lease);
-    if env
-        .lock
-        .renew(&held.scope, &held.holder, lease_until, task_arn)
-        .await
-        .map_err(lock_failed)?
-    {
-        return Ok(());
-    }
-    Err(MigrationError::LockLost(format!(
-        "this execution no longer holds the migration lock of scope {:?}: its lease (LOCK_LEASE_SECONDS={}) ran out without a renewal and another execution took it over, stopping this execution's task",
-        held.scope,
-        env.settings.lock_lease.as_secs()
-    )))
-}
-
 /// When this invocation must answer: after one poll round's wait, or sooner by `return_by`.
 fn invocation_ends(
     settings: &Settings,
@@ -454,43 +290,4 @@ async fn stop_holders_tasks(
     Ok(wait_stopped(env, &item.cluster, &tasks, until)
         .await?
         .map(|(task, _)| task))
-}
-
-/// Looks at `tasks` every POLL_INTERVAL_SECONDS until all are STOPPED (or gone) or `until`
-/// passes; the first one not stopped then, with its status.
-async fn wait_stopped(
-    env: &StepEnv<'_>,
-    cluster: &str,
-    tasks: &[String],
-    until: DateTime<Utc>,
-) -> Result<Option<(String, LastStatus)>, MigrationError> {
-    loop {
-        let mut running = None;
-        for task in tasks {
-            if let TaskLookup::Found(state) = describe(env, cluster, task).await? {
-                if state.last_status != LastStatus::Stopped {
-                    running = Some((task.clone(), state.last_status));
-                    break;
-                }
-            }
-        }
-        let Some(running) = running else {
-            return Ok(None);
-        };
-        let now = env.clock.now();
-        if now >= until {
-            return Ok(Some(running));
-        }
-        let left = (until - now).to_std().unwrap_or_default();
-        env.clock.sleep(env.settings.poll_interval.min(left)).await;
-    }
-}
-
-pub(super) fn lock_failed(err: LockError) -> MigrationError {
-    let message = format!("migration lock table: {err}");
-    if err.transient {
-        MigrationError::AwsTransient(message)
-    } else {
-        MigrationError::Misconfigured(message)
-    }
 }

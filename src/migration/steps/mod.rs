@@ -19,12 +19,12 @@ pub mod stop_task;
 pub mod validate_event;
 
 pub use check_exit_code::{check_exit_code, CheckInput};
-pub use lock::{acquire_lock, release_lock, AcquireInput, LockState, ReleaseInput};
+pub use lock::{acquire_lock, release_lock, AcquireInput, ReleaseInput};
 pub use poll_status::{poll_status, PollInput};
-pub use report_deployment::{report_deployment, DeploymentAnswer, ReportInput};
+pub use report_deployment::{report_deployment, ReportInput};
 pub use run_task::{run_task, RunTaskInput};
 pub use stop_task::stop_task;
-pub use validate_event::{started_by_for_execution, validate_event, ValidateEventInput};
+pub use validate_event::{validate_event, ValidateEventInput};
 
 /// What every step runs against: the settings and the seams.
 #[derive(Clone, Copy)]

@@ -7,10 +7,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::lock::{renew_lock, LockState};
 use super::StepEnv;
 use crate::common::clock::later_by;
 use crate::common::error::{MigrationError, StateError};
+use crate::migration::lease::renew_lock;
+use crate::migration::LockState;
 use crate::migration::{MigrationRequest, Phase, StartedTask, TaskStatus};
 use crate::ports::ecs::{LastStatus, TaskLookup, TaskState};
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StepEnv;
 use crate::common::error::{MigrationError, StateError};
-use crate::migration::DeploymentRef;
+use crate::migration::{DeploymentAnswer, DeploymentRef};
 use crate::ports::deployments::{HookAction, HOOK_AWAITING_ACTION, HOOK_SUCCEEDED};
 use crate::ports::AwsError;
 
@@ -20,18 +20,6 @@ pub struct ReportInput {
     pub deployment: DeploymentRef,
     #[serde(default)]
     pub error: Option<StateError>,
-}
-
-/// What report-deployment produces (at `$.hook_answer`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeploymentAnswer {
-    pub action: HookAction,
-    /// True when this call answered the hook; false when it no longer waited.
-    pub answered: bool,
-    /// The hook's status as the deployment reported it before the answer.
-    #[serde(default)]
-    pub hook_status: Option<String>,
-    pub message: String,
 }
 
 pub async fn report_deployment(

@@ -7,16 +7,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::lock::{lock_failed, renew_lock, LockState};
-use super::validate_event::hex_digest;
 use super::StepEnv;
+use crate::common::digest::hex_digest;
 use crate::common::error::MigrationError;
+use crate::migration::lease::{lock_failed, renew_lock};
 use crate::migration::{CapacityWait, DuplicateRun, MigrationRequest, RunOutcome, StartedTask};
+use crate::migration::{LockState, CAPACITY_ATTEMPTS};
 use crate::ports::ecs::{RunTaskFailure, RunTaskOutcome, RunTaskParams};
 use crate::ports::logs::LogStream;
 
-/// RunTask attempts before `Migration.CapacityUnavailable` (the first and six more).
-pub const CAPACITY_ATTEMPTS: u32 = 7;
 /// The wait before the second attempt; it doubles up to [`MAX_CAPACITY_WAIT_SECONDS`].
 const FIRST_CAPACITY_WAIT_SECONDS: u64 = 10;
 const MAX_CAPACITY_WAIT_SECONDS: u64 = 120;

@@ -7,17 +7,13 @@ use serde_json::Value;
 
 use chrono::{DateTime, Utc};
 
-use super::lock::release_when_stopped;
-use super::validate_event::{started_by_for_execution, STARTED_BY_PREFIX};
 use super::StepEnv;
 use crate::common::clock::later_by;
 use crate::common::error::{MigrationError, StateError};
 use crate::migration::event::parse_input;
+use crate::migration::lease::release_when_stopped;
+use crate::migration::tasks::{list, ours, started_by_for_execution, stop_all, stop_reason};
 use crate::migration::{MigrationRequest, RunOutcome, StopResult};
-use crate::ports::ecs::TaskLookup;
-
-/// ECS keeps at most 255 characters of a stop reason.
-const MAX_REASON_CHARS: usize = 255;
 
 /// The state data when the state machine calls stop-task.
 #[derive(Debug, Clone, Deserialize)]
@@ -197,101 +193,4 @@ async fn list_settled(
             _ => return Ok(tasks),
         }
     }
-}
-
-/// Whether the task the state data names was started by this execution: stop-task stops no
-/// task it did not start, whatever its input says. A task ECS does not show yet is taken as
-/// ours (ECS and the role's tag condition still refuse to stop anyone else's).
-pub(super) async fn ours(
-    env: &StepEnv<'_>,
-    cluster: &str,
-    task_arn: &str,
-    started_by: &str,
-) -> Result<bool, MigrationError> {
-    let TaskLookup::Found(task) = describe(env, cluster, task_arn).await? else {
-        return Ok(true);
-    };
-    match task.started_by.as_deref() {
-        Some(by) if by == started_by && by.starts_with(STARTED_BY_PREFIX) => Ok(true),
-        other => {
-            tracing::warn!(task_arn, task_started_by = ?other, expected = started_by, "not stopping a task this execution did not start");
-            Err(MigrationError::NotAllowed(format!(
-                "stop-task refuses to stop task {task_arn}: it was started by {:?}, not by this execution ({started_by})",
-                other.unwrap_or("nobody named")
-            )))
-        }
-    }
-}
-
-/// ecs:DescribeTasks for one task, its failure named for the state machine.
-pub(super) async fn describe(
-    env: &StepEnv<'_>,
-    cluster: &str,
-    task_arn: &str,
-) -> Result<TaskLookup, MigrationError> {
-    env.ecs
-        .describe_task(cluster, task_arn)
-        .await
-        .map_err(|err| {
-            let message = format!("describing task {task_arn}: {err}");
-            if err.transient {
-                MigrationError::AwsTransient(message)
-            } else {
-                MigrationError::Misconfigured(format!(
-                    "{message}; grant this function's role ecs:DescribeTasks on the cluster's tasks"
-                ))
-            }
-        })
-}
-
-pub(super) async fn list(
-    env: &StepEnv<'_>,
-    cluster: &str,
-    started_by: &str,
-) -> Result<Vec<String>, MigrationError> {
-    env.ecs
-        .list_tasks_started_by(cluster, started_by)
-        .await
-        .map_err(|err| {
-            let message = format!("listing tasks started by {started_by}: {err}");
-            if err.transient {
-                MigrationError::AwsTransient(message)
-            } else {
-                MigrationError::Misconfigured(format!(
-                    "{message}; grant this function's role ecs:ListTasks on the cluster"
-                ))
-            }
-        })
-}
-
-pub(super) async fn stop_all(
-    env: &StepEnv<'_>,
-    cluster: &str,
-    tasks: Vec<String>,
-    reason: String,
-) -> Result<StopResult, MigrationError> {
-    for task_arn in &tasks {
-        env.ecs
-            .stop_task(cluster, task_arn, &reason)
-            .await
-            .map_err(|err| {
-                let message = format!("stopping task {task_arn}: {err}");
-                if err.transient {
-                    MigrationError::AwsTransient(message)
-                } else {
-                    MigrationError::Misconfigured(format!(
-                        "{message}; grant this function's role ecs:StopTask on the cluster's tasks"
-                    ))
-                }
-            })?;
-        tracing::info!(task_arn = %task_arn, reason = %reason, "stopped migration task");
-    }
-    Ok(StopResult {
-        stopped: tasks,
-        reason,
-    })
-}
-
-pub(super) fn stop_reason(text: &str) -> String {
-    text.chars().take(MAX_REASON_CHARS).collect()
 }

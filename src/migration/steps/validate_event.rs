@@ -1,8 +1,9 @@
 //! validate-event: from the execution input to a checked, resolved [`MigrationRequest`].
 
+use crate::common::digest::hex_digest;
+use crate::migration::tasks::started_by_for_execution;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::StepEnv;
 use crate::common::clock::later_by;
@@ -12,7 +13,6 @@ use crate::migration::hook_event::{arn_name, parse_hook_event, HookEvent};
 use crate::migration::{DeploymentRef, ExecutionContext, MigrationRequest};
 use crate::ports::deployments::{HOOK_FAILED, HOOK_TIMED_OUT};
 use crate::ports::AwsError;
-use crate::statemachine::budget;
 
 /// What the state machine passes: the execution input and `$$.Execution`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,9 +60,6 @@ pub async fn validate_event(
         taskdef.region.as_deref(),
         settings.region.as_deref(),
     )?;
-    // A history that cannot fit is a deployment problem: say so before calling ECS.
-    budget::check_fits(settings)?;
-
     let Some(definition) = env
         .ecs
         .describe_task_definition(&taskdef.raw)
@@ -283,34 +280,6 @@ fn deployment_error(what: &str, arn: &str, err: AwsError) -> MigrationError {
     } else {
         MigrationError::TaskDefinitionNotFound(format!("could not {what} {arn}: {err}"))
     }
-}
-
-/// RunTask's `startedBy` for an execution: derived from its ARN, so stop-task can find the
-/// execution's tasks from an "Execution Status Change" event that carries only the ARN.
-pub fn started_by_for_execution(execution: &str) -> String {
-    format!(
-        "{STARTED_BY_PREFIX}{}",
-        hex_digest(&["started-by", execution], 24)
-    )
-}
-
-/// Every `startedBy` ecs-migrate gives a task begins with this (the role's tag condition on
-/// ecs:StopTask matches it too).
-pub const STARTED_BY_PREFIX: &str = "ecs-migrate/";
-
-/// The first `len` hex digits of SHA-256 over `parts` (each ended by a NUL byte).
-pub(crate) fn hex_digest(parts: &[&str], len: usize) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part.as_bytes());
-        hasher.update([0u8]);
-    }
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    hex[..len.min(hex.len())].to_string()
 }
 
 fn check_same(
