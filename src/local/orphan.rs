@@ -14,6 +14,9 @@
 //! The watchdog is forked without exec, so between fork and exit it calls only
 //! async-signal-safe functions (fork(2) in a multithreaded process allows no more).
 
+// The crate denies unsafe code (Cargo.toml [lints]); fork(2), pipe2(2) and the watchdog's signals are libc calls.
+#![allow(unsafe_code)]
+
 use std::io;
 
 /// A watchdog that kills process group `pgid` if this process dies while the guard lives.

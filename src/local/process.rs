@@ -10,6 +10,9 @@
 //! killed (a container's processes end with its init). A process that leaves the group itself
 //! (`setsid`) escapes this.
 
+// The crate denies unsafe code (Cargo.toml [lints]); killpg(2) is a libc call.
+#![allow(unsafe_code)]
+
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 

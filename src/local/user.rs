@@ -5,6 +5,9 @@
 //! found: give numeric ids for those). As in Docker, a user given without a group takes the
 //! user's primary group from `/etc/passwd`, or group 0 when the user has no entry there.
 
+// The crate denies unsafe code (Cargo.toml [lints]); geteuid(2) and getegid(2) are libc calls.
+#![allow(unsafe_code)]
+
 use std::path::Path;
 
 /// The ids a `user` setting names.

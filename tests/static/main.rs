@@ -12,4 +12,5 @@ mod process;
 
 mod definition;
 mod iam;
+mod layering;
 mod layout;

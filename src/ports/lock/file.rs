@@ -2,6 +2,9 @@
 //! made under an exclusive flock(2) of the scope's `.guard` file, so two processes on one
 //! machine see each other's writes as DynamoDB's conditional writes would be seen.
 
+// The crate denies unsafe code (Cargo.toml [lints]); flock(2) is a libc call.
+#![allow(unsafe_code)]
+
 use std::fs::{self, File, OpenOptions};
 use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
