@@ -10,4 +10,4 @@ pub mod migration;
 pub mod ports;
 pub mod statemachine;
 
-pub use common::error::{MigrationError, StateError};
+pub use common::error::{ErrorKind, MigrationError, StateError};

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::{Outcome, UsageError};
 use crate::asl::{Definition, ExecutionStatus, Executor, HistoryEvent, Limits};
 use crate::common::clock::{Clock, SystemClock};
-use crate::common::error::{MigrationError, StateError};
+use crate::common::error::{ErrorKind, MigrationError, StateError};
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::{DockerOptions, LocalEcs, LocalEvent, Runner};
 use crate::migration::hook_event::parse_hook_event;
@@ -450,10 +450,13 @@ async fn settle(
 /// finished, with its exit code and the end of its output.
 async fn interrupted(ecs: &LocalEcs, settings: &Settings, signal: StopSignal) -> StateError {
     let Some(task) = ecs.tasks().pop() else {
-        return MigrationError::TaskStopped(format!(
-            "interrupted by {} before the migration task started",
-            signal.describe()
-        ))
+        return MigrationError::new(
+            ErrorKind::TaskStopped,
+            format!(
+                "interrupted by {} before the migration task started",
+                signal.describe()
+            ),
+        )
         .to_state_error();
     };
     let exit = task
@@ -480,5 +483,5 @@ async fn interrupted(ecs: &LocalEcs, settings: &Settings, signal: StopSignal) ->
     };
     let stream = LogStream::for_container(log.as_ref(), &settings.container, &task.task_arn).ok();
     let cause = append_log_tail(ecs, settings.log_tail_lines, stream.as_ref(), cause).await;
-    MigrationError::TaskStopped(cause).to_state_error()
+    MigrationError::new(ErrorKind::TaskStopped, cause).to_state_error()
 }

@@ -19,7 +19,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
 use crate::common::clock::SystemClock;
-use crate::common::error::MigrationError;
+use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::settings::Settings;
 use crate::migration::steps::StepEnv;
 use crate::ports::deployments::SdkDeployments;
@@ -54,17 +54,20 @@ pub fn configured_step(lookup: impl Fn(&str) -> Option<String>) -> Result<Step, 
         (Some(step), _) if !step.trim().is_empty() => (STEP_VARIABLE, step),
         (_, Some(handler)) if !handler.trim().is_empty() => (HANDLER_VARIABLE, handler),
         _ => {
-            return Err(MigrationError::Misconfigured(format!(
+            return Err(MigrationError::new(ErrorKind::Misconfigured, format!(
                 "this bootstrap serves one of {}: set the function's handler (or {STEP_VARIABLE}) to the step's name",
                 names.join(", ")
             )))
         }
     };
     Step::from_name(value.trim()).ok_or_else(|| {
-        MigrationError::Misconfigured(format!(
-            "{variable} is {value:?}, which is no step; use one of {}",
-            names.join(", ")
-        ))
+        MigrationError::new(
+            ErrorKind::Misconfigured,
+            format!(
+                "{variable} is {value:?}, which is no step; use one of {}",
+                names.join(", ")
+            ),
+        )
     })
 }
 
@@ -232,9 +235,29 @@ fn deadline(context: &lambda_runtime::Context) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(i64::try_from(context.deadline).ok()?)
 }
 
+/// A step's error as the Lambda runtime reports it: `errorType` is the name Step Functions'
+/// Retry and Catch match, `errorMessage` the Cause.
+impl From<MigrationError> for lambda_runtime::Diagnostic {
+    fn from(err: MigrationError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: err.name().to_string(),
+            error_message: err.message().to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::error::ErrorKind;
+
+    #[test]
+    fn diagnostic_carries_the_stable_name() {
+        let d: lambda_runtime::Diagnostic =
+            MigrationError::new(ErrorKind::NonZeroExit, "exit code 1").into();
+        assert_eq!(d.error_type, "Migration.NonZeroExit");
+        assert_eq!(d.error_message, "exit code 1");
+    }
 
     fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
         move |name| {

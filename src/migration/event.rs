@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::common::error::MigrationError;
+use crate::common::error::{ErrorKind, MigrationError};
 
 pub const EVENT_SOURCE: &str = "ecs.migration";
 pub const EVENT_DETAIL_TYPE: &str = "AWS ECS Migration Task";
@@ -115,7 +115,7 @@ pub fn parse_input(input: &Value) -> Result<MigrationInput, MigrationError> {
 
 fn parse_detail(detail: &Map<String, Value>, prefix: &str) -> Result<TaskDefRef, MigrationError> {
     if let Some(field) = FORBIDDEN_FIELDS.iter().find(|f| detail.contains_key(**f)) {
-        return Err(MigrationError::NotAllowed(format!(
+        return Err(MigrationError::new(ErrorKind::NotAllowed, format!(
             "{prefix}{field} is not accepted: the command, container and cluster come from the deployment's settings, never from the event; send only {{\"taskdef_arn\": \"...\"}}"
         )));
     }
@@ -239,7 +239,7 @@ fn bad_arn(field: &str, value: &str) -> MigrationError {
 }
 
 fn invalid(message: String) -> MigrationError {
-    MigrationError::InvalidEvent(message)
+    MigrationError::new(ErrorKind::InvalidEvent, message)
 }
 
 /// Keeps echoed input short, so a huge field cannot flood the Cause.

@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::common::error::MigrationError;
+use crate::common::error::{ErrorKind, MigrationError};
 
 pub const HOOK_EVENT_SOURCE: &str = "aws.ecs";
 pub const HOOK_EVENT_DETAIL_TYPE: &str = "ECS Hook State Change";
@@ -181,7 +181,7 @@ pub fn arn_name(value: &str) -> &str {
 }
 
 fn invalid(message: String) -> MigrationError {
-    MigrationError::InvalidEvent(format!("hook event: {message}"))
+    MigrationError::new(ErrorKind::InvalidEvent, format!("hook event: {message}"))
 }
 
 #[cfg(test)]

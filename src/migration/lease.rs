@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::common::clock::later_by;
-use crate::common::error::MigrationError;
+use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::settings::Settings;
 use crate::migration::steps::StepEnv;
 use crate::migration::tasks::wait_stopped;
@@ -171,7 +171,7 @@ pub async fn renew_lock(
     {
         return Ok(());
     }
-    Err(MigrationError::LockLost(format!(
+    Err(MigrationError::new(ErrorKind::LockLost, format!(
         "this execution no longer holds the migration lock of scope {:?}: its lease (LOCK_LEASE_SECONDS={}) ran out without a renewal and another execution took it over, stopping this execution's task",
         held.scope,
         env.settings.lock_lease.as_secs()
@@ -181,8 +181,8 @@ pub async fn renew_lock(
 pub(crate) fn lock_failed(err: LockError) -> MigrationError {
     let message = format!("migration lock table: {err}");
     if err.transient {
-        MigrationError::AwsTransient(message)
+        MigrationError::new(ErrorKind::AwsTransient, message)
     } else {
-        MigrationError::Misconfigured(message)
+        MigrationError::new(ErrorKind::Misconfigured, message)
     }
 }

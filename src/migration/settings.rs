@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::common::error::MigrationError;
+use crate::common::error::{ErrorKind, MigrationError};
 use crate::ports::ecs::{AwsVpc, CapacityProvider, Placement};
 
 /// The default migration command (the seed project runs alembic).
@@ -252,7 +252,10 @@ impl Settings {
 }
 
 fn misconfigured(name: &str, problem: &str) -> MigrationError {
-    MigrationError::Misconfigured(format!("setting {name} {problem}"))
+    MigrationError::new(
+        ErrorKind::Misconfigured,
+        format!("setting {name} {problem}"),
+    )
 }
 
 fn required(

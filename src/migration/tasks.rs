@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::common::digest::hex_digest;
-use crate::common::error::MigrationError;
+use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::steps::StepEnv;
 use crate::migration::StopResult;
 use crate::ports::ecs::{LastStatus, TaskLookup};
@@ -42,7 +42,7 @@ pub(crate) async fn ours(
         Some(by) if by == started_by && by.starts_with(STARTED_BY_PREFIX) => Ok(true),
         other => {
             tracing::warn!(task_arn, task_started_by = ?other, expected = started_by, "not stopping a task this execution did not start");
-            Err(MigrationError::NotAllowed(format!(
+            Err(MigrationError::new(ErrorKind::NotAllowed, format!(
                 "stop-task refuses to stop task {task_arn}: it was started by {:?}, not by this execution ({started_by})",
                 other.unwrap_or("nobody named")
             )))
@@ -62,11 +62,14 @@ pub(crate) async fn describe(
         .map_err(|err| {
             let message = format!("describing task {task_arn}: {err}");
             if err.transient {
-                MigrationError::AwsTransient(message)
+                MigrationError::new(ErrorKind::AwsTransient, message)
             } else {
-                MigrationError::Misconfigured(format!(
+                MigrationError::new(
+                    ErrorKind::Misconfigured,
+                    format!(
                     "{message}; grant this function's role ecs:DescribeTasks on the cluster's tasks"
-                ))
+                ),
+                )
             }
         })
 }
@@ -82,11 +85,12 @@ pub(crate) async fn list(
         .map_err(|err| {
             let message = format!("listing tasks started by {started_by}: {err}");
             if err.transient {
-                MigrationError::AwsTransient(message)
+                MigrationError::new(ErrorKind::AwsTransient, message)
             } else {
-                MigrationError::Misconfigured(format!(
-                    "{message}; grant this function's role ecs:ListTasks on the cluster"
-                ))
+                MigrationError::new(
+                    ErrorKind::Misconfigured,
+                    format!("{message}; grant this function's role ecs:ListTasks on the cluster"),
+                )
             }
         })
 }
@@ -104,11 +108,14 @@ pub(crate) async fn stop_all(
             .map_err(|err| {
                 let message = format!("stopping task {task_arn}: {err}");
                 if err.transient {
-                    MigrationError::AwsTransient(message)
+                    MigrationError::new(ErrorKind::AwsTransient, message)
                 } else {
-                    MigrationError::Misconfigured(format!(
+                    MigrationError::new(
+                        ErrorKind::Misconfigured,
+                        format!(
                         "{message}; grant this function's role ecs:StopTask on the cluster's tasks"
-                    ))
+                    ),
+                    )
                 }
             })?;
         tracing::info!(task_arn = %task_arn, reason = %reason, "stopped migration task");

@@ -164,6 +164,7 @@ pub fn error_message(cause: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::error::ErrorKind;
 
     #[test]
     fn arns_round_trip_and_only_exact_arns_bind() {
@@ -205,7 +206,7 @@ mod tests {
 
     #[test]
     fn errors_travel_as_the_lambda_error_document() {
-        let failure = lambda_error(&MigrationError::NonZeroExit("exit \"1\"".into()));
+        let failure = lambda_error(&MigrationError::new(ErrorKind::NonZeroExit, "exit \"1\""));
         assert_eq!(failure.error, "Migration.NonZeroExit");
         let doc: Value = serde_json::from_str(&failure.cause).unwrap();
         assert_eq!(

@@ -2,7 +2,7 @@
 //! maximum duration cannot fit under Step Functions' history limit is refused at the start
 //! instead of failing hours in.
 
-use crate::common::error::MigrationError;
+use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::settings::Settings;
 
 /// Step Functions' limit on events in one execution's history.
@@ -65,7 +65,7 @@ pub fn check_fits(settings: &Settings) -> Result<(), MigrationError> {
     }
     let round = poll_round_seconds(settings);
     let longest = longest_tracked_seconds(settings);
-    Err(MigrationError::Misconfigured(format!(
+    Err(MigrationError::new(ErrorKind::Misconfigured, format!(
         "setting MAX_DURATION_SECONDS={} cannot be tracked: with POLL_MAX_WAIT_SECONDS={round} the execution would record up to {needed} history events, over Step Functions' {HISTORY_EVENT_LIMIT}-event limit; lower MAX_DURATION_SECONDS to at most {longest} or raise POLL_MAX_WAIT_SECONDS",
         settings.max_duration.as_secs()
     )))

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::budget;
-use crate::common::error::MigrationError;
+use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::steps::{
     acquire_lock, check_exit_code, poll_status, release_lock, report_deployment, run_task,
     stop_task, validate_event, StepEnv,
@@ -99,7 +99,7 @@ impl Step {
 
 fn from_json<T: DeserializeOwned>(step: Step, input: Value) -> Result<T, MigrationError> {
     serde_json::from_value(input).map_err(|e| {
-        MigrationError::InvalidEvent(format!(
+        MigrationError::new(ErrorKind::InvalidEvent, format!(
             "{} received input it cannot read: {e}; check the state machine's InputPath/Parameters for this step",
             step.name()
         ))
@@ -108,6 +108,10 @@ fn from_json<T: DeserializeOwned>(step: Step, input: Value) -> Result<T, Migrati
 
 fn to_json<T: Serialize>(value: T) -> Result<Value, MigrationError> {
     // Serializing these plain data types cannot fail; map it anyway rather than panic.
-    serde_json::to_value(value)
-        .map_err(|e| MigrationError::Misconfigured(format!("cannot encode step output: {e}")))
+    serde_json::to_value(value).map_err(|e| {
+        MigrationError::new(
+            ErrorKind::Misconfigured,
+            format!("cannot encode step output: {e}"),
+        )
+    })
 }

@@ -18,7 +18,7 @@ use ecs_migrate::migration::{
     ExecutionContext, MigrationRequest, Phase, RunOutcome, StartedTask, TaskStatus,
 };
 use ecs_migrate::ports::lock::UnconfiguredLockTable;
-use ecs_migrate::MigrationError;
+use ecs_migrate::{ErrorKind, MigrationError};
 use serde_json::{json, Value};
 
 fn runner(container: Value) -> (LocalEcs, Settings) {
@@ -58,9 +58,10 @@ async fn start(env: &StepEnv<'_>, event: Value) -> Result<Started, MigrationErro
     let task = match run_task(env, input).await? {
         RunOutcome::Started(task) => task,
         other => {
-            return Err(MigrationError::RunTaskFailed(format!(
-                "no task started: {other:?}"
-            )))
+            return Err(MigrationError::new(
+                ErrorKind::RunTaskFailed,
+                format!("no task started: {other:?}"),
+            ))
         }
     };
     Ok(Started { request, task })

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use ecs_migrate::statemachine::Step;
-use ecs_migrate::MigrationError;
+use ecs_migrate::ErrorKind;
 use serde_json::Value;
 
 use crate::process;
@@ -39,7 +39,7 @@ fn every_error_name_matched_is_a_design_error_a_lambda_error_or_a_states_error()
                 for (i, error) in errors.iter().enumerate() {
                     let error = error.as_str().expect("error names are strings");
                     assert!(
-                        MigrationError::NAMES.contains(&error)
+                        ErrorKind::ALL.iter().any(|k| k.name() == error)
                             || error.starts_with("Lambda.")
                             || error.starts_with("States.")
                             // A function that runs past its timeout (Step Functions

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::cli::UsageError;
-use crate::common::error::MigrationError;
+use crate::common::error::{ErrorKind, MigrationError};
 use crate::local::taskdef::TaskDefError;
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::LocalTaskDefinition;
@@ -113,12 +113,12 @@ pub fn stand_in_note(taskdef: &LocalTaskDefinition, input: &Value) -> Option<Str
 /// Parses an event's bytes as the execution input.
 pub fn parse_event(bytes: &[u8], source: &str) -> Result<Value, MigrationError> {
     if bytes.len() > MAX_INPUT_BYTES {
-        return Err(MigrationError::InvalidEvent(format!(
+        return Err(MigrationError::new(ErrorKind::InvalidEvent, format!(
             "the {source} is larger than {MAX_INPUT_BYTES} bytes, Step Functions' limit for an execution input; send only {{\"taskdef_arn\": \"...\"}} or the EventBridge event"
         )));
     }
     serde_json::from_slice(bytes).map_err(|e| {
-        MigrationError::InvalidEvent(format!(
+        MigrationError::new(ErrorKind::InvalidEvent, format!(
             "the {source} is not JSON ({e}); give an EventBridge event or {{\"taskdef_arn\": \"family:revision\"}}"
         ))
     })

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::StepEnv;
-use crate::common::error::MigrationError;
+use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::log_tail::append_log_tail;
 use crate::migration::{MigrationRequest, MigrationResult, StartedTask, TaskStatus};
 
@@ -40,7 +40,7 @@ pub async fn check_exit_code(
             format!("the migration task failed to start: {summary}"),
         )
         .await;
-        return Err(MigrationError::TaskFailedToStart(cause));
+        return Err(MigrationError::new(ErrorKind::TaskFailedToStart, cause));
     }
     let Some(exit_code) = exit_code else {
         let what = match container {
@@ -60,7 +60,7 @@ pub async fn check_exit_code(
             format!("the task stopped before the migration finished: {what}; {summary}"),
         )
         .await;
-        return Err(MigrationError::TaskStopped(cause));
+        return Err(MigrationError::new(ErrorKind::TaskStopped, cause));
     };
     if exit_code != 0 {
         let meaning = match exit_code {
@@ -74,7 +74,7 @@ pub async fn check_exit_code(
             format!("the migration exited with code {exit_code}{meaning}: {summary}"),
         )
         .await;
-        return Err(MigrationError::NonZeroExit(cause));
+        return Err(MigrationError::new(ErrorKind::NonZeroExit, cause));
     }
 
     let duration_seconds = match (status.started_at, status.stopped_at) {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StepEnv;
 use crate::common::clock::later_by;
-use crate::common::error::MigrationError;
+use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::lease::{holder_of, lock_failed, release_when_stopped, scope_of};
 use crate::migration::settings::Settings;
 use crate::migration::tasks::{list, stop_all, stop_reason, wait_stopped};
@@ -154,7 +154,7 @@ pub async fn acquire_lock(
         }
         let held_by = Holder::of(&item).describe();
         if now >= wait_ends {
-            return Err(MigrationError::Locked(format!(
+            return Err(MigrationError::new(ErrorKind::Locked, format!(
                 "the migration lock of scope {scope:?} was held by {held_by} for all of the {} s this execution may wait (setting LOCK_WAIT_SECONDS); it ran no task. Run it again once that migration ends, or see `ecs-migrate lock status --scope {scope}`",
                 settings.lock_wait.as_secs()
             )));

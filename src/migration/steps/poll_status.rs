@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StepEnv;
 use crate::common::clock::later_by;
-use crate::common::error::{MigrationError, StateError};
+use crate::common::error::{ErrorKind, MigrationError, StateError};
 use crate::migration::lease::renew_lock;
 use crate::migration::LockState;
 use crate::migration::{MigrationRequest, Phase, StartedTask, TaskStatus};
@@ -75,9 +75,9 @@ pub async fn poll_status(
             .map_err(|err| {
                 let message = format!("describing task {}: {err}", task.task_arn);
                 if err.transient {
-                    MigrationError::AwsTransient(message)
+                    MigrationError::new(ErrorKind::AwsTransient, message)
                 } else {
-                    MigrationError::TaskMissing(message)
+                    MigrationError::new(ErrorKind::TaskMissing, message)
                 }
             })?;
         polls += 1;
@@ -89,7 +89,7 @@ pub async fn poll_status(
                 missing_state(&task.task_arn, &reason)
             }
             TaskLookup::Missing { reason } => {
-                return Err(MigrationError::TaskMissing(format!(
+                return Err(MigrationError::new(ErrorKind::TaskMissing, format!(
                     "task {} can no longer be described ({reason}), {} s after RunTask; it may have been stopped and expired, check the cluster's stopped tasks",
                     task.task_arn,
                     (now - task.run_at).num_seconds()
@@ -101,7 +101,7 @@ pub async fn poll_status(
             return Ok(status(Phase::Stopped, state, now, polls, None));
         }
         if now >= deadline {
-            let error = MigrationError::Timeout(format!(
+            let error = MigrationError::new(ErrorKind::Timeout, format!(
                     "the migration was still {} at its deadline {} (setting MAX_DURATION_SECONDS={}, counted from {counted_from}); its task {} is being stopped",
                     state.last_status,
                     deadline.to_rfc3339(),
@@ -120,7 +120,7 @@ pub async fn poll_status(
         let not_yet_running =
             state.last_status.before_running() || state.last_status.as_str() == MISSING;
         if not_yet_running && now >= start_budget_ends {
-            let error = MigrationError::TaskFailedToStart(format!(
+            let error = MigrationError::new(ErrorKind::TaskFailedToStart, format!(
                     "task {} was still {} {} s after RunTask (setting START_TIMEOUT_SECONDS); it is being stopped. Capacity providers leave tasks in PROVISIONING while they wait for capacity",
                     task.task_arn,
                     state.last_status,

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::StepEnv;
-use crate::common::error::{MigrationError, StateError};
+use crate::common::error::{ErrorKind, MigrationError, StateError};
 use crate::migration::{DeploymentAnswer, DeploymentRef};
 use crate::ports::deployments::{HookAction, HOOK_AWAITING_ACTION, HOOK_SUCCEEDED};
 use crate::ports::AwsError;
@@ -66,9 +66,12 @@ pub async fn report_deployment(
                 hook_status,
                 message,
             }),
-            HookAction::Continue => Err(MigrationError::HookNotAwaiting(format!(
-                "the migration succeeded, but {message}; the deployment did not wait for it"
-            ))),
+            HookAction::Continue => Err(MigrationError::new(
+                ErrorKind::HookNotAwaiting,
+                format!(
+                    "the migration succeeded, but {message}; the deployment did not wait for it"
+                ),
+            )),
             HookAction::Rollback => {
                 tracing::warn!(%message, "nothing to roll back");
                 Ok(DeploymentAnswer {
@@ -108,16 +111,20 @@ pub async fn report_deployment(
 
 fn aws_error(arn: &str, err: AwsError) -> MigrationError {
     if err.transient {
-        MigrationError::AwsTransient(format!("answering the hook of {arn}: {err}"))
+        MigrationError::new(
+            ErrorKind::AwsTransient,
+            format!("answering the hook of {arn}: {err}"),
+        )
     } else if err.is_access_denied() {
-        MigrationError::Misconfigured(format!(
+        MigrationError::new(ErrorKind::Misconfigured, format!(
             "report-deployment may not answer {arn} ({err}); grant its role {} on the service's deployments",
             err.operation
         ))
     } else {
         // Refused between our look and our answer: the hook stopped waiting meanwhile.
-        MigrationError::HookNotAwaiting(format!(
-            "ECS refused the answer to service deployment {arn}: {err}"
-        ))
+        MigrationError::new(
+            ErrorKind::HookNotAwaiting,
+            format!("ECS refused the answer to service deployment {arn}: {err}"),
+        )
     }
 }

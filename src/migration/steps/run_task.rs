@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StepEnv;
 use crate::common::digest::hex_digest;
-use crate::common::error::MigrationError;
+use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::lease::{lock_failed, renew_lock};
 use crate::migration::{CapacityWait, DuplicateRun, MigrationRequest, RunOutcome, StartedTask};
 use crate::migration::{LockState, CAPACITY_ATTEMPTS};
@@ -58,17 +58,17 @@ pub async fn run_task(
         Err(err) => {
             let message = format!("RunTask for {}: {err}", request.taskdef_arn);
             if err.transient {
-                return Err(MigrationError::AwsTransient(message));
+                return Err(MigrationError::new(ErrorKind::AwsTransient, message));
             }
             if is_capacity_error(err.code.as_deref(), &err.message) {
                 return capacity_wait(attempt, message);
             }
             if err.is_access_denied() {
-                return Err(MigrationError::RunTaskFailed(format!(
+                return Err(MigrationError::new(ErrorKind::RunTaskFailed, format!(
                     "{message}; grant run-task's role ecs:RunTask, ecs:TagResource and iam:PassRole for this task definition"
                 )));
             }
-            return Err(MigrationError::RunTaskFailed(message));
+            return Err(MigrationError::new(ErrorKind::RunTaskFailed, message));
         }
     };
     match outcome {
@@ -99,12 +99,13 @@ pub async fn run_task(
                 event_id: request.event_id,
             }))
         }
-        RunTaskOutcome::Refused(failures) if failures.is_empty() => {
-            Err(MigrationError::RunTaskFailed(format!(
+        RunTaskOutcome::Refused(failures) if failures.is_empty() => Err(MigrationError::new(
+            ErrorKind::RunTaskFailed,
+            format!(
                 "RunTask for {} returned neither a task nor a failure",
                 request.taskdef_arn
-            )))
-        }
+            ),
+        )),
         RunTaskOutcome::Refused(failures) => {
             let message = format!(
                 "RunTask for {} started no task: {}",
@@ -117,7 +118,7 @@ pub async fn run_task(
             {
                 capacity_wait(attempt, message)
             } else {
-                Err(MigrationError::RunTaskFailed(message))
+                Err(MigrationError::new(ErrorKind::RunTaskFailed, message))
             }
         }
     }
@@ -184,9 +185,10 @@ pub fn tag_value(text: &str) -> String {
 fn capacity_wait(attempt: u32, message: String) -> Result<RunOutcome, MigrationError> {
     let next = attempt + 1;
     if next >= CAPACITY_ATTEMPTS {
-        return Err(MigrationError::CapacityUnavailable(format!(
-            "{message} (attempt {next} of {CAPACITY_ATTEMPTS}; no capacity came back)"
-        )));
+        return Err(MigrationError::new(
+            ErrorKind::CapacityUnavailable,
+            format!("{message} (attempt {next} of {CAPACITY_ATTEMPTS}; no capacity came back)"),
+        ));
     }
     let wait_seconds = FIRST_CAPACITY_WAIT_SECONDS
         .saturating_mul(1 << attempt.min(16))

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::StepEnv;
 use crate::common::clock::later_by;
-use crate::common::error::{MigrationError, StateError};
+use crate::common::error::{ErrorKind, MigrationError, StateError};
 use crate::migration::event::parse_input;
 use crate::migration::lease::release_when_stopped;
 use crate::migration::tasks::{list, ours, started_by_for_execution, stop_all, stop_reason};
@@ -54,7 +54,7 @@ pub async fn stop_task(
         return stop_for_status_change(env, &input, return_by).await;
     }
     let state: StopFromState = serde_json::from_value(input).map_err(|e| {
-        MigrationError::InvalidEvent(format!(
+        MigrationError::new(ErrorKind::InvalidEvent, format!(
             "stop-task takes the execution's state data ({{\"request\": ..., \"task\": ..., \"error\": ...}}) or a Step Functions Execution Status Change event: {e}"
         ))
     })?;
@@ -94,9 +94,12 @@ async fn stop_for_status_change(
 ) -> Result<StopResult, MigrationError> {
     let detail = event.get("detail").cloned().unwrap_or(Value::Null);
     let change: ExecutionStatusChange = serde_json::from_value(detail).map_err(|e| {
-        MigrationError::InvalidEvent(format!(
+        MigrationError::new(
+            ErrorKind::InvalidEvent,
+            format!(
             "detail of the Execution Status Change event: {e}; expected executionArn and status"
-        ))
+        ),
+        )
     })?;
     let name = change.name.as_deref().unwrap_or(&change.execution_arn);
     let reason = stop_reason(&format!("ecs-migrate: execution {name} {}", change.status));

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::StepEnv;
 use crate::common::clock::later_by;
-use crate::common::error::MigrationError;
+use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::event::{parse_input, parse_taskdef, TaskDefRef};
 use crate::migration::hook_event::{arn_name, parse_hook_event, HookEvent};
 use crate::migration::{DeploymentRef, ExecutionContext, MigrationRequest};
@@ -44,7 +44,7 @@ pub async fn validate_event(
     let taskdef = &taskdef;
 
     if !settings.allowed_families.contains(&taskdef.family) {
-        return Err(MigrationError::NotAllowed(format!(
+        return Err(MigrationError::new(ErrorKind::NotAllowed, format!(
             "task definition family {:?} is not allowed here; allowed: {} (setting ALLOWED_FAMILIES)",
             taskdef.family,
             settings.allowed_families.join(", ")
@@ -66,17 +66,20 @@ pub async fn validate_event(
         .await
         .map_err(|e| describe_error(&taskdef.raw, e))?
     else {
-        return Err(MigrationError::TaskDefinitionNotFound(format!(
+        return Err(MigrationError::new(ErrorKind::TaskDefinitionNotFound, format!(
             "task definition {:?} does not exist (or is not visible to this account and region); register it first or check the revision",
             taskdef.raw
         )));
     };
     // The family ECS resolved must be the one the allow-list passed.
     if definition.family != taskdef.family {
-        return Err(MigrationError::NotAllowed(format!(
-            "{:?} resolved to family {:?}, not {:?}",
-            taskdef.raw, definition.family, taskdef.family
-        )));
+        return Err(MigrationError::new(
+            ErrorKind::NotAllowed,
+            format!(
+                "{:?} resolved to family {:?}, not {:?}",
+                taskdef.raw, definition.family, taskdef.family
+            ),
+        ));
     }
     let Some(container) = definition
         .containers
@@ -88,15 +91,18 @@ pub async fn validate_event(
             .iter()
             .map(|c| c.name.as_str())
             .collect();
-        return Err(MigrationError::ContainerNotFound(format!(
-            "container {:?} (setting CONTAINER_NAME) is not in task definition {}; it has: {}",
-            settings.container,
-            definition.arn,
-            names.join(", ")
-        )));
+        return Err(MigrationError::new(
+            ErrorKind::ContainerNotFound,
+            format!(
+                "container {:?} (setting CONTAINER_NAME) is not in task definition {}; it has: {}",
+                settings.container,
+                definition.arn,
+                names.join(", ")
+            ),
+        ));
     };
     if definition.network_mode.as_deref() == Some("awsvpc") && settings.network.is_none() {
-        return Err(MigrationError::Misconfigured(format!(
+        return Err(MigrationError::new(ErrorKind::Misconfigured, format!(
             "task definition {} uses awsvpc networking but setting SUBNETS is not set; set SUBNETS (and SECURITY_GROUPS) to where the migration task should run",
             definition.arn
         )));
@@ -169,16 +175,19 @@ async fn resolve_hook(
         .iter()
         .any(|s| s == &hook.service_arn || s == service)
     {
-        return Err(MigrationError::NotAllowed(format!(
+        return Err(MigrationError::new(ErrorKind::NotAllowed, format!(
             "service {service:?} is not one whose deployments run migrations here; allowed: [{}] (setting DEPLOYMENT_SERVICES)",
             settings.deployment_services.join(", ")
         )));
     }
     if arn_name(&hook.cluster_arn) != arn_name(&settings.cluster) {
-        return Err(MigrationError::NotAllowed(format!(
-            "the hook's cluster {} is not {} (setting CLUSTER)",
-            hook.cluster_arn, settings.cluster
-        )));
+        return Err(MigrationError::new(
+            ErrorKind::NotAllowed,
+            format!(
+                "the hook's cluster {} is not {} (setting CLUSTER)",
+                hook.cluster_arn, settings.cluster
+            ),
+        ));
     }
     let arn = &hook.service_deployment_arn;
     let Some(deployment) = env
@@ -187,34 +196,43 @@ async fn resolve_hook(
         .await
         .map_err(|e| deployment_error("describe service deployment", arn, e))?
     else {
-        return Err(MigrationError::TaskDefinitionNotFound(format!(
+        return Err(MigrationError::new(
+            ErrorKind::TaskDefinitionNotFound,
+            format!(
             "service deployment {arn} does not exist (or is not visible to this account and region)"
-        )));
+        ),
+        ));
     };
     if deployment
         .service_arn
         .as_deref()
         .is_some_and(|s| s != hook.service_arn)
     {
-        return Err(MigrationError::NotAllowed(format!(
-            "service deployment {arn} belongs to {}, not to the event's service {}",
-            deployment.service_arn.as_deref().unwrap_or_default(),
-            hook.service_arn
-        )));
+        return Err(MigrationError::new(
+            ErrorKind::NotAllowed,
+            format!(
+                "service deployment {arn} belongs to {}, not to the event's service {}",
+                deployment.service_arn.as_deref().unwrap_or_default(),
+                hook.service_arn
+            ),
+        ));
     }
     if deployment
         .cluster_arn
         .as_deref()
         .is_some_and(|c| arn_name(c) != arn_name(&settings.cluster))
     {
-        return Err(MigrationError::NotAllowed(format!(
-            "service deployment {arn} is in cluster {}, not {} (setting CLUSTER)",
-            deployment.cluster_arn.as_deref().unwrap_or_default(),
-            settings.cluster
-        )));
+        return Err(MigrationError::new(
+            ErrorKind::NotAllowed,
+            format!(
+                "service deployment {arn} is in cluster {}, not {} (setting CLUSTER)",
+                deployment.cluster_arn.as_deref().unwrap_or_default(),
+                settings.cluster
+            ),
+        ));
     }
     if !deployment.in_progress() {
-        return Err(MigrationError::HookNotAwaiting(format!(
+        return Err(MigrationError::new(ErrorKind::HookNotAwaiting, format!(
             "service deployment {arn} is already {}{}: its hook waits for no answer, so no migration runs for it",
             deployment.status,
             deployment
@@ -231,15 +249,19 @@ async fn resolve_hook(
         .hook(&hook.hook_id)
         .filter(|h| h.status == HOOK_TIMED_OUT || h.status == HOOK_FAILED)
     {
-        return Err(MigrationError::HookNotAwaiting(format!(
-            "hook {} of service deployment {arn} is already {}: no migration runs for it",
-            hook.hook_id, state.status
-        )));
+        return Err(MigrationError::new(
+            ErrorKind::HookNotAwaiting,
+            format!(
+                "hook {} of service deployment {arn} is already {}: no migration runs for it",
+                hook.hook_id, state.status
+            ),
+        ));
     }
     let Some(revision_arn) = deployment.target_revision_arn.clone() else {
-        return Err(MigrationError::TaskDefinitionNotFound(format!(
-            "service deployment {arn} names no target service revision"
-        )));
+        return Err(MigrationError::new(
+            ErrorKind::TaskDefinitionNotFound,
+            format!("service deployment {arn} names no target service revision"),
+        ));
     };
     let Some(revision) = env
         .deployments
@@ -247,7 +269,7 @@ async fn resolve_hook(
         .await
         .map_err(|e| deployment_error("describe service revision", &revision_arn, e))?
     else {
-        return Err(MigrationError::TaskDefinitionNotFound(format!(
+        return Err(MigrationError::new(ErrorKind::TaskDefinitionNotFound, format!(
             "service revision {revision_arn}, the target of service deployment {arn}, does not exist"
         )));
     };
@@ -271,14 +293,20 @@ async fn resolve_hook(
 
 fn deployment_error(what: &str, arn: &str, err: AwsError) -> MigrationError {
     if err.transient {
-        MigrationError::AwsTransient(format!("{what} {arn}: {err}"))
+        MigrationError::new(ErrorKind::AwsTransient, format!("{what} {arn}: {err}"))
     } else if err.is_access_denied() {
-        MigrationError::Misconfigured(format!(
-            "validate-event may not {what} {arn} ({err}); grant its role {}",
-            err.operation
-        ))
+        MigrationError::new(
+            ErrorKind::Misconfigured,
+            format!(
+                "validate-event may not {what} {arn} ({err}); grant its role {}",
+                err.operation
+            ),
+        )
     } else {
-        MigrationError::TaskDefinitionNotFound(format!("could not {what} {arn}: {err}"))
+        MigrationError::new(
+            ErrorKind::TaskDefinitionNotFound,
+            format!("could not {what} {arn}: {err}"),
+        )
     }
 }
 
@@ -288,7 +316,7 @@ fn check_same(
     expected: Option<&str>,
 ) -> Result<(), MigrationError> {
     match (given, expected) {
-        (Some(given), Some(expected)) if given != expected => Err(MigrationError::NotAllowed(format!(
+        (Some(given), Some(expected)) if given != expected => Err(MigrationError::new(ErrorKind::NotAllowed, format!(
             "the task definition is in {what} {given}, but this deployment runs migrations in {what} {expected}"
         ))),
         _ => Ok(()),
@@ -297,14 +325,18 @@ fn check_same(
 
 fn describe_error(taskdef: &str, err: AwsError) -> MigrationError {
     if err.transient {
-        MigrationError::AwsTransient(format!("describing task definition {taskdef:?}: {err}"))
+        MigrationError::new(
+            ErrorKind::AwsTransient,
+            format!("describing task definition {taskdef:?}: {err}"),
+        )
     } else if err.is_access_denied() {
-        MigrationError::Misconfigured(format!(
+        MigrationError::new(ErrorKind::Misconfigured, format!(
             "validate-event may not describe task definition {taskdef:?} ({err}); grant its role ecs:DescribeTaskDefinition"
         ))
     } else {
-        MigrationError::TaskDefinitionNotFound(format!(
-            "task definition {taskdef:?} could not be described: {err}"
-        ))
+        MigrationError::new(
+            ErrorKind::TaskDefinitionNotFound,
+            format!("task definition {taskdef:?} could not be described: {err}"),
+        )
     }
 }
