@@ -9,13 +9,12 @@
 //! State between invocations travels in `hookDetails`, which ECS passes back ("Passing state
 //! with hookDetails").
 
-use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::common::digest::hex_digest;
 use crate::migration::hook_event::{parse_hook_event, HookEvent, HookType};
-use crate::ports::AwsError;
+use crate::ports::executions::{execution_arn, Executions, StartError};
 
 /// The function's name, as its handler (or `ECS_MIGRATE_STEP`) names it.
 pub const DEPLOYMENT_HOOK: &str = "deployment-hook";
@@ -53,107 +52,12 @@ pub struct AdapterConfig {
     pub max_unreadable: u64,
 }
 
-/// An execution as DescribeExecution reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecutionView {
-    /// RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED | PENDING_REDRIVE.
-    pub status: String,
-    pub error: Option<String>,
-    pub cause: Option<String>,
-}
-
-/// How StartExecution answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StartError {
-    /// The name is taken by an execution that ended, or that has another input.
-    AlreadyExists,
-    Aws(AwsError),
-}
-
-/// The Step Functions calls the adapter makes.
-#[async_trait]
-pub trait Executions: Send + Sync {
-    /// StartExecution; the same name and input as a running execution returns it.
-    async fn start(
-        &self,
-        state_machine_arn: &str,
-        name: &str,
-        input: &str,
-    ) -> Result<String, StartError>;
-    async fn describe(&self, execution_arn: &str) -> Result<ExecutionView, AwsError>;
-}
-
-/// The aws-sdk-sfn adapter.
-pub struct SdkExecutions {
-    client: aws_sdk_sfn::Client,
-}
-
-impl SdkExecutions {
-    pub fn new(client: aws_sdk_sfn::Client) -> Self {
-        Self { client }
-    }
-}
-
-#[async_trait]
-impl Executions for SdkExecutions {
-    async fn start(
-        &self,
-        state_machine_arn: &str,
-        name: &str,
-        input: &str,
-    ) -> Result<String, StartError> {
-        match self
-            .client
-            .start_execution()
-            .state_machine_arn(state_machine_arn)
-            .name(name)
-            .input(input)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.execution_arn().to_string()),
-            Err(err) => {
-                let err = AwsError::from_sdk("states:StartExecution", err);
-                if err.code.as_deref() == Some("ExecutionAlreadyExists") {
-                    Err(StartError::AlreadyExists)
-                } else {
-                    Err(StartError::Aws(err))
-                }
-            }
-        }
-    }
-
-    async fn describe(&self, execution_arn: &str) -> Result<ExecutionView, AwsError> {
-        let out = self
-            .client
-            .describe_execution()
-            .execution_arn(execution_arn)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("states:DescribeExecution", e))?;
-        Ok(ExecutionView {
-            status: out.status().as_str().to_string(),
-            error: out.error().map(str::to_string),
-            cause: out.cause().map(str::to_string),
-        })
-    }
-}
-
 /// The execution's name for a hook: `hook-` and 40 hex digits of the deployment and the hook's
 /// id (Step Functions names: at most 80 characters of letters, digits, `-` and `_`).
 pub fn execution_name(hook: &HookEvent) -> String {
     format!(
         "hook-{}",
         hex_digest(&["hook", &hook.service_deployment_arn, &hook.hook_id], 40)
-    )
-}
-
-/// `arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME` from the state machine's ARN
-/// (`...:stateMachine:MACHINE`).
-pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
-    format!(
-        "{}:{name}",
-        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
     )
 }
 
@@ -194,7 +98,7 @@ pub async fn answer_hook(
                 .start(&config.state_machine_arn, &name, &input.to_string())
                 .await
             {
-                Ok(arn) => arn,
+                Ok(started) => started.execution_arn,
                 Err(StartError::AlreadyExists) => execution_arn(&config.state_machine_arn, &name),
                 Err(StartError::Aws(err)) if err.transient => {
                     return not_yet(config, details, unreadable, &format!("cannot start: {err}"));

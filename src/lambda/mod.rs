@@ -24,12 +24,11 @@ use crate::migration::settings::Settings;
 use crate::migration::steps::StepEnv;
 use crate::ports::deployments::SdkDeployments;
 use crate::ports::ecs::SdkEcs;
+use crate::ports::executions::SdkExecutions;
 use crate::ports::lock::{DynamoDbLockTable, LockTable, UnconfiguredLockTable};
 use crate::ports::logs::SdkLogs;
 use crate::statemachine::Step;
-use deployment_hook::{
-    answer_hook, AdapterConfig, HookAnswer, HookStatus, SdkExecutions, DEPLOYMENT_HOOK,
-};
+use deployment_hook::{answer_hook, AdapterConfig, HookAnswer, HookStatus, DEPLOYMENT_HOOK};
 
 /// Time kept back from the Lambda deadline for poll-status's last call and its response: more
 /// than one call can take ([`OPERATION_TIMEOUT`]).

@@ -6,6 +6,7 @@
 mod aws_error;
 pub mod deployments;
 pub mod ecs;
+pub mod executions;
 pub mod lock;
 pub mod logs;
 mod sdk;

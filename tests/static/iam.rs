@@ -443,7 +443,7 @@ async fn deployment_hook_actions() -> BTreeSet<String> {
             .unwrap()
     });
     let sfn_recorder = recorder.clone();
-    let executions = ecs_migrate::lambda::deployment_hook::SdkExecutions::new(mock_client!(
+    let executions = ecs_migrate::ports::executions::SdkExecutions::new(mock_client!(
         aws_sdk_sfn,
         RuleMode::MatchAny,
         &[&start, &describe],

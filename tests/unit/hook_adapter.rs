@@ -9,9 +9,9 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client as SfnClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ecs_migrate::lambda::deployment_hook::{
-    answer_hook, execution_arn, AdapterConfig, HookStatus, SdkExecutions, EXECUTION_KEY,
-    UNREADABLE_KEY,
+    answer_hook, AdapterConfig, HookStatus, EXECUTION_KEY, UNREADABLE_KEY,
 };
+use ecs_migrate::ports::executions::{execution_arn, SdkExecutions};
 use serde_json::{json, Value};
 
 const STATE_MACHINE: &str = "arn:aws:states:us-west-2:123456789012:stateMachine:ecs-migrate";

@@ -38,15 +38,6 @@ impl StatesArn {
             })?;
         Ok(arn)
     }
-
-    /// The ARN the execution `name` of this state machine has (for describing it after
-    /// ExecutionAlreadyExists).
-    pub fn execution_arn(&self, name: &str) -> String {
-        format!(
-            "arn:{}:states:{}:{}:execution:{}:{name}",
-            self.partition, self.region, self.account, self.state_machine
-        )
-    }
 }
 
 fn parse(raw: &str, kind: &str) -> Option<StatesArn> {
@@ -124,7 +115,7 @@ mod tests {
         assert_eq!(arn.account, "123456789012");
         assert_eq!(arn.state_machine, "migrate");
         assert_eq!(
-            arn.execution_arn("x"),
+            crate::ports::executions::execution_arn(&arn.raw, "x"),
             "arn:aws:states:eu-west-1:123456789012:execution:migrate:x"
         );
         let alias = StatesArn::state_machine(&format!("{MACHINE}:prod")).unwrap();

@@ -10,6 +10,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::{Outcome, UsageError};
+use crate::ports::executions::execution_arn;
 
 pub mod arn;
 pub mod config;
@@ -135,7 +136,7 @@ async fn start_execution(
         opts.name.as_deref(),
         Utc::now(),
     )?;
-    let would_be = plan.state_machine.execution_arn(&plan.name);
+    let would_be = execution_arn(&plan.state_machine.raw, &plan.name);
     if dry_run {
         if json {
             println!(

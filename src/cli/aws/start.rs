@@ -7,6 +7,7 @@ use super::super::UsageError;
 use super::arn::StatesArn;
 use super::config::Aws;
 use crate::migration::event::{parse_taskdef, TaskDefRef};
+use crate::ports::executions::{execution_arn, Executions, SdkExecutions, StartError};
 use crate::ports::AwsError;
 
 /// Step Functions' limit on execution names.
@@ -83,59 +84,45 @@ impl StartPlan {
     /// (Step Functions' idempotency for standard workflows); a name already used otherwise is a
     /// usage error that says which case it is.
     pub async fn start(&self, aws: &Aws) -> Result<Started, UsageError> {
-        let sfn = aws.sfn();
-        let result = sfn
-            .start_execution()
-            .state_machine_arn(&self.state_machine.raw)
-            .name(&self.name)
-            .input(&self.input)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(Started {
-                execution_arn: out.execution_arn().to_string(),
-                start_date: to_utc(out.start_date()),
+        let executions = SdkExecutions::new(aws.sfn());
+        match executions
+            .start(&self.state_machine.raw, &self.name, &self.input)
+            .await
+        {
+            Ok(started) => Ok(Started {
+                execution_arn: started.execution_arn,
+                start_date: started.start_date,
             }),
-            Err(err) => {
-                let err = AwsError::from_sdk("states:StartExecution", err);
-                if err.code.as_deref() == Some("ExecutionAlreadyExists") {
-                    return Err(self.already_exists(aws).await);
-                }
-                Err(start_error(&err, &self.state_machine.raw))
-            }
+            Err(StartError::AlreadyExists) => Err(self.already_exists(&executions).await),
+            Err(StartError::Aws(err)) => Err(start_error(&err, &self.state_machine.raw)),
         }
     }
 
     /// Tells apart the two ways a name can already be taken.
-    async fn already_exists(&self, aws: &Aws) -> UsageError {
-        let arn = self.state_machine.execution_arn(&self.name);
-        let existing = aws
-            .sfn()
-            .describe_execution()
-            .execution_arn(&arn)
-            .send()
-            .await;
-        let Ok(existing) = existing else {
+    async fn already_exists(&self, executions: &dyn Executions) -> UsageError {
+        let arn = execution_arn(&self.state_machine.raw, &self.name);
+        let Ok(existing) = executions.describe(&arn).await else {
             return UsageError::new(format!(
                 "an execution named {:?} already exists ({arn}); pass another --name, or leave --name out (the default name carries the time)",
                 self.name
             ));
         };
         let same_input = existing
-            .input()
+            .input
+            .as_deref()
             .and_then(|i| serde_json::from_str::<Value>(i).ok())
             == serde_json::from_str::<Value>(&self.input).ok();
         if same_input {
             UsageError::new(format!(
                 "execution {:?} already ran with this task definition and ended {}; see its result with `ecs-migrate wait {arn}`, or start a new one with another --name",
                 self.name,
-                existing.status().as_str()
+                existing.status
             ))
         } else {
             UsageError::new(format!(
                 "an execution named {:?} already exists with different input ({}); pass another --name, or leave --name out (the default name carries the time)",
                 self.name,
-                existing.input().unwrap_or("unknown")
+                existing.input.as_deref().unwrap_or("unknown")
             ))
         }
     }
@@ -163,10 +150,6 @@ fn start_error(err: &AwsError, state_machine_arn: &str) -> UsageError {
         _ => "could not start the execution".to_string(),
     };
     UsageError::new(format!("{hint} ({err})"))
-}
-
-fn to_utc(time: &aws_sdk_sfn::primitives::DateTime) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(time.secs(), time.subsec_nanos())
 }
 
 /// `FAMILY-REVISION-YYYYMMDDTHHMMSSZ` (or `FAMILY-latest-...` for a bare family), within

@@ -17,6 +17,7 @@ use super::output::{ApiCallCounts, Printer, Report, WaitEnd};
 use super::{arn::console_url, FollowOpts};
 use crate::asl::ExecutionStatus;
 use crate::ports::ecs::LastStatus;
+use crate::ports::executions::{Executions, SdkExecutions};
 use crate::ports::AwsError;
 
 /// The longest the poll interval grows to while throttled.
@@ -256,17 +257,12 @@ pub async fn follow(
         waiter.printer.line(&format!(
             "--timeout {timeout}s passed: stopping the execution (--abort-on-timeout)"
         ));
-        aws.sfn()
-            .stop_execution()
-            .execution_arn(execution_arn)
-            .error("EcsMigrate.WaitTimeout")
-            .cause(format!(
-                "ecs-migrate wait --timeout {timeout} --abort-on-timeout: the wait timed out"
-            ))
-            .send()
+        let cause =
+            format!("ecs-migrate wait --timeout {timeout} --abort-on-timeout: the wait timed out");
+        SdkExecutions::new(aws.sfn())
+            .stop(execution_arn, "EcsMigrate.WaitTimeout", &cause)
             .await
-            .map_err(|e| {
-                let err = AwsError::from_sdk("states:StopExecution", e);
+            .map_err(|err| {
                 UsageError::new(format!(
                     "the wait timed out and stopping the execution failed ({err}); it goes on: stop it with `aws stepfunctions stop-execution --execution-arn {execution_arn}`"
                 ))

@@ -1,0 +1,95 @@
+//! The Step Functions port: starting an execution, describing one, stopping one. The
+//! deployment-hook adapter starts and follows the migration's execution with it, `ecs-migrate
+//! start|run` starts one and `wait --abort-on-timeout` stops one; each call is written once, in
+//! the `sdk` adapter.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::ports::AwsError;
+
+mod sdk;
+
+pub use sdk::SdkExecutions;
+
+/// An execution as DescribeExecution reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionView {
+    /// RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED | PENDING_REDRIVE.
+    pub status: String,
+    /// The state machine (version or alias ARN included, if it was started through one).
+    pub state_machine_arn: String,
+    /// The execution's input, as the JSON text it was started with.
+    pub input: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+/// What StartExecution answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedExecution {
+    pub execution_arn: String,
+    pub start_date: Option<DateTime<Utc>>,
+}
+
+/// How StartExecution refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartError {
+    /// The name is taken by an execution that ended, or that has another input.
+    AlreadyExists,
+    Aws(AwsError),
+}
+
+/// The Step Functions calls ecs-migrate makes.
+#[async_trait]
+pub trait Executions: Send + Sync {
+    /// StartExecution; the same name and input as a running execution returns it.
+    async fn start(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+    ) -> Result<StartedExecution, StartError>;
+    /// DescribeExecution.
+    async fn describe(&self, execution_arn: &str) -> Result<ExecutionView, AwsError>;
+    /// StopExecution, with the Error and Cause the execution ends with.
+    async fn stop(&self, execution_arn: &str, error: &str, cause: &str) -> Result<(), AwsError>;
+}
+
+/// `arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME`, the ARN the execution `name`
+/// of a state machine gets, from the state machine's ARN (`...:stateMachine:MACHINE`, with or
+/// without a version or alias suffix, which the execution's ARN does not carry).
+pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    let parts: Vec<&str> = state_machine_arn.trim().splitn(8, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "states", region, account, "stateMachine", machine, ..] => {
+            format!("arn:{partition}:states:{region}:{account}:execution:{machine}:{name}")
+        }
+        // Not a state machine ARN: the caller checked it; keep the old substitution's answer.
+        _ => format!(
+            "{}:{name}",
+            state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execution_arn_drops_a_version_or_alias_suffix() {
+        let base = "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate";
+        let want = "arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:run-1";
+        assert_eq!(execution_arn(base, "run-1"), want);
+        assert_eq!(execution_arn(&format!("{base}:3"), "run-1"), want);
+        assert_eq!(execution_arn(&format!("{base}:prod"), "run-1"), want);
+        assert_eq!(
+            execution_arn(
+                "arn:aws-cn:states:cn-north-1:123456789012:stateMachine:m",
+                "x"
+            ),
+            "arn:aws-cn:states:cn-north-1:123456789012:execution:m:x"
+        );
+    }
+}
