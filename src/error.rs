@@ -1,8 +1,8 @@
 //! The errors a step reports to the state machine.
 //!
-//! Each variant maps to one stable name (README "Error names"): the Lambda `errorType` that
-//! Step Functions' Retry and Catch match and that the console and CI show as the execution's
-//! Error. The message is the Cause, so it names the field or setting and says what to do.
+//! Each variant maps to one stable name (docs/troubleshooting.md, "By error name"): the Lambda
+//! `errorType` that Step Functions' Retry and Catch match and that the console and CI show as
+//! the execution's Error. The message is the Cause, so it names the field or setting and says what to do.
 
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +51,7 @@ pub enum MigrationError {
 }
 
 impl MigrationError {
-    /// Every name a step can report, in the README's order.
+    /// Every name a step can report, in the order docs/troubleshooting.md lists them.
     pub const NAMES: [&'static str; 16] = [
         "Migration.InvalidEvent",
         "Migration.NotAllowed",
