@@ -2,7 +2,8 @@
 //!
 //! Each variant maps to one stable name (docs/troubleshooting.md, "By error name"): the Lambda
 //! `errorType` that Step Functions' Retry and Catch match and that the console and CI show as
-//! the execution's Error. The message is the Cause, so it names the field or setting and says what to do.
+//! the execution's Error. The message is the Cause, so it names the field or setting and says
+//! what to do.
 
 use serde::{Deserialize, Serialize};
 
