@@ -1,6 +1,6 @@
 //! The errors a step reports to the state machine.
 //!
-//! Each kind has one stable name (README "Error names"): the Lambda `errorType` that Step
+//! Each kind has one stable name (docs/troubleshooting.md, "By error name"): the Lambda `errorType` that Step
 //! Functions' Retry and Catch match and that the console and CI show as the execution's Error.
 //! The message is the Cause, so it names the field or setting and says what to do. A new kind is
 //! one line of [`error_kinds!`]: its name, its place in [`ErrorKind::ALL`] and its

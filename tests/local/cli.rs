@@ -377,6 +377,96 @@ fn sqlite_example(dir: &TempDir) -> PathBuf {
     dir.write("local-demo.json", &td.to_string())
 }
 
+/// Copies the directory `from` into `to`, files and subdirectories.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A run's output with what changes from run to run (task ids, durations) made generic.
+fn generic_output(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split(' ').collect();
+        let mut generic: Vec<String> = Vec::new();
+        for (i, word) in words.iter().enumerate() {
+            let hex = |w: &str| {
+                w.chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+            };
+            let id = word.trim_end_matches(')');
+            let replaced = if (id.len() == 12 || id.len() == 32) && hex(id) {
+                word.replace(id, "<id>")
+            } else if word.parse::<f64>().is_ok() && words.get(i + 1) == Some(&"s") {
+                "<seconds>".to_string()
+            } else {
+                word.to_string()
+            };
+            generic.push(replaced);
+        }
+        out.push_str(&generic.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn the_readme_demo_prints_what_the_readme_shows() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let command = readme
+        .lines()
+        .find_map(|line| line.strip_prefix("cargo run -- local "))
+        .expect("README.md shows the demo as `cargo run -- local ...`");
+    let shown = readme
+        .split("```text\n")
+        .find(|block| block.starts_with("ecs-migrate local: "))
+        .and_then(|block| block.split("```").next())
+        .expect("README.md shows the demo's output in a text block");
+    // The demo as a fresh clone runs it: the example's files, no database yet.
+    let dir = TempDir::new("readme-demo");
+    copy_dir(&root.join("examples/local"), &dir.0.join("examples/local"));
+    let _ = std::fs::remove_file(dir.0.join("examples/local/app.db"));
+    let began = Instant::now();
+    let child = local_command(&own_lock_dir())
+        .arg("local")
+        .args(command.split_whitespace())
+        .current_dir(&dir.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = finish(child, began);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        generic_output(&run.stdout),
+        generic_output(shown),
+        "README.md's demo output differs from what the demo prints (stderr: {})",
+        run.stderr
+    );
+}
+
+#[test]
+fn generic_output_hides_only_ids_and_durations() {
+    assert_eq!(
+        generic_output("  task 41904fc8834f RUNNING\nsucceeded: exit code 0, 0.2 s (task 41904fc8834ff1fa02c8099b8ad03748)\n"),
+        "  task <id> RUNNING\nsucceeded: exit code 0, <seconds> s (task <id>)\n"
+    );
+    assert_eq!(
+        generic_output("applying 001 create_users"),
+        "applying 001 create_users\n"
+    );
+}
+
 #[test]
 fn the_sqlite_example_succeeds_then_has_nothing_to_do() {
     let dir = TempDir::new("sqlite");

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Consistency of the Terraform module with itself, its README, its example and the ASL file.
+"""Consistency of the Terraform module with itself, its README, the settings reference, its
+example and the ASL file.
 
     python3 tests/static/check-consistency.py [--asl FILE] [--write-readme]
 
@@ -10,8 +11,12 @@ the mistakes it would have caught that matter most, plus documentation drift:
   - every local.X used is defined in a locals block; every resource / data source referenced is
     declared; every file read through ${path.module}/ exists;
   - terraform/README.md's inputs and outputs tables are exactly what variables.tf and outputs.tf
-    say (--write-readme regenerates them between the BEGIN/END markers), and the README
-    documents every Settings environment variable the functions get;
+    say (--write-readme regenerates them between the BEGIN/END markers);
+  - docs/reference/settings.md's table has a row for every Settings environment variable the
+    module sets (main.tf's local.settings) and every one the code reads (src/**/settings.rs,
+    the `*_VARIABLE` constants), naming in its Terraform column each input main.tf builds the
+    variable from; every input it names is declared, and a number default of that input is
+    the row's default unless the row says the module's default differs;
   - examples/complete passes only declared variables, every required one, and reads only
     declared outputs;
   - the ${...} placeholders of statemachine/migration.asl.json (or --asl FILE) are exactly the
@@ -37,6 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 TF = REPO / "terraform"
 README = TF / "README.md"
+SETTINGS_DOC = REPO / "docs" / "reference" / "settings.md"
 EXAMPLE = TF / "examples" / "complete"
 DEFAULT_ASL = REPO / "statemachine" / "migration.asl.json"
 BUDGET_RS = REPO / "src" / "statemachine" / "budget.rs"
@@ -366,8 +372,89 @@ def check_readme(checks, variables, outputs, settings, write):
         checks.check(f"[{name}](#input_{name})" in text, f"variable {name} is not documented in terraform/README.md")
     for name in outputs:
         checks.check(f"[{name}](#output_{name})" in text, f"output {name} is not documented in terraform/README.md")
+
+
+def settings_rows():
+    """docs/reference/settings.md's table: variable -> (Terraform column, default, meaning)."""
+    text = SETTINGS_DOC.read_text(encoding="utf-8")
+    m = re.search(r"<!-- BEGIN_SETTINGS -->(.*?)<!-- END_SETTINGS -->", text, re.S)
+    if not m:
+        return None
+    rows = {}
+    for line in m.group(1).splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        name = re.fullmatch(r"`([A-Z_][A-Z0-9_]*)`", cells[0]) if len(cells) == 4 else None
+        if name:
+            rows[name.group(1)] = cells[1:]
+    return rows
+
+
+def code_settings():
+    """The environment variables the code reads as settings: `get("X")` and the like in every
+    settings.rs, and the `*_VARIABLE: &str = "X"` constants anywhere under src/."""
+    names = set()
+    for path in sorted((REPO / "src").rglob("*.rs")):
+        code = path.read_text(encoding="utf-8")
+        code = code.split("#[cfg(test)]")[0]
+        names |= set(re.findall(r'_VARIABLE: &str = "([A-Z_][A-Z0-9_]*)"', code))
+        if path.name == "settings.rs":
+            names |= set(re.findall(r'\bget\(\s*"([A-Z][A-Z0-9_]+)"', code))
+            names |= set(re.findall(r'\(\s*&get,\s*"([A-Z][A-Z0-9_]+)"', code))
+    return names
+
+
+def settings_inputs(sources, key):
+    """The variables main.tf builds a Settings variable from (through one level of locals)."""
+    main = sources.get("main.tf", "")
+    m = re.search(r"\n\s*" + re.escape(key) + r"\s*=\s*(.*)", main)
+    if not m:
+        return set()
+    expr = m.group(1)
+    names = set(re.findall(r"\bvar\.([A-Za-z_][A-Za-z0-9_]*)", expr))
+    for local in re.findall(r"\blocal\.([A-Za-z_][A-Za-z0-9_]*)", expr):
+        d = re.search(r"\n\s*" + re.escape(local) + r"\s*=\s*(.*)", main)
+        if d:
+            names |= set(re.findall(r"\bvar\.([A-Za-z_][A-Za-z0-9_]*)", d.group(1)))
+    return names
+
+
+def check_settings_doc(checks, sources, variables, settings):
+    where = SETTINGS_DOC.relative_to(REPO)
+    if not checks.check(SETTINGS_DOC.exists(), f"{where} is missing"):
+        return
+    rows = settings_rows()
+    if not checks.check(rows, f"{where} has no <!-- BEGIN_SETTINGS --> ... <!-- END_SETTINGS --> table"):
+        return
     for key in settings:
-        checks.check(f"`{key}`" in text, f"Settings variable {key} is not documented in terraform/README.md")
+        checks.check(key in rows, f"Settings variable {key} is not documented in {where}")
+    for key in sorted(code_settings()):
+        checks.check(key in rows, f"the code reads {key}, which {where} does not document")
+    defaults = {name: default_of(sources, name) for name in variables}
+    for key, (terraform, default, _meaning) in sorted(rows.items()):
+        named = set(re.findall(r"`([a-z][a-z0-9_]*)`", terraform)) - {"true", "false", "null"}
+        for name in sorted(named):
+            checks.check(name in variables, f"{where}: {key}'s Terraform input {name} is not declared in variables.tf")
+        if key in settings:
+            for name in sorted(settings_inputs(sources, key)):
+                checks.check(name in named, f"{where}: {key} comes from var.{name} (main.tf), which its row does not name")
+        for name in sorted(named & set(variables)):
+            value = defaults.get(name)
+            if value is not None and re.fullmatch(r"\d+", value) and "module default" not in terraform:
+                checks.check(
+                    re.search(r"\b" + value + r"\b", default.replace(",", "")) is not None,
+                    f"{where}: {key}'s default {default!r} is not {name}'s default {value} (variables.tf)",
+                )
+
+
+def default_of(sources, name):
+    """The default of variable `name` as written in variables.tf, or None."""
+    text = sources.get("variables.tf", "")
+    m = re.search(r'variable\s+"' + re.escape(name) + r'"\s*\{', text)
+    if not m:
+        return None
+    body = text[m.end() : matching_brace(text, m.end() - 1)]
+    d = re.search(r"\n\s*default\s*=\s*(.*)", body)
+    return d.group(1).strip() if d else None
 
 
 def settings_keys(sources):
@@ -564,6 +651,7 @@ def main():
     check_references(checks, code)
     check_module_files(checks, code)
     check_readme(checks, variables, outputs, settings_keys(sources), args.write_readme)
+    check_settings_doc(checks, sources, variables, settings_keys(sources))
     checks.check(settings_keys(sources), "terraform/main.tf: local.settings not found")
     check_example(checks, variables, outputs)
     check_asl(checks, sources, Path(args.asl).resolve())

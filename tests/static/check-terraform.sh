@@ -4,7 +4,7 @@
 #   1. terraform fmt -check -recursive terraform
 #   2. checkov on terraform/ (module + examples): no failed check; skips only inline, with reasons
 #   3. shellcheck on terraform/scripts/*.sh and tests/static/*.sh
-#   4. tests/static/check-consistency.py (variables, references, README, example, ASL placeholders)
+#   4. tests/static/check-consistency.py (variables, references, README, settings reference, example, ASL placeholders)
 #   5. tests/static/iam_actions.py parses iam.tf and lock.tf (one policy document per function,
 #      required conditions such as stop-task's tag condition, DynamoDB grants on the lock table
 #      only), and its --self-test proves those checks fail when a condition is removed or a

@@ -109,7 +109,7 @@ fn every_failure_after_run_task_passes_through_stop_task() {
 }
 
 #[test]
-fn the_readme_shows_the_generated_graph() {
+fn the_docs_show_the_generated_graph() {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecs-migrate"));
     cmd.args(["asl", "graph"]).arg(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -118,10 +118,13 @@ fn the_readme_shows_the_generated_graph() {
     let output = process::finish(process::spawn(cmd));
     assert_eq!(output.code, 0, "{output:?}");
     let graph = output.stdout;
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/state-machine.md"
+    ))
+    .unwrap();
     assert!(
-        readme.contains(&format!("```mermaid\n{}```", graph)),
-        "README.md's graph is stale: paste the output of `ecs-migrate asl graph statemachine/migration.asl.json`"
+        docs.contains(&format!("```mermaid\n{}```", graph)),
+        "docs/state-machine.md's graph is stale: paste the output of `ecs-migrate asl graph statemachine/migration.asl.json`"
     );
 }

@@ -1,5 +1,5 @@
 //! Layer 1: each step against aws-smithy-mocks, through the real SDK adapters. Every error name
-//! in the README's "Error names" is produced here by some step and asserted.
+//! in docs/troubleshooting.md "By error name" is produced here by some step and asserted.
 
 use std::sync::{Arc, Mutex};
 

@@ -1,5 +1,5 @@
 //! Layer 4: the Lambda binaries as Lambda runs them, under a Runtime API server on 127.0.0.1.
-//! Errors must reach Step Functions as the README's "Error names" (the `errorType`).
+//! Errors must reach Step Functions as docs/troubleshooting.md's error names (the `errorType`).
 
 use std::process::Stdio;
 use std::time::Duration;
