@@ -12,6 +12,7 @@ mod process;
 
 mod definition;
 mod docs;
+mod function_size;
 mod iam;
 mod layering;
 mod layout;

@@ -1,0 +1,511 @@
+//! The size of production functions: none over [`MAX_LINES`] lines, none nesting braces deeper
+//! than [`MAX_NESTING`] levels. A longer function is a sequence of named steps waiting to be
+//! written; a deeper one hides its cases. Test code (`#[cfg(test)]` items) is not measured.
+//!
+//! How it measures, on the source text (no build of its own):
+//! - a function runs from the line of its `fn` keyword to the line of its closing brace;
+//! - its nesting is the deepest brace inside it, its body's own brace being level 1 (so
+//!   `fn f() { if a { b } }` nests 2); a closure's or a macro's braces count like any other;
+//! - comments, string and character literals are blanked first, so `"{x}"` is no brace;
+//! - a function inside a function is measured on its own, and also counts for the outer one.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The most lines a production function may have.
+const MAX_LINES: usize = 80;
+/// The deepest brace nesting inside a production function, its body counting as 1.
+const MAX_NESTING: usize = 6;
+
+/// Functions over the limits, each by `path::name` (path relative to src/) with its size today
+/// as a cap: an entry lets a function be as large as listed and no larger, so this list can only
+/// shrink. An entry whose function fits the limits (or no longer exists) fails the test too:
+/// delete the line.
+const ALLOWED: &[Allowance] = &[
+    // Data tables: one arm or one entry per case, nothing to name as a step.
+    // The fields each ASL state type may have, as the specification lists them.
+    Allowance {
+        function: "asl/definition/state_type.rs::allowed_fields",
+        lines: 85,
+        nesting: 2,
+    },
+    // Measured when the test was written (issue 17); being split.
+    Allowance {
+        function: "asl/path/parse.rs::bracket",
+        lines: 81,
+        nesting: 5,
+    },
+    Allowance {
+        function: "asl/path/select.rs::apply_seg",
+        lines: 53,
+        nesting: 7,
+    },
+    Allowance {
+        function: "cli/aws/history.rs::from_sdk",
+        lines: 98,
+        nesting: 5,
+    },
+    Allowance {
+        function: "cli/aws/history.rs::apply",
+        lines: 101,
+        nesting: 6,
+    },
+    Allowance {
+        function: "cli/aws/wait.rs::until_end",
+        lines: 40,
+        nesting: 8,
+    },
+    Allowance {
+        function: "cli/aws/wait.rs::follow",
+        lines: 128,
+        nesting: 4,
+    },
+    Allowance {
+        function: "cli/local.rs::run",
+        lines: 117,
+        nesting: 4,
+    },
+    Allowance {
+        function: "cli/local.rs::follow",
+        lines: 140,
+        nesting: 5,
+    },
+    Allowance {
+        function: "cli/local/relay.rs::print_all",
+        lines: 39,
+        nesting: 7,
+    },
+    Allowance {
+        function: "lambda/deployment_hook.rs::answer_hook",
+        lines: 83,
+        nesting: 5,
+    },
+    Allowance {
+        function: "local/task.rs::drive",
+        lines: 130,
+        nesting: 8,
+    },
+    Allowance {
+        function: "migration/settings.rs::from_lookup",
+        lines: 165,
+        nesting: 4,
+    },
+    Allowance {
+        function: "migration/steps/lock.rs::acquire_lock",
+        lines: 121,
+        nesting: 5,
+    },
+    Allowance {
+        function: "migration/steps/poll_status.rs::poll_status",
+        lines: 111,
+        nesting: 4,
+    },
+    Allowance {
+        function: "migration/steps/report_deployment.rs::report_deployment",
+        lines: 86,
+        nesting: 5,
+    },
+    Allowance {
+        function: "migration/steps/run_task.rs::run_task",
+        lines: 86,
+        nesting: 4,
+    },
+    Allowance {
+        function: "migration/steps/validate_event.rs::validate_event",
+        lines: 137,
+        nesting: 3,
+    },
+    Allowance {
+        function: "migration/steps/validate_event.rs::resolve_hook",
+        lines: 126,
+        nesting: 2,
+    },
+    Allowance {
+        function: "ports/ecs/sdk.rs::run_task",
+        lines: 84,
+        nesting: 4,
+    },
+];
+
+/// A function allowed over the limits, up to its size when it was listed.
+struct Allowance {
+    /// `PATH::NAME`, PATH relative to src/ (`cli/local.rs::follow`).
+    function: &'static str,
+    lines: usize,
+    nesting: usize,
+}
+
+/// One function of the source: where it is and how large.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Measured {
+    name: String,
+    /// 1-based line of its `fn` keyword.
+    line: usize,
+    lines: usize,
+    nesting: usize,
+}
+
+fn src_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Every `.rs` file under src/, as (path relative to src/, text), sorted.
+fn sources() -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let mut pending = vec![src_dir()];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                let relative = path
+                    .strip_prefix(src_dir())
+                    .expect("under src/")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let text = fs::read_to_string(&path).expect("read a source file");
+                files.push((relative, text));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The text with comments, string literals (plain, byte, raw) and character literals replaced
+/// by spaces, newlines kept, so braces and keywords left are code.
+fn code_only(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let blank = |c: char| if c == '\n' { '\n' } else { ' ' };
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        let previous = i.checked_sub(1).map(|p| chars[p]);
+        // The end (exclusive) of a literal or comment starting here, if one does.
+        let end = if c == '/' && next == Some('/') {
+            Some(
+                chars[i..]
+                    .iter()
+                    .position(|&c| c == '\n')
+                    .map_or(chars.len(), |p| i + p),
+            )
+        } else if c == '/' && next == Some('*') {
+            Some(block_comment_end(&chars, i))
+        } else if c == '"' {
+            Some(string_end(&chars, i + 1))
+        } else if c == 'r' && !previous.is_some_and(|p| is_ident(p) && p != 'b') {
+            raw_string_end(&chars, i)
+        } else if c == '\'' {
+            char_literal_end(&chars, i)
+        } else {
+            None
+        };
+        match end {
+            Some(end) => {
+                out.extend(chars[i..end].iter().map(|&c| blank(c)));
+                i = end;
+            }
+            None => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn block_comment_end(chars: &[char], start: usize) -> usize {
+    let (mut depth, mut i) = (0usize, start);
+    while i + 1 < chars.len() {
+        match (chars[i], chars[i + 1]) {
+            ('/', '*') => {
+                depth += 1;
+                i += 2;
+            }
+            ('*', '/') => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    chars.len()
+}
+
+/// The index after the closing quote of a string whose contents start at `from`.
+fn string_end(chars: &[char], from: usize) -> usize {
+    let mut i = from;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => i += 2,
+            '"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    chars.len()
+}
+
+/// `r"..."`, `r#"..."#`: the index after its end, if a raw string starts at `start`.
+fn raw_string_end(chars: &[char], start: usize) -> Option<usize> {
+    let hashes = chars[start + 1..].iter().take_while(|&&c| c == '#').count();
+    if chars.get(start + 1 + hashes) != Some(&'"') {
+        return None;
+    }
+    let closing: Vec<char> = std::iter::once('"')
+        .chain(std::iter::repeat_n('#', hashes))
+        .collect();
+    let body = start + hashes + 2;
+    let end = (body..chars.len())
+        .find(|&i| chars[i..].starts_with(&closing))
+        .map_or(chars.len(), |i| i + closing.len());
+    Some(end)
+}
+
+/// `'x'`, `'\n'`, `'\u{7f}'`: the index after it, if a character literal (not a lifetime)
+/// starts at `start`.
+fn char_literal_end(chars: &[char], start: usize) -> Option<usize> {
+    match chars.get(start + 1)? {
+        '\\' => (start + 2..chars.len().min(start + 12))
+            .find(|&i| chars[i] == '\'')
+            .map(|i| i + 1),
+        _ if chars.get(start + 2) == Some(&'\'') => Some(start + 3),
+        _ => None,
+    }
+}
+
+/// The brace ranges `(open, close)` (char indices into `code`) of items marked `#[cfg(test)]`.
+fn test_items(code: &[char]) -> Vec<(usize, usize)> {
+    let text: String = code.iter().collect();
+    let mut ranges = Vec::new();
+    for (at, _) in text.match_indices("#[cfg(test)]") {
+        let start = text[..at].chars().count();
+        // The item's body: the first brace after the attribute, unless a `;` ends it first
+        // (`#[cfg(test)] mod tests;`, `#[cfg(test)] use x;`).
+        let Some(open) = (start..code.len()).find(|&i| code[i] == '{' || code[i] == ';') else {
+            continue;
+        };
+        if code[open] == '{' {
+            ranges.push((open, matching_brace(code, open)));
+        }
+    }
+    ranges
+}
+
+/// The index of the brace closing the one at `open`.
+fn matching_brace(code: &[char], open: usize) -> usize {
+    let mut depth = 0usize;
+    for (i, &c) in code.iter().enumerate().skip(open) {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+    }
+    code.len().saturating_sub(1)
+}
+
+/// The functions with a body in `text`, outside `#[cfg(test)]` items.
+fn functions(text: &str) -> Vec<Measured> {
+    let code: Vec<char> = code_only(text).chars().collect();
+    let line_of = |index: usize| code[..index].iter().filter(|&&c| c == '\n').count() + 1;
+    let skipped = test_items(&code);
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + 2 < code.len() {
+        let keyword = code[i] == 'f'
+            && code[i + 1] == 'n'
+            && code[i + 2].is_whitespace()
+            && !(i > 0 && is_ident(code[i - 1]));
+        if !keyword || skipped.iter().any(|&(open, close)| open < i && i < close) {
+            i += 1;
+            continue;
+        }
+        let name_start = (i + 2..code.len()).find(|&j| !code[j].is_whitespace());
+        let Some(name_start) = name_start.filter(|&j| is_ident(code[j])) else {
+            i += 1;
+            continue;
+        };
+        let name: String = code[name_start..]
+            .iter()
+            .take_while(|&&c| is_ident(c))
+            .collect();
+        // The body is the first brace after the signature; a `;` first means no body (a
+        // trait's declaration).
+        let Some(open) = (name_start..code.len()).find(|&j| code[j] == '{' || code[j] == ';')
+        else {
+            break;
+        };
+        if code[open] == '{' {
+            let close = matching_brace(&code, open);
+            found.push(Measured {
+                name,
+                line: line_of(i),
+                lines: line_of(close) - line_of(i) + 1,
+                nesting: deepest(&code[open..=close]),
+            });
+        }
+        i = name_start;
+    }
+    found
+}
+
+/// The deepest brace nesting in `body`, which starts with its own opening brace (level 1).
+fn deepest(body: &[char]) -> usize {
+    let (mut depth, mut most) = (0usize, 0usize);
+    for &c in body {
+        match c {
+            '{' => {
+                depth += 1;
+                most = most.max(depth);
+            }
+            '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    most
+}
+
+/// Every production function of src/ over a limit, as (`path::name`, the function).
+fn oversized(files: &[(String, String)]) -> Vec<(String, Measured)> {
+    files
+        .iter()
+        .flat_map(|(path, text)| {
+            functions(text)
+                .into_iter()
+                .filter(|f| f.lines > MAX_LINES || f.nesting > MAX_NESTING)
+                .map(move |f| (format!("{path}::{}", f.name), f))
+        })
+        .collect()
+}
+
+/// The failures: functions over the limits without an allowance or beyond theirs, and
+/// allowances no longer needed.
+fn violations(files: &[(String, String)], allowed: &[Allowance]) -> Vec<String> {
+    let over = oversized(files);
+    let mut found = Vec::new();
+    for (function, measured) in &over {
+        let Measured {
+            line,
+            lines,
+            nesting,
+            ..
+        } = measured;
+        let path = function.rsplit_once("::").map_or("", |(path, _)| path);
+        match allowed.iter().find(|a| a.function == function) {
+            None => found.push(format!(
+                "src/{path}:{line}: {function} has {lines} lines and nesting {nesting} (limits {MAX_LINES} and {MAX_NESTING}): split it into named steps"
+            )),
+            Some(a) if *lines > a.lines || *nesting > a.nesting => found.push(format!(
+                "src/{path}:{line}: {function} has {lines} lines and nesting {nesting}, over its allowance ({} and {}): the allowances in tests/static/function_size.rs can only shrink",
+                a.lines, a.nesting
+            )),
+            Some(_) => {}
+        }
+    }
+    for a in allowed {
+        if !over.iter().any(|(function, _)| function == a.function) {
+            found.push(format!(
+                "{}: fits the limits now (or is gone): delete its line from ALLOWED in tests/static/function_size.rs",
+                a.function
+            ));
+        }
+    }
+    found
+}
+
+/// Also prints every production function over the limits, allowed or not, for the notes
+/// (`cargo test --test static function_size -- --nocapture`).
+#[test]
+fn production_functions_are_short_and_shallow() {
+    let files = sources();
+    for (function, f) in oversized(&files) {
+        println!(
+            "over the limits: {function} ({} lines, nesting {})",
+            f.lines, f.nesting
+        );
+    }
+    let found = violations(&files, ALLOWED);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// The measure itself: lines, nesting, literals and comments, test modules and allowances.
+#[test]
+fn the_measure_counts_what_it_should() {
+    let text = r##"
+fn short() {
+    let s = "{{{ not braces }}}"; let c = '{'; let r = r#"{ " }"#;
+    // { a comment }
+    if a { if b { x } }
+}
+trait T { fn declared(&self); }
+#[cfg(test)]
+mod tests {
+    fn ignored() { { { { { { { { } } } } } } } }
+}
+fn after<'a>(x: &'a str) -> &'a str {
+    x
+}
+"##;
+    let found = functions(text);
+    let summary: Vec<(&str, usize, usize, usize)> = found
+        .iter()
+        .map(|f| (f.name.as_str(), f.line, f.lines, f.nesting))
+        .collect();
+    assert_eq!(summary, [("short", 2, 5, 3), ("after", 12, 3, 1)]);
+
+    let deep = format!(
+        "fn deep() {{\n{}{}\n}}\nfn long() {{\n{}}}\n",
+        "{ ".repeat(MAX_NESTING),
+        "} ".repeat(MAX_NESTING),
+        "x;\n".repeat(MAX_LINES)
+    );
+    let files = vec![("a/b.rs".to_string(), deep)];
+    assert_eq!(
+        violations(&files, &[]).len(),
+        2,
+        "{:?}",
+        violations(&files, &[])
+    );
+    let at_cap = [
+        Allowance {
+            function: "a/b.rs::deep",
+            lines: 3,
+            nesting: MAX_NESTING + 1,
+        },
+        Allowance {
+            function: "a/b.rs::long",
+            lines: MAX_LINES + 2,
+            nesting: 1,
+        },
+    ];
+    assert!(violations(&files, &at_cap).is_empty());
+    let shrunk = [Allowance {
+        function: "a/b.rs::long",
+        lines: MAX_LINES,
+        nesting: 1,
+    }];
+    let found = violations(&files, &shrunk);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.iter().any(|v| v.contains("over its allowance")));
+    let stale = [Allowance {
+        function: "a/b.rs::gone",
+        lines: 100,
+        nesting: 1,
+    }];
+    assert!(violations(&files, &stale)
+        .iter()
+        .any(|v| v.contains("delete its line")));
+}
