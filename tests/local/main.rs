@@ -6,5 +6,6 @@
 #[allow(unsafe_code)]
 mod cli;
 mod cli_lock;
+mod docker_backend;
 mod examples;
 mod runner;
