@@ -8,13 +8,18 @@
 //! runner. The container's `environment` is passed as `--env NAME` with the value in the
 //! client's environment, so values do not show in `ps`.
 
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use tokio::process::Command;
 
-use super::process::CANNOT_START;
+use super::backend::{Backend, Started};
+use super::process::{self, CANNOT_START};
 use super::taskdef::LocalContainer;
+
+/// Extra time `docker stop` gets beyond the stop timeout before the runner gives up on it.
+const STOP_MARGIN: Duration = Duration::from_secs(30);
 
 /// Where and how patiently to reach the Docker daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +114,68 @@ pub async fn check_daemon(options: &DockerOptions) -> Result<(), DockerError> {
                 .to_string();
             Err(no_daemon(detail))
         }
+    }
+}
+
+/// The back end that runs a task's container as `docker run` of its image.
+#[derive(Debug, Clone)]
+pub(crate) struct DockerBackend {
+    options: DockerOptions,
+    /// The task's container name ([`container_name`]).
+    name: String,
+}
+
+impl DockerBackend {
+    pub(crate) fn new(options: DockerOptions, task_id: &str) -> Self {
+        Self {
+            options,
+            name: container_name(task_id),
+        }
+    }
+
+    /// Removes the container, off the runtime: removing may wait on the daemon for seconds.
+    async fn remove(&self) {
+        let (options, name) = (self.options.clone(), self.name.clone());
+        let _ = tokio::task::spawn_blocking(move || remove_blocking(&options, &name)).await;
+    }
+}
+
+#[async_trait]
+impl Backend for DockerBackend {
+    fn start(&self, container: &LocalContainer, argv: &[String]) -> Result<Started, String> {
+        let command = prepare(&self.options, container, &self.name, argv)?;
+        Started::spawn(command, "docker")
+    }
+
+    /// `docker stop`; should the daemon not manage within the stop timeout (and a margin), the
+    /// container is removed and the client killed.
+    async fn stop(&self, started: &mut Started, timeout: Duration) -> std::io::Result<ExitStatus> {
+        let mut docker_stop = stop(&self.options, &self.name, timeout);
+        let stopped = tokio::time::timeout(timeout + STOP_MARGIN, async {
+            let _ = docker_stop.status().await;
+            started.wait().await
+        })
+        .await;
+        match stopped {
+            Ok(status) => status,
+            Err(_) => {
+                self.remove().await;
+                started.signal(libc::SIGKILL);
+                started.wait().await
+            }
+        }
+    }
+
+    /// The container's own exit code and start error (`docker inspect`), not the client's.
+    async fn exit_code(&self, status: ExitStatus, output_tail: &[String]) -> Result<i32, String> {
+        let inspected = inspect(&self.options, &self.name).await;
+        let exit = outcome(process::exit_code(status), inspected, output_tail);
+        self.remove().await;
+        exit
+    }
+
+    fn kill_now(&self) {
+        remove_blocking(&self.options, &self.name);
     }
 }
 

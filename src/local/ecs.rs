@@ -18,9 +18,10 @@ use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use super::docker::{self, DockerError, DockerOptions};
+use super::backend::Backend;
+use super::docker::{self, DockerBackend, DockerError, DockerOptions};
 use super::events::{Emitter, LocalEvent, Observer};
-use super::process;
+use super::process::{self, ProcessBackend};
 use super::task::{self, NewTask, TaskRecord};
 use super::taskdef::{LocalTaskDefinition, LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::common::clock::Clock;
@@ -38,6 +39,16 @@ pub enum Runner {
     Process,
     /// `docker run` of the container's image; needs a Docker daemon.
     Docker(DockerOptions),
+}
+
+impl Runner {
+    /// The back end that runs the container of task `task_id`.
+    pub(crate) fn backend(&self, task_id: &str) -> Arc<dyn Backend> {
+        match self {
+            Runner::Process => Arc::new(ProcessBackend),
+            Runner::Docker(options) => Arc::new(DockerBackend::new(options.clone(), task_id)),
+        }
+    }
 }
 
 /// ECS and CloudWatch Logs on one machine. Cheap to clone; the last clone to go kills every
@@ -275,12 +286,7 @@ impl Ecs for LocalEcs {
             self.inner.events.clone(),
         );
         let argv = process::argv(container, &params.command);
-        let agent = tokio::spawn(task::drive(
-            record.clone(),
-            self.inner.runner.clone(),
-            container.clone(),
-            argv,
-        ));
+        let agent = tokio::spawn(task::drive(record.clone(), container.clone(), argv));
         tasks.all.push(record);
         tasks.agents.push(agent);
         let outcome = RunTaskOutcome::Started { task_arn: arn };

@@ -3,13 +3,14 @@
 //!
 //! - [`taskdef`]: loads an ECS task definition file (RegisterTaskDefinition JSON).
 //! - [`LocalEcs`]: implements [`crate::ports::ecs::Ecs`] and [`crate::ports::logs::Logs`]; each task is a
-//!   child process ([`process`]) or a Docker container ([`docker`]), driven through ECS's
-//!   statuses by [`task`].
+//!   child process ([`process`]) or a Docker container ([`docker`]), the two back ends of one
+//!   trait (`backend`), driven through ECS's statuses by [`task`].
 //! - [`LocalEvent`]: what observers ([`LocalEcs::observe`], [`LocalEcs::subscribe`]) see while
 //!   tasks run.
 //! - [`user`]: a container's `user`, resolved for the process runner.
 //! - [`orphan`]: a task dies with its runner, even one killed outright.
 
+mod backend;
 pub mod docker;
 mod ecs;
 pub mod events;

@@ -15,10 +15,13 @@
 
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
 
+use async_trait::async_trait;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use tokio::process::Command;
 
+use super::backend::{Backend, Started};
 use super::taskdef::LocalContainer;
 use super::user::{self, Switch};
 
@@ -27,6 +30,38 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024;
 
 /// The prefix ECS gives reasons for containers that could not start.
 pub const CANNOT_START: &str = "CannotStartContainerError";
+
+/// The back end that runs a task's container as a child process on this machine.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ProcessBackend;
+
+#[async_trait]
+impl Backend for ProcessBackend {
+    fn start(&self, container: &LocalContainer, argv: &[String]) -> Result<Started, String> {
+        let command = prepare(container, argv)?;
+        let program = argv.first().map(String::as_str).unwrap_or_default();
+        Started::spawn(command, program)
+    }
+
+    /// SIGTERM to the group, as `docker stop` sends it, and SIGKILL after the stop timeout.
+    async fn stop(&self, started: &mut Started, timeout: Duration) -> std::io::Result<ExitStatus> {
+        started.signal(libc::SIGTERM);
+        match tokio::time::timeout(timeout, started.wait()).await {
+            Ok(status) => status,
+            Err(_) => {
+                started.signal(libc::SIGKILL);
+                started.wait().await
+            }
+        }
+    }
+
+    async fn exit_code(&self, status: ExitStatus, _output_tail: &[String]) -> Result<i32, String> {
+        Ok(exit_code(status))
+    }
+
+    /// Killing the group is all there is.
+    fn kill_now(&self) {}
+}
 
 /// The argv a task runs: the container's `entryPoint`, then the command override (or the
 /// container's `command` when the override is empty), as ECS combines them.

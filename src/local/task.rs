@@ -16,11 +16,11 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::io::{AsyncRead, BufReader};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-use super::docker::{self, DockerOptions};
+use super::backend::{Backend, Started};
 use super::ecs::Runner;
 use super::events::{Emitter, LocalEvent, OutputStream};
-use super::orphan::GroupGuard;
 use super::process;
 use super::taskdef::LocalContainer;
 use crate::ports::ecs::{ContainerState, LastStatus, TaskState};
@@ -32,8 +32,6 @@ pub const KEPT_BYTES: usize = 16 * 1024 * 1024;
 /// How long the output readers may go on after the container ended (a process that left the
 /// group may hold the pipes open).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
-/// Extra time `docker stop` gets beyond the stop timeout before the runner gives up on it.
-const DOCKER_STOP_MARGIN: Duration = Duration::from_secs(30);
 
 pub const STOP_CODE_EXITED: &str = "EssentialContainerExited";
 pub const STOP_CODE_USER: &str = "UserInitiated";
@@ -90,8 +88,8 @@ pub struct TaskRecord {
     log: Mutex<LogBuffer>,
     /// The process group while it may have members.
     group: Mutex<Option<i32>>,
-    /// The container name, for the Docker runner.
-    docker: Option<(DockerOptions, String)>,
+    /// What runs the task's container.
+    backend: Arc<dyn Backend>,
     events: Emitter,
 }
 
@@ -125,10 +123,7 @@ impl TaskRecord {
                 reason: None,
             }],
         };
-        let docker = match runner {
-            Runner::Process => None,
-            Runner::Docker(options) => Some((options.clone(), docker::container_name(&task.id))),
-        };
+        let backend = runner.backend(&task.id);
         let record = Arc::new(Self {
             arn: task.arn,
             id: task.id,
@@ -144,7 +139,7 @@ impl TaskRecord {
             described: AtomicU64::new(0),
             log: Mutex::new(LogBuffer::default()),
             group: Mutex::new(None),
-            docker,
+            backend,
             events,
         });
         record.events.emit(LocalEvent::Status { state });
@@ -217,6 +212,14 @@ impl TaskRecord {
 
     fn stop_requested(&self) -> bool {
         self.state.borrow().state.desired_status == Some(LastStatus::Stopped)
+    }
+
+    /// Returns once StopTask asked for the task to stop (at once if it already has).
+    async fn until_stop_requested(&self) {
+        let mut rx = self.state.subscribe();
+        let _ = rx
+            .wait_for(|s| s.state.desired_status == Some(LastStatus::Stopped))
+            .await;
     }
 
     /// StopTask: asks the agent to stop the container. Nothing happens to a stopped task, or to
@@ -331,10 +334,8 @@ impl TaskRecord {
         if let Some(pgid) = lock(&self.group).take() {
             process::signal_group(pgid, libc::SIGKILL);
         }
-        if let Some((options, name)) = &self.docker {
-            if !self.is_stopped() {
-                docker::remove_blocking(options, name);
-            }
+        if !self.is_stopped() {
+            self.backend.kill_now();
         }
     }
 }
@@ -347,136 +348,70 @@ enum Ended {
     Unknown(String),
 }
 
-/// Starts `argv` in `container` for `record` and follows it to STOPPED.
-pub async fn drive(
-    record: Arc<TaskRecord>,
-    runner: Runner,
-    container: LocalContainer,
-    argv: Vec<String>,
-) {
+/// Starts `argv` in `container` for `record` and follows it to STOPPED: the task's lifecycle,
+/// whichever back end runs its container.
+pub async fn drive(record: Arc<TaskRecord>, container: LocalContainer, argv: Vec<String>) {
     record.set_pending();
     if record.stop_requested() {
-        record.finish(Err(Ended::NotStarted));
-        return;
+        return record.finish(Err(Ended::NotStarted));
     }
-    let prepared = match &runner {
-        Runner::Process => process::prepare(&container, &argv),
-        Runner::Docker(options) => {
-            let name = docker::container_name(&record.id);
-            docker::prepare(options, &container, &name, &argv)
-        }
-    };
-    let mut command = match prepared {
-        Ok(command) => command,
+    let backend = record.backend.clone();
+    let mut started = match backend.start(&container, &argv) {
+        Ok(started) => started,
         Err(reason) => return record.finish(Err(Ended::FailedToStart(reason))),
     };
-    let program = match &runner {
-        Runner::Process => argv.first().cloned().unwrap_or_default(),
-        Runner::Docker(_) => "docker".to_string(),
+    *lock(&record.group) = Some(started.process_group());
+    let readers = read_outputs(&record, &mut started);
+    record.set_running();
+
+    let status = tokio::select! {
+        status = started.wait() => status,
+        _ = record.until_stop_requested() => backend.stop(&mut started, container.stop_timeout).await,
     };
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(err) => {
-            let reason = process::spawn_failure(&program, &err);
-            return record.finish(Err(Ended::FailedToStart(reason)));
-        }
+    started.end();
+    *lock(&record.group) = None;
+    drain(readers).await;
+    let exit = match status {
+        Ok(status) => backend
+            .exit_code(status, &record.tail(5))
+            .await
+            .map_err(Ended::FailedToStart),
+        Err(err) => Err(Ended::Unknown(format!(
+            "the runner lost track of the process: {err}"
+        ))),
     };
-    // The child leads its own group, so its pid is the group id.
-    let pgid = child
-        .id()
-        .and_then(|pid| i32::try_from(pid).ok())
-        .unwrap_or(0);
-    *lock(&record.group) = Some(pgid);
-    // If this process dies without the cleanup below, the watchdog kills the group.
-    let guard = GroupGuard::watch(pgid).ok();
+    record.finish(exit);
+}
+
+/// Copies the container's stdout and stderr into the task's log, each in a task of its own.
+fn read_outputs(record: &Arc<TaskRecord>, started: &mut Started) -> Vec<JoinHandle<()>> {
+    let (stdout, stderr) = started.take_output();
     let mut readers = Vec::new();
-    if let Some(stdout) = child.stdout.take() {
+    if let Some(stdout) = stdout {
         readers.push(tokio::spawn(read_output(
             record.clone(),
             stdout,
             OutputStream::Stdout,
         )));
     }
-    if let Some(stderr) = child.stderr.take() {
+    if let Some(stderr) = stderr {
         readers.push(tokio::spawn(read_output(
             record.clone(),
             stderr,
             OutputStream::Stderr,
         )));
     }
-    record.set_running();
+    readers
+}
 
-    let mut rx = record.state.subscribe();
-    let status = tokio::select! {
-        status = child.wait() => status,
-        _ = async { let _ = rx.wait_for(|s| s.state.desired_status == Some(LastStatus::Stopped)).await; } => {
-            match &runner {
-                Runner::Process => {
-                    process::signal_group(pgid, libc::SIGTERM);
-                    match tokio::time::timeout(container.stop_timeout, child.wait()).await {
-                        Ok(status) => status,
-                        Err(_) => {
-                            process::signal_group(pgid, libc::SIGKILL);
-                            child.wait().await
-                        }
-                    }
-                }
-                Runner::Docker(options) => {
-                    let name = docker::container_name(&record.id);
-                    let mut stop = docker::stop(options, &name, container.stop_timeout);
-                    let stopped = tokio::time::timeout(
-                        container.stop_timeout + DOCKER_STOP_MARGIN,
-                        async { let _ = stop.status().await; child.wait().await },
-                    )
-                    .await;
-                    match stopped {
-                        Ok(status) => status,
-                        Err(_) => {
-                            // Off the runtime: removing may wait on the daemon for seconds.
-                            let (options, name) = (options.clone(), name.clone());
-                            let _ = tokio::task::spawn_blocking(move || {
-                                docker::remove_blocking(&options, &name)
-                            })
-                            .await;
-                            process::signal_group(pgid, libc::SIGKILL);
-                            child.wait().await
-                        }
-                    }
-                }
-            }
-        }
-    };
-    // The container is over: nothing it started outlives it.
-    process::signal_group(pgid, libc::SIGKILL);
-    *lock(&record.group) = None;
-    if let Some(guard) = guard {
-        guard.release();
-    }
+/// Lets the output readers finish, within [`DRAIN_TIMEOUT`] each.
+async fn drain(readers: Vec<JoinHandle<()>>) {
     for reader in readers {
         let abort = reader.abort_handle();
         if tokio::time::timeout(DRAIN_TIMEOUT, reader).await.is_err() {
             abort.abort();
         }
     }
-    let exit = match status {
-        Ok(status) => Ok(process::exit_code(status)),
-        Err(err) => Err(Ended::Unknown(format!(
-            "the runner lost track of the process: {err}"
-        ))),
-    };
-    let exit = match (&runner, exit) {
-        (Runner::Docker(options), Ok(code)) => {
-            let name = docker::container_name(&record.id);
-            let inspected = docker::inspect(options, &name).await;
-            let outcome = docker::outcome(code, inspected, &record.tail(5));
-            let options = options.clone();
-            let _ =
-                tokio::task::spawn_blocking(move || docker::remove_blocking(&options, &name)).await;
-            outcome.map_err(Ended::FailedToStart)
-        }
-        (_, exit) => exit,
-    };
-    record.finish(exit);
 }
 
 async fn read_output(record: Arc<TaskRecord>, pipe: impl AsyncRead + Unpin, stream: OutputStream) {

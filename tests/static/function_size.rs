@@ -81,11 +81,6 @@ const ALLOWED: &[Allowance] = &[
         nesting: 5,
     },
     Allowance {
-        function: "local/task.rs::drive",
-        lines: 130,
-        nesting: 8,
-    },
-    Allowance {
         function: "migration/settings.rs::from_lookup",
         lines: 165,
         nesting: 4,
