@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde_json::Value;
 
 use super::lambda_endpoint::LambdaEndpointInvoker;
-use super::{Outcome, UsageError};
+use super::{CommandOutcome, UsageError};
 use crate::asl::MockConfigError;
 use crate::asl::{
     graph, Definition, ExecutionStatus, Executor, HistoryEvent, Limits, MockInvoker, TaskCall,
@@ -89,14 +89,14 @@ pub struct FileArgs {
     pub file: PathBuf,
 }
 
-pub async fn run(cmd: AslCommand) -> Result<Outcome, UsageError> {
+pub async fn run(cmd: AslCommand) -> Result<CommandOutcome, UsageError> {
     match cmd {
         AslCommand::Run(args) => run_definition(args).await,
         AslCommand::Validate(args) => validate(&args.file),
         AslCommand::Graph(args) => {
             let def = load(&args.file)?;
             print!("{}", graph::mermaid(&def));
-            Ok(Outcome::Succeeded)
+            Ok(CommandOutcome::Succeeded)
         }
     }
 }
@@ -132,7 +132,7 @@ fn load(path: &Path) -> Result<Definition, UsageError> {
     })
 }
 
-fn validate(path: &Path) -> Result<Outcome, UsageError> {
+fn validate(path: &Path) -> Result<CommandOutcome, UsageError> {
     let value = read_json(path)?;
     match Definition::parse(&value) {
         Ok(def) => {
@@ -142,7 +142,7 @@ fn validate(path: &Path) -> Result<Outcome, UsageError> {
                 def.state_names().len(),
                 def.tasks().len()
             );
-            Ok(Outcome::Succeeded)
+            Ok(CommandOutcome::Succeeded)
         }
         Err(problems) => {
             for p in &problems {
@@ -189,7 +189,7 @@ impl TaskInvoker for MockThenFallback {
     }
 }
 
-async fn run_definition(args: RunArgs) -> Result<Outcome, UsageError> {
+async fn run_definition(args: RunArgs) -> Result<CommandOutcome, UsageError> {
     let definition = load(&args.definition)?;
     let input = parse_input(&args.input)?;
     let state_machine = match &args.state_machine {
@@ -261,8 +261,8 @@ async fn run_definition(args: RunArgs) -> Result<Outcome, UsageError> {
         .map_err(|e| UsageError::new(format!("cannot print the result: {e}")))?;
     print_result(&text)?;
     Ok(match result.status {
-        ExecutionStatus::Succeeded => Outcome::Succeeded,
-        _ => Outcome::Failed,
+        ExecutionStatus::Succeeded => CommandOutcome::Succeeded,
+        _ => CommandOutcome::Failed,
     })
 }
 

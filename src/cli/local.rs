@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Outcome, UsageError};
+use super::{CommandOutcome, UsageError};
 use crate::asl::{Definition, ExecutionStatus, Executor, HistoryEvent, Limits};
 use crate::common::clock::{Clock, SystemClock};
 use crate::common::error::{ErrorKind, MigrationError, StateError};
@@ -123,7 +123,7 @@ pub struct LocalArgs {
 /// kills what is left.
 const SETTLE_MARGIN: Duration = Duration::from_secs(5);
 
-pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
+pub async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
     // Before anything starts: from here on a stop signal stops the task instead of leaving it.
     let mut signals = StopSignals::listen()
         .map_err(|e| UsageError::new(format!("cannot install signal handlers: {e}")))?;
@@ -232,9 +232,9 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
         duration: began.elapsed(),
     };
     let outcome = match (stopped_by, &summary.ending) {
-        (Some(signal), _) => Outcome::Signalled(signal.number()),
-        (None, Ending::Succeeded(_)) => Outcome::Succeeded,
-        (None, Ending::Failed(_)) => Outcome::Failed,
+        (Some(signal), _) => CommandOutcome::Signalled(signal.number()),
+        (None, Ending::Succeeded(_)) => CommandOutcome::Succeeded,
+        (None, Ending::Failed(_)) => CommandOutcome::Failed,
     };
     relay.summary(summary);
     printer.finish();

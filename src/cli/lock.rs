@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use super::aws::output::duration_words;
 use super::aws::AwsFlags;
 use super::printable::printable;
-use super::{Outcome, UsageError};
+use super::{CommandOutcome, UsageError};
 use crate::ports::ecs::{Ecs, LastStatus, SdkEcs, TaskLookup};
 use crate::ports::lock::{DynamoDbLockTable, FileLockTable, LockError, LockItem, LockTable};
 
@@ -122,7 +122,7 @@ impl LockTarget {
     }
 }
 
-pub async fn run(command: LockCommand) -> Result<Outcome, UsageError> {
+pub async fn run(command: LockCommand) -> Result<CommandOutcome, UsageError> {
     match command {
         LockCommand::Status(args) => {
             let opened = args.target.open().await?;
@@ -237,13 +237,13 @@ fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn failed(what: &str, scope: &str, describe: &str, err: &LockError) -> Outcome {
+fn failed(what: &str, scope: &str, describe: &str, err: &LockError) -> CommandOutcome {
     eprintln!(
         "ecs-migrate: {what} the lock of scope {} in {describe}: {}",
         printable(scope),
         printable(&err.message)
     );
-    Outcome::Failed
+    CommandOutcome::Failed
 }
 
 /// `ecs-migrate lock status`.
@@ -254,7 +254,7 @@ pub async fn status(
     describe: &str,
     as_json: bool,
     now: DateTime<Utc>,
-) -> Outcome {
+) -> CommandOutcome {
     let item = match table.get(scope).await {
         Ok(item) => item,
         Err(err) => return failed("reading", scope, describe, &err),
@@ -265,7 +265,7 @@ pub async fn status(
     };
     if as_json {
         println!("{}", status_json(scope, item.as_ref(), task.as_ref(), now));
-        return Outcome::Succeeded;
+        return CommandOutcome::Succeeded;
     }
     match (&item, &task) {
         (Some(item), Some(task)) => print!("{}", status_text(item, task, now)),
@@ -274,7 +274,7 @@ pub async fn status(
             printable(scope)
         ),
     }
-    Outcome::Succeeded
+    CommandOutcome::Succeeded
 }
 
 /// The holder, as `status` prints it.
@@ -421,7 +421,7 @@ pub async fn release(
     describe: &str,
     force: bool,
     now: DateTime<Utc>,
-) -> Outcome {
+) -> CommandOutcome {
     let item = match table.get(scope).await {
         Ok(Some(item)) => item,
         Ok(None) => {
@@ -429,7 +429,7 @@ pub async fn release(
                 "scope {}: no migration holds the lock in {describe}; nothing to release",
                 printable(scope)
             );
-            return Outcome::Succeeded;
+            return CommandOutcome::Succeeded;
         }
         Err(err) => return failed("reading", scope, describe, &err),
     };
@@ -449,7 +449,7 @@ pub async fn release(
                 printable(&holder),
                 printable(&why)
             );
-            return Outcome::Failed;
+            return CommandOutcome::Failed;
         }
         Decision::Release { warning } => warning,
     };
@@ -468,7 +468,7 @@ pub async fn release(
                 }
                 (None, _) => println!("  its lease had ended {}", time(item.lease_until)),
             }
-            Outcome::Succeeded
+            CommandOutcome::Succeeded
         }
         Ok(false) => {
             eprintln!(
@@ -476,7 +476,7 @@ pub async fn release(
                 printable(scope),
                 printable(&holder)
             );
-            Outcome::Failed
+            CommandOutcome::Failed
         }
         Err(err) => failed("releasing", scope, describe, &err),
     }
@@ -610,7 +610,7 @@ mod tests {
         // a's lease ended and its run is gone (local: unchecked, lease over): release goes on,
         // but b took the lock over in between.
         let outcome = release(&table, None, "app", "test", false, at(1_000)).await;
-        assert_eq!(outcome, Outcome::Failed);
+        assert_eq!(outcome, CommandOutcome::Failed);
         let kept = memory.get("app").await.unwrap().expect("b's lock is kept");
         assert_eq!(kept.execution_name.as_deref(), Some("b"));
     }
@@ -620,11 +620,11 @@ mod tests {
         let memory = MemoryLockTable::new();
         assert_eq!(
             release(&memory, None, "app", "test", false, at(0)).await,
-            Outcome::Succeeded
+            CommandOutcome::Succeeded
         );
         assert_eq!(
             status(&memory, None, "app", "test", true, at(0)).await,
-            Outcome::Succeeded
+            CommandOutcome::Succeeded
         );
         let json = status_json("app", None, None, at(0));
         assert_eq!(json["held"], false);

@@ -1,5 +1,5 @@
 //! The `ecs-migrate` command: argument parsing and the exit-status contract. Each subcommand
-//! lives in its own module and returns an [`Outcome`] or a [`UsageError`].
+//! lives in its own module and returns a [`CommandOutcome`] or a [`UsageError`].
 
 use std::process::ExitCode;
 
@@ -41,7 +41,7 @@ pub enum Command {
 
 /// How a command ended, as the exit status says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum CommandOutcome {
     /// Exit 0: the migration (or the execution) succeeded.
     Succeeded,
     /// Exit 1: it failed; the Error name and Cause were printed.
@@ -93,10 +93,10 @@ pub async fn main() -> ExitCode {
         Command::Lock(cmd) => lock::run(cmd).await,
     };
     match result {
-        Ok(Outcome::Succeeded) => ExitCode::SUCCESS,
-        Ok(Outcome::Failed) => ExitCode::from(EXIT_FAILED),
-        Ok(Outcome::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
-        Ok(Outcome::Signalled(signal)) => {
+        Ok(CommandOutcome::Succeeded) => ExitCode::SUCCESS,
+        Ok(CommandOutcome::Failed) => ExitCode::from(EXIT_FAILED),
+        Ok(CommandOutcome::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
+        Ok(CommandOutcome::Signalled(signal)) => {
             ExitCode::from(u8::try_from(128 + signal).unwrap_or(EXIT_FAILED))
         }
         Err(err) => {

@@ -41,26 +41,6 @@ const ALLOWED: &[Allowance] = &[
         nesting: 7,
     },
     Allowance {
-        function: "cli/aws/history.rs::from_sdk",
-        lines: 98,
-        nesting: 5,
-    },
-    Allowance {
-        function: "cli/aws/history.rs::apply",
-        lines: 101,
-        nesting: 6,
-    },
-    Allowance {
-        function: "cli/aws/wait.rs::until_end",
-        lines: 40,
-        nesting: 8,
-    },
-    Allowance {
-        function: "cli/aws/wait.rs::follow",
-        lines: 128,
-        nesting: 4,
-    },
-    Allowance {
         function: "cli/local.rs::run",
         lines: 117,
         nesting: 4,

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use crate::asl::ExecutionStatus;
 use crate::common::error::StateError;
 use crate::migration::LockState;
-use crate::migration::RunOutcome;
 use crate::migration::TaskStatus;
 use crate::migration::CAPACITY_ATTEMPTS;
+use crate::migration::{RunOutcome, StartedTask};
 use crate::ports::ecs::LastStatus;
 use crate::ports::logs::LogStream;
 use crate::ports::AwsError;
@@ -64,101 +64,98 @@ fn text(value: Option<&str>) -> Option<String> {
 impl Event {
     pub fn from_sdk(event: &HistoryEvent) -> Self {
         let at = to_utc(event.timestamp());
-        let ended = |status, error: Option<&str>, cause: Option<&str>, output: Option<&str>| {
-            Self::ExecutionEnded(Ended {
-                at,
-                status,
-                error: text(error),
-                cause: text(cause),
-                output: text(output),
-            })
-        };
-        match event.r#type() {
-            T::ExecutionStarted => Self::ExecutionStarted { at },
-            T::ExecutionSucceeded => ended(
+        if let Some(ended) = execution_end(event, at) {
+            return Self::ExecutionEnded(ended);
+        }
+        if let Some((error, cause)) = step_failure(event) {
+            return Self::StepFailed { at, error, cause };
+        }
+        if event.r#type() == &T::ExecutionStarted {
+            return Self::ExecutionStarted { at };
+        }
+        state_change(event, at)
+    }
+}
+
+/// How the execution ended, if `event` is its end.
+fn execution_end(event: &HistoryEvent, at: DateTime<Utc>) -> Option<Ended> {
+    let (status, error, cause, output) = match event.r#type() {
+        T::ExecutionSucceeded => {
+            let d = event.execution_succeeded_event_details();
+            (
                 ExecutionStatus::Succeeded,
                 None,
                 None,
-                event
-                    .execution_succeeded_event_details()
-                    .and_then(|d| d.output()),
-            ),
-            T::ExecutionFailed => {
-                let d = event.execution_failed_event_details();
-                ended(
-                    ExecutionStatus::Failed,
-                    d.and_then(|d| d.error()),
-                    d.and_then(|d| d.cause()),
-                    None,
-                )
-            }
-            T::ExecutionAborted => {
-                let d = event.execution_aborted_event_details();
-                ended(
-                    ExecutionStatus::Aborted,
-                    d.and_then(|d| d.error()),
-                    d.and_then(|d| d.cause()),
-                    None,
-                )
-            }
-            T::ExecutionTimedOut => {
-                let d = event.execution_timed_out_event_details();
-                ended(
-                    ExecutionStatus::TimedOut,
-                    d.and_then(|d| d.error()),
-                    d.and_then(|d| d.cause()),
-                    None,
-                )
-            }
-            T::TaskFailed => {
-                let d = event.task_failed_event_details();
-                Self::StepFailed {
-                    at,
-                    error: text(d.and_then(|d| d.error())),
-                    cause: text(d.and_then(|d| d.cause())),
-                }
-            }
-            T::TaskTimedOut => {
-                let d = event.task_timed_out_event_details();
-                Self::StepFailed {
-                    at,
-                    error: text(d.and_then(|d| d.error())).or(Some("States.Timeout".into())),
-                    cause: text(d.and_then(|d| d.cause())),
-                }
-            }
-            T::LambdaFunctionFailed => {
-                let d = event.lambda_function_failed_event_details();
-                Self::StepFailed {
-                    at,
-                    error: text(d.and_then(|d| d.error())),
-                    cause: text(d.and_then(|d| d.cause())),
-                }
-            }
-            T::LambdaFunctionTimedOut => {
-                let d = event.lambda_function_timed_out_event_details();
-                Self::StepFailed {
-                    at,
-                    error: text(d.and_then(|d| d.error())).or(Some("States.Timeout".into())),
-                    cause: text(d.and_then(|d| d.cause())),
-                }
-            }
-            _ => {
-                if let Some(d) = event.state_entered_event_details() {
-                    Self::StateEntered {
-                        at,
-                        name: d.name().to_string(),
-                    }
-                } else if let Some(d) = event.state_exited_event_details() {
-                    Self::StateExited {
-                        at,
-                        name: d.name().to_string(),
-                        output: d.output().map(str::to_string),
-                    }
-                } else {
-                    Self::Other
-                }
-            }
+                d.and_then(|d| d.output()),
+            )
         }
+        T::ExecutionFailed => {
+            let d = event.execution_failed_event_details();
+            let (error, cause) = (d.and_then(|d| d.error()), d.and_then(|d| d.cause()));
+            (ExecutionStatus::Failed, error, cause, None)
+        }
+        T::ExecutionAborted => {
+            let d = event.execution_aborted_event_details();
+            let (error, cause) = (d.and_then(|d| d.error()), d.and_then(|d| d.cause()));
+            (ExecutionStatus::Aborted, error, cause, None)
+        }
+        T::ExecutionTimedOut => {
+            let d = event.execution_timed_out_event_details();
+            let (error, cause) = (d.and_then(|d| d.error()), d.and_then(|d| d.cause()));
+            (ExecutionStatus::TimedOut, error, cause, None)
+        }
+        _ => return None,
+    };
+    Some(Ended {
+        at,
+        status,
+        error: text(error),
+        cause: text(cause),
+        output: text(output),
+    })
+}
+
+/// The error and cause of a Task state's resource (a Lambda function or another) that failed
+/// or timed out, if `event` is one; a timeout without an error is `States.Timeout`.
+fn step_failure(event: &HistoryEvent) -> Option<(Option<String>, Option<String>)> {
+    let (error, cause, timed_out) = match event.r#type() {
+        T::TaskFailed => {
+            let d = event.task_failed_event_details();
+            (d.and_then(|d| d.error()), d.and_then(|d| d.cause()), false)
+        }
+        T::TaskTimedOut => {
+            let d = event.task_timed_out_event_details();
+            (d.and_then(|d| d.error()), d.and_then(|d| d.cause()), true)
+        }
+        T::LambdaFunctionFailed => {
+            let d = event.lambda_function_failed_event_details();
+            (d.and_then(|d| d.error()), d.and_then(|d| d.cause()), false)
+        }
+        T::LambdaFunctionTimedOut => {
+            let d = event.lambda_function_timed_out_event_details();
+            (d.and_then(|d| d.error()), d.and_then(|d| d.cause()), true)
+        }
+        _ => return None,
+    };
+    let error = text(error).or_else(|| timed_out.then(|| "States.Timeout".to_string()));
+    Some((error, text(cause)))
+}
+
+/// A state entered or exited (whatever its type), or an event the command ignores.
+fn state_change(event: &HistoryEvent, at: DateTime<Utc>) -> Event {
+    if let Some(d) = event.state_entered_event_details() {
+        Event::StateEntered {
+            at,
+            name: d.name().to_string(),
+        }
+    } else if let Some(d) = event.state_exited_event_details() {
+        Event::StateExited {
+            at,
+            name: d.name().to_string(),
+            output: d.output().map(str::to_string),
+        }
+    } else {
+        Event::Other
     }
 }
 
@@ -233,7 +230,7 @@ impl HistoryFollower {
 
 /// What a person watching should be told.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Progress {
+pub enum WaitProgress {
     State {
         at: DateTime<Utc>,
         name: String,
@@ -288,9 +285,9 @@ impl Tracker {
     }
 
     /// Shows `text` once.
-    fn notice(&mut self, progress: &mut Vec<Progress>, at: DateTime<Utc>, text: String) {
+    fn notice(&mut self, progress: &mut Vec<WaitProgress>, at: DateTime<Utc>, text: String) {
         if self.shown_notices.insert(text.clone()) {
-            progress.push(Progress::Notice { at, text });
+            progress.push(WaitProgress::Notice { at, text });
         }
     }
 
@@ -298,7 +295,7 @@ impl Tracker {
     /// an expired lease, that another execution of the event holds it, or that it was kept.
     fn lock_notice(
         &mut self,
-        progress: &mut Vec<Progress>,
+        progress: &mut Vec<WaitProgress>,
         at: DateTime<Utc>,
         lock: Option<&LockState>,
     ) {
@@ -325,13 +322,13 @@ impl Tracker {
         self.notice(progress, at, text);
     }
 
-    pub fn apply(&mut self, event: Event) -> Vec<Progress> {
+    pub fn apply(&mut self, event: Event) -> Vec<WaitProgress> {
         let mut progress = Vec::new();
         match event {
             Event::ExecutionStarted { at } => self.started_at = Some(at),
             Event::StateEntered { at, name } => {
                 if self.seen_states.insert(name.clone()) {
-                    progress.push(Progress::State { at, name });
+                    progress.push(WaitProgress::State { at, name });
                 }
             }
             Event::StateExited { at, output, .. } => {
@@ -339,92 +336,108 @@ impl Tracker {
                     .as_deref()
                     .map(StateData::from_json)
                     .unwrap_or_default();
-                if let Some(error) = data.stop_error {
-                    self.notice(
-                        &mut progress,
-                        at,
-                        format!(
-                            "the migration task could not be stopped and may still be running: {}: {}",
-                            error.error,
-                            error_message(&error.cause)
-                        ),
-                    );
-                    self.stop_error = Some(error);
-                }
-                self.lock_notice(&mut progress, at, data.lock.as_ref());
-                if let Some(answer) = data.hook_answer {
-                    self.notice(
-                        &mut progress,
-                        at,
-                        format!("deployment hook: {}", answer.message),
-                    );
-                }
-                let task = match data.task {
-                    Some(RunOutcome::Started(task)) => Some(task),
-                    Some(RunOutcome::RetryLater(wait)) => {
-                        self.notice(
-                            &mut progress,
-                            at,
-                            format!(
-                                "no capacity for the migration task; RunTask again in {} s (attempt {} of {CAPACITY_ATTEMPTS})",
-                                wait.wait_seconds,
-                                wait.attempt + 1
-                            ),
-                        );
-                        None
-                    }
-                    Some(RunOutcome::Duplicate(duplicate)) => {
-                        self.notice(
-                            &mut progress,
-                            at,
-                            format!(
-                                "a duplicate delivery of event {}: another execution started its task ({}) and tracks it; this one starts nothing",
-                                duplicate.event_id.as_deref().unwrap_or("(no id)"),
-                                duplicate.task_arns.join(", ")
-                            ),
-                        );
-                        None
-                    }
-                    None => None,
-                };
-                if let Some(task) = task {
-                    if self.task_arn.as_deref() != Some(task.task_arn.as_str()) {
-                        self.task_arn = Some(task.task_arn.clone());
-                        progress.push(Progress::Task {
-                            at,
-                            task_arn: task.task_arn,
-                        });
-                    }
-                    if let Some(stream) = task.log_stream {
-                        if self.log_stream.as_ref() != Some(&stream) {
-                            self.log_stream = Some(stream.clone());
-                            progress.push(Progress::LogStream(stream));
-                        }
-                    }
-                }
-                if let Some(status) = data.status {
-                    let key = (status.last_status.clone(), status.stop_code.clone());
-                    if self.shown_status.as_ref() != Some(&key) {
-                        self.shown_status = Some(key);
-                        progress.push(Progress::TaskStatus {
-                            at,
-                            status: Box::new(status),
-                        });
-                    }
-                }
+                self.state_data(&mut progress, at, data);
             }
             Event::StepFailed { at, error, cause } => {
-                progress.push(Progress::StepFailed { at, error, cause })
+                progress.push(WaitProgress::StepFailed { at, error, cause })
             }
             Event::ExecutionEnded(ended) => {
                 if self.ended.is_none() {
                     self.ended = Some(ended.clone());
-                    progress.push(Progress::Ended(ended));
+                    progress.push(WaitProgress::Ended(ended));
                 }
             }
             Event::Other => {}
         }
         progress
+    }
+
+    /// What a state's output tells the watcher, in the order it happened: a failed stop, the
+    /// lock, the hook's answer, the task started (or not), the task's status.
+    fn state_data(&mut self, progress: &mut Vec<WaitProgress>, at: DateTime<Utc>, data: StateData) {
+        if let Some(error) = data.stop_error {
+            let text = format!(
+                "the migration task could not be stopped and may still be running: {}: {}",
+                error.error,
+                error_message(&error.cause)
+            );
+            self.notice(progress, at, text);
+            self.stop_error = Some(error);
+        }
+        self.lock_notice(progress, at, data.lock.as_ref());
+        if let Some(answer) = data.hook_answer {
+            self.notice(progress, at, format!("deployment hook: {}", answer.message));
+        }
+        if let Some(task) = self.run_outcome(progress, at, data.task) {
+            self.task_started(progress, at, task);
+        }
+        if let Some(status) = data.status {
+            self.task_status(progress, at, status);
+        }
+    }
+
+    /// The task RunTask started, if it did; a wait for capacity or a duplicate is a notice.
+    fn run_outcome(
+        &mut self,
+        progress: &mut Vec<WaitProgress>,
+        at: DateTime<Utc>,
+        outcome: Option<RunOutcome>,
+    ) -> Option<StartedTask> {
+        let text = match outcome? {
+            RunOutcome::Started(task) => return Some(task),
+            RunOutcome::RetryLater(wait) => format!(
+                "no capacity for the migration task; RunTask again in {} s (attempt {} of {CAPACITY_ATTEMPTS})",
+                wait.wait_seconds,
+                wait.attempt + 1
+            ),
+            RunOutcome::Duplicate(duplicate) => format!(
+                "a duplicate delivery of event {}: another execution started its task ({}) and tracks it; this one starts nothing",
+                duplicate.event_id.as_deref().unwrap_or("(no id)"),
+                duplicate.task_arns.join(", ")
+            ),
+        };
+        self.notice(progress, at, text);
+        None
+    }
+
+    /// The task and its log stream, each shown when it changes.
+    fn task_started(
+        &mut self,
+        progress: &mut Vec<WaitProgress>,
+        at: DateTime<Utc>,
+        task: StartedTask,
+    ) {
+        if self.task_arn.as_deref() != Some(task.task_arn.as_str()) {
+            self.task_arn = Some(task.task_arn.clone());
+            progress.push(WaitProgress::Task {
+                at,
+                task_arn: task.task_arn,
+            });
+        }
+        let Some(stream) = task.log_stream else {
+            return;
+        };
+        if self.log_stream.as_ref() != Some(&stream) {
+            self.log_stream = Some(stream.clone());
+            progress.push(WaitProgress::LogStream(stream));
+        }
+    }
+
+    /// The task's status, shown when its last status or stop code changes.
+    fn task_status(
+        &mut self,
+        progress: &mut Vec<WaitProgress>,
+        at: DateTime<Utc>,
+        status: TaskStatus,
+    ) {
+        let key = (status.last_status.clone(), status.stop_code.clone());
+        if self.shown_status.as_ref() != Some(&key) {
+            self.shown_status = Some(key);
+            progress.push(WaitProgress::TaskStatus {
+                at,
+                status: Box::new(status),
+            });
+        }
     }
 }
 
@@ -478,7 +491,7 @@ mod tests {
             ),
         ] {
             for progress in tracker.apply(event) {
-                if let Progress::Notice { text, .. } = progress {
+                if let WaitProgress::Notice { text, .. } = progress {
                     notices.push(text);
                 }
             }
@@ -533,10 +546,10 @@ mod tests {
         let names: Vec<String> = all
             .iter()
             .map(|p| match p {
-                Progress::State { name, .. } => format!("state {name}"),
-                Progress::Task { .. } => "task".into(),
-                Progress::LogStream(s) => format!("log {}", s.stream),
-                Progress::TaskStatus { status, .. } => format!("status {}", status.last_status),
+                WaitProgress::State { name, .. } => format!("state {name}"),
+                WaitProgress::Task { .. } => "task".into(),
+                WaitProgress::LogStream(s) => format!("log {}", s.stream),
+                WaitProgress::TaskStatus { status, .. } => format!("status {}", status.last_status),
                 other => format!("{other:?}"),
             })
             .collect();
@@ -583,7 +596,7 @@ mod tests {
             ),
         ] {
             for p in tracker.apply(event) {
-                if let Progress::Notice { text, .. } = p {
+                if let WaitProgress::Notice { text, .. } = p {
                     notices.push(text);
                 }
             }

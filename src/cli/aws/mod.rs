@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::json;
 
-use super::{Outcome, UsageError};
+use super::{CommandOutcome, UsageError};
 use crate::ports::executions::execution_arn;
 
 pub mod arn;
@@ -179,24 +179,24 @@ async fn start_execution(
 }
 
 /// `ecs-migrate start`: prints the execution ARN (or JSON).
-pub async fn start(args: StartArgs) -> Result<Outcome, UsageError> {
+pub async fn start(args: StartArgs) -> Result<CommandOutcome, UsageError> {
     start_execution(&args.aws, &args.start, args.dry_run, args.json, false).await?;
-    Ok(Outcome::Succeeded)
+    Ok(CommandOutcome::Succeeded)
 }
 
 /// `ecs-migrate wait`: follows an execution to its end.
-pub async fn wait(args: WaitArgs) -> Result<Outcome, UsageError> {
+pub async fn wait(args: WaitArgs) -> Result<CommandOutcome, UsageError> {
     let arn = arn::StatesArn::execution(&args.execution_arn)?;
     let aws = args.aws.load(Some(&arn.region)).await?;
     wait::follow(&aws, &arn.raw, &args.follow, args.json, args.verbose).await
 }
 
 /// `ecs-migrate run`: start, then wait.
-pub async fn run(args: RunArgs) -> Result<Outcome, UsageError> {
+pub async fn run(args: RunArgs) -> Result<CommandOutcome, UsageError> {
     let Some((aws, execution_arn)) =
         start_execution(&args.aws, &args.start, args.dry_run, args.json, true).await?
     else {
-        return Ok(Outcome::Succeeded);
+        return Ok(CommandOutcome::Succeeded);
     };
     wait::follow(&aws, &execution_arn, &args.follow, args.json, args.verbose).await
 }

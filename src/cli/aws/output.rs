@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::history::Progress;
+use super::history::WaitProgress;
 use crate::asl::ExecutionStatus;
 use crate::cli::printable::{printable, printable_lines};
 use crate::common::error::StateError;
 use crate::migration::TaskStatus;
 
-/// Progress lines, with the time since the execution started.
+/// WaitProgress lines, with the time since the execution started.
 pub struct Printer {
     json: bool,
     pub started_at: Option<DateTime<Utc>>,
@@ -48,13 +48,13 @@ impl Printer {
         )
     }
 
-    pub fn progress(&self, progress: &Progress) {
+    pub fn progress(&self, progress: &WaitProgress) {
         match progress {
-            Progress::State { at, name } => self.line(&format!("{} {name}", self.stamp(*at))),
-            Progress::Task { at, task_arn } => {
+            WaitProgress::State { at, name } => self.line(&format!("{} {name}", self.stamp(*at))),
+            WaitProgress::Task { at, task_arn } => {
                 self.line(&format!("{} task {task_arn}", self.stamp(*at)))
             }
-            Progress::LogStream(stream) => self.line(&format!(
+            WaitProgress::LogStream(stream) => self.line(&format!(
                 "           log {} {}{}",
                 stream.group,
                 stream.stream,
@@ -64,12 +64,12 @@ impl Printer {
                     .map(|r| format!(" ({r})"))
                     .unwrap_or_default()
             )),
-            Progress::TaskStatus { at, status } => self.line(&format!(
+            WaitProgress::TaskStatus { at, status } => self.line(&format!(
                 "{} task {}",
                 self.stamp(*at),
                 describe_status(status)
             )),
-            Progress::StepFailed { at, error, cause } => self.line(&format!(
+            WaitProgress::StepFailed { at, error, cause } => self.line(&format!(
                 "{} step failed: {}{}",
                 self.stamp(*at),
                 error.as_deref().unwrap_or("(no error name)"),
@@ -78,11 +78,11 @@ impl Printer {
                     .map(|c| format!(": {}", one_line(c, 300)))
                     .unwrap_or_default()
             )),
-            Progress::Notice { at, text } => {
+            WaitProgress::Notice { at, text } => {
                 self.line(&format!("{} {}", self.stamp(*at), one_line(text, 600)))
             }
             // The end is reported by `Report`.
-            Progress::Ended(_) => {}
+            WaitProgress::Ended(_) => {}
         }
     }
 

@@ -9,9 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::super::{Outcome, UsageError};
+use super::super::{CommandOutcome, UsageError};
 use super::config::Aws;
-use super::history::{Ended, HistoryFollower, Progress, Tracker};
+use super::history::{Ended, Event, HistoryFollower, Tracker, WaitProgress};
 use super::logs::{LogFollower, LogRead, PAGES_PER_DRAIN, PAGES_PER_READ};
 use super::output::{ApiCallCounts, Printer, Report, WaitEnd};
 use super::{arn::console_url, FollowOpts};
@@ -80,34 +80,30 @@ struct Waiter {
 }
 
 impl Waiter {
+    fn new(aws: &Aws, execution_arn: &str, opts: &FollowOpts, printer: Printer) -> Self {
+        Self {
+            execution_arn: execution_arn.to_string(),
+            history: HistoryFollower::new(aws.sfn(), execution_arn),
+            logs: LogFollower::new(aws.clone()),
+            tracker: Tracker::default(),
+            printer,
+            cadence: Cadence::new(opts.poll_interval),
+            tick: 0,
+            failing_since: None,
+            answered: false,
+            warned_logs: false,
+            warned_throttle: false,
+        }
+    }
+
     /// Polls until the history shows the end.
     async fn until_end(&mut self) -> Result<Ended, UsageError> {
         loop {
             let mut read_logs = self.tick.is_multiple_of(LOG_EVERY);
             match self.history.poll().await {
                 Ok(events) => {
-                    self.failing_since = None;
-                    self.answered = true;
-                    self.warned_throttle = false;
-                    self.cadence.answered();
-                    for event in events {
-                        for progress in self.tracker.apply(event) {
-                            self.printer.started_at = self.tracker.started_at;
-                            match &progress {
-                                Progress::LogStream(stream) => {
-                                    self.logs.follow(stream.clone());
-                                    read_logs = true;
-                                }
-                                Progress::TaskStatus { status, .. }
-                                    if status.last_status == LastStatus::Stopped =>
-                                {
-                                    read_logs = true
-                                }
-                                _ => {}
-                            }
-                            self.printer.progress(&progress);
-                        }
-                    }
+                    self.history_answered();
+                    read_logs |= self.show(events);
                     if let Some(ended) = &self.tracker.ended {
                         return Ok(ended.clone());
                     }
@@ -119,6 +115,39 @@ impl Waiter {
             }
             self.tick += 1;
             tokio::time::sleep(self.cadence.current()).await;
+        }
+    }
+
+    /// A good answer: whatever failed or throttled before is over.
+    fn history_answered(&mut self) {
+        self.failing_since = None;
+        self.answered = true;
+        self.warned_throttle = false;
+        self.cadence.answered();
+    }
+
+    /// Prints what the new events mean. True when the log has news: its stream just became
+    /// known, or the task stopped (its last lines are there to read).
+    fn show(&mut self, events: Vec<Event>) -> bool {
+        let mut log_news = false;
+        for event in events {
+            for progress in self.tracker.apply(event) {
+                self.printer.started_at = self.tracker.started_at;
+                log_news |= self.log_news(&progress);
+                self.printer.progress(&progress);
+            }
+        }
+        log_news
+    }
+
+    fn log_news(&mut self, progress: &WaitProgress) -> bool {
+        match progress {
+            WaitProgress::LogStream(stream) => {
+                self.logs.follow(stream.clone());
+                true
+            }
+            WaitProgress::TaskStatus { status, .. } => status.last_status == LastStatus::Stopped,
+            _ => false,
         }
     }
 
@@ -221,25 +250,12 @@ pub async fn follow(
     opts: &FollowOpts,
     json: bool,
     verbose: bool,
-) -> Result<Outcome, UsageError> {
+) -> Result<CommandOutcome, UsageError> {
     let began = Instant::now();
     let printer = Printer::new(json);
-    let console = console_url(execution_arn);
     printer.line(&format!("execution {execution_arn}"));
-    printer.line(&format!("console   {console}"));
-    let mut waiter = Waiter {
-        execution_arn: execution_arn.to_string(),
-        history: HistoryFollower::new(aws.sfn(), execution_arn),
-        logs: LogFollower::new(aws.clone()),
-        tracker: Tracker::default(),
-        printer,
-        cadence: Cadence::new(opts.poll_interval),
-        tick: 0,
-        failing_since: None,
-        answered: false,
-        warned_logs: false,
-        warned_throttle: false,
-    };
+    printer.line(&format!("console   {}", console_url(execution_arn)));
+    let mut waiter = Waiter::new(aws, execution_arn, opts, printer);
     let deadline = opts
         .timeout
         .map(|t| tokio::time::Instant::now() + Duration::from_secs(t));
@@ -251,24 +267,11 @@ pub async fn follow(
         _ = &mut ctrl_c => Stop::Interrupted,
         _ = sleep_until(deadline) => Stop::TimedOut,
     };
-
     if matches!(stop, Stop::TimedOut) && opts.abort_on_timeout {
-        let timeout = opts.timeout.unwrap_or_default();
-        waiter.printer.line(&format!(
-            "--timeout {timeout}s passed: stopping the execution (--abort-on-timeout)"
-        ));
-        let cause =
-            format!("ecs-migrate wait --timeout {timeout} --abort-on-timeout: the wait timed out");
-        SdkExecutions::new(aws.sfn())
-            .stop(execution_arn, "EcsMigrate.WaitTimeout", &cause)
-            .await
-            .map_err(|err| {
-                UsageError::new(format!(
-                    "the wait timed out and stopping the execution failed ({err}); it goes on: stop it with `aws stepfunctions stop-execution --execution-arn {execution_arn}`"
-                ))
-            })?;
+        waiter
+            .stop_execution(aws, opts.timeout.unwrap_or_default())
+            .await?;
         // The ABORTED event (or whatever end came first) closes the wait.
-        waiter.cadence.reset();
         stop = tokio::select! {
             ended = tokio::time::timeout(ABORT_GRACE, waiter.until_end()) => match ended {
                 Ok(ended) => Stop::Ended(ended?),
@@ -277,71 +280,108 @@ pub async fn follow(
             _ = &mut ctrl_c => Stop::Interrupted,
         };
     }
-
     // The last lines: the container's final output reaches CloudWatch by the time the
     // execution ends, but may not have been read yet.
     if !matches!(stop, Stop::Interrupted) {
         waiter.read_logs(PAGES_PER_DRAIN).await;
     }
-
-    let (end, ended) = match stop {
-        Stop::Ended(ended) => (WaitEnd::Ended(ended.status), Some(ended)),
-        Stop::TimedOut => (WaitEnd::TimedOut, None),
-        Stop::Interrupted => (WaitEnd::Interrupted, None),
-    };
-    let report = Report {
-        status: ended
-            .as_ref()
-            .map(|e| e.status.as_str())
-            .unwrap_or("RUNNING")
-            .to_string(),
-        execution_arn: execution_arn.to_string(),
-        error: ended.as_ref().and_then(|e| e.error.clone()),
-        cause: ended.as_ref().and_then(|e| e.cause.clone()),
-        output: ended.as_ref().and_then(|e| e.output.as_deref()).map(|o| {
-            serde_json::from_str(o).unwrap_or_else(|_| serde_json::Value::String(o.to_string()))
-        }),
-        console_url: console,
-        log_lines: waiter.logs.lines_shown,
-        wait_stopped: match end {
-            WaitEnd::Ended(_) => None,
-            WaitEnd::TimedOut => Some("timeout"),
-            WaitEnd::Interrupted => Some("interrupted"),
-        },
-        stop_error: waiter.tracker.stop_error.clone(),
-        start_date: waiter.tracker.started_at,
-        stop_date: ended.as_ref().map(|e| e.at),
-        api_calls: ApiCallCounts {
-            states: aws.calls.states(),
-            logs: aws.calls.logs(),
-        },
-    };
-    match end {
-        WaitEnd::TimedOut => waiter.printer.line(&format!(
-            "still running after --timeout {}s; it goes on. Follow it again with `ecs-migrate wait {execution_arn}`, or stop it with `aws stepfunctions stop-execution --execution-arn {execution_arn}`",
-            opts.timeout.unwrap_or_default()
-        )),
-        WaitEnd::Interrupted => waiter.printer.line(&format!(
-            "interrupted: stopped waiting, the execution goes on. Follow it again with `ecs-migrate wait {execution_arn}`, or stop it with `aws stepfunctions stop-execution --execution-arn {execution_arn}`"
-        )),
-        WaitEnd::Ended(_) => {}
-    }
-    report.print(json);
+    let end = waiter.report(aws, stop, opts, json);
     if verbose {
-        let seconds = began.elapsed().as_secs_f64();
-        let calls = aws.calls.states() + aws.calls.logs();
-        eprintln!(
-            "api calls: {calls} (states {}, logs {}) in {seconds:.1}s: {:.1} a minute",
-            aws.calls.states(),
-            aws.calls.logs(),
-            calls as f64 * 60.0 / seconds.max(0.001)
-        );
+        print_api_calls(aws, began);
     }
     Ok(match end {
-        WaitEnd::Ended(ExecutionStatus::Succeeded) => Outcome::Succeeded,
-        WaitEnd::Interrupted => Outcome::Interrupted,
-        _ => Outcome::Failed,
+        WaitEnd::Ended(ExecutionStatus::Succeeded) => CommandOutcome::Succeeded,
+        WaitEnd::Interrupted => CommandOutcome::Interrupted,
+        _ => CommandOutcome::Failed,
     })
+}
+
+impl Waiter {
+    /// `--abort-on-timeout`: StopExecution, so the deployment's abort rule stops its task.
+    async fn stop_execution(&mut self, aws: &Aws, timeout: u64) -> Result<(), UsageError> {
+        self.printer.line(&format!(
+            "--timeout {timeout}s passed: stopping the execution (--abort-on-timeout)"
+        ));
+        let cause =
+            format!("ecs-migrate wait --timeout {timeout} --abort-on-timeout: the wait timed out");
+        let arn = &self.execution_arn;
+        SdkExecutions::new(aws.sfn())
+            .stop(arn, "EcsMigrate.WaitTimeout", &cause)
+            .await
+            .map_err(|err| {
+                UsageError::new(format!(
+                    "the wait timed out and stopping the execution failed ({err}); it goes on: stop it with `aws stepfunctions stop-execution --execution-arn {arn}`"
+                ))
+            })?;
+        self.cadence.reset();
+        Ok(())
+    }
+
+    /// Says how the wait stopped when the execution goes on, then prints the result; returns
+    /// where the wait left the execution.
+    fn report(&self, aws: &Aws, stop: Stop, opts: &FollowOpts, json: bool) -> WaitEnd {
+        let (end, ended) = match stop {
+            Stop::Ended(ended) => (WaitEnd::Ended(ended.status), Some(ended)),
+            Stop::TimedOut => (WaitEnd::TimedOut, None),
+            Stop::Interrupted => (WaitEnd::Interrupted, None),
+        };
+        let arn = &self.execution_arn;
+        let again = format!("Follow it again with `ecs-migrate wait {arn}`, or stop it with `aws stepfunctions stop-execution --execution-arn {arn}`");
+        match end {
+            WaitEnd::TimedOut => self.printer.line(&format!(
+                "still running after --timeout {}s; it goes on. {again}",
+                opts.timeout.unwrap_or_default()
+            )),
+            WaitEnd::Interrupted => self.printer.line(&format!(
+                "interrupted: stopped waiting, the execution goes on. {again}"
+            )),
+            WaitEnd::Ended(_) => {}
+        }
+        self.result(aws, end, ended.as_ref()).print(json);
+        end
+    }
+
+    /// The result: the execution's end (if it ended), what the wait saw, the calls it made.
+    fn result(&self, aws: &Aws, end: WaitEnd, ended: Option<&Ended>) -> Report {
+        Report {
+            status: ended
+                .map(|e| e.status.as_str())
+                .unwrap_or("RUNNING")
+                .to_string(),
+            execution_arn: self.execution_arn.clone(),
+            error: ended.and_then(|e| e.error.clone()),
+            cause: ended.and_then(|e| e.cause.clone()),
+            output: ended.and_then(|e| e.output.as_deref()).map(|o| {
+                serde_json::from_str(o).unwrap_or_else(|_| serde_json::Value::String(o.to_string()))
+            }),
+            console_url: console_url(&self.execution_arn),
+            log_lines: self.logs.lines_shown,
+            wait_stopped: match end {
+                WaitEnd::Ended(_) => None,
+                WaitEnd::TimedOut => Some("timeout"),
+                WaitEnd::Interrupted => Some("interrupted"),
+            },
+            stop_error: self.tracker.stop_error.clone(),
+            start_date: self.tracker.started_at,
+            stop_date: ended.map(|e| e.at),
+            api_calls: ApiCallCounts {
+                states: aws.calls.states(),
+                logs: aws.calls.logs(),
+            },
+        }
+    }
+}
+
+/// `--verbose`: the AWS requests the wait made, and their rate.
+fn print_api_calls(aws: &Aws, began: Instant) {
+    let seconds = began.elapsed().as_secs_f64();
+    let calls = aws.calls.states() + aws.calls.logs();
+    eprintln!(
+        "api calls: {calls} (states {}, logs {}) in {seconds:.1}s: {:.1} a minute",
+        aws.calls.states(),
+        aws.calls.logs(),
+        calls as f64 * 60.0 / seconds.max(0.001)
+    );
 }
 
 #[cfg(test)]
