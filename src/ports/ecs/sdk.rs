@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_ecs::error::SdkError;
-use aws_sdk_ecs::operation::run_task::RunTaskError;
+use aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder;
+use aws_sdk_ecs::operation::run_task::{RunTaskError, RunTaskOutput};
 use aws_sdk_ecs::types as sdk;
 use chrono::{DateTime, Utc};
 
@@ -80,6 +81,100 @@ fn build_error(operation: &'static str, err: impl std::fmt::Display) -> AwsError
     AwsError::permanent(operation, None, err.to_string())
 }
 
+const RUN_TASK: &str = "ecs:RunTask";
+
+impl SdkEcs {
+    /// RunTask for `params`: one task, the container's command overridden, tagged.
+    fn run_task_request(&self, params: &RunTaskParams) -> Result<RunTaskFluentBuilder, AwsError> {
+        let override_ = sdk::ContainerOverride::builder()
+            .name(&params.container)
+            .set_command(Some(params.command.clone()))
+            .build();
+        let mut request = self
+            .client
+            .run_task()
+            .cluster(&params.cluster)
+            .task_definition(&params.task_definition)
+            .overrides(
+                sdk::TaskOverride::builder()
+                    .container_overrides(override_)
+                    .build(),
+            )
+            .count(1)
+            .client_token(&params.client_token)
+            .started_by(&params.started_by)
+            .set_platform_version(params.platform_version.clone());
+        if let Some(vpc) = &params.network {
+            request = request.network_configuration(network_configuration(vpc)?);
+        }
+        request = with_placement(request, &params.placement)?;
+        for (key, value) in &params.tags {
+            request = request.tags(sdk::Tag::builder().key(key).value(value).build());
+        }
+        Ok(request)
+    }
+}
+
+/// The awsvpc network configuration (subnets, security groups, public IP).
+fn network_configuration(vpc: &AwsVpc) -> Result<sdk::NetworkConfiguration, AwsError> {
+    let awsvpc = sdk::AwsVpcConfiguration::builder()
+        .set_subnets(Some(vpc.subnets.clone()))
+        .set_security_groups(Some(vpc.security_groups.clone()))
+        .assign_public_ip(if vpc.assign_public_ip {
+            sdk::AssignPublicIp::Enabled
+        } else {
+            sdk::AssignPublicIp::Disabled
+        })
+        .build()
+        .map_err(|e| build_error(RUN_TASK, e))?;
+    Ok(sdk::NetworkConfiguration::builder()
+        .awsvpc_configuration(awsvpc)
+        .build())
+}
+
+/// Where the task runs: a launch type, a capacity provider strategy, or the cluster's default.
+fn with_placement(
+    request: RunTaskFluentBuilder,
+    placement: &Placement,
+) -> Result<RunTaskFluentBuilder, AwsError> {
+    match placement {
+        Placement::LaunchType(launch_type) => {
+            Ok(request.launch_type(sdk::LaunchType::from(launch_type.as_str())))
+        }
+        Placement::CapacityProviders(providers) => {
+            providers.iter().try_fold(request, |request, p| {
+                let item = sdk::CapacityProviderStrategyItem::builder()
+                    .capacity_provider(&p.name)
+                    .weight(p.weight)
+                    .base(p.base)
+                    .build()
+                    .map_err(|e| build_error(RUN_TASK, e))?;
+                Ok(request.capacity_provider_strategy(item))
+            })
+        }
+        Placement::ClusterDefault => Ok(request),
+    }
+}
+
+/// RunTask's answer: the task it started, or its `failures` (no capacity, for one).
+fn started_or_refused(out: &RunTaskOutput) -> RunTaskOutcome {
+    if let Some(task_arn) = out.tasks().iter().find_map(|t| t.task_arn()) {
+        return RunTaskOutcome::Started {
+            task_arn: task_arn.to_string(),
+        };
+    }
+    RunTaskOutcome::Refused(
+        out.failures()
+            .iter()
+            .map(|f| RunTaskFailure {
+                arn: f.arn().map(str::to_string),
+                reason: f.reason().unwrap_or_default().to_string(),
+                detail: f.detail().map(str::to_string),
+            })
+            .collect(),
+    )
+}
+
 #[async_trait]
 impl Ecs for SdkEcs {
     async fn describe_task_definition(
@@ -114,88 +209,18 @@ impl Ecs for SdkEcs {
     }
 
     async fn run_task(&self, params: &RunTaskParams) -> Result<RunTaskOutcome, AwsError> {
-        const OP: &str = "ecs:RunTask";
-        let override_ = sdk::ContainerOverride::builder()
-            .name(&params.container)
-            .set_command(Some(params.command.clone()))
-            .build();
-        let mut request = self
-            .client
-            .run_task()
-            .cluster(&params.cluster)
-            .task_definition(&params.task_definition)
-            .overrides(
-                sdk::TaskOverride::builder()
-                    .container_overrides(override_)
-                    .build(),
-            )
-            .count(1)
-            .client_token(&params.client_token)
-            .started_by(&params.started_by)
-            .set_platform_version(params.platform_version.clone());
-        if let Some(vpc) = &params.network {
-            let awsvpc = sdk::AwsVpcConfiguration::builder()
-                .set_subnets(Some(vpc.subnets.clone()))
-                .set_security_groups(Some(vpc.security_groups.clone()))
-                .assign_public_ip(if vpc.assign_public_ip {
-                    sdk::AssignPublicIp::Enabled
-                } else {
-                    sdk::AssignPublicIp::Disabled
-                })
-                .build()
-                .map_err(|e| build_error(OP, e))?;
-            request = request.network_configuration(
-                sdk::NetworkConfiguration::builder()
-                    .awsvpc_configuration(awsvpc)
-                    .build(),
-            );
-        }
-        match &params.placement {
-            Placement::LaunchType(launch_type) => {
-                request = request.launch_type(sdk::LaunchType::from(launch_type.as_str()));
-            }
-            Placement::CapacityProviders(providers) => {
-                for p in providers {
-                    let item = sdk::CapacityProviderStrategyItem::builder()
-                        .capacity_provider(&p.name)
-                        .weight(p.weight)
-                        .base(p.base)
-                        .build()
-                        .map_err(|e| build_error(OP, e))?;
-                    request = request.capacity_provider_strategy(item);
-                }
-            }
-            Placement::ClusterDefault => {}
-        }
-        for (key, value) in &params.tags {
-            request = request.tags(sdk::Tag::builder().key(key).value(value).build());
-        }
-        let out = match request.send().await {
-            Ok(out) => out,
+        match self.run_task_request(params)?.send().await {
+            Ok(out) => Ok(started_or_refused(&out)),
             Err(SdkError::ServiceError(e)) if e.err().is_conflict_exception() => {
+                // The client token was used with other parameters: ECS names its tasks.
                 let task_arns = match e.err() {
                     RunTaskError::ConflictException(conflict) => conflict.resource_ids().to_vec(),
                     _ => Vec::new(),
                 };
-                return Ok(RunTaskOutcome::TokenInUse { task_arns });
+                Ok(RunTaskOutcome::TokenInUse { task_arns })
             }
-            Err(e) => return Err(AwsError::from_sdk(OP, e)),
-        };
-        if let Some(task_arn) = out.tasks().iter().find_map(|t| t.task_arn()) {
-            return Ok(RunTaskOutcome::Started {
-                task_arn: task_arn.to_string(),
-            });
+            Err(e) => Err(AwsError::from_sdk(RUN_TASK, e)),
         }
-        Ok(RunTaskOutcome::Refused(
-            out.failures()
-                .iter()
-                .map(|f| RunTaskFailure {
-                    arn: f.arn().map(str::to_string),
-                    reason: f.reason().unwrap_or_default().to_string(),
-                    detail: f.detail().map(str::to_string),
-                })
-                .collect(),
-        ))
     }
 
     async fn describe_task(&self, cluster: &str, task_arn: &str) -> Result<TaskLookup, AwsError> {
