@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 
 use super::backend::Backend;
 use super::docker::{self, DockerBackend, DockerError, DockerOptions};
-use super::events::{Emitter, LocalEvent, Observer};
+use super::events::{Emitter, LocalEvent, TaskObserver};
 use super::process::{self, ProcessBackend};
 use super::task::{self, NewTask, TaskRecord};
 use super::taskdef::{LocalTaskDefinition, LOCAL_ACCOUNT, LOCAL_REGION};
@@ -150,7 +150,7 @@ impl LocalEcs {
     /// where it happens and before DescribeTasks can report the change. Keep it quick (e.g. a
     /// channel send), and do not call back into the runner from it: a status change is
     /// reported while the task's state is locked.
-    pub fn observe(&self, observer: Observer) {
+    pub fn observe(&self, observer: TaskObserver) {
         self.inner.events.observe(observer);
     }
 

@@ -36,7 +36,7 @@ pub enum LocalEvent {
 
 /// A callback run for every event, in the thread that caused it, before anyone can see the
 /// change it reports (e.g. to print progress in the order things happened).
-pub type Observer = Arc<dyn Fn(&LocalEvent) + Send + Sync>;
+pub type TaskObserver = Arc<dyn Fn(&LocalEvent) + Send + Sync>;
 
 /// How many events a [`broadcast`] subscriber may fall behind before it misses some.
 pub const CHANNEL_CAPACITY: usize = 8192;
@@ -45,7 +45,7 @@ pub const CHANNEL_CAPACITY: usize = 8192;
 #[derive(Clone)]
 pub struct Emitter {
     channel: broadcast::Sender<LocalEvent>,
-    observers: Arc<RwLock<Vec<Observer>>>,
+    observers: Arc<RwLock<Vec<TaskObserver>>>,
 }
 
 impl std::fmt::Debug for Emitter {
@@ -81,7 +81,7 @@ impl Emitter {
         self.channel.subscribe()
     }
 
-    pub fn observe(&self, observer: Observer) {
+    pub fn observe(&self, observer: TaskObserver) {
         self.observers
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

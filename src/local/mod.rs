@@ -22,5 +22,5 @@ pub mod user;
 
 pub use docker::{DockerError, DockerOptions};
 pub use ecs::{LocalEcs, Runner};
-pub use events::{LocalEvent, Observer, OutputStream};
+pub use events::{LocalEvent, OutputStream, TaskObserver};
 pub use taskdef::{LocalContainer, LocalTaskDefinition, Secret, TaskDefError};
