@@ -55,7 +55,7 @@ mod value;
 pub use definition::{Definition, DefinitionError};
 pub use depth::MAX_NESTING_DEPTH;
 pub use executor::{
-    ExecutionResult, ExecutionStatus, Executor, Limits, StartError, MAX_HISTORY_EVENTS,
+    ExecutionResult, ExecutionStatus, Executor, InputRefused, Limits, MAX_HISTORY_EVENTS,
 };
 pub use history::{EventDetails, EventType, HistoryEvent, Observer};
 pub use intrinsics::{IntrinsicError, IntrinsicSyntaxError};

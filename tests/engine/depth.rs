@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use ecs_migrate::asl::{
-    Definition, ExecutionStatus, RegistryInvoker, StartError, TaskFailure, MAX_NESTING_DEPTH,
+    Definition, ExecutionStatus, InputRefused, RegistryInvoker, TaskFailure, MAX_NESTING_DEPTH,
 };
 use serde_json::{json, Map, Value};
 
@@ -165,7 +165,7 @@ async fn an_input_as_deep_as_256_kib_allows_is_refused_at_start() {
     let deep = nested(131_072);
     assert_eq!(
         ex.check_input(&deep),
-        Err(StartError::InputTooDeep {
+        Err(InputRefused::InputTooDeep {
             limit: MAX_NESTING_DEPTH
         })
     );

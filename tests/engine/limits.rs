@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use ecs_migrate::asl::{
-    Definition, ExecutionResult, ExecutionStatus, Executor, Limits, StartError, UnboundInvoker,
+    Definition, ExecutionResult, ExecutionStatus, Executor, InputRefused, Limits, UnboundInvoker,
     MAX_HISTORY_EVENTS,
 };
 use ecs_migrate::common::clock::VirtualClock;
@@ -121,7 +121,7 @@ async fn an_execution_input_over_256_kib_is_refused_at_start() {
         .expect_err("refused");
     assert_eq!(
         refused,
-        StartError::InputTooLarge {
+        InputRefused::InputTooLarge {
             bytes: QUOTA as u64 + 1,
             limit: QUOTA as u64
         }

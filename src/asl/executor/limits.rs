@@ -105,9 +105,10 @@ pub(super) fn history_limit_cause(max: u64) -> String {
     format!("The execution reached the maximum number of history events ({max}).")
 }
 
-/// Why an execution was not started.
+/// Why the engine does not start an execution: its input is refused, as StartExecution
+/// refuses it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StartError {
+pub enum InputRefused {
     /// StartExecution's `input` is at most 262,144 bytes of UTF-8 (API reference,
     /// StartExecution: "Length Constraints: Maximum length of 262144"); the service refuses
     /// a longer one with a ValidationException before any execution exists.

@@ -35,7 +35,7 @@ use failure::Failure;
 use recorder::{Recorder, Thread};
 use run::Run;
 
-pub use limits::{Limits, StartError, MAX_HISTORY_EVENTS};
+pub use limits::{InputRefused, Limits, MAX_HISTORY_EVENTS};
 
 /// How an execution ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -155,15 +155,15 @@ impl Executor {
     }
 
     /// Whether StartExecution would accept `input`, and the engine hold it.
-    pub fn check_input(&self, input: &Value) -> Result<(), StartError> {
+    pub fn check_input(&self, input: &Value) -> Result<(), InputRefused> {
         // Depth first: its check stops past the bound, the size is counted by a recursive writer.
         if too_deep(input) {
-            return Err(StartError::InputTooDeep {
+            return Err(InputRefused::InputTooDeep {
                 limit: MAX_NESTING_DEPTH,
             });
         }
         match self.limits.payload_bytes {
-            Some(limit) if self.limits.too_large(input) => Err(StartError::InputTooLarge {
+            Some(limit) if self.limits.too_large(input) => Err(InputRefused::InputTooLarge {
                 bytes: super::value::json_len(input),
                 limit,
             }),
@@ -248,7 +248,7 @@ impl Executor {
         &self,
         input: Value,
         abort: F,
-    ) -> Result<ExecutionResult, StartError> {
+    ) -> Result<ExecutionResult, InputRefused> {
         if let Err(refused) = self.check_input(&input) {
             // The input may be far deeper than a recursive drop survives.
             drop_deep(input);
