@@ -20,11 +20,19 @@ use super::taskdef::LocalContainer;
 pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// Starts `argv` (entryPoint + command) in `container`, or says why it cannot start, as
     /// ECS words it (`CannotStartContainerError: ...`).
-    fn start(&self, container: &LocalContainer, argv: &[String]) -> Result<Started, String>;
+    fn start(
+        &self,
+        container: &LocalContainer,
+        argv: &[String],
+    ) -> Result<RunningContainer, String>;
 
-    /// Stops the started container: SIGTERM, then a kill once `timeout` has passed. Returns
+    /// Stops the running container: SIGTERM, then a kill once `timeout` has passed. Returns
     /// when its child process has exited.
-    async fn stop(&self, started: &mut Started, timeout: Duration) -> io::Result<ExitStatus>;
+    async fn stop(
+        &self,
+        running: &mut RunningContainer,
+        timeout: Duration,
+    ) -> io::Result<ExitStatus>;
 
     /// The container's exit code, once its child process exited with `status` and its output
     /// (`output_tail`, the last lines) was read; or why the container never ran. Frees what the
@@ -36,16 +44,16 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     fn kill_now(&self);
 }
 
-/// A started container: its child process, leading its own process group, and the watchdog
+/// A running container: its child process, leading its own process group, and the watchdog
 /// that kills the group should the runner die first.
 #[derive(Debug)]
-pub(crate) struct Started {
+pub(crate) struct RunningContainer {
     child: Child,
     pgid: i32,
     guard: Option<GroupGuard>,
 }
 
-impl Started {
+impl RunningContainer {
     /// Spawns `command`; `program` names what failed to execute, if it does.
     pub(crate) fn spawn(mut command: Command, program: &str) -> Result<Self, String> {
         let child = command

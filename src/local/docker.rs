@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::process::Command;
 
-use super::backend::{Backend, Started};
+use super::backend::{Backend, RunningContainer};
 use super::process::{self, CANNOT_START};
 use super::taskdef::LocalContainer;
 
@@ -142,26 +142,34 @@ impl DockerBackend {
 
 #[async_trait]
 impl Backend for DockerBackend {
-    fn start(&self, container: &LocalContainer, argv: &[String]) -> Result<Started, String> {
+    fn start(
+        &self,
+        container: &LocalContainer,
+        argv: &[String],
+    ) -> Result<RunningContainer, String> {
         let command = prepare(&self.options, container, &self.name, argv)?;
-        Started::spawn(command, "docker")
+        RunningContainer::spawn(command, "docker")
     }
 
     /// `docker stop`; should the daemon not manage within the stop timeout (and a margin), the
     /// container is removed and the client killed.
-    async fn stop(&self, started: &mut Started, timeout: Duration) -> std::io::Result<ExitStatus> {
+    async fn stop(
+        &self,
+        running: &mut RunningContainer,
+        timeout: Duration,
+    ) -> std::io::Result<ExitStatus> {
         let mut docker_stop = stop(&self.options, &self.name, timeout);
         let stopped = tokio::time::timeout(timeout + STOP_MARGIN, async {
             let _ = docker_stop.status().await;
-            started.wait().await
+            running.wait().await
         })
         .await;
         match stopped {
             Ok(status) => status,
             Err(_) => {
                 self.remove().await;
-                started.signal(libc::SIGKILL);
-                started.wait().await
+                running.signal(libc::SIGKILL);
+                running.wait().await
             }
         }
     }

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use tokio::process::Command;
 
-use super::backend::{Backend, Started};
+use super::backend::{Backend, RunningContainer};
 use super::taskdef::LocalContainer;
 use super::user::{self, Switch};
 
@@ -37,20 +37,28 @@ pub(crate) struct ProcessBackend;
 
 #[async_trait]
 impl Backend for ProcessBackend {
-    fn start(&self, container: &LocalContainer, argv: &[String]) -> Result<Started, String> {
+    fn start(
+        &self,
+        container: &LocalContainer,
+        argv: &[String],
+    ) -> Result<RunningContainer, String> {
         let command = prepare(container, argv)?;
         let program = argv.first().map(String::as_str).unwrap_or_default();
-        Started::spawn(command, program)
+        RunningContainer::spawn(command, program)
     }
 
     /// SIGTERM to the group, as `docker stop` sends it, and SIGKILL after the stop timeout.
-    async fn stop(&self, started: &mut Started, timeout: Duration) -> std::io::Result<ExitStatus> {
-        started.signal(libc::SIGTERM);
-        match tokio::time::timeout(timeout, started.wait()).await {
+    async fn stop(
+        &self,
+        running: &mut RunningContainer,
+        timeout: Duration,
+    ) -> std::io::Result<ExitStatus> {
+        running.signal(libc::SIGTERM);
+        match tokio::time::timeout(timeout, running.wait()).await {
             Ok(status) => status,
             Err(_) => {
-                started.signal(libc::SIGKILL);
-                started.wait().await
+                running.signal(libc::SIGKILL);
+                running.wait().await
             }
         }
     }

@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, BufReader};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::backend::{Backend, Started};
+use super::backend::{Backend, RunningContainer};
 use super::ecs::Runner;
 use super::events::{Emitter, LocalEvent, OutputStream};
 use super::process;
@@ -356,19 +356,19 @@ pub async fn drive(record: Arc<TaskRecord>, container: LocalContainer, argv: Vec
         return record.finish(Err(Ended::NotStarted));
     }
     let backend = record.backend.clone();
-    let mut started = match backend.start(&container, &argv) {
-        Ok(started) => started,
+    let mut running = match backend.start(&container, &argv) {
+        Ok(running) => running,
         Err(reason) => return record.finish(Err(Ended::FailedToStart(reason))),
     };
-    *lock(&record.group) = Some(started.process_group());
-    let readers = read_outputs(&record, &mut started);
+    *lock(&record.group) = Some(running.process_group());
+    let readers = read_outputs(&record, &mut running);
     record.set_running();
 
     let status = tokio::select! {
-        status = started.wait() => status,
-        _ = record.until_stop_requested() => backend.stop(&mut started, container.stop_timeout).await,
+        status = running.wait() => status,
+        _ = record.until_stop_requested() => backend.stop(&mut running, container.stop_timeout).await,
     };
-    started.end();
+    running.end();
     *lock(&record.group) = None;
     drain(readers).await;
     let exit = match status {
@@ -384,8 +384,8 @@ pub async fn drive(record: Arc<TaskRecord>, container: LocalContainer, argv: Vec
 }
 
 /// Copies the container's stdout and stderr into the task's log, each in a task of its own.
-fn read_outputs(record: &Arc<TaskRecord>, started: &mut Started) -> Vec<JoinHandle<()>> {
-    let (stdout, stderr) = started.take_output();
+fn read_outputs(record: &Arc<TaskRecord>, running: &mut RunningContainer) -> Vec<JoinHandle<()>> {
+    let (stdout, stderr) = running.take_output();
     let mut readers = Vec::new();
     if let Some(stdout) = stdout {
         readers.push(tokio::spawn(read_output(
