@@ -16,3 +16,5 @@ mod function_size;
 mod iam;
 mod layering;
 mod layout;
+mod names;
+mod source;
