@@ -50,11 +50,6 @@ const ALLOWED: &[Allowance] = &[
         nesting: 5,
     },
     Allowance {
-        function: "cli/local/relay.rs::print_all",
-        lines: 39,
-        nesting: 7,
-    },
-    Allowance {
         function: "lambda/deployment_hook.rs::answer_hook",
         lines: 83,
         nesting: 5,

@@ -196,32 +196,7 @@ impl Printer {
 
 /// The printer thread: writes items in order until the queue is closed and empty.
 fn print_all(shared: &Shared, mut progress: Progress) {
-    loop {
-        let item = {
-            let mut queue = lock(shared);
-            loop {
-                if let Some(item) = queue.items.pop_front() {
-                    if let Item::Note(note) = &item {
-                        if let Some(size) = output_size(note) {
-                            queue.output_lines -= 1;
-                            queue.output_bytes -= size;
-                        }
-                    }
-                    break Some(item);
-                }
-                if queue.dropped > 0 {
-                    break Some(Item::Dropped(std::mem::take(&mut queue.dropped)));
-                }
-                if queue.closed {
-                    break None;
-                }
-                queue = shared
-                    .changed
-                    .wait(queue)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-            }
-        };
-        let Some(item) = item else { break };
+    while let Some(item) = next_item(shared) {
         match item {
             Item::Note(note) => progress.note(note),
             Item::Message(text) => progress.message(&text),
@@ -233,6 +208,33 @@ fn print_all(shared: &Shared, mut progress: Progress) {
     }
     lock(shared).printer_done = true;
     shared.changed.notify_all();
+}
+
+/// Waits for the next item to write: the oldest queued, else the count of lines dropped;
+/// `None` once the queue is closed and empty.
+fn next_item(shared: &Shared) -> Option<Item> {
+    let mut queue = lock(shared);
+    loop {
+        if let Some(item) = queue.items.pop_front() {
+            if let Item::Note(note) = &item {
+                if let Some(size) = output_size(note) {
+                    queue.output_lines -= 1;
+                    queue.output_bytes -= size;
+                }
+            }
+            return Some(item);
+        }
+        if queue.dropped > 0 {
+            return Some(Item::Dropped(std::mem::take(&mut queue.dropped)));
+        }
+        if queue.closed {
+            return None;
+        }
+        queue = shared
+            .changed
+            .wait(queue)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    }
 }
 
 #[cfg(test)]
