@@ -16,79 +16,36 @@ const MAX_LINES: usize = 80;
 /// The deepest brace nesting inside a production function, its body counting as 1.
 const MAX_NESTING: usize = 6;
 
-/// Functions over the limits, each by `path::name` (path relative to src/) with its size today
-/// as a cap: an entry lets a function be as large as listed and no larger, so this list can only
-/// shrink. An entry whose function fits the limits (or no longer exists) fails the test too:
-/// delete the line.
+/// Functions over the limits, each by `path::name` (path relative to src/) with its size
+/// (lines, nesting) today as a cap: an entry lets a function be as large as listed and no
+/// larger, so this list can only shrink. An entry whose function fits the limits (or no longer
+/// exists) fails the test too: delete its line.
 const ALLOWED: &[Allowance] = &[
     // Data tables: one arm or one entry per case, nothing to name as a step.
     // The fields each ASL state type may have, as the specification lists them.
-    Allowance {
-        function: "asl/definition/state_type.rs::allowed_fields",
-        lines: 85,
-        nesting: 2,
-    },
-    // Measured when the test was written (issue 17); being split.
-    Allowance {
-        function: "asl/path/parse.rs::bracket",
-        lines: 81,
-        nesting: 5,
-    },
-    Allowance {
-        function: "asl/path/select.rs::apply_seg",
-        lines: 53,
-        nesting: 7,
-    },
-    Allowance {
-        function: "cli/local.rs::run",
-        lines: 117,
-        nesting: 4,
-    },
-    Allowance {
-        function: "cli/local.rs::follow",
-        lines: 140,
-        nesting: 5,
-    },
-    Allowance {
-        function: "lambda/deployment_hook.rs::answer_hook",
-        lines: 83,
-        nesting: 5,
-    },
-    Allowance {
-        function: "migration/settings.rs::from_lookup",
-        lines: 165,
-        nesting: 4,
-    },
-    Allowance {
-        function: "migration/steps/lock.rs::acquire_lock",
-        lines: 121,
-        nesting: 5,
-    },
-    Allowance {
-        function: "migration/steps/poll_status.rs::poll_status",
-        lines: 111,
-        nesting: 4,
-    },
-    Allowance {
-        function: "migration/steps/report_deployment.rs::report_deployment",
-        lines: 86,
-        nesting: 5,
-    },
-    Allowance {
-        function: "migration/steps/run_task.rs::run_task",
-        lines: 86,
-        nesting: 4,
-    },
-    Allowance {
-        function: "migration/steps/validate_event.rs::validate_event",
-        lines: 137,
-        nesting: 3,
-    },
-    Allowance {
-        function: "migration/steps/validate_event.rs::resolve_hook",
-        lines: 126,
-        nesting: 2,
-    },
+    allow("asl/definition/state_type.rs::allowed_fields", 85, 2),
+    //
+    // Being rewritten by other work of issue 17 when this test was written (measured then).
+    // The embedded engine's path parser and selector (the engine's own branch):
+    allow("asl/path/parse.rs::bracket", 81, 5),
+    allow("asl/path/select.rs::apply_seg", 53, 7),
+    // The `local` command (its follow loop and its setup):
+    allow("cli/local.rs::run", 117, 4),
+    allow("cli/local.rs::follow", 140, 5),
+    // The deployment hook's Lambda adapter:
+    allow("lambda/deployment_hook.rs::answer_hook", 83, 5),
+    // The migration's settings parsing and its steps:
+    allow("migration/settings.rs::from_lookup", 165, 4),
+    allow("migration/steps/lock.rs::acquire_lock", 121, 5),
+    allow("migration/steps/poll_status.rs::poll_status", 111, 4),
+    allow(
+        "migration/steps/report_deployment.rs::report_deployment",
+        86,
+        5,
+    ),
+    allow("migration/steps/run_task.rs::run_task", 86, 4),
+    allow("migration/steps/validate_event.rs::validate_event", 137, 3),
+    allow("migration/steps/validate_event.rs::resolve_hook", 126, 2),
 ];
 
 /// A function allowed over the limits, up to its size when it was listed.
@@ -97,6 +54,14 @@ struct Allowance {
     function: &'static str,
     lines: usize,
     nesting: usize,
+}
+
+const fn allow(function: &'static str, lines: usize, nesting: usize) -> Allowance {
+    Allowance {
+        function,
+        lines,
+        nesting,
+    }
 }
 
 /// One function of the source: where it is and how large.
@@ -309,31 +274,15 @@ fn after<'a>(x: &'a str) -> &'a str {
         violations(&files, &[])
     );
     let at_cap = [
-        Allowance {
-            function: "a/b.rs::deep",
-            lines: 3,
-            nesting: MAX_NESTING + 1,
-        },
-        Allowance {
-            function: "a/b.rs::long",
-            lines: MAX_LINES + 2,
-            nesting: 1,
-        },
+        allow("a/b.rs::deep", 3, MAX_NESTING + 1),
+        allow("a/b.rs::long", MAX_LINES + 2, 1),
     ];
     assert!(violations(&files, &at_cap).is_empty());
-    let shrunk = [Allowance {
-        function: "a/b.rs::long",
-        lines: MAX_LINES,
-        nesting: 1,
-    }];
+    let shrunk = [allow("a/b.rs::long", MAX_LINES, 1)];
     let found = violations(&files, &shrunk);
     assert_eq!(found.len(), 2, "{found:?}");
     assert!(found.iter().any(|v| v.contains("over its allowance")));
-    let stale = [Allowance {
-        function: "a/b.rs::gone",
-        lines: 100,
-        nesting: 1,
-    }];
+    let stale = [allow("a/b.rs::gone", 100, 1)];
     assert!(violations(&files, &stale)
         .iter()
         .any(|v| v.contains("delete its line")));
