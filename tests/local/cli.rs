@@ -1343,29 +1343,20 @@ fn two_runs_on_one_scope_take_turns_and_ctrl_c_of_the_first_releases_the_lock() 
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// A pause hook event, as ECS emits it (detail-type "ECS Hook State Change"), naming a
-/// deployment of service `app` in cluster `prod`.
-fn hook_event_file(dir: &TempDir) -> PathBuf {
-    let event = json!({
-        "version": "0", "id": "hook-event-1", "detail-type": "ECS Hook State Change",
-        "source": "aws.ecs", "account": "123456789012", "time": "2026-11-25T12:00:00Z",
-        "region": "eu-west-1", "resources": [],
-        "detail": {
-            "eventName": "HOOK_AWAITING_ACTION", "hookType": "PAUSE", "hookId": "ecs-pause-local",
-            "lifecycleStage": "PRE_SCALE_UP",
-            "clusterArn": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
-            "serviceArn": "arn:aws:ecs:eu-west-1:123456789012:service/prod/app",
-            "serviceDeploymentArn": "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/app/d1"
-        }
-    });
-    dir.write("hook-event.json", &event.to_string())
+/// The repository's example pause hook event (examples/hooks/hook-event.json, as ECS emits it:
+/// detail-type "ECS Hook State Change"), naming a deployment of service `app` in cluster `prod`.
+fn hook_event_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/hooks/hook-event.json")
 }
+
+/// The hook id the example event carries.
+const EXAMPLE_HOOK_ID: &str = "ecs-pause-e7tK9G_WRJqNF_EOMjztDXfKenlJuEUVjsNStf4WLKw";
 
 #[test]
 fn a_hook_event_runs_the_file_as_the_target_revision_and_answers_the_hook() {
     let dir = TempDir::new("hook");
     let td = sqlite_example(&dir);
-    let event = hook_event_file(&dir);
+    let event = hook_event_file();
     let args = [
         "local",
         "--task-definition",
@@ -1381,7 +1372,7 @@ fn a_hook_event_runs_the_file_as_the_target_revision_and_answers_the_hook() {
     for expected in [
         "- FromDeployment",
         "- ContinueDeployment",
-        "answered CONTINUE to hook ecs-pause-local",
+        format!("answered CONTINUE to hook {EXAMPLE_HOOK_ID}").as_str(),
     ] {
         assert!(
             ok.stdout.contains(expected),
@@ -1407,7 +1398,7 @@ fn a_hook_event_runs_the_file_as_the_target_revision_and_answers_the_hook() {
     for expected in [
         "- StopTask",
         "- RollBackDeployment",
-        "answered ROLLBACK to hook ecs-pause-local",
+        format!("answered ROLLBACK to hook {EXAMPLE_HOOK_ID}").as_str(),
         "failed: Migration.NonZeroExit",
     ] {
         assert!(
