@@ -2,7 +2,8 @@
 //! (statemachine/migration.asl.json) runs in the embedded engine with the real steps, bound to
 //! the local runner (`crate::local`), which runs the task as a local process or a Docker
 //! container. Exit 0 when the migration succeeded, 1 when it failed (Error and Cause printed),
-//! 2 for usage errors (a bad flag, an unreadable or invalid task definition file, no Docker),
+//! 2 for usage errors (a bad flag; a task definition or event file that is unreadable, invalid
+//! or too large; no Docker),
 //! 128 + N when signal N (SIGINT, SIGTERM, SIGHUP) stopped it, after it stopped the task.
 
 use std::path::PathBuf;
@@ -60,7 +61,8 @@ pub struct LocalArgs {
     pub task_definition: PathBuf,
 
     /// The execution input: an EventBridge event or {"taskdef_arn": "..."}; `-` reads standard
-    /// input. Without it: {"taskdef_arn": "<family>"}.
+    /// input. Without it: {"taskdef_arn": "<family>"}. Input that is not JSON or is over 256 KiB
+    /// (without --no-limits) is refused before anything runs (exit 2).
     #[arg(long, value_name = "FILE|-")]
     pub event: Option<String>,
 
@@ -91,9 +93,9 @@ pub struct LocalArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Turn off AWS's quotas in the embedded engine (25,000 history events; 256 KiB of
-    /// execution input and of any state's input, output or result), which are on by default
-    /// so a run that passes here fits in Step Functions.
+    /// Turn off AWS's quotas (25,000 history events; 256 KiB of execution input, --event
+    /// included, and of any state's input, output or result), which are on by default so a
+    /// run that passes here fits in Step Functions.
     #[arg(long)]
     pub no_limits: bool,
 
@@ -130,7 +132,7 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
         setup::load_task_definition(&args.task_definition, args.container.as_deref())?;
     // Secrets and --env/--env-file: resolved (or refused) before anything starts.
     let secrets_note = env::apply(&mut taskdef, &container, &args.env, &args.env_file)?;
-    let input = setup::read_event(args.event.as_deref(), &taskdef.family)?;
+    let input = setup::read_event(args.event.as_deref(), &taskdef.family, args.no_limits)?;
     let mut settings = setup::settings(
         &taskdef,
         &container,
@@ -145,11 +147,7 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
             .unwrap_or_else(|| FileLockTable::default_dir(|name| std::env::var(name).ok())),
     );
     // A pause hook event: the deployment it names is a local double rolling out FILE.
-    let hook = input
-        .as_ref()
-        .ok()
-        .and_then(parse_hook_event)
-        .and_then(Result::ok);
+    let hook = parse_hook_event(&input).and_then(Result::ok);
     let hook_deployment = hook
         .as_ref()
         .map(|hook| deployment::paused_deployment(hook, &taskdef));
@@ -187,36 +185,27 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
     if let Some(note) = &secrets_note {
         relay.message(note);
     }
-    if let Some(note) = input
-        .as_ref()
-        .ok()
-        .and_then(|input| setup::stand_in_note(ecs.task_definition(), input))
-    {
+    if let Some(note) = setup::stand_in_note(ecs.task_definition(), &input) {
         relay.message(&note);
     }
     let began = Instant::now();
-    let (ending, stopped_by) = match input {
-        Err(invalid) => (Ending::Failed(invalid.to_state_error()), None),
-        Ok(input) => {
-            let limits = if args.no_limits {
-                Limits::none()
-            } else {
-                Limits::aws()
-            };
-            let deployments: Arc<dyn Deployments> = match &hook_deployment {
-                Some(double) => double.clone(),
-                None => Arc::new(NoDeployments),
-            };
-            let run = Run {
-                settings: &settings,
-                stop_timeout,
-                limits,
-                lock: &lock,
-                deployments,
-            };
-            follow(&ecs, &run, input, &relay, &mut signals).await?
-        }
+    let limits = if args.no_limits {
+        Limits::none()
+    } else {
+        Limits::aws()
     };
+    let deployments: Arc<dyn Deployments> = match &hook_deployment {
+        Some(double) => double.clone(),
+        None => Arc::new(NoDeployments),
+    };
+    let run = Run {
+        settings: &settings,
+        stop_timeout,
+        limits,
+        lock: &lock,
+        deployments,
+    };
+    let (ending, stopped_by) = follow(&ecs, &run, input, &relay, &mut signals).await?;
     if let (Some(hook), Some(double)) = (&hook, &hook_deployment) {
         relay.message(&deployment::answer_line(hook, double));
     }

@@ -695,9 +695,7 @@ fn bad_events_fail_the_execution_without_starting_a_task() {
                "region": "local", "resources": [], "detail": detail})
         .to_string()
     };
-    let huge = "a".repeat(1 << 20);
     let cases: Vec<(&str, String, &str, &str)> = vec![
-        ("not-json", "{\"taskdef_arn\": ".into(), "Migration.InvalidEvent", "not JSON"),
         (
             "wrong-source",
             json!({"source": "aws.ecs", "detail-type": "AWS ECS Migration Task", "detail": {"taskdef_arn": "demo"}}).to_string(),
@@ -709,7 +707,6 @@ fn bad_events_fail_the_execution_without_starting_a_task() {
         ("null-arn", json!({"taskdef_arn": null}).to_string(), "Migration.InvalidEvent", "taskdef_arn"),
         ("other-family", envelope(json!({"taskdef_arn": "payments"})), "Migration.NotAllowed", "payments"),
         ("detail-not-json", envelope(json!("{oops")), "Migration.InvalidEvent", "detail is a string that is not JSON"),
-        ("huge-arn", json!({"taskdef_arn": huge}).to_string(), "Migration.InvalidEvent", "larger than"),
         ("huge-detail-arn", envelope(json!({"taskdef_arn": "a".repeat(200_000)})), "Migration.InvalidEvent", "characters long"),
         ("command-in-event", json!({"taskdef_arn": "demo", "command": ["rm", "-rf", "/"]}).to_string(), "Migration.NotAllowed", "command"),
     ];
@@ -764,24 +761,56 @@ fn bad_events_fail_the_execution_without_starting_a_task() {
         Some(&envelope(json!({"taskdef_arn": "demo:1"}))),
     );
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+}
+
+/// One rule for every file on the command line: an event StartExecution would refuse (not JSON,
+/// over 256 KiB) is a usage error, exit 2, as a missing one is; nothing runs. `--no-limits`
+/// lifts the size limit, and the refusal says so.
+#[test]
+fn event_files_the_command_cannot_use_exit_2_and_no_limits_lifts_the_size_limit() {
+    let dir = TempDir::new("event-files");
+    let td = dir.taskdef(json!({}));
+    let huge = json!({"taskdef_arn": "demo", "pad": "a".repeat(300 * 1024)}).to_string();
+    let cases: Vec<(&str, Option<String>, &str)> = vec![
+        ("missing", None, "cannot read event file"),
+        ("not-json", Some("{\"taskdef_arn\": ".into()), "is not JSON"),
+        ("huge", Some(huge.clone()), "pass --no-limits"),
+    ];
+    for (name, text, fragment) in cases {
+        let file = dir.0.join(format!("{name}.json"));
+        if let Some(text) = &text {
+            std::fs::write(&file, text).unwrap();
+        }
+        let run = ecs_migrate(
+            &["local", "--task-definition", path(&td), "--event", path(&file), "--", "true"],
+            None,
+        );
+        assert_eq!(run.code, Some(2), "{name}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(fragment), "{name}: {}", run.stderr);
+        assert!(!run.stdout.contains("- RunTask"), "{name}: {}", run.stdout);
+    }
+    let run = ecs_migrate(
+        &["local", "--task-definition", path(&td), "--event", "-", "--", "true"],
+        Some("not json"),
+    );
+    assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("standard input is not JSON"), "{}", run.stderr);
+
+    let file = dir.write("huge.json", &huge);
     let run = ecs_migrate(
         &[
             "local",
             "--task-definition",
             path(&td),
             "--event",
-            "-",
+            path(&file),
+            "--no-limits",
             "--",
             "true",
         ],
-        Some("not json"),
+        None,
     );
-    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stdout.contains("Migration.InvalidEvent"),
-        "{}",
-        run.stdout
-    );
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
 }
 
 #[test]
