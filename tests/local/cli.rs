@@ -1438,3 +1438,57 @@ fn a_hook_event_runs_the_file_as_the_target_revision_and_answers_the_hook() {
     }
     assert!(!failed.stdout.contains("ContinueDeployment"));
 }
+
+/// Local causes name the flags the user typed (`--timeout 1`, `--lock-wait 0`), not the
+/// functions' settings (MAX_DURATION_SECONDS, LOCK_WAIT_SECONDS) they stand for.
+#[tokio::test]
+async fn causes_name_the_flags_typed_not_the_aws_settings() {
+    use ecs_migrate::ports::lock::{Expected, FileLockTable, LockItem, LockTable};
+    let dir = TempDir::new("flag-names");
+    let td = dir.taskdef(json!({"stopTimeout": 2}));
+    let run = ecs_migrate(
+        &["local", "--task-definition", path(&td), "--timeout", "1", "--", "sleep", "30"],
+        None,
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("(--timeout 1, counted from"), "{}", run.stdout);
+    assert!(!run.stdout.contains("MAX_DURATION_SECONDS"), "{}", run.stdout);
+
+    // Another run holds the scope's lock for ten more minutes.
+    let locks = dir.0.join("locks");
+    let now = chrono::Utc::now();
+    let held = LockItem {
+        scope: "demo".into(),
+        holder: "arn:aws:states:local:000000000000:execution:ecs-migrate:other-run".into(),
+        execution_name: Some("other-run".into()),
+        client_token: "token".into(),
+        taskdef_arn: "arn:aws:ecs:local:000000000000:task-definition/demo:1".into(),
+        family: "demo".into(),
+        revision: 1,
+        cluster: "local".into(),
+        started_by: "ecs-migrate/other-run".into(),
+        task_arn: None,
+        since: now,
+        lease_until: now + chrono::Duration::minutes(10),
+    };
+    let table = FileLockTable::new(&locks);
+    assert!(table.put(&held, Expected::Free).await.unwrap());
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--lock-dir",
+            path(&locks),
+            "--lock-wait",
+            "0",
+            "--",
+            "true",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("failed: Migration.Locked"), "{}", run.stdout);
+    assert!(run.stdout.contains("(--lock-wait 0)"), "{}", run.stdout);
+    assert!(!run.stdout.contains("LOCK_WAIT_SECONDS"), "{}", run.stdout);
+}

@@ -14,7 +14,7 @@ use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::LocalTaskDefinition;
 use crate::machine::FunctionArns;
 use crate::ports::ecs::{AwsVpc, Placement};
-use crate::settings::{Settings, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS, MIN_LOCK_LEASE_SECONDS};
+use crate::settings::{Settings, SettingsOrigin, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS, MIN_LOCK_LEASE_SECONDS};
 
 /// The cluster name local tasks report.
 pub const LOCAL_CLUSTER: &str = "local";
@@ -170,6 +170,7 @@ pub fn settings(
         lock_scope: None,
         lock_wait: Duration::from_secs(1800),
         lock_lease: Duration::from_secs(MIN_LOCK_LEASE_SECONDS),
+        origin: SettingsOrigin::LocalFlags,
     }
 }
 
