@@ -180,7 +180,7 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
     relay.message(&format!(
         "{} (family {family}), container {container}, command: {}",
         args.task_definition.display(),
-        settings.command.join(" ")
+        progress::shell_quoted(&settings.command)
     ));
     if let Some(note) = &secrets_note {
         relay.message(note);

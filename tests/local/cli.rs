@@ -1425,6 +1425,7 @@ fn a_hook_event_runs_the_file_as_the_target_revision_and_answers_the_hook() {
     let failed = ecs_migrate(&failing, None);
     assert_eq!(failed.code, Some(1), "{}{}", failed.stdout, failed.stderr);
     for expected in [
+        "command: sh -c 'exit 3'",
         "- StopTask",
         "- RollBackDeployment",
         format!("answered ROLLBACK to hook {EXAMPLE_HOOK_ID}").as_str(),

@@ -169,6 +169,23 @@ fn short_id(task_arn: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
 
+/// The command as a POSIX shell would take it back: `sh -c 'echo about to fail; exit 3'`.
+/// Words of only safe characters stay bare; others are single-quoted (`'` as `'\''`).
+pub fn shell_quoted(command: &[String]) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    command
+        .iter()
+        .map(|word| {
+            if !word.is_empty() && word.chars().all(safe) {
+                word.clone()
+            } else {
+                format!("'{}'", word.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn seconds(duration: Duration) -> String {
     format!("{:.1} s", duration.as_secs_f64())
 }
@@ -215,6 +232,23 @@ mod tests {
     use super::*;
 
     const ARN: &str = "arn:aws:ecs:local:000000000000:task/local/0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn commands_are_shell_quoted() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            shell_quoted(&words(&["python3", "examples/local/migrate.py"])),
+            "python3 examples/local/migrate.py"
+        );
+        assert_eq!(
+            shell_quoted(&words(&["sh", "-c", "echo about to fail; exit 3"])),
+            "sh -c 'echo about to fail; exit 3'"
+        );
+        assert_eq!(
+            shell_quoted(&words(&["echo", "it's", ""])),
+            r#"echo 'it'\''s' ''"#
+        );
+    }
 
     #[test]
     fn counts_have_thousands_separators() {
