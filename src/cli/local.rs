@@ -7,7 +7,7 @@
 //! 128 + N when signal N (SIGINT, SIGTERM, SIGHUP) stopped it, after it stopped the task.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -205,7 +205,9 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
         lock: &lock,
         deployments,
     };
-    let (ending, stopped_by) = follow(&ecs, &run, input, &relay, &mut signals).await?;
+    let lock_timer = Arc::new(Mutex::new(LockWaitTimer::default()));
+    let (ending, stopped_by) =
+        follow(&ecs, &run, input, &relay, &mut signals, lock_timer.clone()).await?;
     if let (Some(hook), Some(double)) = (&hook, &hook_deployment) {
         relay.message(&deployment::answer_line(hook, double));
     }
@@ -218,6 +220,9 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
             .and_then(|c| c.exit_code),
         task_arn: last.map(|t| t.task_arn),
         duration: began.elapsed(),
+        lock_wait: lock_timer
+            .lock()
+            .map_or(Duration::ZERO, |timer| timer.waited(Instant::now())),
     };
     let outcome = match (stopped_by, &summary.ending) {
         (Some(signal), _) => Outcome::Signalled(signal.number()),
@@ -249,6 +254,7 @@ async fn follow(
     input: Value,
     relay: &relay::Relay,
     signals: &mut StopSignals,
+    lock_timer: Arc<Mutex<LockWaitTimer>>,
 ) -> Result<(Ending, Option<StopSignal>), UsageError> {
     let Run {
         settings,
@@ -290,6 +296,9 @@ async fn follow(
     let observer = move |event: &HistoryEvent| {
         if event.event_type.as_str().ends_with("StateEntered") {
             if let Some(name) = event.state_name() {
+                if let Ok(mut timer) = lock_timer.lock() {
+                    timer.entered(name, Instant::now());
+                }
                 state_notes.note(Note::State(name.to_string()));
             }
         }
@@ -384,6 +393,36 @@ async fn follow(
     Ok((ending, stopped_by))
 }
 
+/// How long the run waited for the migration lock: from entering AcquireLock to entering the
+/// first state after the lock's Choice (LockTaken), as the engine reports the states.
+#[derive(Debug, Default)]
+struct LockWaitTimer {
+    began: Option<Instant>,
+    ended: Option<Instant>,
+}
+
+impl LockWaitTimer {
+    fn entered(&mut self, state: &str, at: Instant) {
+        match state {
+            // AcquireLock comes back through LockTaken while another run holds the lock.
+            "AcquireLock" | "LockTaken" => {
+                self.began.get_or_insert(at);
+            }
+            _ if self.began.is_some() => {
+                self.ended.get_or_insert(at);
+            }
+            _ => {}
+        }
+    }
+
+    /// The wait, up to `now` if the run stopped while waiting.
+    fn waited(&self, now: Instant) -> Duration {
+        self.began.map_or(Duration::ZERO, |began| {
+            self.ended.unwrap_or(now).saturating_duration_since(began)
+        })
+    }
+}
+
 /// Says, before the run waits for it, which run holds the scope's lock on this machine.
 async fn say_who_holds_the_lock(
     lock: &FileLockTable,
@@ -469,4 +508,33 @@ async fn interrupted(ecs: &LocalEcs, settings: &Settings, signal: StopSignal) ->
     let stream = LogStream::for_container(log.as_ref(), &settings.container, &task.task_arn).ok();
     let cause = append_log_tail(ecs, settings.log_tail_lines, stream.as_ref(), cause).await;
     MigrationError::TaskStopped(cause).to_state_error()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_wait_runs_from_acquire_lock_to_the_state_after_it() {
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let mut timer = LockWaitTimer::default();
+        timer.entered("ValidateEvent", at(0));
+        assert_eq!(timer.waited(at(5)), Duration::ZERO);
+        for (state, ms) in [
+            ("AcquireLock", 10),
+            ("LockTaken", 20),
+            ("AcquireLock", 30),
+            ("LockTaken", 40),
+            ("RunTask", 50),
+            ("PollStatus", 60),
+        ] {
+            timer.entered(state, at(ms));
+        }
+        assert_eq!(timer.waited(at(1000)), Duration::from_millis(40));
+        // Stopped while still waiting: up to now.
+        let mut waiting = LockWaitTimer::default();
+        waiting.entered("AcquireLock", at(10));
+        assert_eq!(waiting.waited(at(110)), Duration::from_millis(100));
+    }
 }

@@ -1363,6 +1363,13 @@ fn two_runs_on_one_scope_take_turns_and_ctrl_c_of_the_first_releases_the_lock() 
         second_out.iter().any(|l| l.contains("second-run-42")),
         "{second_out:?}"
     );
+    // Its duration says how much of it was the wait for the first run.
+    assert!(
+        second_out
+            .iter()
+            .any(|l| l.starts_with("succeeded:") && l.contains("of it waiting for the migration lock")),
+        "{second_out:?}"
+    );
     // Nothing is left locked.
     let left: Vec<_> = std::fs::read_dir(&locks)
         .unwrap()

@@ -37,7 +37,10 @@ pub struct Summary {
     pub ending: Ending,
     pub task_arn: Option<String>,
     pub exit_code: Option<i32>,
+    /// The whole run, the wait for the migration lock included.
     pub duration: Duration,
+    /// The part of `duration` spent waiting for another run's migration lock.
+    pub lock_wait: Duration,
 }
 
 /// Writes progress to stdout (text) or stderr (`--json`, so stdout holds only the result).
@@ -191,7 +194,9 @@ fn seconds(duration: Duration) -> String {
 }
 
 /// `succeeded: exit code 0, 1.2 s (task ID)` or
-/// `failed: Migration.NonZeroExit, exit code 1, after 3.4 s (task ID)`.
+/// `failed: Migration.NonZeroExit, exit code 1, after 3.4 s (task ID)`; a run that waited for
+/// the migration lock says how much of its time that was: `14.0 s, 12.8 s of it waiting for
+/// the migration lock`.
 pub fn summary_line(summary: &Summary) -> String {
     let task = summary
         .task_arn
@@ -202,13 +207,17 @@ pub fn summary_line(summary: &Summary) -> String {
         .exit_code
         .map(|c| format!("exit code {c}, "))
         .unwrap_or_default();
+    let mut took = seconds(summary.duration);
+    // Shown once it rounds to a tenth of a second: an uncontended lock takes milliseconds.
+    if summary.lock_wait >= Duration::from_millis(50) {
+        took.push_str(&format!(
+            ", {} of it waiting for the migration lock",
+            seconds(summary.lock_wait)
+        ));
+    }
     match &summary.ending {
-        Ending::Succeeded(_) => format!("succeeded: {exit}{}{task}", seconds(summary.duration)),
-        Ending::Failed(error) => format!(
-            "failed: {}, {exit}after {}{task}",
-            error.error,
-            seconds(summary.duration)
-        ),
+        Ending::Succeeded(_) => format!("succeeded: {exit}{took}{task}"),
+        Ending::Failed(error) => format!("failed: {}, {exit}after {took}{task}", error.error),
     }
 }
 
@@ -223,7 +232,9 @@ pub fn summary_json(summary: &Summary) -> Value {
     };
     object["task_arn"] = json!(summary.task_arn);
     object["exit_code"] = json!(summary.exit_code);
-    object["duration_seconds"] = json!((summary.duration.as_secs_f64() * 1000.0).round() / 1000.0);
+    let millis = |d: Duration| (d.as_secs_f64() * 1000.0).round() / 1000.0;
+    object["duration_seconds"] = json!(millis(summary.duration));
+    object["lock_wait_seconds"] = json!(millis(summary.lock_wait));
     object
 }
 
@@ -266,6 +277,7 @@ mod tests {
             task_arn: Some(ARN.into()),
             exit_code: Some(0),
             duration: Duration::from_millis(1234),
+            lock_wait: Duration::from_millis(3),
         };
         assert_eq!(
             summary_line(&ok),
@@ -279,6 +291,7 @@ mod tests {
             task_arn: None,
             exit_code: Some(1),
             duration: Duration::from_secs(3),
+            lock_wait: Duration::ZERO,
         };
         assert_eq!(
             summary_line(&failed),
@@ -289,5 +302,15 @@ mod tests {
         assert_eq!(value["error"], "Migration.NonZeroExit");
         assert_eq!(value["exit_code"], 1);
         assert_eq!(value["duration_seconds"], 3.0);
+        let waited = Summary {
+            duration: Duration::from_millis(14_000),
+            lock_wait: Duration::from_millis(12_800),
+            ..ok.clone()
+        };
+        assert_eq!(
+            summary_line(&waited),
+            "succeeded: exit code 0, 14.0 s, 12.8 s of it waiting for the migration lock (task 0123456789abcdef0123456789abcdef)"
+        );
+        assert_eq!(summary_json(&waited)["lock_wait_seconds"], 12.8);
     }
 }
