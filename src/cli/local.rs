@@ -76,7 +76,8 @@ pub struct LocalArgs {
     pub timeout: u64,
 
     /// Set a variable for the task, over the task definition's `environment`; NAME alone takes
-    /// this machine's value. Also fills a `secrets` entry of that name (repeatable).
+    /// this machine's value (an error when it is unset). Also fills a `secrets` entry of that
+    /// name (repeatable).
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = env::parse_assignment)]
     pub env: Vec<(String, Option<String>)>,
 
