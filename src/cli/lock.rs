@@ -516,7 +516,10 @@ mod tests {
         }
         // start, wait and run keep the ARN's region.
         let wait = cli.find_subcommand("wait").unwrap();
-        let region = wait.get_arguments().find(|a| a.get_id() == "region").unwrap();
+        let region = wait
+            .get_arguments()
+            .find(|a| a.get_id() == "region")
+            .unwrap();
         assert!(region.get_help().unwrap().to_string().contains("ARN"));
     }
 

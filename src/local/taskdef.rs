@@ -1095,11 +1095,17 @@ mod tests {
             (event, "an execution input"),
             (r#"{"taskdef_arn": "app:42"}"#, "give it to --event"),
             ("{}", "an empty object"),
-            (r#"{"name": "x", "image": "y"}"#, "an object with keys name, image"),
+            (
+                r#"{"name": "x", "image": "y"}"#,
+                "an object with keys name, image",
+            ),
         ] {
             let err = LocalTaskDefinition::parse("td.json", text).unwrap_err();
             let message = err.to_string();
-            assert!(message.contains("td.json is not a task definition"), "{message}");
+            assert!(
+                message.contains("td.json is not a task definition"),
+                "{message}"
+            );
             assert!(message.contains(looks_like), "{message}");
             assert!(!message.contains("has no family"), "{message}");
         }

@@ -410,19 +410,28 @@ fn the_example_mock_config_walks_the_migration_machine() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let definition = root.join("statemachine/migration.asl.json");
     let mocks = root.join("examples/asl/MockConfigFile.json");
-    let config: Value =
-        serde_json::from_str(&std::fs::read_to_string(&mocks).unwrap()).unwrap();
+    let config: Value = serde_json::from_str(&std::fs::read_to_string(&mocks).unwrap()).unwrap();
     // Test case -> (status, error, a state it must pass through).
     let expected = [
         ("HappyPath", "SUCCEEDED", None, "CheckExitCode"),
-        ("CapacityThenThrottled", "SUCCEEDED", None, "WaitForCapacity"),
+        (
+            "CapacityThenThrottled",
+            "SUCCEEDED",
+            None,
+            "WaitForCapacity",
+        ),
         (
             "NonZeroExit",
             "FAILED",
             Some("Migration.NonZeroExit"),
             "StopTask",
         ),
-        ("Locked", "FAILED", Some("Migration.Locked"), "FromDeployment"),
+        (
+            "Locked",
+            "FAILED",
+            Some("Migration.Locked"),
+            "FromDeployment",
+        ),
     ];
     let cases: Vec<&String> = config["StateMachines"]["migration"]["TestCases"]
         .as_object()
@@ -433,7 +442,10 @@ fn the_example_mock_config_walks_the_migration_machine() {
     listed.sort_unstable();
     let mut in_file: Vec<&str> = cases.iter().map(|c| c.as_str()).collect();
     in_file.sort_unstable();
-    assert_eq!(in_file, listed, "every test case of the file is checked here");
+    assert_eq!(
+        in_file, listed,
+        "every test case of the file is checked here"
+    );
 
     for (case, status, error, passes) in expected {
         let out = asl(&[
@@ -459,7 +471,11 @@ fn the_example_mock_config_walks_the_migration_machine() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|e| e["type"].as_str().is_some_and(|t| t.ends_with("StateEntered")))
+            .filter(|e| {
+                e["type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("StateEntered"))
+            })
             .filter_map(|e| e["stateEnteredEventDetails"]["name"].as_str())
             .collect();
         assert!(entered.contains(&passes), "{case}: {entered:?}");

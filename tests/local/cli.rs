@@ -782,7 +782,15 @@ fn event_files_the_command_cannot_use_exit_2_and_no_limits_lifts_the_size_limit(
             std::fs::write(&file, text).unwrap();
         }
         let run = ecs_migrate(
-            &["local", "--task-definition", path(&td), "--event", path(&file), "--", "true"],
+            &[
+                "local",
+                "--task-definition",
+                path(&td),
+                "--event",
+                path(&file),
+                "--",
+                "true",
+            ],
             None,
         );
         assert_eq!(run.code, Some(2), "{name}: {}{}", run.stdout, run.stderr);
@@ -790,11 +798,23 @@ fn event_files_the_command_cannot_use_exit_2_and_no_limits_lifts_the_size_limit(
         assert!(!run.stdout.contains("- RunTask"), "{name}: {}", run.stdout);
     }
     let run = ecs_migrate(
-        &["local", "--task-definition", path(&td), "--event", "-", "--", "true"],
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--event",
+            "-",
+            "--",
+            "true",
+        ],
         Some("not json"),
     );
     assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("standard input is not JSON"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("standard input is not JSON"),
+        "{}",
+        run.stderr
+    );
 
     let file = dir.write("huge.json", &huge);
     let run = ecs_migrate(
@@ -1367,7 +1387,8 @@ fn two_runs_on_one_scope_take_turns_and_ctrl_c_of_the_first_releases_the_lock() 
     assert!(
         second_out
             .iter()
-            .any(|l| l.starts_with("succeeded:") && l.contains("of it waiting for the migration lock")),
+            .any(|l| l.starts_with("succeeded:")
+                && l.contains("of it waiting for the migration lock")),
         "{second_out:?}"
     );
     // Nothing is left locked.
@@ -1455,12 +1476,29 @@ async fn causes_name_the_flags_typed_not_the_aws_settings() {
     let dir = TempDir::new("flag-names");
     let td = dir.taskdef(json!({"stopTimeout": 2}));
     let run = ecs_migrate(
-        &["local", "--task-definition", path(&td), "--timeout", "1", "--", "sleep", "30"],
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--timeout",
+            "1",
+            "--",
+            "sleep",
+            "30",
+        ],
         None,
     );
     assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("(--timeout 1, counted from"), "{}", run.stdout);
-    assert!(!run.stdout.contains("MAX_DURATION_SECONDS"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("(--timeout 1, counted from"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("MAX_DURATION_SECONDS"),
+        "{}",
+        run.stdout
+    );
 
     // Another run holds the scope's lock for ten more minutes.
     let locks = dir.0.join("locks");
@@ -1496,7 +1534,11 @@ async fn causes_name_the_flags_typed_not_the_aws_settings() {
         None,
     );
     assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("failed: Migration.Locked"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("failed: Migration.Locked"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("(--lock-wait 0)"), "{}", run.stdout);
     assert!(!run.stdout.contains("LOCK_WAIT_SECONDS"), "{}", run.stdout);
 }

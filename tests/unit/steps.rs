@@ -960,7 +960,9 @@ async fn check_exit_code_says_log_line_for_one_line() {
     .unwrap_err();
     let cause = err.message();
     assert!(
-        cause.contains("--- last log line of ecs/fastapi/0123456789abcdef in log group /ecs/app ---"),
+        cause.contains(
+            "--- last log line of ecs/fastapi/0123456789abcdef in log group /ecs/app ---"
+        ),
         "{cause}"
     );
 }

@@ -14,7 +14,9 @@ use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::LocalTaskDefinition;
 use crate::machine::FunctionArns;
 use crate::ports::ecs::{AwsVpc, Placement};
-use crate::settings::{Settings, SettingsOrigin, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS, MIN_LOCK_LEASE_SECONDS};
+use crate::settings::{
+    Settings, SettingsOrigin, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS, MIN_LOCK_LEASE_SECONDS,
+};
 
 /// The cluster name local tasks report.
 pub const LOCAL_CLUSTER: &str = "local";
@@ -51,11 +53,7 @@ fn advise(err: TaskDefError) -> UsageError {
 /// (input that is unreadable, not JSON, or over Step Functions' 256 KiB unless `--no-limits`)
 /// is a usage error, exit 2, like any other bad file on the command line; JSON the state
 /// machine refuses is the execution's `Migration.InvalidEvent`, exit 1.
-pub fn read_event(
-    event: Option<&str>,
-    family: &str,
-    no_limits: bool,
-) -> Result<Value, UsageError> {
+pub fn read_event(event: Option<&str>, family: &str, no_limits: bool) -> Result<Value, UsageError> {
     let limit = if no_limits {
         MAX_INPUT_FILE_BYTES
     } else {
@@ -193,8 +191,8 @@ mod tests {
             "{{\"taskdef_arn\": \"app\", \"pad\": \"{}\"}}",
             "x".repeat(1 << 20)
         );
-        let err = parse_event(huge.as_bytes(), "standard input", MAX_EXECUTION_INPUT_BYTES)
-            .unwrap_err();
+        let err =
+            parse_event(huge.as_bytes(), "standard input", MAX_EXECUTION_INPUT_BYTES).unwrap_err();
         assert!(err.to_string().contains("--no-limits"), "{err}");
         // --no-limits reads it.
         assert_eq!(

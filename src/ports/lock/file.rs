@@ -261,7 +261,10 @@ mod tests {
         assert!(b.release(scope, "y").await.unwrap());
         assert_eq!(a.get(scope).await.unwrap(), None);
         // Released (and read while free): no lock file and no guard file is left behind.
-        let left: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         assert!(left.is_empty(), "{left:?}");
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -287,8 +290,7 @@ mod tests {
                             .block_on(table.put(&item("race", &me, 2_000), Expected::Free))
                             .unwrap();
                         if taken {
-                            let before =
-                                holders.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            let before = holders.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                             assert_eq!(before, 0, "two holders at once");
                             holders.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                             assert!(runtime.block_on(table.release("race", &me)).unwrap());
@@ -300,7 +302,10 @@ mod tests {
         for thread in threads {
             thread.join().unwrap();
         }
-        let left: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         assert!(left.is_empty(), "{left:?}");
         fs::remove_dir_all(&dir).unwrap();
     }
