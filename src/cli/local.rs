@@ -223,7 +223,8 @@ pub async fn run(args: LocalArgs) -> Result<Outcome, UsageError> {
         duration: began.elapsed(),
         lock_wait: lock_timer
             .lock()
-            .map_or(Duration::ZERO, |timer| timer.waited(Instant::now())),
+            .ok()
+            .and_then(|timer| timer.waited(Instant::now())),
     };
     let outcome = match (stopped_by, &summary.ending) {
         (Some(signal), _) => Outcome::Signalled(signal.number()),
@@ -294,10 +295,11 @@ async fn follow(
         },
     )
     .with_deployments(deployments.clone());
+    let state_timer = lock_timer.clone();
     let observer = move |event: &HistoryEvent| {
         if event.event_type.as_str().ends_with("StateEntered") {
             if let Some(name) = event.state_name() {
-                if let Ok(mut timer) = lock_timer.lock() {
+                if let Ok(mut timer) = state_timer.lock() {
                     timer.entered(name, Instant::now());
                 }
                 state_notes.note(Note::State(name.to_string()));
@@ -320,7 +322,11 @@ async fn follow(
         .with_observer(Arc::new(observer));
     let holder = executor.execution_arn(&execution_name);
     let scope = scope_of(settings, family);
-    say_who_holds_the_lock(lock, &scope, settings, relay).await;
+    if say_who_holds_the_lock(lock, &scope, settings, relay).await {
+        if let Ok(mut timer) = lock_timer.lock() {
+            timer.held_by_another = true;
+        }
+    }
     // A stop signal aborts the execution, as StopExecution would; the task is then stopped
     // below. The engine runs on its own task, so printing a flood of output never holds it up.
     let (abort, aborted) = tokio::sync::oneshot::channel::<()>();
@@ -400,6 +406,8 @@ async fn follow(
 struct LockWaitTimer {
     began: Option<Instant>,
     ended: Option<Instant>,
+    /// Another run held the lock when this one started: it waited, however briefly.
+    held_by_another: bool,
 }
 
 impl LockWaitTimer {
@@ -416,21 +424,24 @@ impl LockWaitTimer {
         }
     }
 
-    /// The wait, up to `now` if the run stopped while waiting.
-    fn waited(&self, now: Instant) -> Duration {
-        self.began.map_or(Duration::ZERO, |began| {
-            self.ended.unwrap_or(now).saturating_duration_since(began)
-        })
+    /// The wait (up to `now` if the run stopped while waiting) when the run waited: another
+    /// run held the lock at the start, or taking it took long enough to show (an uncontended
+    /// lock takes milliseconds).
+    fn waited(&self, now: Instant) -> Option<Duration> {
+        let began = self.began?;
+        let wait = self.ended.unwrap_or(now).saturating_duration_since(began);
+        (self.held_by_another || wait >= Duration::from_millis(50)).then_some(wait)
     }
 }
 
-/// Says, before the run waits for it, which run holds the scope's lock on this machine.
+/// Says, before the run waits for it, which run holds the scope's lock on this machine; true
+/// when one does.
 async fn say_who_holds_the_lock(
     lock: &FileLockTable,
     scope: &str,
     settings: &Settings,
     relay: &relay::Relay,
-) {
+) -> bool {
     match lock.get(scope).await {
         Ok(Some(item)) => {
             let holder = Holder::of(&item).describe();
@@ -440,9 +451,13 @@ async fn say_who_holds_the_lock(
             } else {
                 format!("the migration lock of scope {scope} is held by {holder}: waiting for it, up to {wait} s (--lock-wait)")
             });
+            true
         }
-        Ok(None) => {}
-        Err(err) => relay.message(&format!("cannot read the migration lock: {err}")),
+        Ok(None) => false,
+        Err(err) => {
+            relay.message(&format!("cannot read the migration lock: {err}"));
+            false
+        }
     }
 }
 
@@ -521,7 +536,7 @@ mod tests {
         let at = |ms| start + Duration::from_millis(ms);
         let mut timer = LockWaitTimer::default();
         timer.entered("ValidateEvent", at(0));
-        assert_eq!(timer.waited(at(5)), Duration::ZERO);
+        assert_eq!(timer.waited(at(5)), None);
         for (state, ms) in [
             ("AcquireLock", 10),
             ("LockTaken", 20),
@@ -532,10 +547,13 @@ mod tests {
         ] {
             timer.entered(state, at(ms));
         }
-        assert_eq!(timer.waited(at(1000)), Duration::from_millis(40));
+        // 40 ms: an uncontended lock, unless another run held it at the start.
+        assert_eq!(timer.waited(at(1000)), None);
+        timer.held_by_another = true;
+        assert_eq!(timer.waited(at(1000)), Some(Duration::from_millis(40)));
         // Stopped while still waiting: up to now.
         let mut waiting = LockWaitTimer::default();
         waiting.entered("AcquireLock", at(10));
-        assert_eq!(waiting.waited(at(110)), Duration::from_millis(100));
+        assert_eq!(waiting.waited(at(110)), Some(Duration::from_millis(100)));
     }
 }

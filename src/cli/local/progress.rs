@@ -39,8 +39,8 @@ pub struct Summary {
     pub exit_code: Option<i32>,
     /// The whole run, the wait for the migration lock included.
     pub duration: Duration,
-    /// The part of `duration` spent waiting for another run's migration lock.
-    pub lock_wait: Duration,
+    /// The part of `duration` spent waiting for another run's migration lock, when it waited.
+    pub lock_wait: Option<Duration>,
 }
 
 /// Writes progress to stdout (text) or stderr (`--json`, so stdout holds only the result).
@@ -208,11 +208,10 @@ pub fn summary_line(summary: &Summary) -> String {
         .map(|c| format!("exit code {c}, "))
         .unwrap_or_default();
     let mut took = seconds(summary.duration);
-    // Shown once it rounds to a tenth of a second: an uncontended lock takes milliseconds.
-    if summary.lock_wait >= Duration::from_millis(50) {
+    if let Some(wait) = summary.lock_wait {
         took.push_str(&format!(
             ", {} of it waiting for the migration lock",
-            seconds(summary.lock_wait)
+            seconds(wait)
         ));
     }
     match &summary.ending {
@@ -234,7 +233,7 @@ pub fn summary_json(summary: &Summary) -> Value {
     object["exit_code"] = json!(summary.exit_code);
     let millis = |d: Duration| (d.as_secs_f64() * 1000.0).round() / 1000.0;
     object["duration_seconds"] = json!(millis(summary.duration));
-    object["lock_wait_seconds"] = json!(millis(summary.lock_wait));
+    object["lock_wait_seconds"] = json!(millis(summary.lock_wait.unwrap_or_default()));
     object
 }
 
@@ -277,7 +276,7 @@ mod tests {
             task_arn: Some(ARN.into()),
             exit_code: Some(0),
             duration: Duration::from_millis(1234),
-            lock_wait: Duration::from_millis(3),
+            lock_wait: None,
         };
         assert_eq!(
             summary_line(&ok),
@@ -291,7 +290,7 @@ mod tests {
             task_arn: None,
             exit_code: Some(1),
             duration: Duration::from_secs(3),
-            lock_wait: Duration::ZERO,
+            lock_wait: None,
         };
         assert_eq!(
             summary_line(&failed),
@@ -304,7 +303,7 @@ mod tests {
         assert_eq!(value["duration_seconds"], 3.0);
         let waited = Summary {
             duration: Duration::from_millis(14_000),
-            lock_wait: Duration::from_millis(12_800),
+            lock_wait: Some(Duration::from_millis(12_800)),
             ..ok.clone()
         };
         assert_eq!(
