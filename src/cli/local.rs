@@ -2,11 +2,12 @@
 //! (statemachine/migration.asl.json) runs in the embedded engine with the real steps, bound to
 //! the local runner (`crate::local`), which runs the task as a local process or a Docker
 //! container. Exit 0 when the migration succeeded, 1 when it failed (Error and Cause printed),
-//! 2 for usage errors (a bad flag, an unreadable or invalid task definition file, no Docker),
+//! 2 for usage errors (a bad flag; a task definition or event file that is unreadable, invalid
+//! or too large; no Docker),
 //! 128 + N when signal N (SIGINT, SIGTERM, SIGHUP) stopped it, after it stopped the task.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -61,7 +62,8 @@ pub struct LocalArgs {
     pub task_definition: PathBuf,
 
     /// The execution input: an EventBridge event or {"taskdef_arn": "..."}; `-` reads standard
-    /// input. Without it: {"taskdef_arn": "<family>"}.
+    /// input. Without it: {"taskdef_arn": "<family>"}. Input that is not JSON or is over 256 KiB
+    /// (without --no-limits) is refused before anything runs (exit 2).
     #[arg(long, value_name = "FILE|-")]
     pub event: Option<String>,
 
@@ -75,7 +77,8 @@ pub struct LocalArgs {
     pub timeout: u64,
 
     /// Set a variable for the task, over the task definition's `environment`; NAME alone takes
-    /// this machine's value. Also fills a `secrets` entry of that name (repeatable).
+    /// this machine's value (an error when it is unset). Also fills a `secrets` entry of that
+    /// name (repeatable).
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = env::parse_assignment)]
     pub env: Vec<(String, Option<String>)>,
 
@@ -92,9 +95,9 @@ pub struct LocalArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Turn off AWS's quotas in the embedded engine (25,000 history events; 256 KiB of
-    /// execution input and of any state's input, output or result), which are on by default
-    /// so a run that passes here fits in Step Functions.
+    /// Turn off AWS's quotas (25,000 history events; 256 KiB of execution input, --event
+    /// included, and of any state's input, output or result), which are on by default so a
+    /// run that passes here fits in Step Functions.
     #[arg(long)]
     pub no_limits: bool,
 
@@ -131,7 +134,7 @@ pub async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
         setup::load_task_definition(&args.task_definition, args.container.as_deref())?;
     // Secrets and --env/--env-file: resolved (or refused) before anything starts.
     let secrets_note = env::apply(&mut taskdef, &container, &args.env, &args.env_file)?;
-    let input = setup::read_event(args.event.as_deref(), &taskdef.family)?;
+    let input = setup::read_event(args.event.as_deref(), &taskdef.family, args.no_limits)?;
     let mut settings = setup::settings(
         &taskdef,
         &container,
@@ -146,11 +149,7 @@ pub async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
             .unwrap_or_else(|| FileLockTable::default_dir(|name| std::env::var(name).ok())),
     );
     // A pause hook event: the deployment it names is a local double rolling out FILE.
-    let hook = input
-        .as_ref()
-        .ok()
-        .and_then(parse_hook_event)
-        .and_then(Result::ok);
+    let hook = parse_hook_event(&input).and_then(Result::ok);
     let hook_deployment = hook
         .as_ref()
         .map(|hook| deployment::paused_deployment(hook, &taskdef));
@@ -183,41 +182,34 @@ pub async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
     relay.message(&format!(
         "{} (family {family}), container {container}, command: {}",
         args.task_definition.display(),
-        settings.command.join(" ")
+        progress::shell_quoted(&settings.command)
     ));
     if let Some(note) = &secrets_note {
         relay.message(note);
     }
-    if let Some(note) = input
-        .as_ref()
-        .ok()
-        .and_then(|input| setup::stand_in_note(ecs.task_definition(), input))
-    {
+    if let Some(note) = setup::stand_in_note(ecs.task_definition(), &input) {
         relay.message(&note);
     }
     let began = Instant::now();
-    let (ending, stopped_by) = match input {
-        Err(invalid) => (Ending::Failed(invalid.to_state_error()), None),
-        Ok(input) => {
-            let limits = if args.no_limits {
-                Limits::none()
-            } else {
-                Limits::aws()
-            };
-            let deployments: Arc<dyn Deployments> = match &hook_deployment {
-                Some(double) => double.clone(),
-                None => Arc::new(NoDeployments),
-            };
-            let run = Run {
-                settings: &settings,
-                stop_timeout,
-                limits,
-                lock: &lock,
-                deployments,
-            };
-            follow(&ecs, &run, input, &relay, &mut signals).await?
-        }
+    let limits = if args.no_limits {
+        Limits::none()
+    } else {
+        Limits::aws()
     };
+    let deployments: Arc<dyn Deployments> = match &hook_deployment {
+        Some(double) => double.clone(),
+        None => Arc::new(NoDeployments),
+    };
+    let run = Run {
+        settings: &settings,
+        stop_timeout,
+        limits,
+        lock: &lock,
+        deployments,
+    };
+    let lock_timer = Arc::new(Mutex::new(LockWaitTimer::default()));
+    let (ending, stopped_by) =
+        follow(&ecs, &run, input, &relay, &mut signals, lock_timer.clone()).await?;
     if let (Some(hook), Some(double)) = (&hook, &hook_deployment) {
         relay.message(&deployment::answer_line(hook, double));
     }
@@ -230,6 +222,10 @@ pub async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
             .and_then(|c| c.exit_code),
         task_arn: last.map(|t| t.task_arn),
         duration: began.elapsed(),
+        lock_wait: lock_timer
+            .lock()
+            .ok()
+            .and_then(|timer| timer.waited(Instant::now())),
     };
     let outcome = match (stopped_by, &summary.ending) {
         (Some(signal), _) => CommandOutcome::Signalled(signal.number()),
@@ -261,6 +257,7 @@ async fn follow(
     input: Value,
     relay: &relay::Relay,
     signals: &mut StopSignals,
+    lock_timer: Arc<Mutex<LockWaitTimer>>,
 ) -> Result<(Ending, Option<StopSignal>), UsageError> {
     let Run {
         settings,
@@ -299,9 +296,13 @@ async fn follow(
         },
     )
     .with_deployments(deployments.clone());
+    let state_timer = lock_timer.clone();
     let observer = move |event: &HistoryEvent| {
         if event.event_type.as_str().ends_with("StateEntered") {
             if let Some(name) = event.state_name() {
+                if let Ok(mut timer) = state_timer.lock() {
+                    timer.entered(name, Instant::now());
+                }
                 state_notes.note(Note::State(name.to_string()));
             }
         }
@@ -322,7 +323,11 @@ async fn follow(
         .with_observer(Arc::new(observer));
     let holder = executor.execution_arn(&execution_name);
     let scope = scope_of(settings, family);
-    say_who_holds_the_lock(lock, &scope, settings, relay).await;
+    if say_who_holds_the_lock(lock, &scope, settings, relay).await {
+        if let Ok(mut timer) = lock_timer.lock() {
+            timer.held_by_another = true;
+        }
+    }
     // A stop signal aborts the execution, as StopExecution would; the task is then stopped
     // below. The engine runs on its own task, so printing a flood of output never holds it up.
     let (abort, aborted) = tokio::sync::oneshot::channel::<()>();
@@ -396,13 +401,48 @@ async fn follow(
     Ok((ending, stopped_by))
 }
 
-/// Says, before the run waits for it, which run holds the scope's lock on this machine.
+/// How long the run waited for the migration lock: from entering AcquireLock to entering the
+/// first state after the lock's Choice (LockTaken), as the engine reports the states.
+#[derive(Debug, Default)]
+struct LockWaitTimer {
+    began: Option<Instant>,
+    ended: Option<Instant>,
+    /// Another run held the lock when this one started: it waited, however briefly.
+    held_by_another: bool,
+}
+
+impl LockWaitTimer {
+    fn entered(&mut self, state: &str, at: Instant) {
+        match state {
+            // AcquireLock comes back through LockTaken while another run holds the lock.
+            "AcquireLock" | "LockTaken" => {
+                self.began.get_or_insert(at);
+            }
+            _ if self.began.is_some() => {
+                self.ended.get_or_insert(at);
+            }
+            _ => {}
+        }
+    }
+
+    /// The wait (up to `now` if the run stopped while waiting) when the run waited: another
+    /// run held the lock at the start, or taking it took long enough to show (an uncontended
+    /// lock takes milliseconds).
+    fn waited(&self, now: Instant) -> Option<Duration> {
+        let began = self.began?;
+        let wait = self.ended.unwrap_or(now).saturating_duration_since(began);
+        (self.held_by_another || wait >= Duration::from_millis(50)).then_some(wait)
+    }
+}
+
+/// Says, before the run waits for it, which run holds the scope's lock on this machine; true
+/// when one does.
 async fn say_who_holds_the_lock(
     lock: &FileLockTable,
     scope: &str,
     settings: &Settings,
     relay: &relay::Relay,
-) {
+) -> bool {
     match lock.get(scope).await {
         Ok(Some(item)) => {
             let holder = Holder::of(&item).describe();
@@ -412,9 +452,13 @@ async fn say_who_holds_the_lock(
             } else {
                 format!("the migration lock of scope {scope} is held by {holder}: waiting for it, up to {wait} s (--lock-wait)")
             });
+            true
         }
-        Ok(None) => {}
-        Err(err) => relay.message(&format!("cannot read the migration lock: {err}")),
+        Ok(None) => false,
+        Err(err) => {
+            relay.message(&format!("cannot read the migration lock: {err}"));
+            false
+        }
     }
 }
 
@@ -484,4 +528,36 @@ async fn interrupted(ecs: &LocalEcs, settings: &Settings, signal: StopSignal) ->
     let stream = LogStream::for_container(log.as_ref(), &settings.container, &task.task_arn).ok();
     let cause = append_log_tail(ecs, settings.log_tail_lines, stream.as_ref(), cause).await;
     MigrationError::new(ErrorKind::TaskStopped, cause).to_state_error()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_wait_runs_from_acquire_lock_to_the_state_after_it() {
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let mut timer = LockWaitTimer::default();
+        timer.entered("ValidateEvent", at(0));
+        assert_eq!(timer.waited(at(5)), None);
+        for (state, ms) in [
+            ("AcquireLock", 10),
+            ("LockTaken", 20),
+            ("AcquireLock", 30),
+            ("LockTaken", 40),
+            ("RunTask", 50),
+            ("PollStatus", 60),
+        ] {
+            timer.entered(state, at(ms));
+        }
+        // 40 ms: an uncontended lock, unless another run held it at the start.
+        assert_eq!(timer.waited(at(1000)), None);
+        timer.held_by_another = true;
+        assert_eq!(timer.waited(at(1000)), Some(Duration::from_millis(40)));
+        // Stopped while still waiting: up to now.
+        let mut waiting = LockWaitTimer::default();
+        waiting.entered("AcquireLock", at(10));
+        assert_eq!(waiting.waited(at(110)), Some(Duration::from_millis(100)));
+    }
 }

@@ -42,6 +42,10 @@ pub enum LockCommand {
 
 /// Which lock: the scope, and the table that holds it.
 #[derive(Debug, Clone, clap::Args)]
+// The shared AWS flags' --region help speaks of an execution ARN these commands do not take.
+#[command(mut_arg("region", |arg| arg.help(
+    "The lock table's AWS region [default: AWS_REGION, else the profile's]"
+)))]
 pub struct LockTarget {
     /// The lock scope: LOCK_SCOPE / the Terraform module's `lock_scope`, or else the task
     /// definition family
@@ -491,6 +495,32 @@ mod tests {
 
     fn at(s: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
+    }
+
+    /// `lock status|release --region` takes no ARN, so its help names none.
+    #[test]
+    fn region_help_speaks_of_the_lock_table_not_an_arn() {
+        use clap::CommandFactory;
+        let cli = crate::cli::Cli::command();
+        let lock = cli.find_subcommand("lock").unwrap();
+        for name in ["status", "release"] {
+            let region = lock
+                .find_subcommand(name)
+                .unwrap()
+                .get_arguments()
+                .find(|a| a.get_id() == "region")
+                .unwrap();
+            let help = region.get_help().unwrap().to_string();
+            assert!(help.contains("lock table"), "{name}: {help}");
+            assert!(!help.contains("ARN"), "{name}: {help}");
+        }
+        // start, wait and run keep the ARN's region.
+        let wait = cli.find_subcommand("wait").unwrap();
+        let region = wait
+            .get_arguments()
+            .find(|a| a.get_id() == "region")
+            .unwrap();
+        assert!(region.get_help().unwrap().to_string().contains("ARN"));
     }
 
     fn item(holder: &str, lease_until: i64) -> LockItem {

@@ -62,6 +62,8 @@ pub enum TaskDefError {
     NotJson { path: PathBuf, detail: String },
     #[error("task definition file {path} holds {found}, not an object; give the RegisterTaskDefinition JSON object")]
     NotAnObject { path: PathBuf, found: &'static str },
+    #[error("task definition file {path} is not a task definition: it has neither family nor containerDefinitions, and looks like {looks_like}; give the RegisterTaskDefinition JSON you would pass to `aws ecs register-task-definition --cli-input-json`")]
+    NotATaskDefinition { path: PathBuf, looks_like: String },
     #[error("task definition file {path} has no family; add \"family\": \"NAME\"")]
     MissingFamily { path: PathBuf },
     #[error("task definition file {path}: family {family:?} is not valid; a family is 1-255 letters, digits, hyphens and underscores")]
@@ -106,7 +108,8 @@ impl TaskDefError {
             Self::Unreadable { .. }
             | Self::File(_)
             | Self::NotJson { .. }
-            | Self::NotAnObject { .. } => None,
+            | Self::NotAnObject { .. }
+            | Self::NotATaskDefinition { .. } => None,
             Self::MissingFamily { .. } | Self::BadFamily { .. } => Some("family"),
             Self::NoContainers { .. } | Self::NoEssentialContainer { .. } => {
                 Some("containerDefinitions")
@@ -227,6 +230,12 @@ impl LocalTaskDefinition {
             prefix,
         };
 
+        if !object.contains_key("family") && !object.contains_key("containerDefinitions") {
+            return Err(TaskDefError::NotATaskDefinition {
+                looks_like: looks_like(object),
+                path,
+            });
+        }
         let family = match object.get("family") {
             None | Some(Value::Null) => return Err(TaskDefError::MissingFamily { path }),
             Some(Value::String(family)) => family.clone(),
@@ -723,6 +732,26 @@ impl Parser<'_> {
     }
 }
 
+/// What a JSON object given as a task definition seems to be instead, from its keys, so the
+/// message says which file was mixed up: a state machine, a mock configuration, an event.
+fn looks_like(object: &serde_json::Map<String, Value>) -> String {
+    let has = |key: &str| object.contains_key(key);
+    if has("StartAt") && has("States") {
+        "a state machine definition (Amazon States Language: StartAt, States); run it with `ecs-migrate asl run --definition FILE`".into()
+    } else if has("StateMachines") || has("MockedResponses") {
+        "a Step Functions Local mock configuration (StateMachines, MockedResponses); give it to `ecs-migrate asl run --mock-config`".into()
+    } else if has("taskdef_arn") || (has("detail-type") && has("detail")) {
+        "an execution input (an event or {\"taskdef_arn\": ...}); give it to --event".into()
+    } else if has("serviceName") || has("taskDefinition") {
+        "an ECS service definition (serviceName, taskDefinition)".into()
+    } else if object.is_empty() {
+        "an empty object".into()
+    } else {
+        let keys: Vec<&str> = object.keys().take(5).map(String::as_str).collect();
+        format!("an object with keys {}", keys.join(", "))
+    }
+}
+
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -1052,6 +1081,33 @@ mod tests {
                 "{value}: {message} lacks {fragment:?}"
             );
             assert!(message.contains("td.json"), "{message}");
+        }
+    }
+
+    #[test]
+    fn other_json_files_are_not_task_definitions_and_say_what_they_look_like() {
+        let machine = include_str!("../../statemachine/migration.asl.json");
+        let mocks = include_str!("../../examples/asl/MockConfigFile.json");
+        let event = include_str!("../../examples/hooks/hook-event.json");
+        for (text, looks_like) in [
+            (machine, "a state machine definition"),
+            (mocks, "a Step Functions Local mock configuration"),
+            (event, "an execution input"),
+            (r#"{"taskdef_arn": "app:42"}"#, "give it to --event"),
+            ("{}", "an empty object"),
+            (
+                r#"{"name": "x", "image": "y"}"#,
+                "an object with keys name, image",
+            ),
+        ] {
+            let err = LocalTaskDefinition::parse("td.json", text).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains("td.json is not a task definition"),
+                "{message}"
+            );
+            assert!(message.contains(looks_like), "{message}");
+            assert!(!message.contains("has no family"), "{message}");
         }
     }
 

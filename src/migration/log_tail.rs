@@ -32,11 +32,11 @@ pub async fn append_log_tail(
             cause.push_str(&format!("\n(log stream {} is empty)", describe(stream)));
         }
         Ok(Some(log)) => {
-            cause.push_str(&format!(
-                "\n--- last {} log lines of {} ---",
-                log.len(),
-                describe(stream)
-            ));
+            let count = match log.len() {
+                1 => "log line".to_string(),
+                n => format!("{n} log lines"),
+            };
+            cause.push_str(&format!("\n--- last {count} of {} ---", describe(stream)));
             let mut tail = String::new();
             for line in &log {
                 tail.push('\n');

@@ -70,6 +70,18 @@ pub struct Settings {
     /// and every poll round renew it); after that another execution may take it over, once it
     /// has stopped the holder's task.
     pub lock_lease: Duration,
+    /// Where these settings came from, so a message names what the user set.
+    #[serde(default)]
+    pub origin: SettingsOrigin,
+}
+
+/// Where the settings came from: the functions' environment (Terraform's variables), or
+/// `ecs-migrate local`'s flags, whose user typed `--timeout 1`, not MAX_DURATION_SECONDS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SettingsOrigin {
+    #[default]
+    Environment,
+    LocalFlags,
 }
 
 /// The shortest lease: longer than RunTask's capacity waits (120 s) and a Lambda retry or two
@@ -77,6 +89,23 @@ pub struct Settings {
 pub const MIN_LOCK_LEASE_SECONDS: u64 = 300;
 
 impl Settings {
+    /// `setting MAX_DURATION_SECONDS=3600`, or `--timeout 3600` for `ecs-migrate local`.
+    pub fn max_duration_named(&self) -> String {
+        let seconds = self.max_duration.as_secs();
+        match self.origin {
+            SettingsOrigin::Environment => format!("setting MAX_DURATION_SECONDS={seconds}"),
+            SettingsOrigin::LocalFlags => format!("--timeout {seconds}"),
+        }
+    }
+
+    /// `setting LOCK_WAIT_SECONDS`, or `--lock-wait 0` for `ecs-migrate local`.
+    pub fn lock_wait_named(&self) -> String {
+        match self.origin {
+            SettingsOrigin::Environment => "setting LOCK_WAIT_SECONDS".to_string(),
+            SettingsOrigin::LocalFlags => format!("--lock-wait {}", self.lock_wait.as_secs()),
+        }
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, MigrationError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -247,6 +276,7 @@ impl Settings {
             lock_scope: get("LOCK_SCOPE"),
             lock_wait,
             lock_lease,
+            origin: SettingsOrigin::Environment,
         })
     }
 }

@@ -401,3 +401,95 @@ fn help_lists_the_asl_commands() {
         assert!(text.contains(cmd), "{text}");
     }
 }
+
+/// examples/asl/MockConfigFile.json walks the real migration definition: each test case ends
+/// as its README says, and what each mocked step returns has the shape the real step produces
+/// (the final state data reads back into every part the later states and `wait` read).
+#[test]
+fn the_example_mock_config_walks_the_migration_machine() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let definition = root.join("statemachine/migration.asl.json");
+    let mocks = root.join("examples/asl/MockConfigFile.json");
+    let config: Value = serde_json::from_str(&std::fs::read_to_string(&mocks).unwrap()).unwrap();
+    // Test case -> (status, error, a state it must pass through).
+    let expected = [
+        ("HappyPath", "SUCCEEDED", None, "CheckExitCode"),
+        (
+            "CapacityThenThrottled",
+            "SUCCEEDED",
+            None,
+            "WaitForCapacity",
+        ),
+        (
+            "NonZeroExit",
+            "FAILED",
+            Some("Migration.NonZeroExit"),
+            "StopTask",
+        ),
+        (
+            "Locked",
+            "FAILED",
+            Some("Migration.Locked"),
+            "FromDeployment",
+        ),
+    ];
+    let cases: Vec<&String> = config["StateMachines"]["migration"]["TestCases"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    let mut listed: Vec<&str> = expected.iter().map(|(case, ..)| *case).collect();
+    listed.sort_unstable();
+    let mut in_file: Vec<&str> = cases.iter().map(|c| c.as_str()).collect();
+    in_file.sort_unstable();
+    assert_eq!(
+        in_file, listed,
+        "every test case of the file is checked here"
+    );
+
+    for (case, status, error, passes) in expected {
+        let out = asl(&[
+            "run",
+            "--definition",
+            definition.to_str().unwrap(),
+            "--input",
+            r#"{"taskdef_arn":"app:42"}"#,
+            "--mock-config",
+            mocks.to_str().unwrap(),
+            "--test-case",
+            case,
+            "--clock",
+            "virtual",
+            "--history",
+            "-q",
+        ]);
+        let v = single_json(&out);
+        assert_eq!(v["status"], json!(status), "{case}: {v}");
+        assert_eq!(code(&out), if status == "SUCCEEDED" { 0 } else { 1 });
+        assert_eq!(v["error"].as_str(), error, "{case}: {v}");
+        let entered: Vec<&str> = v["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e["type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("StateEntered"))
+            })
+            .filter_map(|e| e["stateEnteredEventDetails"]["name"].as_str())
+            .collect();
+        assert!(entered.contains(&passes), "{case}: {entered:?}");
+        if status == "SUCCEEDED" {
+            let data: ecs_migrate::statemachine::StateData =
+                serde_json::from_value(v["output"].clone()).unwrap();
+            assert!(data.request.is_some(), "{case}: request");
+            assert!(data.lock.is_some(), "{case}: lock");
+            assert!(
+                data.task.as_ref().and_then(|t| t.started()).is_some(),
+                "{case}: task"
+            );
+            assert!(data.status.is_some(), "{case}: status");
+            assert_eq!(data.result.map(|r| r.exit_code), Some(0), "{case}: result");
+        }
+    }
+}

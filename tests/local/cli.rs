@@ -785,9 +785,7 @@ fn bad_events_fail_the_execution_without_starting_a_task() {
                "region": "local", "resources": [], "detail": detail})
         .to_string()
     };
-    let huge = "a".repeat(1 << 20);
     let cases: Vec<(&str, String, &str, &str)> = vec![
-        ("not-json", "{\"taskdef_arn\": ".into(), "Migration.InvalidEvent", "not JSON"),
         (
             "wrong-source",
             json!({"source": "aws.ecs", "detail-type": "AWS ECS Migration Task", "detail": {"taskdef_arn": "demo"}}).to_string(),
@@ -799,7 +797,6 @@ fn bad_events_fail_the_execution_without_starting_a_task() {
         ("null-arn", json!({"taskdef_arn": null}).to_string(), "Migration.InvalidEvent", "taskdef_arn"),
         ("other-family", envelope(json!({"taskdef_arn": "payments"})), "Migration.NotAllowed", "payments"),
         ("detail-not-json", envelope(json!("{oops")), "Migration.InvalidEvent", "detail is a string that is not JSON"),
-        ("huge-arn", json!({"taskdef_arn": huge}).to_string(), "Migration.InvalidEvent", "larger than"),
         ("huge-detail-arn", envelope(json!({"taskdef_arn": "a".repeat(200_000)})), "Migration.InvalidEvent", "characters long"),
         ("command-in-event", json!({"taskdef_arn": "demo", "command": ["rm", "-rf", "/"]}).to_string(), "Migration.NotAllowed", "command"),
     ];
@@ -854,6 +851,42 @@ fn bad_events_fail_the_execution_without_starting_a_task() {
         Some(&envelope(json!({"taskdef_arn": "demo:1"}))),
     );
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+}
+
+/// One rule for every file on the command line: an event StartExecution would refuse (not JSON,
+/// over 256 KiB) is a usage error, exit 2, as a missing one is; nothing runs. `--no-limits`
+/// lifts the size limit, and the refusal says so.
+#[test]
+fn event_files_the_command_cannot_use_exit_2_and_no_limits_lifts_the_size_limit() {
+    let dir = TempDir::new("event-files");
+    let td = dir.taskdef(json!({}));
+    let huge = json!({"taskdef_arn": "demo", "pad": "a".repeat(300 * 1024)}).to_string();
+    let cases: Vec<(&str, Option<String>, &str)> = vec![
+        ("missing", None, "cannot read event file"),
+        ("not-json", Some("{\"taskdef_arn\": ".into()), "is not JSON"),
+        ("huge", Some(huge.clone()), "pass --no-limits"),
+    ];
+    for (name, text, fragment) in cases {
+        let file = dir.0.join(format!("{name}.json"));
+        if let Some(text) = &text {
+            std::fs::write(&file, text).unwrap();
+        }
+        let run = ecs_migrate(
+            &[
+                "local",
+                "--task-definition",
+                path(&td),
+                "--event",
+                path(&file),
+                "--",
+                "true",
+            ],
+            None,
+        );
+        assert_eq!(run.code, Some(2), "{name}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(fragment), "{name}: {}", run.stderr);
+        assert!(!run.stdout.contains("- RunTask"), "{name}: {}", run.stdout);
+    }
     let run = ecs_migrate(
         &[
             "local",
@@ -866,12 +899,28 @@ fn bad_events_fail_the_execution_without_starting_a_task() {
         ],
         Some("not json"),
     );
-    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("Migration.InvalidEvent"),
+        run.stderr.contains("standard input is not JSON"),
         "{}",
-        run.stdout
+        run.stderr
     );
+
+    let file = dir.write("huge.json", &huge);
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--event",
+            path(&file),
+            "--no-limits",
+            "--",
+            "true",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
 }
 
 #[test]
@@ -1424,6 +1473,14 @@ fn two_runs_on_one_scope_take_turns_and_ctrl_c_of_the_first_releases_the_lock() 
         second_out.iter().any(|l| l.contains("second-run-42")),
         "{second_out:?}"
     );
+    // Its duration says how much of it was the wait for the first run.
+    assert!(
+        second_out
+            .iter()
+            .any(|l| l.starts_with("succeeded:")
+                && l.contains("of it waiting for the migration lock")),
+        "{second_out:?}"
+    );
     // Nothing is left locked.
     let left: Vec<_> = std::fs::read_dir(&locks)
         .unwrap()
@@ -1433,29 +1490,20 @@ fn two_runs_on_one_scope_take_turns_and_ctrl_c_of_the_first_releases_the_lock() 
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// A pause hook event, as ECS emits it (detail-type "ECS Hook State Change"), naming a
-/// deployment of service `app` in cluster `prod`.
-fn hook_event_file(dir: &TempDir) -> PathBuf {
-    let event = json!({
-        "version": "0", "id": "hook-event-1", "detail-type": "ECS Hook State Change",
-        "source": "aws.ecs", "account": "123456789012", "time": "2026-11-25T12:00:00Z",
-        "region": "eu-west-1", "resources": [],
-        "detail": {
-            "eventName": "HOOK_AWAITING_ACTION", "hookType": "PAUSE", "hookId": "ecs-pause-local",
-            "lifecycleStage": "PRE_SCALE_UP",
-            "clusterArn": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
-            "serviceArn": "arn:aws:ecs:eu-west-1:123456789012:service/prod/app",
-            "serviceDeploymentArn": "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/app/d1"
-        }
-    });
-    dir.write("hook-event.json", &event.to_string())
+/// The repository's example pause hook event (examples/hooks/hook-event.json, as ECS emits it:
+/// detail-type "ECS Hook State Change"), naming a deployment of service `app` in cluster `prod`.
+fn hook_event_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/hooks/hook-event.json")
 }
+
+/// The hook id the example event carries.
+const EXAMPLE_HOOK_ID: &str = "ecs-pause-e7tK9G_WRJqNF_EOMjztDXfKenlJuEUVjsNStf4WLKw";
 
 #[test]
 fn a_hook_event_runs_the_file_as_the_target_revision_and_answers_the_hook() {
     let dir = TempDir::new("hook");
     let td = sqlite_example(&dir);
-    let event = hook_event_file(&dir);
+    let event = hook_event_file();
     let args = [
         "local",
         "--task-definition",
@@ -1471,7 +1519,7 @@ fn a_hook_event_runs_the_file_as_the_target_revision_and_answers_the_hook() {
     for expected in [
         "- FromDeployment",
         "- ContinueDeployment",
-        "answered CONTINUE to hook ecs-pause-local",
+        format!("answered CONTINUE to hook {EXAMPLE_HOOK_ID}").as_str(),
     ] {
         assert!(
             ok.stdout.contains(expected),
@@ -1495,9 +1543,10 @@ fn a_hook_event_runs_the_file_as_the_target_revision_and_answers_the_hook() {
     let failed = ecs_migrate(&failing, None);
     assert_eq!(failed.code, Some(1), "{}{}", failed.stdout, failed.stderr);
     for expected in [
+        "command: sh -c 'exit 3'",
         "- StopTask",
         "- RollBackDeployment",
-        "answered ROLLBACK to hook ecs-pause-local",
+        format!("answered ROLLBACK to hook {EXAMPLE_HOOK_ID}").as_str(),
         "failed: Migration.NonZeroExit",
     ] {
         assert!(
@@ -1507,4 +1556,79 @@ fn a_hook_event_runs_the_file_as_the_target_revision_and_answers_the_hook() {
         );
     }
     assert!(!failed.stdout.contains("ContinueDeployment"));
+}
+
+/// Local causes name the flags the user typed (`--timeout 1`, `--lock-wait 0`), not the
+/// functions' settings (MAX_DURATION_SECONDS, LOCK_WAIT_SECONDS) they stand for.
+#[tokio::test]
+async fn causes_name_the_flags_typed_not_the_aws_settings() {
+    use ecs_migrate::ports::lock::{Expected, FileLockTable, LockItem, LockTable};
+    let dir = TempDir::new("flag-names");
+    let td = dir.taskdef(json!({"stopTimeout": 2}));
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--timeout",
+            "1",
+            "--",
+            "sleep",
+            "30",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("(--timeout 1, counted from"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("MAX_DURATION_SECONDS"),
+        "{}",
+        run.stdout
+    );
+
+    // Another run holds the scope's lock for ten more minutes.
+    let locks = dir.0.join("locks");
+    let now = chrono::Utc::now();
+    let held = LockItem {
+        scope: "demo".into(),
+        holder: "arn:aws:states:local:000000000000:execution:ecs-migrate:other-run".into(),
+        execution_name: Some("other-run".into()),
+        client_token: "token".into(),
+        taskdef_arn: "arn:aws:ecs:local:000000000000:task-definition/demo:1".into(),
+        family: "demo".into(),
+        revision: 1,
+        cluster: "local".into(),
+        started_by: "ecs-migrate/other-run".into(),
+        task_arn: None,
+        since: now,
+        lease_until: now + chrono::Duration::minutes(10),
+    };
+    let table = FileLockTable::new(&locks);
+    assert!(table.put(&held, Expected::Free).await.unwrap());
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--lock-dir",
+            path(&locks),
+            "--lock-wait",
+            "0",
+            "--",
+            "true",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("failed: Migration.Locked"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("(--lock-wait 0)"), "{}", run.stdout);
+    assert!(!run.stdout.contains("LOCK_WAIT_SECONDS"), "{}", run.stdout);
 }

@@ -951,6 +951,29 @@ async fn check_exit_code_non_zero_carries_the_log_tail() {
     );
 }
 
+#[tokio::test]
+async fn check_exit_code_says_log_line_for_one_line() {
+    let logs = log_lines(&["sqlalchemy.exc.OperationalError: could not connect"]);
+    let world = World::new(settings(), &[], &[&logs]);
+    let err = check_exit_code(
+        &world.env(),
+        check_input(stopped_status(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            &[(CONTAINER, Some(1), None)],
+        )),
+    )
+    .await
+    .unwrap_err();
+    let cause = err.message();
+    assert!(
+        cause.contains(
+            "--- last log line of ecs/fastapi/0123456789abcdef in log group /ecs/app ---"
+        ),
+        "{cause}"
+    );
+}
+
 /// The Cause is Lambda's error document, escaped: ANSI-coloured lines (ESC is six characters
 /// escaped) must still fit Step Functions' 32,768 characters, and the last line is kept.
 #[tokio::test]

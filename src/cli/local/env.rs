@@ -20,7 +20,8 @@ pub struct Given {
 }
 
 /// Parses one `--env NAME=VALUE` (clap value parser). `NAME` alone takes the value from this
-/// machine's environment, as `docker run --env NAME` does.
+/// machine's environment, as `docker run --env NAME` does (but see [`collect`]: unset, it is
+/// an error).
 pub fn parse_assignment(text: &str) -> Result<(String, Option<String>), String> {
     let (name, value) = match text.split_once('=') {
         Some((name, value)) => (name, Some(value.to_string())),
@@ -82,13 +83,18 @@ pub fn collect(
         given.extend(read_env_file(file, lookup)?);
     }
     for (name, value) in assignments {
-        if let Some(value) = value.clone().or_else(|| lookup(name)) {
-            given.push(Given {
-                name: name.clone(),
-                value,
-                origin: "--env".to_string(),
-            });
-        }
+        // `--env NAME` with NAME unset here is a mistake to say, not a variable to drop
+        // silently as `docker run` does: the task would run without it.
+        let Some(value) = value.clone().or_else(|| lookup(name)) else {
+            return Err(UsageError::new(format!(
+                "--env {name}: {name} is not set in this environment; export it, or pass --env {name}=VALUE"
+            )));
+        };
+        given.push(Given {
+            name: name.clone(),
+            value,
+            origin: "--env".to_string(),
+        });
     }
     Ok(given)
 }
@@ -212,6 +218,18 @@ mod tests {
         );
         assert!(parse_assignment("=x").is_err());
         assert!(parse_assignment("A B=x").is_err());
+    }
+
+    #[test]
+    fn env_name_alone_takes_this_machines_value_and_fails_when_unset() {
+        let lookup = |name: &str| (name == "SET_HERE").then(|| "v".to_string());
+        let given = collect(&[("SET_HERE".to_string(), None)], &[], &lookup).unwrap();
+        assert_eq!(given, vec![self::given("SET_HERE", "v", "--env")]);
+        let err = collect(&[("NOT_SET_HERE".to_string(), None)], &[], &lookup).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--env NOT_SET_HERE: NOT_SET_HERE is not set in this environment; export it, or pass --env NOT_SET_HERE=VALUE"
+        );
     }
 
     #[test]

@@ -37,7 +37,10 @@ pub struct Summary {
     pub ending: Ending,
     pub task_arn: Option<String>,
     pub exit_code: Option<i32>,
+    /// The whole run, the wait for the migration lock included.
     pub duration: Duration,
+    /// The part of `duration` spent waiting for another run's migration lock, when it waited.
+    pub lock_wait: Option<Duration>,
 }
 
 /// Writes progress to stdout (text) or stderr (`--json`, so stdout holds only the result).
@@ -169,12 +172,31 @@ fn short_id(task_arn: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
 
+/// The command as a POSIX shell would take it back: `sh -c 'echo about to fail; exit 3'`.
+/// Words of only safe characters stay bare; others are single-quoted (`'` as `'\''`).
+pub fn shell_quoted(command: &[String]) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    command
+        .iter()
+        .map(|word| {
+            if !word.is_empty() && word.chars().all(safe) {
+                word.clone()
+            } else {
+                format!("'{}'", word.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn seconds(duration: Duration) -> String {
     format!("{:.1} s", duration.as_secs_f64())
 }
 
 /// `succeeded: exit code 0, 1.2 s (task ID)` or
-/// `failed: Migration.NonZeroExit, exit code 1, after 3.4 s (task ID)`.
+/// `failed: Migration.NonZeroExit, exit code 1, after 3.4 s (task ID)`; a run that waited for
+/// the migration lock says how much of its time that was: `14.0 s, 12.8 s of it waiting for
+/// the migration lock`.
 pub fn summary_line(summary: &Summary) -> String {
     let task = summary
         .task_arn
@@ -185,13 +207,16 @@ pub fn summary_line(summary: &Summary) -> String {
         .exit_code
         .map(|c| format!("exit code {c}, "))
         .unwrap_or_default();
+    let mut took = seconds(summary.duration);
+    if let Some(wait) = summary.lock_wait {
+        took.push_str(&format!(
+            ", {} of it waiting for the migration lock",
+            seconds(wait)
+        ));
+    }
     match &summary.ending {
-        Ending::Succeeded(_) => format!("succeeded: {exit}{}{task}", seconds(summary.duration)),
-        Ending::Failed(error) => format!(
-            "failed: {}, {exit}after {}{task}",
-            error.error,
-            seconds(summary.duration)
-        ),
+        Ending::Succeeded(_) => format!("succeeded: {exit}{took}{task}"),
+        Ending::Failed(error) => format!("failed: {}, {exit}after {took}{task}", error.error),
     }
 }
 
@@ -206,7 +231,9 @@ pub fn summary_json(summary: &Summary) -> Value {
     };
     object["task_arn"] = json!(summary.task_arn);
     object["exit_code"] = json!(summary.exit_code);
-    object["duration_seconds"] = json!((summary.duration.as_secs_f64() * 1000.0).round() / 1000.0);
+    let millis = |d: Duration| (d.as_secs_f64() * 1000.0).round() / 1000.0;
+    object["duration_seconds"] = json!(millis(summary.duration));
+    object["lock_wait_seconds"] = json!(millis(summary.lock_wait.unwrap_or_default()));
     object
 }
 
@@ -215,6 +242,23 @@ mod tests {
     use super::*;
 
     const ARN: &str = "arn:aws:ecs:local:000000000000:task/local/0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn commands_are_shell_quoted() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            shell_quoted(&words(&["python3", "examples/local/migrate.py"])),
+            "python3 examples/local/migrate.py"
+        );
+        assert_eq!(
+            shell_quoted(&words(&["sh", "-c", "echo about to fail; exit 3"])),
+            "sh -c 'echo about to fail; exit 3'"
+        );
+        assert_eq!(
+            shell_quoted(&words(&["echo", "it's", ""])),
+            r#"echo 'it'\''s' ''"#
+        );
+    }
 
     #[test]
     fn counts_have_thousands_separators() {
@@ -232,6 +276,7 @@ mod tests {
             task_arn: Some(ARN.into()),
             exit_code: Some(0),
             duration: Duration::from_millis(1234),
+            lock_wait: None,
         };
         assert_eq!(
             summary_line(&ok),
@@ -245,6 +290,7 @@ mod tests {
             task_arn: None,
             exit_code: Some(1),
             duration: Duration::from_secs(3),
+            lock_wait: None,
         };
         assert_eq!(
             summary_line(&failed),
@@ -255,5 +301,15 @@ mod tests {
         assert_eq!(value["error"], "Migration.NonZeroExit");
         assert_eq!(value["exit_code"], 1);
         assert_eq!(value["duration_seconds"], 3.0);
+        let waited = Summary {
+            duration: Duration::from_millis(14_000),
+            lock_wait: Some(Duration::from_millis(12_800)),
+            ..ok.clone()
+        };
+        assert_eq!(
+            summary_line(&waited),
+            "succeeded: exit code 0, 14.0 s, 12.8 s of it waiting for the migration lock (task 0123456789abcdef0123456789abcdef)"
+        );
+        assert_eq!(summary_json(&waited)["lock_wait_seconds"], 12.8);
     }
 }

@@ -8,18 +8,15 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::cli::UsageError;
-use crate::common::error::{ErrorKind, MigrationError};
+use crate::common::files::{MAX_EXECUTION_INPUT_BYTES, MAX_INPUT_FILE_BYTES};
 use crate::local::taskdef::TaskDefError;
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::local::LocalTaskDefinition;
 use crate::migration::settings::{
-    Settings, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS, MIN_LOCK_LEASE_SECONDS,
+    Settings, SettingsOrigin, DEFAULT_COMMAND, MAX_POLL_WAIT_SECONDS, MIN_LOCK_LEASE_SECONDS,
 };
 use crate::ports::ecs::{AwsVpc, Placement};
 use crate::statemachine::FunctionArns;
-
-/// Step Functions' largest execution input (256 KiB); a larger event is refused as AWS would.
-pub const MAX_INPUT_BYTES: usize = crate::common::files::MAX_EXECUTION_INPUT_BYTES as usize;
 
 /// The cluster name local tasks report.
 pub const LOCAL_CLUSTER: &str = "local";
@@ -52,16 +49,20 @@ fn advise(err: TaskDefError) -> UsageError {
 }
 
 /// The execution input: `--event FILE`, `--event -` (standard input), or by default
-/// `{"taskdef_arn": FAMILY}`. An unreadable file is a usage error; an input that is not JSON
-/// or is larger than Step Functions accepts is the execution's `Migration.InvalidEvent`.
-pub fn read_event(
-    event: Option<&str>,
-    family: &str,
-) -> Result<Result<Value, MigrationError>, UsageError> {
-    let (text, source) = match event {
-        None => return Ok(Ok(json!({ "taskdef_arn": family }))),
+/// `{"taskdef_arn": FAMILY}`. What StartExecution would refuse before any execution starts
+/// (input that is unreadable, not JSON, or over Step Functions' 256 KiB unless `--no-limits`)
+/// is a usage error, exit 2, like any other bad file on the command line; JSON the state
+/// machine refuses is the execution's `Migration.InvalidEvent`, exit 1.
+pub fn read_event(event: Option<&str>, family: &str, no_limits: bool) -> Result<Value, UsageError> {
+    let limit = if no_limits {
+        MAX_INPUT_FILE_BYTES
+    } else {
+        MAX_EXECUTION_INPUT_BYTES
+    };
+    let (bytes, source) = match event {
+        None => return Ok(json!({ "taskdef_arn": family })),
         Some("-") => (
-            read_limited(std::io::stdin().lock()),
+            read_limited(std::io::stdin().lock(), limit),
             "standard input".to_string(),
         ),
         Some(path) => {
@@ -70,18 +71,16 @@ pub fn read_event(
                     "cannot read event file {path}: {e}; check the path given to --event"
                 ))
             })?;
-            (read_limited(file), format!("event file {path}"))
+            (read_limited(file, limit), format!("event file {path}"))
         }
     };
-    let bytes = text.map_err(|e| UsageError::new(format!("cannot read the {source}: {e}")))?;
-    Ok(parse_event(&bytes, &source))
+    let bytes = bytes.map_err(|e| UsageError::new(format!("cannot read the {source}: {e}")))?;
+    parse_event(&bytes, &source, limit)
 }
 
-fn read_limited(reader: impl Read) -> std::io::Result<Vec<u8>> {
+fn read_limited(reader: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    reader
-        .take(MAX_INPUT_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)?;
+    reader.take(limit + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
@@ -110,16 +109,20 @@ pub fn stand_in_note(taskdef: &LocalTaskDefinition, input: &Value) -> Option<Str
     }
 }
 
-/// Parses an event's bytes as the execution input.
-pub fn parse_event(bytes: &[u8], source: &str) -> Result<Value, MigrationError> {
-    if bytes.len() > MAX_INPUT_BYTES {
-        return Err(MigrationError::new(ErrorKind::InvalidEvent, format!(
-            "the {source} is larger than {MAX_INPUT_BYTES} bytes, Step Functions' limit for an execution input; send only {{\"taskdef_arn\": \"...\"}} or the EventBridge event"
-        )));
+/// Parses an event's bytes (at most `limit + 1` of them were read) as the execution input.
+pub fn parse_event(bytes: &[u8], source: &str, limit: u64) -> Result<Value, UsageError> {
+    if bytes.len() as u64 > limit {
+        return Err(UsageError::new(if limit == MAX_EXECUTION_INPUT_BYTES {
+            format!(
+                "the {source} is larger than {limit} bytes (256 KiB), Step Functions' limit for an execution input, which StartExecution would refuse; send only {{\"taskdef_arn\": \"...\"}} or the EventBridge event, or pass --no-limits to run it here anyway"
+            )
+        } else {
+            format!("the {source} is larger than {limit} bytes, the most --event reads even with --no-limits")
+        }));
     }
     serde_json::from_slice(bytes).map_err(|e| {
-        MigrationError::new(ErrorKind::InvalidEvent, format!(
-            "the {source} is not JSON ({e}); give an EventBridge event or {{\"taskdef_arn\": \"family:revision\"}}"
+        UsageError::new(format!(
+            "the {source} is not JSON ({e}); give --event an EventBridge event or {{\"taskdef_arn\": \"family:revision\"}}"
         ))
     })
 }
@@ -167,6 +170,7 @@ pub fn settings(
         lock_scope: None,
         lock_wait: Duration::from_secs(1800),
         lock_lease: Duration::from_secs(MIN_LOCK_LEASE_SECONDS),
+        origin: SettingsOrigin::LocalFlags,
     }
 }
 
@@ -177,22 +181,28 @@ mod tests {
     #[test]
     fn events() {
         assert_eq!(
-            read_event(None, "app").unwrap().unwrap(),
+            read_event(None, "app", false).unwrap(),
             json!({"taskdef_arn": "app"})
         );
-        let err = parse_event(b"{not json", "event file e.json").unwrap_err();
-        assert_eq!(err.name(), "Migration.InvalidEvent");
+        let err = parse_event(b"{not json", "event file e.json", 100).unwrap_err();
         assert!(
-            err.message().contains("event file e.json is not JSON"),
+            err.to_string().contains("event file e.json is not JSON"),
             "{err}"
         );
         let huge = format!(
             "{{\"taskdef_arn\": \"app\", \"pad\": \"{}\"}}",
             "x".repeat(1 << 20)
         );
-        let err = parse_event(huge.as_bytes(), "standard input").unwrap_err();
-        assert_eq!(err.name(), "Migration.InvalidEvent");
-        let err = read_event(Some("/nonexistent/event.json"), "app").unwrap_err();
+        let err =
+            parse_event(huge.as_bytes(), "standard input", MAX_EXECUTION_INPUT_BYTES).unwrap_err();
+        assert!(err.to_string().contains("--no-limits"), "{err}");
+        // --no-limits reads it.
+        assert_eq!(
+            parse_event(huge.as_bytes(), "standard input", MAX_INPUT_FILE_BYTES).unwrap()
+                ["taskdef_arn"],
+            "app"
+        );
+        let err = read_event(Some("/nonexistent/event.json"), "app", false).unwrap_err();
         assert!(err.to_string().contains("--event"), "{err}");
     }
 }

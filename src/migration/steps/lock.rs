@@ -155,8 +155,9 @@ pub async fn acquire_lock(
         let held_by = Holder::of(&item).describe();
         if now >= wait_ends {
             return Err(MigrationError::new(ErrorKind::Locked, format!(
-                "the migration lock of scope {scope:?} was held by {held_by} for all of the {} s this execution may wait (setting LOCK_WAIT_SECONDS); it ran no task. Run it again once that migration ends, or see `ecs-migrate lock status --scope {scope}`",
-                settings.lock_wait.as_secs()
+                "the migration lock of scope {scope:?} was held by {held_by} for all of the {} s this execution may wait ({}); it ran no task. Run it again once that migration ends, or see `ecs-migrate lock status --scope {scope}`",
+                settings.lock_wait.as_secs(),
+                settings.lock_wait_named()
             )));
         }
         // The last look is when the wait ends, so Migration.Locked comes on time.

@@ -102,10 +102,10 @@ pub async fn poll_status(
         }
         if now >= deadline {
             let error = MigrationError::new(ErrorKind::Timeout, format!(
-                    "the migration was still {} at its deadline {} (setting MAX_DURATION_SECONDS={}, counted from {counted_from}); its task {} is being stopped",
+                    "the migration was still {} at its deadline {} ({}, counted from {counted_from}); its task {} is being stopped",
                     state.last_status,
                     deadline.to_rfc3339(),
-                    settings.max_duration.as_secs(),
+                    settings.max_duration_named(),
                     task.task_arn
             ))
             .to_state_error();

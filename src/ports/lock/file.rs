@@ -1,6 +1,7 @@
 //! The lock table in a directory, for `ecs-migrate local`: one JSON file per scope, each call
 //! made under an exclusive flock(2) of the scope's `.guard` file, so two processes on one
-//! machine see each other's writes as DynamoDB's conditional writes would be seen.
+//! machine see each other's writes as DynamoDB's conditional writes would be seen. A call that
+//! leaves no item removes the guard file too, so a finished run leaves the directory empty.
 
 // The crate denies unsafe code (Cargo.toml [lints]); flock(2) is a libc call.
 #![allow(unsafe_code)]
@@ -8,6 +9,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -25,7 +27,31 @@ pub struct FileLockTable {
 }
 
 /// Holds the scope's flock until dropped (closing the file releases it).
-struct Guard(#[allow(dead_code)] File);
+struct Guard {
+    _file: File,
+    /// The guard file's path, and the item file's.
+    path: PathBuf,
+    item: PathBuf,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // No item left: remove the guard file while its flock is still held. A process already
+        // waiting on it finds, once it gets the flock, that the path no longer names the file
+        // it locked, and starts over (see `guard`).
+        if !self.item.exists() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether `path` still names the open `file` (same device and inode).
+fn still_names(path: &Path, file: &File) -> bool {
+    match (fs::metadata(path), file.metadata()) {
+        (Ok(named), Ok(open)) => named.dev() == open.dev() && named.ino() == open.ino(),
+        _ => false,
+    }
+}
 
 impl FileLockTable {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
@@ -70,19 +96,29 @@ impl FileLockTable {
     fn guard(&self, scope: &str) -> Result<Guard, LockError> {
         fs::create_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
         let path = self.path(scope, "guard");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| io_error(&path, e))?;
-        // SAFETY: flock on a descriptor this function owns; it blocks only while another
-        // process is inside one of these short calls.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-        if rc != 0 {
-            return Err(io_error(&path, std::io::Error::last_os_error()));
+        loop {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| io_error(&path, e))?;
+            // SAFETY: flock on a descriptor this function owns; it blocks only while another
+            // process is inside one of these short calls.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            if rc != 0 {
+                return Err(io_error(&path, std::io::Error::last_os_error()));
+            }
+            // The holder before us may have removed the file we waited on: lock the one the
+            // path names now, so every caller locks the same file.
+            if still_names(&path, &file) {
+                return Ok(Guard {
+                    _file: file,
+                    path,
+                    item: self.path(scope, "json"),
+                });
+            }
         }
-        Ok(Guard(file))
     }
 
     fn read(&self, scope: &str) -> Result<Option<LockItem>, LockError> {
@@ -227,6 +263,53 @@ mod tests {
         assert!(!a.release(scope, "x").await.unwrap());
         assert!(b.release(scope, "y").await.unwrap());
         assert_eq!(a.get(scope).await.unwrap(), None);
+        // Released (and read while free): no lock file and no guard file is left behind.
+        let left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Guard files come and go while other callers wait on them: still one holder at a time.
+    #[test]
+    fn removed_guard_files_keep_one_holder_at_a_time() {
+        let dir =
+            std::env::temp_dir().join(format!("ecs-migrate-lock-race-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let holders = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|n| {
+                let table = FileLockTable::new(&dir);
+                let holders = holders.clone();
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    let me = format!("holder-{n}");
+                    for _ in 0..200 {
+                        let taken = runtime
+                            .block_on(table.put(&item("race", &me, 2_000), Expected::Free))
+                            .unwrap();
+                        if taken {
+                            let before = holders.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            assert_eq!(before, 0, "two holders at once");
+                            holders.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                            assert!(runtime.block_on(table.release("race", &me)).unwrap());
+                        }
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
         fs::remove_dir_all(&dir).unwrap();
     }
 
