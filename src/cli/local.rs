@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{CommandOutcome, UsageError};
-use crate::asl::{Definition, ExecutionStatus, Executor, HistoryEvent, Limits};
+use crate::asl::{Definition, ExecutionResult, ExecutionStatus, Executor, HistoryEvent, Limits};
 use crate::common::clock::{Clock, SystemClock};
 use crate::common::error::{ErrorKind, MigrationError, StateError};
 use crate::local::taskdef::{LOCAL_ACCOUNT, LOCAL_REGION};
@@ -237,9 +237,6 @@ pub async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
     Ok(outcome)
 }
 
-/// Runs the execution, printing its progress, until it ends or a stop signal interrupts it;
-/// then waits for the task to stop (or kills it) so nothing is left running. Also returns the
-/// signal that interrupted it.
 /// How the execution runs: the steps' settings, the container's stop timeout, the engine's
 /// limits.
 struct Run<'a> {
@@ -251,6 +248,9 @@ struct Run<'a> {
     deployments: Arc<dyn Deployments>,
 }
 
+/// Runs the execution, printing its progress, until it ends or a stop signal interrupts it;
+/// then waits for the task to stop (or kills it) so nothing is left running. Also returns the
+/// signal that interrupted it.
 async fn follow(
     ecs: &LocalEcs,
     run: &Run<'_>,
@@ -259,20 +259,34 @@ async fn follow(
     signals: &mut StopSignals,
     lock_timer: Arc<Mutex<LockWaitTimer>>,
 ) -> Result<(Ending, Option<StopSignal>), UsageError> {
-    let Run {
-        settings,
-        stop_timeout,
-        limits,
-        lock,
-        ref deployments,
-    } = *run;
-    // One queue for the engine's states and the runner's events, each put in by the thread
-    // where it happens, so the terminal shows them in the order they happened.
+    let (executor, holder) = local_executor(ecs, run, relay, lock_timer.clone())?;
+    let scope = scope_of(run.settings, &ecs.task_definition().family);
+    if say_who_holds_the_lock(run.lock, &scope, run.settings, relay).await {
+        if let Ok(mut timer) = lock_timer.lock() {
+            timer.held_by_another = true;
+        }
+    }
+    let (result, stopped_by) = run_engine(executor, input, signals).await?;
+    let ending = ending_of(ecs, run, result, stopped_by, relay, signals).await;
+    // Every task has stopped (or was killed): the lock, if this run still holds it (an
+    // interrupted run, a task that had to be killed), is released here.
+    release_local_lock(run, &scope, &holder, relay).await;
+    Ok((ending, stopped_by))
+}
+
+/// The embedded engine with the real definition and the steps bound to the local runner; the
+/// engine's states and the runner's events reach the terminal through `relay`, in the order
+/// they happen. With the execution's ARN, the lock's holder.
+fn local_executor(
+    ecs: &LocalEcs,
+    run: &Run<'_>,
+    relay: &relay::Relay,
+    lock_timer: Arc<Mutex<LockWaitTimer>>,
+) -> Result<(Executor, String), UsageError> {
     let runner_notes = relay.clone();
     ecs.observe(Arc::new(move |event: &LocalEvent| {
         runner_notes.note(Note::Runner(event.clone()));
     }));
-    let state_notes = relay.clone();
     let arns = setup::function_arns();
     let definition: Value = serde_json::from_str(&arns.render()).map_err(|e| {
         UsageError::new(format!(
@@ -287,29 +301,29 @@ async fn follow(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let steps = StepBinding::new(
         arns,
-        settings.clone(),
+        run.settings.clone(),
         Seams {
             ecs: Arc::new(ecs.clone()),
             logs: Arc::new(ecs.clone()),
             clock: clock.clone(),
-            lock: Arc::new(lock.clone()),
+            lock: Arc::new(run.lock.clone()),
         },
     )
-    .with_deployments(deployments.clone());
-    let state_timer = lock_timer.clone();
+    .with_deployments(run.deployments.clone());
+    let state_notes = relay.clone();
     let observer = move |event: &HistoryEvent| {
         if event.event_type.as_str().ends_with("StateEntered") {
             if let Some(name) = event.state_name() {
-                if let Ok(mut timer) = state_timer.lock() {
+                if let Ok(mut timer) = lock_timer.lock() {
                     timer.entered(name, Instant::now());
                 }
                 state_notes.note(Note::State(name.to_string()));
             }
         }
     };
-    let family = &ecs.task_definition().family;
     let execution_name = format!(
-        "local-{family}-{}-{}",
+        "local-{}-{}-{}",
+        ecs.task_definition().family,
         chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
         std::process::id()
     );
@@ -317,19 +331,22 @@ async fn follow(
         .with_account(LOCAL_REGION, LOCAL_ACCOUNT)
         .with_state_machine_name("ecs-migrate")
         .with_execution_name(execution_name.clone())
-        .with_limits(limits)
+        .with_limits(run.limits)
         // The observer prints progress; nothing reads the history afterwards.
         .without_history()
         .with_observer(Arc::new(observer));
     let holder = executor.execution_arn(&execution_name);
-    let scope = scope_of(settings, family);
-    if say_who_holds_the_lock(lock, &scope, settings, relay).await {
-        if let Ok(mut timer) = lock_timer.lock() {
-            timer.held_by_another = true;
-        }
-    }
-    // A stop signal aborts the execution, as StopExecution would; the task is then stopped
-    // below. The engine runs on its own task, so printing a flood of output never holds it up.
+    Ok((executor, holder))
+}
+
+/// Runs the execution to its end. A stop signal aborts it, as StopExecution would (the task is
+/// then stopped by the caller). The engine runs on its own task, so printing a flood of output
+/// never holds it up.
+async fn run_engine(
+    executor: Executor,
+    input: Value,
+    signals: &mut StopSignals,
+) -> Result<(ExecutionResult, Option<StopSignal>), UsageError> {
     let (abort, aborted) = tokio::sync::oneshot::channel::<()>();
     let mut engine = tokio::spawn(async move {
         executor
@@ -343,7 +360,7 @@ async fn follow(
     });
     let mut abort = Some(abort);
     let mut stopped_by = None;
-    let result = loop {
+    loop {
         tokio::select! {
             signal = signals.next(), if stopped_by.is_none() => {
                 stopped_by = Some(signal);
@@ -351,12 +368,27 @@ async fn follow(
                     let _ = abort.send(());
                 }
             }
-            result = &mut engine => break result.map_err(|e| {
-                UsageError::new(format!("the embedded engine stopped unexpectedly: {e}"))
-            })?,
+            result = &mut engine => {
+                let result = result.map_err(|e| {
+                    UsageError::new(format!("the embedded engine stopped unexpectedly: {e}"))
+                })?;
+                return Ok((result, stopped_by));
+            }
         }
-    };
-    let ending = match result.status {
+    }
+}
+
+/// How the run ended, once its tasks have stopped: an aborted execution stops them first.
+async fn ending_of(
+    ecs: &LocalEcs,
+    run: &Run<'_>,
+    result: ExecutionResult,
+    stopped_by: Option<StopSignal>,
+    relay: &relay::Relay,
+    signals: &mut StopSignals,
+) -> Ending {
+    let stop_timeout = run.stop_timeout;
+    match result.status {
         ExecutionStatus::Succeeded => {
             settle(ecs, relay, stop_timeout, signals).await;
             Ending::Succeeded(result.output.unwrap_or(Value::Null))
@@ -384,21 +416,22 @@ async fn follow(
                 signal.describe()
             ));
             settle(ecs, relay, stop_timeout, signals).await;
-            Ending::Failed(interrupted(ecs, settings, signal).await)
+            Ending::Failed(interrupted(ecs, run.settings, signal).await)
         }
-    };
-    // Every task has stopped (or was killed): the lock, if this run still holds it (an
-    // interrupted run, a task that had to be killed), is released here.
-    match lock.release(&scope, &holder).await {
+    }
+}
+
+/// Releases the migration lock if this run still holds it, saying how to clear it otherwise.
+async fn release_local_lock(run: &Run<'_>, scope: &str, holder: &str, relay: &relay::Relay) {
+    match run.lock.release(scope, holder).await {
         Ok(true) => relay.message(&format!("released the migration lock of scope {scope}")),
         Ok(false) => {}
         Err(err) => relay.message(&format!(
             "could not release the migration lock of scope {scope} ({err}); it ends with its lease in {} s, or run `ecs-migrate lock release --scope {scope} --lock-dir {}`",
-            settings.lock_lease.as_secs(),
-            lock.dir().display()
+            run.settings.lock_lease.as_secs(),
+            run.lock.dir().display()
         )),
     }
-    Ok((ending, stopped_by))
 }
 
 /// How long the run waited for the migration lock: from entering AcquireLock to entering the

@@ -236,19 +236,7 @@ impl LocalTaskDefinition {
                 path,
             });
         }
-        let family = match object.get("family") {
-            None | Some(Value::Null) => return Err(TaskDefError::MissingFamily { path }),
-            Some(Value::String(family)) => family.clone(),
-            Some(other) => return Err(p.wrong_type("family", "a string", other)),
-        };
-        let family_ok = !family.is_empty()
-            && family.len() <= 255
-            && family
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !family_ok {
-            return Err(TaskDefError::BadFamily { path, family });
-        }
+        let family = family_of(&p, object)?;
         let network_mode = p.opt_string(object, "networkMode", "networkMode")?;
         let registered = match p.opt_string(object, "taskDefinitionArn", "taskDefinitionArn")? {
             None => None,
@@ -442,6 +430,25 @@ fn registered_arn(
         account,
         revision,
     })
+}
+
+/// `family`: a string of 1 to 255 letters, digits, `-` and `_`, as RegisterTaskDefinition takes.
+fn family_of(p: &Parser<'_>, object: &Map<String, Value>) -> Result<String, TaskDefError> {
+    let path = p.path.to_path_buf();
+    let family = match object.get("family") {
+        None | Some(Value::Null) => return Err(TaskDefError::MissingFamily { path }),
+        Some(Value::String(family)) => family.clone(),
+        Some(other) => return Err(p.wrong_type("family", "a string", other)),
+    };
+    let family_ok = !family.is_empty()
+        && family.len() <= 255
+        && family
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !family_ok {
+        return Err(TaskDefError::BadFamily { path, family });
+    }
+    Ok(family)
 }
 
 /// Reads fields with errors that name their JSON path in the file.

@@ -31,12 +31,13 @@ const ALLOWED: &[Allowance] = &[
     allow("asl/path/select.rs::apply_seg", 53, 7),
     // The `local` command (its follow loop and its setup):
     allow("cli/local.rs::run", 117, 4),
-    allow("cli/local.rs::follow", 140, 5),
     // The deployment hook's Lambda adapter:
     allow("lambda/deployment_hook.rs::answer_hook", 83, 5),
     // The migration's settings parsing and its steps:
-    allow("migration/settings.rs::from_lookup", 165, 4),
-    allow("migration/steps/lock.rs::acquire_lock", 121, 5),
+    // +1 line each when the local command's flag names (settings' origin) were merged in;
+    // issue 18's work splits both.
+    allow("migration/settings.rs::from_lookup", 166, 4),
+    allow("migration/steps/lock.rs::acquire_lock", 122, 5),
     allow("migration/steps/poll_status.rs::poll_status", 111, 4),
     allow(
         "migration/steps/report_deployment.rs::report_deployment",
