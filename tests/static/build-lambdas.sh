@@ -2,8 +2,8 @@
 # Builds the one Lambda zip the Terraform module deploys for all its functions (cargo lambda,
 # arm64, al2023: one fat-LTO link instead of five) and checks it holds an executable bootstrap.
 # Falls back to x86-64 if the arm64 target cannot be installed (then set
-# lambda_architecture = "x86_64" in Terraform), saying so on a "FALLBACK:" line. About 5.5 min
-# on the 2-core machine with its dependencies built (measured: see tests/run.sh).
+# lambda_architecture = "x86_64" in Terraform), saying so on a "FALLBACK:" line. Measured on
+# the 2-core machine beside other builds: 19 min cold, 3 min 16 s after a crate-only change.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
