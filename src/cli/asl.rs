@@ -22,7 +22,7 @@ use crate::common::files::{
 };
 
 #[derive(Debug, clap::Subcommand)]
-pub enum AslCommand {
+pub(crate) enum AslCommand {
     /// Run a definition and print one JSON object: {"status":"SUCCEEDED","output":…} or
     /// {"status":"FAILED","error":…,"cause":…}. Exit 0 succeeded, 1 failed or timed out,
     /// 2 bad definition, file or flag.
@@ -34,7 +34,7 @@ pub enum AslCommand {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ClockKind {
+pub(crate) enum ClockKind {
     /// Wall-clock time: Wait states and retry delays really wait.
     Real,
     /// Virtual time: waits end at once while the history records the times AWS would show.
@@ -42,54 +42,54 @@ pub enum ClockKind {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The state machine definition (Amazon States Language, JSON).
     #[arg(long, value_name = "FILE")]
-    pub definition: PathBuf,
+    pub(crate) definition: PathBuf,
     /// Execution input: inline JSON, or @FILE to read it from a file.
     #[arg(long, value_name = "JSON|@FILE", default_value = "{}")]
-    pub input: String,
+    pub(crate) input: String,
     /// Add the execution history (get-execution-history events) to the output.
     #[arg(long)]
-    pub history: bool,
+    pub(crate) history: bool,
     /// Real or virtual time. Virtual time does not wait for real I/O: with --lambda-endpoint a
     /// TimeoutSeconds can fire while a call is in flight.
     #[arg(long, value_enum, default_value_t = ClockKind::Real)]
-    pub clock: ClockKind,
+    pub(crate) clock: ClockKind,
     /// Step Functions Local mock configuration (MockConfigFile.json format).
     #[arg(long, value_name = "FILE", requires = "test_case")]
-    pub mock_config: Option<PathBuf>,
+    pub(crate) mock_config: Option<PathBuf>,
     /// The test case to use from the mock configuration.
     #[arg(long, value_name = "NAME", requires = "mock_config")]
-    pub test_case: Option<String>,
+    pub(crate) test_case: Option<String>,
     /// The state machine's name (mock configuration key, $$.StateMachine.Name); default: the
     /// definition file's name without .json or .asl.json (migration.asl.json: migration).
     #[arg(long, value_name = "NAME")]
-    pub state_machine: Option<String>,
+    pub(crate) state_machine: Option<String>,
     /// Call Lambda tasks on this Invoke endpoint (e.g. http://127.0.0.1:9000 as `cargo lambda
     /// watch` serves it). With --mock-config, only states the test case does not mock.
     #[arg(long, value_name = "URL")]
-    pub lambda_endpoint: Option<String>,
+    pub(crate) lambda_endpoint: Option<String>,
     /// The execution's name (default: a random UUID).
     #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Turn off AWS's quotas (25,000 history events per execution; 256 KiB of execution
     /// input and of any state's input, output or result), which are on by default.
     #[arg(long)]
-    pub no_limits: bool,
+    pub(crate) no_limits: bool,
     /// Do not print progress (states entered, failures) on stderr.
     #[arg(long, short)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct FileArgs {
+pub(crate) struct FileArgs {
     /// The state machine definition (Amazon States Language, JSON).
     #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
 }
 
-pub async fn run(cmd: AslCommand) -> Result<CommandOutcome, UsageError> {
+pub(crate) async fn run(cmd: AslCommand) -> Result<CommandOutcome, UsageError> {
     match cmd {
         AslCommand::Run(args) => run_definition(args).await,
         AslCommand::Validate(args) => validate(&args.file),

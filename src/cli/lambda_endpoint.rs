@@ -20,8 +20,8 @@ use crate::ports::error_chain;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid --lambda-endpoint '{url}': {reason} (expected e.g. http://127.0.0.1:9000)")]
 pub struct LambdaEndpointError {
-    pub url: String,
-    pub reason: &'static str,
+    pub(crate) url: String,
+    pub(crate) reason: &'static str,
 }
 
 /// Invokes Lambda functions at one endpoint.

@@ -36,13 +36,13 @@ mod relay;
 mod setup;
 mod signals;
 
-pub use progress::{summary_json, summary_line, Ending, Note, Summary, OUTPUT_PREFIX};
-pub use setup::{function_arns, settings as local_settings, LOCAL_CLUSTER};
-pub use signals::{StopSignal, StopSignals};
+pub(crate) use progress::{Ending, Note, Summary};
+pub use setup::settings as local_settings;
+pub(crate) use signals::{StopSignal, StopSignals};
 
 /// How the task runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum RunnerArg {
+pub(crate) enum RunnerArg {
     /// A child process on this machine, with this machine's environment plus the container's.
     Process,
     /// `docker run` of the container's image (needs a Docker daemon).
@@ -54,79 +54,79 @@ pub enum RunnerArg {
 #[command(
     after_help = "Example: ecs-migrate local --task-definition examples/local/taskdef.json -- python3 examples/local/migrate.py"
 )]
-pub struct LocalArgs {
+pub(crate) struct LocalArgs {
     /// The ECS task definition: the RegisterTaskDefinition JSON you would give to
     /// `aws ecs register-task-definition --cli-input-json` (DescribeTaskDefinition output works
     /// too).
     #[arg(long, value_name = "FILE")]
-    pub task_definition: PathBuf,
+    pub(crate) task_definition: PathBuf,
 
     /// The execution input: an EventBridge event or {"taskdef_arn": "..."}; `-` reads standard
     /// input. Without it: {"taskdef_arn": "<family>"}. Input that is not JSON or is over 256 KiB
     /// (without --no-limits) is refused before anything runs (exit 2).
     #[arg(long, value_name = "FILE|-")]
-    pub event: Option<String>,
+    pub(crate) event: Option<String>,
 
     /// The migration container [default: the first essential container].
     #[arg(long, value_name = "NAME")]
-    pub container: Option<String>,
+    pub(crate) container: Option<String>,
 
     /// Stop the task and fail with Migration.Timeout after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600,
           value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
-    pub timeout: u64,
+    pub(crate) timeout: u64,
 
     /// Set a variable for the task, over the task definition's `environment`; NAME alone takes
     /// this machine's value (an error when it is unset). Also fills a `secrets` entry of that
     /// name (repeatable).
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = env::parse_assignment)]
-    pub env: Vec<(String, Option<String>)>,
+    pub(crate) env: Vec<(String, Option<String>)>,
 
     /// Read variables from FILE, one NAME=VALUE a line (Docker's --env-file format); --env
     /// wins over it (repeatable).
     #[arg(long, value_name = "FILE")]
-    pub env_file: Vec<PathBuf>,
+    pub(crate) env_file: Vec<PathBuf>,
 
     /// How to run the task.
     #[arg(long, value_enum, default_value_t = RunnerArg::Process)]
-    pub runner: RunnerArg,
+    pub(crate) runner: RunnerArg,
 
     /// Print one JSON object with the result on stdout (progress goes to stderr).
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// Turn off AWS's quotas (25,000 history events; 256 KiB of execution input, --event
     /// included, and of any state's input, output or result), which are on by default so a
     /// run that passes here fits in Step Functions.
     #[arg(long)]
-    pub no_limits: bool,
+    pub(crate) no_limits: bool,
 
     /// What one migration at a time is counted over on this machine: runs with the same scope
     /// (and lock directory) wait for each other [default: the task definition's family].
     #[arg(long, value_name = "SCOPE")]
-    pub lock_scope: Option<String>,
+    pub(crate) lock_scope: Option<String>,
 
     /// How long to wait for another run holding the lock before failing with
     /// Migration.Locked; 0 fails at once.
     #[arg(long, value_name = "SECONDS", default_value_t = 1800,
           value_parser = clap::value_parser!(u64).range(0..=86_400))]
-    pub lock_wait: u64,
+    pub(crate) lock_wait: u64,
 
     /// Where the lock files are [default: $ECS_MIGRATE_LOCK_DIR, else
     /// $XDG_STATE_HOME/ecs-migrate/locks, else ~/.local/state/ecs-migrate/locks].
     #[arg(long, value_name = "DIR")]
-    pub lock_dir: Option<PathBuf>,
+    pub(crate) lock_dir: Option<PathBuf>,
 
     /// The migration command [default: alembic upgrade head].
     #[arg(last = true, value_name = "COMMAND")]
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
 }
 
 /// Extra time beyond a container's stopTimeout for its task to reach STOPPED before the runner
 /// kills what is left.
 const SETTLE_MARGIN: Duration = Duration::from_secs(5);
 
-pub async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
+pub(crate) async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
     // Before anything starts: from here on a stop signal stops the task instead of leaving it.
     let mut signals = StopSignals::listen()
         .map_err(|e| UsageError::new(format!("cannot install signal handlers: {e}")))?;

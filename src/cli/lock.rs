@@ -29,7 +29,7 @@ use crate::ports::ecs::{Ecs, LastStatus, SdkEcs, TaskLookup};
 use crate::ports::lock::{DynamoDbLockTable, FileLockTable, LockError, LockItem, LockTable};
 
 #[derive(Debug, Subcommand)]
-pub enum LockCommand {
+pub(crate) enum LockCommand {
     /// Show who holds the scope's lock: the execution, its migration, since when, until when
     /// its lease runs, and (on AWS) whether its task still runs. Exit 0 when shown (held or
     /// free), 1 when the lock cannot be read, 2 for usage errors.
@@ -46,39 +46,39 @@ pub enum LockCommand {
 #[command(mut_arg("region", |arg| arg.help(
     "The lock table's AWS region [default: AWS_REGION, else the profile's]"
 )))]
-pub struct LockTarget {
+pub(crate) struct LockTarget {
     /// The lock scope: LOCK_SCOPE / the Terraform module's `lock_scope`, or else the task
     /// definition family
     #[arg(long, value_name = "SCOPE")]
-    pub scope: String,
+    pub(crate) scope: String,
     /// The DynamoDB lock table (the Terraform module's lock_table_name output): the lock on AWS
     #[arg(long, value_name = "NAME", conflicts_with = "lock_dir")]
-    pub table: Option<String>,
+    pub(crate) table: Option<String>,
     /// The directory of `ecs-migrate local`'s lock files [default: $ECS_MIGRATE_LOCK_DIR, else
     /// $XDG_STATE_HOME/ecs-migrate/locks, else ~/.local/state/ecs-migrate/locks]
     #[arg(long, value_name = "DIR")]
-    pub lock_dir: Option<PathBuf>,
+    pub(crate) lock_dir: Option<PathBuf>,
     #[command(flatten)]
-    pub aws: AwsFlags,
+    pub(crate) aws: AwsFlags,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     #[command(flatten)]
-    pub target: LockTarget,
+    pub(crate) target: LockTarget,
     /// Print one JSON object (scope, held, holder, task) instead of text
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ReleaseArgs {
+pub(crate) struct ReleaseArgs {
     #[command(flatten)]
-    pub target: LockTarget,
+    pub(crate) target: LockTarget,
     /// Release even though the holder's task still runs (or could not be checked, or, locally,
     /// its lease lasts): another migration of the scope may then start beside it
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 /// Where the lock is, and how its holder's task can be seen.
@@ -126,7 +126,7 @@ impl LockTarget {
     }
 }
 
-pub async fn run(command: LockCommand) -> Result<CommandOutcome, UsageError> {
+pub(crate) async fn run(command: LockCommand) -> Result<CommandOutcome, UsageError> {
     match command {
         LockCommand::Status(args) => {
             let opened = args.target.open().await?;
@@ -159,7 +159,7 @@ pub async fn run(command: LockCommand) -> Result<CommandOutcome, UsageError> {
 
 /// Whether the holder's task still runs, as far as can be seen from here.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HolderTask {
+pub(crate) enum HolderTask {
     /// ECS reports it, not yet STOPPED.
     Running {
         task_arn: String,
@@ -175,7 +175,7 @@ pub enum HolderTask {
 
 /// Looks the holder's task up in ECS: by its ARN, or, when RunTask's answer was never
 /// recorded, by the `startedBy` the holder gave RunTask.
-pub async fn holder_task(ecs: Option<&dyn Ecs>, item: &LockItem) -> HolderTask {
+pub(crate) async fn holder_task(ecs: Option<&dyn Ecs>, item: &LockItem) -> HolderTask {
     let Some(ecs) = ecs else {
         return HolderTask::Unchecked;
     };
@@ -251,7 +251,7 @@ fn failed(what: &str, scope: &str, describe: &str, err: &LockError) -> CommandOu
 }
 
 /// `ecs-migrate lock status`.
-pub async fn status(
+pub(crate) async fn status(
     table: &dyn LockTable,
     ecs: Option<&dyn Ecs>,
     scope: &str,
@@ -418,7 +418,7 @@ fn decide(item: &LockItem, task: &HolderTask, now: DateTime<Utc>, force: bool) -
 }
 
 /// `ecs-migrate lock release`.
-pub async fn release(
+pub(crate) async fn release(
     table: &dyn LockTable,
     ecs: Option<&dyn Ecs>,
     scope: &str,

@@ -5,23 +5,23 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub mod asl;
-pub mod aws;
+pub(crate) mod asl;
+pub(crate) mod aws;
 pub mod lambda_endpoint;
 pub mod local;
-pub mod lock;
-pub mod printable;
+pub(crate) mod lock;
+pub(crate) mod printable;
 
 /// Run database migrations as a one-off ECS task, tracked to the end.
 #[derive(Debug, Parser)]
 #[command(name = "ecs-migrate", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the migration on this machine: the real state machine in the embedded engine, the
     /// task as a local process (or Docker container).
     Local(local::LocalArgs),
@@ -41,7 +41,7 @@ pub enum Command {
 
 /// How a command ended, as the exit status says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommandOutcome {
+pub(crate) enum CommandOutcome {
     /// Exit 0: the migration (or the execution) succeeded.
     Succeeded,
     /// Exit 1: it failed; the Error name and Cause were printed.
@@ -58,17 +58,17 @@ pub enum CommandOutcome {
 /// what to do next.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub String);
 
 impl UsageError {
-    pub fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         Self(message.into())
     }
 }
 
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub(crate) const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 /// Parses the command line, runs the subcommand and maps its result to the exit status.
 pub async fn main() -> ExitCode {

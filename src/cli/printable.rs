@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 /// `line` with every control character (except tab) and bidirectional control shown as an
 /// escape: `\r`, `\n`, `\x1b`, `\u{202e}`.
-pub fn printable(line: &str) -> Cow<'_, str> {
+pub(crate) fn printable(line: &str) -> Cow<'_, str> {
     if !line.chars().any(needs_escape) {
         return Cow::Borrowed(line);
     }
@@ -35,7 +35,7 @@ pub fn printable(line: &str) -> Cow<'_, str> {
 
 /// Several lines (a Cause that ends with the log's last lines): each line made printable, the
 /// line breaks kept.
-pub fn printable_lines(text: &str) -> String {
+pub(crate) fn printable_lines(text: &str) -> String {
     text.split('\n')
         .map(|line| printable(line.strip_suffix('\r').unwrap_or(line)))
         .collect::<Vec<_>>()

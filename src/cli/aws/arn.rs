@@ -5,20 +5,20 @@ use super::super::UsageError;
 /// `arn:PARTITION:states:REGION:ACCOUNT:stateMachine:NAME` or
 /// `arn:PARTITION:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatesArn {
-    pub raw: String,
-    pub partition: String,
-    pub region: String,
-    pub account: String,
-    pub state_machine: String,
+pub(crate) struct StatesArn {
+    pub(crate) raw: String,
+    pub(crate) partition: String,
+    pub(crate) region: String,
+    pub(crate) account: String,
+    pub(crate) state_machine: String,
     /// The execution's name; `None` for a state machine ARN.
-    pub execution: Option<String>,
+    pub(crate) execution: Option<String>,
 }
 
 impl StatesArn {
     /// A state machine ARN, as `--state-machine-arn` takes it. A version or alias suffix
     /// (`...:stateMachine:NAME:3`, `...:NAME:prod`) is accepted: StartExecution runs it.
-    pub fn state_machine(raw: &str) -> Result<Self, UsageError> {
+    pub(crate) fn state_machine(raw: &str) -> Result<Self, UsageError> {
         let arn = parse(raw, "stateMachine").ok_or_else(|| {
             UsageError::new(format!(
                 "--state-machine-arn {raw:?} is not a state machine ARN: expected arn:aws:states:REGION:ACCOUNT:stateMachine:NAME (the Terraform module's state_machine_arn output)"
@@ -28,7 +28,7 @@ impl StatesArn {
     }
 
     /// An execution ARN, as `wait` takes it.
-    pub fn execution(raw: &str) -> Result<Self, UsageError> {
+    pub(crate) fn execution(raw: &str) -> Result<Self, UsageError> {
         let arn = parse(raw, "execution")
             .filter(|a| a.execution.is_some())
             .ok_or_else(|| {
@@ -84,7 +84,7 @@ fn parse(raw: &str, kind: &str) -> Option<StatesArn> {
 }
 
 /// Where a person sees the execution: the Step Functions console's execution page.
-pub fn console_url(execution_arn: &str) -> String {
+pub(crate) fn console_url(execution_arn: &str) -> String {
     let arn = parse(execution_arn, "execution");
     let (partition, region) = arn
         .as_ref()

@@ -22,18 +22,18 @@ use crate::ports::error_chain;
 /// task role or the EC2 instance role. This build has no SSO or `credential_process` support:
 /// for those, export credentials first (`aws configure export-credentials --format env`).
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct AwsFlags {
+pub(crate) struct AwsFlags {
     /// AWS region [default: the region in the ARN given, else AWS_REGION or the profile's]
     #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// Named profile from ~/.aws/config and ~/.aws/credentials (static keys or role_arn +
     /// source_profile; not SSO or credential_process) [default: AWS_PROFILE, else "default"]
     #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// Send every AWS request to this URL instead of AWS's (a VPC endpoint, or an emulator such
     /// as moto) [default: AWS_ENDPOINT_URL]
     #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
 }
 
 /// Connect and read timeouts for every call: a hung connection must not hang `wait`.
@@ -55,7 +55,7 @@ impl AwsFlags {
 
     /// Loads the SdkConfig and checks that there are credentials, so their absence is a usage
     /// error (exit 2) that says what to do, not a failed call later.
-    pub async fn load(&self, arn_region: Option<&str>) -> Result<Aws, UsageError> {
+    pub(crate) async fn load(&self, arn_region: Option<&str>) -> Result<Aws, UsageError> {
         let region = self.region_for(arn_region)?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
             TimeoutConfig::builder()
@@ -109,16 +109,16 @@ fn no_credentials(detail: &str, profile: &Option<String>) -> UsageError {
 
 /// HTTP requests sent per service, retries included.
 #[derive(Debug, Default)]
-pub struct ApiCalls {
-    pub states: AtomicU64,
-    pub logs: AtomicU64,
+pub(crate) struct ApiCalls {
+    pub(crate) states: AtomicU64,
+    pub(crate) logs: AtomicU64,
 }
 
 impl ApiCalls {
-    pub fn states(&self) -> u64 {
+    pub(crate) fn states(&self) -> u64 {
         self.states.load(Ordering::Relaxed)
     }
-    pub fn logs(&self) -> u64 {
+    pub(crate) fn logs(&self) -> u64 {
         self.logs.load(Ordering::Relaxed)
     }
 }
@@ -153,15 +153,15 @@ impl Intercept for CountAttempts {
 
 /// The loaded configuration, and the clients the commands use.
 #[derive(Debug, Clone)]
-pub struct Aws {
-    pub config: SdkConfig,
+pub(crate) struct Aws {
+    pub(crate) config: SdkConfig,
     /// The region the Step Functions calls go to.
-    pub region: String,
-    pub calls: Arc<ApiCalls>,
+    pub(crate) region: String,
+    pub(crate) calls: Arc<ApiCalls>,
 }
 
 impl Aws {
-    pub fn sfn(&self) -> aws_sdk_sfn::Client {
+    pub(crate) fn sfn(&self) -> aws_sdk_sfn::Client {
         let conf = aws_sdk_sfn::config::Builder::from(&self.config)
             .interceptor(CountAttempts {
                 calls: self.calls.clone(),
@@ -173,7 +173,7 @@ impl Aws {
 
     /// A CloudWatch Logs client for `region` (a container may log to another region than the
     /// state machine runs in: `awslogs-region`).
-    pub fn logs(&self, region: Option<&str>) -> aws_sdk_cloudwatchlogs::Client {
+    pub(crate) fn logs(&self, region: Option<&str>) -> aws_sdk_cloudwatchlogs::Client {
         let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(&self.config).interceptor(
             CountAttempts {
                 calls: self.calls.clone(),

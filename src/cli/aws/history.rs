@@ -19,7 +19,7 @@ use crate::statemachine::{error_message, StateData};
 
 /// The history events the command cares about, out of the SDK's types.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     ExecutionStarted {
         at: DateTime<Utc>,
     },
@@ -44,12 +44,12 @@ pub enum Event {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ended {
-    pub at: DateTime<Utc>,
-    pub status: ExecutionStatus,
-    pub error: Option<String>,
-    pub cause: Option<String>,
-    pub output: Option<String>,
+pub(crate) struct Ended {
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) status: ExecutionStatus,
+    pub(crate) error: Option<String>,
+    pub(crate) cause: Option<String>,
+    pub(crate) output: Option<String>,
 }
 
 fn to_utc(time: &aws_sdk_sfn::primitives::DateTime) -> DateTime<Utc> {
@@ -62,7 +62,7 @@ fn text(value: Option<&str>) -> Option<String> {
 }
 
 impl Event {
-    pub fn from_sdk(event: &HistoryEvent) -> Self {
+    pub(crate) fn from_sdk(event: &HistoryEvent) -> Self {
         let at = to_utc(event.timestamp());
         if let Some(ended) = execution_end(event, at) {
             return Self::ExecutionEnded(ended);
@@ -169,14 +169,14 @@ const MAX_PAGES: usize = 30;
 /// Reads new history events. Newest first (`reverseOrder`), stopping at the first event
 /// already seen, so a poll reads only what is new (plus at most one page's overlap) however
 /// long the execution has run.
-pub struct HistoryFollower {
+pub(crate) struct HistoryFollower {
     client: aws_sdk_sfn::Client,
     execution_arn: String,
     last_id: i64,
 }
 
 impl HistoryFollower {
-    pub fn new(client: aws_sdk_sfn::Client, execution_arn: &str) -> Self {
+    pub(crate) fn new(client: aws_sdk_sfn::Client, execution_arn: &str) -> Self {
         Self {
             client,
             execution_arn: execution_arn.to_string(),
@@ -185,7 +185,7 @@ impl HistoryFollower {
     }
 
     /// The events since the last poll, oldest first.
-    pub async fn poll(&mut self) -> Result<Vec<Event>, AwsError> {
+    pub(crate) async fn poll(&mut self) -> Result<Vec<Event>, AwsError> {
         let page_size = if self.last_id == 0 {
             PAGE_LARGE
         } else {
@@ -230,7 +230,7 @@ impl HistoryFollower {
 
 /// What a person watching should be told.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WaitProgress {
+pub(crate) enum WaitProgress {
     State {
         at: DateTime<Utc>,
         name: String,
@@ -262,25 +262,27 @@ pub enum WaitProgress {
 /// (PollStatus, IsTaskStopped) would bury the migration's own log, so they show
 /// as the task's status when it changes instead.
 #[derive(Debug, Default)]
-pub struct Tracker {
-    pub started_at: Option<DateTime<Utc>>,
+pub(crate) struct Tracker {
+    pub(crate) started_at: Option<DateTime<Utc>>,
     seen_states: HashSet<String>,
     task_arn: Option<String>,
     log_stream: Option<LogStream>,
     shown_status: Option<(LastStatus, Option<String>)>,
     shown_notices: HashSet<String>,
     /// StopTask's failure, when it failed: the task may still be running.
-    pub stop_error: Option<StateError>,
-    pub ended: Option<Ended>,
+    pub(crate) stop_error: Option<StateError>,
+    pub(crate) ended: Option<Ended>,
 }
 
 impl Tracker {
-    pub fn log_stream(&self) -> Option<&LogStream> {
+    #[cfg(test)]
+    pub(crate) fn log_stream(&self) -> Option<&LogStream> {
         self.log_stream.as_ref()
     }
 
     /// The task's last status as last shown (`STOPPED`, `RUNNING`, ...).
-    pub fn task_last_status(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn task_last_status(&self) -> Option<&str> {
         self.shown_status.as_ref().map(|(s, _)| s.as_str())
     }
 
@@ -322,7 +324,7 @@ impl Tracker {
         self.notice(progress, at, text);
     }
 
-    pub fn apply(&mut self, event: Event) -> Vec<WaitProgress> {
+    pub(crate) fn apply(&mut self, event: Event) -> Vec<WaitProgress> {
         let mut progress = Vec::new();
         match event {
             Event::ExecutionStarted { at } => self.started_at = Some(at),

@@ -8,8 +8,8 @@ use super::config::Aws;
 
 /// Pages per read while the execution runs, and for the final drain (each page holds up to
 /// 10,000 events or 1 MB).
-pub const PAGES_PER_READ: usize = 10;
-pub const PAGES_PER_DRAIN: usize = 100;
+pub(crate) const PAGES_PER_READ: usize = 10;
+pub(crate) const PAGES_PER_DRAIN: usize = 100;
 
 /// GetLogEvents' own bounds on a page: 10,000 events or 1 MB (each event counting its
 /// message's bytes plus 26). A page below both is the stream's end, so no extra call is needed
@@ -19,7 +19,7 @@ const PAGE_BYTES_COMPLETE: usize = 1_048_576 - 262_144;
 
 /// What reading the stream came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogRead {
+pub(crate) enum LogRead {
     /// These lines are new (possibly none).
     Lines(Vec<String>),
     /// The stream does not exist yet (the task has not started logging).
@@ -28,17 +28,17 @@ pub enum LogRead {
     Denied(AwsError),
 }
 
-pub struct LogFollower {
+pub(crate) struct LogFollower {
     aws: Aws,
     stream: Option<LogStream>,
     client: Option<aws_sdk_cloudwatchlogs::Client>,
     next_token: Option<String>,
-    pub lines_shown: u64,
-    pub denied: bool,
+    pub(crate) lines_shown: u64,
+    pub(crate) denied: bool,
 }
 
 impl LogFollower {
-    pub fn new(aws: Aws) -> Self {
+    pub(crate) fn new(aws: Aws) -> Self {
         Self {
             aws,
             stream: None,
@@ -49,12 +49,12 @@ impl LogFollower {
         }
     }
 
-    pub fn stream(&self) -> Option<&LogStream> {
+    pub(crate) fn stream(&self) -> Option<&LogStream> {
         self.stream.as_ref()
     }
 
     /// Follows `stream` from its first line (a new stream starts over).
-    pub fn follow(&mut self, stream: LogStream) {
+    pub(crate) fn follow(&mut self, stream: LogStream) {
         if self.stream.as_ref() == Some(&stream) {
             return;
         }
@@ -67,7 +67,7 @@ impl LogFollower {
     }
 
     /// Reads what is new, up to `max_pages` pages.
-    pub async fn read(&mut self, max_pages: usize) -> Result<LogRead, AwsError> {
+    pub(crate) async fn read(&mut self, max_pages: usize) -> Result<LogRead, AwsError> {
         let (Some(stream), Some(client)) = (&self.stream, &self.client) else {
             return Ok(LogRead::Lines(Vec::new()));
         };

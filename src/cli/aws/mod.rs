@@ -12,49 +12,49 @@ use serde_json::json;
 use super::{CommandOutcome, UsageError};
 use crate::ports::executions::execution_arn;
 
-pub mod arn;
-pub mod config;
-pub mod history;
-pub mod logs;
-pub mod output;
-pub mod start;
-pub mod wait;
+pub(crate) mod arn;
+pub(crate) mod config;
+pub(crate) mod history;
+pub(crate) mod logs;
+pub(crate) mod output;
+pub(crate) mod start;
+pub(crate) mod wait;
 
-pub use config::AwsFlags;
+pub(crate) use config::AwsFlags;
 
 /// What to start: the state machine and the task definition to migrate with.
 #[derive(Debug, Clone, clap::Args)]
-pub struct StartOpts {
+pub(crate) struct StartOpts {
     /// The migration state machine (the Terraform module's state_machine_arn output)
     #[arg(long, value_name = "ARN")]
-    pub state_machine_arn: String,
+    pub(crate) state_machine_arn: String,
     /// The task definition whose image and settings the migration runs with: an ARN,
     /// FAMILY:REVISION, or FAMILY (its latest ACTIVE revision)
     #[arg(long, value_name = "ARN|FAMILY[:REV]")]
-    pub task_definition: String,
+    pub(crate) task_definition: String,
     /// Execution name [default: FAMILY-REVISION-YYYYMMDDTHHMMSSZ]. Starting again with the same
     /// name and task definition while that execution runs returns it rather than a second one
     #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 /// How to wait.
 #[derive(Debug, Clone, clap::Args)]
-pub struct FollowOpts {
+pub(crate) struct FollowOpts {
     /// Stop waiting after this many seconds: exit 1, the execution goes on (unless
     /// --abort-on-timeout)
     #[arg(long, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
-    pub timeout: Option<u64>,
+    pub(crate) timeout: Option<u64>,
     /// When --timeout passes, stop the execution (StopExecution); the deployment's abort rule
     /// then stops its task
     #[arg(long, requires = "timeout")]
-    pub abort_on_timeout: bool,
+    pub(crate) abort_on_timeout: bool,
     /// Seconds between reads of the execution history (the log is read every second one);
     /// `wait` exits within about this long of the execution's end. Throttling and transient
     /// errors double it, up to 30 (or this value, if larger); a good answer halves it back
     #[arg(long, value_name = "SECONDS", default_value = "2", value_parser = parse_interval)]
-    pub poll_interval: Duration,
+    pub(crate) poll_interval: Duration,
 }
 
 fn parse_interval(text: &str) -> Result<Duration, String> {
@@ -70,56 +70,56 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct StartArgs {
+pub(crate) struct StartArgs {
     #[command(flatten)]
-    pub aws: AwsFlags,
+    pub(crate) aws: AwsFlags,
     #[command(flatten)]
-    pub start: StartOpts,
+    pub(crate) start: StartOpts,
     /// Check the flags (ARN, task definition, name) and print the execution that would be
     /// started, without calling AWS
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Print one JSON object (executionArn, name, input, startDate, consoleUrl) instead of the
     /// execution ARN
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct WaitArgs {
+pub(crate) struct WaitArgs {
     #[command(flatten)]
-    pub aws: AwsFlags,
+    pub(crate) aws: AwsFlags,
     /// The execution to follow (what `ecs-migrate start` printed)
     #[arg(value_name = "EXECUTION_ARN")]
-    pub execution_arn: String,
+    pub(crate) execution_arn: String,
     #[command(flatten)]
-    pub follow: FollowOpts,
+    pub(crate) follow: FollowOpts,
     /// Print the result as one JSON object on stdout (status, executionArn, error, cause,
     /// output, consoleUrl, logLines, ...); progress goes to stderr
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// At exit, print how many AWS requests the wait made (to stderr)
     #[arg(long, short)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     #[command(flatten)]
-    pub aws: AwsFlags,
+    pub(crate) aws: AwsFlags,
     #[command(flatten)]
-    pub start: StartOpts,
+    pub(crate) start: StartOpts,
     #[command(flatten)]
-    pub follow: FollowOpts,
+    pub(crate) follow: FollowOpts,
     /// Check the flags and print the execution that would be started, without calling AWS
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Print the result as one JSON object on stdout; progress goes to stderr
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// At exit, print how many AWS requests the wait made (to stderr)
     #[arg(long, short)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 }
 
 /// Checks the flags and, unless `--dry-run`, starts the execution. `Ok(None)` after a dry run.
@@ -179,20 +179,20 @@ async fn start_execution(
 }
 
 /// `ecs-migrate start`: prints the execution ARN (or JSON).
-pub async fn start(args: StartArgs) -> Result<CommandOutcome, UsageError> {
+pub(crate) async fn start(args: StartArgs) -> Result<CommandOutcome, UsageError> {
     start_execution(&args.aws, &args.start, args.dry_run, args.json, false).await?;
     Ok(CommandOutcome::Succeeded)
 }
 
 /// `ecs-migrate wait`: follows an execution to its end.
-pub async fn wait(args: WaitArgs) -> Result<CommandOutcome, UsageError> {
+pub(crate) async fn wait(args: WaitArgs) -> Result<CommandOutcome, UsageError> {
     let arn = arn::StatesArn::execution(&args.execution_arn)?;
     let aws = args.aws.load(Some(&arn.region)).await?;
     wait::follow(&aws, &arn.raw, &args.follow, args.json, args.verbose).await
 }
 
 /// `ecs-migrate run`: start, then wait.
-pub async fn run(args: RunArgs) -> Result<CommandOutcome, UsageError> {
+pub(crate) async fn run(args: RunArgs) -> Result<CommandOutcome, UsageError> {
     let Some((aws, execution_arn)) =
         start_execution(&args.aws, &args.start, args.dry_run, args.json, true).await?
     else {

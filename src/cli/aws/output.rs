@@ -14,13 +14,13 @@ use crate::common::error::StateError;
 use crate::migration::TaskStatus;
 
 /// WaitProgress lines, with the time since the execution started.
-pub struct Printer {
+pub(crate) struct Printer {
     json: bool,
-    pub started_at: Option<DateTime<Utc>>,
+    pub(crate) started_at: Option<DateTime<Utc>>,
 }
 
 impl Printer {
-    pub fn new(json: bool) -> Self {
+    pub(crate) fn new(json: bool) -> Self {
         Self {
             json,
             started_at: None,
@@ -28,7 +28,7 @@ impl Printer {
     }
 
     /// A line of progress: stdout, or stderr when stdout is for the JSON result.
-    pub fn line(&self, text: &str) {
+    pub(crate) fn line(&self, text: &str) {
         if self.json {
             eprintln!("{text}");
         } else {
@@ -48,7 +48,7 @@ impl Printer {
         )
     }
 
-    pub fn progress(&self, progress: &WaitProgress) {
+    pub(crate) fn progress(&self, progress: &WaitProgress) {
         match progress {
             WaitProgress::State { at, name } => self.line(&format!("{} {name}", self.stamp(*at))),
             WaitProgress::Task { at, task_arn } => {
@@ -87,7 +87,7 @@ impl Printer {
     }
 
     /// A line of the migration's own log.
-    pub fn log_line(&self, line: &str) {
+    pub(crate) fn log_line(&self, line: &str) {
         self.line(&format!("  | {}", printable(line)));
     }
 }
@@ -125,7 +125,7 @@ fn clock(seconds: i64) -> String {
 }
 
 /// `1m02s`, `2h03m`.
-pub fn duration_words(seconds: i64) -> String {
+pub(crate) fn duration_words(seconds: i64) -> String {
     let s = seconds.max(0);
     match s {
         0..=59 => format!("{s}s"),
@@ -146,7 +146,7 @@ fn one_line(text: &str, max: usize) -> String {
 
 /// Where the wait left the execution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitEnd {
+pub(crate) enum WaitEnd {
     /// The execution ended with this status.
     Ended(ExecutionStatus),
     /// `--timeout` passed; the execution was left running.
@@ -158,39 +158,39 @@ pub enum WaitEnd {
 /// The result, as `--json` prints it (one object).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Report {
+pub(crate) struct Report {
     /// SUCCEEDED, FAILED, TIMED_OUT, ABORTED, or RUNNING when the wait stopped first.
-    pub status: String,
-    pub execution_arn: String,
-    pub error: Option<String>,
-    pub cause: Option<String>,
+    pub(crate) status: String,
+    pub(crate) execution_arn: String,
+    pub(crate) error: Option<String>,
+    pub(crate) cause: Option<String>,
     /// The execution's output (parsed when it is JSON).
-    pub output: Option<Value>,
-    pub console_url: String,
+    pub(crate) output: Option<Value>,
+    pub(crate) console_url: String,
     /// Lines of the migration's log shown.
-    pub log_lines: u64,
+    pub(crate) log_lines: u64,
     /// The wait ended before the execution: `--timeout` passed (`"timeout"`) or Ctrl-C
     /// (`"interrupted"`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub wait_stopped: Option<&'static str>,
+    pub(crate) wait_stopped: Option<&'static str>,
     /// StopTask's failure, when it failed: the migration task may still be running.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop_error: Option<StateError>,
-    pub start_date: Option<DateTime<Utc>>,
-    pub stop_date: Option<DateTime<Utc>>,
+    pub(crate) stop_error: Option<StateError>,
+    pub(crate) start_date: Option<DateTime<Utc>>,
+    pub(crate) stop_date: Option<DateTime<Utc>>,
     /// HTTP requests sent while waiting, per service (retries included).
-    pub api_calls: ApiCallCounts,
+    pub(crate) api_calls: ApiCallCounts,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
-pub struct ApiCallCounts {
-    pub states: u64,
-    pub logs: u64,
+pub(crate) struct ApiCallCounts {
+    pub(crate) states: u64,
+    pub(crate) logs: u64,
 }
 
 impl Report {
     /// Prints the result: the JSON object, or the text lines.
-    pub fn print(&self, json: bool) {
+    pub(crate) fn print(&self, json: bool) {
         if json {
             let text = serde_json::to_string(self).unwrap_or_else(|_| "{}".into());
             println!("{text}");

@@ -11,30 +11,30 @@ use crate::ports::executions::{execution_arn, Executions, SdkExecutions, StartEr
 use crate::ports::AwsError;
 
 /// Step Functions' limit on execution names.
-pub const MAX_NAME_LEN: usize = 80;
+pub(crate) const MAX_NAME_LEN: usize = 80;
 
 /// What `start` will do (or, with `--dry-run`, would do).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StartPlan {
-    pub state_machine: StatesArn,
-    pub task_definition: TaskDefRef,
-    pub name: String,
+pub(crate) struct StartPlan {
+    pub(crate) state_machine: StatesArn,
+    pub(crate) task_definition: TaskDefRef,
+    pub(crate) name: String,
     /// The execution input, exactly as sent: the same task definition always gives the same
     /// text, so a repeated start is recognised as the same execution.
-    pub input: String,
+    pub(crate) input: String,
 }
 
 /// A started (or already running) execution.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Started {
-    pub execution_arn: String,
-    pub start_date: Option<DateTime<Utc>>,
+pub(crate) struct Started {
+    pub(crate) execution_arn: String,
+    pub(crate) start_date: Option<DateTime<Utc>>,
 }
 
 impl StartPlan {
     /// Checks the flags without calling AWS: the state machine ARN, the task definition
     /// reference (the rules validate-event applies), the name.
-    pub fn new(
+    pub(crate) fn new(
         state_machine_arn: &str,
         task_definition: &str,
         name: Option<&str>,
@@ -83,7 +83,7 @@ impl StartPlan {
     /// StartExecution. The same name and input as a running execution returns that execution
     /// (Step Functions' idempotency for standard workflows); a name already used otherwise is a
     /// usage error that says which case it is.
-    pub async fn start(&self, aws: &Aws) -> Result<Started, UsageError> {
+    pub(crate) async fn start(&self, aws: &Aws) -> Result<Started, UsageError> {
         let executions = SdkExecutions::new(aws.sfn());
         match executions
             .start(&self.state_machine.raw, &self.name, &self.input)
@@ -154,7 +154,7 @@ fn start_error(err: &AwsError, state_machine_arn: &str) -> UsageError {
 
 /// `FAMILY-REVISION-YYYYMMDDTHHMMSSZ` (or `FAMILY-latest-...` for a bare family), within
 /// Step Functions' 80 characters and using only characters every name rule accepts.
-pub fn default_name(task_definition: &TaskDefRef, now: DateTime<Utc>) -> String {
+pub(crate) fn default_name(task_definition: &TaskDefRef, now: DateTime<Utc>) -> String {
     let revision = task_definition
         .revision
         .map(|r| r.to_string())
@@ -177,7 +177,7 @@ pub fn default_name(task_definition: &TaskDefRef, now: DateTime<Utc>) -> String 
 
 /// Step Functions' execution name rules: 1 to 80 characters, none of whitespace, brackets,
 /// wildcards, `"#%\^|~`$&,;:/` or control characters.
-pub fn check_name(name: &str) -> Result<(), UsageError> {
+pub(crate) fn check_name(name: &str) -> Result<(), UsageError> {
     let len = name.chars().count();
     if len == 0 || len > MAX_NAME_LEN {
         return Err(UsageError::new(format!(

@@ -21,9 +21,9 @@ use crate::ports::executions::{Executions, SdkExecutions};
 use crate::ports::AwsError;
 
 /// The longest the poll interval grows to while throttled.
-pub const MAX_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const MAX_INTERVAL: Duration = Duration::from_secs(30);
 /// The log is read every this many history polls (and at once when there is news for it).
-pub const LOG_EVERY: u64 = 2;
+pub(crate) const LOG_EVERY: u64 = 2;
 /// Transient failures (network, 5xx) in a row for this long end the wait.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(300);
 /// The same before the first answer: then it is more likely a wrong --endpoint-url or network
@@ -35,32 +35,32 @@ const ABORT_GRACE: Duration = Duration::from_secs(30);
 /// The poll interval: the base one, doubled (up to [`MAX_INTERVAL`]) each time AWS throttles
 /// or fails, halved back toward the base with each good answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cadence {
+pub(crate) struct Cadence {
     base: Duration,
     current: Duration,
 }
 
 impl Cadence {
-    pub fn new(base: Duration) -> Self {
+    pub(crate) fn new(base: Duration) -> Self {
         Self {
             base,
             current: base,
         }
     }
 
-    pub fn current(&self) -> Duration {
+    pub(crate) fn current(&self) -> Duration {
         self.current
     }
 
-    pub fn slow_down(&mut self) {
+    pub(crate) fn slow_down(&mut self) {
         self.current = (self.current * 2).min(MAX_INTERVAL.max(self.base));
     }
 
-    pub fn answered(&mut self) {
+    pub(crate) fn answered(&mut self) {
         self.current = (self.current / 2).max(self.base);
     }
 
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.current = self.base;
     }
 }
@@ -244,7 +244,7 @@ enum Stop {
 }
 
 /// Follows `execution_arn` to its end (or the timeout, or Ctrl-C) and reports.
-pub async fn follow(
+pub(crate) async fn follow(
     aws: &Aws,
     execution_arn: &str,
     opts: &FollowOpts,

@@ -15,7 +15,7 @@ use crate::ports::deployments::{
 };
 
 /// The deployment paused at the event's hook, rolling out `taskdef`.
-pub fn paused_deployment(
+pub(crate) fn paused_deployment(
     hook: &HookEvent,
     taskdef: &LocalTaskDefinition,
 ) -> Arc<MemoryDeployments> {
@@ -54,14 +54,14 @@ pub fn paused_deployment(
 }
 
 /// The settings for a hook event: the event's service is the one configured, in its cluster.
-pub fn hook_settings(mut settings: Settings, hook: &HookEvent) -> Settings {
+pub(crate) fn hook_settings(mut settings: Settings, hook: &HookEvent) -> Settings {
     settings.deployment_services = vec![arn_name(&hook.service_arn).to_string()];
     settings.cluster = hook.cluster_arn.clone();
     settings
 }
 
 /// What the run told the deployment, for the terminal.
-pub fn answer_line(hook: &HookEvent, deployments: &MemoryDeployments) -> String {
+pub(crate) fn answer_line(hook: &HookEvent, deployments: &MemoryDeployments) -> String {
     let service = arn_name(&hook.service_arn);
     match deployments.answers().last() {
         Some(answer) => format!(

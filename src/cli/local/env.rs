@@ -12,17 +12,17 @@ use crate::local::{LocalContainer, LocalTaskDefinition};
 
 /// A variable given on the command line, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Given {
-    pub name: String,
-    pub value: String,
+pub(crate) struct Given {
+    pub(crate) name: String,
+    pub(crate) value: String,
     /// `--env` or `--env-file FILE`.
-    pub origin: String,
+    pub(crate) origin: String,
 }
 
 /// Parses one `--env NAME=VALUE` (clap value parser). `NAME` alone takes the value from this
 /// machine's environment, as `docker run --env NAME` does (but see [`collect`]: unset, it is
 /// an error).
-pub fn parse_assignment(text: &str) -> Result<(String, Option<String>), String> {
+pub(crate) fn parse_assignment(text: &str) -> Result<(String, Option<String>), String> {
     let (name, value) = match text.split_once('=') {
         Some((name, value)) => (name, Some(value.to_string())),
         None => (text, None),
@@ -45,7 +45,7 @@ fn check_name(name: &str) -> Result<(), String> {
 /// taken literally (quotes are part of it); `NAME` alone takes this machine's value; lines
 /// starting with `#` and blank lines are skipped
 /// (docs.docker.com/reference/cli/docker/container/run/#env).
-pub fn read_env_file(
+pub(crate) fn read_env_file(
     path: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Given>, UsageError> {
@@ -73,7 +73,7 @@ pub fn read_env_file(
 
 /// Everything given on the command line, in the order that makes later ones win: the env
 /// files in order, then each `--env`.
-pub fn collect(
+pub(crate) fn collect(
     assignments: &[(String, Option<String>)],
     env_files: &[PathBuf],
     lookup: &dyn Fn(&str) -> Option<String>,
@@ -101,17 +101,17 @@ pub fn collect(
 
 /// The variables to lay over a container's `environment`, and where its secrets came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     /// Each secret's value (from the command line, else this machine's environment), then
     /// every variable given on the command line: later entries win.
-    pub variables: Vec<(String, String)>,
+    pub(crate) variables: Vec<(String, String)>,
     /// `secrets: NAME from --env, ...` (names only), when the container has secrets.
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 /// Resolves the container's secrets and the command line's variables. Fails, naming each,
 /// when a secret has no value anywhere.
-pub fn resolve(
+pub(crate) fn resolve(
     container: &LocalContainer,
     given: &[Given],
     lookup: &dyn Fn(&str) -> Option<String>,
@@ -151,7 +151,7 @@ pub fn resolve(
 /// Lays the command line's variables and the secrets' values over the `environment` of
 /// `container` in `taskdef`, taking this machine's environment where needed; returns the line
 /// that says where the secrets came from.
-pub fn apply(
+pub(crate) fn apply(
     taskdef: &mut LocalTaskDefinition,
     container: &str,
     assignments: &[(String, Option<String>)],

@@ -15,43 +15,43 @@ use crate::ports::ecs::{LastStatus, TaskState};
 use crate::ports::logs::task_id;
 
 /// The prefix of the migration's own output lines.
-pub const OUTPUT_PREFIX: &str = "  | ";
+pub(crate) const OUTPUT_PREFIX: &str = "  | ";
 
 /// Something to show: a state the engine entered, or what the runner saw.
 #[derive(Debug, Clone)]
-pub enum Note {
+pub(crate) enum Note {
     State(String),
     Runner(LocalEvent),
 }
 
 /// How the execution ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Ending {
+pub(crate) enum Ending {
     Succeeded(Value),
     Failed(StateError),
 }
 
 /// The facts the summary reports.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
-    pub ending: Ending,
-    pub task_arn: Option<String>,
-    pub exit_code: Option<i32>,
+pub(crate) struct Summary {
+    pub(crate) ending: Ending,
+    pub(crate) task_arn: Option<String>,
+    pub(crate) exit_code: Option<i32>,
     /// The whole run, the wait for the migration lock included.
-    pub duration: Duration,
+    pub(crate) duration: Duration,
     /// The part of `duration` spent waiting for another run's migration lock, when it waited.
-    pub lock_wait: Option<Duration>,
+    pub(crate) lock_wait: Option<Duration>,
 }
 
 /// Writes progress to stdout (text) or stderr (`--json`, so stdout holds only the result).
-pub struct Progress {
+pub(crate) struct Progress {
     json: bool,
     /// The last status printed for each task, so repeats are not printed.
     printed: HashMap<String, LastStatus>,
 }
 
 impl Progress {
-    pub fn new(json: bool) -> Self {
+    pub(crate) fn new(json: bool) -> Self {
         Self {
             json,
             printed: HashMap::new(),
@@ -70,11 +70,11 @@ impl Progress {
         }
     }
 
-    pub fn message(&self, text: &str) {
+    pub(crate) fn message(&self, text: &str) {
         self.line(&format!("ecs-migrate local: {text}"));
     }
 
-    pub fn note(&mut self, note: Note) {
+    pub(crate) fn note(&mut self, note: Note) {
         match note {
             Note::State(name) => self.state_entered(&name),
             Note::Runner(event) => self.local(&event),
@@ -82,18 +82,18 @@ impl Progress {
     }
 
     /// Where output lines were dropped because the terminal could not keep up.
-    pub fn dropped(&self, count: u64) {
+    pub(crate) fn dropped(&self, count: u64) {
         self.line(&format!(
             "[ecs-migrate: {} lines not shown]",
             thousands(count)
         ));
     }
 
-    pub fn state_entered(&self, name: &str) {
+    pub(crate) fn state_entered(&self, name: &str) {
         self.line(&format!("- {name}"));
     }
 
-    pub fn local(&mut self, event: &LocalEvent) {
+    pub(crate) fn local(&mut self, event: &LocalEvent) {
         match event {
             LocalEvent::Status { state } => {
                 let changed = self.printed.get(&state.task_arn) != Some(&state.last_status);
@@ -110,7 +110,7 @@ impl Progress {
     }
 
     /// The end: one summary line (and the Cause), or the JSON object.
-    pub fn summary(&self, summary: &Summary) {
+    pub(crate) fn summary(&self, summary: &Summary) {
         if self.json {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", summary_json(summary));
@@ -174,7 +174,7 @@ fn short_id(task_arn: &str) -> &str {
 
 /// The command as a POSIX shell would take it back: `sh -c 'echo about to fail; exit 3'`.
 /// Words of only safe characters stay bare; others are single-quoted (`'` as `'\''`).
-pub fn shell_quoted(command: &[String]) -> String {
+pub(crate) fn shell_quoted(command: &[String]) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
     command
         .iter()
@@ -197,7 +197,7 @@ fn seconds(duration: Duration) -> String {
 /// `failed: Migration.NonZeroExit, exit code 1, after 3.4 s (task ID)`; a run that waited for
 /// the migration lock says how much of its time that was: `14.0 s, 12.8 s of it waiting for
 /// the migration lock`.
-pub fn summary_line(summary: &Summary) -> String {
+pub(crate) fn summary_line(summary: &Summary) -> String {
     let task = summary
         .task_arn
         .as_deref()
@@ -222,7 +222,7 @@ pub fn summary_line(summary: &Summary) -> String {
 
 /// `{"status":"SUCCEEDED","output":...}` or `{"status":"FAILED","error":...,"cause":...}`, with
 /// the task, its exit code and the duration.
-pub fn summary_json(summary: &Summary) -> Value {
+pub(crate) fn summary_json(summary: &Summary) -> Value {
     let mut object = match &summary.ending {
         Ending::Succeeded(output) => json!({"status": "SUCCEEDED", "output": output}),
         Ending::Failed(error) => {

@@ -16,12 +16,12 @@ use super::progress::{Note, Progress, Summary};
 use crate::local::LocalEvent;
 
 /// Output lines waiting for the terminal, at most.
-pub const MAX_QUEUED_LINES: usize = 4096;
+pub(crate) const MAX_QUEUED_LINES: usize = 4096;
 /// Bytes of output lines waiting for the terminal, at most (a line is at most 16 KiB).
-pub const MAX_QUEUED_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_QUEUED_BYTES: usize = 1024 * 1024;
 /// At the end, how long the printer may go without finishing a write before the command
 /// stops waiting for it (standard output is a pipe nobody reads).
-pub const STALL_LIMIT: Duration = Duration::from_secs(5);
+pub(crate) const STALL_LIMIT: Duration = Duration::from_secs(5);
 
 enum Item {
     Note(Note),
@@ -58,18 +58,18 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Queue> {
 
 /// The sending side; cheap to clone into observers.
 #[derive(Clone)]
-pub struct Relay {
+pub(crate) struct Relay {
     shared: Arc<Shared>,
 }
 
 /// The printer thread, to wait for at the end.
-pub struct Printer {
+pub(crate) struct Printer {
     shared: Arc<Shared>,
     thread: JoinHandle<()>,
 }
 
 /// Starts the printer thread over `progress`.
-pub fn start(progress: Progress) -> std::io::Result<(Relay, Printer)> {
+pub(crate) fn start(progress: Progress) -> std::io::Result<(Relay, Printer)> {
     let shared = Arc::new(Shared {
         queue: Mutex::new(Queue::default()),
         changed: Condvar::new(),
@@ -96,7 +96,7 @@ fn output_size(note: &Note) -> Option<usize> {
 impl Relay {
     /// Queues a state, status change or output line; when the queue is full of output, its
     /// oldest output lines make room.
-    pub fn note(&self, note: Note) {
+    pub(crate) fn note(&self, note: Note) {
         let mut queue = lock(&self.shared);
         if let Some(size) = output_size(&note) {
             if queue.closed {
@@ -118,12 +118,12 @@ impl Relay {
     }
 
     /// Queues a line of the command's own (never dropped).
-    pub fn message(&self, text: &str) {
+    pub(crate) fn message(&self, text: &str) {
         self.push(Item::Message(text.to_string()));
     }
 
     /// Queues the summary (never dropped).
-    pub fn summary(&self, summary: Summary) {
+    pub(crate) fn summary(&self, summary: Summary) {
         self.push(Item::Summary(Box::new(summary)));
     }
 
@@ -172,7 +172,7 @@ fn push(queue: &mut Queue, item: Item) {
 impl Printer {
     /// Closes the queue and waits until everything queued is written, or until the printer
     /// has not finished a write for [`STALL_LIMIT`] (then what is left is not shown).
-    pub fn finish(self) {
+    pub(crate) fn finish(self) {
         let mut queue = lock(&self.shared);
         queue.closed = true;
         self.shared.changed.notify_all();

@@ -19,17 +19,17 @@ use crate::ports::ecs::{AwsVpc, Placement};
 use crate::statemachine::FunctionArns;
 
 /// The cluster name local tasks report.
-pub const LOCAL_CLUSTER: &str = "local";
+pub(crate) const LOCAL_CLUSTER: &str = "local";
 
 /// Where the steps' functions are locally:
 /// `arn:aws:lambda:local:000000000000:function:ecs-migrate-STEP`.
-pub fn function_arns() -> FunctionArns {
+pub(crate) fn function_arns() -> FunctionArns {
     FunctionArns::new(LOCAL_REGION, LOCAL_ACCOUNT, "ecs-migrate-")
 }
 
 /// Loads the task definition file and picks the migration container. Both failures are usage
 /// errors (exit 2) whose message names the field.
-pub fn load_task_definition(
+pub(crate) fn load_task_definition(
     path: &Path,
     container: Option<&str>,
 ) -> Result<(LocalTaskDefinition, String), UsageError> {
@@ -53,7 +53,11 @@ fn advise(err: TaskDefError) -> UsageError {
 /// (input that is unreadable, not JSON, or over Step Functions' 256 KiB unless `--no-limits`)
 /// is a usage error, exit 2, like any other bad file on the command line; JSON the state
 /// machine refuses is the execution's `Migration.InvalidEvent`, exit 1.
-pub fn read_event(event: Option<&str>, family: &str, no_limits: bool) -> Result<Value, UsageError> {
+pub(crate) fn read_event(
+    event: Option<&str>,
+    family: &str,
+    no_limits: bool,
+) -> Result<Value, UsageError> {
     let limit = if no_limits {
         MAX_INPUT_FILE_BYTES
     } else {
@@ -87,7 +91,7 @@ fn read_limited(reader: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
 /// What to tell the user when the event names the file's family in other words than the file
 /// itself: `event names myapp:42; running examples/taskdef.json in its place`. None when the
 /// event names just the family, the file's own ARN, or something the execution will refuse.
-pub fn stand_in_note(taskdef: &LocalTaskDefinition, input: &Value) -> Option<String> {
+pub(crate) fn stand_in_note(taskdef: &LocalTaskDefinition, input: &Value) -> Option<String> {
     let named = crate::migration::event::parse_input(input)
         .ok()?
         .task_definition;
@@ -110,7 +114,7 @@ pub fn stand_in_note(taskdef: &LocalTaskDefinition, input: &Value) -> Option<Str
 }
 
 /// Parses an event's bytes (at most `limit + 1` of them were read) as the execution input.
-pub fn parse_event(bytes: &[u8], source: &str, limit: u64) -> Result<Value, UsageError> {
+pub(crate) fn parse_event(bytes: &[u8], source: &str, limit: u64) -> Result<Value, UsageError> {
     if bytes.len() as u64 > limit {
         return Err(UsageError::new(if limit == MAX_EXECUTION_INPUT_BYTES {
             format!(

@@ -7,7 +7,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 
 /// A signal that asks the run to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopSignal {
+pub(crate) enum StopSignal {
     Interrupt,
     Terminate,
     Hangup,
@@ -15,7 +15,7 @@ pub enum StopSignal {
 
 impl StopSignal {
     /// The signal's number (2, 15, 1).
-    pub fn number(self) -> i32 {
+    pub(crate) fn number(self) -> i32 {
         match self {
             Self::Interrupt => libc::SIGINT,
             Self::Terminate => libc::SIGTERM,
@@ -24,7 +24,7 @@ impl StopSignal {
     }
 
     /// How the message names it: `SIGINT (Ctrl-C)`, `SIGTERM`, `SIGHUP`.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Self::Interrupt => "SIGINT (Ctrl-C)",
             Self::Terminate => "SIGTERM",
@@ -35,7 +35,7 @@ impl StopSignal {
 
 /// Listens for the three stop signals from creation on: a signal that arrives before
 /// [`StopSignals::next`] is polled is kept, not lost.
-pub struct StopSignals {
+pub(crate) struct StopSignals {
     interrupt: Signal,
     terminate: Signal,
     hangup: Signal,
@@ -44,7 +44,7 @@ pub struct StopSignals {
 impl StopSignals {
     /// Installs the handlers. From here on the signals no longer end the process by
     /// themselves: the caller must act on them.
-    pub fn listen() -> std::io::Result<Self> {
+    pub(crate) fn listen() -> std::io::Result<Self> {
         Ok(Self {
             interrupt: signal(SignalKind::interrupt())?,
             terminate: signal(SignalKind::terminate())?,
@@ -53,7 +53,7 @@ impl StopSignals {
     }
 
     /// The next stop signal received.
-    pub async fn next(&mut self) -> StopSignal {
+    pub(crate) async fn next(&mut self) -> StopSignal {
         // `recv` yields None only when the signal driver is gone; then no signal will come.
         tokio::select! {
             Some(()) = self.interrupt.recv() => StopSignal::Interrupt,
