@@ -11,12 +11,12 @@
 //! - [`orphan`]: a task dies with its runner, even one killed outright.
 
 mod backend;
-pub mod docker;
+mod docker;
 mod ecs;
-pub mod events;
-pub mod orphan;
-pub mod process;
-pub mod task;
+mod events;
+mod orphan;
+mod process;
+mod task;
 pub mod taskdef;
 pub mod user;
 
