@@ -387,18 +387,13 @@ async fn stop_ends_the_whole_process_tree() {
         .collect();
     assert!(pids.iter().all(|p| alive(*p)), "{pids:?} should be running");
     assert_eq!(ecs.process_group(&arn), Some(pids[2]));
-    let before = Instant::now();
     ecs.stop_task("local", &arn, "migration cancelled")
         .await
         .unwrap();
     let state = stopped(&ecs, &arn).await;
-    assert!(
-        before.elapsed() < Duration::from_secs(4),
-        "SIGTERM should do: {:?}",
-        before.elapsed()
-    );
     assert_eq!(state.stop_code.as_deref(), Some("UserInitiated"));
     assert_eq!(state.stopped_reason.as_deref(), Some("migration cancelled"));
+    // SIGTERM ended it (128 + 15); the SIGKILL after the stop timeout would give 137.
     assert_eq!(exit_code(&state), Some(143));
     assert!(
         all_dead(&pids).await,
@@ -720,12 +715,14 @@ async fn docker_probe_gives_up_on_a_daemon_that_never_answers() {
         host: Some(format!("unix://{}", socket.display())),
         probe_timeout: Duration::from_secs(1),
     };
-    let began = Instant::now();
-    let err = LocalEcs::with_runner(taskdef(json!({"image": "app:1"})), Runner::Docker(options))
-        .await
-        .unwrap_err();
-    let took = began.elapsed();
+    // The daemon accepts and never answers: the probe must give up (after its 1 s), not hang.
+    let err = tokio::time::timeout(
+        LIMIT,
+        LocalEcs::with_runner(taskdef(json!({"image": "app:1"})), Runner::Docker(options)),
+    )
+    .await
+    .expect("the probe of a daemon that never answers hung")
+    .unwrap_err();
     server.abort();
-    assert!(took < Duration::from_secs(4), "probe hung for {took:?}");
     assert!(matches!(err, DockerError::NoDaemon { .. }), "{err}");
 }

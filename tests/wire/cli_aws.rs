@@ -8,7 +8,7 @@
 //! A name taken by an execution with different input is a usage error: exit 2 (the migration
 //! did not run, so it did not fail).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -806,18 +806,32 @@ fn help_lists_the_flags() {
 async fn ctrl_c_stops_waiting_and_leaves_the_execution_running() {
     let server = server();
     let execution = start_slow_execution(server, 120).await;
-    let child = spawn(command(
+    let mut child = spawn(command(
         server,
         &["wait", &execution, "--poll-interval", "0.5"],
     ));
     let pid = child.id().to_string();
-    // Let it get going (the signal handler is in place once the wait has begun).
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The handler is in place before wait prints its first line: wait for that line, not for
+    // a while.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("execution "), "{first:?}");
     let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
     assert!(kill.success());
-    let out = tokio::task::spawn_blocking(move || finish(child))
-        .await
-        .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        let rest = std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = stdout.read_to_string(&mut rest);
+            rest
+        });
+        // finish() bounds the wait; once the command has exited, the reader sees the end.
+        let mut out = finish(child);
+        out.stdout = first + &rest.join().unwrap();
+        out
+    })
+    .await
+    .unwrap();
     assert_eq!(out.code, 130, "{out:?}");
     assert!(
         out.stdout

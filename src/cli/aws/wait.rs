@@ -9,6 +9,8 @@
 
 use std::time::{Duration, Instant};
 
+use tokio::signal::unix::{signal, SignalKind};
+
 use super::super::{CommandOutcome, UsageError};
 use super::config::Aws;
 use super::history::{Ended, Event, HistoryFollower, Tracker, WaitProgress};
@@ -252,6 +254,10 @@ pub(crate) async fn follow(
     verbose: bool,
 ) -> Result<CommandOutcome, UsageError> {
     let began = Instant::now();
+    // The Ctrl-C handler is in place before the first line is printed (tokio's ctrl_c() would
+    // install it only when first polled), so an interrupt any time after that line is seen.
+    let mut interrupt = signal(SignalKind::interrupt())
+        .map_err(|e| UsageError::new(format!("cannot watch for Ctrl-C: {e}")))?;
     let printer = Printer::new(json);
     printer.line(&format!("execution {execution_arn}"));
     printer.line(&format!("console   {}", console_url(execution_arn)));
@@ -259,7 +265,7 @@ pub(crate) async fn follow(
     let deadline = opts
         .timeout
         .map(|t| tokio::time::Instant::now() + Duration::from_secs(t));
-    let ctrl_c = tokio::signal::ctrl_c();
+    let ctrl_c = interrupt.recv();
     tokio::pin!(ctrl_c);
 
     let mut stop = tokio::select! {
