@@ -47,8 +47,27 @@ const FIELDS: [&str; 6] = [
     "execution input",
 ];
 
+/// True when `message` names one of [`FIELDS`] as a whole JSON key: `id` inside "invalid" or
+/// `detail` inside "details" does not count.
 fn names_a_field(message: &str) -> bool {
-    FIELDS.iter().any(|f| message.contains(f)) || message.contains("is not accepted")
+    let is_key_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    FIELDS.iter().any(|field| {
+        message.match_indices(field).any(|(at, _)| {
+            let before = message[..at].chars().next_back();
+            let after = message[at + field.len()..].chars().next();
+            !before.is_some_and(is_key_char) && !after.is_some_and(is_key_char)
+        })
+    }) || message.contains("is not accepted")
+}
+
+#[test]
+fn a_field_is_named_only_as_a_whole_key() {
+    assert!(names_a_field("detail.taskdef_arn is missing"));
+    assert!(names_a_field("`id` must be a string"));
+    assert!(names_a_field("\"detail-type\" is not the expected one"));
+    assert!(!names_a_field("the input is invalid"));
+    assert!(!names_a_field("see the details below"));
+    assert!(!names_a_field("detail_type is wrong"));
 }
 
 proptest! {
