@@ -299,8 +299,14 @@ async fn lambda_endpoint_invoker() {
 
 #[tokio::test]
 async fn lambda_endpoint_errors() {
-    assert!(LambdaEndpointInvoker::new("not a url").is_err());
-    assert!(LambdaEndpointInvoker::new("https://example.com").is_err());
+    for (url, reason) in [
+        ("not a url", "only http:// URLs are supported"),
+        ("https://example.com", "only http:// URLs are supported"),
+        ("http://", "the URL has no host"),
+    ] {
+        let err = LambdaEndpointInvoker::new(url).unwrap_err().to_string();
+        assert!(err.contains(reason) && err.contains(url), "{url}: {err}");
+    }
     // Nothing listens on the port: Lambda.SdkClientException, retriable like the real one.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
