@@ -271,6 +271,9 @@ async fn observer_sees_every_event_in_order() {
         .with_observer(Arc::new(move |e| s.lock().unwrap().push(e.id)))
         .run_to_completion(json!({}))
         .await;
+    // ExecutionStarted, PassStateEntered, PassStateExited, ExecutionSucceeded: two empty lists
+    // would be equal too.
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3, 4]);
     assert_eq!(
         *seen.lock().unwrap(),
         r.history.iter().map(|e| e.id).collect::<Vec<_>>()
@@ -308,5 +311,7 @@ async fn without_history_keeps_no_events_but_the_observer_sees_them_all() {
     assert_eq!(bare.output, full.output);
     assert!(bare.history.is_empty());
     let expected: Vec<_> = full.history.iter().map(|e| (e.id, e.event_type)).collect();
+    // Three rounds of A and B, then C: not two empty lists.
+    assert_eq!(expected.len(), 2 + 3 * 4 + 2);
     assert_eq!(*seen.lock().unwrap(), expected);
 }
