@@ -79,6 +79,13 @@ async fn documented_examples() {
             json!({"inputArray": [1, 2, 3, 3, 3, 3, 3, 3, 4]}),
             json!([1, 2, 3, 4]),
         ),
+        // Values compare as JSON values: objects by their members in any order, arrays by
+        // their items in order, 1 and 1.0 apart (Jackson's node equality, which AWS runs).
+        (
+            "States.ArrayUnique($.a)",
+            json!({"a": [{"x": 1, "y": [2, 3]}, {"y": [2, 3], "x": 1}, {"y": [3, 2], "x": 1}, 1, 1.0, "1", null, null]}),
+            json!([{"x": 1, "y": [2, 3]}, {"y": [3, 2], "x": 1}, 1, 1.0, "1", null]),
+        ),
         // Data encoding and decoding.
         (
             "States.Base64Encode($.input)",
