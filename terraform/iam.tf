@@ -25,6 +25,9 @@ locals {
   # Built rather than read from the resource, so the trust policy does not depend on it.
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${var.name}"
 
+  # This state machine's executions: the only ones a function acts for.
+  own_executions_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${var.name}:*"
+
   lambda_policies = {
     "validate-event"  = data.aws_iam_policy_document.validate_event.json
     "run-task"        = data.aws_iam_policy_document.run_task.json
@@ -126,6 +129,15 @@ data "aws_iam_policy_document" "report_deployment" {
   }
 
   statement {
+    # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
+    # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
+    # resource type execution).
+    sid       = "VerifyOwnExecution"
+    actions   = ["states:DescribeExecution"]
+    resources = [local.own_executions_arn]
+  }
+
+  statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["report-deployment"].arn}:*"]
@@ -193,11 +205,35 @@ data "aws_iam_policy_document" "run_task" {
   }
 
   statement {
-    # Renews the lease before and after RunTask (and records the task); releases the lock when
-    # RunTask says another execution of the same event runs the migration.
-    sid       = "RenewAndReleaseLock"
-    actions   = ["dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    # The task the lock records: while it is not STOPPED, run-task returns it instead of
+    # starting another.
+    sid       = "DescribeClusterTasks"
+    actions   = ["ecs:DescribeTasks"]
+    resources = [local.cluster_tasks_arn]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [var.cluster_arn]
+    }
+  }
+
+  statement {
+    # Reads the lock (it starts a task only for its holder, and none while the task it recorded
+    # lives), renews the lease before and after RunTask (and records the task); releases the
+    # lock when RunTask says another execution of the same event runs the migration.
+    sid       = "ReadRenewAndReleaseLock"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     resources = [aws_dynamodb_table.lock.arn]
+  }
+
+  statement {
+    # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
+    # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
+    # resource type execution).
+    sid       = "VerifyOwnExecution"
+    actions   = ["states:DescribeExecution"]
+    resources = [local.own_executions_arn]
   }
 
   statement {
@@ -226,6 +262,15 @@ data "aws_iam_policy_document" "poll_status" {
     sid       = "RenewLock"
     actions   = ["dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.lock.arn]
+  }
+
+  statement {
+    # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
+    # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
+    # resource type execution).
+    sid       = "VerifyOwnExecution"
+    actions   = ["states:DescribeExecution"]
+    resources = [local.own_executions_arn]
   }
 
   statement {
@@ -305,10 +350,20 @@ data "aws_iam_policy_document" "stop_task" {
   }
 
   statement {
-    # The status-change cleanup releases the aborted execution's lock once its task stopped.
-    sid       = "ReleaseLock"
-    actions   = ["dynamodb:DeleteItem"]
+    # The status-change cleanup reads the ended execution's lock (the task it recorded must stop
+    # too) and releases it once its tasks stopped.
+    sid       = "ReadAndReleaseLock"
+    actions   = ["dynamodb:GetItem", "dynamodb:DeleteItem"]
     resources = [aws_dynamodb_table.lock.arn]
+  }
+
+  statement {
+    # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
+    # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
+    # resource type execution).
+    sid       = "VerifyOwnExecution"
+    actions   = ["states:DescribeExecution"]
+    resources = [local.own_executions_arn]
   }
 
   statement {

@@ -115,6 +115,7 @@ struct World {
     logs: SdkLogs,
     clock: Arc<VirtualClock>,
     lock: MemoryLockTable,
+    executions: ecs_migrate::ports::executions::MemoryExecutions,
 }
 
 impl World {
@@ -132,6 +133,7 @@ impl World {
             )),
             clock: Arc::new(VirtualClock::starting_at(t0())),
             lock: MemoryLockTable::new(),
+            executions: executions(),
         }
     }
 
@@ -143,6 +145,7 @@ impl World {
             clock: self.clock.as_ref(),
             lock: &self.lock,
             deployments: &self.deployments,
+            executions: &self.executions,
         }
     }
 
@@ -309,6 +312,7 @@ fn report(action: HookAction) -> ReportInput {
         }))
         .unwrap(),
         error: None,
+        execution_id: Some(EXECUTION_ARN.into()),
     }
 }
 

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::StepEnv;
 use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError};
-use crate::migration::lease::{holder_of, lock_failed, release_when_stopped, scope_of};
+use crate::migration::event::{check_allowed, parse_taskdef};
+use crate::migration::execution::verify_running;
+use crate::migration::lease::{lock_failed, release_when_stopped, scope_of};
 use crate::migration::settings::Settings;
 use crate::migration::tasks::{list, stop_all, stop_reason, wait_stopped};
 use crate::migration::{
@@ -30,6 +32,9 @@ pub struct AcquireInput {
     pub request: MigrationRequest,
     #[serde(default)]
     pub lock: Option<LockState>,
+    /// The execution (`$$.Execution.Id`) that takes the lock, once confirmed RUNNING.
+    #[serde(default)]
+    pub execution_id: Option<String>,
 }
 
 /// The state data release-lock reads: the lock, and the tasks that must be STOPPED first.
@@ -42,6 +47,43 @@ pub struct ReleaseInput {
     pub task: Option<RunOutcome>,
     #[serde(default)]
     pub stop: Option<StopResult>,
+    /// The execution (`$$.Execution.Id`) that lets go of the lock, once confirmed RUNNING.
+    #[serde(default)]
+    pub execution_id: Option<String>,
+}
+
+/// Who takes the lock: all derived from the verified execution and the settings.
+struct Taker {
+    scope: String,
+    holder: String,
+    execution_name: String,
+    client_token: String,
+    started_by: String,
+    taskdef_arn: String,
+    family: String,
+    revision: i32,
+}
+
+impl Taker {
+    async fn verify(
+        env: &StepEnv<'_>,
+        request: &MigrationRequest,
+        execution_id: Option<&str>,
+    ) -> Result<Self, MigrationError> {
+        let execution = verify_running(env, execution_id, "acquire-lock").await?;
+        let taskdef = parse_taskdef(&request.taskdef_arn, "$.request.taskdef_arn")?;
+        check_allowed(env.settings, &taskdef)?;
+        Ok(Self {
+            scope: scope_of(env.settings, &taskdef.family),
+            client_token: execution.client_token(&request.taskdef_arn),
+            started_by: execution.started_by(),
+            holder: execution.arn,
+            execution_name: execution.name,
+            taskdef_arn: request.taskdef_arn.clone(),
+            revision: taskdef.revision.unwrap_or(request.revision),
+            family: taskdef.family,
+        })
+    }
 }
 
 /// Takes the lock, waiting (inside this invocation, checking with backoff) while another
@@ -53,10 +95,14 @@ pub async fn acquire_lock(
     input: AcquireInput,
     return_by: Option<DateTime<Utc>>,
 ) -> Result<LockState, MigrationError> {
-    let AcquireInput { request, lock } = input;
+    let AcquireInput {
+        request,
+        lock,
+        execution_id,
+    } = input;
     let settings = env.settings;
-    let scope = scope_of(settings, &request.family);
-    let holder = holder_of(&request);
+    let taker = Taker::verify(env, &request, execution_id.as_deref()).await?;
+    let (scope, holder) = (taker.scope.clone(), taker.holder.clone());
     let started = env.clock.now();
     let (waiting_since, mut checks) = match &lock {
         Some(LockState::Waiting(wait)) if wait.holder == holder => {
@@ -74,7 +120,7 @@ pub async fn acquire_lock(
         let current = env.lock.get(&scope).await.map_err(lock_failed)?;
         let item = match current {
             None => {
-                let mine = new_item(settings, &request, &scope, &holder, now);
+                let mine = new_item(settings, &taker, now);
                 if env
                     .lock
                     .put(&mine, Expected::Free)
@@ -113,7 +159,7 @@ pub async fn acquire_lock(
             message,
             checks,
         };
-        if item.client_token == request.client_token {
+        if item.client_token == taker.client_token {
             tracing::info!(scope, holder = %item.holder, "another execution of this event holds the lock and tracks the migration");
             return Ok(LockState::Duplicate(wait(format!(
                 "another execution of the same event holds the lock for {}",
@@ -136,7 +182,7 @@ pub async fn acquire_lock(
                 }
                 continue;
             }
-            let mine = new_item(settings, &request, &scope, &holder, env.clock.now());
+            let mine = new_item(settings, &taker, env.clock.now());
             let expected = Expected::Expired {
                 holder: &item.holder,
                 now: mine.since,
@@ -178,46 +224,39 @@ pub async fn release_lock(
     input: ReleaseInput,
     return_by: Option<DateTime<Utc>>,
 ) -> Result<LockState, MigrationError> {
-    let ReleaseInput {
-        request,
-        lock,
-        task,
-        stop,
-    } = input;
-    let held = match lock {
-        Some(LockState::Acquired(held)) => held,
+    if let Some(released @ LockState::Released(_)) = input.lock {
         // A retry of an invocation whose answer was lost.
-        Some(released @ LockState::Released(_)) => return Ok(released),
-        _ => {
-            return Ok(LockState::Released(LockReleased {
-                scope: scope_of(env.settings, &request.family),
-                holder: holder_of(&request),
-                released: false,
-                note: "this execution did not hold the migration lock".into(),
-            }))
-        }
+        return Ok(released);
+    }
+    let execution = verify_running(env, input.execution_id.as_deref(), "release-lock").await?;
+    let family = parse_taskdef(&input.request.taskdef_arn, "$.request.taskdef_arn")?.family;
+    let scope = scope_of(env.settings, &family);
+    let not_held = |note: &str| {
+        Ok(LockState::Released(LockReleased {
+            scope: scope.clone(),
+            holder: execution.arn.clone(),
+            released: false,
+            note: note.into(),
+        }))
     };
-    let mut tasks: Vec<String> = task
-        .as_ref()
-        .and_then(RunOutcome::started)
-        .map(|t| t.task_arn.clone())
-        .into_iter()
-        .collect();
-    for arn in stop.map(|s| s.stopped).unwrap_or_default() {
+    if !env.lock.configured() {
+        return not_held("this execution did not hold the migration lock");
+    }
+    // The table, not the payload, says whose lock it is and which task must stop first.
+    let item = env.lock.get(&scope).await.map_err(lock_failed)?;
+    let Some(item) = item.filter(|item| item.holder == execution.arn) else {
+        return not_held("this execution did not hold the migration lock");
+    };
+    let cluster = &env.settings.cluster;
+    let mut tasks = list(env, cluster, &execution.started_by()).await?;
+    if let Some(arn) = item.task_arn {
         if !tasks.contains(&arn) {
             tasks.push(arn);
         }
     }
     let until = invocation_ends(env.settings, env.clock.now(), return_by);
-    let released = release_when_stopped(
-        env,
-        &held.scope,
-        &held.holder,
-        &request.cluster,
-        &tasks,
-        until,
-    )
-    .await?;
+    let released =
+        release_when_stopped(env, &scope, &execution.arn, cluster, &tasks, until).await?;
     Ok(LockState::Released(released))
 }
 
@@ -231,23 +270,17 @@ fn invocation_ends(
     return_by.map_or(until, |by| until.min(by))
 }
 
-fn new_item(
-    settings: &Settings,
-    request: &MigrationRequest,
-    scope: &str,
-    holder: &str,
-    now: DateTime<Utc>,
-) -> LockItem {
+fn new_item(settings: &Settings, taker: &Taker, now: DateTime<Utc>) -> LockItem {
     LockItem {
-        scope: scope.to_string(),
-        holder: holder.to_string(),
-        execution_name: request.execution_name.clone(),
-        client_token: request.client_token.clone(),
-        taskdef_arn: request.taskdef_arn.clone(),
-        family: request.family.clone(),
-        revision: request.revision,
-        cluster: request.cluster.clone(),
-        started_by: request.started_by.clone(),
+        scope: taker.scope.clone(),
+        holder: taker.holder.clone(),
+        execution_name: Some(taker.execution_name.clone()),
+        client_token: taker.client_token.clone(),
+        taskdef_arn: taker.taskdef_arn.clone(),
+        family: taker.family.clone(),
+        revision: taker.revision,
+        cluster: settings.cluster.clone(),
+        started_by: taker.started_by.clone(),
         task_arn: None,
         since: now,
         lease_until: later_by(now, settings.lock_lease),

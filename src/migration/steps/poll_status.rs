@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::StepEnv;
 use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError, StateError};
+use crate::migration::execution::verify_running;
 use crate::migration::lease::renew_lock;
 use crate::migration::LockState;
 use crate::migration::{MigrationRequest, Phase, StartedTask, TaskStatus};
@@ -26,6 +27,9 @@ pub struct PollInput {
     /// (MAX_DURATION_SECONDS from when the lock was taken) is the migration's.
     #[serde(default)]
     pub lock: Option<LockState>,
+    /// The execution (`$$.Execution.Id`) whose lease the rounds renew, once confirmed RUNNING.
+    #[serde(default)]
+    pub execution_id: Option<String>,
 }
 
 /// The stand-in status of a task DescribeTasks does not find yet (eventual consistency right
@@ -46,7 +50,9 @@ pub async fn poll_status(
         task,
         status: previous,
         lock,
+        execution_id,
     } = input;
+    let lease = lease_to_renew(env, lock.as_ref(), execution_id.as_deref()).await?;
     let (deadline, counted_from) = match &lock {
         Some(LockState::Acquired(held)) => (held.deadline, "when it got the migration lock"),
         _ => (request.deadline, "the execution's start"),
@@ -64,8 +70,8 @@ pub async fn poll_status(
     let missing_grace_ends = later_by(task.run_at, settings.missing_grace);
 
     loop {
-        if env.clock.now() >= renew_at {
-            renew_lock(env, lock.as_ref(), None).await?;
+        if let Some((scope, holder)) = lease.as_ref().filter(|_| env.clock.now() >= renew_at) {
+            renew_lock(env, scope, holder, None).await?;
             renew_at = later_by(env.clock.now(), renew_every);
         }
         let lookup = env
@@ -183,4 +189,18 @@ fn status(
         polls,
         error,
     }
+}
+
+/// The lease each round renews, `(scope, holder)`: only a RUNNING execution of this state
+/// machine's own, so no call keeps a finished execution's lock alive.
+async fn lease_to_renew(
+    env: &StepEnv<'_>,
+    lock: Option<&LockState>,
+    execution_id: Option<&str>,
+) -> Result<Option<(String, String)>, MigrationError> {
+    let Some(LockState::Acquired(held)) = lock else {
+        return Ok(None);
+    };
+    let execution = verify_running(env, execution_id, "poll-status").await?;
+    Ok(Some((held.scope.clone(), execution.arn)))
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StepEnv;
 use crate::common::error::{ErrorKind, MigrationError, StateError};
+use crate::migration::execution::verify_running;
 use crate::migration::{DeploymentAnswer, DeploymentRef};
 use crate::ports::deployments::{HookAction, HOOK_AWAITING_ACTION, HOOK_SUCCEEDED};
 use crate::ports::AwsError;
@@ -20,12 +21,16 @@ pub struct ReportInput {
     pub deployment: DeploymentRef,
     #[serde(default)]
     pub error: Option<StateError>,
+    /// The execution (`$$.Execution.Id`) that answers, once confirmed RUNNING.
+    #[serde(default)]
+    pub execution_id: Option<String>,
 }
 
 pub async fn report_deployment(
     env: &StepEnv<'_>,
     input: ReportInput,
 ) -> Result<DeploymentAnswer, MigrationError> {
+    verify_running(env, input.execution_id.as_deref(), "report-deployment").await?;
     let d = &input.deployment;
     let arn = &d.service_deployment_arn;
     let action = input.action;

@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::StepEnv;
 use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError};
-use crate::migration::event::{parse_input, parse_taskdef, TaskDefRef};
+use crate::migration::event::{check_allowed, parse_input, parse_taskdef, TaskDefRef};
+use crate::migration::execution::{client_token, idempotency_key};
 use crate::migration::hook_event::{arn_name, parse_hook_event, HookEvent};
 use crate::migration::{DeploymentRef, ExecutionContext, MigrationRequest};
 use crate::ports::deployments::{HOOK_FAILED, HOOK_TIMED_OUT};
@@ -43,23 +44,7 @@ pub async fn validate_event(
     };
     let taskdef = &taskdef;
 
-    if !settings.allowed_families.contains(&taskdef.family) {
-        return Err(MigrationError::new(ErrorKind::NotAllowed, format!(
-            "task definition family {:?} is not allowed here; allowed: {} (setting ALLOWED_FAMILIES)",
-            taskdef.family,
-            settings.allowed_families.join(", ")
-        )));
-    }
-    check_same(
-        "account",
-        taskdef.account.as_deref(),
-        settings.account_id.as_deref(),
-    )?;
-    check_same(
-        "region",
-        taskdef.region.as_deref(),
-        settings.region.as_deref(),
-    )?;
+    check_allowed(settings, taskdef)?;
     let Some(definition) = env
         .ecs
         .describe_task_definition(&taskdef.raw)
@@ -115,16 +100,13 @@ pub async fn validate_event(
     // A redelivered event repeats its id, and a retried Lambda repeats the execution: either way
     // the token is the same, so ECS returns the first task instead of starting a second one.
     // A hook runs one migration whatever event or execution carries it: its key is the hook's.
-    let hook_key = deployment
-        .as_ref()
-        .map(|d| format!("hook\0{}\0{}", d.service_deployment_arn, d.hook_id));
-    let idempotency_key = hook_key
-        .as_deref()
-        .or(event_id.as_deref())
-        .or(input.execution.name.as_deref())
-        .or(input.execution.id.as_deref());
-    let client_token = match idempotency_key {
-        Some(key) => hex_digest(&["client-token", key, &definition.arn], 64),
+    let key = idempotency_key(
+        Some(&input.event),
+        input.execution.name.as_deref(),
+        input.execution.id.as_deref(),
+    );
+    let client_token = match key {
+        Some(key) => client_token(Some(&key), &definition.arn),
         None => hex_digest(
             &["client-token", &definition.arn, &started_at.to_rfc3339()],
             64,
@@ -307,19 +289,6 @@ fn deployment_error(what: &str, arn: &str, err: AwsError) -> MigrationError {
             ErrorKind::TaskDefinitionNotFound,
             format!("could not {what} {arn}: {err}"),
         )
-    }
-}
-
-fn check_same(
-    what: &str,
-    given: Option<&str>,
-    expected: Option<&str>,
-) -> Result<(), MigrationError> {
-    match (given, expected) {
-        (Some(given), Some(expected)) if given != expected => Err(MigrationError::new(ErrorKind::NotAllowed, format!(
-            "the task definition is in {what} {given}, but this deployment runs migrations in {what} {expected}"
-        ))),
-        _ => Ok(()),
     }
 }
 

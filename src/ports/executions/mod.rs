@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 
 use crate::ports::AwsError;
 
+mod memory;
 mod sdk;
 
+pub use memory::MemoryExecutions;
 pub use sdk::SdkExecutions;
 
 /// An execution as DescribeExecution reports it.
