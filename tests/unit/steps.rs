@@ -32,6 +32,8 @@ use serde_json::{json, Value};
 
 use crate::fixtures::*;
 
+mod attacks;
+
 /// An error response as the service sends it (JSON 1.1 `__type`), so the SDK parses its code.
 fn aws_error(code: &str, message: &str) -> String {
     json!({"__type": code, "message": message}).to_string()
