@@ -19,6 +19,9 @@ use crate::migration::{RunOutcome, StopResult};
 /// The state data when the state machine calls stop-task.
 #[derive(Debug, Clone, Deserialize)]
 struct StopFromState {
+    /// Required for the shape only: what stop-task acts on comes from the verified execution.
+    #[serde(rename = "request")]
+    _request: serde::de::IgnoredAny,
     #[serde(default)]
     task: Option<RunOutcome>,
     #[serde(default)]
