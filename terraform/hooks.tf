@@ -24,6 +24,16 @@ locals {
     for service in var.deployment_services :
     "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service-revision/${local.cluster_name}/${service}/*"
   ]
+  # The services themselves: the Service Authorization Reference ("Actions, resources, and
+  # condition keys for Amazon Elastic Container Service",
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html)
+  # lists two required resource types for ecs:ContinueServiceDeployment,
+  # ecs:DescribeServiceDeployments and ecs:DescribeServiceRevisions: the service, and the
+  # service-deployment or service-revision. Each grant names both.
+  service_arns = [
+    for service in var.deployment_services :
+    "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/${local.cluster_name}/${service}"
+  ]
 }
 
 resource "aws_cloudwatch_event_rule" "deployment_hook" {

@@ -94,7 +94,7 @@ data "aws_iam_policy_document" "validate_event" {
     content {
       sid       = "DescribeServiceDeployments"
       actions   = ["ecs:DescribeServiceDeployments"]
-      resources = local.service_deployment_arns
+      resources = concat(local.service_arns, local.service_deployment_arns)
     }
   }
 
@@ -104,7 +104,7 @@ data "aws_iam_policy_document" "validate_event" {
     content {
       sid       = "DescribeServiceRevisions"
       actions   = ["ecs:DescribeServiceRevisions"]
-      resources = local.service_revision_arns
+      resources = concat(local.service_arns, local.service_revision_arns)
     }
   }
 
@@ -124,7 +124,21 @@ data "aws_iam_policy_document" "report_deployment" {
     content {
       sid       = "AnswerServiceDeploymentHooks"
       actions   = ["ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment"]
-      resources = local.service_deployment_arns
+      resources = concat(local.service_arns, local.service_deployment_arns)
+    }
+  }
+
+  statement {
+    # CONTINUE only on ECS's word: the migration task this execution started STOPPED with the
+    # container's exit code 0 and no outside stop.
+    sid       = "DescribeClusterTasks"
+    actions   = ["ecs:DescribeTasks"]
+    resources = [local.cluster_tasks_arn]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [var.cluster_arn]
     }
   }
 
@@ -523,4 +537,35 @@ resource "aws_iam_role_policy" "events" {
   name   = "${var.name}-events"
   role   = aws_iam_role.events.id
   policy = data.aws_iam_policy_document.events.json
+}
+
+################################################################################
+# The CI caller: what `ecs-migrate run` (and the GitHub Action) calls, as a policy document the
+# caller's role can attach (output ci_caller_policy_json; docs/deploy.md, docs/security.md).
+################################################################################
+
+data "aws_iam_policy_document" "ci_caller" {
+  statement {
+    sid       = "StartMigration"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
+  }
+
+  statement {
+    # Follow the execution; StopExecution only for `--abort-on-timeout`.
+    sid       = "FollowMigration"
+    actions   = ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"]
+    resources = [local.own_executions_arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.app_log_stream_arns) > 0 ? [1] : []
+
+    content {
+      # The migration container's log lines; refused, the command goes on without them.
+      sid       = "ReadMigrationLogs"
+      actions   = ["logs:GetLogEvents"]
+      resources = local.app_log_stream_arns
+    }
+  }
 }

@@ -78,7 +78,7 @@ locals {
     MIGRATION_COMMAND          = jsonencode(var.migration_command)
     ALLOWED_FAMILIES           = jsonencode(var.allowed_task_definition_families)
     DEPLOYMENT_SERVICES        = length(var.deployment_services) == 0 ? "" : jsonencode(var.deployment_services)
-    DEPLOYMENT_HOOK_STAGES     = jsonencode(var.deployment_hook_stages)
+    DEPLOYMENT_HOOK_STAGES     = length(var.deployment_services) == 0 ? "" : jsonencode(var.deployment_hook_stages)
     MAX_DURATION_SECONDS       = tostring(var.max_duration_seconds)
     START_TIMEOUT_SECONDS      = tostring(var.start_timeout_seconds)
     POLL_INTERVAL_SECONDS      = tostring(var.poll_interval_seconds)

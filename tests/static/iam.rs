@@ -83,6 +83,9 @@ const DUPLICATE_EXECUTION: &str =
 /// An execution that ended (ABORTED): the status-change rule's.
 const ENDED_EXECUTION: &str = "arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:ended";
 
+/// An execution started for a deployment's hook event: report-deployment's.
+const HOOK_EXECUTION: &str = "arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:hook";
+
 /// The client token the duplicate execution derives (from its name: it has no input).
 fn duplicate_token() -> String {
     ecs_migrate::migration::execution::client_token(Some("duplicate"), TASKDEF_ARN)
@@ -93,11 +96,16 @@ fn execution_rules() -> Vec<Rule> {
     use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
     use aws_sdk_sfn::types::ExecutionStatus;
     let answer = |arn: &str, status: ExecutionStatus| {
+        let input = if arn == HOOK_EXECUTION {
+            hook_event("hook-event")
+        } else {
+            json!({"taskdef_arn": FAMILY})
+        };
         DescribeExecutionOutput::builder()
             .execution_arn(arn)
             .state_machine_arn(STATE_MACHINE_ARN)
             .status(status)
-            .input(json!({"taskdef_arn": FAMILY}).to_string())
+            .input(input.to_string())
             .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(0))
             .build()
             .unwrap()
@@ -106,6 +114,9 @@ fn execution_rules() -> Vec<Rule> {
         mock!(aws_sdk_sfn::Client::describe_execution)
             .match_requests(|r| r.execution_arn() == Some(ENDED_EXECUTION))
             .then_output(move || answer(ENDED_EXECUTION, ExecutionStatus::Aborted)),
+        mock!(aws_sdk_sfn::Client::describe_execution)
+            .match_requests(|r| r.execution_arn() == Some(HOOK_EXECUTION))
+            .then_output(move || answer(HOOK_EXECUTION, ExecutionStatus::Running)),
         mock!(aws_sdk_sfn::Client::describe_execution)
             .then_output(move || answer(EXECUTION_ARN, ExecutionStatus::Running)),
     ]
@@ -406,11 +417,17 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
         ),
         (
             Step::ReportDeployment,
-            vec![
-                json!({"action": "CONTINUE", "execution_id": EXECUTION_ARN, "deployment": {
-                "hook_type": "PAUSE", "hook_id": HOOK_ID, "service_deployment_arn": DEPLOYMENT_ARN,
-                "service_arn": SERVICE_ARN, "target_revision_arn": REVISION_ARN}}),
-            ],
+            // ROLLBACK answers; CONTINUE first asks ECS how the migration task ended.
+            ["ROLLBACK", "CONTINUE"]
+                .map(|action| {
+                    json!({"action": action, "execution_id": HOOK_EXECUTION,
+                    "error": {"Error": "Migration.NonZeroExit", "Cause": ""},
+                    "result": {"task_arn": TASK_ARN, "container": CONTAINER, "exit_code": 0},
+                    "deployment": {
+                        "hook_type": "PAUSE", "hook_id": HOOK_ID, "service_deployment_arn": DEPLOYMENT_ARN,
+                        "service_arn": SERVICE_ARN, "target_revision_arn": REVISION_ARN}})
+                })
+                .to_vec(),
         ),
     ] {
         result.insert(step.name().to_string(), actions_of(step, inputs).await);

@@ -120,8 +120,19 @@ struct World {
 
 impl World {
     fn new(settings: Settings, rules: &[&Rule]) -> Self {
-        let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules, |b| b
+        let evidence = migration_succeeded();
+        let mut rules = rules.to_vec();
+        rules.push(&evidence);
+        let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules, |b| b
             .retry_config(fast_retries()));
+        // The execution stands for the hook event the tests answer.
+        let executions = executions();
+        executions.put_with_input(
+            EXECUTION_ARN,
+            STATE_MACHINE_ARN,
+            "RUNNING",
+            Some(hook_event("hook-event").to_string()),
+        );
         Self {
             settings,
             ecs: SdkEcs::new(client.clone()),
@@ -133,7 +144,7 @@ impl World {
             )),
             clock: Arc::new(VirtualClock::starting_at(t0())),
             lock: MemoryLockTable::new(),
-            executions: executions(),
+            executions,
         }
     }
 
@@ -313,7 +324,31 @@ fn report(action: HookAction) -> ReportInput {
         .unwrap(),
         error: None,
         execution_id: Some(EXECUTION_ARN.into()),
+        result: Some(ecs_migrate::migration::MigrationResult {
+            task_arn: TASK_ARN.into(),
+            container: CONTAINER.into(),
+            exit_code: 0,
+            duration_seconds: None,
+            log_stream: None,
+        }),
     }
+}
+
+/// ECS's word on the migration task: started by [`EXECUTION_ARN`], exited 0 by itself.
+fn migration_succeeded() -> Rule {
+    mock!(EcsClient::describe_tasks).then_output(|| {
+        let mut task = stopped_task(
+            aws_sdk_ecs::types::TaskStopCode::EssentialContainerExited,
+            "Essential container in task exited",
+            vec![container(CONTAINER, Some(0))],
+        );
+        task.started_by = Some(ecs_migrate::migration::tasks::started_by_for_execution(
+            EXECUTION_ARN,
+        ));
+        aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput::builder()
+            .tasks(task)
+            .build()
+    })
 }
 
 fn continue_rule(action: &'static str) -> Rule {

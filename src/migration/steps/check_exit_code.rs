@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::StepEnv;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::log_tail::append_log_tail;
+use crate::migration::tasks::stopped_from_outside;
 use crate::migration::{MigrationRequest, MigrationResult, StartedTask, TaskStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +78,15 @@ pub async fn check_exit_code(
         return Err(MigrationError::new(ErrorKind::NonZeroExit, cause));
     }
 
+    if stopped_from_outside(status.stop_code.as_deref()) {
+        let cause = with_log_tail(
+            env,
+            &task,
+            format!("the task was stopped from outside before the migration could be judged, so its exit code 0 proves nothing: {summary}"),
+        )
+        .await;
+        return Err(MigrationError::new(ErrorKind::TaskStopped, cause));
+    }
     let duration_seconds = match (status.started_at, status.stopped_at) {
         (Some(start), Some(stop)) => Some((stop - start).num_seconds()),
         _ => None,

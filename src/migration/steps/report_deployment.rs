@@ -8,9 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use super::StepEnv;
 use crate::common::error::{ErrorKind, MigrationError, StateError};
-use crate::migration::execution::verify_running;
-use crate::migration::{DeploymentAnswer, DeploymentRef};
+use serde_json::Value;
+
+use crate::migration::execution::{verify_running, VerifiedExecution};
+use crate::migration::hook_event::parse_hook_event;
+use crate::migration::tasks::{describe, stopped_from_outside};
+use crate::migration::{DeploymentAnswer, DeploymentRef, MigrationResult};
 use crate::ports::deployments::{HookAction, HOOK_AWAITING_ACTION, HOOK_SUCCEEDED};
+use crate::ports::ecs::{LastStatus, TaskLookup};
 use crate::ports::AwsError;
 
 /// What the state machine passes: the action, the hook (`$.request.deployment`) and, for a
@@ -24,16 +29,92 @@ pub struct ReportInput {
     /// The execution (`$$.Execution.Id`) that answers, once confirmed RUNNING.
     #[serde(default)]
     pub execution_id: Option<String>,
+    /// For a CONTINUE, check-exit-code's result: the task whose exit ECS must confirm.
+    #[serde(default)]
+    pub result: Option<MigrationResult>,
+}
+
+/// The hook the verified execution was started for must be the one it answers.
+fn check_own_hook(execution: &VerifiedExecution, d: &DeploymentRef) -> Result<(), MigrationError> {
+    let hook = execution
+        .input
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .and_then(|event| parse_hook_event(&event))
+        .and_then(Result::ok);
+    match hook {
+        Some(hook)
+            if hook.service_deployment_arn == d.service_deployment_arn
+                && hook.hook_id == d.hook_id =>
+        {
+            Ok(())
+        }
+        _ => Err(MigrationError::new(ErrorKind::NotAllowed, format!(
+            "report-deployment answers only the hook its execution was started for; {} was not started for hook {} of {}",
+            execution.arn, d.hook_id, d.service_deployment_arn
+        ))),
+    }
+}
+
+/// CONTINUE only on ECS's word: the task this execution started STOPPED, with the migration
+/// container's exit code 0 and no outside stop.
+async fn check_success(
+    env: &StepEnv<'_>,
+    execution: &VerifiedExecution,
+    result: Option<&MigrationResult>,
+) -> Result<(), MigrationError> {
+    let refuse = |why: String| {
+        Err(MigrationError::new(
+            ErrorKind::TaskStopped,
+            format!("report-deployment answers CONTINUE only after a migration ECS shows succeeded: {why}"),
+        ))
+    };
+    let Some(result) = result else {
+        return refuse("the input names no migration task".into());
+    };
+    let TaskLookup::Found(task) = describe(env, &env.settings.cluster, &result.task_arn).await?
+    else {
+        return refuse(format!("ECS does not show task {}", result.task_arn));
+    };
+    let exit_code = task
+        .containers
+        .iter()
+        .find(|c| c.name == env.settings.container)
+        .and_then(|c| c.exit_code);
+    if task.started_by.as_deref() != Some(execution.started_by().as_str()) {
+        return refuse(format!(
+            "task {} was not started by {}",
+            result.task_arn, execution.arn
+        ));
+    }
+    if task.last_status != LastStatus::Stopped || exit_code != Some(0) {
+        return refuse(format!(
+            "task {} is {}, container {} exit code {exit_code:?}",
+            result.task_arn, task.last_status, env.settings.container
+        ));
+    }
+    if stopped_from_outside(task.stop_code.as_deref()) {
+        return refuse(format!(
+            "task {} was stopped from outside ({})",
+            result.task_arn,
+            task.stop_code.as_deref().unwrap_or_default()
+        ));
+    }
+    Ok(())
 }
 
 pub async fn report_deployment(
     env: &StepEnv<'_>,
     input: ReportInput,
 ) -> Result<DeploymentAnswer, MigrationError> {
-    verify_running(env, input.execution_id.as_deref(), "report-deployment").await?;
+    let execution = verify_running(env, input.execution_id.as_deref(), "report-deployment").await?;
     let d = &input.deployment;
+    check_own_hook(&execution, d)?;
     let arn = &d.service_deployment_arn;
     let action = input.action;
+    if action == HookAction::Continue {
+        check_success(env, &execution, input.result.as_ref()).await?;
+    }
     // Look first: a retried invocation finds its own earlier answer, and an expired hook is
     // said in words rather than as ECS's refusal.
     let deployment = env
