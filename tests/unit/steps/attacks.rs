@@ -315,3 +315,119 @@ async fn acquire_lock_holds_for_the_verified_execution() {
     );
     assert_eq!(items[0].cluster, CLUSTER);
 }
+
+/// "Exit 0 after an outside stop counts as success": a tool that traps SIGTERM and exits 0
+/// after a console stop, a Spot interruption, the scheduler or a termination notice is
+/// Migration.TaskStopped.
+#[tokio::test]
+async fn exit_0_after_an_outside_stop_is_task_stopped() {
+    let logs = log_lines(&["caught SIGTERM, exiting cleanly"]);
+    let world = World::new(settings(), &[], &[&logs]);
+    for stop_code in [
+        "UserInitiated",
+        "SpotInterruption",
+        "ServiceSchedulerInitiated",
+        "TerminationNotice",
+    ] {
+        let status = stopped_status(stop_code, "stopped", &[(CONTAINER, Some(0), None)]);
+        let err = check_exit_code(&world.env(), check_input(status))
+            .await
+            .unwrap_err();
+        assert_eq!(err.name(), "Migration.TaskStopped", "{stop_code}: {err}");
+    }
+    // The container's own exit stays a success.
+    let status = stopped_status(
+        "EssentialContainerExited",
+        "Essential container in task exited",
+        &[(CONTAINER, Some(0), None)],
+    );
+    assert!(check_exit_code(&world.env(), check_input(status))
+        .await
+        .is_ok());
+}
+
+/// The hook-event execution, as Step Functions keeps its input.
+fn hook_world(rules: &[&Rule]) -> World {
+    let world = World::new(hook_settings(), rules, &[]);
+    world.executions.put_with_input(
+        EXECUTION_ARN,
+        STATE_MACHINE_ARN,
+        "RUNNING",
+        Some(hook_event("hook-event").to_string()),
+    );
+    world
+}
+
+fn continue_input(hook_id: &str) -> ReportInput {
+    serde_json::from_value(json!({
+        "action": "CONTINUE", "execution_id": EXECUTION_ARN,
+        "result": {"task_arn": TASK_ARN, "container": CONTAINER, "exit_code": 0},
+        "deployment": {"hook_type": "PAUSE", "hook_id": hook_id,
+                       "service_deployment_arn": DEPLOYMENT_ARN, "service_arn": SERVICE_ARN,
+                       "target_revision_arn": REVISION_ARN}}))
+    .unwrap()
+}
+
+/// "report-deployment answers whatever action it is given": CONTINUE needs ECS to show the
+/// execution's task exited 0 by itself, and only the execution's own hook is answered. No
+/// ContinueServiceDeployment rule exists: a call would panic the mock.
+#[tokio::test]
+async fn continue_needs_ecs_evidence_and_the_executions_own_hook() {
+    let cases: [(&str, ecs::Task); 4] = [
+        // Exit 1.
+        ("exit code Some(1)", {
+            let mut t = stopped_task(
+                ecs::TaskStopCode::EssentialContainerExited,
+                "exited",
+                vec![container(CONTAINER, Some(1))],
+            );
+            t.started_by = Some(started_by_for_execution(EXECUTION_ARN));
+            t
+        }),
+        // Exit 0 after a console stop.
+        ("stopped from outside", {
+            let mut t = stopped_task(
+                ecs::TaskStopCode::UserInitiated,
+                "console",
+                vec![container(CONTAINER, Some(0))],
+            );
+            t.started_by = Some(started_by_for_execution(EXECUTION_ARN));
+            t
+        }),
+        // Another execution's successful task.
+        ("was not started by", {
+            let mut t = stopped_task(
+                ecs::TaskStopCode::EssentialContainerExited,
+                "exited",
+                vec![container(CONTAINER, Some(0))],
+            );
+            t.started_by = Some(started_by_for_execution("another"));
+            t
+        }),
+        // Still running.
+        ("is RUNNING", {
+            let mut t = task("RUNNING");
+            t.started_by = Some(started_by_for_execution(EXECUTION_ARN));
+            t
+        }),
+    ];
+    for (why, ecs_task) in cases {
+        let describe = mock!(EcsClient::describe_tasks).then_output(move || {
+            DescribeTasksOutput::builder()
+                .tasks(ecs_task.clone())
+                .build()
+        });
+        let world = hook_world(&[&describe]);
+        let err = report_deployment(&world.env(), continue_input(HOOK_ID))
+            .await
+            .unwrap_err();
+        assert_eq!(err.name(), "Migration.TaskStopped", "{why}: {err}");
+        assert!(err.message().contains(why), "{why}: {err}");
+    }
+    // Another hook of the same deployment than the one the execution was started for.
+    let world = hook_world(&[]);
+    let err = report_deployment(&world.env(), continue_input("ecs-pause-another"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "Migration.NotAllowed", "{err}");
+}
