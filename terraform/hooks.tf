@@ -139,6 +139,11 @@ resource "aws_iam_role_policy" "deployment_hook_events" {
 # that function only (Developer Guide, "Lambda hooks for Amazon ECS service deployments").
 ################################################################################
 
+# The trust policy as the Developer Guide gives it for the role ECS assumes ("Amazon ECS
+# infrastructure IAM role", and "Permissions required for Lambda functions in Amazon ECS
+# blue/green deployments"): ecs.amazonaws.com, sts:AssumeRole, no condition. AWS does not say
+# that ECS sends aws:SourceAccount when it assumes this role; a condition on it could make every
+# Lambda-hook deployment roll back. The role may only invoke the deployment-hook function.
 data "aws_iam_policy_document" "ecs_invokes_deployment_hook_assume_role" {
   statement {
     sid     = "EcsAssumeRole"
@@ -147,12 +152,6 @@ data "aws_iam_policy_document" "ecs_invokes_deployment_hook_assume_role" {
     principals {
       type        = "Service"
       identifiers = ["ecs.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
     }
   }
 }
