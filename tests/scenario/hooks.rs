@@ -33,6 +33,7 @@ fn paused_deployment(clock: Arc<VirtualClock>, expires_in: i64) -> Arc<MemoryDep
         status: "IN_PROGRESS".into(),
         status_reason: None,
         target_revision_arn: Some(REVISION_ARN.into()),
+        lifecycle_stage: None,
         hooks: vec![HookState {
             hook_id: HOOK_ID.into(),
             target_type: Some("PAUSE".into()),

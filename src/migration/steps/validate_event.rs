@@ -10,8 +10,10 @@ use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::event::{check_allowed, parse_input, parse_taskdef, TaskDefRef};
 use crate::migration::execution::{client_token, idempotency_key};
-use crate::migration::hook_event::{arn_name, parse_hook_event, HookEvent};
+use crate::migration::hook_event::{arn_name, parse_hook_event, HookEvent, HookType};
+use crate::migration::settings::Settings;
 use crate::migration::{DeploymentRef, ExecutionContext, MigrationRequest};
+use crate::ports::deployments::ServiceDeployment;
 use crate::ports::deployments::{HOOK_FAILED, HOOK_TIMED_OUT};
 use crate::ports::AwsError;
 
@@ -224,21 +226,7 @@ async fn resolve_hook(
                 .unwrap_or_default()
         )));
     }
-    // An answered or expired hook: the deployment went on (or back) without this migration.
-    // SUCCEEDED passes: the execution that answered it holds the RunTask token, so this one
-    // ends as a duplicate.
-    if let Some(state) = deployment
-        .hook(&hook.hook_id)
-        .filter(|h| h.status == HOOK_TIMED_OUT || h.status == HOOK_FAILED)
-    {
-        return Err(MigrationError::new(
-            ErrorKind::HookNotAwaiting,
-            format!(
-                "hook {} of service deployment {arn} is already {}: no migration runs for it",
-                hook.hook_id, state.status
-            ),
-        ));
-    }
+    check_hook_waits(settings, hook, &deployment)?;
     let Some(revision_arn) = deployment.target_revision_arn.clone() else {
         return Err(MigrationError::new(
             ErrorKind::TaskDefinitionNotFound,
@@ -271,6 +259,60 @@ async fn resolve_hook(
             images: revision.images,
         },
     ))
+}
+
+/// The event's hook is one this deployment was configured for: listed in the deployment, of
+/// target type PAUSE (for a pause hook event), at a stage in DEPLOYMENT_HOOK_STAGES that is the
+/// deployment's current one, and not answered or expired.
+fn check_hook_waits(
+    settings: &Settings,
+    hook: &HookEvent,
+    deployment: &ServiceDeployment,
+) -> Result<(), MigrationError> {
+    let arn = &deployment.arn;
+    let not_allowed = |why: String| {
+        Err(MigrationError::new(
+            ErrorKind::NotAllowed,
+            format!("hook {} of service deployment {arn}: {why}", hook.hook_id),
+        ))
+    };
+    let Some(state) = deployment.hook(&hook.hook_id) else {
+        return not_allowed("the deployment lists no such hook".into());
+    };
+    // An answered or expired hook: the deployment went on (or back) without this migration.
+    // SUCCEEDED passes: the execution that answered it holds the RunTask token, so this one
+    // ends as a duplicate.
+    if state.status == HOOK_TIMED_OUT || state.status == HOOK_FAILED {
+        return Err(MigrationError::new(
+            ErrorKind::HookNotAwaiting,
+            format!(
+                "hook {} of service deployment {arn} is already {}: no migration runs for it",
+                hook.hook_id, state.status
+            ),
+        ));
+    }
+    if hook.hook_type != HookType::Pause {
+        return Ok(());
+    }
+    if state.target_type.as_deref().is_some_and(|t| t != "PAUSE") {
+        return not_allowed(format!(
+            "its target type is {}, not PAUSE",
+            state.target_type.as_deref().unwrap_or_default()
+        ));
+    }
+    let stage = hook.lifecycle_stage.as_deref().unwrap_or_default();
+    if !settings.deployment_hook_stages.iter().any(|s| s == stage) {
+        return not_allowed(format!(
+            "stage {stage:?} is not one whose hooks run migrations here: [{}] (setting DEPLOYMENT_HOOK_STAGES)",
+            settings.deployment_hook_stages.join(", ")
+        ));
+    }
+    match deployment.lifecycle_stage.as_deref() {
+        Some(current) if current != stage => not_allowed(format!(
+            "the deployment is at stage {current}, not at the event's {stage}"
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn deployment_error(what: &str, arn: &str, err: AwsError) -> MigrationError {
