@@ -14,6 +14,7 @@ use crate::migration::execution::{verify_running, VerifiedExecution};
 use crate::migration::hook_event::parse_hook_event;
 use crate::migration::tasks::{describe, stopped_from_outside};
 use crate::migration::{DeploymentAnswer, DeploymentRef, MigrationResult};
+use crate::ports::deployments::ServiceDeployment;
 use crate::ports::deployments::{HookAction, HOOK_AWAITING_ACTION, HOOK_SUCCEEDED};
 use crate::ports::ecs::{LastStatus, TaskLookup};
 use crate::ports::AwsError;
@@ -131,43 +132,7 @@ pub async fn report_deployment(
             .as_deref()
             .is_none_or(|s| s == HOOK_AWAITING_ACTION);
     if !waiting {
-        let state = match (&deployment, &hook_status) {
-            (None, _) => "gone (DescribeServiceDeployments does not know it)".to_string(),
-            (Some(dep), Some(status)) => format!("{status}, the deployment {}", dep.status),
-            (Some(dep), None) => format!("unlisted, the deployment {}", dep.status),
-        };
-        let message = format!(
-            "hook {} of service deployment {arn} no longer waits: it is {state}",
-            d.hook_id
-        );
-        let continued = hook_status.as_deref() == Some(HOOK_SUCCEEDED)
-            && deployment
-                .as_ref()
-                .is_some_and(|dep| !dep.status.starts_with("ROLLBACK"));
-        return match action {
-            // Already continued (by this step's earlier attempt, or by hand): what we wanted.
-            HookAction::Continue if continued => Ok(DeploymentAnswer {
-                action,
-                answered: false,
-                hook_status,
-                message,
-            }),
-            HookAction::Continue => Err(MigrationError::new(
-                ErrorKind::HookNotAwaiting,
-                format!(
-                    "the migration succeeded, but {message}; the deployment did not wait for it"
-                ),
-            )),
-            HookAction::Rollback => {
-                tracing::warn!(%message, "nothing to roll back");
-                Ok(DeploymentAnswer {
-                    action,
-                    answered: false,
-                    hook_status,
-                    message,
-                })
-            }
-        };
+        return not_waiting(action, d, deployment.as_ref(), hook_status);
     }
     env.deployments
         .continue_deployment(arn, &d.hook_id, action)
@@ -193,6 +158,52 @@ pub async fn report_deployment(
         hook_status,
         message,
     })
+}
+
+/// The hook no longer waits: a CONTINUE that already went through is what we wanted; any other
+/// CONTINUE is `Migration.HookNotAwaiting`; a ROLLBACK has nothing left to do.
+fn not_waiting(
+    action: HookAction,
+    d: &DeploymentRef,
+    deployment: Option<&ServiceDeployment>,
+    hook_status: Option<String>,
+) -> Result<DeploymentAnswer, MigrationError> {
+    let arn = &d.service_deployment_arn;
+    let state = match (&deployment, &hook_status) {
+        (None, _) => "gone (DescribeServiceDeployments does not know it)".to_string(),
+        (Some(dep), Some(status)) => format!("{status}, the deployment {}", dep.status),
+        (Some(dep), None) => format!("unlisted, the deployment {}", dep.status),
+    };
+    let message = format!(
+        "hook {} of service deployment {arn} no longer waits: it is {state}",
+        d.hook_id
+    );
+    let continued = hook_status.as_deref() == Some(HOOK_SUCCEEDED)
+        && deployment
+            .as_ref()
+            .is_some_and(|dep| !dep.status.starts_with("ROLLBACK"));
+    match action {
+        // Already continued (by this step's earlier attempt, or by hand): what we wanted.
+        HookAction::Continue if continued => Ok(DeploymentAnswer {
+            action,
+            answered: false,
+            hook_status,
+            message,
+        }),
+        HookAction::Continue => Err(MigrationError::new(
+            ErrorKind::HookNotAwaiting,
+            format!("the migration succeeded, but {message}; the deployment did not wait for it"),
+        )),
+        HookAction::Rollback => {
+            tracing::warn!(%message, "nothing to roll back");
+            Ok(DeploymentAnswer {
+                action,
+                answered: false,
+                hook_status,
+                message,
+            })
+        }
+    }
 }
 
 fn aws_error(arn: &str, err: AwsError) -> MigrationError {

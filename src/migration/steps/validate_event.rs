@@ -15,7 +15,9 @@ use crate::migration::settings::Settings;
 use crate::migration::{DeploymentRef, ExecutionContext, MigrationRequest};
 use crate::ports::deployments::ServiceDeployment;
 use crate::ports::deployments::{HOOK_FAILED, HOOK_TIMED_OUT};
+use crate::ports::ecs::{ContainerDefinition, TaskDefinition};
 use crate::ports::AwsError;
+use chrono::{DateTime, Utc};
 
 /// What the state machine passes: the execution input and `$$.Execution`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +49,43 @@ pub async fn validate_event(
     let taskdef = &taskdef;
 
     check_allowed(settings, taskdef)?;
+    let (definition, container) = describe_checked(env, taskdef).await?;
+    let started_at = input
+        .execution
+        .start_time
+        .unwrap_or_else(|| env.clock.now());
+    let deadline = later_by(started_at, settings.max_duration);
+    let (client_token, started_by) = identity(&input, &definition.arn, started_at);
+    if container.log.is_none() {
+        tracing::warn!(container = %container.name, "the migration container has no logConfiguration: failures will carry no log tail");
+    }
+
+    Ok(MigrationRequest {
+        taskdef_arn: definition.arn.clone(),
+        family: definition.family.clone(),
+        revision: definition.revision,
+        cluster: settings.cluster.clone(),
+        container: container.name.clone(),
+        command: settings.command.clone(),
+        client_token,
+        started_by,
+        execution_name: input.execution.name.clone(),
+        execution_id: input.execution.id.clone(),
+        event_id,
+        started_at,
+        deadline,
+        log: container.log.clone(),
+        deployment,
+    })
+}
+
+/// The task definition as ECS resolves it, of the allowed family, with the migration container
+/// (and a network for awsvpc).
+async fn describe_checked(
+    env: &StepEnv<'_>,
+    taskdef: &TaskDefRef,
+) -> Result<(TaskDefinition, ContainerDefinition), MigrationError> {
+    let settings = env.settings;
     let Some(definition) = env
         .ecs
         .describe_task_definition(&taskdef.raw)
@@ -72,6 +111,7 @@ pub async fn validate_event(
         .containers
         .iter()
         .find(|c| c.name == settings.container)
+        .cloned()
     else {
         let names: Vec<&str> = definition
             .containers
@@ -94,11 +134,16 @@ pub async fn validate_event(
             definition.arn
         )));
     }
-    let started_at = input
-        .execution
-        .start_time
-        .unwrap_or_else(|| env.clock.now());
-    let deadline = later_by(started_at, settings.max_duration);
+    Ok((definition, container))
+}
+
+/// RunTask's client token and `startedBy` for this execution (redelivered events and retried
+/// invocations get the same token).
+fn identity(
+    input: &ValidateEventInput,
+    definition_arn: &str,
+    started_at: DateTime<Utc>,
+) -> (String, String) {
     // A redelivered event repeats its id, and a retried Lambda repeats the execution: either way
     // the token is the same, so ECS returns the first task instead of starting a second one.
     // A hook runs one migration whatever event or execution carries it: its key is the hook's.
@@ -108,9 +153,9 @@ pub async fn validate_event(
         input.execution.id.as_deref(),
     );
     let client_token = match key {
-        Some(key) => client_token(Some(&key), &definition.arn),
+        Some(key) => client_token(Some(&key), definition_arn),
         None => hex_digest(
-            &["client-token", &definition.arn, &started_at.to_rfc3339()],
+            &["client-token", definition_arn, &started_at.to_rfc3339()],
             64,
         ),
     };
@@ -123,27 +168,7 @@ pub async fn validate_event(
         Some(execution) => started_by_for_execution(execution),
         None => started_by_for_execution(&client_token),
     };
-    if container.log.is_none() {
-        tracing::warn!(container = %container.name, "the migration container has no logConfiguration: failures will carry no log tail");
-    }
-
-    Ok(MigrationRequest {
-        taskdef_arn: definition.arn.clone(),
-        family: definition.family.clone(),
-        revision: definition.revision,
-        cluster: settings.cluster.clone(),
-        container: container.name.clone(),
-        command: settings.command.clone(),
-        client_token,
-        started_by,
-        execution_name: input.execution.name.clone(),
-        execution_id: input.execution.id.clone(),
-        event_id,
-        started_at,
-        deadline,
-        log: container.log.clone(),
-        deployment,
-    })
+    (client_token, started_by)
 }
 
 /// From a hook event to the task definition its deployment rolls out: the service must be one
@@ -187,6 +212,49 @@ async fn resolve_hook(
         ),
         ));
     };
+    check_deployment(settings, hook, &deployment)?;
+    check_hook_waits(settings, hook, &deployment)?;
+    let Some(revision_arn) = deployment.target_revision_arn.clone() else {
+        return Err(MigrationError::new(
+            ErrorKind::TaskDefinitionNotFound,
+            format!("service deployment {arn} names no target service revision"),
+        ));
+    };
+    let Some(revision) = env
+        .deployments
+        .describe_revision(&revision_arn)
+        .await
+        .map_err(|e| deployment_error("describe service revision", &revision_arn, e))?
+    else {
+        return Err(MigrationError::new(ErrorKind::TaskDefinitionNotFound, format!(
+            "service revision {revision_arn}, the target of service deployment {arn}, does not exist"
+        )));
+    };
+    let taskdef = parse_taskdef(
+        &revision.task_definition,
+        "the target revision's taskDefinition",
+    )?;
+    Ok((
+        taskdef,
+        DeploymentRef {
+            hook_type: hook.hook_type,
+            hook_id: hook.hook_id.clone(),
+            service_deployment_arn: arn.clone(),
+            service_arn: hook.service_arn.clone(),
+            lifecycle_stage: hook.lifecycle_stage.clone(),
+            target_revision_arn: revision_arn,
+            images: revision.images,
+        },
+    ))
+}
+
+/// The deployment is the event's service's, in this cluster, and still on its way.
+fn check_deployment(
+    settings: &Settings,
+    hook: &HookEvent,
+    deployment: &ServiceDeployment,
+) -> Result<(), MigrationError> {
+    let arn = &deployment.arn;
     if deployment
         .service_arn
         .as_deref()
@@ -226,39 +294,7 @@ async fn resolve_hook(
                 .unwrap_or_default()
         )));
     }
-    check_hook_waits(settings, hook, &deployment)?;
-    let Some(revision_arn) = deployment.target_revision_arn.clone() else {
-        return Err(MigrationError::new(
-            ErrorKind::TaskDefinitionNotFound,
-            format!("service deployment {arn} names no target service revision"),
-        ));
-    };
-    let Some(revision) = env
-        .deployments
-        .describe_revision(&revision_arn)
-        .await
-        .map_err(|e| deployment_error("describe service revision", &revision_arn, e))?
-    else {
-        return Err(MigrationError::new(ErrorKind::TaskDefinitionNotFound, format!(
-            "service revision {revision_arn}, the target of service deployment {arn}, does not exist"
-        )));
-    };
-    let taskdef = parse_taskdef(
-        &revision.task_definition,
-        "the target revision's taskDefinition",
-    )?;
-    Ok((
-        taskdef,
-        DeploymentRef {
-            hook_type: hook.hook_type,
-            hook_id: hook.hook_id.clone(),
-            service_deployment_arn: arn.clone(),
-            service_arn: hook.service_arn.clone(),
-            lifecycle_stage: hook.lifecycle_stage.clone(),
-            target_revision_arn: revision_arn,
-            images: revision.images,
-        },
-    ))
+    Ok(())
 }
 
 /// The event's hook is one this deployment was configured for: listed in the deployment, of
