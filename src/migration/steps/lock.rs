@@ -102,10 +102,9 @@ pub async fn acquire_lock(
     } = input;
     let settings = env.settings;
     let taker = Taker::verify(env, &request, execution_id.as_deref()).await?;
-    let (scope, holder) = (taker.scope.clone(), taker.holder.clone());
     let started = env.clock.now();
     let (waiting_since, mut checks) = match &lock {
-        Some(LockState::Waiting(wait)) if wait.holder == holder => {
+        Some(LockState::Waiting(wait)) if wait.holder == taker.holder => {
             (wait.waiting_since, wait.checks)
         }
         _ => (started, 0),
@@ -117,89 +116,29 @@ pub async fn acquire_lock(
     loop {
         checks += 1;
         let now = env.clock.now();
-        let current = env.lock.get(&scope).await.map_err(lock_failed)?;
-        let item = match current {
-            None => {
-                let mine = new_item(settings, &taker, now);
-                if env
-                    .lock
-                    .put(&mine, Expected::Free)
-                    .await
-                    .map_err(lock_failed)?
-                {
-                    return Ok(acquired(settings, mine, waiting_since, None));
-                }
+        let look = Look {
+            taker: &taker,
+            waiting_since,
+            checks,
+            until,
+        };
+        let item = match env.lock.get(&taker.scope).await.map_err(lock_failed)? {
+            None => match look.take_free(env, now).await? {
+                Some(state) => return Ok(state),
                 // Another execution took it between the read and the write: look again.
-                continue;
-            }
+                None => continue,
+            },
             Some(item) => item,
         };
-        if item.holder == holder {
-            // Ours already: a retry of an invocation whose answer was lost. Renew and go on.
-            let lease_until = later_by(now, settings.lock_lease);
-            if env
-                .lock
-                .renew(&scope, &holder, lease_until, None)
-                .await
-                .map_err(lock_failed)?
-            {
-                let mine = LockItem {
-                    lease_until,
-                    ..item
-                };
-                return Ok(acquired(settings, mine, waiting_since, None));
-            }
-            continue;
+        if let Some(state) = look.held(env, &item, now).await? {
+            return Ok(state);
         }
-        let wait = |message: String| LockWait {
-            scope: scope.clone(),
-            holder: holder.clone(),
-            waiting_since,
-            held_by: Holder::of(&item),
-            message,
-            checks,
-        };
-        if item.client_token == taker.client_token {
-            tracing::info!(scope, holder = %item.holder, "another execution of this event holds the lock and tracks the migration");
-            return Ok(LockState::Duplicate(wait(format!(
-                "another execution of the same event holds the lock for {}",
-                Holder::of(&item).describe()
-            ))));
-        }
-        if item.expired_at(now) {
-            let reason = stop_reason(&format!(
-                "ecs-migrate: {holder} takes over lock {scope}; the lease of {} ended",
-                item.holder
-            ));
-            let running = stop_holders_tasks(env, &item, reason, until).await?;
-            if let Some(task) = running {
-                if env.clock.now() >= until {
-                    return Ok(LockState::Waiting(wait(format!(
-                        "waiting for task {task} of {} to stop: its lease ended at {}",
-                        Holder::of(&item).describe(),
-                        item.lease_until.to_rfc3339()
-                    ))));
-                }
-                continue;
-            }
-            let mine = new_item(settings, &taker, env.clock.now());
-            let expected = Expected::Expired {
-                holder: &item.holder,
-                now: mine.since,
-            };
-            if env.lock.put(&mine, expected).await.map_err(lock_failed)? {
-                tracing::warn!(scope, previous = %item.holder, "took over a lock whose lease had ended, after stopping its task");
-                return Ok(acquired(
-                    settings,
-                    mine,
-                    waiting_since,
-                    Some(Holder::of(&item)),
-                ));
-            }
+        if item.holder == taker.holder || item.expired_at(now) {
             continue;
         }
         let held_by = Holder::of(&item).describe();
         if now >= wait_ends {
+            let scope = &taker.scope;
             return Err(MigrationError::new(ErrorKind::Locked, format!(
                 "the migration lock of scope {scope:?} was held by {held_by} for all of the {} s this execution may wait (setting LOCK_WAIT_SECONDS); it ran no task. Run it again once that migration ends, or see `ecs-migrate lock status --scope {scope}`",
                 settings.lock_wait.as_secs()
@@ -209,10 +148,130 @@ pub async fn acquire_lock(
         let to_wait_end = (wait_ends - now).to_std().unwrap_or_default();
         let next_check = later_by(now, pause.min(to_wait_end));
         if next_check > until {
-            return Ok(LockState::Waiting(wait(format!("waiting for {held_by}"))));
+            return Ok(LockState::Waiting(
+                look.wait(&item, format!("waiting for {held_by}")),
+            ));
         }
         env.clock.sleep(pause.min(to_wait_end)).await;
         pause = (pause * 2).min(MAX_CHECK_PAUSE);
+    }
+}
+
+/// One look at the lock by `taker`.
+struct Look<'a> {
+    taker: &'a Taker,
+    waiting_since: DateTime<Utc>,
+    checks: u64,
+    /// When this invocation must answer.
+    until: DateTime<Utc>,
+}
+
+impl Look<'_> {
+    fn wait(&self, item: &LockItem, message: String) -> LockWait {
+        LockWait {
+            scope: self.taker.scope.clone(),
+            holder: self.taker.holder.clone(),
+            waiting_since: self.waiting_since,
+            held_by: Holder::of(item),
+            message,
+            checks: self.checks,
+        }
+    }
+
+    /// Takes a free scope; `None` when another execution took it first.
+    async fn take_free(
+        &self,
+        env: &StepEnv<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LockState>, MigrationError> {
+        let mine = new_item(env.settings, self.taker, now);
+        let taken = env
+            .lock
+            .put(&mine, Expected::Free)
+            .await
+            .map_err(lock_failed)?;
+        Ok(taken.then(|| acquired(env.settings, mine, self.waiting_since, None)))
+    }
+
+    /// What a held lock means: ours already (renewed), another execution of this event's
+    /// (DUPLICATE), or an expired lease (taken over once its task stopped). `None`: look again,
+    /// or wait when the item is neither ours nor expired.
+    async fn held(
+        &self,
+        env: &StepEnv<'_>,
+        item: &LockItem,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LockState>, MigrationError> {
+        let (settings, taker) = (env.settings, self.taker);
+        if item.holder == taker.holder {
+            // Ours already: a retry of an invocation whose answer was lost. Renew and go on.
+            let lease_until = later_by(now, settings.lock_lease);
+            let renewed = env
+                .lock
+                .renew(&taker.scope, &taker.holder, lease_until, None)
+                .await
+                .map_err(lock_failed)?;
+            let mine = LockItem {
+                lease_until,
+                ..item.clone()
+            };
+            return Ok(renewed.then(|| acquired(settings, mine, self.waiting_since, None)));
+        }
+        if item.client_token == taker.client_token {
+            tracing::info!(scope = %taker.scope, holder = %item.holder, "another execution of this event holds the lock and tracks the migration");
+            return Ok(Some(LockState::Duplicate(self.wait(
+                item,
+                format!(
+                    "another execution of the same event holds the lock for {}",
+                    Holder::of(item).describe()
+                ),
+            ))));
+        }
+        if item.expired_at(now) {
+            return self.take_over(env, item).await;
+        }
+        Ok(None)
+    }
+
+    /// Takes over an expired lease once the holder's tasks are stopped.
+    async fn take_over(
+        &self,
+        env: &StepEnv<'_>,
+        item: &LockItem,
+    ) -> Result<Option<LockState>, MigrationError> {
+        let (settings, taker) = (env.settings, self.taker);
+        let reason = stop_reason(&format!(
+            "ecs-migrate: {} takes over lock {}; the lease of {} ended",
+            taker.holder, taker.scope, item.holder
+        ));
+        if let Some(task) = stop_holders_tasks(env, item, reason, self.until).await? {
+            if env.clock.now() < self.until {
+                return Ok(None);
+            }
+            return Ok(Some(LockState::Waiting(self.wait(
+                item,
+                format!(
+                    "waiting for task {task} of {} to stop: its lease ended at {}",
+                    Holder::of(item).describe(),
+                    item.lease_until.to_rfc3339()
+                ),
+            ))));
+        }
+        let mine = new_item(settings, taker, env.clock.now());
+        let expected = Expected::Expired {
+            holder: &item.holder,
+            now: mine.since,
+        };
+        if !env.lock.put(&mine, expected).await.map_err(lock_failed)? {
+            return Ok(None);
+        }
+        tracing::warn!(scope = %taker.scope, previous = %item.holder, "took over a lock whose lease had ended, after stopping its task");
+        Ok(Some(acquired(
+            settings,
+            mine,
+            self.waiting_since,
+            Some(Holder::of(item)),
+        )))
     }
 }
 
