@@ -12,6 +12,7 @@ use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError, StateError};
 use crate::migration::execution::verify_running;
 use crate::migration::lease::renew_lock;
+use crate::migration::settings::Settings;
 use crate::migration::LockState;
 use crate::migration::{MigrationRequest, Phase, StartedTask, TaskStatus};
 use crate::ports::ecs::{LastStatus, TaskLookup, TaskState};
@@ -74,27 +75,19 @@ pub async fn poll_status(
             renew_lock(env, scope, holder, None).await?;
             renew_at = later_by(env.clock.now(), renew_every);
         }
-        let lookup = env
-            .ecs
-            .describe_task(&task.cluster, &task.task_arn)
-            .await
-            .map_err(|err| {
-                let message = format!("describing task {}: {err}", task.task_arn);
-                if err.transient {
-                    MigrationError::new(ErrorKind::AwsTransient, message)
-                } else {
-                    MigrationError::new(ErrorKind::TaskMissing, message)
-                }
-            })?;
+        let state = describe_round(env, &task).await?;
         polls += 1;
         let now = env.clock.now();
-        let state = match lookup {
-            TaskLookup::Found(state) => state,
-            TaskLookup::Missing { reason } if now < missing_grace_ends => {
-                // Right after RunTask, DescribeTasks may not see the task yet.
-                missing_state(&task.task_arn, &reason)
-            }
-            TaskLookup::Missing { reason } => {
+        let limits = Limits {
+            deadline,
+            counted_from,
+            start_budget_ends,
+        };
+        let state = match state {
+            Ok(state) => state,
+            // Right after RunTask, DescribeTasks may not see the task yet.
+            Err(reason) if now < missing_grace_ends => missing_state(&task.task_arn, &reason),
+            Err(reason) => {
                 return Err(MigrationError::new(ErrorKind::TaskMissing, format!(
                     "task {} can no longer be described ({reason}), {} s after RunTask; it may have been stopped and expired, check the cluster's stopped tasks",
                     task.task_arn,
@@ -102,38 +95,8 @@ pub async fn poll_status(
                 )))
             }
         };
-
-        if state.last_status == LastStatus::Stopped {
-            return Ok(status(Phase::Stopped, state, now, polls, None));
-        }
-        if now >= deadline {
-            let error = MigrationError::new(ErrorKind::Timeout, format!(
-                    "the migration was still {} at its deadline {} (setting MAX_DURATION_SECONDS={}, counted from {counted_from}); its task {} is being stopped",
-                    state.last_status,
-                    deadline.to_rfc3339(),
-                    settings.max_duration.as_secs(),
-                    task.task_arn
-            ))
-            .to_state_error();
-            return Ok(status(
-                Phase::DeadlinePassed,
-                state,
-                now,
-                polls,
-                Some(error),
-            ));
-        }
-        let not_yet_running =
-            state.last_status.before_running() || state.last_status.as_str() == MISSING;
-        if not_yet_running && now >= start_budget_ends {
-            let error = MigrationError::new(ErrorKind::TaskFailedToStart, format!(
-                    "task {} was still {} {} s after RunTask (setting START_TIMEOUT_SECONDS); it is being stopped. Capacity providers leave tasks in PROVISIONING while they wait for capacity",
-                    task.task_arn,
-                    state.last_status,
-                    (now - task.run_at).num_seconds()
-            ))
-            .to_state_error();
-            return Ok(status(Phase::StartTimedOut, state, now, polls, Some(error)));
+        if let Some((phase, error)) = verdict(settings, &task, &limits, &state, now) {
+            return Ok(status(phase, state, now, polls, error));
         }
         if now >= until {
             return Ok(status(Phase::InProgress, state, now, polls, None));
@@ -203,4 +166,73 @@ async fn lease_to_renew(
     };
     let execution = verify_running(env, execution_id, "poll-status").await?;
     Ok(Some((held.scope.clone(), execution.arn)))
+}
+
+/// ecs:DescribeTasks for the task: its state, or ECS's reason (MISSING) when it shows none.
+async fn describe_round(
+    env: &StepEnv<'_>,
+    task: &StartedTask,
+) -> Result<Result<TaskState, String>, MigrationError> {
+    let lookup = env
+        .ecs
+        .describe_task(&task.cluster, &task.task_arn)
+        .await
+        .map_err(|err| {
+            let message = format!("describing task {}: {err}", task.task_arn);
+            if err.transient {
+                MigrationError::new(ErrorKind::AwsTransient, message)
+            } else {
+                MigrationError::new(ErrorKind::TaskMissing, message)
+            }
+        })?;
+    Ok(match lookup {
+        TaskLookup::Found(state) => Ok(state),
+        TaskLookup::Missing { reason } => Err(reason),
+    })
+}
+
+/// The limits a round judges the task against.
+struct Limits {
+    deadline: DateTime<Utc>,
+    counted_from: &'static str,
+    start_budget_ends: DateTime<Utc>,
+}
+
+/// The round's phase (and error) when the task stopped, passed its deadline or never started
+/// in time; `None` to keep waiting.
+fn verdict(
+    settings: &Settings,
+    task: &StartedTask,
+    limits: &Limits,
+    state: &TaskState,
+    now: DateTime<Utc>,
+) -> Option<(Phase, Option<StateError>)> {
+    if state.last_status == LastStatus::Stopped {
+        return Some((Phase::Stopped, None));
+    }
+    if now >= limits.deadline {
+        let error = MigrationError::new(ErrorKind::Timeout, format!(
+            "the migration was still {} at its deadline {} (setting MAX_DURATION_SECONDS={}, counted from {}); its task {} is being stopped",
+            state.last_status,
+            limits.deadline.to_rfc3339(),
+            settings.max_duration.as_secs(),
+            limits.counted_from,
+            task.task_arn
+        ))
+        .to_state_error();
+        return Some((Phase::DeadlinePassed, Some(error)));
+    }
+    let not_yet_running =
+        state.last_status.before_running() || state.last_status.as_str() == MISSING;
+    if not_yet_running && now >= limits.start_budget_ends {
+        let error = MigrationError::new(ErrorKind::TaskFailedToStart, format!(
+            "task {} was still {} {} s after RunTask (setting START_TIMEOUT_SECONDS); it is being stopped. Capacity providers leave tasks in PROVISIONING while they wait for capacity",
+            task.task_arn,
+            state.last_status,
+            (now - task.run_at).num_seconds()
+        ))
+        .to_state_error();
+        return Some((Phase::StartTimedOut, Some(error)));
+    }
+    None
 }
