@@ -46,6 +46,7 @@ impl MemoryExecutions {
                 input,
                 error: None,
                 cause: None,
+                output: None,
             },
         );
     }
@@ -54,6 +55,14 @@ impl MemoryExecutions {
     pub fn set_status(&self, execution_arn: &str, status: &str) {
         if let Some(view) = self.lock().get_mut(execution_arn) {
             view.status = status.to_string();
+        }
+    }
+
+    /// Ends an execution it holds with `status` and `output` (JSON text).
+    pub fn finish(&self, execution_arn: &str, status: &str, output: Option<String>) {
+        if let Some(view) = self.lock().get_mut(execution_arn) {
+            view.status = status.to_string();
+            view.output = output;
         }
     }
 
@@ -105,6 +114,7 @@ impl Executions for MemoryExecutions {
                 input: Some(input.to_string()),
                 error: None,
                 cause: None,
+                output: None,
             },
         );
         Ok(StartedExecution {

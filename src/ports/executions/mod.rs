@@ -25,6 +25,8 @@ pub struct ExecutionView {
     pub input: Option<String>,
     pub error: Option<String>,
     pub cause: Option<String>,
+    /// The output (JSON text) of an execution that SUCCEEDED.
+    pub output: Option<String>,
 }
 
 /// What StartExecution answered.
