@@ -327,3 +327,44 @@ async fn a_lambda_hook_payload_migrates_without_answering_through_the_api() {
     assert_eq!(run.actions(), Vec::<HookAction>::new());
     assert_eq!(run.fake.tasks_started(), 1);
 }
+
+/// "A pause hook gets no answer when ValidateEvent fails": a hook event of a configured
+/// service that fails validation (a family not allowed, a stage not configured) ends with
+/// exactly one ROLLBACK, and no task.
+#[tokio::test]
+async fn a_hook_event_that_fails_validation_is_rolled_back_once() {
+    for (settings, error) in [
+        (
+            &[("ALLOWED_FAMILIES", "[\"worker\"]")][..],
+            "Migration.NotAllowed",
+        ),
+        (
+            &[("DEPLOYMENT_HOOK_STAGES", "[\"POST_SCALE_UP\"]")][..],
+            "Migration.NotAllowed",
+        ),
+    ] {
+        let run = run(Script::default(), settings, ONE_DAY, &["e-1"]).await;
+        run.assert_failed(error, "");
+        assert!(
+            run.visited().contains(&"RollBackInvalidInput".to_string()),
+            "{:?}",
+            run.visited()
+        );
+        assert_eq!(run.actions(), vec![HookAction::Rollback], "{settings:?}");
+        assert_eq!(run.fake.tasks_started(), 0);
+    }
+}
+
+/// A hook event of a service not configured gets no answer from here (it is not ours).
+#[tokio::test]
+async fn a_hook_event_of_another_service_is_not_answered() {
+    let run = run(
+        Script::default(),
+        &[("DEPLOYMENT_SERVICES", "[\"billing\"]")],
+        ONE_DAY,
+        &["e-1"],
+    )
+    .await;
+    run.assert_failed("Migration.NotAllowed", "");
+    assert_eq!(run.actions(), Vec::<HookAction>::new());
+}

@@ -715,9 +715,15 @@ async fn invalid_event_fails_before_any_task() {
         "Migration.InvalidEvent",
         &["detail is a string that is not JSON"],
     );
+    // Not a hook event: nothing to answer, it fails as it is.
     assert_eq!(
         run.visited(),
-        ["ValidateEvent", "InvalidInput", "MigrationFailed"]
+        [
+            "ValidateEvent",
+            "InvalidInput",
+            "HookAwaitsAnswer",
+            "MigrationFailed"
+        ]
     );
     assert_eq!(run.fake.tasks_started(), 0);
 }

@@ -11,7 +11,7 @@ use crate::common::error::{ErrorKind, MigrationError, StateError};
 use serde_json::Value;
 
 use crate::migration::execution::{verify_running, VerifiedExecution};
-use crate::migration::hook_event::parse_hook_event;
+use crate::migration::hook_event::{check_configured_service, parse_hook_event, HookType};
 use crate::migration::tasks::{describe, stopped_from_outside};
 use crate::migration::{DeploymentAnswer, DeploymentRef, MigrationResult};
 use crate::ports::deployments::ServiceDeployment;
@@ -24,7 +24,10 @@ use crate::ports::AwsError;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportInput {
     pub action: HookAction,
-    pub deployment: DeploymentRef,
+    /// The hook validate-event resolved; absent when validation failed, and the hook is then
+    /// the one the execution's own input (as Step Functions keeps it) names.
+    #[serde(default)]
+    pub deployment: Option<DeploymentRef>,
     #[serde(default)]
     pub error: Option<StateError>,
     /// The execution (`$$.Execution.Id`) that answers, once confirmed RUNNING.
@@ -33,6 +36,37 @@ pub struct ReportInput {
     /// For a CONTINUE, check-exit-code's result: the task whose exit ECS must confirm.
     #[serde(default)]
     pub result: Option<MigrationResult>,
+}
+
+/// The hook of a configured service the execution's input names (an "ECS Hook State Change"
+/// event; a Lambda hook's payload is answered by the deployment-hook function).
+fn hook_of(
+    env: &StepEnv<'_>,
+    execution: &VerifiedExecution,
+) -> Result<DeploymentRef, MigrationError> {
+    let hook = execution
+        .input
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .and_then(|event| parse_hook_event(&event))
+        .and_then(Result::ok)
+        .filter(|hook| hook.hook_type == HookType::Pause);
+    let Some(hook) = hook else {
+        return Err(MigrationError::new(ErrorKind::NotAllowed, format!(
+            "execution {} was not started for a deployment's pause hook: there is no hook to answer",
+            execution.arn
+        )));
+    };
+    check_configured_service(env.settings, &hook)?;
+    Ok(DeploymentRef {
+        hook_type: hook.hook_type,
+        hook_id: hook.hook_id,
+        service_deployment_arn: hook.service_deployment_arn,
+        service_arn: hook.service_arn,
+        lifecycle_stage: hook.lifecycle_stage,
+        target_revision_arn: String::new(),
+        images: Vec::new(),
+    })
 }
 
 /// The hook the verified execution was started for must be the one it answers.
@@ -109,7 +143,18 @@ pub async fn report_deployment(
     input: ReportInput,
 ) -> Result<DeploymentAnswer, MigrationError> {
     let execution = verify_running(env, input.execution_id.as_deref(), "report-deployment").await?;
-    let d = &input.deployment;
+    let d = &match input.deployment.clone() {
+        Some(d) => d,
+        // Validation failed: roll back the hook the execution was started for, if it is one
+        // of a configured service (the deployment's look below says whether it still waits).
+        None if input.action == HookAction::Rollback => hook_of(env, &execution)?,
+        None => {
+            return Err(MigrationError::new(
+                ErrorKind::InvalidEvent,
+                "report-deployment answers CONTINUE only to the hook validate-event resolved",
+            ))
+        }
+    };
     check_own_hook(&execution, d)?;
     let arn = &d.service_deployment_arn;
     let action = input.action;

@@ -10,7 +10,9 @@ use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::event::{check_allowed, parse_input, parse_taskdef, TaskDefRef};
 use crate::migration::execution::{client_token, idempotency_key};
-use crate::migration::hook_event::{arn_name, parse_hook_event, HookEvent, HookType};
+use crate::migration::hook_event::{
+    arn_name, check_configured_service, parse_hook_event, HookEvent, HookType,
+};
 use crate::migration::settings::Settings;
 use crate::migration::{DeploymentRef, ExecutionContext, MigrationRequest};
 use crate::ports::deployments::ServiceDeployment;
@@ -178,26 +180,7 @@ async fn resolve_hook(
     hook: &HookEvent,
 ) -> Result<(TaskDefRef, DeploymentRef), MigrationError> {
     let settings = env.settings;
-    let service = arn_name(&hook.service_arn);
-    if !settings
-        .deployment_services
-        .iter()
-        .any(|s| s == &hook.service_arn || s == service)
-    {
-        return Err(MigrationError::new(ErrorKind::NotAllowed, format!(
-            "service {service:?} is not one whose deployments run migrations here; allowed: [{}] (setting DEPLOYMENT_SERVICES)",
-            settings.deployment_services.join(", ")
-        )));
-    }
-    if arn_name(&hook.cluster_arn) != arn_name(&settings.cluster) {
-        return Err(MigrationError::new(
-            ErrorKind::NotAllowed,
-            format!(
-                "the hook's cluster {} is not {} (setting CLUSTER)",
-                hook.cluster_arn, settings.cluster
-            ),
-        ));
-    }
+    check_configured_service(settings, hook)?;
     let arn = &hook.service_deployment_arn;
     let Some(deployment) = env
         .deployments
