@@ -78,6 +78,17 @@ async fn run_task_runs_only_the_settings_command_and_only_under_the_lock() {
     .unwrap_err();
     assert_eq!(err.name(), "Migration.LockLost", "{err}");
     assert_eq!(run.num_calls(), 0);
+    // Another execution's lock: refused too.
+    holding(&world, item(OTHER_EXECUTION, None)).await;
+    let err = run_task(
+        &world.env(),
+        run_input(forged_request(), Some(EXECUTION_ARN)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name(), "Migration.LockLost", "{err}");
+    assert_eq!(run.num_calls(), 0);
+    assert!(world.lock.release(FAMILY, OTHER_EXECUTION).await.unwrap());
     // Under its own lock, the task runs the settings' command in the settings' cluster.
     holding(&world, item(EXECUTION_ARN, None)).await;
     let outcome = run_task(
