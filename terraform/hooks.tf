@@ -24,6 +24,16 @@ locals {
     for service in var.deployment_services :
     "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service-revision/${local.cluster_name}/${service}/*"
   ]
+  # The services themselves: the Service Authorization Reference ("Actions, resources, and
+  # condition keys for Amazon Elastic Container Service",
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html)
+  # lists two required resource types for ecs:ContinueServiceDeployment,
+  # ecs:DescribeServiceDeployments and ecs:DescribeServiceRevisions: the service, and the
+  # service-deployment or service-revision. Each grant names both.
+  service_arns = [
+    for service in var.deployment_services :
+    "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/${local.cluster_name}/${service}"
+  ]
 }
 
 resource "aws_cloudwatch_event_rule" "deployment_hook" {
@@ -129,6 +139,11 @@ resource "aws_iam_role_policy" "deployment_hook_events" {
 # that function only (Developer Guide, "Lambda hooks for Amazon ECS service deployments").
 ################################################################################
 
+# The trust policy as the Developer Guide gives it for the role ECS assumes ("Amazon ECS
+# infrastructure IAM role", and "Permissions required for Lambda functions in Amazon ECS
+# blue/green deployments"): ecs.amazonaws.com, sts:AssumeRole, no condition. AWS does not say
+# that ECS sends aws:SourceAccount when it assumes this role; a condition on it could make every
+# Lambda-hook deployment roll back. The role may only invoke the deployment-hook function.
 data "aws_iam_policy_document" "ecs_invokes_deployment_hook_assume_role" {
   statement {
     sid     = "EcsAssumeRole"
@@ -137,12 +152,6 @@ data "aws_iam_policy_document" "ecs_invokes_deployment_hook_assume_role" {
     principals {
       type        = "Service"
       identifiers = ["ecs.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
     }
   }
 }

@@ -25,6 +25,9 @@ locals {
   # Built rather than read from the resource, so the trust policy does not depend on it.
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${var.name}"
 
+  # This state machine's executions: the only ones a function acts for.
+  own_executions_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${var.name}:*"
+
   lambda_policies = {
     "validate-event"  = data.aws_iam_policy_document.validate_event.json
     "run-task"        = data.aws_iam_policy_document.run_task.json
@@ -91,7 +94,7 @@ data "aws_iam_policy_document" "validate_event" {
     content {
       sid       = "DescribeServiceDeployments"
       actions   = ["ecs:DescribeServiceDeployments"]
-      resources = local.service_deployment_arns
+      resources = concat(local.service_arns, local.service_deployment_arns)
     }
   }
 
@@ -101,7 +104,7 @@ data "aws_iam_policy_document" "validate_event" {
     content {
       sid       = "DescribeServiceRevisions"
       actions   = ["ecs:DescribeServiceRevisions"]
-      resources = local.service_revision_arns
+      resources = concat(local.service_arns, local.service_revision_arns)
     }
   }
 
@@ -121,8 +124,31 @@ data "aws_iam_policy_document" "report_deployment" {
     content {
       sid       = "AnswerServiceDeploymentHooks"
       actions   = ["ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment"]
-      resources = local.service_deployment_arns
+      resources = concat(local.service_arns, local.service_deployment_arns)
     }
+  }
+
+  statement {
+    # CONTINUE only on ECS's word: the migration task this execution started STOPPED with the
+    # container's exit code 0 and no outside stop.
+    sid       = "DescribeClusterTasks"
+    actions   = ["ecs:DescribeTasks"]
+    resources = [local.cluster_tasks_arn]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [var.cluster_arn]
+    }
+  }
+
+  statement {
+    # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
+    # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
+    # resource type execution).
+    sid       = "VerifyOwnExecution"
+    actions   = ["states:DescribeExecution"]
+    resources = [local.own_executions_arn]
   }
 
   statement {
@@ -193,11 +219,35 @@ data "aws_iam_policy_document" "run_task" {
   }
 
   statement {
-    # Renews the lease before and after RunTask (and records the task); releases the lock when
-    # RunTask says another execution of the same event runs the migration.
-    sid       = "RenewAndReleaseLock"
-    actions   = ["dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    # The task the lock records: while it is not STOPPED, run-task returns it instead of
+    # starting another.
+    sid       = "DescribeClusterTasks"
+    actions   = ["ecs:DescribeTasks"]
+    resources = [local.cluster_tasks_arn]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [var.cluster_arn]
+    }
+  }
+
+  statement {
+    # Reads the lock (it starts a task only for its holder, and none while the task it recorded
+    # lives), renews the lease before and after RunTask (and records the task); releases the
+    # lock when RunTask says another execution of the same event runs the migration.
+    sid       = "ReadRenewAndReleaseLock"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     resources = [aws_dynamodb_table.lock.arn]
+  }
+
+  statement {
+    # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
+    # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
+    # resource type execution).
+    sid       = "VerifyOwnExecution"
+    actions   = ["states:DescribeExecution"]
+    resources = [local.own_executions_arn]
   }
 
   statement {
@@ -226,6 +276,15 @@ data "aws_iam_policy_document" "poll_status" {
     sid       = "RenewLock"
     actions   = ["dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.lock.arn]
+  }
+
+  statement {
+    # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
+    # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
+    # resource type execution).
+    sid       = "VerifyOwnExecution"
+    actions   = ["states:DescribeExecution"]
+    resources = [local.own_executions_arn]
   }
 
   statement {
@@ -305,10 +364,20 @@ data "aws_iam_policy_document" "stop_task" {
   }
 
   statement {
-    # The status-change cleanup releases the aborted execution's lock once its task stopped.
-    sid       = "ReleaseLock"
-    actions   = ["dynamodb:DeleteItem"]
+    # The status-change cleanup reads the ended execution's lock (the task it recorded must stop
+    # too) and releases it once its tasks stopped.
+    sid       = "ReadAndReleaseLock"
+    actions   = ["dynamodb:GetItem", "dynamodb:DeleteItem"]
     resources = [aws_dynamodb_table.lock.arn]
+  }
+
+  statement {
+    # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
+    # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
+    # resource type execution).
+    sid       = "VerifyOwnExecution"
+    actions   = ["states:DescribeExecution"]
+    resources = [local.own_executions_arn]
   }
 
   statement {
@@ -468,4 +537,35 @@ resource "aws_iam_role_policy" "events" {
   name   = "${var.name}-events"
   role   = aws_iam_role.events.id
   policy = data.aws_iam_policy_document.events.json
+}
+
+################################################################################
+# The CI caller: what `ecs-migrate run` (and the GitHub Action) calls, as a policy document the
+# caller's role can attach (output ci_caller_policy_json; docs/deploy.md, docs/security.md).
+################################################################################
+
+data "aws_iam_policy_document" "ci_caller" {
+  statement {
+    sid       = "StartMigration"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
+  }
+
+  statement {
+    # Follow the execution; StopExecution only for `--abort-on-timeout`.
+    sid       = "FollowMigration"
+    actions   = ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"]
+    resources = [local.own_executions_arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.app_log_stream_arns) > 0 ? [1] : []
+
+    content {
+      # The migration container's log lines; refused, the command goes on without them.
+      sid       = "ReadMigrationLogs"
+      actions   = ["logs:GetLogEvents"]
+      resources = local.app_log_stream_arns
+    }
+  }
 }

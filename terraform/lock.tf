@@ -98,6 +98,15 @@ data "aws_iam_policy_document" "acquire_lock" {
   }
 
   statement {
+    # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
+    # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
+    # resource type execution).
+    sid       = "VerifyOwnExecution"
+    actions   = ["states:DescribeExecution"]
+    resources = [local.own_executions_arn]
+  }
+
+  statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["acquire-lock"].arn}:*"]
@@ -108,9 +117,25 @@ data "aws_iam_policy_document" "acquire_lock" {
 # this execution still holds it (conditional DeleteItem).
 data "aws_iam_policy_document" "release_lock" {
   statement {
-    sid       = "ReleaseOwnLock"
-    actions   = ["dynamodb:DeleteItem"]
+    # The table, not the state data, says whose lock it is and which task must stop first.
+    sid       = "ReadAndReleaseOwnLock"
+    actions   = ["dynamodb:GetItem", "dynamodb:DeleteItem"]
     resources = [aws_dynamodb_table.lock.arn]
+  }
+
+  statement {
+    # The execution's tasks by startedBy, a task whose RunTask answer was lost included.
+    # ListTasks is authorized on a container instance, which Fargate tasks lack: Resource * with
+    # the ecs:cluster condition doing the scoping (as stop-task's).
+    sid       = "ListClusterTasks"
+    actions   = ["ecs:ListTasks"]
+    resources = ["*"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [var.cluster_arn]
+    }
   }
 
   statement {
@@ -123,6 +148,15 @@ data "aws_iam_policy_document" "release_lock" {
       variable = "ecs:cluster"
       values   = [var.cluster_arn]
     }
+  }
+
+  statement {
+    # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
+    # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
+    # resource type execution).
+    sid       = "VerifyOwnExecution"
+    actions   = ["states:DescribeExecution"]
+    resources = [local.own_executions_arn]
   }
 
   statement {

@@ -78,13 +78,15 @@ locals {
     MIGRATION_COMMAND          = jsonencode(var.migration_command)
     ALLOWED_FAMILIES           = jsonencode(var.allowed_task_definition_families)
     DEPLOYMENT_SERVICES        = length(var.deployment_services) == 0 ? "" : jsonencode(var.deployment_services)
+    DEPLOYMENT_HOOK_STAGES     = length(var.deployment_services) == 0 ? "" : jsonencode(var.deployment_hook_stages)
     MAX_DURATION_SECONDS       = tostring(var.max_duration_seconds)
     START_TIMEOUT_SECONDS      = tostring(var.start_timeout_seconds)
     POLL_INTERVAL_SECONDS      = tostring(var.poll_interval_seconds)
     POLL_MAX_WAIT_SECONDS      = tostring(var.poll_max_wait_seconds)
     LOG_TAIL_LINES             = tostring(var.log_tail_lines)
     ACCOUNT_ID                 = local.account_id
-    # deployment-hook starts executions of it (built, so no function depends on the machine).
+    # deployment-hook starts executions of it, and every function that acts confirms its
+    # execution is one of it (built, so no function depends on the machine).
     STATE_MACHINE_ARN  = local.state_machine_arn
     LOCK_TABLE         = aws_dynamodb_table.lock.name
     LOCK_SCOPE         = var.lock_scope == null ? "" : var.lock_scope

@@ -142,3 +142,8 @@ output "deployment_hook_role_arn" {
   description = "ARN of the role ECS assumes to invoke the deployment-hook function: the Lambda lifecycle hook's `roleArn`."
   value       = aws_iam_role.ecs_invokes_deployment_hook.arn
 }
+
+output "ci_caller_policy_json" {
+  description = "The least-privilege IAM policy (JSON) for the CI role that runs `ecs-migrate run`: StartExecution on the state machine; DescribeExecution, GetExecutionHistory and StopExecution (for `--abort-on-timeout`) on its executions; GetLogEvents on the app's log streams. It grants nothing a function acts with (see docs/security.md)."
+  value       = data.aws_iam_policy_document.ci_caller.json
+}

@@ -472,15 +472,15 @@ variable "deployment_hook_rule_enabled" {
 }
 
 variable "deployment_hook_stages" {
-  description = "Lifecycle stages whose PAUSE hook events start a migration. PRE_SCALE_UP runs it before a single task of the new revision starts."
+  description = "Lifecycle stages whose PAUSE hook events start a migration (Settings `DEPLOYMENT_HOOK_STAGES`; validate-event refuses a hook waiting at any other). PRE_SCALE_UP runs it before a single task of the new revision starts. ECS allows no pause hook at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT. PRE_PRODUCTION_TRAFFIC_SHIFT fires at every step of a linear or canary deployment: the migration would run (and must be idempotent) at each."
   type        = list(string)
   default     = ["PRE_SCALE_UP"]
 
   validation {
     condition = length(var.deployment_hook_stages) > 0 && alltrue([
-      for s in var.deployment_hook_stages : contains(["RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"], s)
+      for s in var.deployment_hook_stages : contains(["RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"], s)
     ])
-    error_message = "deployment_hook_stages takes ECS lifecycle stages, e.g. [\"PRE_SCALE_UP\"]."
+    error_message = "deployment_hook_stages takes the lifecycle stages where ECS allows a pause hook (not TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT), e.g. [\"PRE_SCALE_UP\"]."
   }
 }
 

@@ -6,8 +6,8 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # 5.30: aws_lambda_function.logging_config (JSON logs, explicit log group).
-      version = ">= 5.30"
+      # 5.32: aws_lambda_function.logging_config (JSON logs, explicit log group).
+      version = ">= 5.32"
     }
   }
 }

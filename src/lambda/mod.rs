@@ -191,9 +191,11 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
     let logs = SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config));
     let clock = SystemClock;
     let lock = lock_table(settings.as_ref().ok(), &config);
+    let executions = SdkExecutions::new(aws_sdk_sfn::Client::new(&config));
 
     let (settings, step) = (&settings, &step);
     let (ecs, logs, clock, lock, deployments) = (&ecs, &logs, &clock, lock.as_ref(), &deployments);
+    let executions = &executions;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let step = *step.as_ref().map_err(Clone::clone)?;
         let settings = settings.as_ref().map_err(Clone::clone)?;
@@ -204,6 +206,7 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
             clock,
             lock,
             deployments,
+            executions,
         };
         let return_by = deadline(&event.context).map(|d| d - DEADLINE_MARGIN);
         let result = step.run(&env, event.payload, return_by).await;

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::common::error::{ErrorKind, MigrationError};
+use crate::migration::settings::Settings;
 
 pub const EVENT_SOURCE: &str = "ecs.migration";
 pub const EVENT_DETAIL_TYPE: &str = "AWS ECS Migration Task";
@@ -133,6 +134,41 @@ fn parse_detail(detail: &Map<String, Value>, prefix: &str) -> Result<TaskDefRef,
 }
 
 /// Parses a full task definition ARN, `family:revision` or `family`.
+/// The task definition is of a family in ALLOWED_FAMILIES, in ACCOUNT_ID and AWS_REGION (when
+/// set): checked by validate-event, and again by every step that uses it.
+pub fn check_allowed(settings: &Settings, taskdef: &TaskDefRef) -> Result<(), MigrationError> {
+    if !settings.allowed_families.contains(&taskdef.family) {
+        return Err(MigrationError::new(ErrorKind::NotAllowed, format!(
+            "task definition family {:?} is not allowed here; allowed: {} (setting ALLOWED_FAMILIES)",
+            taskdef.family,
+            settings.allowed_families.join(", ")
+        )));
+    }
+    check_same(
+        "account",
+        taskdef.account.as_deref(),
+        settings.account_id.as_deref(),
+    )?;
+    check_same(
+        "region",
+        taskdef.region.as_deref(),
+        settings.region.as_deref(),
+    )
+}
+
+fn check_same(
+    what: &str,
+    given: Option<&str>,
+    expected: Option<&str>,
+) -> Result<(), MigrationError> {
+    match (given, expected) {
+        (Some(given), Some(expected)) if given != expected => Err(MigrationError::new(ErrorKind::NotAllowed, format!(
+            "the task definition is in {what} {given}, but this deployment runs migrations in {what} {expected}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 pub fn parse_taskdef(raw: &str, field: &str) -> Result<TaskDefRef, MigrationError> {
     if raw.len() > MAX_TASKDEF_LEN {
         return Err(invalid(format!(

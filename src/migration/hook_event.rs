@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::common::error::{ErrorKind, MigrationError};
+use crate::migration::settings::Settings;
 
 pub const HOOK_EVENT_SOURCE: &str = "aws.ecs";
 pub const HOOK_EVENT_DETAIL_TYPE: &str = "ECS Hook State Change";
@@ -45,6 +46,35 @@ pub struct HookEvent {
 
 /// `Some` when the input is a hook event (by its source and detail-type), checked for shape;
 /// `None` for every other input, which [`crate::migration::event::parse_input`] reads.
+/// The hook's service is one whose deployments run migrations here (DEPLOYMENT_SERVICES), in
+/// this cluster (CLUSTER).
+pub fn check_configured_service(
+    settings: &Settings,
+    hook: &HookEvent,
+) -> Result<(), MigrationError> {
+    let service = arn_name(&hook.service_arn);
+    if !settings
+        .deployment_services
+        .iter()
+        .any(|s| s == &hook.service_arn || s == service)
+    {
+        return Err(MigrationError::new(ErrorKind::NotAllowed, format!(
+            "service {service:?} is not one whose deployments run migrations here; allowed: [{}] (setting DEPLOYMENT_SERVICES)",
+            settings.deployment_services.join(", ")
+        )));
+    }
+    if arn_name(&hook.cluster_arn) != arn_name(&settings.cluster) {
+        return Err(MigrationError::new(
+            ErrorKind::NotAllowed,
+            format!(
+                "the hook's cluster {} is not {} (setting CLUSTER)",
+                hook.cluster_arn, settings.cluster
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub fn parse_hook_event(input: &Value) -> Option<Result<HookEvent, MigrationError>> {
     let object = input.as_object()?;
     if object.contains_key("executionDetails") && object.contains_key("resourceArn") {

@@ -152,28 +152,25 @@ pub(crate) async fn release_when_stopped(
     }
 }
 
-/// Moves the lease on while the holder runs (run-task and each poll round); fails with
-/// `Migration.LockLost` when another execution took the lock over.
+/// Moves the lease of `scope` on while `holder` (a verified RUNNING execution) runs: run-task
+/// and each poll round; fails with `Migration.LockLost` when another execution took it over.
 pub async fn renew_lock(
     env: &StepEnv<'_>,
-    lock: Option<&LockState>,
+    scope: &str,
+    holder: &str,
     task_arn: Option<&str>,
 ) -> Result<(), MigrationError> {
-    let Some(LockState::Acquired(held)) = lock else {
-        return Ok(());
-    };
     let lease_until = later_by(env.clock.now(), env.settings.lock_lease);
     if env
         .lock
-        .renew(&held.scope, &held.holder, lease_until, task_arn)
+        .renew(scope, holder, lease_until, task_arn)
         .await
         .map_err(lock_failed)?
     {
         return Ok(());
     }
     Err(MigrationError::new(ErrorKind::LockLost, format!(
-        "this execution no longer holds the migration lock of scope {:?}: its lease (LOCK_LEASE_SECONDS={}) ran out without a renewal and another execution took it over, stopping this execution's task",
-        held.scope,
+        "this execution does not hold the migration lock of scope {scope:?}: its lease (LOCK_LEASE_SECONDS={}) ran out without a renewal and another execution took it over, stopping this execution's task, or it never took it",
         env.settings.lock_lease.as_secs()
     )))
 }

@@ -4,6 +4,7 @@
 //! `crate::statemachine` binds the steps to the definition's Task states.
 
 pub mod event;
+pub mod execution;
 pub mod hook_event;
 pub mod lease;
 pub mod log_tail;

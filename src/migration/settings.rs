@@ -39,6 +39,10 @@ pub struct Settings {
     /// start a migration; empty refuses every hook event.
     #[serde(default)]
     pub deployment_services: Vec<String>,
+    /// `DEPLOYMENT_HOOK_STAGES`: the lifecycle stages whose PAUSE hooks may start a migration
+    /// (PRE_SCALE_UP when unset); a hook waiting elsewhere is refused.
+    #[serde(default)]
+    pub deployment_hook_stages: Vec<String>,
     /// `MAX_DURATION_SECONDS`: after this the task is stopped and the execution fails with
     /// `Migration.Timeout`.
     pub max_duration: Duration,
@@ -57,6 +61,10 @@ pub struct Settings {
     pub account_id: Option<String>,
     /// `AWS_REGION`: the region task definitions must belong to (optional).
     pub region: Option<String>,
+    /// `STATE_MACHINE_ARN`: the state machine whose RUNNING executions alone make a function
+    /// act; every function that changes anything checks its execution against it.
+    #[serde(default)]
+    pub state_machine_arn: Option<String>,
     /// `LOCK_TABLE`: the DynamoDB table of the migration lock (the Lambda functions' lock
     /// steps need it; `ecs-migrate local` keeps its lock in files instead).
     pub lock_table: Option<String>,
@@ -115,113 +123,215 @@ impl Settings {
     /// as unset, as Terraform writes optional variables as "".
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, MigrationError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let get: &Get = &get;
 
-        let cluster = required(&get, "CLUSTER", "the ECS cluster name or ARN")?;
-        let container = required(&get, "CONTAINER_NAME", "the migration container's name")?;
-        let subnets = get("SUBNETS")
-            .map(|v| string_list("SUBNETS", &v))
-            .transpose()?;
-        let security_groups = get("SECURITY_GROUPS")
-            .map(|v| string_list("SECURITY_GROUPS", &v))
-            .transpose()?
-            .unwrap_or_default();
-        let assign_public_ip = match get("ASSIGN_PUBLIC_IP").as_deref() {
-            None | Some("DISABLED") => false,
-            Some("ENABLED") => true,
-            Some(other) => {
-                return Err(misconfigured(
-                    "ASSIGN_PUBLIC_IP",
-                    &format!("is {other:?}; set it to ENABLED or DISABLED"),
-                ))
-            }
-        };
-        if subnets.is_none() && !security_groups.is_empty() {
+        let cluster = required(get, "CLUSTER", "the ECS cluster name or ARN")?;
+        let container = required(get, "CONTAINER_NAME", "the migration container's name")?;
+        let timing = Timing::read(get)?;
+        let (lock_wait, lock_lease) = lock_times(get, timing.poll_interval)?;
+        Ok(Self {
+            cluster,
+            container,
+            network: network(get)?,
+            placement: placement(get)?,
+            platform_version: get("PLATFORM_VERSION"),
+            command: command(get)?,
+            allowed_families: allowed_families(get)?,
+            deployment_services: optional_list(get, "DEPLOYMENT_SERVICES")?,
+            deployment_hook_stages: hook_stages(get)?,
+            max_duration: timing.max_duration,
+            start_timeout: timing.start_timeout,
+            poll_interval: timing.poll_interval,
+            poll_max_wait: timing.poll_max_wait,
+            missing_grace: timing.missing_grace,
+            log_tail_lines: whole_number(get, "LOG_TAIL_LINES", 50, 0, 10_000)? as usize,
+            account_id: get("ACCOUNT_ID"),
+            region: get("AWS_REGION"),
+            state_machine_arn: state_machine_arn(get)?,
+            lock_table: get("LOCK_TABLE"),
+            lock_scope: get("LOCK_SCOPE"),
+            lock_wait,
+            lock_lease,
+            origin: SettingsOrigin::Environment,
+        })
+    }
+}
+
+/// How a setting is looked up: `None` when unset or empty.
+type Get<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// `SUBNETS`, `SECURITY_GROUPS`, `ASSIGN_PUBLIC_IP`: the awsvpc configuration, when subnets are
+/// given.
+fn network(get: &Get) -> Result<Option<AwsVpc>, MigrationError> {
+    let subnets = get("SUBNETS")
+        .map(|v| string_list("SUBNETS", &v))
+        .transpose()?;
+    let security_groups = optional_list(get, "SECURITY_GROUPS")?;
+    let assign_public_ip = match get("ASSIGN_PUBLIC_IP").as_deref() {
+        None | Some("DISABLED") => false,
+        Some("ENABLED") => true,
+        Some(other) => {
             return Err(misconfigured(
-                "SUBNETS",
-                "is not set but SECURITY_GROUPS is; set SUBNETS to a JSON list of subnet ids",
-            ));
+                "ASSIGN_PUBLIC_IP",
+                &format!("is {other:?}; set it to ENABLED or DISABLED"),
+            ))
         }
-        let network = subnets.map(|subnets| AwsVpc {
-            subnets,
-            security_groups,
-            assign_public_ip,
-        });
+    };
+    if subnets.is_none() && !security_groups.is_empty() {
+        return Err(misconfigured(
+            "SUBNETS",
+            "is not set but SECURITY_GROUPS is; set SUBNETS to a JSON list of subnet ids",
+        ));
+    }
+    Ok(subnets.map(|subnets| AwsVpc {
+        subnets,
+        security_groups,
+        assign_public_ip,
+    }))
+}
 
-        let placement = match (get("LAUNCH_TYPE"), get("CAPACITY_PROVIDER_STRATEGY")) {
-            (Some(_), Some(_)) => {
+/// `LAUNCH_TYPE` or `CAPACITY_PROVIDER_STRATEGY` (at most one), else the cluster's default.
+fn placement(get: &Get) -> Result<Placement, MigrationError> {
+    match (get("LAUNCH_TYPE"), get("CAPACITY_PROVIDER_STRATEGY")) {
+        (Some(_), Some(_)) => Err(misconfigured(
+            "LAUNCH_TYPE",
+            "and CAPACITY_PROVIDER_STRATEGY are both set; ECS takes one or the other, so unset one",
+        )),
+        (Some(launch_type), None) => {
+            const KNOWN: [&str; 4] = ["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES"];
+            if !KNOWN.contains(&launch_type.as_str()) {
                 return Err(misconfigured(
                     "LAUNCH_TYPE",
-                    "and CAPACITY_PROVIDER_STRATEGY are both set; ECS takes one or the other, so unset one",
-                ))
+                    &format!("is {launch_type:?}; use one of {}", KNOWN.join(", ")),
+                ));
             }
-            (Some(launch_type), None) => {
-                const KNOWN: [&str; 4] = ["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES"];
-                if !KNOWN.contains(&launch_type.as_str()) {
-                    return Err(misconfigured(
-                        "LAUNCH_TYPE",
-                        &format!("is {launch_type:?}; use one of {}", KNOWN.join(", ")),
-                    ));
-                }
-                Placement::LaunchType(launch_type)
-            }
-            (None, Some(strategy)) => {
-                let providers: Vec<CapacityProvider> =
-                    serde_json::from_str(&strategy).map_err(|e| {
-                        misconfigured(
-                            "CAPACITY_PROVIDER_STRATEGY",
-                            &format!(
-                                "is not a JSON list of {{\"capacityProvider\",\"weight\",\"base\"}} objects: {e}"
-                            ),
-                        )
-                    })?;
-                if providers.is_empty() {
-                    return Err(misconfigured(
-                        "CAPACITY_PROVIDER_STRATEGY",
-                        "is an empty list; name at least one capacity provider or unset it",
-                    ));
-                }
-                Placement::CapacityProviders(providers)
-            }
-            (None, None) => Placement::ClusterDefault,
-        };
+            Ok(Placement::LaunchType(launch_type))
+        }
+        (None, Some(strategy)) => capacity_providers(&strategy),
+        (None, None) => Ok(Placement::ClusterDefault),
+    }
+}
 
-        let command = match get("MIGRATION_COMMAND") {
-            // Only JSON: a comma list would turn `alembic upgrade head` into one program name.
-            Some(v) if !v.trim_start().starts_with('[') => {
-                return Err(misconfigured(
-                    "MIGRATION_COMMAND",
-                    "must be a JSON list of strings, one per argument, e.g. [\"alembic\",\"upgrade\",\"head\"]",
-                ))
-            }
-            Some(v) => string_list("MIGRATION_COMMAND", &v)?,
-            None => DEFAULT_COMMAND.iter().map(|s| s.to_string()).collect(),
-        };
-        if command.is_empty() {
+fn capacity_providers(strategy: &str) -> Result<Placement, MigrationError> {
+    let providers: Vec<CapacityProvider> = serde_json::from_str(strategy).map_err(|e| {
+        misconfigured(
+            "CAPACITY_PROVIDER_STRATEGY",
+            &format!(
+                "is not a JSON list of {{\"capacityProvider\",\"weight\",\"base\"}} objects: {e}"
+            ),
+        )
+    })?;
+    if providers.is_empty() {
+        return Err(misconfigured(
+            "CAPACITY_PROVIDER_STRATEGY",
+            "is an empty list; name at least one capacity provider or unset it",
+        ));
+    }
+    Ok(Placement::CapacityProviders(providers))
+}
+
+/// `MIGRATION_COMMAND`: a JSON list, never empty; the seed project's alembic by default.
+fn command(get: &Get) -> Result<Vec<String>, MigrationError> {
+    let command = match get("MIGRATION_COMMAND") {
+        // Only JSON: a comma list would turn `alembic upgrade head` into one program name.
+        Some(v) if !v.trim_start().starts_with('[') => {
             return Err(misconfigured(
                 "MIGRATION_COMMAND",
-                "is an empty list; give the command as a JSON list, e.g. [\"alembic\",\"upgrade\",\"head\"]",
-            ));
+                "must be a JSON list of strings, one per argument, e.g. [\"alembic\",\"upgrade\",\"head\"]",
+            ))
         }
-        let allowed_families = match get("ALLOWED_FAMILIES") {
-            Some(v) => string_list("ALLOWED_FAMILIES", &v)?,
-            None => Vec::new(),
-        };
-        if allowed_families.is_empty() {
-            return Err(misconfigured(
-                "ALLOWED_FAMILIES",
-                "is not set; list the task definition families that may run migrations, e.g. [\"app\"]",
-            ));
-        }
+        Some(v) => string_list("MIGRATION_COMMAND", &v)?,
+        None => DEFAULT_COMMAND.iter().map(|s| s.to_string()).collect(),
+    };
+    if command.is_empty() {
+        return Err(misconfigured(
+            "MIGRATION_COMMAND",
+            "is an empty list; give the command as a JSON list, e.g. [\"alembic\",\"upgrade\",\"head\"]",
+        ));
+    }
+    Ok(command)
+}
 
-        let deployment_services = match get("DEPLOYMENT_SERVICES") {
-            Some(v) => string_list("DEPLOYMENT_SERVICES", &v)?,
-            None => Vec::new(),
-        };
+fn allowed_families(get: &Get) -> Result<Vec<String>, MigrationError> {
+    let families = optional_list(get, "ALLOWED_FAMILIES")?;
+    if families.is_empty() {
+        return Err(misconfigured(
+            "ALLOWED_FAMILIES",
+            "is not set; list the task definition families that may run migrations, e.g. [\"app\"]",
+        ));
+    }
+    Ok(families)
+}
 
-        let max_duration = seconds(&get, "MAX_DURATION_SECONDS", 3600, 60, 365 * 24 * 3600)?;
-        let start_timeout = seconds(&get, "START_TIMEOUT_SECONDS", 600, 10, 24 * 3600)?;
-        let poll_interval = seconds(&get, "POLL_INTERVAL_SECONDS", 5, 1, 300)?;
-        let poll_max_wait = seconds(&get, "POLL_MAX_WAIT_SECONDS", 600, 1, MAX_POLL_WAIT_SECONDS)?;
+fn optional_list(get: &Get, name: &str) -> Result<Vec<String>, MigrationError> {
+    match get(name) {
+        Some(v) => string_list(name, &v),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The lifecycle stages where ECS allows a PAUSE hook (Amazon ECS Developer Guide, "Lifecycle
+/// hooks for Amazon ECS service deployments"): none at TEST_TRAFFIC_SHIFT or
+/// PRODUCTION_TRAFFIC_SHIFT.
+pub const PAUSE_HOOK_STAGES: [&str; 6] = [
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "POST_SCALE_UP",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRE_PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+];
+
+/// `DEPLOYMENT_HOOK_STAGES`: where a hook event may start a migration (PRE_SCALE_UP unset).
+fn hook_stages(get: &Get) -> Result<Vec<String>, MigrationError> {
+    let stages = match get("DEPLOYMENT_HOOK_STAGES") {
+        Some(v) => string_list("DEPLOYMENT_HOOK_STAGES", &v)?,
+        None => vec!["PRE_SCALE_UP".to_string()],
+    };
+    if let Some(bad) = stages
+        .iter()
+        .find(|s| !PAUSE_HOOK_STAGES.contains(&s.as_str()))
+    {
+        return Err(misconfigured(
+            "DEPLOYMENT_HOOK_STAGES",
+            &format!(
+                "names {bad:?}, where ECS allows no pause hook; use some of {}",
+                PAUSE_HOOK_STAGES.join(", ")
+            ),
+        ));
+    }
+    Ok(stages)
+}
+
+/// `STATE_MACHINE_ARN`: the state machine whose RUNNING executions alone may make a function
+/// act (`arn:PARTITION:states:REGION:ACCOUNT:stateMachine:NAME`).
+fn state_machine_arn(get: &Get) -> Result<Option<String>, MigrationError> {
+    let Some(arn) = get("STATE_MACHINE_ARN") else {
+        return Ok(None);
+    };
+    let parts: Vec<&str> = arn.split(':').collect();
+    if parts.len() != 7 || parts[0] != "arn" || parts[2] != "states" || parts[5] != "stateMachine" {
+        return Err(misconfigured(
+            "STATE_MACHINE_ARN",
+            &format!("is {arn:?}, not arn:PARTITION:states:REGION:ACCOUNT:stateMachine:NAME"),
+        ));
+    }
+    Ok(Some(arn))
+}
+
+/// The durations of one migration and of its polling.
+struct Timing {
+    max_duration: Duration,
+    start_timeout: Duration,
+    poll_interval: Duration,
+    poll_max_wait: Duration,
+    missing_grace: Duration,
+}
+
+impl Timing {
+    fn read(get: &Get) -> Result<Self, MigrationError> {
+        let poll_interval = seconds(get, "POLL_INTERVAL_SECONDS", 5, 1, 300)?;
+        let poll_max_wait = seconds(get, "POLL_MAX_WAIT_SECONDS", 600, 1, MAX_POLL_WAIT_SECONDS)?;
         if poll_max_wait < poll_interval {
             // Shorter than one interval, every poll-status run would be a single DescribeTasks
             // and the state machine would loop without pause.
@@ -234,51 +344,37 @@ impl Settings {
                 ),
             ));
         }
-        let missing_grace = seconds(&get, "MISSING_GRACE_SECONDS", 60, 0, 3600)?;
-        let log_tail_lines = whole_number(&get, "LOG_TAIL_LINES", 50, 0, 10_000)? as usize;
-        let lock_wait = seconds(&get, "LOCK_WAIT_SECONDS", 1800, 0, 24 * 3600)?;
-        let lock_lease = seconds(
-            &get,
-            "LOCK_LEASE_SECONDS",
-            900,
-            MIN_LOCK_LEASE_SECONDS,
-            24 * 3600,
-        )?;
-        if lock_lease < 2 * poll_interval {
-            return Err(misconfigured(
-                "LOCK_LEASE_SECONDS",
-                &format!(
-                    "is {} but POLL_INTERVAL_SECONDS is {}; the lease must last at least two poll rounds",
-                    lock_lease.as_secs(),
-                    poll_interval.as_secs()
-                ),
-            ));
-        }
-
         Ok(Self {
-            cluster,
-            container,
-            network,
-            placement,
-            platform_version: get("PLATFORM_VERSION"),
-            command,
-            allowed_families,
-            deployment_services,
-            max_duration,
-            start_timeout,
+            max_duration: seconds(get, "MAX_DURATION_SECONDS", 3600, 60, 365 * 24 * 3600)?,
+            start_timeout: seconds(get, "START_TIMEOUT_SECONDS", 600, 10, 24 * 3600)?,
             poll_interval,
             poll_max_wait,
-            missing_grace,
-            log_tail_lines,
-            account_id: get("ACCOUNT_ID"),
-            region: get("AWS_REGION"),
-            lock_table: get("LOCK_TABLE"),
-            lock_scope: get("LOCK_SCOPE"),
-            lock_wait,
-            lock_lease,
-            origin: SettingsOrigin::Environment,
+            missing_grace: seconds(get, "MISSING_GRACE_SECONDS", 60, 0, 3600)?,
         })
     }
+}
+
+/// `LOCK_WAIT_SECONDS` and `LOCK_LEASE_SECONDS`; the lease lasts at least two poll rounds.
+fn lock_times(get: &Get, poll_interval: Duration) -> Result<(Duration, Duration), MigrationError> {
+    let lock_wait = seconds(get, "LOCK_WAIT_SECONDS", 1800, 0, 24 * 3600)?;
+    let lock_lease = seconds(
+        get,
+        "LOCK_LEASE_SECONDS",
+        900,
+        MIN_LOCK_LEASE_SECONDS,
+        24 * 3600,
+    )?;
+    if lock_lease < 2 * poll_interval {
+        return Err(misconfigured(
+            "LOCK_LEASE_SECONDS",
+            &format!(
+                "is {} but POLL_INTERVAL_SECONDS is {}; the lease must last at least two poll rounds",
+                lock_lease.as_secs(),
+                poll_interval.as_secs()
+            ),
+        ));
+    }
+    Ok((lock_wait, lock_lease))
 }
 
 fn misconfigured(name: &str, problem: &str) -> MigrationError {
@@ -288,11 +384,7 @@ fn misconfigured(name: &str, problem: &str) -> MigrationError {
     )
 }
 
-fn required(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    what: &str,
-) -> Result<String, MigrationError> {
+fn required(get: &Get, name: &str, what: &str) -> Result<String, MigrationError> {
     get(name).ok_or_else(|| misconfigured(name, &format!("is not set; set it to {what}")))
 }
 
@@ -318,7 +410,7 @@ fn string_list(name: &str, value: &str) -> Result<Vec<String>, MigrationError> {
 
 /// A whole number within `min..=max`, with a default when unset.
 fn whole_number(
-    get: &impl Fn(&str) -> Option<String>,
+    get: &Get,
     name: &str,
     default: u64,
     min: u64,
@@ -344,7 +436,7 @@ fn whole_number(
 
 /// A number of seconds within `min..=max`, with a default when unset.
 fn seconds(
-    get: &impl Fn(&str) -> Option<String>,
+    get: &Get,
     name: &str,
     default: u64,
     min: u64,

@@ -17,6 +17,7 @@ use crate::migration::settings::Settings;
 use crate::migration::steps::StepEnv;
 use crate::ports::deployments::{Deployments, NoDeployments};
 use crate::ports::ecs::Ecs;
+use crate::ports::executions::MemoryExecutions;
 use crate::ports::lock::LockTable;
 use crate::ports::logs::Logs;
 
@@ -115,6 +116,24 @@ impl StepBinding {
     }
 }
 
+impl StepBinding {
+    /// The settings and the Step Functions a step of the execution `context` (`$$`) runs
+    /// against: that execution, RUNNING, of the engine's state machine, which stands for
+    /// STATE_MACHINE_ARN here.
+    fn engine_execution(&self, context: &Value) -> (Settings, MemoryExecutions) {
+        let text = |path: &str| context.pointer(path).and_then(Value::as_str);
+        let mut settings = self.settings.clone();
+        let machine = text("/StateMachine/Id").map(str::to_string);
+        settings.state_machine_arn = machine.clone();
+        let executions = MemoryExecutions::new();
+        if let (Some(id), Some(machine)) = (text("/Execution/Id"), machine) {
+            let input = context.pointer("/Execution/Input").map(Value::to_string);
+            executions.put_with_input(id, &machine, "RUNNING", input);
+        }
+        (settings, executions)
+    }
+}
+
 #[async_trait]
 impl TaskInvoker for StepBinding {
     async fn invoke(&self, call: TaskCall) -> Result<Value, TaskFailure> {
@@ -124,13 +143,16 @@ impl TaskInvoker for StepBinding {
                 call.state_name, call.resource
             )));
         };
+        // The engine's own execution answers DescribeExecution: RUNNING while it runs.
+        let (settings, executions) = self.engine_execution(&call.context);
         let env = StepEnv {
-            settings: &self.settings,
+            settings: &settings,
             ecs: &*self.ecs,
             logs: &*self.logs,
             clock: &*self.clock,
             lock: &*self.lock,
             deployments: &*self.deployments,
+            executions: &executions,
         };
         // No Lambda deadline here: poll-status waits its configured round.
         step.run(&env, call.input, None)

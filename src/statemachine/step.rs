@@ -72,6 +72,7 @@ impl Step {
         input: Value,
         return_by: Option<DateTime<Utc>>,
     ) -> Result<Value, MigrationError> {
+        let input = unwrap_call(input);
         match self {
             Step::ValidateEvent => {
                 // A history that cannot fit is a deployment problem: say so before calling ECS.
@@ -94,6 +95,29 @@ impl Step {
                 to_json(report_deployment(env, from_json(self, input)?).await?)
             }
         }
+    }
+}
+
+/// The definition hands each Task state `{"state": $, "execution_id": $$.Execution.Id}`: the
+/// step reads the state data with the execution's ARN beside it. Any other input (the
+/// status-change event, validate-event's and report-deployment's own Parameters) is as it is.
+fn unwrap_call(input: Value) -> Value {
+    let Value::Object(mut call) = input else {
+        return input;
+    };
+    let wrapped =
+        call.len() == 2 && call.contains_key("state") && call.contains_key("execution_id");
+    if !wrapped {
+        return Value::Object(call);
+    }
+    let execution_id = call.remove("execution_id").unwrap_or(Value::Null);
+    match call.remove("state") {
+        Some(Value::Object(mut state)) => {
+            state.insert("execution_id".into(), execution_id);
+            Value::Object(state)
+        }
+        Some(other) => other,
+        None => Value::Null,
     }
 }
 

@@ -33,6 +33,7 @@ fn paused_deployment(clock: Arc<VirtualClock>, expires_in: i64) -> Arc<MemoryDep
         status: "IN_PROGRESS".into(),
         status_reason: None,
         target_revision_arn: Some(REVISION_ARN.into()),
+        lifecycle_stage: None,
         hooks: vec![HookState {
             hook_id: HOOK_ID.into(),
             target_type: Some("PAUSE".into()),
@@ -325,4 +326,45 @@ async fn a_lambda_hook_payload_migrates_without_answering_through_the_api() {
     assert!(!visited.contains(&"ContinueDeployment".to_string()));
     assert_eq!(run.actions(), Vec::<HookAction>::new());
     assert_eq!(run.fake.tasks_started(), 1);
+}
+
+/// "A pause hook gets no answer when ValidateEvent fails": a hook event of a configured
+/// service that fails validation (a family not allowed, a stage not configured) ends with
+/// exactly one ROLLBACK, and no task.
+#[tokio::test]
+async fn a_hook_event_that_fails_validation_is_rolled_back_once() {
+    for (settings, error) in [
+        (
+            &[("ALLOWED_FAMILIES", "[\"worker\"]")][..],
+            "Migration.NotAllowed",
+        ),
+        (
+            &[("DEPLOYMENT_HOOK_STAGES", "[\"POST_SCALE_UP\"]")][..],
+            "Migration.NotAllowed",
+        ),
+    ] {
+        let run = run(Script::default(), settings, ONE_DAY, &["e-1"]).await;
+        run.assert_failed(error, "");
+        assert!(
+            run.visited().contains(&"RollBackInvalidInput".to_string()),
+            "{:?}",
+            run.visited()
+        );
+        assert_eq!(run.actions(), vec![HookAction::Rollback], "{settings:?}");
+        assert_eq!(run.fake.tasks_started(), 0);
+    }
+}
+
+/// A hook event of a service not configured gets no answer from here (it is not ours).
+#[tokio::test]
+async fn a_hook_event_of_another_service_is_not_answered() {
+    let run = run(
+        Script::default(),
+        &[("DEPLOYMENT_SERVICES", "[\"billing\"]")],
+        ONE_DAY,
+        &["e-1"],
+    )
+    .await;
+    run.assert_failed("Migration.NotAllowed", "");
+    assert_eq!(run.actions(), Vec::<HookAction>::new());
 }

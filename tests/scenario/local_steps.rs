@@ -17,6 +17,7 @@ use ecs_migrate::migration::steps::{
 use ecs_migrate::migration::{
     ExecutionContext, MigrationRequest, Phase, RunOutcome, StartedTask, TaskStatus,
 };
+use ecs_migrate::ports::executions::MemoryExecutions;
 use ecs_migrate::ports::lock::UnconfiguredLockTable;
 use ecs_migrate::{ErrorKind, MigrationError};
 use serde_json::{json, Value};
@@ -28,9 +29,20 @@ fn runner(container: Value) -> (LocalEcs, Settings) {
             .to_string(),
     )
     .unwrap();
-    let settings = local_settings(&td, "migrate", Duration::from_secs(3600), &[]);
+    let mut settings = local_settings(&td, "migrate", Duration::from_secs(3600), &[]);
+    settings.state_machine_arn = Some(STATE_MACHINE.into());
     (LocalEcs::new(td), settings)
 }
+
+const STATE_MACHINE: &str = "arn:aws:states:local:000000000000:stateMachine:migration";
+const EXECUTION: &str = "arn:aws:states:local:000000000000:execution:migration:test";
+
+/// Step Functions as the local engine answers for its own execution: RUNNING.
+static EXECUTIONS: std::sync::LazyLock<MemoryExecutions> = std::sync::LazyLock::new(|| {
+    let executions = MemoryExecutions::new();
+    executions.put(EXECUTION, STATE_MACHINE, "RUNNING");
+    executions
+});
 
 struct Started {
     request: MigrationRequest,
@@ -43,7 +55,7 @@ async fn start(env: &StepEnv<'_>, event: Value) -> Result<Started, MigrationErro
         ValidateEventInput {
             event,
             execution: ExecutionContext {
-                id: Some("arn:aws:states:local:000000000000:execution:migration:test".into()),
+                id: Some(EXECUTION.into()),
                 name: Some("test".into()),
                 start_time: None,
             },
@@ -54,6 +66,7 @@ async fn start(env: &StepEnv<'_>, event: Value) -> Result<Started, MigrationErro
         request: request.clone(),
         task: None,
         lock: None,
+        execution_id: Some(EXECUTION.into()),
     };
     let task = match run_task(env, input).await? {
         RunOutcome::Started(task) => task,
@@ -77,6 +90,7 @@ async fn poll(env: &StepEnv<'_>, started: &Started) -> TaskStatus {
                 task: started.task.clone(),
                 status: status.clone(),
                 lock: None,
+                execution_id: Some(EXECUTION.into()),
             },
             None,
         )
@@ -118,6 +132,7 @@ fn local_env<'a>(settings: &'a Settings, ecs: &'a LocalEcs) -> StepEnv<'a> {
         clock: &SystemClock,
         lock: &UnconfiguredLockTable,
         deployments: &ecs_migrate::ports::deployments::NoDeployments,
+        executions: &*EXECUTIONS,
     }
 }
 
@@ -194,7 +209,8 @@ async fn a_deadline_stops_the_task() {
     assert_eq!(status.error.as_ref().unwrap().error, "Migration.Timeout");
     let stop = stop_task(
         &env,
-        json!({"request": started.request, "task": started.task, "error": status.error}),
+        json!({"request": started.request, "task": started.task, "error": status.error,
+               "execution_id": EXECUTION}),
         None,
     )
     .await

@@ -361,6 +361,14 @@ pub(crate) async fn status_change(
                    "stopDate": clock.now().timestamp_millis(),
                    "stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate"}
     });
+    // Step Functions knows the execution ended as the event says.
+    let executions = ecs_migrate::ports::executions::MemoryExecutions::new();
+    executions.put_with_input(
+        &execution_arn,
+        "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate",
+        status,
+        Some(input.to_string()),
+    );
     let env = StepEnv {
         settings,
         ecs: fake.as_ref(),
@@ -368,6 +376,7 @@ pub(crate) async fn status_change(
         clock: clock.as_ref(),
         lock,
         deployments: &ecs_migrate::ports::deployments::NoDeployments,
+        executions: &executions,
     };
     Step::StopTask.run(&env, event, None).await
 }
@@ -706,9 +715,15 @@ async fn invalid_event_fails_before_any_task() {
         "Migration.InvalidEvent",
         &["detail is a string that is not JSON"],
     );
+    // Not a hook event: nothing to answer, it fails as it is.
     assert_eq!(
         run.visited(),
-        ["ValidateEvent", "InvalidInput", "MigrationFailed"]
+        [
+            "ValidateEvent",
+            "InvalidInput",
+            "HookAwaitsAnswer",
+            "MigrationFailed"
+        ]
     );
     assert_eq!(run.fake.tasks_started(), 0);
 }

@@ -36,6 +36,7 @@ use ecs_migrate::migration::steps::StepEnv;
 use ecs_migrate::migration::{LockHeld, LockState};
 use ecs_migrate::ports::deployments::SdkDeployments;
 use ecs_migrate::ports::ecs::SdkEcs;
+use ecs_migrate::ports::executions::SdkExecutions;
 use ecs_migrate::ports::lock::{to_attributes, DynamoDbLockTable, LockItem, MemoryLockTable};
 use ecs_migrate::ports::logs::SdkLogs;
 use ecs_migrate::statemachine::Step;
@@ -76,8 +77,50 @@ impl Intercept for Recorder {
     }
 }
 
-/// The client token of a request whose event another execution already started.
-const DUPLICATE_TOKEN: &str = "duplicate-delivery-token";
+/// An execution of an event another execution already started: its client token is taken.
+const DUPLICATE_EXECUTION: &str =
+    "arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:duplicate";
+/// An execution that ended (ABORTED): the status-change rule's.
+const ENDED_EXECUTION: &str = "arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:ended";
+
+/// An execution started for a deployment's hook event: report-deployment's.
+const HOOK_EXECUTION: &str = "arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:hook";
+
+/// The client token the duplicate execution derives (from its name: it has no input).
+fn duplicate_token() -> String {
+    ecs_migrate::migration::execution::client_token(Some("duplicate"), TASKDEF_ARN)
+}
+
+/// DescribeExecution: the ended execution ABORTED, any other RUNNING, all of this state machine.
+fn execution_rules() -> Vec<Rule> {
+    use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+    use aws_sdk_sfn::types::ExecutionStatus;
+    let answer = |arn: &str, status: ExecutionStatus| {
+        let input = if arn == HOOK_EXECUTION {
+            hook_event("hook-event")
+        } else {
+            json!({"taskdef_arn": FAMILY})
+        };
+        DescribeExecutionOutput::builder()
+            .execution_arn(arn)
+            .state_machine_arn(STATE_MACHINE_ARN)
+            .status(status)
+            .input(input.to_string())
+            .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(0))
+            .build()
+            .unwrap()
+    };
+    vec![
+        mock!(aws_sdk_sfn::Client::describe_execution)
+            .match_requests(|r| r.execution_arn() == Some(ENDED_EXECUTION))
+            .then_output(move || answer(ENDED_EXECUTION, ExecutionStatus::Aborted)),
+        mock!(aws_sdk_sfn::Client::describe_execution)
+            .match_requests(|r| r.execution_arn() == Some(HOOK_EXECUTION))
+            .then_output(move || answer(HOOK_EXECUTION, ExecutionStatus::Running)),
+        mock!(aws_sdk_sfn::Client::describe_execution)
+            .then_output(move || answer(EXECUTION_ARN, ExecutionStatus::Running)),
+    ]
+}
 
 /// Actions AWS authorizes as part of a call, beyond the call itself.
 fn implied(action: &str) -> &'static [&'static str] {
@@ -99,7 +142,7 @@ fn answering_rules() -> Vec<Rule> {
         // Another execution of the same event holds this client token (run-task then releases
         // the lock it took); any other token starts a task.
         mock!(EcsClient::run_task)
-            .match_requests(|r| r.client_token() == Some(DUPLICATE_TOKEN))
+            .match_requests(|r| r.client_token() == Some(duplicate_token().as_str()))
             .then_error(|| {
                 RunTaskError::ConflictException(
                     ConflictException::builder().resource_ids(TASK_ARN).build(),
@@ -150,7 +193,12 @@ fn ecs_json(body: Value) -> aws_sdk_ecs::config::http::HttpResponse {
 /// [`t0`], so a step that takes the lock goes the longest way (stop that holder's task, then
 /// take over), and every other call answers as if this execution held it.
 fn lock_rules() -> Vec<Rule> {
-    let expired = LockItem {
+    lock_rules_holding(expired_item())
+}
+
+/// An earlier execution's item whose lease ended at [`t0`] less two hours.
+fn expired_item() -> LockItem {
+    LockItem {
         scope: FAMILY.into(),
         holder: format!("{EXECUTION_ARN}-earlier"),
         execution_name: Some("earlier".into()),
@@ -163,8 +211,22 @@ fn lock_rules() -> Vec<Rule> {
         task_arn: Some(TASK_ARN.into()),
         since: t0() - chrono::Duration::hours(3),
         lease_until: t0() - chrono::Duration::hours(2),
-    };
-    let attributes = to_attributes(&expired);
+    }
+}
+
+/// `holder`'s item, with its task recorded or not.
+fn held_by(holder: &str, task: Option<&str>) -> LockItem {
+    LockItem {
+        holder: holder.into(),
+        task_arn: task.map(str::to_string),
+        lease_until: t0() + chrono::Duration::minutes(15),
+        ..expired_item()
+    }
+}
+
+/// The lock table's answers with `item` at the family's scope.
+fn lock_rules_holding(item: LockItem) -> Vec<Rule> {
+    let attributes = to_attributes(&item);
     vec![
         mock!(DynamoDbClient::get_item).then_output(move || {
             GetItemOutput::builder()
@@ -201,6 +263,11 @@ fn recorded_lock_table(rules: &[Rule], recorder: &Recorder) -> DynamoDbLockTable
 
 /// Runs `step` on each input with recording clients; returns the actions its calls need.
 async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
+    actions_with_lock(step, inputs, expired_item()).await
+}
+
+/// [`actions_of`] with `item` in the lock table.
+async fn actions_with_lock(step: Step, inputs: Vec<Value>, item: LockItem) -> BTreeSet<String> {
     let recorder = Recorder::default();
     let rules = answering_rules();
     let rule_refs: Vec<&Rule> = rules.iter().collect();
@@ -221,9 +288,21 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
         &[&logs_rule],
         |b| b.interceptor(logs_recorder.clone())
     ));
-    let lock_rules = lock_rules();
+    let lock_rules = lock_rules_holding(item);
     let lock = recorded_lock_table(&lock_rules, &recorder);
-    let settings = hook_settings();
+    let execution_rules = execution_rules();
+    let execution_refs: Vec<&Rule> = execution_rules.iter().collect();
+    let sfn_recorder = recorder.clone();
+    let executions = SdkExecutions::new(mock_client!(
+        aws_sdk_sfn,
+        RuleMode::MatchAny,
+        &execution_refs,
+        |b| b.interceptor(sfn_recorder.clone())
+    ));
+    let settings = settings_with(&[
+        ("DEPLOYMENT_SERVICES", "[\"app\"]"),
+        ("LOCK_TABLE", "mig-lock"),
+    ]);
     let clock = VirtualClock::starting_at(t0());
     let env = StepEnv {
         settings: &settings,
@@ -232,6 +311,7 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
         clock: &clock,
         lock: &lock,
         deployments: &deployments,
+        executions: &executions,
     };
     for input in inputs {
         // A step may fail after its calls (check-exit-code fails on exit 1), but never on its
@@ -274,6 +354,7 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
             clock: &VirtualClock::starting_at(t0()),
             lock: &MemoryLockTable::new(),
             deployments: &ecs_migrate::ports::deployments::NoDeployments,
+            executions: &executions(),
         },
         serde_json::from_value(json!({"event": {"taskdef_arn": "app"}, "execution": execution}))
             .unwrap(),
@@ -287,7 +368,7 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
                         "containers": [{"name": CONTAINER, "exit_code": 1}], "checked_at": "2026-11-25T12:01:00Z"});
     // The execution's input names the family: the lock scope the cleanup releases.
     let status_change = json!({"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
-                               "detail": {"executionArn": EXECUTION_ARN, "status": "ABORTED",
+                               "detail": {"executionArn": ENDED_EXECUTION, "status": "ABORTED",
                                           "input": json!({"taskdef_arn": FAMILY}).to_string()}});
     // What AcquireLock put at $.lock: this execution holds the family's lock.
     let lock = serde_json::to_value(LockState::Acquired(LockHeld {
@@ -300,8 +381,10 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
         took_over_from: None,
     }))
     .unwrap();
-    let mut duplicate = request.clone();
-    duplicate["client_token"] = json!(DUPLICATE_TOKEN);
+    // What the definition hands each Task state: the state and the execution's ARN.
+    let call = |state: Value| json!({"state": state, "execution_id": EXECUTION_ARN});
+    let duplicate = json!({"state": {"request": request.clone(), "lock": lock.clone()},
+                           "execution_id": DUPLICATE_EXECUTION});
 
     let mut result = BTreeMap::new();
     result.insert(
@@ -316,42 +399,95 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
                 json!({"event": hook_event("hook-event"), "execution": execution}),
             ],
         ),
-        (Step::AcquireLock, vec![json!({"request": request.clone()})]),
         (
-            Step::RunTask,
-            vec![
-                json!({"request": request.clone(), "lock": lock.clone()}),
-                json!({"request": duplicate, "lock": lock.clone()}),
-            ],
+            Step::AcquireLock,
+            vec![call(json!({"request": request.clone()}))],
         ),
         (
             Step::PollStatus,
-            vec![json!({"request": request, "task": task, "lock": lock.clone()})],
+            vec![call(
+                json!({"request": request, "task": task, "lock": lock.clone()}),
+            )],
         ),
         (
             Step::CheckExitCode,
-            vec![json!({"request": request, "task": task, "status": status})],
-        ),
-        (
-            Step::StopTask,
-            vec![
-                json!({"request": request, "task": task, "error": {"Error": "Migration.Timeout", "Cause": ""}}),
-                status_change,
-            ],
+            vec![call(
+                json!({"request": request, "task": task, "status": status}),
+            )],
         ),
         (
             Step::ReportDeployment,
-            vec![json!({"action": "CONTINUE", "deployment": {
-                "hook_type": "PAUSE", "hook_id": HOOK_ID, "service_deployment_arn": DEPLOYMENT_ARN,
-                "service_arn": SERVICE_ARN, "target_revision_arn": REVISION_ARN}})],
-        ),
-        (
-            Step::ReleaseLock,
-            vec![json!({"request": request, "task": task, "lock": lock})],
+            // ROLLBACK answers; CONTINUE first asks ECS how the migration task ended.
+            ["ROLLBACK", "CONTINUE"]
+                .map(|action| {
+                    json!({"action": action, "execution_id": HOOK_EXECUTION,
+                    "error": {"Error": "Migration.NonZeroExit", "Cause": ""},
+                    "result": {"task_arn": TASK_ARN, "container": CONTAINER, "exit_code": 0},
+                    "deployment": {
+                        "hook_type": "PAUSE", "hook_id": HOOK_ID, "service_deployment_arn": DEPLOYMENT_ARN,
+                        "service_arn": SERVICE_ARN, "target_revision_arn": REVISION_ARN}})
+                })
+                .to_vec(),
         ),
     ] {
         result.insert(step.name().to_string(), actions_of(step, inputs).await);
     }
+    // The steps that read the lock table act only where it names their execution.
+    let held = held_by(EXECUTION_ARN, None);
+    let mut run = actions_with_lock(
+        Step::RunTask,
+        vec![call(
+            json!({"request": request.clone(), "lock": lock.clone()}),
+        )],
+        held.clone(),
+    )
+    .await;
+    run.extend(
+        actions_with_lock(
+            Step::RunTask,
+            vec![duplicate],
+            held_by(DUPLICATE_EXECUTION, None),
+        )
+        .await,
+    );
+    // A retry finds the task the lock records (here STOPPED: it starts no second one).
+    run.extend(
+        actions_with_lock(
+            Step::RunTask,
+            vec![call(
+                json!({"request": request.clone(), "lock": lock.clone()}),
+            )],
+            held_by(EXECUTION_ARN, Some(TASK_ARN)),
+        )
+        .await,
+    );
+    result.insert(Step::RunTask.name().to_string(), run);
+    let mut stop = actions_with_lock(
+        Step::StopTask,
+        vec![call(json!({"request": request, "task": task, "error": {"Error": "Migration.Timeout", "Cause": ""}}))],
+        held.clone(),
+    )
+    .await;
+    stop.extend(
+        actions_with_lock(
+            Step::StopTask,
+            vec![status_change],
+            held_by(ENDED_EXECUTION, Some(TASK_ARN)),
+        )
+        .await,
+    );
+    result.insert(Step::StopTask.name().to_string(), stop);
+    result.insert(
+        Step::ReleaseLock.name().to_string(),
+        actions_with_lock(
+            Step::ReleaseLock,
+            vec![call(
+                json!({"request": request, "task": task, "lock": lock}),
+            )],
+            held_by(EXECUTION_ARN, Some(TASK_ARN)),
+        )
+        .await,
+    );
     result
 }
 

@@ -99,7 +99,8 @@ async fn in_progress_while_the_migration_runs_then_its_outcome() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(arn.ends_with(":started"), "{arn}");
+    // The execution the adapter derives from the hook, whatever StartExecution echoed.
+    assert!(arn.contains(":execution:ecs-migrate:hook-"), "{arn}");
     assert_eq!(start.num_calls(), 1);
 
     // ECS calls again with the details it was given: no second start.
@@ -179,7 +180,7 @@ async fn an_unreadable_execution_is_in_progress_a_bounded_number_of_times() {
         )
     });
     let executions = client(&[&throttled]);
-    let arn = execution_arn(STATE_MACHINE, "hook-x");
+    let arn = derived_execution();
     let mut details = json!({ EXECUTION_KEY: arn });
     for count in 1..=3 {
         let answer = answer_hook(&executions, &config(), payload(details.clone())).await;
@@ -214,4 +215,86 @@ async fn a_payload_it_cannot_read_or_a_refused_start_is_failed_never_an_error() 
     let executions = client(&[&denied]);
     let answer = answer_hook(&executions, &config(), payload(json!({}))).await;
     assert_eq!(answer.hook_status, HookStatus::Failed);
+}
+
+/// The execution the adapter derives for [`payload`]'s hook.
+fn derived_execution() -> String {
+    let hook = ecs_migrate::migration::hook_event::parse_hook_event(&payload(json!({})))
+        .unwrap()
+        .unwrap();
+    execution_arn(
+        STATE_MACHINE,
+        &ecs_migrate::lambda::deployment_hook::execution_name(&hook),
+    )
+}
+
+/// "The Lambda-hook adapter trusts hookDetails": a configured hookDetails naming an old
+/// successful execution is not followed; the adapter starts and follows its own.
+#[tokio::test]
+async fn hook_details_cannot_name_the_execution_followed() {
+    let executions = ecs_migrate::ports::executions::MemoryExecutions::new();
+    let old = execution_arn(STATE_MACHINE, "old-success");
+    executions.put(&old, STATE_MACHINE, "SUCCEEDED");
+    let answer = answer_hook(
+        &executions,
+        &config(),
+        payload(json!({ EXECUTION_KEY: old })),
+    )
+    .await;
+    assert_eq!(answer.hook_status, HookStatus::InProgress);
+    assert_eq!(
+        answer.hook_details.unwrap()[EXECUTION_KEY],
+        derived_execution().as_str()
+    );
+}
+
+/// "An execution that ended at DuplicateEvent also counts as a success": it follows the
+/// original execution instead, and without one it is FAILED.
+#[tokio::test]
+async fn a_duplicate_event_end_follows_the_original_execution() {
+    let original = execution_arn(STATE_MACHINE, "original");
+    let duplicate_of = |held_by: Value| {
+        Some(json!({"lock": {"outcome": "DUPLICATE", "held_by": held_by}}).to_string())
+    };
+    let cases = [
+        (
+            "RUNNING",
+            duplicate_of(json!({"execution": original})),
+            HookStatus::InProgress,
+        ),
+        (
+            "FAILED",
+            duplicate_of(json!({"execution": original})),
+            HookStatus::Failed,
+        ),
+        (
+            "SUCCEEDED",
+            duplicate_of(json!({"execution": original})),
+            HookStatus::Succeeded,
+        ),
+        // Another state machine's execution is not followed.
+        (
+            "SUCCEEDED",
+            duplicate_of(
+                json!({"execution": "arn:aws:states:us-west-2:123456789012:execution:other:x"}),
+            ),
+            HookStatus::Failed,
+        ),
+        // A RunTask token duplicate names no execution.
+        (
+            "SUCCEEDED",
+            Some(json!({"task": {"outcome": "DUPLICATE", "task_arns": []}}).to_string()),
+            HookStatus::Failed,
+        ),
+    ];
+    for (original_status, output, expected) in cases {
+        let executions = ecs_migrate::ports::executions::MemoryExecutions::new();
+        executions.put(&original, STATE_MACHINE, original_status);
+        let derived = derived_execution();
+        executions.put(&derived, STATE_MACHINE, "RUNNING");
+        executions.finish(&derived, "SUCCEEDED", output.clone());
+        let details = json!({ EXECUTION_KEY: derived });
+        let answer = answer_hook(&executions, &config(), payload(details)).await;
+        assert_eq!(answer.hook_status, expected, "{original_status} {output:?}");
+    }
 }

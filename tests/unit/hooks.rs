@@ -115,12 +115,24 @@ struct World {
     logs: SdkLogs,
     clock: Arc<VirtualClock>,
     lock: MemoryLockTable,
+    executions: ecs_migrate::ports::executions::MemoryExecutions,
 }
 
 impl World {
     fn new(settings: Settings, rules: &[&Rule]) -> Self {
-        let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules, |b| b
+        let evidence = migration_succeeded();
+        let mut rules = rules.to_vec();
+        rules.push(&evidence);
+        let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &rules, |b| b
             .retry_config(fast_retries()));
+        // The execution stands for the hook event the tests answer.
+        let executions = executions();
+        executions.put_with_input(
+            EXECUTION_ARN,
+            STATE_MACHINE_ARN,
+            "RUNNING",
+            Some(hook_event("hook-event").to_string()),
+        );
         Self {
             settings,
             ecs: SdkEcs::new(client.clone()),
@@ -132,6 +144,7 @@ impl World {
             )),
             clock: Arc::new(VirtualClock::starting_at(t0())),
             lock: MemoryLockTable::new(),
+            executions,
         }
     }
 
@@ -143,6 +156,7 @@ impl World {
             clock: self.clock.as_ref(),
             lock: &self.lock,
             deployments: &self.deployments,
+            executions: &self.executions,
         }
     }
 
@@ -198,10 +212,53 @@ async fn the_target_revision_is_found_and_its_task_definition_migrated() {
     // second execution) asks ECS for the same task.
     let again = world.validate(hook_event("event-2")).await.unwrap();
     assert_eq!(again.client_token, request.client_token);
+    // Another hook keys another token (and is refused here: the deployment lists no such
+    // hook).
     let mut other_hook = hook_event("event-1");
     other_hook["detail"]["hookId"] = json!("ecs-pause-another");
-    let other = world.validate(other_hook).await.unwrap();
-    assert_ne!(other.client_token, request.client_token);
+    use ecs_migrate::migration::execution::idempotency_key;
+    assert_ne!(
+        idempotency_key(Some(&other_hook), None, None),
+        idempotency_key(Some(&hook_event("event-1")), None, None)
+    );
+    assert_error(
+        world.validate(other_hook).await,
+        "Migration.NotAllowed",
+        "lists no such hook",
+    );
+}
+
+/// "StartExecution is enough to approve a manual-approval pause hook": a hand-made hook event
+/// is refused unless the deployment shows that hook waiting, of target type PAUSE, at a
+/// configured stage that is the deployment's current one.
+#[tokio::test]
+async fn a_hook_is_migrated_only_where_it_was_configured() {
+    let cases: [(&str, &str, &str, &str); 3] = [
+        // (event stage, deployment stage, hook target type, refusal)
+        (
+            "POST_SCALE_UP",
+            "POST_SCALE_UP",
+            "PAUSE",
+            "setting DEPLOYMENT_HOOK_STAGES",
+        ),
+        (
+            "PRE_SCALE_UP",
+            "POST_SCALE_UP",
+            "PAUSE",
+            "the deployment is at stage POST_SCALE_UP",
+        ),
+        ("PRE_SCALE_UP", "PRE_SCALE_UP", "AWS_LAMBDA", "not PAUSE"),
+    ];
+    for (event_stage, deployment_stage, target_type, refusal) in cases {
+        let mut body = deployment_body("IN_PROGRESS", "AWAITING_ACTION");
+        body["serviceDeployments"][0]["lifecycleStage"] = json!(deployment_stage);
+        body["serviceDeployments"][0]["lifecycleHookDetails"][0]["targetType"] = json!(target_type);
+        let deployment = deployment_rule(body);
+        let world = World::new(hook_settings(), &[&deployment]);
+        let mut event = hook_event("e");
+        event["detail"]["lifecycleStage"] = json!(event_stage);
+        assert_error(world.validate(event).await, "Migration.NotAllowed", refusal);
+    }
 }
 
 #[tokio::test]
@@ -309,7 +366,32 @@ fn report(action: HookAction) -> ReportInput {
         }))
         .unwrap(),
         error: None,
+        execution_id: Some(EXECUTION_ARN.into()),
+        result: Some(ecs_migrate::migration::MigrationResult {
+            task_arn: TASK_ARN.into(),
+            container: CONTAINER.into(),
+            exit_code: 0,
+            duration_seconds: None,
+            log_stream: None,
+        }),
     }
+}
+
+/// ECS's word on the migration task: started by [`EXECUTION_ARN`], exited 0 by itself.
+fn migration_succeeded() -> Rule {
+    mock!(EcsClient::describe_tasks).then_output(|| {
+        let mut task = stopped_task(
+            aws_sdk_ecs::types::TaskStopCode::EssentialContainerExited,
+            "Essential container in task exited",
+            vec![container(CONTAINER, Some(0))],
+        );
+        task.started_by = Some(ecs_migrate::migration::tasks::started_by_for_execution(
+            EXECUTION_ARN,
+        ));
+        aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput::builder()
+            .tasks(task)
+            .build()
+    })
 }
 
 fn continue_rule(action: &'static str) -> Rule {

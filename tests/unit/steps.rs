@@ -32,6 +32,8 @@ use serde_json::{json, Value};
 
 use crate::fixtures::*;
 
+mod attacks;
+
 /// An error response as the service sends it (JSON 1.1 `__type`), so the SDK parses its code.
 fn aws_error(code: &str, message: &str) -> String {
     json!({"__type": code, "message": message}).to_string()
@@ -58,6 +60,7 @@ struct World {
     logs: SdkLogs,
     clock: Arc<VirtualClock>,
     lock: MemoryLockTable,
+    executions: ecs_migrate::ports::executions::MemoryExecutions,
 }
 
 impl World {
@@ -68,7 +71,28 @@ impl World {
             logs: logs_client(logs_rules),
             clock: Arc::new(VirtualClock::starting_at(t0())),
             lock: MemoryLockTable::new(),
+            executions: executions(),
         }
+    }
+
+    /// The migration lock of the family, held by [`EXECUTION_ARN`] (as AcquireLock left it).
+    async fn hold_lock(&self) {
+        use ecs_migrate::ports::lock::{Expected, LockItem, LockTable};
+        let item = LockItem {
+            scope: FAMILY.into(),
+            holder: EXECUTION_ARN.into(),
+            execution_name: None,
+            client_token: request().client_token,
+            taskdef_arn: TASKDEF_ARN.into(),
+            family: FAMILY.into(),
+            revision: 42,
+            cluster: CLUSTER.into(),
+            started_by: request().started_by,
+            task_arn: None,
+            since: t0(),
+            lease_until: t0() + chrono::Duration::hours(1),
+        };
+        assert!(self.lock.put(&item, Expected::Free).await.unwrap());
     }
 
     fn env(&self) -> StepEnv<'_> {
@@ -79,6 +103,7 @@ impl World {
             clock: self.clock.as_ref(),
             lock: &self.lock,
             deployments: &ecs_migrate::ports::deployments::NoDeployments,
+            executions: &self.executions,
         }
     }
 }
@@ -118,7 +143,11 @@ fn request() -> MigrationRequest {
         cluster: CLUSTER.into(),
         container: CONTAINER.into(),
         command: vec!["alembic".into(), "upgrade".into(), "head".into()],
-        client_token: "a".repeat(64),
+        // What run-task derives from the execution (which has no input here: its name).
+        client_token: ecs_migrate::migration::execution::client_token(
+            Some("app-42-20261125T120000Z"),
+            TASKDEF_ARN,
+        ),
         started_by: started_by_for_execution(EXECUTION_ARN),
         execution_name: Some("app-42-20261125T120000Z".into()),
         execution_id: Some(EXECUTION_ARN.into()),
@@ -400,6 +429,7 @@ async fn run_task_sends_the_override_network_token_and_tags() {
         })
         .then_output(|| RunTaskOutput::builder().tasks(task("PROVISIONING")).build());
     let world = World::new(settings(), &[&run], &[]);
+    world.hold_lock().await;
     let outcome = run_task(&world.env(), first_attempt()).await.unwrap();
     let started = outcome.started().expect("started").clone();
     assert_eq!(started.task_arn, TASK_ARN);
@@ -427,6 +457,7 @@ async fn run_task_capacity_provider_strategy() {
         ),
     ]);
     let world = World::new(settings, &[&run], &[]);
+    world.hold_lock().await;
     run_task(&world.env(), first_attempt()).await.unwrap();
     assert_eq!(run.num_calls(), 1);
 }
@@ -436,6 +467,7 @@ fn first_attempt() -> RunTaskInput {
         request: request(),
         task: None,
         lock: None,
+        execution_id: Some(EXECUTION_ARN.into()),
     }
 }
 
@@ -449,6 +481,7 @@ fn after_capacity_waits(attempts: u32) -> RunTaskInput {
             reason: "RESOURCE:MEMORY".into(),
         })),
         lock: None,
+        execution_id: Some(EXECUTION_ARN.into()),
     }
 }
 
@@ -479,6 +512,7 @@ async fn run_task_capacity_waits_then_gives_up() {
                 .build()
         });
     let world = World::new(settings(), &[&recording], &[]);
+    world.hold_lock().await;
     for input in [first_attempt(), first_attempt(), after_capacity_waits(1)] {
         let outcome = run_task(&world.env(), input).await.unwrap();
         assert!(matches!(outcome, RunOutcome::RetryLater(_)), "{outcome:?}");
@@ -496,6 +530,7 @@ async fn run_task_capacity_waits_then_gives_up() {
 
     let rule = no_capacity();
     let world = World::new(settings(), &[&rule], &[]);
+    world.hold_lock().await;
     match run_task(&world.env(), first_attempt()).await.unwrap() {
         RunOutcome::RetryLater(wait) => {
             assert_eq!((wait.attempt, wait.wait_seconds), (1, 10));
@@ -536,6 +571,7 @@ async fn run_task_token_in_use_is_a_duplicate() {
         )
         .build();
     let world = World::new(settings(), &[&conflict], &[]);
+    world.hold_lock().await;
     match run_task(&world.env(), first_attempt()).await.unwrap() {
         RunOutcome::Duplicate(duplicate) => assert_eq!(duplicate.task_arns, [TASK_ARN]),
         other => panic!("{other:?}"),
@@ -629,6 +665,7 @@ async fn run_task_failures() {
     ];
     for (rule, name, fragment) in cases {
         let world = World::new(settings(), &[&rule], &[]);
+        world.hold_lock().await;
         assert_error(
             run_task(&world.env(), after_capacity_waits(6)).await,
             name,
@@ -666,6 +703,7 @@ fn poll_input() -> PollInput {
         task: started_task(),
         status: None,
         lock: None,
+        execution_id: Some(EXECUTION_ARN.into()),
     }
 }
 
@@ -1137,6 +1175,7 @@ async fn stop_task_stops_the_task_and_strays_from_the_same_execution() {
     let world = World::new(settings(), &[&list, &stop, &describe], &[]);
     let state = json!({
         "request": request(),
+        "execution_id": EXECUTION_ARN,
         "task": started_task(),
         "error": StateError { error: "Migration.Timeout".into(), cause: "late".into() },
     });
@@ -1173,7 +1212,8 @@ async fn stop_task_of_a_task_already_gone_succeeds() {
             .build()
     });
     let world = World::new(settings(), &[&list, &stop, &describe], &[]);
-    let state = json!({"request": request(), "task": started_task()});
+    let state =
+        json!({"request": request(), "task": started_task(), "execution_id": EXECUTION_ARN});
     let result = stop_task(&world.env(), state, None).await.unwrap();
     assert_eq!(result.stopped, vec![TASK_ARN.to_string()]);
     assert_eq!(stop.num_calls(), 1);
@@ -1187,7 +1227,8 @@ async fn stop_task_refuses_a_task_it_did_not_start() {
     for started_by in ["ecs-svc/1234567890", "ecs-migrate/another-execution"] {
         let describe = describe_started_by(started_by);
         let world = World::new(settings(), &[&stop, &describe], &[]);
-        let state = json!({"request": request(), "task": started_task()});
+        let state =
+            json!({"request": request(), "task": started_task(), "execution_id": EXECUTION_ARN});
         assert_error(
             stop_task(&world.env(), state, None).await,
             "Migration.NotAllowed",
@@ -1210,6 +1251,7 @@ async fn stop_task_looks_again_for_a_task_not_listed_yet() {
         .build();
     let stop = mock!(EcsClient::stop_task).then_output(|| StopTaskOutput::builder().build());
     let world = World::new(settings(), &[&list, &stop], &[]);
+    world.executions.set_status(EXECUTION_ARN, "ABORTED");
     let mut event = aborted_event();
     event["detail"]["stopDate"] = json!(t0().timestamp_millis());
     let result = stop_task(&world.env(), event, None).await.unwrap();
@@ -1221,6 +1263,7 @@ async fn stop_task_looks_again_for_a_task_not_listed_yet() {
     // Nothing ever shows: it gives up at the grace, not before, and stops nothing.
     let never = mock!(EcsClient::list_tasks).then_output(|| ListTasksOutput::builder().build());
     let world = World::new(settings(), &[&never], &[]);
+    world.executions.set_status(EXECUTION_ARN, "ABORTED");
     let mut event = aborted_event();
     event["detail"]["stopDate"] = json!(t0().timestamp_millis());
     let result = stop_task(&world.env(), event, None).await.unwrap();
@@ -1228,6 +1271,7 @@ async fn stop_task_looks_again_for_a_task_not_listed_yet() {
     assert_eq!(world.clock.now(), t0() + chrono::Duration::seconds(60));
     // ... nor past the function's deadline.
     let world = World::new(settings(), &[&never], &[]);
+    world.executions.set_status(EXECUTION_ARN, "ABORTED");
     let mut event = aborted_event();
     event["detail"]["stopDate"] = json!(t0().timestamp_millis());
     let deadline = t0() + chrono::Duration::seconds(20);
@@ -1257,6 +1301,7 @@ async fn stop_task_from_an_aborted_execution_event() {
         .match_requests(|r| r.task() == Some(TASK_ARN) && r.cluster() == Some(CLUSTER))
         .then_output(|| StopTaskOutput::builder().build());
     let world = World::new(settings(), &[&list, &stop], &[]);
+    world.executions.set_status(EXECUTION_ARN, "ABORTED");
     let event = aborted_event();
     let result = stop_task(&world.env(), event.clone(), None).await.unwrap();
     assert_eq!(result.stopped, vec![TASK_ARN.to_string()]);
@@ -1264,6 +1309,7 @@ async fn stop_task_from_an_aborted_execution_event() {
     // A succeeded execution's status change stops nothing.
     let mut succeeded = event;
     succeeded["detail"]["status"] = json!("SUCCEEDED");
+    world.executions.set_status(EXECUTION_ARN, "SUCCEEDED");
     let result = stop_task(&world.env(), succeeded, None).await.unwrap();
     assert!(result.stopped.is_empty());
     assert_eq!(stop.num_calls(), 1);
@@ -1290,6 +1336,7 @@ mod lock_steps {
         AcquireInput {
             request: request(),
             lock,
+            execution_id: Some(EXECUTION_ARN.into()),
         }
     }
 
@@ -1331,6 +1378,7 @@ mod lock_steps {
         let items = world.lock.items();
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].migration(), "app:42");
+        // The token is derived from the verified execution, not read from the request.
         assert_eq!(items[0].client_token, request().client_token);
     }
 
@@ -1409,7 +1457,10 @@ mod lock_steps {
 
     #[tokio::test]
     async fn release_without_a_lock_says_so_and_with_one_deletes_it() {
-        let world = World::new(settings(), &[], &[]);
+        // No task of this execution runs: the lock goes at once.
+        let none_running =
+            mock!(EcsClient::list_tasks).then_output(|| ListTasksOutput::builder().build());
+        let world = World::new(settings(), &[&none_running], &[]);
         let none = release_lock(
             &world.env(),
             ReleaseInput {
@@ -1417,6 +1468,7 @@ mod lock_steps {
                 lock: None,
                 task: None,
                 stop: None,
+                execution_id: Some(EXECUTION_ARN.into()),
             },
             None,
         )
@@ -1436,6 +1488,7 @@ mod lock_steps {
                 lock: Some(held),
                 task: None,
                 stop: None,
+                execution_id: Some(EXECUTION_ARN.into()),
             },
             None,
         )

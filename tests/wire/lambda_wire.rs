@@ -138,6 +138,10 @@ async fn a_hung_aws_call_fails_within_the_operation_timeout() {
             ("CONTAINER_NAME", "fastapi"),
             ("ALLOWED_FAMILIES", "app"),
             ("AWS_ENDPOINT_URL", &endpoint),
+            (
+                "STATE_MACHINE_ARN",
+                "arn:aws:states:us-east-1:123456789012:stateMachine:m",
+            ),
         ],
     );
     let event = json!({"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
@@ -148,22 +152,34 @@ async fn a_hung_aws_call_fails_within_the_operation_timeout() {
     let invocation = api.invoke(event, Duration::from_secs(60)).await;
     let (error_type, message) = error_of(invocation.answer);
     assert_eq!(error_type, "Migration.AwsTransient", "{message}");
-    assert!(message.contains("ecs:ListTasks"), "{message}");
+    // Its first call confirms the event's word with Step Functions.
+    assert!(message.contains("states:DescribeExecution"), "{message}");
     hold.abort();
 }
 
 /// A migration's resources in moto, and the bootstraps pointed at it.
-struct Deployment {
-    cluster: String,
-    family: String,
-    taskdef: String,
-    env: Vec<(String, String)>,
+pub(crate) struct Deployment {
+    pub(crate) cluster: String,
+    pub(crate) family: String,
+    pub(crate) taskdef: String,
+    pub(crate) env: Vec<(String, String)>,
+    /// The state machine (in moto) whose executions the functions act for.
+    pub(crate) state_machine: String,
 }
 
 impl Deployment {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         let server = moto::shared();
         let cluster = server.create_cluster(&moto::unique("wire")).await;
+        let state_machine = server
+            .create_state_machine(
+                &moto::unique("wire-machine"),
+                // A day's Wait: RUNNING whether or not moto runs definitions (another test of
+                // the shared server may have turned that on).
+                &json!({"StartAt": "Wait",
+                        "States": {"Wait": {"Type": "Wait", "Seconds": 86400, "End": true}}}),
+            )
+            .await;
         let subnet = server.default_subnet();
         let security_group = server.create_security_group(&moto::unique("wire-sg"));
         let family = moto::unique("wire-app");
@@ -186,6 +202,7 @@ impl Deployment {
             ("POLL_INTERVAL_SECONDS", "1".into()),
             ("POLL_MAX_WAIT_SECONDS", "60".into()),
             ("LOG_TAIL_LINES", "3".into()),
+            ("STATE_MACHINE_ARN", state_machine.clone()),
         ] {
             env.push((k.to_string(), v));
         }
@@ -194,12 +211,45 @@ impl Deployment {
             family,
             taskdef,
             env,
+            state_machine,
         }
+    }
+
+    /// Starts execution `name` of the state machine in moto (it stays RUNNING until stopped)
+    /// and returns `$$.Execution` as the definition passes it to validate-event.
+    pub(crate) async fn execution(&self, name: &str, input: &Value) -> Value {
+        let started = moto::shared()
+            .sfn()
+            .await
+            .start_execution()
+            .state_machine_arn(&self.state_machine)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await
+            .expect("states:StartExecution");
+        json!({
+            "id": started.execution_arn(),
+            "name": name,
+            "start_time": chrono::Utc::now().to_rfc3339(),
+        })
+    }
+
+    /// validate-event for a new RUNNING execution `name` of `event`.
+    pub(crate) async fn validate(&self, name: &str, event: Value) -> Value {
+        let execution = self.execution(name, &event).await;
+        response_of(
+            self.invoke(
+                "validate-event",
+                json!({"event": event, "execution": execution}),
+            )
+            .await,
+        )
     }
 
     /// Starts the bootstrap as `step`'s function under a fresh Runtime API and invokes it once
     /// with `event`.
-    async fn invoke(&self, step: &str, event: Value) -> Answer {
+    pub(crate) async fn invoke(&self, step: &str, event: Value) -> Answer {
         let api = RuntimeApi::start().await;
         let env: Vec<(&str, &str)> = self
             .env
@@ -213,12 +263,9 @@ impl Deployment {
     }
 }
 
-fn execution(name: &str) -> Value {
-    json!({
-        "id": format!("arn:aws:states:us-east-1:123456789012:execution:ecs-migrate:{name}"),
-        "name": name,
-        "start_time": chrono::Utc::now().to_rfc3339(),
-    })
+/// A Task state's input as the definition builds it: the state and `$$.Execution.Id`.
+pub(crate) fn call(state: Value, request: &Value) -> Value {
+    json!({"state": state, "execution_id": request["execution_id"]})
 }
 
 #[tokio::test]
@@ -228,14 +275,12 @@ async fn the_five_steps_as_lambdas_against_moto() {
     let ecs = server.ecs().await;
 
     // validate-event resolves the family to the registered revision.
-    let request = response_of(
-        deployment
-            .invoke(
-                "validate-event",
-                json!({"event": {"taskdef_arn": deployment.family}, "execution": execution("wire-1")}),
-            )
-            .await,
-    );
+    let request = deployment
+        .validate(
+            &moto::unique("wire-1"),
+            json!({"taskdef_arn": deployment.family}),
+        )
+        .await;
     assert_eq!(request["taskdef_arn"], deployment.taskdef.as_str());
     assert_eq!(request["container"], "fastapi");
     assert_eq!(request["cluster"], deployment.cluster.as_str());
@@ -243,7 +288,10 @@ async fn the_five_steps_as_lambdas_against_moto() {
     // run-task starts it in moto with the command override and startedBy.
     let task = response_of(
         deployment
-            .invoke("run-task", json!({"request": request.clone()}))
+            .invoke(
+                "run-task",
+                call(json!({"request": request.clone()}), &request),
+            )
             .await,
     );
     assert_eq!(task["outcome"], "STARTED", "{task}");
@@ -276,7 +324,10 @@ async fn the_five_steps_as_lambdas_against_moto() {
     // poll-status follows it to STOPPED (moto moves one status per DescribeTasks).
     let status = response_of(
         deployment
-            .invoke("poll-status", json!({"request": request, "task": task}))
+            .invoke(
+                "poll-status",
+                call(json!({"request": request, "task": task}), &request),
+            )
             .await,
     );
     assert_eq!(status["phase"], "STOPPED", "{status}");
@@ -314,17 +365,18 @@ async fn stop_task_stops_a_running_task_in_moto() {
     let deployment = Deployment::new().await;
     let server = moto::shared();
     let ecs = server.ecs().await;
-    let request = response_of(
-        deployment
-            .invoke(
-                "validate-event",
-                json!({"event": {"taskdef_arn": deployment.taskdef}, "execution": execution("wire-stop")}),
-            )
-            .await,
-    );
+    let request = deployment
+        .validate(
+            &moto::unique("wire-stop"),
+            json!({"taskdef_arn": deployment.taskdef}),
+        )
+        .await;
     let task = response_of(
         deployment
-            .invoke("run-task", json!({"request": request.clone()}))
+            .invoke(
+                "run-task",
+                call(json!({"request": request.clone()}), &request),
+            )
             .await,
     );
     let task_arn = task["task_arn"].as_str().unwrap().to_string();
@@ -332,7 +384,7 @@ async fn stop_task_stops_a_running_task_in_moto() {
         "request": request, "task": task,
         "error": {"Error": "Migration.Timeout", "Cause": "too slow"}
     });
-    let stopped = response_of(deployment.invoke("stop-task", state).await);
+    let stopped = response_of(deployment.invoke("stop-task", call(state, &request)).await);
     assert_eq!(stopped["stopped"][0], task_arn.as_str(), "{stopped}");
     let described = ecs
         .describe_tasks()
@@ -370,19 +422,21 @@ async fn the_lock_steps_as_lambdas_against_moto_dynamodb() {
         .env
         .push(("LOCK_WAIT_SECONDS".into(), "0".into()));
     let table = DynamoDbLockTable::new(server.dynamodb().await, &table_name);
-    let validate = |name: &'static str| {
-        let event =
-            json!({"event": {"taskdef_arn": deployment.family}, "execution": execution(name)});
-        let deployment = &deployment;
-        async move { response_of(deployment.invoke("validate-event", event).await) }
-    };
-    let first = validate("wire-lock-1").await;
-    let second = validate("wire-lock-2").await;
+    let event = json!({"taskdef_arn": deployment.family});
+    let first = deployment
+        .validate(&moto::unique("wire-lock-1"), event.clone())
+        .await;
+    let second = deployment
+        .validate(&moto::unique("wire-lock-2"), event)
+        .await;
 
     // The first execution takes the family's lock: the item is in DynamoDB.
     let lock = response_of(
         deployment
-            .invoke("acquire-lock", json!({"request": first.clone()}))
+            .invoke(
+                "acquire-lock",
+                call(json!({"request": first.clone()}), &first),
+            )
             .await,
     );
     assert_eq!(lock["outcome"], "ACQUIRED", "{lock}");
@@ -397,7 +451,7 @@ async fn the_lock_steps_as_lambdas_against_moto_dynamodb() {
     // The second finds it held, and with no wait allowed fails naming the holder.
     let (error_type, message) = error_of(
         deployment
-            .invoke("acquire-lock", json!({"request": second}))
+            .invoke("acquire-lock", call(json!({"request": second}), &second))
             .await,
     );
     assert_eq!(error_type, "Migration.Locked", "{message}");
@@ -408,7 +462,10 @@ async fn the_lock_steps_as_lambdas_against_moto_dynamodb() {
         deployment
             .invoke(
                 "run-task",
-                json!({"request": first.clone(), "lock": lock.clone()}),
+                call(
+                    json!({"request": first.clone(), "lock": lock.clone()}),
+                    &first,
+                ),
             )
             .await,
     );
@@ -422,7 +479,10 @@ async fn the_lock_steps_as_lambdas_against_moto_dynamodb() {
         deployment
             .invoke(
                 "release-lock",
-                json!({"request": first, "lock": lock, "task": task}),
+                call(
+                    json!({"request": first, "lock": lock, "task": task}),
+                    &first,
+                ),
             )
             .await,
     );

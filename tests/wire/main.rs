@@ -18,3 +18,4 @@ mod lock_table;
 mod log_escape;
 mod moto_smoke;
 mod run_migration_script;
+mod trust;

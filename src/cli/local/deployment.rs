@@ -28,6 +28,7 @@ pub(crate) fn paused_deployment(
         status: "IN_PROGRESS".to_string(),
         status_reason: None,
         target_revision_arn: Some(revision_arn.clone()),
+        lifecycle_stage: hook.lifecycle_stage.clone(),
         hooks: vec![HookState {
             hook_id: hook.hook_id.clone(),
             target_type: Some("PAUSE".to_string()),

@@ -162,6 +162,7 @@ pub fn settings(
         },
         allowed_families: vec![taskdef.family.clone()],
         deployment_services: Vec::new(),
+        deployment_hook_stages: vec!["PRE_SCALE_UP".to_string()],
         max_duration: timeout,
         start_timeout: Duration::from_secs(120),
         poll_interval: Duration::from_secs(1),
@@ -170,6 +171,8 @@ pub fn settings(
         log_tail_lines: 50,
         account_id: taskdef.registered.as_ref().map(|r| r.account.clone()),
         region: taskdef.registered.as_ref().map(|r| r.region.clone()),
+        // The engine's own state machine: the step binding fills it in per execution.
+        state_machine_arn: None,
         lock_table: None,
         lock_scope: None,
         lock_wait: Duration::from_secs(1800),

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::StepEnv;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::log_tail::append_log_tail;
+use crate::migration::tasks::stopped_from_outside;
 use crate::migration::{MigrationRequest, MigrationResult, StartedTask, TaskStatus};
+use crate::ports::ecs::ContainerState;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckInput {
@@ -43,23 +45,7 @@ pub async fn check_exit_code(
         return Err(MigrationError::new(ErrorKind::TaskFailedToStart, cause));
     }
     let Some(exit_code) = exit_code else {
-        let what = match container {
-            None => format!("container {} is not in the stopped task", request.container),
-            Some(c) => format!(
-                "container {} has no exit code{}",
-                request.container,
-                c.reason
-                    .as_deref()
-                    .map(|r| format!(" (reason: {r})"))
-                    .unwrap_or_default()
-            ),
-        };
-        let cause = with_log_tail(
-            env,
-            &task,
-            format!("the task stopped before the migration finished: {what}; {summary}"),
-        )
-        .await;
+        let cause = with_log_tail(env, &task, no_exit_code(&request, container, &summary)).await;
         return Err(MigrationError::new(ErrorKind::TaskStopped, cause));
     };
     if exit_code != 0 {
@@ -77,6 +63,15 @@ pub async fn check_exit_code(
         return Err(MigrationError::new(ErrorKind::NonZeroExit, cause));
     }
 
+    if stopped_from_outside(status.stop_code.as_deref()) {
+        let cause = with_log_tail(
+            env,
+            &task,
+            format!("the task was stopped from outside before the migration could be judged, so its exit code 0 proves nothing: {summary}"),
+        )
+        .await;
+        return Err(MigrationError::new(ErrorKind::TaskStopped, cause));
+    }
     let duration_seconds = match (status.started_at, status.stopped_at) {
         (Some(start), Some(stop)) => Some((stop - start).num_seconds()),
         _ => None,
@@ -89,6 +84,26 @@ pub async fn check_exit_code(
         duration_seconds,
         log_stream: task.log_stream,
     })
+}
+
+/// Why the migration container has no exit code: gone from the task, or stopped without one.
+fn no_exit_code(
+    request: &MigrationRequest,
+    container: Option<&ContainerState>,
+    summary: &str,
+) -> String {
+    let what = match container {
+        None => format!("container {} is not in the stopped task", request.container),
+        Some(c) => format!(
+            "container {} has no exit code{}",
+            request.container,
+            c.reason
+                .as_deref()
+                .map(|r| format!(" (reason: {r})"))
+                .unwrap_or_default()
+        ),
+    };
+    format!("the task stopped before the migration finished: {what}; {summary}")
 }
 
 fn summary(

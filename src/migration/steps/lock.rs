@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::StepEnv;
 use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError};
-use crate::migration::lease::{holder_of, lock_failed, release_when_stopped, scope_of};
+use crate::migration::event::{check_allowed, parse_taskdef};
+use crate::migration::execution::verify_running;
+use crate::migration::lease::{lock_failed, release_when_stopped, scope_of};
 use crate::migration::settings::Settings;
 use crate::migration::tasks::{list, stop_all, stop_reason, wait_stopped};
 use crate::migration::{
@@ -30,6 +32,9 @@ pub struct AcquireInput {
     pub request: MigrationRequest,
     #[serde(default)]
     pub lock: Option<LockState>,
+    /// The execution (`$$.Execution.Id`) that takes the lock, once confirmed RUNNING.
+    #[serde(default)]
+    pub execution_id: Option<String>,
 }
 
 /// The state data release-lock reads: the lock, and the tasks that must be STOPPED first.
@@ -42,6 +47,43 @@ pub struct ReleaseInput {
     pub task: Option<RunOutcome>,
     #[serde(default)]
     pub stop: Option<StopResult>,
+    /// The execution (`$$.Execution.Id`) that lets go of the lock, once confirmed RUNNING.
+    #[serde(default)]
+    pub execution_id: Option<String>,
+}
+
+/// Who takes the lock: all derived from the verified execution and the settings.
+struct Taker {
+    scope: String,
+    holder: String,
+    execution_name: String,
+    client_token: String,
+    started_by: String,
+    taskdef_arn: String,
+    family: String,
+    revision: i32,
+}
+
+impl Taker {
+    async fn verify(
+        env: &StepEnv<'_>,
+        request: &MigrationRequest,
+        execution_id: Option<&str>,
+    ) -> Result<Self, MigrationError> {
+        let execution = verify_running(env, execution_id, "acquire-lock").await?;
+        let taskdef = parse_taskdef(&request.taskdef_arn, "$.request.taskdef_arn")?;
+        check_allowed(env.settings, &taskdef)?;
+        Ok(Self {
+            scope: scope_of(env.settings, &taskdef.family),
+            client_token: execution.client_token(&request.taskdef_arn),
+            started_by: execution.started_by(),
+            holder: execution.arn,
+            execution_name: execution.name,
+            taskdef_arn: request.taskdef_arn.clone(),
+            revision: taskdef.revision.unwrap_or(request.revision),
+            family: taskdef.family,
+        })
+    }
 }
 
 /// Takes the lock, waiting (inside this invocation, checking with backoff) while another
@@ -53,13 +95,16 @@ pub async fn acquire_lock(
     input: AcquireInput,
     return_by: Option<DateTime<Utc>>,
 ) -> Result<LockState, MigrationError> {
-    let AcquireInput { request, lock } = input;
+    let AcquireInput {
+        request,
+        lock,
+        execution_id,
+    } = input;
     let settings = env.settings;
-    let scope = scope_of(settings, &request.family);
-    let holder = holder_of(&request);
+    let taker = Taker::verify(env, &request, execution_id.as_deref()).await?;
     let started = env.clock.now();
     let (waiting_since, mut checks) = match &lock {
-        Some(LockState::Waiting(wait)) if wait.holder == holder => {
+        Some(LockState::Waiting(wait)) if wait.holder == taker.holder => {
             (wait.waiting_since, wait.checks)
         }
         _ => (started, 0),
@@ -71,89 +116,29 @@ pub async fn acquire_lock(
     loop {
         checks += 1;
         let now = env.clock.now();
-        let current = env.lock.get(&scope).await.map_err(lock_failed)?;
-        let item = match current {
-            None => {
-                let mine = new_item(settings, &request, &scope, &holder, now);
-                if env
-                    .lock
-                    .put(&mine, Expected::Free)
-                    .await
-                    .map_err(lock_failed)?
-                {
-                    return Ok(acquired(settings, mine, waiting_since, None));
-                }
+        let look = Look {
+            taker: &taker,
+            waiting_since,
+            checks,
+            until,
+        };
+        let item = match env.lock.get(&taker.scope).await.map_err(lock_failed)? {
+            None => match look.take_free(env, now).await? {
+                Some(state) => return Ok(state),
                 // Another execution took it between the read and the write: look again.
-                continue;
-            }
+                None => continue,
+            },
             Some(item) => item,
         };
-        if item.holder == holder {
-            // Ours already: a retry of an invocation whose answer was lost. Renew and go on.
-            let lease_until = later_by(now, settings.lock_lease);
-            if env
-                .lock
-                .renew(&scope, &holder, lease_until, None)
-                .await
-                .map_err(lock_failed)?
-            {
-                let mine = LockItem {
-                    lease_until,
-                    ..item
-                };
-                return Ok(acquired(settings, mine, waiting_since, None));
-            }
-            continue;
+        if let Some(state) = look.held(env, &item, now).await? {
+            return Ok(state);
         }
-        let wait = |message: String| LockWait {
-            scope: scope.clone(),
-            holder: holder.clone(),
-            waiting_since,
-            held_by: Holder::of(&item),
-            message,
-            checks,
-        };
-        if item.client_token == request.client_token {
-            tracing::info!(scope, holder = %item.holder, "another execution of this event holds the lock and tracks the migration");
-            return Ok(LockState::Duplicate(wait(format!(
-                "another execution of the same event holds the lock for {}",
-                Holder::of(&item).describe()
-            ))));
-        }
-        if item.expired_at(now) {
-            let reason = stop_reason(&format!(
-                "ecs-migrate: {holder} takes over lock {scope}; the lease of {} ended",
-                item.holder
-            ));
-            let running = stop_holders_tasks(env, &item, reason, until).await?;
-            if let Some(task) = running {
-                if env.clock.now() >= until {
-                    return Ok(LockState::Waiting(wait(format!(
-                        "waiting for task {task} of {} to stop: its lease ended at {}",
-                        Holder::of(&item).describe(),
-                        item.lease_until.to_rfc3339()
-                    ))));
-                }
-                continue;
-            }
-            let mine = new_item(settings, &request, &scope, &holder, env.clock.now());
-            let expected = Expected::Expired {
-                holder: &item.holder,
-                now: mine.since,
-            };
-            if env.lock.put(&mine, expected).await.map_err(lock_failed)? {
-                tracing::warn!(scope, previous = %item.holder, "took over a lock whose lease had ended, after stopping its task");
-                return Ok(acquired(
-                    settings,
-                    mine,
-                    waiting_since,
-                    Some(Holder::of(&item)),
-                ));
-            }
+        if item.holder == taker.holder || item.expired_at(now) {
             continue;
         }
         let held_by = Holder::of(&item).describe();
         if now >= wait_ends {
+            let scope = &taker.scope;
             return Err(MigrationError::new(ErrorKind::Locked, format!(
                 "the migration lock of scope {scope:?} was held by {held_by} for all of the {} s this execution may wait ({}); it ran no task. Run it again once that migration ends, or see `ecs-migrate lock status --scope {scope}`",
                 settings.lock_wait.as_secs(),
@@ -164,10 +149,130 @@ pub async fn acquire_lock(
         let to_wait_end = (wait_ends - now).to_std().unwrap_or_default();
         let next_check = later_by(now, pause.min(to_wait_end));
         if next_check > until {
-            return Ok(LockState::Waiting(wait(format!("waiting for {held_by}"))));
+            return Ok(LockState::Waiting(
+                look.wait(&item, format!("waiting for {held_by}")),
+            ));
         }
         env.clock.sleep(pause.min(to_wait_end)).await;
         pause = (pause * 2).min(MAX_CHECK_PAUSE);
+    }
+}
+
+/// One look at the lock by `taker`.
+struct Look<'a> {
+    taker: &'a Taker,
+    waiting_since: DateTime<Utc>,
+    checks: u64,
+    /// When this invocation must answer.
+    until: DateTime<Utc>,
+}
+
+impl Look<'_> {
+    fn wait(&self, item: &LockItem, message: String) -> LockWait {
+        LockWait {
+            scope: self.taker.scope.clone(),
+            holder: self.taker.holder.clone(),
+            waiting_since: self.waiting_since,
+            held_by: Holder::of(item),
+            message,
+            checks: self.checks,
+        }
+    }
+
+    /// Takes a free scope; `None` when another execution took it first.
+    async fn take_free(
+        &self,
+        env: &StepEnv<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LockState>, MigrationError> {
+        let mine = new_item(env.settings, self.taker, now);
+        let taken = env
+            .lock
+            .put(&mine, Expected::Free)
+            .await
+            .map_err(lock_failed)?;
+        Ok(taken.then(|| acquired(env.settings, mine, self.waiting_since, None)))
+    }
+
+    /// What a held lock means: ours already (renewed), another execution of this event's
+    /// (DUPLICATE), or an expired lease (taken over once its task stopped). `None`: look again,
+    /// or wait when the item is neither ours nor expired.
+    async fn held(
+        &self,
+        env: &StepEnv<'_>,
+        item: &LockItem,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LockState>, MigrationError> {
+        let (settings, taker) = (env.settings, self.taker);
+        if item.holder == taker.holder {
+            // Ours already: a retry of an invocation whose answer was lost. Renew and go on.
+            let lease_until = later_by(now, settings.lock_lease);
+            let renewed = env
+                .lock
+                .renew(&taker.scope, &taker.holder, lease_until, None)
+                .await
+                .map_err(lock_failed)?;
+            let mine = LockItem {
+                lease_until,
+                ..item.clone()
+            };
+            return Ok(renewed.then(|| acquired(settings, mine, self.waiting_since, None)));
+        }
+        if item.client_token == taker.client_token {
+            tracing::info!(scope = %taker.scope, holder = %item.holder, "another execution of this event holds the lock and tracks the migration");
+            return Ok(Some(LockState::Duplicate(self.wait(
+                item,
+                format!(
+                    "another execution of the same event holds the lock for {}",
+                    Holder::of(item).describe()
+                ),
+            ))));
+        }
+        if item.expired_at(now) {
+            return self.take_over(env, item).await;
+        }
+        Ok(None)
+    }
+
+    /// Takes over an expired lease once the holder's tasks are stopped.
+    async fn take_over(
+        &self,
+        env: &StepEnv<'_>,
+        item: &LockItem,
+    ) -> Result<Option<LockState>, MigrationError> {
+        let (settings, taker) = (env.settings, self.taker);
+        let reason = stop_reason(&format!(
+            "ecs-migrate: {} takes over lock {}; the lease of {} ended",
+            taker.holder, taker.scope, item.holder
+        ));
+        if let Some(task) = stop_holders_tasks(env, item, reason, self.until).await? {
+            if env.clock.now() < self.until {
+                return Ok(None);
+            }
+            return Ok(Some(LockState::Waiting(self.wait(
+                item,
+                format!(
+                    "waiting for task {task} of {} to stop: its lease ended at {}",
+                    Holder::of(item).describe(),
+                    item.lease_until.to_rfc3339()
+                ),
+            ))));
+        }
+        let mine = new_item(settings, taker, env.clock.now());
+        let expected = Expected::Expired {
+            holder: &item.holder,
+            now: mine.since,
+        };
+        if !env.lock.put(&mine, expected).await.map_err(lock_failed)? {
+            return Ok(None);
+        }
+        tracing::warn!(scope = %taker.scope, previous = %item.holder, "took over a lock whose lease had ended, after stopping its task");
+        Ok(Some(acquired(
+            settings,
+            mine,
+            self.waiting_since,
+            Some(Holder::of(item)),
+        )))
     }
 }
 
@@ -179,46 +284,39 @@ pub async fn release_lock(
     input: ReleaseInput,
     return_by: Option<DateTime<Utc>>,
 ) -> Result<LockState, MigrationError> {
-    let ReleaseInput {
-        request,
-        lock,
-        task,
-        stop,
-    } = input;
-    let held = match lock {
-        Some(LockState::Acquired(held)) => held,
+    if let Some(released @ LockState::Released(_)) = input.lock {
         // A retry of an invocation whose answer was lost.
-        Some(released @ LockState::Released(_)) => return Ok(released),
-        _ => {
-            return Ok(LockState::Released(LockReleased {
-                scope: scope_of(env.settings, &request.family),
-                holder: holder_of(&request),
-                released: false,
-                note: "this execution did not hold the migration lock".into(),
-            }))
-        }
+        return Ok(released);
+    }
+    let execution = verify_running(env, input.execution_id.as_deref(), "release-lock").await?;
+    let family = parse_taskdef(&input.request.taskdef_arn, "$.request.taskdef_arn")?.family;
+    let scope = scope_of(env.settings, &family);
+    let not_held = |note: &str| {
+        Ok(LockState::Released(LockReleased {
+            scope: scope.clone(),
+            holder: execution.arn.clone(),
+            released: false,
+            note: note.into(),
+        }))
     };
-    let mut tasks: Vec<String> = task
-        .as_ref()
-        .and_then(RunOutcome::started)
-        .map(|t| t.task_arn.clone())
-        .into_iter()
-        .collect();
-    for arn in stop.map(|s| s.stopped).unwrap_or_default() {
+    if !env.lock.configured() {
+        return not_held("this execution did not hold the migration lock");
+    }
+    // The table, not the payload, says whose lock it is and which task must stop first.
+    let item = env.lock.get(&scope).await.map_err(lock_failed)?;
+    let Some(item) = item.filter(|item| item.holder == execution.arn) else {
+        return not_held("this execution did not hold the migration lock");
+    };
+    let cluster = &env.settings.cluster;
+    let mut tasks = list(env, cluster, &execution.started_by()).await?;
+    if let Some(arn) = item.task_arn {
         if !tasks.contains(&arn) {
             tasks.push(arn);
         }
     }
     let until = invocation_ends(env.settings, env.clock.now(), return_by);
-    let released = release_when_stopped(
-        env,
-        &held.scope,
-        &held.holder,
-        &request.cluster,
-        &tasks,
-        until,
-    )
-    .await?;
+    let released =
+        release_when_stopped(env, &scope, &execution.arn, cluster, &tasks, until).await?;
     Ok(LockState::Released(released))
 }
 
@@ -232,23 +330,17 @@ fn invocation_ends(
     return_by.map_or(until, |by| until.min(by))
 }
 
-fn new_item(
-    settings: &Settings,
-    request: &MigrationRequest,
-    scope: &str,
-    holder: &str,
-    now: DateTime<Utc>,
-) -> LockItem {
+fn new_item(settings: &Settings, taker: &Taker, now: DateTime<Utc>) -> LockItem {
     LockItem {
-        scope: scope.to_string(),
-        holder: holder.to_string(),
-        execution_name: request.execution_name.clone(),
-        client_token: request.client_token.clone(),
-        taskdef_arn: request.taskdef_arn.clone(),
-        family: request.family.clone(),
-        revision: request.revision,
-        cluster: request.cluster.clone(),
-        started_by: request.started_by.clone(),
+        scope: taker.scope.clone(),
+        holder: taker.holder.clone(),
+        execution_name: Some(taker.execution_name.clone()),
+        client_token: taker.client_token.clone(),
+        taskdef_arn: taker.taskdef_arn.clone(),
+        family: taker.family.clone(),
+        revision: taker.revision,
+        cluster: settings.cluster.clone(),
+        started_by: taker.started_by.clone(),
         task_arn: None,
         since: now,
         lease_until: later_by(now, settings.lock_lease),

@@ -7,6 +7,7 @@ use crate::common::clock::Clock;
 use crate::migration::settings::Settings;
 use crate::ports::deployments::Deployments;
 use crate::ports::ecs::Ecs;
+use crate::ports::executions::Executions;
 use crate::ports::lock::LockTable;
 use crate::ports::logs::Logs;
 
@@ -37,4 +38,6 @@ pub struct StepEnv<'a> {
     pub lock: &'a dyn LockTable,
     /// The service deployment a hook event's migration answers.
     pub deployments: &'a dyn Deployments,
+    /// Step Functions: which execution stands behind a call, and whether it still runs.
+    pub executions: &'a dyn Executions,
 }

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::StepEnv;
 use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError, StateError};
+use crate::migration::execution::verify_running;
 use crate::migration::lease::renew_lock;
+use crate::migration::settings::Settings;
 use crate::migration::LockState;
 use crate::migration::{MigrationRequest, Phase, StartedTask, TaskStatus};
 use crate::ports::ecs::{LastStatus, TaskLookup, TaskState};
@@ -26,6 +28,9 @@ pub struct PollInput {
     /// (MAX_DURATION_SECONDS from when the lock was taken) is the migration's.
     #[serde(default)]
     pub lock: Option<LockState>,
+    /// The execution (`$$.Execution.Id`) whose lease the rounds renew, once confirmed RUNNING.
+    #[serde(default)]
+    pub execution_id: Option<String>,
 }
 
 /// The stand-in status of a task DescribeTasks does not find yet (eventual consistency right
@@ -46,7 +51,9 @@ pub async fn poll_status(
         task,
         status: previous,
         lock,
+        execution_id,
     } = input;
+    let lease = lease_to_renew(env, lock.as_ref(), execution_id.as_deref()).await?;
     let (deadline, counted_from) = match &lock {
         Some(LockState::Acquired(held)) => (held.deadline, "when it got the migration lock"),
         _ => (request.deadline, "the execution's start"),
@@ -64,31 +71,23 @@ pub async fn poll_status(
     let missing_grace_ends = later_by(task.run_at, settings.missing_grace);
 
     loop {
-        if env.clock.now() >= renew_at {
-            renew_lock(env, lock.as_ref(), None).await?;
+        if let Some((scope, holder)) = lease.as_ref().filter(|_| env.clock.now() >= renew_at) {
+            renew_lock(env, scope, holder, None).await?;
             renew_at = later_by(env.clock.now(), renew_every);
         }
-        let lookup = env
-            .ecs
-            .describe_task(&task.cluster, &task.task_arn)
-            .await
-            .map_err(|err| {
-                let message = format!("describing task {}: {err}", task.task_arn);
-                if err.transient {
-                    MigrationError::new(ErrorKind::AwsTransient, message)
-                } else {
-                    MigrationError::new(ErrorKind::TaskMissing, message)
-                }
-            })?;
+        let state = describe_round(env, &task).await?;
         polls += 1;
         let now = env.clock.now();
-        let state = match lookup {
-            TaskLookup::Found(state) => state,
-            TaskLookup::Missing { reason } if now < missing_grace_ends => {
-                // Right after RunTask, DescribeTasks may not see the task yet.
-                missing_state(&task.task_arn, &reason)
-            }
-            TaskLookup::Missing { reason } => {
+        let limits = Limits {
+            deadline,
+            counted_from,
+            start_budget_ends,
+        };
+        let state = match state {
+            Ok(state) => state,
+            // Right after RunTask, DescribeTasks may not see the task yet.
+            Err(reason) if now < missing_grace_ends => missing_state(&task.task_arn, &reason),
+            Err(reason) => {
                 return Err(MigrationError::new(ErrorKind::TaskMissing, format!(
                     "task {} can no longer be described ({reason}), {} s after RunTask; it may have been stopped and expired, check the cluster's stopped tasks",
                     task.task_arn,
@@ -96,38 +95,8 @@ pub async fn poll_status(
                 )))
             }
         };
-
-        if state.last_status == LastStatus::Stopped {
-            return Ok(status(Phase::Stopped, state, now, polls, None));
-        }
-        if now >= deadline {
-            let error = MigrationError::new(ErrorKind::Timeout, format!(
-                    "the migration was still {} at its deadline {} ({}, counted from {counted_from}); its task {} is being stopped",
-                    state.last_status,
-                    deadline.to_rfc3339(),
-                    settings.max_duration_named(),
-                    task.task_arn
-            ))
-            .to_state_error();
-            return Ok(status(
-                Phase::DeadlinePassed,
-                state,
-                now,
-                polls,
-                Some(error),
-            ));
-        }
-        let not_yet_running =
-            state.last_status.before_running() || state.last_status.as_str() == MISSING;
-        if not_yet_running && now >= start_budget_ends {
-            let error = MigrationError::new(ErrorKind::TaskFailedToStart, format!(
-                    "task {} was still {} {} s after RunTask (setting START_TIMEOUT_SECONDS); it is being stopped. Capacity providers leave tasks in PROVISIONING while they wait for capacity",
-                    task.task_arn,
-                    state.last_status,
-                    (now - task.run_at).num_seconds()
-            ))
-            .to_state_error();
-            return Ok(status(Phase::StartTimedOut, state, now, polls, Some(error)));
+        if let Some((phase, error)) = verdict(settings, &task, &limits, &state, now) {
+            return Ok(status(phase, state, now, polls, error));
         }
         if now >= until {
             return Ok(status(Phase::InProgress, state, now, polls, None));
@@ -183,4 +152,87 @@ fn status(
         polls,
         error,
     }
+}
+
+/// The lease each round renews, `(scope, holder)`: only a RUNNING execution of this state
+/// machine's own, so no call keeps a finished execution's lock alive.
+async fn lease_to_renew(
+    env: &StepEnv<'_>,
+    lock: Option<&LockState>,
+    execution_id: Option<&str>,
+) -> Result<Option<(String, String)>, MigrationError> {
+    let Some(LockState::Acquired(held)) = lock else {
+        return Ok(None);
+    };
+    let execution = verify_running(env, execution_id, "poll-status").await?;
+    Ok(Some((held.scope.clone(), execution.arn)))
+}
+
+/// ecs:DescribeTasks for the task: its state, or ECS's reason (MISSING) when it shows none.
+async fn describe_round(
+    env: &StepEnv<'_>,
+    task: &StartedTask,
+) -> Result<Result<TaskState, String>, MigrationError> {
+    let lookup = env
+        .ecs
+        .describe_task(&task.cluster, &task.task_arn)
+        .await
+        .map_err(|err| {
+            let message = format!("describing task {}: {err}", task.task_arn);
+            if err.transient {
+                MigrationError::new(ErrorKind::AwsTransient, message)
+            } else {
+                MigrationError::new(ErrorKind::TaskMissing, message)
+            }
+        })?;
+    Ok(match lookup {
+        TaskLookup::Found(state) => Ok(state),
+        TaskLookup::Missing { reason } => Err(reason),
+    })
+}
+
+/// The limits a round judges the task against.
+struct Limits {
+    deadline: DateTime<Utc>,
+    counted_from: &'static str,
+    start_budget_ends: DateTime<Utc>,
+}
+
+/// The round's phase (and error) when the task stopped, passed its deadline or never started
+/// in time; `None` to keep waiting.
+fn verdict(
+    settings: &Settings,
+    task: &StartedTask,
+    limits: &Limits,
+    state: &TaskState,
+    now: DateTime<Utc>,
+) -> Option<(Phase, Option<StateError>)> {
+    if state.last_status == LastStatus::Stopped {
+        return Some((Phase::Stopped, None));
+    }
+    if now >= limits.deadline {
+        let error = MigrationError::new(ErrorKind::Timeout, format!(
+            "the migration was still {} at its deadline {} ({}, counted from {}); its task {} is being stopped",
+            state.last_status,
+            limits.deadline.to_rfc3339(),
+            settings.max_duration_named(),
+            limits.counted_from,
+            task.task_arn
+        ))
+        .to_state_error();
+        return Some((Phase::DeadlinePassed, Some(error)));
+    }
+    let not_yet_running =
+        state.last_status.before_running() || state.last_status.as_str() == MISSING;
+    if not_yet_running && now >= limits.start_budget_ends {
+        let error = MigrationError::new(ErrorKind::TaskFailedToStart, format!(
+            "task {} was still {} {} s after RunTask (setting START_TIMEOUT_SECONDS); it is being stopped. Capacity providers leave tasks in PROVISIONING while they wait for capacity",
+            task.task_arn,
+            state.last_status,
+            (now - task.run_at).num_seconds()
+        ))
+        .to_state_error();
+        return Some((Phase::StartTimedOut, Some(error)));
+    }
+    None
 }

@@ -10,10 +10,13 @@ use serde::{Deserialize, Serialize};
 use super::StepEnv;
 use crate::common::digest::hex_digest;
 use crate::common::error::{ErrorKind, MigrationError};
-use crate::migration::lease::{lock_failed, renew_lock};
+use crate::migration::event::{check_allowed, parse_taskdef};
+use crate::migration::execution::{verify_running, VerifiedExecution};
+use crate::migration::lease::{lock_failed, renew_lock, scope_of};
+use crate::migration::tasks::describe;
 use crate::migration::{CapacityWait, DuplicateRun, MigrationRequest, RunOutcome, StartedTask};
 use crate::migration::{LockState, CAPACITY_ATTEMPTS};
-use crate::ports::ecs::{RunTaskFailure, RunTaskOutcome, RunTaskParams};
+use crate::ports::ecs::{LastStatus, RunTaskFailure, RunTaskOutcome, RunTaskParams, TaskLookup};
 use crate::ports::logs::LogStream;
 
 /// The wait before the second attempt; it doubles up to [`MAX_CAPACITY_WAIT_SECONDS`].
@@ -25,6 +28,8 @@ const MAX_CAPACITY_WAIT_SECONDS: u64 = 120;
 const MAX_TAG_VALUE_CHARS: usize = 256;
 
 /// The state data run-task reads: the request, and its own previous outcome (a capacity wait).
+/// Nothing in it decides what runs: the command, container, cluster and network are the
+/// settings', `startedBy`, the client token and the lock holder the verified execution's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunTaskInput {
     pub request: MigrationRequest,
@@ -33,6 +38,19 @@ pub struct RunTaskInput {
     /// The migration lock this execution holds (none under a definition without AcquireLock).
     #[serde(default)]
     pub lock: Option<LockState>,
+    /// The execution (`$$.Execution.Id`) run-task starts the task for, once confirmed RUNNING.
+    #[serde(default)]
+    pub execution_id: Option<String>,
+}
+
+/// Who a task is started for, all derived from the verified execution and the settings.
+struct Run {
+    execution: VerifiedExecution,
+    taskdef_arn: String,
+    family: String,
+    revision: i32,
+    scope: String,
+    client_token: String,
 }
 
 /// Starts the migration task (or, with the same client token, gets back the one already
@@ -41,118 +59,190 @@ pub async fn run_task(
     env: &StepEnv<'_>,
     input: RunTaskInput,
 ) -> Result<RunOutcome, MigrationError> {
-    let RunTaskInput {
-        request,
-        task,
-        lock,
-    } = input;
-    let attempt = match task {
+    let attempt = match &input.task {
         Some(RunOutcome::RetryLater(wait)) => wait.attempt,
         _ => 0,
     };
-    // Capacity waits outlast no lease: renew before starting, and start nothing without it.
-    renew_lock(env, lock.as_ref(), None).await?;
-    let params = params(env, &request, attempt);
+    let execution = verify_running(env, input.execution_id.as_deref(), "run-task").await?;
+    let run = derive_run(env, &input.request, execution)?;
+    if env.lock.configured() {
+        // At most one live task per execution, whatever is replayed: the lock says which.
+        if let Some(task) = recorded_task(env, &run).await? {
+            return Ok(RunOutcome::Started(started(env, &input.request, task)));
+        }
+        // Capacity waits outlast no lease: renew before starting, and start nothing without it.
+        renew_lock(env, &run.scope, &run.execution.arn, None).await?;
+    }
+    let params = params(env, &run, input.request.event_id.as_deref(), attempt);
     let outcome = match env.ecs.run_task(&params).await {
         Ok(outcome) => outcome,
-        Err(err) => {
-            let message = format!("RunTask for {}: {err}", request.taskdef_arn);
-            if err.transient {
-                return Err(MigrationError::new(ErrorKind::AwsTransient, message));
-            }
-            if is_capacity_error(err.code.as_deref(), &err.message) {
-                return capacity_wait(attempt, message);
-            }
-            if err.is_access_denied() {
-                return Err(MigrationError::new(ErrorKind::RunTaskFailed, format!(
-                    "{message}; grant run-task's role ecs:RunTask, ecs:TagResource and iam:PassRole for this task definition"
-                )));
-            }
-            return Err(MigrationError::new(ErrorKind::RunTaskFailed, message));
-        }
+        Err(err) => return run_task_error(&run.taskdef_arn, attempt, err),
     };
     match outcome {
         RunTaskOutcome::Started { task_arn } => {
-            let log_stream =
-                LogStream::for_container(request.log.as_ref(), &request.container, &task_arn).ok();
-            tracing::info!(task_arn = %task_arn, started_by = %request.started_by, attempt, "migration task started");
-            // The lock records the task, so an execution taking over an expired lease stops it.
-            renew_lock(env, lock.as_ref(), Some(&task_arn)).await?;
-            Ok(RunOutcome::Started(StartedTask {
-                task_arn,
-                cluster: request.cluster,
-                run_at: env.clock.now(),
-                log_stream,
-            }))
+            tracing::info!(task_arn = %task_arn, started_by = %params.started_by, attempt, "migration task started");
+            if env.lock.configured() {
+                // The lock records the task, so an execution taking over an expired lease stops it.
+                renew_lock(env, &run.scope, &run.execution.arn, Some(&task_arn)).await?;
+            }
+            Ok(RunOutcome::Started(started(env, &input.request, task_arn)))
         }
         RunTaskOutcome::TokenInUse { task_arns } => {
-            tracing::warn!(?task_arns, event_id = ?request.event_id, "the client token is in use by another execution of this event: not starting a second task");
+            tracing::warn!(?task_arns, event_id = ?input.request.event_id, "the client token is in use by another execution of this event: not starting a second task");
             // This execution started nothing, so it may let go of the lock at once.
-            if let Some(LockState::Acquired(held)) = &lock {
+            if env.lock.configured() {
                 env.lock
-                    .release(&held.scope, &held.holder)
+                    .release(&run.scope, &run.execution.arn)
                     .await
                     .map_err(lock_failed)?;
             }
             Ok(RunOutcome::Duplicate(DuplicateRun {
                 task_arns,
-                event_id: request.event_id,
+                event_id: input.request.event_id,
             }))
         }
-        RunTaskOutcome::Refused(failures) if failures.is_empty() => Err(MigrationError::new(
-            ErrorKind::RunTaskFailed,
-            format!(
-                "RunTask for {} returned neither a task nor a failure",
-                request.taskdef_arn
-            ),
-        )),
-        RunTaskOutcome::Refused(failures) => {
-            let message = format!(
-                "RunTask for {} started no task: {}",
-                request.taskdef_arn,
-                describe_failures(&failures)
-            );
-            if failures
-                .iter()
-                .any(|f| is_capacity_error(Some(&f.reason), f.detail.as_deref().unwrap_or("")))
-            {
-                capacity_wait(attempt, message)
-            } else {
-                Err(MigrationError::new(ErrorKind::RunTaskFailed, message))
-            }
-        }
+        RunTaskOutcome::Refused(failures) => refused(&run.taskdef_arn, attempt, &failures),
     }
 }
 
-/// RunTask's parameters for `attempt`.
-fn params(env: &StepEnv<'_>, request: &MigrationRequest, attempt: u32) -> RunTaskParams {
+/// The task definition re-checked against the settings, and the identity of the execution.
+fn derive_run(
+    env: &StepEnv<'_>,
+    request: &MigrationRequest,
+    execution: VerifiedExecution,
+) -> Result<Run, MigrationError> {
+    let taskdef = parse_taskdef(&request.taskdef_arn, "$.request.taskdef_arn")?;
+    check_allowed(env.settings, &taskdef)?;
+    let Some(revision) = taskdef.revision else {
+        return Err(MigrationError::new(
+            ErrorKind::NotAllowed,
+            format!(
+                "run-task runs an exact task definition revision, not {:?}",
+                request.taskdef_arn
+            ),
+        ));
+    };
+    Ok(Run {
+        client_token: execution.client_token(&request.taskdef_arn),
+        scope: scope_of(env.settings, &taskdef.family),
+        taskdef_arn: request.taskdef_arn.clone(),
+        family: taskdef.family,
+        revision,
+        execution,
+    })
+}
+
+/// The task the lock records for this execution, when it is not STOPPED (a retry gets it back
+/// instead of starting another); refuses when this execution does not hold the lock, or its
+/// recorded task already STOPPED (its one migration ran).
+async fn recorded_task(env: &StepEnv<'_>, run: &Run) -> Result<Option<String>, MigrationError> {
+    let item = env.lock.get(&run.scope).await.map_err(lock_failed)?;
+    let Some(item) = item.filter(|item| item.holder == run.execution.arn) else {
+        return Err(MigrationError::new(ErrorKind::LockLost, format!(
+            "run-task starts a task only for the execution that holds the migration lock of scope {:?}, and {} does not",
+            run.scope, run.execution.arn
+        )));
+    };
+    let Some(task_arn) = item.task_arn else {
+        return Ok(None);
+    };
+    match describe(env, &env.settings.cluster, &task_arn).await? {
+        TaskLookup::Found(task) if task.last_status == LastStatus::Stopped => {
+            Err(MigrationError::new(ErrorKind::NotAllowed, format!(
+                "execution {} already ran its migration task {task_arn}, now STOPPED; run-task starts no second one",
+                run.execution.arn
+            )))
+        }
+        // Not stopped, or not shown yet (ECS is eventually consistent): the one task.
+        _ => Ok(Some(task_arn)),
+    }
+}
+
+fn started(env: &StepEnv<'_>, request: &MigrationRequest, task_arn: String) -> StartedTask {
     let settings = env.settings;
+    StartedTask {
+        log_stream: LogStream::for_container(request.log.as_ref(), &settings.container, &task_arn)
+            .ok(),
+        task_arn,
+        cluster: settings.cluster.clone(),
+        run_at: env.clock.now(),
+    }
+}
+
+fn run_task_error(
+    taskdef_arn: &str,
+    attempt: u32,
+    err: crate::ports::AwsError,
+) -> Result<RunOutcome, MigrationError> {
+    let message = format!("RunTask for {taskdef_arn}: {err}");
+    if err.transient {
+        return Err(MigrationError::new(ErrorKind::AwsTransient, message));
+    }
+    if is_capacity_error(err.code.as_deref(), &err.message) {
+        return capacity_wait(attempt, message);
+    }
+    if err.is_access_denied() {
+        return Err(MigrationError::new(ErrorKind::RunTaskFailed, format!(
+            "{message}; grant run-task's role ecs:RunTask, ecs:TagResource and iam:PassRole for this task definition"
+        )));
+    }
+    Err(MigrationError::new(ErrorKind::RunTaskFailed, message))
+}
+
+fn refused(
+    taskdef_arn: &str,
+    attempt: u32,
+    failures: &[RunTaskFailure],
+) -> Result<RunOutcome, MigrationError> {
+    if failures.is_empty() {
+        return Err(MigrationError::new(
+            ErrorKind::RunTaskFailed,
+            format!("RunTask for {taskdef_arn} returned neither a task nor a failure"),
+        ));
+    }
+    let message = format!(
+        "RunTask for {taskdef_arn} started no task: {}",
+        describe_failures(failures)
+    );
+    if failures
+        .iter()
+        .any(|f| is_capacity_error(Some(&f.reason), f.detail.as_deref().unwrap_or("")))
+    {
+        capacity_wait(attempt, message)
+    } else {
+        Err(MigrationError::new(ErrorKind::RunTaskFailed, message))
+    }
+}
+
+/// RunTask's parameters for `attempt`: the settings' command, container, cluster, network
+/// and placement; the verified execution's `startedBy` and client token.
+fn params(env: &StepEnv<'_>, run: &Run, event_id: Option<&str>, attempt: u32) -> RunTaskParams {
+    let settings = env.settings;
+    let started_by = run.execution.started_by();
     let mut tags = vec![
         (
             "ecs-migrate:task-definition".to_string(),
-            format!("{}:{}", request.family, request.revision),
+            format!("{}:{}", run.family, run.revision),
         ),
+        ("ecs-migrate:started-by".to_string(), started_by.clone()),
         (
-            "ecs-migrate:started-by".to_string(),
-            request.started_by.clone(),
+            "ecs-migrate:execution".to_string(),
+            tag_value(&run.execution.name),
         ),
     ];
-    if let Some(name) = &request.execution_name {
-        tags.push(("ecs-migrate:execution".to_string(), tag_value(name)));
-    }
-    if let Some(id) = &request.event_id {
+    if let Some(id) = event_id {
         tags.push(("ecs-migrate:event-id".to_string(), tag_value(id)));
     }
     RunTaskParams {
-        cluster: request.cluster.clone(),
-        task_definition: request.taskdef_arn.clone(),
-        container: request.container.clone(),
-        command: request.command.clone(),
+        cluster: settings.cluster.clone(),
+        task_definition: run.taskdef_arn.clone(),
+        container: settings.container.clone(),
+        command: settings.command.clone(),
         network: settings.network.clone(),
         placement: settings.placement.clone(),
         platform_version: settings.platform_version.clone(),
-        client_token: attempt_token(&request.client_token, attempt),
-        started_by: request.started_by.clone(),
+        client_token: attempt_token(&run.client_token, attempt),
+        started_by,
         tags,
     }
 }

@@ -11,18 +11,24 @@ use super::StepEnv;
 use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError, StateError};
 use crate::migration::event::parse_input;
+use crate::migration::execution::{describe_own, verify_running, VerifiedExecution};
 use crate::migration::lease::release_when_stopped;
 use crate::migration::tasks::{list, ours, started_by_for_execution, stop_all, stop_reason};
-use crate::migration::{MigrationRequest, RunOutcome, StopResult};
+use crate::migration::{RunOutcome, StopResult};
 
 /// The state data when the state machine calls stop-task.
 #[derive(Debug, Clone, Deserialize)]
 struct StopFromState {
-    request: MigrationRequest,
+    /// Required for the shape only: what stop-task acts on comes from the verified execution.
+    #[serde(rename = "request")]
+    _request: serde::de::IgnoredAny,
     #[serde(default)]
     task: Option<RunOutcome>,
     #[serde(default)]
     error: Option<StateError>,
+    /// The execution (`$$.Execution.Id`) whose tasks to stop, once confirmed RUNNING.
+    #[serde(default)]
+    execution_id: Option<String>,
 }
 
 /// The `detail` of a Step Functions "Execution Status Change" event.
@@ -31,14 +37,9 @@ struct ExecutionStatusChange {
     #[serde(rename = "executionArn")]
     execution_arn: String,
     status: String,
-    #[serde(default)]
-    name: Option<String>,
     /// When the execution ended, in milliseconds since the epoch.
     #[serde(default, rename = "stopDate")]
     stop_date: Option<i64>,
-    /// The execution's input, as a JSON string: it names the family, the default lock scope.
-    #[serde(default)]
-    input: Option<String>,
 }
 
 /// Stops the execution's task(s): the one RunTask returned, and any other carrying the
@@ -58,19 +59,15 @@ pub async fn stop_task(
             "stop-task takes the execution's state data ({{\"request\": ..., \"task\": ..., \"error\": ...}}) or a Step Functions Execution Status Change event: {e}"
         ))
     })?;
-    let execution = state
-        .request
-        .execution_name
-        .clone()
-        .unwrap_or_else(|| state.request.started_by.clone());
+    let execution = verify_running(env, state.execution_id.as_deref(), "stop-task").await?;
     let why = state
         .error
         .as_ref()
         .map_or("failed".to_string(), |e| format!("failed with {}", e.error));
-    let reason = stop_reason(&format!("ecs-migrate: execution {execution} {why}"));
+    let reason = stop_reason(&format!("ecs-migrate: execution {} {why}", execution.name));
     let started = state.task.as_ref().and_then(RunOutcome::started);
-    let cluster = started.map_or(state.request.cluster.clone(), |t| t.cluster.clone());
-    let started_by = &state.request.started_by;
+    let cluster = env.settings.cluster.clone();
+    let started_by = &execution.started_by();
 
     let mut to_stop = Vec::new();
     if let Some(task) = started {
@@ -101,9 +98,22 @@ async fn stop_for_status_change(
         ),
         )
     })?;
-    let name = change.name.as_deref().unwrap_or(&change.execution_arn);
-    let reason = stop_reason(&format!("ecs-migrate: execution {name} {}", change.status));
-    if !matches!(change.status.as_str(), "ABORTED" | "TIMED_OUT" | "FAILED") {
+    // The event's word is checked: only an execution of ours that really ended is cleaned up.
+    let execution = describe_own(env, &change.execution_arn, "stop-task").await?;
+    if execution.status != change.status {
+        return Err(MigrationError::new(ErrorKind::NotAllowed, format!(
+            "the status-change event says execution {} is {}, but Step Functions says {}: stop-task stops and releases nothing on its word",
+            change.execution_arn, change.status, execution.status
+        )));
+    }
+    let reason = stop_reason(&format!(
+        "ecs-migrate: execution {} {}",
+        execution.name, execution.status
+    ));
+    if !matches!(
+        execution.status.as_str(),
+        "ABORTED" | "TIMED_OUT" | "FAILED"
+    ) {
         // A running or succeeded execution's task is not ours to stop.
         return Ok(StopResult {
             stopped: Vec::new(),
@@ -118,7 +128,7 @@ async fn stop_for_status_change(
         .unwrap_or_else(|| env.clock.now());
     let tasks = list_settled(env, &cluster, &started_by, Some(stopped_at), return_by).await?;
     let stopped = stop_all(env, &cluster, tasks, reason).await?;
-    release_for_ended_execution(env, &change, &stopped.stopped, return_by).await;
+    release_for_ended_execution(env, &execution, &stopped.stopped, return_by).await;
     Ok(stopped)
 }
 
@@ -127,11 +137,12 @@ async fn stop_for_status_change(
 /// lease ends, when the next execution stops the task and takes over.
 async fn release_for_ended_execution(
     env: &StepEnv<'_>,
-    change: &ExecutionStatusChange,
+    execution: &VerifiedExecution,
     tasks: &[String],
     return_by: Option<DateTime<Utc>>,
 ) {
-    let family = change
+    // The scope from the execution's input as Step Functions keeps it, not the event's copy.
+    let family = execution
         .input
         .as_deref()
         .and_then(|text| serde_json::from_str::<Value>(text).ok())
@@ -141,22 +152,23 @@ async fn release_for_ended_execution(
         (Some(scope), _) => scope.clone(),
         (None, Some(family)) => family,
         (None, None) => {
-            tracing::warn!(execution = %change.execution_arn, "the event carries no readable input to find the lock scope in; its lock, if any, is left to its lease");
+            tracing::warn!(execution = %execution.arn, "the execution has no readable input to find the lock scope in; its lock, if any, is left to its lease");
             return;
         }
     };
     let until = later_by(env.clock.now(), env.settings.poll_max_wait);
     let until = return_by.map_or(until, |by| until.min(by));
-    match release_when_stopped(
-        env,
-        &scope,
-        &change.execution_arn,
-        &env.settings.cluster,
-        tasks,
-        until,
-    )
-    .await
-    {
+    let mut tasks = tasks.to_vec();
+    // The task the lock records must be STOPPED too.
+    if let Ok(Some(item)) = env.lock.get(&scope).await {
+        if let Some(arn) = item.task_arn.filter(|_| item.holder == execution.arn) {
+            if !tasks.contains(&arn) {
+                tasks.push(arn);
+            }
+        }
+    }
+    let cluster = &env.settings.cluster;
+    match release_when_stopped(env, &scope, &execution.arn, cluster, &tasks, until).await {
         Ok(released) => {
             tracing::info!(scope, released = released.released, note = %released.note, "the ended execution's lock")
         }

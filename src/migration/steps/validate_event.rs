@@ -8,11 +8,18 @@ use serde_json::Value;
 use super::StepEnv;
 use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError};
-use crate::migration::event::{parse_input, parse_taskdef, TaskDefRef};
-use crate::migration::hook_event::{arn_name, parse_hook_event, HookEvent};
+use crate::migration::event::{check_allowed, parse_input, parse_taskdef, TaskDefRef};
+use crate::migration::execution::{client_token, idempotency_key};
+use crate::migration::hook_event::{
+    arn_name, check_configured_service, parse_hook_event, HookEvent, HookType,
+};
+use crate::migration::settings::Settings;
 use crate::migration::{DeploymentRef, ExecutionContext, MigrationRequest};
+use crate::ports::deployments::ServiceDeployment;
 use crate::ports::deployments::{HOOK_FAILED, HOOK_TIMED_OUT};
+use crate::ports::ecs::{ContainerDefinition, TaskDefinition};
 use crate::ports::AwsError;
+use chrono::{DateTime, Utc};
 
 /// What the state machine passes: the execution input and `$$.Execution`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,23 +50,44 @@ pub async fn validate_event(
     };
     let taskdef = &taskdef;
 
-    if !settings.allowed_families.contains(&taskdef.family) {
-        return Err(MigrationError::new(ErrorKind::NotAllowed, format!(
-            "task definition family {:?} is not allowed here; allowed: {} (setting ALLOWED_FAMILIES)",
-            taskdef.family,
-            settings.allowed_families.join(", ")
-        )));
+    check_allowed(settings, taskdef)?;
+    let (definition, container) = describe_checked(env, taskdef).await?;
+    let started_at = input
+        .execution
+        .start_time
+        .unwrap_or_else(|| env.clock.now());
+    let deadline = later_by(started_at, settings.max_duration);
+    let (client_token, started_by) = identity(&input, &definition.arn, started_at);
+    if container.log.is_none() {
+        tracing::warn!(container = %container.name, "the migration container has no logConfiguration: failures will carry no log tail");
     }
-    check_same(
-        "account",
-        taskdef.account.as_deref(),
-        settings.account_id.as_deref(),
-    )?;
-    check_same(
-        "region",
-        taskdef.region.as_deref(),
-        settings.region.as_deref(),
-    )?;
+
+    Ok(MigrationRequest {
+        taskdef_arn: definition.arn.clone(),
+        family: definition.family.clone(),
+        revision: definition.revision,
+        cluster: settings.cluster.clone(),
+        container: container.name.clone(),
+        command: settings.command.clone(),
+        client_token,
+        started_by,
+        execution_name: input.execution.name.clone(),
+        execution_id: input.execution.id.clone(),
+        event_id,
+        started_at,
+        deadline,
+        log: container.log.clone(),
+        deployment,
+    })
+}
+
+/// The task definition as ECS resolves it, of the allowed family, with the migration container
+/// (and a network for awsvpc).
+async fn describe_checked(
+    env: &StepEnv<'_>,
+    taskdef: &TaskDefRef,
+) -> Result<(TaskDefinition, ContainerDefinition), MigrationError> {
+    let settings = env.settings;
     let Some(definition) = env
         .ecs
         .describe_task_definition(&taskdef.raw)
@@ -85,6 +113,7 @@ pub async fn validate_event(
         .containers
         .iter()
         .find(|c| c.name == settings.container)
+        .cloned()
     else {
         let names: Vec<&str> = definition
             .containers
@@ -107,26 +136,28 @@ pub async fn validate_event(
             definition.arn
         )));
     }
-    let started_at = input
-        .execution
-        .start_time
-        .unwrap_or_else(|| env.clock.now());
-    let deadline = later_by(started_at, settings.max_duration);
+    Ok((definition, container))
+}
+
+/// RunTask's client token and `startedBy` for this execution (redelivered events and retried
+/// invocations get the same token).
+fn identity(
+    input: &ValidateEventInput,
+    definition_arn: &str,
+    started_at: DateTime<Utc>,
+) -> (String, String) {
     // A redelivered event repeats its id, and a retried Lambda repeats the execution: either way
     // the token is the same, so ECS returns the first task instead of starting a second one.
     // A hook runs one migration whatever event or execution carries it: its key is the hook's.
-    let hook_key = deployment
-        .as_ref()
-        .map(|d| format!("hook\0{}\0{}", d.service_deployment_arn, d.hook_id));
-    let idempotency_key = hook_key
-        .as_deref()
-        .or(event_id.as_deref())
-        .or(input.execution.name.as_deref())
-        .or(input.execution.id.as_deref());
-    let client_token = match idempotency_key {
-        Some(key) => hex_digest(&["client-token", key, &definition.arn], 64),
+    let key = idempotency_key(
+        Some(&input.event),
+        input.execution.name.as_deref(),
+        input.execution.id.as_deref(),
+    );
+    let client_token = match key {
+        Some(key) => client_token(Some(&key), definition_arn),
         None => hex_digest(
-            &["client-token", &definition.arn, &started_at.to_rfc3339()],
+            &["client-token", definition_arn, &started_at.to_rfc3339()],
             64,
         ),
     };
@@ -139,27 +170,7 @@ pub async fn validate_event(
         Some(execution) => started_by_for_execution(execution),
         None => started_by_for_execution(&client_token),
     };
-    if container.log.is_none() {
-        tracing::warn!(container = %container.name, "the migration container has no logConfiguration: failures will carry no log tail");
-    }
-
-    Ok(MigrationRequest {
-        taskdef_arn: definition.arn.clone(),
-        family: definition.family.clone(),
-        revision: definition.revision,
-        cluster: settings.cluster.clone(),
-        container: container.name.clone(),
-        command: settings.command.clone(),
-        client_token,
-        started_by,
-        execution_name: input.execution.name.clone(),
-        execution_id: input.execution.id.clone(),
-        event_id,
-        started_at,
-        deadline,
-        log: container.log.clone(),
-        deployment,
-    })
+    (client_token, started_by)
 }
 
 /// From a hook event to the task definition its deployment rolls out: the service must be one
@@ -169,26 +180,7 @@ async fn resolve_hook(
     hook: &HookEvent,
 ) -> Result<(TaskDefRef, DeploymentRef), MigrationError> {
     let settings = env.settings;
-    let service = arn_name(&hook.service_arn);
-    if !settings
-        .deployment_services
-        .iter()
-        .any(|s| s == &hook.service_arn || s == service)
-    {
-        return Err(MigrationError::new(ErrorKind::NotAllowed, format!(
-            "service {service:?} is not one whose deployments run migrations here; allowed: [{}] (setting DEPLOYMENT_SERVICES)",
-            settings.deployment_services.join(", ")
-        )));
-    }
-    if arn_name(&hook.cluster_arn) != arn_name(&settings.cluster) {
-        return Err(MigrationError::new(
-            ErrorKind::NotAllowed,
-            format!(
-                "the hook's cluster {} is not {} (setting CLUSTER)",
-                hook.cluster_arn, settings.cluster
-            ),
-        ));
-    }
+    check_configured_service(settings, hook)?;
     let arn = &hook.service_deployment_arn;
     let Some(deployment) = env
         .deployments
@@ -203,6 +195,49 @@ async fn resolve_hook(
         ),
         ));
     };
+    check_deployment(settings, hook, &deployment)?;
+    check_hook_waits(settings, hook, &deployment)?;
+    let Some(revision_arn) = deployment.target_revision_arn.clone() else {
+        return Err(MigrationError::new(
+            ErrorKind::TaskDefinitionNotFound,
+            format!("service deployment {arn} names no target service revision"),
+        ));
+    };
+    let Some(revision) = env
+        .deployments
+        .describe_revision(&revision_arn)
+        .await
+        .map_err(|e| deployment_error("describe service revision", &revision_arn, e))?
+    else {
+        return Err(MigrationError::new(ErrorKind::TaskDefinitionNotFound, format!(
+            "service revision {revision_arn}, the target of service deployment {arn}, does not exist"
+        )));
+    };
+    let taskdef = parse_taskdef(
+        &revision.task_definition,
+        "the target revision's taskDefinition",
+    )?;
+    Ok((
+        taskdef,
+        DeploymentRef {
+            hook_type: hook.hook_type,
+            hook_id: hook.hook_id.clone(),
+            service_deployment_arn: arn.clone(),
+            service_arn: hook.service_arn.clone(),
+            lifecycle_stage: hook.lifecycle_stage.clone(),
+            target_revision_arn: revision_arn,
+            images: revision.images,
+        },
+    ))
+}
+
+/// The deployment is the event's service's, in this cluster, and still on its way.
+fn check_deployment(
+    settings: &Settings,
+    hook: &HookEvent,
+    deployment: &ServiceDeployment,
+) -> Result<(), MigrationError> {
+    let arn = &deployment.arn;
     if deployment
         .service_arn
         .as_deref()
@@ -242,13 +277,31 @@ async fn resolve_hook(
                 .unwrap_or_default()
         )));
     }
+    Ok(())
+}
+
+/// The event's hook is one this deployment was configured for: listed in the deployment, of
+/// target type PAUSE (for a pause hook event), at a stage in DEPLOYMENT_HOOK_STAGES that is the
+/// deployment's current one, and not answered or expired.
+fn check_hook_waits(
+    settings: &Settings,
+    hook: &HookEvent,
+    deployment: &ServiceDeployment,
+) -> Result<(), MigrationError> {
+    let arn = &deployment.arn;
+    let not_allowed = |why: String| {
+        Err(MigrationError::new(
+            ErrorKind::NotAllowed,
+            format!("hook {} of service deployment {arn}: {why}", hook.hook_id),
+        ))
+    };
+    let Some(state) = deployment.hook(&hook.hook_id) else {
+        return not_allowed("the deployment lists no such hook".into());
+    };
     // An answered or expired hook: the deployment went on (or back) without this migration.
     // SUCCEEDED passes: the execution that answered it holds the RunTask token, so this one
     // ends as a duplicate.
-    if let Some(state) = deployment
-        .hook(&hook.hook_id)
-        .filter(|h| h.status == HOOK_TIMED_OUT || h.status == HOOK_FAILED)
-    {
+    if state.status == HOOK_TIMED_OUT || state.status == HOOK_FAILED {
         return Err(MigrationError::new(
             ErrorKind::HookNotAwaiting,
             format!(
@@ -257,38 +310,28 @@ async fn resolve_hook(
             ),
         ));
     }
-    let Some(revision_arn) = deployment.target_revision_arn.clone() else {
-        return Err(MigrationError::new(
-            ErrorKind::TaskDefinitionNotFound,
-            format!("service deployment {arn} names no target service revision"),
+    if hook.hook_type != HookType::Pause {
+        return Ok(());
+    }
+    if state.target_type.as_deref().is_some_and(|t| t != "PAUSE") {
+        return not_allowed(format!(
+            "its target type is {}, not PAUSE",
+            state.target_type.as_deref().unwrap_or_default()
         ));
-    };
-    let Some(revision) = env
-        .deployments
-        .describe_revision(&revision_arn)
-        .await
-        .map_err(|e| deployment_error("describe service revision", &revision_arn, e))?
-    else {
-        return Err(MigrationError::new(ErrorKind::TaskDefinitionNotFound, format!(
-            "service revision {revision_arn}, the target of service deployment {arn}, does not exist"
-        )));
-    };
-    let taskdef = parse_taskdef(
-        &revision.task_definition,
-        "the target revision's taskDefinition",
-    )?;
-    Ok((
-        taskdef,
-        DeploymentRef {
-            hook_type: hook.hook_type,
-            hook_id: hook.hook_id.clone(),
-            service_deployment_arn: arn.clone(),
-            service_arn: hook.service_arn.clone(),
-            lifecycle_stage: hook.lifecycle_stage.clone(),
-            target_revision_arn: revision_arn,
-            images: revision.images,
-        },
-    ))
+    }
+    let stage = hook.lifecycle_stage.as_deref().unwrap_or_default();
+    if !settings.deployment_hook_stages.iter().any(|s| s == stage) {
+        return not_allowed(format!(
+            "stage {stage:?} is not one whose hooks run migrations here: [{}] (setting DEPLOYMENT_HOOK_STAGES)",
+            settings.deployment_hook_stages.join(", ")
+        ));
+    }
+    match deployment.lifecycle_stage.as_deref() {
+        Some(current) if current != stage => not_allowed(format!(
+            "the deployment is at stage {current}, not at the event's {stage}"
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn deployment_error(what: &str, arn: &str, err: AwsError) -> MigrationError {
@@ -307,19 +350,6 @@ fn deployment_error(what: &str, arn: &str, err: AwsError) -> MigrationError {
             ErrorKind::TaskDefinitionNotFound,
             format!("could not {what} {arn}: {err}"),
         )
-    }
-}
-
-fn check_same(
-    what: &str,
-    given: Option<&str>,
-    expected: Option<&str>,
-) -> Result<(), MigrationError> {
-    match (given, expected) {
-        (Some(given), Some(expected)) if given != expected => Err(MigrationError::new(ErrorKind::NotAllowed, format!(
-            "the task definition is in {what} {given}, but this deployment runs migrations in {what} {expected}"
-        ))),
-        _ => Ok(()),
     }
 }
 

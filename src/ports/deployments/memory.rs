@@ -198,6 +198,7 @@ mod tests {
             status: "IN_PROGRESS".into(),
             status_reason: None,
             target_revision_arn: None,
+            lifecycle_stage: None,
             hooks: vec![HookState {
                 hook_id: "h1".into(),
                 target_type: Some("PAUSE".into()),

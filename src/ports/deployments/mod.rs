@@ -67,6 +67,9 @@ pub struct ServiceDeployment {
     pub status: String,
     pub status_reason: Option<String>,
     pub target_revision_arn: Option<String>,
+    /// The lifecycle stage the deployment is at (ServiceDeployment `lifecycleStage`), when ECS
+    /// says.
+    pub lifecycle_stage: Option<String>,
     pub hooks: Vec<HookState>,
 }
 

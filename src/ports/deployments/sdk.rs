@@ -67,6 +67,7 @@ impl Deployments for SdkDeployments {
             target_revision_arn: d
                 .target_service_revision()
                 .and_then(|r| r.arn().map(str::to_string)),
+            lifecycle_stage: d.lifecycle_stage().map(|s| s.as_str().to_string()),
             hooks: d
                 .lifecycle_hook_details()
                 .iter()

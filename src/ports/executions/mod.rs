@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 
 use crate::ports::AwsError;
 
+mod memory;
 mod sdk;
 
+pub use memory::MemoryExecutions;
 pub use sdk::SdkExecutions;
 
 /// An execution as DescribeExecution reports it.
@@ -23,6 +25,8 @@ pub struct ExecutionView {
     pub input: Option<String>,
     pub error: Option<String>,
     pub cause: Option<String>,
+    /// The output (JSON text) of an execution that SUCCEEDED.
+    pub output: Option<String>,
 }
 
 /// What StartExecution answered.

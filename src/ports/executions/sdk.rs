@@ -68,6 +68,7 @@ impl Executions for SdkExecutions {
             input: out.input().map(str::to_string),
             error: out.error().map(str::to_string),
             cause: out.cause().map(str::to_string),
+            output: out.output().map(str::to_string),
         })
     }
 

