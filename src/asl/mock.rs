@@ -21,6 +21,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::invoker::{TaskCall, TaskFailure, TaskInvoker};
+use crate::common::sync::lock;
 
 /// A mock configuration that cannot be used; the message names what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -222,7 +223,7 @@ impl TaskInvoker for MockInvoker {
             )));
         };
         let n = {
-            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            let mut calls = lock(&self.calls);
             let n = calls.entry(call.state_name.clone()).or_insert(0);
             let current = *n;
             *n += 1;

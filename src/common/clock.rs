@@ -10,6 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
+use super::sync::lock;
+
 /// Where the engine and the steps read the time and wait.
 #[async_trait]
 pub trait Clock: Send + Sync {
@@ -118,9 +120,7 @@ impl VirtualClock {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding this lock cannot leave the state half-written.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.state)
     }
 }
 

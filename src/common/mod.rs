@@ -5,3 +5,4 @@ pub mod clock;
 pub mod digest;
 pub mod error;
 pub mod files;
+pub mod sync;

@@ -10,7 +10,7 @@
 //! `LocalTaskDefinition::to_task_definition`), and `Logs::tail` answers for it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,6 +25,7 @@ use super::process::{self, ProcessBackend};
 use super::task::{self, NewTask, TaskRecord};
 use super::taskdef::{LocalTaskDefinition, LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::common::clock::Clock;
+use crate::common::sync::lock;
 use crate::ports::ecs::{
     ClientTokens, Ecs, RunTaskOutcome, RunTaskParams, TaskDefinition, TaskLookup, TaskState,
 };
@@ -83,12 +84,6 @@ struct Tasks {
     /// RunTask's client tokens, answered as ECS answers them.
     tokens: ClientTokens,
     agents: Vec<JoinHandle<()>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Drop for Inner {

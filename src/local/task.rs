@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -23,6 +23,7 @@ use super::ecs::Runner;
 use super::events::{Emitter, LocalEvent, OutputStream};
 use super::process;
 use super::taskdef::LocalContainer;
+use crate::common::sync::lock;
 use crate::ports::ecs::{ContainerState, LastStatus, TaskState};
 
 /// Lines of each task's output kept for `Logs::tail` (the most a Cause asks for).
@@ -62,13 +63,6 @@ impl LogBuffer {
             }
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every critical section here leaves its data whole, so a poisoned lock is still usable.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// One task, shared by the runner (DescribeTasks, StopTask, Logs) and its agent.

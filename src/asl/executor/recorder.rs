@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::super::history::{EventDetails, EventType, HistoryEvent, Observer};
 use crate::common::clock::Clock;
+use crate::common::sync::lock;
 
 /// A thread of execution (the main path, a branch, an iteration) and its last event.
 pub(super) struct Thread {
@@ -74,7 +75,7 @@ impl<'e> Recorder<'e> {
     }
 
     fn lock(&self) -> MutexGuard<'_, Book> {
-        self.book.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.book)
     }
 
     /// Records an event; `details` is built only when someone will see it.

@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::progress::{Note, Progress, Summary};
+use crate::common::sync;
 use crate::local::LocalEvent;
 
 /// Output lines waiting for the terminal, at most.
@@ -49,11 +50,7 @@ struct Shared {
 }
 
 fn lock(shared: &Shared) -> MutexGuard<'_, Queue> {
-    // Every critical section leaves the queue whole, so a poisoned lock is still usable.
-    shared
-        .queue
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    sync::lock(&shared.queue)
 }
 
 /// The sending side; cheap to clone into observers.

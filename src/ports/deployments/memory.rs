@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::*;
 use crate::common::clock::Clock;
+use crate::common::sync::lock;
 use crate::ports::AwsError;
 
 /// An answer the double was given.
@@ -92,7 +93,7 @@ impl MemoryDeployments {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, MemoryState> {
         // A panic elsewhere while holding the lock leaves plain data behind: keep using it.
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = lock(&self.state);
         if let Some(clock) = &self.clock {
             state.expire_hooks(clock.now());
         }

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{execution_arn, ExecutionView, Executions, StartError, StartedExecution};
+use crate::common::sync::lock;
 use crate::ports::AwsError;
 
 /// The executions the double holds, by ARN.
@@ -68,11 +69,11 @@ impl MemoryExecutions {
 
     /// DescribeExecution calls answered so far.
     pub fn describe_calls(&self) -> u64 {
-        *self.describes.lock().unwrap_or_else(|e| e.into_inner())
+        *lock(&self.describes)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, ExecutionView>> {
-        self.executions.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.executions)
     }
 }
 
@@ -124,7 +125,7 @@ impl Executions for MemoryExecutions {
     }
 
     async fn describe(&self, execution_arn: &str) -> Result<ExecutionView, AwsError> {
-        *self.describes.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        *lock(&self.describes) += 1;
         if !is_execution_arn(execution_arn) {
             return Err(AwsError::permanent(
                 "states:DescribeExecution",

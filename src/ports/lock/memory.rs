@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{put_allowed, to_millis, Expected, LockError, LockItem, LockTable};
+use crate::common::sync::lock;
 
 /// A lock table in memory (one item per scope), shared by clones.
 #[derive(Clone, Default)]
@@ -27,7 +28,7 @@ impl MemoryLockTable {
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, LockItem>> {
         // A panic elsewhere while holding the mutex leaves plain data: keep using it.
-        self.items.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.items)
     }
 }
 
