@@ -44,6 +44,7 @@ pub mod graph;
 mod history;
 mod intrinsics;
 mod invoker;
+mod jsonata;
 mod mock;
 mod path;
 mod problem;
