@@ -42,14 +42,11 @@ impl Evaluator for JsonataCore {
 #[derive(Debug)]
 struct CoreExpr {
     ast: AstNode,
+    /// The variables the expression reads (`$name`, without the `$`): only these are bound.
     variables: Vec<String>,
 }
 
 impl Compiled for CoreExpr {
-    fn variables(&self) -> &[String] {
-        &self.variables
-    }
-
     fn evaluate(&self, b: &Bindings<'_>) -> Result<Evaluated, String> {
         let mut context = Context::new();
         for name in &self.variables {

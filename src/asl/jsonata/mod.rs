@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub(crate) use template::{is_expression, AtaTemplate};
+pub(crate) use template::{is_expression, AtaIo, AtaTemplate};
 
 /// A JSONata implementation: parses expressions once, evaluates them many times.
 pub(crate) trait Evaluator: Send + Sync {
@@ -24,8 +24,6 @@ pub(crate) trait Evaluator: Send + Sync {
 
 /// A parsed expression.
 pub(crate) trait Compiled: Send + Sync + fmt::Debug {
-    /// The variables the expression reads (`$name`, without the `$`): only these are bound.
-    fn variables(&self) -> &[String];
     /// Evaluates the expression with no context item (AWS gives none: the input is
     /// `$states.input`). The error is the library's message, with its JSONata code.
     fn evaluate(&self, bindings: &Bindings<'_>) -> Result<Evaluated, String>;
@@ -81,10 +79,6 @@ impl Expr {
             .compile(&source)
             .map(|compiled| Self { source, compiled })
             .map_err(|e| format!("INVALID_JSONATA_EXPRESSION: {e}"))
-    }
-
-    pub fn variables(&self) -> &[String] {
-        self.compiled.variables()
     }
 
     pub fn evaluate(&self, bindings: &Bindings<'_>) -> Result<Evaluated, String> {

@@ -59,21 +59,6 @@ impl AtaTemplate {
         }
     }
 
-    /// Every expression of the field, in document order.
-    pub fn expressions(&self) -> Vec<&Expr> {
-        fn walk<'a>(n: &'a Node, out: &mut Vec<&'a Expr>) {
-            match n {
-                Node::Static(_) => {}
-                Node::Object(fields) => fields.iter().for_each(|(_, n)| walk(n, out)),
-                Node::Array(items) => items.iter().for_each(|n| walk(n, out)),
-                Node::Expr(e) => out.push(e),
-            }
-        }
-        let mut out = Vec::new();
-        walk(&self.node, &mut out);
-        out
-    }
-
     /// The field's value; an expression anywhere that gives nothing or a function fails.
     pub fn eval(&self, b: &Bindings<'_>) -> Result<Value, QueryError> {
         eval_node(&self.node, &self.location, b)
@@ -143,5 +128,47 @@ fn eval_node(n: &Node, location: &str, b: &Bindings<'_>) -> Result<Value, QueryE
             .map(|(i, n)| eval_node(n, &format!("{location}[{i}]"), b))
             .collect::<Result<_, _>>()
             .map(Value::Array),
+    }
+}
+
+/// The `Output` and `Assign` of a JSONata state, Choice rule or catcher.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct AtaIo {
+    pub output: Option<AtaTemplate>,
+    /// The whole Assign object: its value is the variables, by name.
+    pub assign: Option<AtaTemplate>,
+}
+
+impl AtaIo {
+    /// Reads `Output` and `Assign` of `obj`; `prefix` locates them in the state
+    /// (`Choices[0]/`, `Catch[1]/`, or nothing for the state's own).
+    pub fn parse(
+        obj: &Map<String, Value>,
+        ptr: &Ptr,
+        prefix: &str,
+        problems: &mut Problems,
+    ) -> Self {
+        let assign = obj.get("Assign").and_then(|a| {
+            let p = ptr.key("Assign");
+            let Some(map) = a.as_object() else {
+                problems.add(&p, "Assign must be a JSON object");
+                return None;
+            };
+            for key in map.keys() {
+                if !crate::asl::template::valid_variable_name(key) {
+                    problems.add(
+                        &p.key(key),
+                        format!("\"{key}\" is not a valid variable name (a letter or _ followed by letters, digits or _)"),
+                    );
+                } else if key == "states" {
+                    problems.add(&p.key(key), "\"states\" is reserved: it names $states");
+                }
+            }
+            Some(AtaTemplate::parse(&format!("{prefix}Assign"), a, &p, problems))
+        });
+        let output = obj.get("Output").map(|o| {
+            AtaTemplate::parse(&format!("{prefix}Output"), o, &ptr.key("Output"), problems)
+        });
+        Self { output, assign }
     }
 }
