@@ -149,7 +149,7 @@ fn operator_field<'a>(
                 format!("unknown field \"{key}\" in a choice rule"),
             );
         } else if matches!(key.as_str(), "Condition" | "Output") {
-            problems.add(ptr, super::retry::other_language(false, key));
+            problems.add(ptr, super::jsonata::other_language(false, key));
         }
     }
     match found.as_slice() {
@@ -263,7 +263,7 @@ impl Rule {
         };
         for key in obj.keys() {
             if matches!(key.as_str(), "Variable" | "And" | "Or" | "Not") || lookup(key).is_some() {
-                problems.add(ptr, super::retry::other_language(true, key));
+                problems.add(ptr, super::jsonata::other_language(true, key));
             } else if !matches!(
                 key.as_str(),
                 "Condition" | "Next" | "Assign" | "Output" | "Comment"

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::definition::ResultPathSpec;
-use super::jsonata::AtaIo;
+use super::jsonata::{other_language, AtaIo};
 use super::problem::{Problems, Ptr};
 use super::random::RandomSource;
 use super::template::Assign;
@@ -396,15 +396,4 @@ mod tests {
             .next_delay(&[retrier(&["X"], 1, 0, 2.0)], "X", &SeededRandom::new(0))
             .is_none());
     }
-}
-
-/// AWS's refusal of a field of the other query language: "The QueryLanguage is set to
-/// 'JSONata', but field 'ResultPath' is only supported for the 'JSONPath' QueryLanguage".
-pub(crate) fn other_language(jsonata: bool, field: &str) -> String {
-    let (is, other) = if jsonata {
-        ("JSONata", "JSONPath")
-    } else {
-        ("JSONPath", "JSONata")
-    };
-    format!("The QueryLanguage is set to '{is}', but field '{field}' is only supported for the '{other}' QueryLanguage")
 }

@@ -13,9 +13,9 @@ use super::model::{
 use super::state_type::{StateType, COMMON_FIELDS, JSONATA_FIELDS, JSONPATH_FIELDS};
 use super::MAX_SECONDS;
 use crate::asl::choice::ChoiceRule;
+use crate::asl::jsonata::other_language;
 use crate::asl::jsonata::{is_expression, AtaIo};
 use crate::asl::problem::{Problems, Ptr};
-use crate::asl::retry::other_language;
 use crate::asl::template::Assign;
 use crate::asl::value::parse_timestamp;
 

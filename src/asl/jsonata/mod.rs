@@ -151,6 +151,17 @@ impl QueryError {
     }
 }
 
+/// AWS's refusal of a field of the other query language: "The QueryLanguage is set to
+/// 'JSONata', but field 'ResultPath' is only supported for the 'JSONPath' QueryLanguage".
+pub(crate) fn other_language(jsonata: bool, field: &str) -> String {
+    let (is, other) = if jsonata {
+        ("JSONata", "JSONPath")
+    } else {
+        ("JSONPath", "JSONata")
+    };
+    format!("The QueryLanguage is set to '{is}', but field '{field}' is only supported for the '{other}' QueryLanguage")
+}
+
 /// JSONata's `$type` names.
 fn type_name(v: &Value) -> &'static str {
     match v {
