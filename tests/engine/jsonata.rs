@@ -605,3 +605,39 @@ async fn mixed_machine_shares_variables() {
         json!({"count": 42, "label": "X", "seen": 41})
     );
 }
+
+// `asl graph` labels a JSONata Choice's edges with the Conditions.
+#[test]
+fn graph_labels_conditions() {
+    let def = definition(ata(json!({
+        "S": {"Type": "Choice", "Choices": [{"Condition": "{% $states.input.n > 1 %}", "Next": "A"}], "Default": "A"},
+        "A": {"Type": "Succeed"}
+    })));
+    let graph = ecs_migrate::asl::graph::mermaid(&def);
+    assert!(graph.contains("-->|\"$states.input.n > 1\"|"), "{graph}");
+}
+
+// The mock configuration answers a JSONata Task as a JSONPath one; a mocked error reaches a
+// JSONata catcher's $states.errorOutput, a mocked result $states.result.
+#[tokio::test]
+async fn mock_config_drives_jsonata_tasks() {
+    let config = json!({
+        "StateMachines": {"M": {"TestCases": {"Fail": {"S": "Err"}, "Ok": {"S": "Res"}}}},
+        "MockedResponses": {
+            "Err": {"0": {"Throw": {"Error": "Mocked.Error", "Cause": "mocked"}}},
+            "Res": {"0": {"Return": {"v": 3}}}
+        }
+    });
+    let def = ata(json!({
+        "S": {"Type": "Task", "Resource": LAMBDA, "Arguments": {}, "Output": "{% $states.result.v * 2 %}",
+            "Catch": [{"ErrorEquals": ["Mocked.Error"], "Output": "{% $states.errorOutput.Cause %}", "Next": "H"}], "End": true},
+        "H": {"Type": "Succeed"}
+    }));
+    let failing = ecs_migrate::asl::MockInvoker::from_config(&config, "M", "Fail").unwrap();
+    assert_eq!(
+        output(&run_with(def.clone(), json!({}), failing).await),
+        json!("mocked")
+    );
+    let ok = ecs_migrate::asl::MockInvoker::from_config(&config, "M", "Ok").unwrap();
+    assert_eq!(output(&run_with(def, json!({}), ok).await), json!(6));
+}

@@ -153,6 +153,12 @@ impl Walk {
         match kind {
             "Variable" => {
                 let name = body.as_str().unwrap_or_default();
+                // "You cannot use $ or $$ at the top level" (transforming-data.html).
+                if name.is_empty() && top {
+                    return Err(
+                        "UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$' at the top level is not supported.".into(),
+                    );
+                }
                 if !name.is_empty() && !self.variables.iter().any(|n| n == name) {
                     self.variables.push(name.to_string());
                 }

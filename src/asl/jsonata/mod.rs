@@ -251,6 +251,7 @@ mod tests {
         for (source, message) in [
             ("$states.input.a ?? 1", "INVALID_JSONATA_EXPRESSION: S0211: The symbol ? cannot be used as a unary operator"),
             ("$states.input.a ?: 1", "INVALID_JSONATA_EXPRESSION: S0211: The symbol : cannot be used as a unary operator"),
+            ("$.a", "INVALID_JSONATA_EXPRESSION: UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$' at the top level is not supported."),
             ("$$.a", "INVALID_JSONATA_EXPRESSION: UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$$' is not supported."),
             ("phone", "INVALID_JSONATA_EXPRESSION: UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not supported."),
             ("{'a': phone}", "INVALID_JSONATA_EXPRESSION: UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not supported."),
