@@ -15,10 +15,12 @@ const MAX_SECONDS: i64 = 99_999_999;
 impl<'s> Scope<'s> {
     /// `$states`: the state's input, its context object, and `result` or `errorOutput`
     /// where the field may read them.
-    fn states(&self, context: &dyn Fn() -> Value) -> Value {
+    fn states(&self, context: Option<&dyn Fn() -> Value>) -> Value {
         let mut m = Map::with_capacity(4);
         m.insert("input".into(), self.input.clone());
-        m.insert("context".into(), context());
+        if let Some(context) = context {
+            m.insert("context".into(), context());
+        }
         if let Some(r) = self.result {
             m.insert("result".into(), r.clone());
         }
@@ -34,11 +36,10 @@ impl<'s> Scope<'s> {
         context: &dyn Fn() -> Value,
         f: impl FnOnce(&Bindings<'_>) -> Result<R, QueryError>,
     ) -> Result<R, Failure> {
-        let variables = |name: &str| match name {
-            "states" => Some(self.states(context)),
-            _ => self.vars.get(name).cloned(),
-        };
+        let states = |with_context: bool| self.states(with_context.then_some(context));
+        let variables = |name: &str| self.vars.get(name).cloned();
         f(&Bindings {
+            states: &states,
             variables: &variables,
             seed: self.run.ex.random.next_u64(),
         })

@@ -14,7 +14,7 @@ use jsonata_core::ast::AstNode;
 use jsonata_core::evaluator::{Context, Evaluator as Engine, EvaluatorError, EvaluatorOptions};
 use jsonata_core::parser;
 use jsonata_core::value::JValue;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::functions::{self, Draw};
 use super::{Bindings, Compiled, Evaluated, Evaluator};
@@ -35,6 +35,7 @@ impl Evaluator for JsonataCore {
         Ok(Arc::new(CoreExpr {
             ast,
             variables: walk.variables,
+            context: walk.context,
         }))
     }
 }
@@ -44,13 +45,19 @@ struct CoreExpr {
     ast: AstNode,
     /// The variables the expression reads (`$name`, without the `$`): only these are bound.
     variables: Vec<String>,
+    /// Whether it may read `$states.context`.
+    context: bool,
 }
 
 impl Compiled for CoreExpr {
     fn evaluate(&self, b: &Bindings<'_>) -> Result<Evaluated, String> {
         let mut context = Context::new();
         for name in &self.variables {
-            if let Some(v) = (b.variables)(name) {
+            let value = match name.as_str() {
+                "states" => Some((b.states)(self.context)),
+                _ => (b.variables)(name),
+            };
+            if let Some(v) = value {
                 context.bind(name.clone(), JValue::from(v));
             }
         }
@@ -130,9 +137,17 @@ fn number(n: f64) -> Value {
 #[derive(Default)]
 struct Walk {
     variables: Vec<String>,
+    /// Whether `$states` is read other than as `$states.input`, `.result` or `.errorOutput`.
+    context: bool,
 }
 
 impl Walk {
+    fn variable(&mut self, name: &str) {
+        if !name.is_empty() && !self.variables.iter().any(|n| n == name) {
+            self.variables.push(name.to_string());
+        }
+    }
+
     /// `top`: whether a field name here would be read from the context item, which AWS's
     /// expressions do not have ("Reference to 'x' at the top level is not supported").
     fn node(&mut self, v: &Value, top: bool) -> Result<(), String> {
@@ -159,9 +174,10 @@ impl Walk {
                         "UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$' at the top level is not supported.".into(),
                     );
                 }
-                if !name.is_empty() && !self.variables.iter().any(|n| n == name) {
-                    self.variables.push(name.to_string());
+                if name == "states" {
+                    self.context = true;
                 }
+                self.variable(name);
                 Ok(())
             }
             "ParentVariable" => Err(
@@ -183,8 +199,24 @@ impl Walk {
             }
             "Path" => {
                 let steps = body.get("steps").and_then(Value::as_array);
+                // `$states.input...`, `.result...`, `.errorOutput...` read no context.
+                let mut plain = false;
+                if let Some([first, second, ..]) = steps.map(Vec::as_slice) {
+                    let states = first.get("node") == Some(&json!({"Variable": "states"}))
+                        && first.as_object().is_some_and(|m| {
+                            m.iter().all(|(k, v)| {
+                                k == "node" || v.is_null() || v == &json!([]) || v == &json!(false)
+                            })
+                        });
+                    let field = second.pointer("/node/Name").and_then(Value::as_str);
+                    if states && matches!(field, Some("input" | "result" | "errorOutput")) {
+                        plain = true;
+                        self.variable("states");
+                    }
+                }
                 for (i, step) in steps.into_iter().flatten().enumerate() {
                     match step.get("node") {
+                        Some(_) if plain && i == 0 => {}
                         Some(n) => self.node(n, top && i == 0)?,
                         None => self.node(step, false)?,
                     }

@@ -29,8 +29,11 @@ pub(crate) trait Compiled: Send + Sync + fmt::Debug {
     fn evaluate(&self, bindings: &Bindings<'_>) -> Result<Evaluated, String>;
 }
 
-/// What an expression reads: its variables, and the seed for `$random()` and `$uuid()`.
+/// What an expression reads: `$states` (built with `context` only for an expression that
+/// reads `$states.context`, the costly part), the workflow variables, and the seed for
+/// `$random()` and `$uuid()`.
 pub(crate) struct Bindings<'a> {
+    pub states: &'a dyn Fn(bool) -> Value,
     pub variables: &'a dyn Fn(&str) -> Option<Value>,
     pub seed: u64,
 }
@@ -195,11 +198,18 @@ mod tests {
 
     fn eval(source: &str) -> Result<Evaluated, String> {
         let vars = |name: &str| match name {
-            "states" => Some(json!({"input": {"n": 2, "s": "x", "list": [1, 2, 3]}})),
             "v" => Some(json!({"a": null})),
             _ => None,
         };
+        let states = |context: bool| {
+            let mut s = json!({"input": {"n": 2, "s": "x", "list": [1, 2, 3]}});
+            if context {
+                s["context"] = json!({"State": {"Name": "S"}});
+            }
+            s
+        };
         Expr::parse(source)?.evaluate(&Bindings {
+            states: &states,
             variables: &vars,
             seed: 1,
         })
