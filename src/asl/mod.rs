@@ -4,7 +4,9 @@
 //! migration's steps in `crate::machine`) live outside it.
 //!
 //! It follows the Amazon States Language specification and the Step Functions developer
-//! guide for the JSONPath query language (JSONata definitions are rejected). The interface
+//! guide for both query languages, JSONPath and JSONata (per machine or per state; JSONata
+//! comes from a library behind the engine's own trait, see `jsonata` and docs/jsonata.md;
+//! a JSONata field that fails raises `States.QueryEvaluationError`). The interface
 //! has no AWS types: tasks run through a [`TaskInvoker`], time comes from a
 //! [`crate::clock::Clock`].
 //!
