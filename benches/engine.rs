@@ -7,6 +7,9 @@
 //!
 //! `cargo bench --bench engine -- 100000 --map [--without-history]`: a Map state over N items
 //! (a Pass state per iteration), which measures the Map bookkeeping per iteration.
+//!
+//! `cargo bench --bench engine -- 5000 --jsonata [--without-history]`: the same loop written
+//! in JSONata (`Output` adds one, `Condition` compares), against the JSONPath loop's figure.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,8 +24,11 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(5000);
     let map = std::env::args().any(|a| a == "--map");
+    let jsonata = std::env::args().any(|a| a == "--jsonata");
     let source = if map {
         map_definition()
+    } else if jsonata {
+        jsonata_loop_definition(n)
     } else {
         loop_definition(n)
     };
@@ -87,7 +93,12 @@ fn main() {
     println!(
         "{}",
         json!({
-            "engine": if keep_history { "ecs-migrate" } else { "ecs-migrate (no history)" },
+            "engine": match (jsonata, keep_history) {
+                (false, true) => "ecs-migrate",
+                (false, false) => "ecs-migrate (no history)",
+                (true, true) => "ecs-migrate jsonata",
+                (true, false) => "ecs-migrate jsonata (no history)",
+            },
             "n": n,
             "status": result.status.as_str(),
             "output": result.output,
@@ -151,6 +162,22 @@ fn loop_definition(n: u64) -> serde_json::Value {
             "Increment": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "Done?"},
             "Done?": {"Type": "Choice",
                       "Choices": [{"Variable": "$.i", "NumericLessThan": n, "Next": "Increment"}],
+                      "Default": "Finish"},
+            "Finish": {"Type": "Succeed"}
+        }
+    })
+}
+
+/// The loop of [`loop_definition`] in JSONata: the same states, transitions and output.
+fn jsonata_loop_definition(n: u64) -> serde_json::Value {
+    json!({
+        "Comment": "Benchmark loop in JSONata: Pass (Output adds one) -> Choice, n times",
+        "QueryLanguage": "JSONata",
+        "StartAt": "Increment",
+        "States": {
+            "Increment": {"Type": "Pass", "Output": {"i": "{% $states.input.i + 1 %}"}, "Next": "Done?"},
+            "Done?": {"Type": "Choice",
+                      "Choices": [{"Condition": format!("{{% $states.input.i < {n} %}}"), "Next": "Increment"}],
                       "Default": "Finish"},
             "Finish": {"Type": "Succeed"}
         }

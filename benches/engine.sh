@@ -3,7 +3,8 @@
 #   - this crate's ASL engine (benches/engine.rs, built with the bench profile),
 #   - moto's Step Functions interpreter (PyPI moto, execute_state_machine),
 #   - the npm package aws-local-stepfunctions,
-# all running the same loop (Pass with States.MathAdd -> Choice, N times).
+# all running the same loop (Pass with States.MathAdd -> Choice, N times); the engine also
+# runs that loop written in JSONata (Output and Condition expressions), beside its JSONPath figure.
 #
 # Usage: benches/engine.sh [N]          (default N=5000, i.e. 10001 transitions)
 # The peers are installed under .tools/bench/ (gitignored). The Rust build uses
@@ -52,6 +53,8 @@ measure() {
 
 measure ecs-migrate "$ENGINE_BIN" "$N"
 measure ecs-migrate-no-history "$ENGINE_BIN" "$N" --without-history
+measure ecs-migrate-jsonata "$ENGINE_BIN" "$N" --jsonata
+measure ecs-migrate-jsonata-no-history "$ENGINE_BIN" "$N" --jsonata --without-history
 measure moto "$TOOLS/venv/bin/python" "$ROOT/benches/engine_moto.py" "$N"
 measure aws-local-stepfunctions node "$TOOLS/node/engine_als.mjs" "$N"
 
@@ -59,7 +62,7 @@ python3 - "$OUT" <<'EOF'
 import json, os, sys
 out = sys.argv[1]
 rows = []
-for name in ["ecs-migrate", "ecs-migrate-no-history", "moto", "aws-local-stepfunctions"]:
+for name in ["ecs-migrate", "ecs-migrate-no-history", "ecs-migrate-jsonata", "ecs-migrate-jsonata-no-history", "moto", "aws-local-stepfunctions"]:
     r = json.load(open(os.path.join(out, name + ".json")))
     r["rss_mib"] = int(open(os.path.join(out, name + ".rss")).read().strip()) / 1024
     rows.append(r)

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
+use super::jsonata::{AtaIo, AtaTemplate};
 use super::path::{compact, Path};
 use super::problem::{Problems, Ptr};
 use super::template::{Assign, Env};
@@ -16,10 +17,14 @@ pub(crate) struct ChoiceRule {
     pub rule: Rule,
     pub next: String,
     pub assign: Option<Assign>,
+    /// A JSONata rule's Output and Assign.
+    pub ata: AtaIo,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Rule {
+    /// A JSONata rule's `Condition`, which must give a boolean.
+    Condition(AtaTemplate),
     And(Vec<Rule>),
     Or(Vec<Rule>),
     Not(Box<Rule>),
@@ -143,11 +148,8 @@ fn operator_field<'a>(
                 &ptr.key(key),
                 format!("unknown field \"{key}\" in a choice rule"),
             );
-        } else if key == "Condition" {
-            problems.add(
-                &ptr.key(key),
-                "Condition is JSONata; this engine runs JSONPath definitions",
-            );
+        } else if matches!(key.as_str(), "Condition" | "Output") {
+            problems.add(ptr, super::jsonata::other_language(false, key));
         }
     }
     match found.as_slice() {
@@ -200,8 +202,18 @@ fn literal_operand(
 }
 
 impl ChoiceRule {
-    pub fn parse(v: &Value, ptr: &Ptr, states: &[String], problems: &mut Problems) -> Option<Self> {
-        let rule = Rule::parse(v, ptr, true, problems)?;
+    pub fn parse(
+        v: &Value,
+        ptr: &Ptr,
+        states: &[String],
+        jsonata: bool,
+        problems: &mut Problems,
+    ) -> Option<Self> {
+        let rule = if jsonata {
+            Rule::parse_condition(v, ptr, problems)?
+        } else {
+            Rule::parse(v, ptr, true, problems)?
+        };
         let obj = v.as_object()?;
         let next = match obj.get("Next") {
             Some(Value::String(n)) => {
@@ -219,14 +231,69 @@ impl ChoiceRule {
                 return None;
             }
         };
+        if jsonata {
+            let index = ptr.as_str().rsplit('/').next().unwrap_or_default();
+            let ata = AtaIo::parse(obj, ptr, &format!("Choices[{index}]/"), problems);
+            return Some(Self {
+                rule,
+                next,
+                assign: None,
+                ata,
+            });
+        }
         let assign = obj
             .get("Assign")
             .and_then(|a| Assign::parse(a, &ptr.key("Assign"), problems));
-        Some(Self { rule, next, assign })
+        Some(Self {
+            rule,
+            next,
+            assign,
+            ata: AtaIo::default(),
+        })
     }
 }
 
 impl Rule {
+    /// A JSONata rule: `Condition` (an expression or a literal boolean), `Next`, and its
+    /// own Output and Assign; the JSONPath operators are refused.
+    fn parse_condition(v: &Value, ptr: &Ptr, problems: &mut Problems) -> Option<Self> {
+        let Some(obj) = v.as_object() else {
+            problems.add(ptr, "a choice rule must be a JSON object");
+            return None;
+        };
+        for key in obj.keys() {
+            if matches!(key.as_str(), "Variable" | "And" | "Or" | "Not") || lookup(key).is_some() {
+                problems.add(ptr, super::jsonata::other_language(true, key));
+            } else if !matches!(
+                key.as_str(),
+                "Condition" | "Next" | "Assign" | "Output" | "Comment"
+            ) {
+                problems.add(
+                    &ptr.key(key),
+                    format!("unknown field \"{key}\" in a choice rule"),
+                );
+            }
+        }
+        let index = ptr.as_str().rsplit('/').next().unwrap_or_default();
+        let location = format!("Choices[{index}]/Condition");
+        match obj.get("Condition") {
+            Some(c @ (Value::String(_) | Value::Bool(_))) => Some(Rule::Condition(
+                AtaTemplate::parse(&location, c, &ptr.key("Condition"), problems),
+            )),
+            Some(_) => {
+                problems.add(
+                    &ptr.key("Condition"),
+                    "Condition must be a JSONata expression string or a boolean",
+                );
+                None
+            }
+            None => {
+                problems.add(ptr, "a JSONata choice rule needs a Condition");
+                None
+            }
+        }
+    }
+
     fn parse(v: &Value, ptr: &Ptr, top: bool, problems: &mut Problems) -> Option<Self> {
         let Some(obj) = v.as_object() else {
             problems.add(ptr, "a choice rule must be a JSON object");
@@ -352,6 +419,8 @@ impl Rule {
     /// `...Path` operand is an error, which the engine raises as `States.Runtime`.
     pub fn eval(&self, env: &Env<'_>) -> Result<bool, String> {
         match self {
+            // The executor evaluates a Condition itself (it needs the JSONata bindings).
+            Rule::Condition(_) => Err("a JSONata Condition outside a JSONata state".into()),
             Rule::And(rules) => {
                 for r in rules {
                     if !r.eval(env)? {
@@ -500,6 +569,11 @@ pub(crate) fn string_matches(s: &str, pattern: &str) -> bool {
 /// A one-line description of a rule (for graphs and messages).
 pub(crate) fn describe(rule: &Rule) -> String {
     match rule {
+        Rule::Condition(t) => match (t.expression(), t.literal()) {
+            (Some(e), _) => e.source.clone(),
+            (None, Some(v)) => compact(v),
+            (None, None) => String::new(),
+        },
         Rule::And(r) => r.iter().map(describe).collect::<Vec<_>>().join(" and "),
         Rule::Or(r) => r.iter().map(describe).collect::<Vec<_>>().join(" or "),
         Rule::Not(r) => format!("not ({})", describe(r)),

@@ -77,6 +77,7 @@ event_types!(
     ActivitySucceeded,
     ActivityFailed,
     ActivityTimedOut,
+    EvaluationFailed,
 );
 
 impl fmt::Display for EventType {

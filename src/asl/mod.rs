@@ -4,7 +4,9 @@
 //! migration's steps in `crate::statemachine`) live outside it.
 //!
 //! It follows the Amazon States Language specification and the Step Functions developer
-//! guide for the JSONPath query language (JSONata definitions are rejected). The interface
+//! guide for both query languages, JSONPath and JSONata (per machine or per state; JSONata
+//! comes from a library behind the engine's own trait, see `jsonata` and docs/jsonata.md;
+//! a JSONata field that fails raises `States.QueryEvaluationError`). The interface
 //! has no AWS types: tasks run through a [`TaskInvoker`], time comes from a
 //! [`crate::common::clock::Clock`].
 //!
@@ -44,6 +46,7 @@ pub mod graph;
 mod history;
 mod intrinsics;
 mod invoker;
+mod jsonata;
 mod mock;
 mod path;
 mod problem;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::definition::ResultPathSpec;
+use super::jsonata::{other_language, AtaIo};
 use super::problem::{Problems, Ptr};
 use super::random::RandomSource;
 use super::template::Assign;
@@ -58,6 +59,8 @@ pub(crate) struct Catcher {
     pub next: String,
     pub result_path: ResultPathSpec,
     pub assign: Option<Assign>,
+    /// A JSONata catcher's Output and Assign.
+    pub ata: AtaIo,
 }
 
 /// True if an `ErrorEquals` list matches the error name. `States.ALL` matches everything
@@ -251,6 +254,7 @@ pub(crate) fn parse_catch(
     v: &Value,
     ptr: &Ptr,
     states: &[String],
+    jsonata: bool,
     problems: &mut Problems,
 ) -> Vec<Catcher> {
     let Some(list) = v.as_array() else {
@@ -271,11 +275,10 @@ pub(crate) fn parse_catch(
             ) {
                 problems.add(&p.key(key), format!("unknown field \"{key}\" in a catcher"));
             }
-            if key == "Output" {
-                problems.add(
-                    &p.key(key),
-                    "Output is JSONata; this engine runs JSONPath definitions",
-                );
+            match (key.as_str(), jsonata) {
+                ("Output", false) => problems.add(&p, other_language(false, key)),
+                ("ResultPath", true) => problems.add(&p, other_language(true, key)),
+                _ => {}
             }
         }
         let errors = parse_error_equals(obj, &p, problems);
@@ -303,10 +306,19 @@ pub(crate) fn parse_catch(
         };
         let result_path =
             ResultPathSpec::parse(obj.get("ResultPath"), &p.key("ResultPath"), problems);
-        let assign = obj
-            .get("Assign")
-            .and_then(|a| Assign::parse(a, &p.key("Assign"), problems));
+        let (assign, ata) = if jsonata {
+            (
+                None,
+                AtaIo::parse(obj, &p, &format!("Catch[{i}]/"), problems),
+            )
+        } else {
+            let assign = obj
+                .get("Assign")
+                .and_then(|a| Assign::parse(a, &p.key("Assign"), problems));
+            (assign, AtaIo::default())
+        };
         out.push(Catcher {
+            ata,
             errors,
             next,
             result_path,

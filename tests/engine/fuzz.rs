@@ -1,6 +1,6 @@
 //! Fuzz target of the engine: random definitions (Pass, Task, Choice, Wait, Succeed, Fail,
 //! Parallel, Map, with paths, payload templates, intrinsic functions, ResultPath, Retry and
-//! Catch) run on random inputs (nesting and large strings included). No case may panic, and
+//! Catch, and JSONata Pass and Choice states among them) run on random inputs (nesting and large strings included). No case may panic, and
 //! every run must end in a well-formed execution.
 //!
 //! Budget: `ASL_FUZZ_CASES` cases (default 2000) or `ASL_FUZZ_SECONDS` of wall time (default
@@ -352,8 +352,78 @@ fn fail() -> impl Strategy<Value = Value> {
 }
 
 /// A state that does not nest machines; `@k` strings are transition targets.
+/// A JSONata expression: reads of `$states`, variables, AWS's functions, arithmetic that can
+/// fail, values that grow, and now and then one that does not parse.
+fn jsonata_expression() -> impl Strategy<Value = String> {
+    let part = prop::sample::select(vec![
+        "$states.input",
+        "$states.input.a",
+        "$states.input.b[0]",
+        "$states.input.items",
+        "$states.context.State.Name",
+        "$x",
+        "$count($states.input.items)",
+        "$string($states.input)",
+        "$states.input.a + 1",
+        "$random()",
+        "$random(7)",
+        "$range(0, 3, 1)",
+        "$partition($states.input.items, 2)",
+        "$hash($string($states.input), 'SHA-256')",
+        "$uuid()",
+        "$parse('[1, {\"k\": 2}]')",
+        "$sum($states.input.items)",
+        "$keys($states.input)",
+        "1 / 0",
+        "{'k': $states.input, 'j': $states.input}",
+        "[$states.input, $x]",
+        "$states.input.a = 1",
+        "$states.errorOutput",
+        "$states.result",
+        "function($v) { $v }",
+        "$eval('1')",
+        "$states.input.(",
+    ]);
+    (
+        part.clone(),
+        prop::option::of((
+            prop::sample::select(vec![" & ", " = ", " ? 1 : ", " + "]),
+            part,
+        )),
+    )
+        .prop_map(|(a, rest)| match rest {
+            Some((op, b)) => format!("{a}{op}{b}"),
+            None => a.to_string(),
+        })
+}
+
+/// A JSONata Pass (Output and Assign templates) or Choice (Conditions), in a machine that is
+/// otherwise JSONPath: the states share the variables.
+fn jsonata_state() -> BoxedStrategy<Value> {
+    let expr = || jsonata_expression().prop_map(|e| json!(format!("{{% {e} %}}")));
+    prop_oneof![
+        2 => (prop::option::of(expr()), prop::option::of(expr()), literal()).prop_map(|(output, assign, lit)| {
+            let mut p = json!({"Type": "Pass", "QueryLanguage": "JSONata"});
+            if let Some(o) = output {
+                p["Output"] = json!({"v": o, "lit": lit, "list": [1, "{% $states.input %}"]});
+            }
+            if let Some(a) = assign {
+                p["Assign"] = json!({"x": a});
+            }
+            p
+        }),
+        1 => (expr(), target(), target()).prop_map(|(condition, next, default)| {
+            json!({"Type": "Choice", "QueryLanguage": "JSONata",
+                   "Choices": [{"Condition": condition, "Next": next, "Output": "{% $states.input %}"}],
+                   "Default": default})
+        }),
+    ]
+    .boxed()
+}
+
 fn flat_state() -> BoxedStrategy<Value> {
     prop_oneof![
+        2 => jsonata_state(),
         3 => (prop::option::of(template()), prop::option::of(literal()))
             .prop_map(|(parameters, result)| {
                 let mut p = json!({"Type": "Pass"});

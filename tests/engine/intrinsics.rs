@@ -220,6 +220,25 @@ async fn escapes_in_string_arguments() {
     assert_eq!(r, Ok(json!(r"It's {1} \ done")));
 }
 
+// The escapes of a JSON string, as AWS decodes them in string arguments: \" \/ \b \f \n
+// \r \t and \uXXXX (a surrogate pair is one character), in plain and Format arguments.
+#[tokio::test]
+async fn json_escapes_in_string_arguments() {
+    let r = eval(
+        r#"States.Format('q\"s\/b\bf\fn\nr\rt\tu\u0041 {}', $.x)"#,
+        json!({"x": 1}),
+    )
+    .await;
+    assert_eq!(r, Ok(json!("q\"s/b\u{8}f\u{c}n\nr\rt\tuA 1")));
+    let r = eval(r"States.StringSplit('a\nb\ud83d\ude00c', '\n')", json!({})).await;
+    assert_eq!(r, Ok(json!(["a", "b\u{1F600}c"])));
+    let r = eval(r"States.Array('\u00e9\\')", json!({})).await;
+    assert_eq!(r, Ok(json!(["é\\"])));
+    // A path's bracket name decodes them too.
+    let r = eval(r"States.Format('{}', $['a\/b\u0021'])", json!({"a/b!": 1})).await;
+    assert_eq!(r, Ok(json!("1")));
+}
+
 #[tokio::test]
 async fn documented_argument_checks_fail() {
     let big = "x".repeat(10_001);

@@ -16,6 +16,7 @@ mod fuzz;
 mod history;
 mod intrinsics;
 mod io;
+mod jsonata;
 mod limits;
 mod parallel_map;
 mod proptests;

@@ -154,7 +154,8 @@ fn each_check_reports_its_pointer() {
             "/States/X: duplicate state name \"X\" (also declared at /States/A/Branches/0/States/X)",
         ),
         // JSONata and Assign.
-        (json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}}), "/QueryLanguage: JSONata is not supported by this engine; use the JSONPath query language"),
+        (json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "OutputPath": "$.a", "End": true}}}), "/States/A: The QueryLanguage is set to 'JSONata', but field 'OutputPath' is only supported for the 'JSONPath' QueryLanguage"),
+        (machine(json!({"A": {"Type": "Pass", "Output": {}, "End": true}})), "/States/A: The QueryLanguage is set to 'JSONPath', but field 'Output' is only supported for the 'JSONata' QueryLanguage"),
         (machine(json!({"A": {"Type": "Pass", "Assign": {"1bad": 1}, "End": true}})), "/States/A/Assign/1bad: \"1bad\" is not a valid variable name (a letter or _ followed by letters, digits or _)"),
     ];
     for (def, expected) in cases {

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use super::model::{Amount, IoPath, ResultHandling, ResultPathSpec, Seconds, Text};
 use super::MAX_SECONDS;
 use crate::asl::intrinsics::Intrinsic;
+use crate::asl::jsonata::{is_expression, AtaIo, AtaTemplate};
 use crate::asl::path::{Path, Root};
 use crate::asl::problem::{Problems, Ptr};
 use crate::asl::retry::{parse_catch, parse_retry};
@@ -16,11 +17,41 @@ use crate::asl::template::Template;
 pub(super) struct Fields<'a> {
     pub obj: &'a Map<String, Value>,
     pub ptr: &'a Ptr,
+    /// Whether the object belongs to a JSONata state: its `{% %}` strings are expressions.
+    pub jsonata: bool,
 }
 
 impl<'a> Fields<'a> {
     pub fn new(obj: &'a Map<String, Value>, ptr: &'a Ptr) -> Self {
-        Self { obj, ptr }
+        Self {
+            obj,
+            ptr,
+            jsonata: false,
+        }
+    }
+
+    /// The same object read in the given query language.
+    pub fn in_jsonata(self, jsonata: bool) -> Self {
+        Self { jsonata, ..self }
+    }
+
+    /// A JSONata field as a template located at its key (`Output`, `Items`).
+    pub fn ata(&self, key: &str, problems: &mut Problems) -> Option<AtaTemplate> {
+        let v = self.get(key)?;
+        Some(AtaTemplate::parse(key, v, &self.at(key), problems))
+    }
+
+    /// A JSONata field that is an expression string (`"{% ... %}"`), if it is one.
+    fn ata_expression(&self, key: &str, problems: &mut Problems) -> Option<AtaTemplate> {
+        match self.get(key) {
+            Some(Value::String(s)) if self.jsonata && is_expression(s) => self.ata(key, problems),
+            _ => None,
+        }
+    }
+
+    /// The Output and Assign of a JSONata state.
+    pub fn ata_io(&self, problems: &mut Problems) -> AtaIo {
+        AtaIo::parse(self.obj, self.ptr, "", problems)
     }
 
     pub fn get(&self, key: &str) -> Option<&'a Value> {
@@ -46,18 +77,20 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn check_query_language(&self, problems: &mut Problems) {
+    /// The object's own QueryLanguage: `Some(true)` for JSONata, `Some(false)` for
+    /// JSONPath, `None` when absent (or not one of the two, a problem).
+    pub fn query_language(&self, problems: &mut Problems) -> Option<bool> {
         match self.get("QueryLanguage") {
-            None => {}
-            Some(Value::String(s)) if s == "JSONPath" => {}
-            Some(Value::String(s)) if s == "JSONata" => problems.add(
-                &self.at("QueryLanguage"),
-                "JSONata is not supported by this engine; use the JSONPath query language",
-            ),
-            Some(_) => problems.add(
-                &self.at("QueryLanguage"),
-                "QueryLanguage must be \"JSONPath\" or \"JSONata\"",
-            ),
+            None => None,
+            Some(Value::String(s)) if s == "JSONPath" => Some(false),
+            Some(Value::String(s)) if s == "JSONata" => Some(true),
+            Some(_) => {
+                problems.add(
+                    &self.at("QueryLanguage"),
+                    "QueryLanguage must be \"JSONPath\" or \"JSONata\"",
+                );
+                None
+            }
         }
     }
 
@@ -147,6 +180,9 @@ impl<'a> Fields<'a> {
 
     /// An integer field with an optional `...Path` alternative; both given is a problem.
     pub fn seconds(&self, key: &str, min: u64, problems: &mut Problems) -> Option<Seconds> {
+        if let Some(t) = self.ata_expression(key, problems) {
+            return Some(Seconds::Expr(t));
+        }
         let path_key = self.path_alternative(key, problems);
         if let Some(v) = self.get(key) {
             return match v.as_u64().filter(|n| (min..=MAX_SECONDS).contains(n)) {
@@ -171,6 +207,9 @@ impl<'a> Fields<'a> {
         integer: bool,
         problems: &mut Problems,
     ) -> Option<Amount> {
+        if let Some(t) = self.ata_expression(key, problems) {
+            return Some(Amount::Expr(t));
+        }
         let path_key = self.path_alternative(key, problems);
         if let Some(v) = self.get(key) {
             let ok = v
@@ -194,6 +233,9 @@ impl<'a> Fields<'a> {
     /// Fail's Error or Cause: a literal, or its `...Path` alternative holding a reference
     /// path or an intrinsic call.
     pub fn text(&self, key: &str, problems: &mut Problems) -> Option<Text> {
+        if let Some(t) = self.ata_expression(key, problems) {
+            return Some(Text::Expr(t));
+        }
         let path_key = self.path_alternative(key, problems);
         if let Some(v) = self.get(key) {
             return match v {
@@ -240,7 +282,7 @@ impl<'a> Fields<'a> {
                 .unwrap_or_default(),
             catch: self
                 .get("Catch")
-                .map(|c| parse_catch(c, &self.at("Catch"), names, problems))
+                .map(|c| parse_catch(c, &self.at("Catch"), names, self.jsonata, problems))
                 .unwrap_or_default(),
         }
     }

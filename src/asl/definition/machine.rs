@@ -20,9 +20,26 @@ const TOP_FIELDS: [&str; 6] = [
     "QueryLanguage",
 ];
 
-/// Maps every state name in the whole definition to the pointer where it was first declared:
-/// names must be unique across the definition, branches and processors included.
-pub(super) type SeenNames = HashMap<String, String>;
+/// What the parse of every state needs from the whole definition: the pointer where each
+/// state name was first declared (names are unique across the definition, branches and
+/// processors included), and the machine's query language, which every state without its
+/// own inherits (a Parallel's or Map's states too, not from the enclosing state).
+#[derive(Default)]
+pub(super) struct SeenNames {
+    names: HashMap<String, String>,
+    /// The top-level `"QueryLanguage": "JSONata"`.
+    pub jsonata: bool,
+}
+
+impl SeenNames {
+    pub fn get(&self, name: &str) -> Option<&String> {
+        self.names.get(name)
+    }
+
+    pub fn insert(&mut self, name: String, ptr: String) {
+        self.names.insert(name, ptr);
+    }
+}
 
 pub(super) fn parse_definition(value: &Value, problems: &mut Problems) -> Option<Definition> {
     let root = Ptr::root();
@@ -36,7 +53,7 @@ pub(super) fn parse_definition(value: &Value, problems: &mut Problems) -> Option
             problems.add(&root.key(key), format!("unknown top-level field \"{key}\""));
         }
     }
-    fields.check_query_language(problems);
+    let jsonata = fields.query_language(problems) == Some(true);
     let timeout_seconds = match obj.get("TimeoutSeconds") {
         None => None,
         Some(v) => match v.as_u64().filter(|n| (1..=MAX_SECONDS).contains(n)) {
@@ -56,12 +73,16 @@ pub(super) fn parse_definition(value: &Value, problems: &mut Problems) -> Option
         }
     }
     let comment = fields.comment(problems);
-    let mut seen = SeenNames::new();
+    let mut seen = SeenNames {
+        jsonata,
+        ..SeenNames::default()
+    };
     let machine = parse_machine(obj, &root, problems, &mut seen, false)?;
     Some(Definition {
         root: machine,
         timeout_seconds,
         comment,
+        jsonata,
     })
 }
 

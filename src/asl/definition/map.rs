@@ -6,6 +6,7 @@ use super::fields::Fields;
 use super::model::{MapState, StateKind};
 use super::states::{parse_nested, Scope};
 use super::MAX_SECONDS;
+use crate::asl::jsonata::is_expression;
 use crate::asl::problem::{Problems, Ptr};
 
 pub(super) fn parse_map(fields: Fields<'_>, scope: &mut Scope<'_>) -> Option<StateKind> {
@@ -29,9 +30,28 @@ pub(super) fn parse_map(fields: Fields<'_>, scope: &mut Scope<'_>) -> Option<Sta
             "ItemSelector and Parameters cannot both be set (Parameters is the legacy name)",
         );
     }
-    let item_selector = fields
-        .template("ItemSelector", problems)
-        .or_else(|| fields.template("Parameters", problems));
+    let (item_selector, ata_selector, items) = if fields.jsonata {
+        for key in ["ItemReader", "ItemBatcher", "ResultWriter"] {
+            fields.ata(key, problems);
+        }
+        let items = fields.get("Items").and_then(|v| match v {
+            Value::Array(_) => fields.ata("Items", problems),
+            Value::String(s) if is_expression(s) => fields.ata("Items", problems),
+            _ => {
+                problems.add(
+                    &fields.at("Items"),
+                    "Items must be a JSON array or a JSONata expression string",
+                );
+                None
+            }
+        });
+        (None, fields.ata("ItemSelector", problems), items)
+    } else {
+        let selector = fields
+            .template("ItemSelector", problems)
+            .or_else(|| fields.template("Parameters", problems));
+        (selector, None, None)
+    };
     let unsupported = ["ItemReader", "ItemBatcher", "ResultWriter"]
         .into_iter()
         .filter(|k| fields.has(k))
@@ -46,6 +66,8 @@ pub(super) fn parse_map(fields: Fields<'_>, scope: &mut Scope<'_>) -> Option<Sta
         processor,
         items_path: fields.reference_path("ItemsPath", problems),
         item_selector,
+        items,
+        ata_selector,
         handling: fields.result_handling(scope.names, problems),
         max_concurrency: fields.amount("MaxConcurrency", MAX_SECONDS as f64, true, problems),
         tolerated_percentage: fields.amount("ToleratedFailurePercentage", 100.0, false, problems),

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::asl::choice::ChoiceRule;
 use crate::asl::intrinsics::Intrinsic;
+use crate::asl::jsonata::{AtaIo, AtaTemplate};
 use crate::asl::path::Path;
 use crate::asl::retry::{Catcher, Retrier};
 use crate::asl::template::{Assign, Template};
@@ -50,6 +51,10 @@ pub(crate) struct State {
     /// `Some(name)` for Next, `None` for End (or a state that never transitions).
     pub next: Option<String>,
     pub assign: Option<Assign>,
+    /// Whether the state's query language is JSONata (its own or the machine's).
+    pub jsonata: bool,
+    /// A JSONata state's Output and Assign.
+    pub ata: AtaIo,
     pub kind: StateKind,
 }
 
@@ -73,6 +78,7 @@ pub(crate) enum ResultPathSpec {
 pub(crate) enum Seconds {
     Fixed(u64),
     Path(Path),
+    Expr(AtaTemplate),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +87,8 @@ pub(crate) enum WaitFor {
     SecondsPath(Path),
     Timestamp(DateTime<Utc>),
     TimestampPath(Path),
+    SecondsExpr(AtaTemplate),
+    TimestampExpr(AtaTemplate),
 }
 
 /// Fail's Error/Cause: literal, path or intrinsic.
@@ -89,6 +97,7 @@ pub(crate) enum Text {
     Literal(String),
     Path(Path),
     Call(Intrinsic),
+    Expr(AtaTemplate),
 }
 
 /// What a Task, Parallel or Map state does with its result and its errors: the part the
@@ -105,6 +114,8 @@ pub(crate) struct ResultHandling {
 pub(crate) struct Task {
     pub resource: String,
     pub parameters: Option<Template>,
+    /// A JSONata state's Arguments.
+    pub arguments: Option<AtaTemplate>,
     pub handling: ResultHandling,
     pub timeout: Option<Seconds>,
     pub heartbeat: Option<Seconds>,
@@ -114,6 +125,7 @@ pub(crate) struct Task {
 pub(crate) struct Parallel {
     pub branches: Vec<Machine>,
     pub parameters: Option<Template>,
+    pub arguments: Option<AtaTemplate>,
     pub handling: ResultHandling,
 }
 
@@ -122,6 +134,7 @@ pub(crate) struct Parallel {
 pub(crate) enum Amount {
     Fixed(f64),
     Path(Path),
+    Expr(AtaTemplate),
 }
 
 #[derive(Debug, Clone)]
@@ -129,6 +142,9 @@ pub(crate) struct MapState {
     pub processor: Machine,
     pub items_path: Option<Path>,
     pub item_selector: Option<Template>,
+    /// A JSONata Map's Items (an array or an expression) and ItemSelector.
+    pub items: Option<AtaTemplate>,
+    pub ata_selector: Option<AtaTemplate>,
     pub handling: ResultHandling,
     pub max_concurrency: Option<Amount>,
     pub tolerated_percentage: Option<Amount>,

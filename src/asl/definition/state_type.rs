@@ -17,8 +17,27 @@ pub(super) enum StateType {
 
 /// Fields every state may have.
 pub(super) const COMMON_FIELDS: [&str; 3] = ["Type", "Comment", "QueryLanguage"];
-/// Fields of JSONata states, which this engine does not run.
+/// Fields only JSONata states have.
 pub(super) const JSONATA_FIELDS: [&str; 3] = ["Arguments", "Output", "Items"];
+/// Fields only JSONPath states have: a JSONata state refuses them.
+pub(super) const JSONPATH_FIELDS: [&str; 16] = [
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "Result",
+    "ItemsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "MaxConcurrencyPath",
+    "ToleratedFailurePercentagePath",
+    "ToleratedFailureCountPath",
+    "ErrorPath",
+    "CausePath",
+];
 
 impl StateType {
     pub fn from_name(name: &str) -> Option<Self> {
@@ -56,6 +75,16 @@ impl StateType {
     /// Fail has no InputPath or OutputPath.
     pub fn has_io_paths(self) -> bool {
         self != Self::Fail
+    }
+
+    /// Whether a JSONata state of this type may have the JSONata field `key`.
+    pub fn allows_jsonata_field(self, key: &str) -> bool {
+        match key {
+            "Arguments" => matches!(self, Self::Task | Self::Parallel),
+            "Output" => self != Self::Fail,
+            "Items" => self == Self::Map,
+            _ => false,
+        }
     }
 
     /// The fields a state of this type may have besides [`COMMON_FIELDS`].

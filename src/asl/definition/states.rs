@@ -10,9 +10,11 @@ use super::map::parse_map;
 use super::model::{
     IoPath, Machine, Parallel, ResultPathSpec, Seconds, State, StateKind, Task, WaitFor,
 };
-use super::state_type::{StateType, COMMON_FIELDS, JSONATA_FIELDS};
+use super::state_type::{StateType, COMMON_FIELDS, JSONATA_FIELDS, JSONPATH_FIELDS};
 use super::MAX_SECONDS;
 use crate::asl::choice::ChoiceRule;
+use crate::asl::jsonata::other_language;
+use crate::asl::jsonata::{is_expression, AtaIo};
 use crate::asl::problem::{Problems, Ptr};
 use crate::asl::template::Assign;
 use crate::asl::value::parse_timestamp;
@@ -39,11 +41,24 @@ pub(super) fn parse_state(
     };
     let fields = Fields::new(obj, ptr);
     let ty = state_type(fields, problems)?;
+    let jsonata = match fields.query_language(problems) {
+        Some(true) => true,
+        // A JSONata machine cannot turn one state back to JSONPath (AWS's wording).
+        Some(false) if seen.jsonata => {
+            problems.add(
+                ptr,
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+            );
+            true
+        }
+        Some(false) => false,
+        None => seen.jsonata,
+    };
+    let fields = fields.in_jsonata(jsonata);
     check_fields(fields, ty, problems);
-    fields.check_query_language(problems);
     fields.comment(problems);
     let next = next_or_end(fields, ty, names, problems);
-    let (input_path, output_path) = if ty.has_io_paths() {
+    let (input_path, output_path) = if ty.has_io_paths() && !jsonata {
         (
             fields.io_path("InputPath", problems),
             fields.io_path("OutputPath", problems),
@@ -51,9 +66,14 @@ pub(super) fn parse_state(
     } else {
         (IoPath::Whole, IoPath::Whole)
     };
-    let assign = fields
-        .get("Assign")
-        .and_then(|a| Assign::parse(a, &fields.at("Assign"), problems));
+    let (assign, ata) = if jsonata {
+        (None, fields.ata_io(problems))
+    } else {
+        let assign = fields
+            .get("Assign")
+            .and_then(|a| Assign::parse(a, &fields.at("Assign"), problems));
+        (assign, AtaIo::default())
+    };
     let mut scope = Scope {
         names,
         problems,
@@ -78,6 +98,8 @@ pub(super) fn parse_state(
         output_path,
         next,
         assign,
+        jsonata,
+        ata,
         kind,
     })
 }
@@ -104,15 +126,22 @@ fn state_type(fields: Fields<'_>, problems: &mut Problems) -> Option<StateType> 
     ty
 }
 
-/// Every field must be one the type allows; JSONata fields get their own message.
+/// Every field must be one the type allows in the state's query language; a field of the
+/// other language gets AWS's message, at the state.
 fn check_fields(fields: Fields<'_>, ty: StateType, problems: &mut Problems) {
     let allowed = ty.allowed_fields();
     for key in fields.obj.keys() {
-        if JSONATA_FIELDS.contains(&key.as_str()) {
+        let jsonata_field = JSONATA_FIELDS.contains(&key.as_str());
+        if jsonata_field && !fields.jsonata {
+            problems.add(fields.ptr, other_language(false, key));
+        } else if jsonata_field && !ty.allows_jsonata_field(key) {
             problems.add(
                 &fields.at(key),
-                format!("{key} is JSONata; this engine runs JSONPath definitions"),
+                format!("field \"{key}\" is not allowed in a {ty} state"),
             );
+        } else if jsonata_field {
+        } else if fields.jsonata && JSONPATH_FIELDS.contains(&key.as_str()) {
+            problems.add(fields.ptr, other_language(true, key));
         } else if !allowed.contains(&key.as_str()) && !COMMON_FIELDS.contains(&key.as_str()) {
             problems.add(
                 &fields.at(key),
@@ -196,6 +225,7 @@ fn parse_task(fields: Fields<'_>, scope: &mut Scope<'_>) -> StateKind {
     StateKind::Task(Box::new(Task {
         resource,
         parameters: fields.template("Parameters", problems),
+        arguments: arguments(fields, problems),
         handling: fields.result_handling(scope.names, problems),
         timeout,
         heartbeat,
@@ -209,7 +239,9 @@ fn parse_choice(fields: Fields<'_>, scope: &mut Scope<'_>) -> StateKind {
         Some(Value::Array(list)) if !list.is_empty() => list
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| ChoiceRule::parse(r, &cp.index(i), scope.names, problems))
+            .filter_map(|(i, r)| {
+                ChoiceRule::parse(r, &cp.index(i), scope.names, fields.jsonata, problems)
+            })
             .collect(),
         Some(_) => {
             problems.add(&cp, "Choices must be a non-empty array of choice rules");
@@ -243,7 +275,14 @@ fn parse_wait(fields: Fields<'_>, problems: &mut Problems) -> StateKind {
             "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp or TimestampPath",
         );
     }
+    let expression = |key: &str| matches!(fields.get(key), Some(Value::String(s)) if fields.jsonata && is_expression(s));
     let wait = match given.first().copied() {
+        Some("Seconds") if expression("Seconds") => {
+            fields.ata("Seconds", problems).map(WaitFor::SecondsExpr)
+        }
+        Some("Timestamp") if expression("Timestamp") => fields
+            .ata("Timestamp", problems)
+            .map(WaitFor::TimestampExpr),
         Some("Seconds") => match fields
             .get("Seconds")
             .and_then(Value::as_u64)
@@ -307,6 +346,7 @@ fn parse_parallel(fields: Fields<'_>, scope: &mut Scope<'_>) -> StateKind {
     StateKind::Parallel(Box::new(Parallel {
         branches,
         parameters: fields.template("Parameters", scope.problems),
+        arguments: arguments(fields, scope.problems),
         handling: fields.result_handling(scope.names, scope.problems),
     }))
 }
@@ -332,4 +372,22 @@ pub(super) fn parse_nested(
     scope: &mut Scope<'_>,
 ) -> Option<Machine> {
     parse_machine(obj, ptr, scope.problems, scope.seen, true)
+}
+
+/// A JSONata Task's or Parallel's Arguments: a JSON object or an expression string.
+fn arguments(
+    fields: Fields<'_>,
+    problems: &mut Problems,
+) -> Option<crate::asl::jsonata::AtaTemplate> {
+    let v = fields.get("Arguments")?;
+    if !fields.jsonata {
+        return None;
+    }
+    if !v.is_object() && !matches!(v, Value::String(s) if is_expression(s)) {
+        problems.add(
+            &fields.at("Arguments"),
+            "Arguments must be a JSON object or a JSONata expression string",
+        );
+    }
+    fields.ata("Arguments", problems)
 }

@@ -1,6 +1,8 @@
 //! How a state fails: the error name and cause the service would show, and whether the
 //! retry and catch loop may handle it.
 
+use super::super::jsonata::{QueryError, QUERY_EVALUATION_ERROR};
+
 /// A failed state. `fatal` errors (States.Runtime, States.ReferencePathConflict) skip
 /// retriers and catchers; `located` ones already carry the cause the service shows.
 #[derive(Debug, Clone)]
@@ -9,6 +11,9 @@ pub(super) struct Failure {
     pub cause: String,
     pub fatal: bool,
     pub located: bool,
+    /// For a JSONata expression that failed: the field's location, until the
+    /// EvaluationFailed event that names it is recorded.
+    pub location: Option<String>,
 }
 
 impl Failure {
@@ -18,6 +23,16 @@ impl Failure {
             cause: cause.into(),
             fatal: false,
             located: false,
+            location: None,
+        }
+    }
+
+    /// A JSONata field that failed: `States.QueryEvaluationError`, which Retry and Catch
+    /// handle as any other error (States.ALL included).
+    pub fn query(e: QueryError) -> Self {
+        Self {
+            location: Some(e.location),
+            ..Self::new(QUERY_EVALUATION_ERROR, e.cause)
         }
     }
 
@@ -27,6 +42,7 @@ impl Failure {
             cause: cause.into(),
             fatal: true,
             located: false,
+            location: None,
         }
     }
 
@@ -39,6 +55,7 @@ impl Failure {
             cause,
             fatal: true,
             located: true,
+            location: None,
         }
     }
 }

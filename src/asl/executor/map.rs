@@ -75,7 +75,11 @@ impl<'s> Scope<'s> {
                 "{feature} (distributed Map) is not supported by the local engine"
             )));
         }
-        let items = self.map_items(m)?;
+        let items = if state.jsonata {
+            self.ata_items(m.items.as_ref())?
+        } else {
+            self.map_items(m)?
+        };
         let concurrency = self
             .amount(m.max_concurrency.as_ref(), "MaxConcurrencyPath")?
             .map(|n| n as usize)
@@ -132,14 +136,14 @@ impl<'s> Scope<'s> {
     fn iteration_inputs(&self, m: &MapState, items: &[Value]) -> Result<Vec<Value>, Failure> {
         let mut inputs = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            let input = match &m.item_selector {
-                Some(t) => {
-                    let input = self.item_selector(t, index, item)?;
-                    self.run.ex.limits.check_payload(&self.state.name, &input)?;
-                    input
-                }
-                None => item.clone(),
+            let input = match (&m.item_selector, &m.ata_selector) {
+                (Some(t), _) => self.item_selector(t, index, item)?,
+                (None, Some(t)) => self.ata_item(t, index, item)?,
+                (None, None) => item.clone(),
             };
+            if m.item_selector.is_some() || m.ata_selector.is_some() {
+                self.run.ex.limits.check_payload(&self.state.name, &input)?;
+            }
             inputs.push(input);
         }
         Ok(inputs)

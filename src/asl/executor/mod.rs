@@ -3,6 +3,7 @@
 //! catch loop shared by Task, Parallel and Map, Parallel branches and Map iterations as
 //! concurrent futures on the same task, time from the injected [`Clock`].
 
+mod ata;
 mod failure;
 mod limits;
 mod map;

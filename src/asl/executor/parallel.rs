@@ -13,7 +13,10 @@ use super::scope::Scope;
 
 impl<'s> Scope<'s> {
     pub async fn parallel_attempt(&self, p: &Parallel, th: &mut Thread) -> Result<Value, Failure> {
-        let input = self.template_or_input(p.parameters.as_ref())?;
+        let input = match &p.arguments {
+            Some(a) => self.ata(a)?,
+            None => self.template_or_input(p.parameters.as_ref())?,
+        };
         let run = self.run;
         let vars = self.vars;
         let started = run

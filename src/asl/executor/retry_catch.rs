@@ -23,13 +23,7 @@ impl<'e> Run<'e> {
         let Some(handling) = state.kind.result_handling() else {
             return Err(Failure::runtime("not a retryable state"));
         };
-        let eff = Scope {
-            run: self,
-            input: raw,
-            state: sc,
-            vars,
-        }
-        .io_path(&state.input_path)?;
+        let eff = Scope::new(self, raw, sc, vars).io_path(&state.input_path)?;
         let mut counters = RetryCounters::default();
         loop {
             let attempt = self.attempt(state, &eff, vars, th, sc).await.and_then(|r| {
@@ -37,16 +31,12 @@ impl<'e> Run<'e> {
                 self.ex.limits.check_payload(&state.name, &r)?;
                 Ok(r)
             });
-            let scope = Scope {
-                run: self,
-                input: raw,
-                state: sc,
-                vars,
-            };
+            let scope = Scope::new(self, raw, sc, vars);
             match attempt {
                 Ok(result) => return scope.handle_result(state, handling, result),
                 Err(f) if f.fatal => return Err(f),
-                Err(f) => {
+                Err(mut f) => {
+                    self.record_evaluation_failed(&mut f, state, th);
                     if let Some(delay) =
                         counters.next_delay(&handling.retry, &f.error, &*self.ex.random)
                     {
@@ -56,7 +46,7 @@ impl<'e> Run<'e> {
                         sc.retry_count += 1;
                         continue;
                     }
-                    return scope.catch(handling, f);
+                    return scope.catch(handling, f, state.jsonata);
                 }
             }
         }
@@ -71,12 +61,7 @@ impl<'e> Run<'e> {
         th: &mut Thread,
         sc: &StateCtx,
     ) -> Result<Value, Failure> {
-        let scope = Scope {
-            run: self,
-            input: eff,
-            state: sc,
-            vars,
-        };
+        let scope = Scope::new(self, eff, sc, vars);
         match &state.kind {
             StateKind::Task(t) => scope.task_attempt(t, state, th).await,
             StateKind::Parallel(p) => scope.parallel_attempt(p, th).await,
@@ -95,6 +80,18 @@ impl<'s> Scope<'s> {
         handling: &ResultHandling,
         result: Value,
     ) -> Result<Outcome<'a>, Failure> {
+        if state.jsonata {
+            let scope = Scope {
+                result: Some(&result),
+                ..*self
+            };
+            let (output, assigned) = scope.ata_finish(&state.ata, || result.clone())?;
+            return Ok(Outcome {
+                output,
+                next: state.next.as_deref(),
+                assigned,
+            });
+        }
         let on_result = self.on(&result);
         let assigned = on_result.assign(state.assign.as_ref())?;
         let selected = match &handling.result_selector {
@@ -111,11 +108,28 @@ impl<'s> Scope<'s> {
     }
 
     /// The first Catcher that matches the error, or the failure itself.
-    fn catch<'a>(&self, handling: &'a ResultHandling, f: Failure) -> Result<Outcome<'a>, Failure> {
+    fn catch<'a>(
+        &self,
+        handling: &'a ResultHandling,
+        f: Failure,
+        jsonata: bool,
+    ) -> Result<Outcome<'a>, Failure> {
         let Some(c) = handling.catch.iter().find(|c| matches(&c.errors, &f.error)) else {
             return Err(f);
         };
         let error_output = json!({"Error": f.error, "Cause": f.cause});
+        if jsonata {
+            let scope = Scope {
+                error_output: Some(&error_output),
+                ..*self
+            };
+            let (output, assigned) = scope.ata_finish(&c.ata, || error_output.clone())?;
+            return Ok(Outcome {
+                output,
+                next: Some(c.next.as_str()),
+                assigned,
+            });
+        }
         let assigned = self.on(&error_output).assign(c.assign.as_ref())?;
         let output = apply_result_path(&c.result_path, self.input, error_output)?;
         Ok(Outcome {

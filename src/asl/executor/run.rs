@@ -3,7 +3,7 @@
 //! machine (the top level, a Parallel branch or a Map iteration).
 
 use futures::future::BoxFuture;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::super::definition::{IoPath, Machine, ResultPathSpec, State, StateKind};
 use super::super::depth::too_deep;
@@ -164,7 +164,19 @@ impl<'e> Run<'e> {
                 vars.assign(o.assigned);
                 Ok((o.output, o.next))
             }
-            Err(f) => Err(locate(f, state, entered_id)),
+            Err(mut f) => {
+                self.record_evaluation_failed(&mut f, state, th);
+                Err(locate(f, state, entered_id))
+            }
+        }
+    }
+
+    /// The EvaluationFailed event of a JSONata field that failed, once per failure.
+    pub(super) fn record_evaluation_failed(&self, f: &mut Failure, state: &State, th: &mut Thread) {
+        if let Some(location) = f.location.take() {
+            self.rec.record(th, EventType::EvaluationFailed, || {
+                json!({"error": f.error, "cause": f.cause, "location": location, "state": state.name})
+            });
         }
     }
 
@@ -176,12 +188,7 @@ impl<'e> Run<'e> {
         th: &mut Thread,
         sc: &mut StateCtx,
     ) -> Result<Outcome<'a>, Failure> {
-        let scope = Scope {
-            run: self,
-            input: &raw,
-            state: sc,
-            vars,
-        };
+        let scope = Scope::new(self, &raw, sc, vars);
         match &state.kind {
             StateKind::Pass {
                 parameters,
@@ -223,12 +230,16 @@ fn may_grow(state: &State) -> bool {
         StateKind::Pass { result_path, .. } => matches!(result_path, ResultPathSpec::Path(_)),
         _ => false,
     };
-    adds || indefinite(&state.input_path) || indefinite(&state.output_path)
+    // A JSONata state's Output can be any value.
+    adds || state.jsonata || indefinite(&state.input_path) || indefinite(&state.output_path)
 }
 
-/// A fatal failure's cause names the state and the event it entered at, as the service's do.
+/// A fatal failure's cause names the state and the event it entered at, as the service's do;
+/// so does a JSONata evaluation failure's (recorded on AWS: "An error occurred while
+/// executing the state 'X' (entered at the event id #6). The JSONata expression ...").
 fn locate(mut f: Failure, state: &State, entered_id: u64) -> Failure {
-    if f.fatal && !f.located {
+    let query = f.error == super::super::jsonata::QUERY_EVALUATION_ERROR;
+    if (f.fatal || query) && !f.located {
         f.cause = format!(
             "An error occurred while executing the state '{}' (entered at the event id #{entered_id}). {}",
             state.name, f.cause

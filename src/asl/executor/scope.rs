@@ -33,9 +33,29 @@ pub(super) struct Scope<'s> {
     pub input: &'s Value,
     pub state: &'s StateCtx,
     pub vars: &'s Vars<'s>,
+    /// JSONata's `$states.result` (a Task's, Parallel's or Map's result after success).
+    pub result: Option<&'s Value>,
+    /// JSONata's `$states.errorOutput` (in a catcher).
+    pub error_output: Option<&'s Value>,
 }
 
 impl<'s> Scope<'s> {
+    pub fn new(
+        run: &'s Run<'s>,
+        input: &'s Value,
+        state: &'s StateCtx,
+        vars: &'s Vars<'s>,
+    ) -> Self {
+        Self {
+            run,
+            input,
+            state,
+            vars,
+            result: None,
+            error_output: None,
+        }
+    }
+
     /// The same scope with `$` naming `input`.
     pub fn on<'t>(&'t self, input: &'t Value) -> Scope<'t> {
         Scope {
@@ -43,6 +63,8 @@ impl<'s> Scope<'s> {
             input,
             state: self.state,
             vars: self.vars,
+            result: self.result,
+            error_output: self.error_output,
         }
     }
 
@@ -154,6 +176,7 @@ impl<'s> Scope<'s> {
             }
             Some(Text::Path(p)) => self.resolve(p)?,
             Some(Text::Call(c)) => self.with_env(|env| c.eval(env))?,
+            Some(Text::Expr(t)) => return self.ata_text(t),
         };
         match v {
             Value::String(s) => Ok(s),
@@ -176,6 +199,7 @@ impl<'s> Scope<'s> {
             None => return Ok(None),
             Some(Amount::Fixed(n)) => return Ok(Some(*n)),
             Some(Amount::Path(p)) => p,
+            Some(Amount::Expr(t)) => return self.ata_amount(t, field).map(Some),
         };
         let v = self.resolve(p)?;
         let name = field.trim_end_matches("Path");
@@ -207,6 +231,7 @@ impl<'s> Scope<'s> {
         match s {
             None => Ok(None),
             Some(Seconds::Fixed(n)) => Ok(Some(*n)),
+            Some(Seconds::Expr(t)) => self.ata_seconds(t, 1).map(Some),
             Some(Seconds::Path(p)) => {
                 // A path to nothing: "Invalid path '$.x' : No results for path: $['x']"
                 // (LocalStack's AWS-validated timeouts/heartbeat.py and timeout.py). A value

@@ -5,8 +5,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::super::choice::ChoiceRule;
+use super::super::choice::{ChoiceRule, Rule};
 use super::super::definition::{ResultPathSpec, State, Text, WaitFor};
+use super::super::jsonata::AtaIo;
 use super::super::path::compact;
 use super::super::template::Template;
 use super::super::value::{as_integer, parse_timestamp};
@@ -22,6 +23,9 @@ impl<'s> Scope<'s> {
         result: Option<&Value>,
         result_path: &ResultPathSpec,
     ) -> Result<Outcome<'a>, Failure> {
+        if state.jsonata {
+            return self.ata_outcome(state, &state.ata, state.next.as_deref());
+        }
         let eff = self.io_path(&state.input_path)?;
         let eff = self.on(&eff).template_or_input(parameters)?;
         let result = result.cloned().unwrap_or(eff);
@@ -42,6 +46,9 @@ impl<'s> Scope<'s> {
         choices: &'a [ChoiceRule],
         default: Option<&'a str>,
     ) -> Result<Outcome<'a>, Failure> {
+        if state.jsonata {
+            return self.ata_choice(state, choices, default);
+        }
         let eff = self.io_path(&state.input_path)?;
         let at = self.on(&eff);
         let mut chosen = None;
@@ -80,6 +87,9 @@ impl<'s> Scope<'s> {
         if !delay.is_zero() {
             self.run.ex.clock.sleep(delay).await;
         }
+        if state.jsonata {
+            return self.ata_outcome(state, &state.ata, state.next.as_deref());
+        }
         let assigned = at.assign(state.assign.as_ref())?;
         let output = at.io_path(&state.output_path)?;
         Ok(Outcome {
@@ -94,6 +104,8 @@ impl<'s> Scope<'s> {
         let now = self.run.ex.clock.now();
         match w {
             WaitFor::Seconds(s) => Ok(Duration::from_secs(*s)),
+            WaitFor::SecondsExpr(t) => Ok(Duration::from_secs(self.ata_seconds(t, 0)?)),
+            WaitFor::TimestampExpr(t) => Ok(until(self.ata_timestamp(t)?, now)),
             WaitFor::SecondsPath(p) => {
                 let v = self.resolve(p)?;
                 // Issue 11 (recorded on AWS) and LocalStack's AWS-snapshotted wording: "The
@@ -130,6 +142,17 @@ impl<'s> Scope<'s> {
     }
 
     pub fn succeed<'a>(&self, state: &'a State) -> Result<Outcome<'a>, Failure> {
+        if state.jsonata {
+            let output = match &state.ata.output {
+                Some(o) => self.ata(o)?,
+                None => self.input.clone(),
+            };
+            return Ok(Outcome {
+                output,
+                next: None,
+                assigned: Vec::new(),
+            });
+        }
         let eff = self.io_path(&state.input_path)?;
         let output = self.on(&eff).io_path(&state.output_path)?;
         Ok(Outcome {
@@ -144,6 +167,52 @@ impl<'s> Scope<'s> {
         let error = self.text(error, "ErrorPath")?;
         let cause = self.text(cause, "CausePath")?;
         Ok(Failure::new(error, cause))
+    }
+}
+
+impl<'s> Scope<'s> {
+    /// A JSONata Pass or Wait (or a Choice's chosen branch): Assign and Output over the
+    /// state's input.
+    fn ata_outcome<'a>(
+        &self,
+        state: &State,
+        io: &AtaIo,
+        next: Option<&'a str>,
+    ) -> Result<Outcome<'a>, Failure> {
+        let (output, assigned) = self.ata_finish(io, || self.input.clone())?;
+        self.run.ex.limits.check_payload(&state.name, &output)?;
+        Ok(Outcome {
+            output,
+            next,
+            assigned,
+        })
+    }
+
+    /// A JSONata Choice: the first rule whose Condition is true, with its own Assign and
+    /// Output; else the Default, with the state's.
+    fn ata_choice<'a>(
+        &self,
+        state: &'a State,
+        choices: &'a [ChoiceRule],
+        default: Option<&'a str>,
+    ) -> Result<Outcome<'a>, Failure> {
+        for c in choices {
+            if let Rule::Condition(t) = &c.rule {
+                if self.condition(t)? {
+                    return self.ata_outcome(state, &c.ata, Some(&c.next));
+                }
+            }
+        }
+        match default {
+            Some(d) => self.ata_outcome(state, &state.ata, Some(d)),
+            None => Err(Failure::new(
+                "States.NoChoiceMatched",
+                format!(
+                    "No Choice rule matched and there is no Default in the Choice state '{}'",
+                    state.name
+                ),
+            )),
+        }
     }
 }
 

@@ -40,7 +40,10 @@ impl<'s> Scope<'s> {
         state: &State,
         th: &mut Thread,
     ) -> Result<Value, Failure> {
-        let params = self.template_or_input(t.parameters.as_ref())?;
+        let params = match &t.arguments {
+            Some(a) => self.ata(a)?,
+            None => self.template_or_input(t.parameters.as_ref())?,
+        };
         let limits = Limits {
             timeout: self.seconds(t.timeout.as_ref(), "TimeoutSecondsPath")?,
             heartbeat: self.seconds(t.heartbeat.as_ref(), "HeartbeatSecondsPath")?,

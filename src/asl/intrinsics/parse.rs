@@ -6,18 +6,60 @@ use serde_json::Value;
 use super::{Arg, Func, Intrinsic, Piece, MAX_NESTING};
 use crate::asl::path::Path;
 
-/// Reads a Format template: `{}` is a placeholder; with `escapes`, `\{`, `\}`, `\'` and
-/// `\\` stand for the character itself.
+/// The character an escape in a string argument stands for, its backslash read: `\{`,
+/// `\}`, `\'` and `\\` the character itself, and the escapes of a JSON string as AWS decodes
+/// them: `\"`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t` and `\uXXXX` (a surrogate pair joined).
+fn escape(chars: &mut dyn Iterator<Item = char>) -> Result<char, String> {
+    let open = || "an open escape backslash in a string argument".to_string();
+    Ok(match chars.next().ok_or_else(open)? {
+        c @ ('{' | '}' | '\'' | '\\' | '"' | '/') => c,
+        'b' => '\u{8}',
+        'f' => '\u{c}',
+        'n' => '\n',
+        'r' => '\r',
+        't' => '\t',
+        'u' => {
+            let high = hex4(chars)?;
+            let code = if (0xD800..0xDC00).contains(&high) {
+                match (chars.next(), chars.next()) {
+                    (Some('\\'), Some('u')) => {
+                        let low = hex4(chars)?;
+                        if !(0xDC00..0xE000).contains(&low) {
+                            return Err(format!(
+                                "\\u{high:04X} is not followed by a low surrogate"
+                            ));
+                        }
+                        0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    _ => return Err(format!("\\u{high:04X} is not followed by a low surrogate")),
+                }
+            } else {
+                high
+            };
+            char::from_u32(code)
+                .ok_or_else(|| format!("\\u{code:04X} is not a character on its own"))?
+        }
+        _ => return Err(open()),
+    })
+}
+
+fn hex4(chars: &mut dyn Iterator<Item = char>) -> Result<u32, String> {
+    let digits: String = chars.take(4).collect();
+    if digits.len() != 4 {
+        return Err("a \\u escape needs four hex digits".into());
+    }
+    u32::from_str_radix(&digits, 16).map_err(|_| format!("\\u{digits} is not a hex escape"))
+}
+
+/// Reads a Format template: `{}` is a placeholder; with `escapes`, an escape stands for its
+/// character (`\{` and `\}` for a brace that is no placeholder).
 pub(super) fn format_pieces(s: &str, escapes: bool) -> Result<Vec<Piece>, String> {
     let mut pieces = Vec::new();
     let mut text = String::new();
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' if escapes => match chars.next() {
-                Some(n @ ('{' | '}' | '\'' | '\\')) => text.push(n),
-                _ => return Err("an open escape backslash in the template".into()),
-            },
+            '\\' if escapes => text.push(escape(&mut chars)?),
             '{' if chars.peek() == Some(&'}') => {
                 chars.next();
                 if !text.is_empty() {
@@ -152,10 +194,7 @@ impl<'a> Parser<'a> {
         let mut chars = self.rest().char_indices();
         while let Some((i, c)) = chars.next() {
             match c {
-                '\\' => match chars.next() {
-                    Some((_, n @ ('\'' | '{' | '}' | '\\'))) => value.push(n),
-                    _ => return Err("an open escape backslash in a string argument".into()),
-                },
+                '\\' => value.push(escape(&mut (&mut chars).map(|(_, c)| c))?),
                 '\'' => {
                     let raw = &self.src[start..start + i];
                     self.pos = start + i + 1;
