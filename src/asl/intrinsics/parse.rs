@@ -18,29 +18,29 @@ fn escape(chars: &mut dyn Iterator<Item = char>) -> Result<char, String> {
         'n' => '\n',
         'r' => '\r',
         't' => '\t',
-        'u' => {
-            let high = hex4(chars)?;
-            let code = if (0xD800..0xDC00).contains(&high) {
-                match (chars.next(), chars.next()) {
-                    (Some('\\'), Some('u')) => {
-                        let low = hex4(chars)?;
-                        if !(0xDC00..0xE000).contains(&low) {
-                            return Err(format!(
-                                "\\u{high:04X} is not followed by a low surrogate"
-                            ));
-                        }
-                        0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    _ => return Err(format!("\\u{high:04X} is not followed by a low surrogate")),
-                }
-            } else {
-                high
-            };
-            char::from_u32(code)
-                .ok_or_else(|| format!("\\u{code:04X} is not a character on its own"))?
-        }
+        'u' => unicode_escape(chars)?,
         _ => return Err(open()),
     })
+}
+
+/// The character of a `\uXXXX` escape, its `\u` read; a high surrogate must be followed by
+/// the `\uXXXX` of a low one, and the pair is one character.
+fn unicode_escape(chars: &mut dyn Iterator<Item = char>) -> Result<char, String> {
+    let high = hex4(chars)?;
+    let code = if (0xD800..0xDC00).contains(&high) {
+        let unpaired = || format!("\\u{high:04X} is not followed by a low surrogate");
+        let (Some('\\'), Some('u')) = (chars.next(), chars.next()) else {
+            return Err(unpaired());
+        };
+        let low = hex4(chars)?;
+        if !(0xDC00..0xE000).contains(&low) {
+            return Err(unpaired());
+        }
+        0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+    } else {
+        high
+    };
+    char::from_u32(code).ok_or_else(|| format!("\\u{code:04X} is not a character on its own"))
 }
 
 fn hex4(chars: &mut dyn Iterator<Item = char>) -> Result<u32, String> {

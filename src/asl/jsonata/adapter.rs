@@ -164,6 +164,28 @@ impl Walk {
         }
     }
 
+    /// A path's steps; `$states.input...`, `.result...` and `.errorOutput...` read no context.
+    fn path(&mut self, body: &Value, top: bool) -> Result<(), String> {
+        let steps = body.get("steps").and_then(Value::as_array);
+        let plain = steps.is_some_and(|steps| states_field_without_context(steps));
+        if plain {
+            self.variable("states");
+        }
+        for (i, step) in steps.into_iter().flatten().enumerate() {
+            match step.get("node") {
+                Some(_) if plain && i == 0 => {}
+                Some(n) => self.node(n, top && i == 0)?,
+                None => self.node(step, false)?,
+            }
+            for (k, c) in step.as_object().into_iter().flatten() {
+                if k != "node" {
+                    self.node(c, false)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn kind(&mut self, kind: &str, body: &Value, top: bool) -> Result<(), String> {
         match kind {
             "Variable" => {
@@ -197,39 +219,7 @@ impl Walk {
                 }
                 self.node(body, top)
             }
-            "Path" => {
-                let steps = body.get("steps").and_then(Value::as_array);
-                // `$states.input...`, `.result...`, `.errorOutput...` read no context.
-                let mut plain = false;
-                if let Some([first, second, ..]) = steps.map(Vec::as_slice) {
-                    let states = first.get("node") == Some(&json!({"Variable": "states"}))
-                        && first.as_object().is_some_and(|m| {
-                            m.iter().all(|(k, v)| {
-                                k == "node" || v.is_null() || v == &json!([]) || v == &json!(false)
-                            })
-                        });
-                    let field = second.pointer("/node/Name").and_then(Value::as_str);
-                    if states && matches!(field, Some("input" | "result" | "errorOutput")) {
-                        plain = true;
-                        self.variable("states");
-                    }
-                }
-                for (i, step) in steps.into_iter().flatten().enumerate() {
-                    match step.get("node") {
-                        Some(_) if plain && i == 0 => {}
-                        Some(n) => self.node(n, top && i == 0)?,
-                        None => self.node(step, false)?,
-                    }
-                    if let Some(Value::Object(rest)) = Some(step) {
-                        for (k, c) in rest {
-                            if k != "node" {
-                                self.node(c, false)?;
-                            }
-                        }
-                    }
-                }
-                Ok(())
-            }
+            "Path" => self.path(body, top),
             "Sort" | "ObjectTransform" => {
                 if let Some(input) = body.get("input") {
                     self.node(input, top)?;
@@ -245,6 +235,21 @@ impl Walk {
             _ => self.node(body, top),
         }
     }
+}
+
+/// Whether a path starts `$states.input`, `$states.result` or `$states.errorOutput`, with
+/// nothing else on its first step: such a path needs no `$states.context`.
+fn states_field_without_context(steps: &[Value]) -> bool {
+    let [first, second, ..] = steps else {
+        return false;
+    };
+    let states = first.get("node") == Some(&json!({"Variable": "states"}))
+        && first.as_object().is_some_and(|m| {
+            m.iter()
+                .all(|(k, v)| k == "node" || v.is_null() || v == &json!([]) || v == &json!(false))
+        });
+    let field = second.pointer("/node/Name").and_then(Value::as_str);
+    states && matches!(field, Some("input" | "result" | "errorOutput"))
 }
 
 fn unary(symbol: &str) -> String {
