@@ -2,12 +2,14 @@
 //! folder per role under src/, only lib.rs at its root, and a fixed table of which folder may
 //! import which. A new arrow is a design decision: make it here, on purpose, not in passing.
 //!
-//! The checks read the source text (comments removed), so they need no build of their own and
-//! fail with the file and the line that crossed a boundary.
+//! The checks read the source text (comments and literals blanked, tests/static/source.rs), so
+//! they need no build of their own and fail with the file and the line that crossed a boundary.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+
+use super::source::{code_only, sources};
 
 /// Each folder of src/ and the folders it may import (`crate::FOLDER`). Read top to bottom, it is
 /// the order of the layers: a folder imports only folders above it.
@@ -55,53 +57,12 @@ fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-/// Every `.rs` file under `dir`, as (path relative to src/, text without comments).
-fn sources(dir: &Path) -> Vec<(String, String)> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
-            let path = entry.expect("a directory entry").path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|ext| ext == "rs") {
-                let relative = path
-                    .strip_prefix(src_dir())
-                    .expect("under src/")
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                let text = fs::read_to_string(&path).expect("read a source file");
-                files.push((relative, without_comments(&text)));
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
-/// The text with `//` comments (doc comments included) blanked, line numbers kept. A `//` inside
-/// a string literal is left alone: the scan follows double quotes on each line.
-fn without_comments(text: &str) -> String {
-    text.lines()
-        .map(|line| {
-            let mut in_string = false;
-            let mut previous = '\0';
-            for (i, c) in line.char_indices() {
-                match c {
-                    '"' if previous != '\\' => in_string = !in_string,
-                    '/' if !in_string && line[i + 1..].starts_with('/') => return &line[..i],
-                    _ => {}
-                }
-                previous = if previous == '\\' && c == '\\' {
-                    '\0'
-                } else {
-                    c
-                };
-            }
-            line
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+/// Every file of src/ with its comments and literals blanked, so only code is read.
+fn code_of_src() -> Vec<(String, String)> {
+    sources()
+        .into_iter()
+        .map(|(path, text)| (path, code_only(&text)))
+        .collect()
 }
 
 /// The crate's top-level modules a text names: `crate::x`, and each `x` of `crate::{x::.., y}`.
@@ -305,13 +266,13 @@ fn the_table_has_no_cycle() {
 
 #[test]
 fn imports_follow_the_table_and_only_adapters_name_the_sdk() {
-    let violations = layering_violations(&sources(&src_dir()));
+    let violations = layering_violations(&code_of_src());
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }
 
 #[test]
 fn no_step_imports_another_step() {
-    let violations = step_violations(&sources(&src_dir()));
+    let violations = step_violations(&code_of_src());
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }
 
@@ -319,7 +280,7 @@ fn no_step_imports_another_step() {
 /// step reaching into another are each caught, and comments do not count.
 #[test]
 fn the_checks_catch_what_they_forbid() {
-    let files = |path: &str, text: &str| vec![(path.to_string(), without_comments(text))];
+    let files = |path: &str, text: &str| vec![(path.to_string(), code_only(text))];
     assert_eq!(
         layering_violations(&files(
             "ports/ecs/mod.rs",
