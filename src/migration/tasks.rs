@@ -9,6 +9,7 @@ use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::steps::StepEnv;
 use crate::migration::StopResult;
 use crate::ports::ecs::{LastStatus, TaskLookup};
+use crate::ports::AwsError;
 
 /// RunTask's `startedBy` for an execution: derived from its ARN, so stop-task can find the
 /// execution's tasks from an "Execution Status Change" event that carries only the ARN.
@@ -65,6 +66,20 @@ pub(crate) async fn ours(
     }
 }
 
+/// An ECS call's failure named for the state machine: retried when retrying may help, else a
+/// setting to fix, saying which grant the function's role needs.
+fn ecs_failure(err: AwsError, doing: String, grant: &str) -> MigrationError {
+    let message = format!("{doing}: {err}");
+    if err.transient {
+        MigrationError::new(ErrorKind::AwsTransient, message)
+    } else {
+        MigrationError::new(
+            ErrorKind::Misconfigured,
+            format!("{message}; grant this function's role {grant}"),
+        )
+    }
+}
+
 /// ecs:DescribeTasks for one task, its failure named for the state machine.
 pub(crate) async fn describe(
     env: &StepEnv<'_>,
@@ -75,17 +90,11 @@ pub(crate) async fn describe(
         .describe_task(cluster, task_arn)
         .await
         .map_err(|err| {
-            let message = format!("describing task {task_arn}: {err}");
-            if err.transient {
-                MigrationError::new(ErrorKind::AwsTransient, message)
-            } else {
-                MigrationError::new(
-                    ErrorKind::Misconfigured,
-                    format!(
-                    "{message}; grant this function's role ecs:DescribeTasks on the cluster's tasks"
-                ),
-                )
-            }
+            ecs_failure(
+                err,
+                format!("describing task {task_arn}"),
+                "ecs:DescribeTasks on the cluster's tasks",
+            )
         })
 }
 
@@ -98,15 +107,11 @@ pub(crate) async fn list(
         .list_tasks_started_by(cluster, started_by)
         .await
         .map_err(|err| {
-            let message = format!("listing tasks started by {started_by}: {err}");
-            if err.transient {
-                MigrationError::new(ErrorKind::AwsTransient, message)
-            } else {
-                MigrationError::new(
-                    ErrorKind::Misconfigured,
-                    format!("{message}; grant this function's role ecs:ListTasks on the cluster"),
-                )
-            }
+            ecs_failure(
+                err,
+                format!("listing tasks started by {started_by}"),
+                "ecs:ListTasks on the cluster",
+            )
         })
 }
 
@@ -121,17 +126,11 @@ pub(crate) async fn stop_all(
             .stop_task(cluster, task_arn, &reason)
             .await
             .map_err(|err| {
-                let message = format!("stopping task {task_arn}: {err}");
-                if err.transient {
-                    MigrationError::new(ErrorKind::AwsTransient, message)
-                } else {
-                    MigrationError::new(
-                        ErrorKind::Misconfigured,
-                        format!(
-                        "{message}; grant this function's role ecs:StopTask on the cluster's tasks"
-                    ),
-                    )
-                }
+                ecs_failure(
+                    err,
+                    format!("stopping task {task_arn}"),
+                    "ecs:StopTask on the cluster's tasks",
+                )
             })?;
         tracing::info!(task_arn = %task_arn, reason = %reason, "stopped migration task");
     }
