@@ -9,6 +9,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use super::java_random::JavaRandom;
+use crate::asl::random::uuid_from;
 
 /// The names the engine defines or replaces.
 pub(super) const NAMES: [&str; 7] = [
@@ -181,17 +182,7 @@ fn random(args: &[Option<Value>], draw: &mut Draw) -> Result {
 /// `$uuid()`: a version-4 UUID.
 fn uuid(draw: &mut Draw) -> String {
     let hi = draw.next_u64();
-    let lo = draw.next_u64();
-    let hi = (hi & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
-    let lo = (lo & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xFFFF,
-        hi & 0xFFFF,
-        lo >> 48,
-        lo & 0xFFFF_FFFF_FFFF
-    )
+    uuid_from(hi, draw.next_u64())
 }
 
 /// `$parse(text)`: the JSON value a string holds.
