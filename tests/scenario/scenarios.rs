@@ -253,6 +253,8 @@ struct Scenario {
     abort_after: Option<u64>,
     /// The same input ran once before in another execution (a redelivered event).
     redelivered: bool,
+    /// A customised definition instead of the shipped one.
+    definition: Option<Definition>,
 }
 
 impl Scenario {
@@ -263,7 +265,14 @@ impl Scenario {
             faults: vec![],
             abort_after: None,
             redelivered: false,
+            definition: None,
         }
+    }
+
+    /// Runs `definition` (a team's customised migration machine) instead of the shipped one.
+    fn definition(mut self, definition: Definition) -> Self {
+        self.definition = Some(definition);
+        self
     }
 
     fn fault(mut self, fault: Fault) -> Self {
@@ -298,7 +307,8 @@ impl Scenario {
             assert_eq!(earlier.status, ExecutionStatus::Succeeded);
         }
         let name = "app-42-20261125T120000Z";
-        let executor = Executor::new(definition(), invoker, clock.clone())
+        let machine = self.definition.clone().unwrap_or_else(definition);
+        let executor = Executor::new(machine, invoker, clock.clone())
             .with_execution_name(name)
             .with_state_machine_name("ecs-migrate")
             .with_account("eu-west-1", "123456789012")
@@ -458,6 +468,77 @@ async fn success() {
         finished - stopped <= chrono::Duration::seconds(5),
         "{finished} vs {stopped}"
     );
+}
+
+/// A team's customised machine, mixing the query languages (issue 20): after the migration, a
+/// JSONPath state records the family in a variable, a JSONata state reads it and the step's
+/// result to build a notice and assigns the exit code, and a JSONPath state reads that variable
+/// back ("Passing data between states with variables" and "Transforming data with JSONata",
+/// Step Functions developer guide).
+#[tokio::test]
+async fn a_customised_machine_mixes_jsonpath_and_jsonata_around_the_real_steps() {
+    let mut machine: Value = serde_json::from_str(&function_arns().render()).unwrap();
+    let states = machine["States"].as_object_mut().unwrap();
+    states["FromDeployment"]["Default"] = json!("RecordFamily");
+    states.insert(
+        "RecordFamily".into(),
+        json!({"Type": "Pass", "Assign": {"family.$": "$.request.family"}, "Next": "Notify"}),
+    );
+    states.insert(
+        "Notify".into(),
+        json!({
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Assign": {"exitCode": "{% $states.input.result.exit_code %}"},
+            "Output": "{% $merge([$states.input, {'notice': 'migrated ' & $family & ' (exit code ' & $string($states.input.result.exit_code) & ')'}]) %}",
+            "Next": "CheckNotice"
+        }),
+    );
+    states.insert(
+        "CheckNotice".into(),
+        json!({
+            "Type": "Pass",
+            "Parameters": {"exit_code.$": "$exitCode", "notice.$": "$.notice"},
+            "ResultPath": "$.notified",
+            "Next": "MigrationSucceeded"
+        }),
+    );
+    let machine = Definition::parse(&machine).unwrap();
+    let run = Scenario::new(Script::default())
+        .definition(machine)
+        .run(bare())
+        .await;
+    assert_eq!(
+        run.result.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        run.result.to_json(false)
+    );
+    let visited = run.visited();
+    let tail: Vec<&str> = visited[visited.len() - 4..]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "RecordFamily",
+            "Notify",
+            "CheckNotice",
+            "MigrationSucceeded"
+        ]
+    );
+    let output = run.result.output.clone().unwrap();
+    let family = output["request"]["family"].as_str().unwrap().to_string();
+    assert_eq!(
+        output["notified"],
+        json!({"exit_code": 0, "notice": format!("migrated {family} (exit code 0)")})
+    );
+    assert_eq!(
+        output["result"]["exit_code"], 0,
+        "the steps' data passes through"
+    );
+    run.assert_nothing_running();
 }
 
 #[tokio::test]
