@@ -4,7 +4,9 @@
 #   - moto's Step Functions interpreter (PyPI moto, execute_state_machine),
 #   - the npm package aws-local-stepfunctions,
 # all running the same loop (Pass with States.MathAdd -> Choice, N times); the engine also
-# runs that loop written in JSONata (Output and Condition expressions), beside its JSONPath figure.
+# runs that loop written in JSONata (Output and Condition expressions), beside its JSONPath figure,
+# and jsonata-js (2.0.6, the version AWS names) evaluates that loop's two expressions alone
+# (benches/engine_jsonata_js.mjs), the floor of any engine built on it.
 #
 # Usage: benches/engine.sh [N]          (default N=5000, i.e. 10001 transitions)
 # The peers are installed under .tools/bench/ (gitignored). The Rust build uses
@@ -40,7 +42,12 @@ if [ ! -d "$TOOLS/node/node_modules/aws-local-stepfunctions" ]; then
   mkdir -p "$TOOLS/node"
   npm install --prefix "$TOOLS/node" --no-audit --no-fund --silent aws-local-stepfunctions >/dev/null
 fi
+if [ ! -d "$TOOLS/node/node_modules/jsonata" ]; then
+  say "installing jsonata@2.0.6 into $TOOLS/node"
+  npm install --prefix "$TOOLS/node" --no-audit --no-fund --silent jsonata@2.0.6 >/dev/null
+fi
 cp "$ROOT/benches/engine_als.mjs" "$TOOLS/node/engine_als.mjs"
+cp "$ROOT/benches/engine_jsonata_js.mjs" "$TOOLS/node/engine_jsonata_js.mjs"
 
 # Runs one engine under GNU time; leaves its JSON line and peak RSS (KiB) in $OUT/NAME.*
 measure() {
@@ -57,12 +64,13 @@ measure ecs-migrate-jsonata "$ENGINE_BIN" "$N" --jsonata
 measure ecs-migrate-jsonata-no-history "$ENGINE_BIN" "$N" --jsonata --without-history
 measure moto "$TOOLS/venv/bin/python" "$ROOT/benches/engine_moto.py" "$N"
 measure aws-local-stepfunctions node "$TOOLS/node/engine_als.mjs" "$N"
+measure jsonata-js node "$TOOLS/node/engine_jsonata_js.mjs" "$N"
 
 python3 - "$OUT" <<'EOF'
 import json, os, sys
 out = sys.argv[1]
 rows = []
-for name in ["ecs-migrate", "ecs-migrate-no-history", "ecs-migrate-jsonata", "ecs-migrate-jsonata-no-history", "moto", "aws-local-stepfunctions"]:
+for name in ["ecs-migrate", "ecs-migrate-no-history", "ecs-migrate-jsonata", "ecs-migrate-jsonata-no-history", "moto", "aws-local-stepfunctions", "jsonata-js"]:
     r = json.load(open(os.path.join(out, name + ".json")))
     r["rss_mib"] = int(open(os.path.join(out, name + ".rss")).read().strip()) / 1024
     rows.append(r)
