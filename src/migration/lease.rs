@@ -9,7 +9,6 @@ use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::settings::Settings;
 use crate::migration::steps::StepEnv;
 use crate::migration::tasks::wait_stopped;
-use crate::migration::MigrationRequest;
 use crate::ports::lock::{LockError, LockItem};
 
 /// What AcquireLock and ReleaseLock put at `$.lock`; the Choice after AcquireLock reads
@@ -108,14 +107,6 @@ pub fn scope_of(settings: &Settings, family: &str) -> String {
         .lock_scope
         .clone()
         .unwrap_or_else(|| family.to_string())
-}
-
-/// The lock's holder for a request: the execution's ARN (its `startedBy` without one).
-pub fn holder_of(request: &MigrationRequest) -> String {
-    request
-        .execution_id
-        .clone()
-        .unwrap_or_else(|| request.started_by.clone())
 }
 
 /// Waits until `tasks` are STOPPED (up to `until`), then releases `scope` if `holder` holds it.

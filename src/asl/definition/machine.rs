@@ -82,7 +82,6 @@ pub(super) fn parse_definition(value: &Value, problems: &mut Problems) -> Option
         root: machine,
         timeout_seconds,
         comment,
-        jsonata,
     })
 }
 

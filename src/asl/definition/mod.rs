@@ -34,8 +34,6 @@ pub struct Definition {
     pub(crate) root: Machine,
     pub(crate) timeout_seconds: Option<u64>,
     pub(crate) comment: Option<String>,
-    /// The top-level `"QueryLanguage": "JSONata"`.
-    pub(crate) jsonata: bool,
 }
 
 /// A definition that could not be read at all (before checking).
@@ -81,11 +79,6 @@ impl Definition {
     /// The state machine's `TimeoutSeconds`, if set.
     pub fn timeout_seconds(&self) -> Option<u64> {
         self.timeout_seconds
-    }
-
-    /// Whether the machine's query language is JSONata.
-    pub fn is_jsonata(&self) -> bool {
-        self.jsonata
     }
 
     pub fn comment(&self) -> Option<&str> {
