@@ -24,10 +24,13 @@ pub async fn check_exit_code(
     input: CheckInput,
 ) -> Result<MigrationResult, MigrationError> {
     let CheckInput {
-        request,
+        mut request,
         task,
         status,
     } = input;
+    // The container judged is the configured migration container, whatever the payload names
+    // (a sidecar's exit 0 must not pass for the migration's).
+    request.container = env.settings.container.clone();
     let container = status
         .containers
         .iter()

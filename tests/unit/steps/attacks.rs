@@ -357,6 +357,24 @@ async fn exit_0_after_an_outside_stop_is_task_stopped() {
         .is_ok());
 }
 
+/// check-exit-code judges the configured migration container: a payload naming a sidecar that
+/// exited 0 does not turn the migration's exit 1 into a success.
+#[tokio::test]
+async fn check_exit_code_judges_the_configured_container_not_the_payloads() {
+    let logs = log_lines(&["migration failed"]);
+    let world = World::new(settings(), &[], &[&logs]);
+    let status = stopped_status(
+        "EssentialContainerExited",
+        "Essential container in task exited",
+        &[(CONTAINER, Some(1), None), ("sidecar", Some(0), None)],
+    );
+    let mut input = check_input(status);
+    input.request.container = "sidecar".into();
+    let err = check_exit_code(&world.env(), input).await.unwrap_err();
+    assert_eq!(err.name(), "Migration.NonZeroExit", "{err}");
+    assert!(err.message().contains(CONTAINER), "{err}");
+}
+
 /// The hook-event execution, as Step Functions keeps its input.
 fn hook_world(rules: &[&Rule]) -> World {
     let world = World::new(hook_settings(), rules, &[]);
