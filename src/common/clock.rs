@@ -104,14 +104,14 @@ impl VirtualClock {
     }
 
     /// Number of sleeps currently pending (for tests of code that should be waiting).
-    pub fn pending_sleeps(&self) -> usize {
+    pub(crate) fn pending_sleeps(&self) -> usize {
         self.lock().sleepers.len()
     }
 
     /// Stops time from advancing by itself until the returned guard is dropped (`advance`
     /// still moves it): sleeps started meanwhile all start at the same instant, however late
     /// the runtime polls the tasks that start them.
-    pub fn hold(&self) -> Hold<'_> {
+    pub(crate) fn hold(&self) -> Hold<'_> {
         let mut s = self.lock();
         s.holds += 1;
         s.epoch += 1;
@@ -148,7 +148,7 @@ impl Drop for Registration<'_> {
 
 /// Keeps a [`VirtualClock`] from advancing by itself while it lives.
 #[derive(Debug)]
-pub struct Hold<'a> {
+pub(crate) struct Hold<'a> {
     clock: &'a VirtualClock,
 }
 
@@ -230,7 +230,7 @@ impl Clock for VirtualClock {
 
 /// `t + d`, saturating at the latest representable time: `t` comes from the execution input
 /// or the state data, and a date near chrono's limit must not panic a step.
-pub fn later_by(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+pub(crate) fn later_by(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(d)
         .ok()
         .and_then(|d| t.checked_add_signed(d))

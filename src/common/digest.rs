@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256};
 
 /// The first `len` hex digits of SHA-256 over `parts` (each ended by a NUL byte).
-pub fn hex_digest(parts: &[&str], len: usize) -> String {
+pub(crate) fn hex_digest(parts: &[&str], len: usize) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part.as_bytes());

@@ -86,7 +86,7 @@ impl MigrationError {
         }
     }
 
-    pub fn kind(&self) -> ErrorKind {
+    pub(crate) fn kind(&self) -> ErrorKind {
         self.kind
     }
 
@@ -101,7 +101,7 @@ impl MigrationError {
     }
 
     /// The error as Step Functions records it: `{"Error": name, "Cause": message}`.
-    pub fn to_state_error(&self) -> StateError {
+    pub(crate) fn to_state_error(&self) -> StateError {
         StateError {
             error: self.name().to_string(),
             cause: self.message.clone(),

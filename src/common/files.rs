@@ -8,19 +8,19 @@ use std::path::{Path, PathBuf};
 
 /// The largest task definition file read (far above what ECS registers, which leaves room for
 /// DescribeTaskDefinition output with its tags).
-pub const MAX_TASK_DEFINITION_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_TASK_DEFINITION_BYTES: u64 = 1024 * 1024;
 /// The largest state machine definition: Step Functions' own hard quota, 1 MB ("Maximum size
 /// of state machine definition", docs.aws.amazon.com/step-functions/latest/dg/limits.html).
-pub const MAX_STATE_MACHINE_DEFINITION_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_STATE_MACHINE_DEFINITION_BYTES: u64 = 1024 * 1024;
 /// The largest execution input: Step Functions' 256 KiB quota for a task or execution input
 /// (docs.aws.amazon.com/step-functions/latest/dg/limits.html).
-pub const MAX_EXECUTION_INPUT_BYTES: u64 = 256 * 1024;
+pub(crate) const MAX_EXECUTION_INPUT_BYTES: u64 = 256 * 1024;
 /// The largest `asl run --input @FILE` read. The engine refuses an input over
 /// [`MAX_EXECUTION_INPUT_BYTES`] as StartExecution does unless `--no-limits` is given; this only
 /// keeps a file such as /dev/zero from being read whole.
-pub const MAX_INPUT_FILE_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_INPUT_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// The largest `--env-file`.
-pub const MAX_ENV_FILE_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_ENV_FILE_BYTES: u64 = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -65,7 +65,7 @@ fn describe_size(size: Option<u64>) -> String {
 
 /// Reads `path` (`what` names it in messages: "task definition file") as UTF-8, refusing it
 /// when it is larger than `limit` bytes; never reads more than `limit + 1` bytes.
-pub fn read_text(path: &Path, what: &'static str, limit: u64) -> Result<String, ReadError> {
+pub(crate) fn read_text(path: &Path, what: &'static str, limit: u64) -> Result<String, ReadError> {
     let unreadable = |source| ReadError::Unreadable {
         what,
         path: path.to_path_buf(),

@@ -2,7 +2,7 @@
 //! reading the files a user names.
 
 pub mod clock;
-pub mod digest;
-pub mod error;
-pub mod files;
-pub mod sync;
+pub(crate) mod digest;
+pub(crate) mod error;
+pub(crate) mod files;
+pub(crate) mod sync;
