@@ -34,7 +34,7 @@ pub(super) const SERVER_CODES: [&str; 4] = [
 impl AwsError {
     /// A failure retrying will not fix: a refusal by the service (or by a double standing in
     /// for it) with its error code, or a request that could not be built.
-    pub fn permanent(
+    pub(crate) fn permanent(
         operation: &'static str,
         code: Option<&str>,
         message: impl Into<String>,
@@ -48,14 +48,14 @@ impl AwsError {
     }
 
     /// True when the service throttled the call (after the SDK's own retries).
-    pub fn is_throttling(&self) -> bool {
+    pub(crate) fn is_throttling(&self) -> bool {
         self.code
             .as_deref()
             .is_some_and(|c| THROTTLING_CODES.contains(&c))
     }
 
     /// True when the service said the caller may not do this.
-    pub fn is_access_denied(&self) -> bool {
+    pub(crate) fn is_access_denied(&self) -> bool {
         matches!(
             self.code.as_deref(),
             Some("AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation")

@@ -8,7 +8,7 @@ use super::aws_error::{error_chain, AwsError, SERVER_CODES, THROTTLING_CODES};
 impl AwsError {
     /// Classifies any SDK error: service errors by their code, everything that never reached a
     /// service answer (timeouts, connection failures, unreadable responses) as transient.
-    pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
+    pub(crate) fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {

@@ -14,8 +14,8 @@ use crate::ports::AwsError;
 /// An answer the double was given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedAnswer {
-    pub deployment_arn: String,
-    pub hook_id: String,
+    pub(crate) deployment_arn: String,
+    pub(crate) hook_id: String,
     pub action: HookAction,
 }
 
@@ -46,7 +46,7 @@ struct MemoryState {
 }
 
 impl MemoryDeployments {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -69,7 +69,7 @@ impl MemoryDeployments {
     }
 
     /// What ECS does on its own: a hook's timeout, a deployment finished by hand.
-    pub fn set_hook_status(&self, deployment_arn: &str, hook_id: &str, status: &str) {
+    pub(crate) fn set_hook_status(&self, deployment_arn: &str, hook_id: &str, status: &str) {
         let mut state = self.lock();
         if let Some(hook) = state
             .deployments
@@ -80,7 +80,7 @@ impl MemoryDeployments {
         }
     }
 
-    pub fn set_deployment_status(&self, deployment_arn: &str, status: &str) {
+    pub(crate) fn set_deployment_status(&self, deployment_arn: &str, status: &str) {
         if let Some(d) = self.lock().deployments.get_mut(deployment_arn) {
             d.status = status.to_string();
         }

@@ -36,9 +36,9 @@ impl HookAction {
 /// A lifecycle hook's status (API Reference, DeploymentLifecycleHookDetail `status`:
 /// AWAITING_ACTION | IN_PROGRESS | SUCCEEDED | FAILED | TIMED_OUT).
 pub const HOOK_AWAITING_ACTION: &str = "AWAITING_ACTION";
-pub const HOOK_SUCCEEDED: &str = "SUCCEEDED";
-pub const HOOK_FAILED: &str = "FAILED";
-pub const HOOK_TIMED_OUT: &str = "TIMED_OUT";
+pub(crate) const HOOK_SUCCEEDED: &str = "SUCCEEDED";
+pub(crate) const HOOK_FAILED: &str = "FAILED";
+pub(crate) const HOOK_TIMED_OUT: &str = "TIMED_OUT";
 
 /// A hook of a service deployment, as `lifecycleHookDetails` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,11 +75,11 @@ pub struct ServiceDeployment {
 
 impl ServiceDeployment {
     /// Still on its way: a hook of it may be waiting for an answer.
-    pub fn in_progress(&self) -> bool {
+    pub(crate) fn in_progress(&self) -> bool {
         matches!(self.status.as_str(), "PENDING" | "IN_PROGRESS")
     }
 
-    pub fn hook(&self, hook_id: &str) -> Option<&HookState> {
+    pub(crate) fn hook(&self, hook_id: &str) -> Option<&HookState> {
         self.hooks.iter().find(|h| h.hook_id == hook_id)
     }
 }

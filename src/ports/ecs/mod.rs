@@ -44,7 +44,7 @@ pub struct LogConfiguration {
 
 impl LogConfiguration {
     /// Reads the awslogs options out of a driver's option map.
-    pub fn from_options(driver: &str, options: &HashMap<String, String>) -> Self {
+    pub(crate) fn from_options(driver: &str, options: &HashMap<String, String>) -> Self {
         Self {
             driver: driver.to_string(),
             group: options.get("awslogs-group").cloned(),
@@ -89,11 +89,11 @@ pub enum Placement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CapacityProvider {
     #[serde(rename = "capacityProvider")]
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub weight: i32,
+    pub(crate) weight: i32,
     #[serde(default)]
-    pub base: i32,
+    pub(crate) base: i32,
 }
 
 /// RunTask answered: a task, ECS's reasons for not starting one, or that the client token was
@@ -108,7 +108,7 @@ pub enum RunTaskOutcome {
 
 /// How long ECS remembers a RunTask client token (Amazon ECS API Reference, "Ensuring
 /// idempotency", Idempotency for RunTask).
-pub const CLIENT_TOKEN_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+pub(crate) const CLIENT_TOKEN_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// RunTask's client-token rules, for the stand-ins of ECS (the local runner, the tests' fake):
 /// within the token's lifetime, the same token with the same parameters returns the first
@@ -175,7 +175,7 @@ pub enum LastStatus {
 }
 
 impl LastStatus {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             Self::Provisioning => "PROVISIONING",
             Self::Pending => "PENDING",
@@ -206,7 +206,7 @@ impl LastStatus {
     }
 
     /// Still on its way to RUNNING: the start budget applies.
-    pub fn before_running(&self) -> bool {
+    pub(crate) fn before_running(&self) -> bool {
         matches!(self, Self::Provisioning | Self::Pending | Self::Activating)
     }
 }

@@ -68,7 +68,7 @@ impl MemoryExecutions {
     }
 
     /// DescribeExecution calls answered so far.
-    pub fn describe_calls(&self) -> u64 {
+    pub(crate) fn describe_calls(&self) -> u64 {
         *lock(&self.describes)
     }
 

@@ -18,22 +18,22 @@ pub use sdk::SdkExecutions;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutionView {
     /// RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED | PENDING_REDRIVE.
-    pub status: String,
+    pub(crate) status: String,
     /// The state machine (version or alias ARN included, if it was started through one).
-    pub state_machine_arn: String,
+    pub(crate) state_machine_arn: String,
     /// The execution's input, as the JSON text it was started with.
-    pub input: Option<String>,
-    pub error: Option<String>,
-    pub cause: Option<String>,
+    pub(crate) input: Option<String>,
+    pub(crate) error: Option<String>,
+    pub(crate) cause: Option<String>,
     /// The output (JSON text) of an execution that SUCCEEDED.
-    pub output: Option<String>,
+    pub(crate) output: Option<String>,
 }
 
 /// What StartExecution answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartedExecution {
-    pub execution_arn: String,
-    pub start_date: Option<DateTime<Utc>>,
+    pub(crate) execution_arn: String,
+    pub(crate) start_date: Option<DateTime<Utc>>,
 }
 
 /// How StartExecution refused.

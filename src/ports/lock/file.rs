@@ -60,7 +60,7 @@ impl FileLockTable {
 
     /// The default directory: `$ECS_MIGRATE_LOCK_DIR`, else `$XDG_STATE_HOME/ecs-migrate/locks`,
     /// else `$HOME/.local/state/ecs-migrate/locks`, else under the system's temporary directory.
-    pub fn default_dir(lookup: impl Fn(&str) -> Option<String>) -> PathBuf {
+    pub(crate) fn default_dir(lookup: impl Fn(&str) -> Option<String>) -> PathBuf {
         if let Some(dir) = lookup(LOCK_DIR_VARIABLE).filter(|v| !v.is_empty()) {
             return PathBuf::from(dir);
         }
@@ -76,7 +76,7 @@ impl FileLockTable {
         state.join("ecs-migrate").join("locks")
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 

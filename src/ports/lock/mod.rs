@@ -59,12 +59,12 @@ impl LockItem {
         format!("{}:{}", self.family, self.revision)
     }
 
-    pub fn expired_at(&self, now: DateTime<Utc>) -> bool {
+    pub(crate) fn expired_at(&self, now: DateTime<Utc>) -> bool {
         self.lease_until < now
     }
 
     /// The item with its times in whole milliseconds, as every table keeps them.
-    pub fn in_millis(&self) -> LockItem {
+    pub(crate) fn in_millis(&self) -> LockItem {
         LockItem {
             since: to_millis(self.since),
             lease_until: to_millis(self.lease_until),

@@ -79,7 +79,7 @@ impl DynamoDbLockTable {
         }
     }
 
-    pub fn table(&self) -> &str {
+    pub(crate) fn table(&self) -> &str {
         &self.table
     }
 
