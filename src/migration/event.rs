@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::settings::Settings;
 
-pub const EVENT_SOURCE: &str = "ecs.migration";
-pub const EVENT_DETAIL_TYPE: &str = "AWS ECS Migration Task";
+pub(crate) const EVENT_SOURCE: &str = "ecs.migration";
+pub(crate) const EVENT_DETAIL_TYPE: &str = "AWS ECS Migration Task";
 
 /// Longest `taskdef_arn` accepted: an ARN is at most a few hundred characters, so anything
 /// longer is a mistake (or an attempt to fill the execution history).
@@ -26,22 +26,22 @@ const FORBIDDEN_FIELDS: [&str; 6] = [
 
 /// A task definition as the input names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskDefRef {
+pub(crate) struct TaskDefRef {
     /// As written, to pass to ecs:DescribeTaskDefinition.
-    pub raw: String,
-    pub family: String,
-    pub revision: Option<i32>,
+    pub(crate) raw: String,
+    pub(crate) family: String,
+    pub(crate) revision: Option<i32>,
     /// From a full ARN only.
-    pub region: Option<String>,
-    pub account: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) account: Option<String>,
 }
 
 /// The execution input, checked for shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationInput {
-    pub task_definition: TaskDefRef,
+    pub(crate) task_definition: TaskDefRef,
     /// The EventBridge event `id`, when the input is an event (a redelivery repeats it).
-    pub event_id: Option<String>,
+    pub(crate) event_id: Option<String>,
 }
 
 /// Parses the execution input. Every rejection is `Migration.InvalidEvent` (shape) or
@@ -136,7 +136,7 @@ fn parse_detail(detail: &Map<String, Value>, prefix: &str) -> Result<TaskDefRef,
 /// Parses a full task definition ARN, `family:revision` or `family`.
 /// The task definition is of a family in ALLOWED_FAMILIES, in ACCOUNT_ID and AWS_REGION (when
 /// set): checked by validate-event, and again by every step that uses it.
-pub fn check_allowed(settings: &Settings, taskdef: &TaskDefRef) -> Result<(), MigrationError> {
+pub(crate) fn check_allowed(settings: &Settings, taskdef: &TaskDefRef) -> Result<(), MigrationError> {
     if !settings.allowed_families.contains(&taskdef.family) {
         return Err(MigrationError::new(ErrorKind::NotAllowed, format!(
             "task definition family {:?} is not allowed here; allowed: {} (setting ALLOWED_FAMILIES)",
@@ -169,7 +169,7 @@ fn check_same(
     }
 }
 
-pub fn parse_taskdef(raw: &str, field: &str) -> Result<TaskDefRef, MigrationError> {
+pub(crate) fn parse_taskdef(raw: &str, field: &str) -> Result<TaskDefRef, MigrationError> {
     if raw.len() > MAX_TASKDEF_LEN {
         return Err(invalid(format!(
             "{field} is {} characters long; a task definition ARN is at most {MAX_TASKDEF_LEN}",

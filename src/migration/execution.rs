@@ -15,29 +15,29 @@ use crate::ports::executions::ExecutionView;
 
 /// An execution of this state machine as DescribeExecution showed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedExecution {
+pub(crate) struct VerifiedExecution {
     /// Its ARN: the lock's holder.
-    pub arn: String,
-    pub name: String,
+    pub(crate) arn: String,
+    pub(crate) name: String,
     /// RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED | PENDING_REDRIVE.
-    pub status: String,
+    pub(crate) status: String,
     /// The execution's input, as it was started.
-    pub input: Option<String>,
+    pub(crate) input: Option<String>,
 }
 
 impl VerifiedExecution {
     /// RunTask's `startedBy` for its tasks.
-    pub fn started_by(&self) -> String {
+    pub(crate) fn started_by(&self) -> String {
         started_by_for_execution(&self.arn)
     }
 
-    pub fn is_running(&self) -> bool {
+    pub(crate) fn is_running(&self) -> bool {
         self.status == "RUNNING"
     }
 
     /// RunTask's client token for the task definition `taskdef_arn`, from the execution's own
     /// input as Step Functions keeps it (so every execution of one event or hook shares it).
-    pub fn client_token(&self, taskdef_arn: &str) -> String {
+    pub(crate) fn client_token(&self, taskdef_arn: &str) -> String {
         let event = self
             .input
             .as_deref()
@@ -76,7 +76,7 @@ pub fn client_token(key: Option<&str>, taskdef_arn: &str) -> String {
 
 /// The execution `execution_id` names, confirmed to be this state machine's and RUNNING: what
 /// every function that changes anything calls first.
-pub async fn verify_running(
+pub(crate) async fn verify_running(
     env: &StepEnv<'_>,
     execution_id: Option<&str>,
     step: &str,
@@ -97,7 +97,7 @@ pub async fn verify_running(
 }
 
 /// The execution `arn`, confirmed to be this state machine's, whatever its status.
-pub async fn describe_own(
+pub(crate) async fn describe_own(
     env: &StepEnv<'_>,
     arn: &str,
     step: &str,

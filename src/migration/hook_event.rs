@@ -16,16 +16,16 @@ use serde_json::{Map, Value};
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::settings::Settings;
 
-pub const HOOK_EVENT_SOURCE: &str = "aws.ecs";
-pub const HOOK_EVENT_DETAIL_TYPE: &str = "ECS Hook State Change";
-pub const HOOK_EVENT_NAME: &str = "HOOK_AWAITING_ACTION";
+pub(crate) const HOOK_EVENT_SOURCE: &str = "aws.ecs";
+pub(crate) const HOOK_EVENT_DETAIL_TYPE: &str = "ECS Hook State Change";
+pub(crate) const HOOK_EVENT_NAME: &str = "HOOK_AWAITING_ACTION";
 
 /// How the hook is answered: a pause hook through ContinueServiceDeployment (the state
 /// machine's ContinueDeployment / RollBackDeployment states), a Lambda hook by the
 /// deployment-hook function's own return value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum HookType {
+pub(crate) enum HookType {
     Pause,
     AwsLambda,
 }
@@ -34,21 +34,21 @@ pub enum HookType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HookEvent {
     /// The EventBridge event id (a redelivery repeats it).
-    pub event_id: Option<String>,
-    pub hook_type: HookType,
-    pub hook_id: String,
-    pub service_deployment_arn: String,
-    pub service_arn: String,
-    pub cluster_arn: String,
-    pub lifecycle_stage: Option<String>,
-    pub expires_at: Option<String>,
+    pub(crate) event_id: Option<String>,
+    pub(crate) hook_type: HookType,
+    pub(crate) hook_id: String,
+    pub(crate) service_deployment_arn: String,
+    pub(crate) service_arn: String,
+    pub(crate) cluster_arn: String,
+    pub(crate) lifecycle_stage: Option<String>,
+    pub(crate) expires_at: Option<String>,
 }
 
 /// `Some` when the input is a hook event (by its source and detail-type), checked for shape;
 /// `None` for every other input, which [`crate::migration::event::parse_input`] reads.
 /// The hook's service is one whose deployments run migrations here (DEPLOYMENT_SERVICES), in
 /// this cluster (CLUSTER).
-pub fn check_configured_service(
+pub(crate) fn check_configured_service(
     settings: &Settings,
     hook: &HookEvent,
 ) -> Result<(), MigrationError> {
@@ -206,7 +206,7 @@ fn arn_field(
 }
 
 /// The name at the end of an ECS ARN (`.../prod/app` is `app`), or the value itself.
-pub fn arn_name(value: &str) -> &str {
+pub(crate) fn arn_name(value: &str) -> &str {
     value.rsplit('/').next().unwrap_or(value)
 }
 

@@ -45,19 +45,19 @@ pub struct LockHeld {
 /// Who holds a lock, as the state output and `ecs-migrate wait` show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
-    pub execution: String,
+    pub(crate) execution: String,
     #[serde(default)]
-    pub execution_name: Option<String>,
+    pub(crate) execution_name: Option<String>,
     /// `family:revision`.
-    pub migration: String,
-    pub since: DateTime<Utc>,
-    pub lease_until: DateTime<Utc>,
+    pub(crate) migration: String,
+    pub(crate) since: DateTime<Utc>,
+    pub(crate) lease_until: DateTime<Utc>,
     #[serde(default)]
-    pub task_arn: Option<String>,
+    pub(crate) task_arn: Option<String>,
 }
 
 impl Holder {
-    pub fn of(item: &LockItem) -> Self {
+    pub(crate) fn of(item: &LockItem) -> Self {
         Self {
             execution: item.holder.clone(),
             execution_name: item.execution_name.clone(),
@@ -69,7 +69,7 @@ impl Holder {
     }
 
     /// `waiting for app:7 (execution NAME, since TIME)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "{} (execution {}, since {})",
             self.migration,
@@ -82,27 +82,27 @@ impl Holder {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockWait {
-    pub scope: String,
+    pub(crate) scope: String,
     /// This execution.
-    pub holder: String,
+    pub(crate) holder: String,
     pub waiting_since: DateTime<Utc>,
-    pub held_by: Holder,
+    pub(crate) held_by: Holder,
     /// `waiting for app:7 (execution NAME, since TIME)`, for the console and `ecs-migrate wait`.
     pub message: String,
     /// Reads of the lock so far.
-    pub checks: u64,
+    pub(crate) checks: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockReleased {
-    pub scope: String,
-    pub holder: String,
+    pub(crate) scope: String,
+    pub(crate) holder: String,
     pub released: bool,
     pub note: String,
 }
 
 /// The scope a request's migration is counted in: `LOCK_SCOPE`, else its family.
-pub fn scope_of(settings: &Settings, family: &str) -> String {
+pub(crate) fn scope_of(settings: &Settings, family: &str) -> String {
     settings
         .lock_scope
         .clone()
@@ -145,7 +145,7 @@ pub(crate) async fn release_when_stopped(
 
 /// Moves the lease of `scope` on while `holder` (a verified RUNNING execution) runs: run-task
 /// and each poll round; fails with `Migration.LockLost` when another execution took it over.
-pub async fn renew_lock(
+pub(crate) async fn renew_lock(
     env: &StepEnv<'_>,
     scope: &str,
     holder: &str,

@@ -14,7 +14,7 @@ const MAX_LINE_CHARS: usize = 1_000;
 
 /// Appends the last `lines` lines of `stream` to a Cause, each line and the whole Cause kept
 /// under the sizes a Step Functions Cause holds.
-pub async fn append_log_tail(
+pub(crate) async fn append_log_tail(
     logs: &dyn Logs,
     lines: usize,
     stream: Option<&LogStream>,

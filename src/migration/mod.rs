@@ -6,16 +6,13 @@
 pub mod event;
 pub mod execution;
 pub mod hook_event;
-pub mod lease;
-pub mod log_tail;
+pub(crate) mod lease;
+pub(crate) mod log_tail;
 pub mod settings;
 mod state;
 pub mod steps;
 pub mod tasks;
 
 pub use lease::{Holder, LockHeld, LockReleased, LockState, LockWait};
-pub use state::{
-    CapacityWait, DeploymentAnswer, DeploymentRef, DuplicateRun, ExecutionContext,
-    MigrationRequest, MigrationResult, Phase, RunOutcome, StartedTask, StopResult, TaskStatus,
-    CAPACITY_ATTEMPTS,
-};
+pub use state::{CapacityWait, DeploymentAnswer, DeploymentRef, DuplicateRun, ExecutionContext, MigrationRequest, MigrationResult, Phase, RunOutcome, StartedTask, StopResult, TaskStatus};
+pub(crate) use state::CAPACITY_ATTEMPTS;

@@ -11,82 +11,82 @@ use crate::common::error::{ErrorKind, MigrationError};
 use crate::ports::ecs::{AwsVpc, CapacityProvider, Placement};
 
 /// The default migration command (the seed project runs alembic).
-pub const DEFAULT_COMMAND: [&str; 3] = ["alembic", "upgrade", "head"];
+pub(crate) const DEFAULT_COMMAND: [&str; 3] = ["alembic", "upgrade", "head"];
 
 /// Longest a single poll-status invocation may wait: Lambda's 900 s limit less a margin for the
 /// DescribeTasks in flight and the response.
-pub const MAX_POLL_WAIT_SECONDS: u64 = 840;
+pub(crate) const MAX_POLL_WAIT_SECONDS: u64 = 840;
 
 /// The settings every step shares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     /// `CLUSTER`: the cluster name or ARN migrations run in.
-    pub cluster: String,
+    pub(crate) cluster: String,
     /// `CONTAINER_NAME`: the container whose command is overridden and whose exit code counts.
-    pub container: String,
+    pub(crate) container: String,
     /// `SUBNETS`, `SECURITY_GROUPS`, `ASSIGN_PUBLIC_IP`: the awsvpc network configuration, when
     /// subnets are given.
     pub network: Option<AwsVpc>,
     /// `LAUNCH_TYPE` or `CAPACITY_PROVIDER_STRATEGY` (at most one).
-    pub placement: Placement,
+    pub(crate) placement: Placement,
     /// `PLATFORM_VERSION` (Fargate), optional.
-    pub platform_version: Option<String>,
+    pub(crate) platform_version: Option<String>,
     /// `MIGRATION_COMMAND`: a JSON list of strings.
     pub command: Vec<String>,
     /// `ALLOWED_FAMILIES`: the task definition families this deployment may run.
-    pub allowed_families: Vec<String>,
+    pub(crate) allowed_families: Vec<String>,
     /// `DEPLOYMENT_SERVICES`: the services (names or ARNs) whose deployments' hook events may
     /// start a migration; empty refuses every hook event.
     #[serde(default)]
-    pub deployment_services: Vec<String>,
+    pub(crate) deployment_services: Vec<String>,
     /// `DEPLOYMENT_HOOK_STAGES`: the lifecycle stages whose PAUSE hooks may start a migration
     /// (PRE_SCALE_UP when unset); a hook waiting elsewhere is refused.
     #[serde(default)]
-    pub deployment_hook_stages: Vec<String>,
+    pub(crate) deployment_hook_stages: Vec<String>,
     /// `MAX_DURATION_SECONDS`: after this the task is stopped and the execution fails with
     /// `Migration.Timeout`.
     pub max_duration: Duration,
     /// `START_TIMEOUT_SECONDS`: time allowed for the task to reach RUNNING.
-    pub start_timeout: Duration,
+    pub(crate) start_timeout: Duration,
     /// `POLL_INTERVAL_SECONDS`: time between DescribeTasks calls inside one poll-status run.
-    pub poll_interval: Duration,
+    pub(crate) poll_interval: Duration,
     /// `POLL_MAX_WAIT_SECONDS`: how long one poll-status invocation waits for the task to stop.
-    pub poll_max_wait: Duration,
+    pub(crate) poll_max_wait: Duration,
     /// `MISSING_GRACE_SECONDS`: how long after RunTask a task reported MISSING is still expected
     /// to appear (ECS is eventually consistent).
-    pub missing_grace: Duration,
+    pub(crate) missing_grace: Duration,
     /// `LOG_TAIL_LINES`: how many of the container's last log lines a failure's Cause carries.
-    pub log_tail_lines: usize,
+    pub(crate) log_tail_lines: usize,
     /// `ACCOUNT_ID`: the account task definitions must belong to (optional).
-    pub account_id: Option<String>,
+    pub(crate) account_id: Option<String>,
     /// `AWS_REGION`: the region task definitions must belong to (optional).
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// `STATE_MACHINE_ARN`: the state machine whose RUNNING executions alone make a function
     /// act; every function that changes anything checks its execution against it.
     #[serde(default)]
     pub state_machine_arn: Option<String>,
     /// `LOCK_TABLE`: the DynamoDB table of the migration lock (the Lambda functions' lock
     /// steps need it; `ecs-migrate local` keeps its lock in files instead).
-    pub lock_table: Option<String>,
+    pub(crate) lock_table: Option<String>,
     /// `LOCK_SCOPE`: what one migration at a time is counted over; unset, the task definition
     /// family. Services that share one database share one scope.
-    pub lock_scope: Option<String>,
+    pub(crate) lock_scope: Option<String>,
     /// `LOCK_WAIT_SECONDS`: how long an execution waits for the lock before failing with
     /// `Migration.Locked`; 0 fails at once.
-    pub lock_wait: Duration,
+    pub(crate) lock_wait: Duration,
     /// `LOCK_LEASE_SECONDS`: how long the lock stays its holder's without a renewal (run-task
     /// and every poll round renew it); after that another execution may take it over, once it
     /// has stopped the holder's task.
-    pub lock_lease: Duration,
+    pub(crate) lock_lease: Duration,
     /// Where these settings came from, so a message names what the user set.
     #[serde(default)]
-    pub origin: SettingsOrigin,
+    pub(crate) origin: SettingsOrigin,
 }
 
 /// Where the settings came from: the functions' environment (Terraform's variables), or
 /// `ecs-migrate local`'s flags, whose user typed `--timeout 1`, not MAX_DURATION_SECONDS.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SettingsOrigin {
+pub(crate) enum SettingsOrigin {
     #[default]
     Environment,
     LocalFlags,
@@ -94,11 +94,11 @@ pub enum SettingsOrigin {
 
 /// The shortest lease: longer than RunTask's capacity waits (120 s) and a Lambda retry or two
 /// between renewals.
-pub const MIN_LOCK_LEASE_SECONDS: u64 = 300;
+pub(crate) const MIN_LOCK_LEASE_SECONDS: u64 = 300;
 
 impl Settings {
     /// `setting MAX_DURATION_SECONDS=3600`, or `--timeout 3600` for `ecs-migrate local`.
-    pub fn max_duration_named(&self) -> String {
+    pub(crate) fn max_duration_named(&self) -> String {
         let seconds = self.max_duration.as_secs();
         match self.origin {
             SettingsOrigin::Environment => format!("setting MAX_DURATION_SECONDS={seconds}"),
@@ -107,7 +107,7 @@ impl Settings {
     }
 
     /// `setting LOCK_WAIT_SECONDS`, or `--lock-wait 0` for `ecs-migrate local`.
-    pub fn lock_wait_named(&self) -> String {
+    pub(crate) fn lock_wait_named(&self) -> String {
         match self.origin {
             SettingsOrigin::Environment => "setting LOCK_WAIT_SECONDS".to_string(),
             SettingsOrigin::LocalFlags => format!("--lock-wait {}", self.lock_wait.as_secs()),
@@ -115,7 +115,7 @@ impl Settings {
     }
 
     /// Reads the process environment.
-    pub fn from_env() -> Result<Self, MigrationError> {
+    pub(crate) fn from_env() -> Result<Self, MigrationError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -273,7 +273,7 @@ fn optional_list(get: &Get, name: &str) -> Result<Vec<String>, MigrationError> {
 /// The lifecycle stages where ECS allows a PAUSE hook (Amazon ECS Developer Guide, "Lifecycle
 /// hooks for Amazon ECS service deployments"): none at TEST_TRAFFIC_SHIFT or
 /// PRODUCTION_TRAFFIC_SHIFT.
-pub const PAUSE_HOOK_STAGES: [&str; 6] = [
+pub(crate) const PAUSE_HOOK_STAGES: [&str; 6] = [
     "RECONCILE_SERVICE",
     "PRE_SCALE_UP",
     "POST_SCALE_UP",

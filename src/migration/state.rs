@@ -67,10 +67,10 @@ pub struct MigrationRequest {
 /// for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeploymentRef {
-    pub hook_type: HookType,
+    pub(crate) hook_type: HookType,
     pub hook_id: String,
     pub service_deployment_arn: String,
-    pub service_arn: String,
+    pub(crate) service_arn: String,
     #[serde(default)]
     pub lifecycle_stage: Option<String>,
     pub target_revision_arn: String,
@@ -138,7 +138,7 @@ impl RunOutcome {
 }
 
 /// RunTask attempts before `Migration.CapacityUnavailable` (the first and six more).
-pub const CAPACITY_ATTEMPTS: u32 = 7;
+pub(crate) const CAPACITY_ATTEMPTS: u32 = 7;
 
 /// ECS had no capacity for attempt `attempt - 1`: wait, then run attempt `attempt` (with a
 /// client token of its own, because ECS replays a token's first answer for 24 hours).
@@ -156,7 +156,7 @@ pub struct CapacityWait {
 pub struct DuplicateRun {
     pub task_arns: Vec<String>,
     #[serde(default)]
-    pub event_id: Option<String>,
+    pub(crate) event_id: Option<String>,
 }
 
 /// Where the task is, as poll-status last saw it. The Choice state reads `phase`.
@@ -231,5 +231,5 @@ pub struct DeploymentAnswer {
     /// The hook's status as the deployment reported it before the answer.
     #[serde(default)]
     pub hook_status: Option<String>,
-    pub message: String,
+    pub(crate) message: String,
 }

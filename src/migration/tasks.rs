@@ -22,12 +22,12 @@ pub fn started_by_for_execution(execution: &str) -> String {
 
 /// Every `startedBy` ecs-migrate gives a task begins with this (the role's tag condition on
 /// ecs:StopTask matches it too).
-pub const STARTED_BY_PREFIX: &str = "ecs-migrate/";
+pub(crate) const STARTED_BY_PREFIX: &str = "ecs-migrate/";
 
 /// Stop codes of a task stopped from outside the migration (a console or API stop, a Spot
 /// interruption, the service scheduler, an instance's termination notice): its exit code,
 /// even 0 from a tool that traps SIGTERM, proves no finished migration.
-pub const OUTSIDE_STOPS: [&str; 4] = [
+pub(crate) const OUTSIDE_STOPS: [&str; 4] = [
     "UserInitiated",
     "SpotInterruption",
     "ServiceSchedulerInitiated",
@@ -35,7 +35,7 @@ pub const OUTSIDE_STOPS: [&str; 4] = [
 ];
 
 /// Whether `stop_code` says the task was stopped from outside.
-pub fn stopped_from_outside(stop_code: Option<&str>) -> bool {
+pub(crate) fn stopped_from_outside(stop_code: Option<&str>) -> bool {
     stop_code.is_some_and(|code| OUTSIDE_STOPS.contains(&code))
 }
 

@@ -12,7 +12,7 @@ use crate::ports::lock::LockTable;
 use crate::ports::logs::Logs;
 
 pub mod check_exit_code;
-pub mod lock;
+pub(crate) mod lock;
 pub mod poll_status;
 pub mod report_deployment;
 pub mod run_task;

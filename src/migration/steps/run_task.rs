@@ -249,7 +249,7 @@ fn params(env: &StepEnv<'_>, run: &Run, event_id: Option<&str>, attempt: u32) ->
 
 /// The client token of `attempt`: the request's for the first, then one per attempt, at most
 /// 64 characters as RunTask allows.
-pub fn attempt_token(base: &str, attempt: u32) -> String {
+pub(crate) fn attempt_token(base: &str, attempt: u32) -> String {
     if attempt == 0 {
         return base.to_string();
     }
@@ -258,7 +258,7 @@ pub fn attempt_token(base: &str, attempt: u32) -> String {
 
 /// A value ECS accepts as a tag value: characters it does not allow become `_`, and it is cut
 /// to 256 characters. Execution names and event ids may hold characters ECS refuses.
-pub fn tag_value(text: &str) -> String {
+pub(crate) fn tag_value(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c) {
