@@ -44,7 +44,7 @@ impl FunctionArns {
     }
 
     /// The ARN of `step`'s function.
-    pub fn arn(&self, step: Step) -> String {
+    pub(crate) fn arn(&self, step: Step) -> String {
         format!(
             "arn:aws:lambda:{}:{}:function:{}{}",
             self.region,
@@ -55,7 +55,7 @@ impl FunctionArns {
     }
 
     /// The step whose function `resource` is, if it is one of these ARNs exactly.
-    pub fn step_for(&self, resource: &str) -> Option<Step> {
+    pub(crate) fn step_for(&self, resource: &str) -> Option<Step> {
         Step::ALL
             .into_iter()
             .find(|&step| self.arn(step) == resource)
@@ -111,7 +111,7 @@ impl StepBinding {
         self
     }
 
-    pub fn arns(&self) -> &FunctionArns {
+    pub(crate) fn arns(&self) -> &FunctionArns {
         &self.arns
     }
 }

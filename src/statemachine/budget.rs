@@ -57,7 +57,7 @@ fn poll_round_seconds(settings: &Settings) -> u64 {
 }
 
 /// Refuses settings whose longest migration would not fit in the history.
-pub fn check_fits(settings: &Settings) -> Result<(), MigrationError> {
+pub(crate) fn check_fits(settings: &Settings) -> Result<(), MigrationError> {
     let needed = events_needed(settings);
     let limit = HISTORY_EVENT_LIMIT - HEADROOM;
     if needed <= limit {

@@ -17,10 +17,10 @@ pub use step::Step;
 
 /// The state machine definition, with `${STEP_arn}` placeholders for the function ARNs
 /// (Terraform's templatefile() fills them in on AWS; [`FunctionArns::render`] locally).
-pub const DEFINITION_TEMPLATE: &str = include_str!("../../statemachine/migration.asl.json");
+pub(crate) const DEFINITION_TEMPLATE: &str = include_str!("../../statemachine/migration.asl.json");
 
 /// The definition with each step's placeholder replaced by `arn(step)`.
-pub fn render_definition(template: &str, arn: impl Fn(Step) -> String) -> String {
+pub(crate) fn render_definition(template: &str, arn: impl Fn(Step) -> String) -> String {
     Step::ALL
         .into_iter()
         .fold(template.to_string(), |text, step| {

@@ -26,20 +26,20 @@ pub struct StateData {
     #[serde(default, deserialize_with = "lenient")]
     pub result: Option<MigrationResult>,
     #[serde(default, deserialize_with = "lenient")]
-    pub error: Option<StateError>,
+    pub(crate) error: Option<StateError>,
     #[serde(default, deserialize_with = "lenient")]
-    pub stop: Option<StopResult>,
+    pub(crate) stop: Option<StopResult>,
     /// report-deployment's answer to the deployment's pause hook.
     #[serde(default, deserialize_with = "lenient")]
-    pub hook_answer: Option<DeploymentAnswer>,
+    pub(crate) hook_answer: Option<DeploymentAnswer>,
     /// StopTask's own failure: the task may still be running.
     #[serde(default, deserialize_with = "lenient")]
-    pub stop_error: Option<StateError>,
+    pub(crate) stop_error: Option<StateError>,
 }
 
 impl StateData {
     /// Reads a state's input or output; anything but a JSON object gives the empty data.
-    pub fn from_json(text: &str) -> Self {
+    pub(crate) fn from_json(text: &str) -> Self {
         serde_json::from_str(text).unwrap_or_default()
     }
 }

@@ -53,7 +53,7 @@ impl Step {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Step> {
+    pub(crate) fn from_name(name: &str) -> Option<Step> {
         Step::ALL.into_iter().find(|s| s.name() == name)
     }
 
