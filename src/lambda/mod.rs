@@ -41,13 +41,13 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The variable naming the step a function serves (Terraform sets it); wins over the handler.
-pub const STEP_VARIABLE: &str = "ECS_MIGRATE_STEP";
+pub(crate) const STEP_VARIABLE: &str = "ECS_MIGRATE_STEP";
 /// The function's handler setting, as Lambda passes it to a custom runtime ("Defined runtime
 /// environment variables", docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
-pub const HANDLER_VARIABLE: &str = "_HANDLER";
+pub(crate) const HANDLER_VARIABLE: &str = "_HANDLER";
 
 /// The step this function is configured for: `ECS_MIGRATE_STEP`, else the handler setting.
-pub fn configured_step(lookup: impl Fn(&str) -> Option<String>) -> Result<Step, MigrationError> {
+pub(crate) fn configured_step(lookup: impl Fn(&str) -> Option<String>) -> Result<Step, MigrationError> {
     let names: Vec<&str> = Step::ALL.iter().map(|s| s.name()).collect();
     let (variable, value) = match (lookup(STEP_VARIABLE), lookup(HANDLER_VARIABLE)) {
         (Some(step), _) if !step.trim().is_empty() => (STEP_VARIABLE, step),
@@ -71,15 +71,15 @@ pub fn configured_step(lookup: impl Fn(&str) -> Option<String>) -> Result<Step, 
 }
 
 /// The deployment-hook function's state machine (Terraform sets it).
-pub const STATE_MACHINE_VARIABLE: &str = "STATE_MACHINE_ARN";
+pub(crate) const STATE_MACHINE_VARIABLE: &str = "STATE_MACHINE_ARN";
 /// Seconds ECS waits before asking the deployment-hook function again (default 30).
-pub const CALLBACK_DELAY_VARIABLE: &str = "HOOK_CALLBACK_DELAY_SECONDS";
+pub(crate) const CALLBACK_DELAY_VARIABLE: &str = "HOOK_CALLBACK_DELAY_SECONDS";
 /// Invocations in a row that may fail to read the execution before it answers FAILED.
 const MAX_UNREADABLE: u64 = 10;
 
 /// True when this function is the deployment-hook adapter (`ECS_MIGRATE_STEP`, else the
 /// handler, is `deployment-hook`).
-pub fn is_deployment_hook(lookup: impl Fn(&str) -> Option<String>) -> bool {
+pub(crate) fn is_deployment_hook(lookup: impl Fn(&str) -> Option<String>) -> bool {
     let named = |variable| lookup(variable).filter(|v: &String| !v.trim().is_empty());
     named(STEP_VARIABLE)
         .or_else(|| named(HANDLER_VARIABLE))
@@ -98,7 +98,7 @@ pub async fn serve_configured() -> Result<(), lambda_runtime::Error> {
 }
 
 /// The adapter's settings, or what is wrong with them.
-pub fn adapter_config(lookup: impl Fn(&str) -> Option<String>) -> Result<AdapterConfig, String> {
+pub(crate) fn adapter_config(lookup: impl Fn(&str) -> Option<String>) -> Result<AdapterConfig, String> {
     let state_machine_arn = lookup(STATE_MACHINE_VARIABLE)
         .filter(|v| v.starts_with("arn:") && v.contains(":stateMachine:"))
         .ok_or_else(|| format!("{STATE_MACHINE_VARIABLE} is not a state machine ARN"))?;
@@ -169,7 +169,7 @@ async fn sdk_config() -> aws_config::SdkConfig {
 }
 
 /// Serves `step` under the Lambda Runtime API until the runtime stops.
-pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
+pub(crate) async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
     serve_step(Ok(step)).await
 }
 
