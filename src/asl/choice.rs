@@ -14,11 +14,11 @@ use super::value::{cmp_numbers, parse_timestamp};
 /// A top-level choice rule with its transition.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ChoiceRule {
-    pub rule: Rule,
-    pub next: String,
-    pub assign: Option<Assign>,
+    pub(crate) rule: Rule,
+    pub(crate) next: String,
+    pub(crate) assign: Option<Assign>,
     /// A JSONata rule's Output and Assign.
-    pub ata: AtaIo,
+    pub(crate) ata: AtaIo,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,10 +58,10 @@ pub(crate) enum Kind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Op {
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// For ordered comparisons: which orderings make the rule true.
-    pub accept: [bool; 3],
-    pub name: &'static str,
+    pub(crate) accept: [bool; 3],
+    pub(crate) name: &'static str,
 }
 
 const EQ: [bool; 3] = [false, true, false];
@@ -202,7 +202,7 @@ fn literal_operand(
 }
 
 impl ChoiceRule {
-    pub fn parse(
+    pub(crate) fn parse(
         v: &Value,
         ptr: &Ptr,
         states: &[String],
@@ -417,7 +417,7 @@ impl Rule {
 
     /// Evaluates the rule. A missing `Variable` (except for `IsPresent`) or a missing
     /// `...Path` operand is an error, which the engine raises as `States.Runtime`.
-    pub fn eval(&self, env: &Env<'_>) -> Result<bool, String> {
+    pub(crate) fn eval(&self, env: &Env<'_>) -> Result<bool, String> {
         match self {
             // The executor evaluates a Condition itself (it needs the JSONata bindings).
             Rule::Condition(_) => Err("a JSONata Condition outside a JSONata state".into()),

@@ -21,7 +21,7 @@ pub const MAX_NESTING_DEPTH: usize = 127;
 /// Whether `value` nests arrays and objects more than `max` levels deep (`[]` is one level,
 /// a scalar none). It recurses, but never more than `max + 1` levels, however deep `value`
 /// goes, and allocates nothing: it runs on every state's output.
-pub fn deeper_than(value: &Value, max: usize) -> bool {
+pub(crate) fn deeper_than(value: &Value, max: usize) -> bool {
     match value {
         Value::Array(items) => max == 0 || items.iter().any(|c| deeper_than(c, max - 1)),
         Value::Object(map) => max == 0 || map.values().any(|c| deeper_than(c, max - 1)),
@@ -30,13 +30,13 @@ pub fn deeper_than(value: &Value, max: usize) -> bool {
 }
 
 /// Whether `value` is deeper than the engine admits.
-pub fn too_deep(value: &Value) -> bool {
+pub(crate) fn too_deep(value: &Value) -> bool {
     deeper_than(value, MAX_NESTING_DEPTH)
 }
 
 /// Drops `value` without recursing: containers are emptied onto a list first, so each value
 /// dropped holds no children. serde_json's own drop of a 100,000-level value overflows.
-pub fn drop_deep(value: Value) {
+pub(crate) fn drop_deep(value: Value) {
     let mut pending = vec![value];
     while let Some(v) = pending.pop() {
         match v {

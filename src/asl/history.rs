@@ -95,7 +95,7 @@ impl Serialize for EventType {
 impl EventType {
     /// The name of the details field this event type carries (`stateEnteredEventDetails`,
     /// `lambdaFunctionFailedEventDetails`, ...).
-    pub fn details_key(self) -> String {
+    pub(crate) fn details_key(self) -> String {
         let name = self.as_str();
         if name.ends_with("StateEntered") {
             return "stateEnteredEventDetails".into();
@@ -154,7 +154,7 @@ pub enum EventDetails {
 
 impl EventDetails {
     /// The state (or Map iteration) name the details carry.
-    pub fn name(&self) -> Option<&str> {
+    pub(crate) fn name(&self) -> Option<&str> {
         match self {
             Self::StateEntered { name, .. } | Self::StateExited { name, .. } => Some(name),
             Self::Other(v) => v.get("name").and_then(Value::as_str),
@@ -163,7 +163,7 @@ impl EventDetails {
     }
 
     /// The `error` of a failure event's details.
-    pub fn error(&self) -> Option<&str> {
+    pub(crate) fn error(&self) -> Option<&str> {
         match self {
             Self::Other(v) => v.get("error").and_then(Value::as_str),
             _ => None,

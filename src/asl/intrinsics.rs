@@ -18,11 +18,11 @@ use super::random::RandomSource;
 use parse::Parser;
 
 /// Nesting limit from the developer guide ("You can nest up to 10 intrinsic functions").
-pub const MAX_NESTING: usize = 10;
+pub(crate) const MAX_NESTING: usize = 10;
 
 /// A parsed intrinsic call such as `States.Format('Hello {}', $.name)`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Intrinsic {
+pub(crate) struct Intrinsic {
     text: String,
     func: Func,
     args: Vec<Arg>,
@@ -145,21 +145,21 @@ enum Piece {
 /// An intrinsic call that does not parse or has the wrong number of arguments.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid intrinsic function '{text}': {reason}")]
-pub struct IntrinsicSyntaxError {
-    pub text: String,
-    pub reason: String,
+pub(crate) struct IntrinsicSyntaxError {
+    pub(crate) text: String,
+    pub(crate) reason: String,
 }
 
 /// An intrinsic call that failed at run time.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("The function '{function}' had the following error: {message}")]
-pub struct IntrinsicError {
-    pub function: String,
-    pub message: String,
+pub(crate) struct IntrinsicError {
+    pub(crate) function: String,
+    pub(crate) message: String,
 }
 
 /// What an intrinsic needs from the running state: path resolution and randomness.
-pub trait Resolve {
+pub(crate) trait Resolve {
     /// The value a path names, or a message saying why it cannot be resolved.
     fn resolve(&self, path: &Path) -> Result<Value, String>;
     /// The JSON text of the value a path's root names (`$`, `$$` or a variable), for messages.
@@ -175,11 +175,11 @@ impl fmt::Display for Intrinsic {
 
 impl Intrinsic {
     /// True when a `.$` value is an intrinsic call rather than a path.
-    pub fn looks_like_call(text: &str) -> bool {
+    pub(crate) fn looks_like_call(text: &str) -> bool {
         text.trim_start().starts_with("States.")
     }
 
-    pub fn parse(text: &str) -> Result<Self, IntrinsicSyntaxError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, IntrinsicSyntaxError> {
         let mut p = Parser::new(text);
         p.ws();
         let call = p.call().map_err(|reason| IntrinsicSyntaxError {
@@ -201,7 +201,7 @@ impl Intrinsic {
     /// function 'States.Format('{}', $.nope)' had the following error: The JsonPath argument
     /// for the field '$.nope' could not be found in the input '{"other":1}'", the whole
     /// expression named even when a nested call took the argument.
-    pub fn eval(&self, env: &dyn Resolve) -> Result<Value, IntrinsicError> {
+    pub(crate) fn eval(&self, env: &dyn Resolve) -> Result<Value, IntrinsicError> {
         let fail = |message: String| IntrinsicError {
             function: self.text.clone(),
             message,

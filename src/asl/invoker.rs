@@ -15,14 +15,14 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone)]
 pub struct TaskCall {
     /// The `Resource` field as written in the definition.
-    pub resource: String,
+    pub(crate) resource: String,
     pub state_name: String,
     /// The effective parameters (state input after InputPath and Parameters).
     pub input: Value,
     /// The context object (`$$`).
-    pub context: Value,
-    pub timeout_seconds: Option<u64>,
-    pub heartbeat_seconds: Option<u64>,
+    pub(crate) context: Value,
+    pub(crate) timeout_seconds: Option<u64>,
+    pub(crate) heartbeat_seconds: Option<u64>,
     /// Call [`Heartbeat::beat`] to report progress when `heartbeat_seconds` is set.
     pub heartbeat: Heartbeat,
 }
@@ -33,7 +33,7 @@ pub struct TaskCall {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{error}: {cause}")]
 pub struct TaskFailure {
-    pub error: String,
+    pub(crate) error: String,
     pub cause: String,
 }
 
@@ -46,7 +46,7 @@ impl TaskFailure {
     }
 
     /// A binding problem: the execution fails with `States.Runtime`.
-    pub fn unbound(cause: impl Into<String>) -> Self {
+    pub(crate) fn unbound(cause: impl Into<String>) -> Self {
         Self::new("States.Runtime", cause)
     }
 }
@@ -116,7 +116,7 @@ pub(crate) fn classify(resource: &str) -> ResourceKind {
 
 /// True for `arn:aws:states:::lambda:invoke` (optionally `.waitForTaskToken`), whose input
 /// holds `FunctionName` and `Payload` and whose result is the Invoke response.
-pub fn is_lambda_invoke(resource: &str) -> bool {
+pub(crate) fn is_lambda_invoke(resource: &str) -> bool {
     let r = resource.trim();
     r.ends_with(":states:::lambda:invoke")
         || r.ends_with(":states:::lambda:invoke.waitForTaskToken")
@@ -124,7 +124,7 @@ pub fn is_lambda_invoke(resource: &str) -> bool {
 
 /// The function name in a name, a partial ARN (`ACCOUNT:function:NAME`) or a full ARN,
 /// with its qualifier if any: `("NAME", Some("alias"))`.
-pub fn function_name(name_or_arn: &str) -> (String, Option<String>) {
+pub(crate) fn function_name(name_or_arn: &str) -> (String, Option<String>) {
     let parts: Vec<&str> = name_or_arn.split(':').collect();
     match parts.iter().position(|p| *p == "function") {
         Some(i) if i + 1 < parts.len() => (
@@ -139,12 +139,12 @@ pub fn function_name(name_or_arn: &str) -> (String, Option<String>) {
 }
 
 /// A `${...}` Terraform placeholder left in a Resource.
-pub fn is_placeholder(resource: &str) -> bool {
+pub(crate) fn is_placeholder(resource: &str) -> bool {
     resource.contains("${")
 }
 
 /// The Lambda Invoke response shape the `lambda:invoke` integration returns.
-pub fn invoke_response(payload: Value) -> Value {
+pub(crate) fn invoke_response(payload: Value) -> Value {
     json!({
         "ExecutedVersion": "$LATEST",
         "Payload": payload,
@@ -258,7 +258,7 @@ pub struct UnboundInvoker;
 
 impl UnboundInvoker {
     /// The Cause it fails `call` with; a host adds how to bind tasks in its own terms.
-    pub fn cause(call: &TaskCall) -> String {
+    pub(crate) fn cause(call: &TaskCall) -> String {
         format!(
             "state '{}' (resource '{}') has no binding",
             call.state_name, call.resource

@@ -139,12 +139,12 @@ impl MockInvoker {
     }
 
     /// True if the test case has a mocked response for this state.
-    pub fn mocks(&self, state_name: &str) -> bool {
+    pub(crate) fn mocks(&self, state_name: &str) -> bool {
         self.states.contains_key(state_name)
     }
 
     /// The states this test case mocks.
-    pub fn mocked_states(&self) -> Vec<&str> {
+    pub(crate) fn mocked_states(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self.states.keys().map(String::as_str).collect();
         v.sort_unstable();
         v

@@ -32,8 +32,8 @@ pub enum Root {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid path '{path}': {reason}")]
 pub struct PathSyntaxError {
-    pub path: String,
-    pub reason: String,
+    pub(crate) path: String,
+    pub(crate) reason: String,
 }
 
 /// A path that parses but cannot be applied to the data at hand.
@@ -133,7 +133,7 @@ impl Path {
     }
 
     /// Parses a reference path: only `.name`, `['name']` and `[index]` steps.
-    pub fn parse_reference(text: &str) -> Result<Self, PathSyntaxError> {
+    pub(crate) fn parse_reference(text: &str) -> Result<Self, PathSyntaxError> {
         let path = Self::parse(text)?;
         if !path.is_reference() {
             return Err(PathSyntaxError {
@@ -144,11 +144,11 @@ impl Path {
         Ok(path)
     }
 
-    pub fn root(&self) -> &Root {
+    pub(crate) fn root(&self) -> &Root {
         &self.root
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
@@ -156,7 +156,7 @@ impl Path {
     /// messages ("No results for path: $['x']", issue 11): names in brackets with the quote
     /// they were read with and their escapes resolved, `[0]`, `[*]`, `..`, `[1:2]`, `[?]`
     /// for a filter, `.length()`. The root is printed as written (`$`, `$$`, `$name`).
-    pub fn normalized(&self) -> String {
+    pub(crate) fn normalized(&self) -> String {
         let mut out = match &self.root {
             Root::Input => "$".to_string(),
             Root::Context => "$$".to_string(),
@@ -169,7 +169,7 @@ impl Path {
     }
 
     /// True for a path that identifies a single node by names and non-negative indexes.
-    pub fn is_reference(&self) -> bool {
+    pub(crate) fn is_reference(&self) -> bool {
         self.segs.iter().all(|s| match s {
             Seg::Child(..) => true,
             Seg::Index(i) => *i >= 0,
@@ -178,12 +178,12 @@ impl Path {
     }
 
     /// How many steps follow the root (`$.a[0]` has two).
-    pub fn step_count(&self) -> usize {
+    pub(crate) fn step_count(&self) -> usize {
         self.segs.len()
     }
 
     /// True when the path selects at most one node (Jayway's "definite" path).
-    pub fn is_definite(&self) -> bool {
+    pub(crate) fn is_definite(&self) -> bool {
         self.segs
             .iter()
             .all(|s| matches!(s, Seg::Child(..) | Seg::Index(_) | Seg::Length))
@@ -225,7 +225,7 @@ impl Path {
     }
 
     /// Whether a definite path finds a node (Choice `IsPresent`).
-    pub fn exists(&self, data: &Value) -> bool {
+    pub(crate) fn exists(&self, data: &Value) -> bool {
         self.select(data).is_ok()
     }
 
@@ -346,7 +346,7 @@ fn blocked_step<'s>(segs: &'s [Seg], target: &Value) -> Option<&'s Seg> {
 }
 
 /// Compact JSON text of a value (for messages and history details).
-pub fn compact(value: &Value) -> String {
+pub(crate) fn compact(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 pub struct Problem {
     /// RFC 6901 JSON pointer into the definition (`""` is the whole definition).
     pub pointer: String,
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for Problem {
@@ -29,12 +29,12 @@ impl fmt::Display for Problem {
 pub(crate) struct Ptr(String);
 
 impl Ptr {
-    pub fn root() -> Self {
+    pub(crate) fn root() -> Self {
         Self(String::new())
     }
 
     /// The pointer to `key` inside this one (`~` and `/` escaped as RFC 6901 says).
-    pub fn key(&self, key: &str) -> Self {
+    pub(crate) fn key(&self, key: &str) -> Self {
         Self(format!(
             "{}/{}",
             self.0,
@@ -42,11 +42,11 @@ impl Ptr {
         ))
     }
 
-    pub fn index(&self, i: usize) -> Self {
+    pub(crate) fn index(&self, i: usize) -> Self {
         Self(format!("{}/{i}", self.0))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -56,7 +56,7 @@ impl Ptr {
 pub(crate) struct Problems(pub Vec<Problem>);
 
 impl Problems {
-    pub fn add(&mut self, ptr: &Ptr, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, ptr: &Ptr, message: impl Into<String>) {
         self.0.push(Problem {
             pointer: ptr.0.clone(),
             message: message.into(),

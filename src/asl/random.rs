@@ -31,7 +31,7 @@ impl SeededRandom {
     }
 
     /// Seeded from the process's hash randomness and the time.
-    pub fn from_entropy() -> Self {
+    pub(crate) fn from_entropy() -> Self {
         let mut h = RandomState::new().build_hasher();
         h.write_u128(
             std::time::SystemTime::now()
@@ -56,13 +56,13 @@ impl RandomSource for SeededRandom {
 }
 
 /// A version-4 UUID from the source, e.g. `3f2b8f0e-6c2d-4d1a-9b7e-0c5f1e2a3b4c`.
-pub fn uuid_v4(random: &dyn RandomSource) -> String {
+pub(crate) fn uuid_v4(random: &dyn RandomSource) -> String {
     let hi = random.next_u64();
     uuid_from(hi, random.next_u64())
 }
 
 /// The version-4 UUID of two random 64-bit values (its version and variant bits set).
-pub fn uuid_from(hi: u64, lo: u64) -> String {
+pub(crate) fn uuid_from(hi: u64, lo: u64) -> String {
     let hi = (hi & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
     let lo = (lo & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
     format!(

@@ -13,7 +13,7 @@ use super::random::RandomSource;
 use super::template::Assign;
 
 /// Every `States.*` error name the language defines; other `States.` names are rejected.
-pub const STATES_ERRORS: [&str; 17] = [
+pub(crate) const STATES_ERRORS: [&str; 17] = [
     "States.ALL",
     "States.DataLimitExceeded",
     "States.ExceedToleratedFailureThreshold",
@@ -45,22 +45,22 @@ pub(crate) enum Jitter {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Retrier {
-    pub errors: Vec<String>,
-    pub interval_seconds: u64,
-    pub max_attempts: u64,
-    pub backoff_rate: f64,
-    pub max_delay_seconds: Option<u64>,
-    pub jitter: Jitter,
+    pub(crate) errors: Vec<String>,
+    pub(crate) interval_seconds: u64,
+    pub(crate) max_attempts: u64,
+    pub(crate) backoff_rate: f64,
+    pub(crate) max_delay_seconds: Option<u64>,
+    pub(crate) jitter: Jitter,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Catcher {
-    pub errors: Vec<String>,
-    pub next: String,
-    pub result_path: ResultPathSpec,
-    pub assign: Option<Assign>,
+    pub(crate) errors: Vec<String>,
+    pub(crate) next: String,
+    pub(crate) result_path: ResultPathSpec,
+    pub(crate) assign: Option<Assign>,
     /// A JSONata catcher's Output and Assign.
-    pub ata: AtaIo,
+    pub(crate) ata: AtaIo,
 }
 
 /// True if an `ErrorEquals` list matches the error name. `States.ALL` matches everything
@@ -83,7 +83,7 @@ pub(crate) struct RetryCounters(Vec<u64>);
 impl RetryCounters {
     /// If the first retrier that matches `error` still has attempts left, counts one and
     /// returns the delay before the next attempt. `None` means: go to the catchers.
-    pub fn next_delay(
+    pub(crate) fn next_delay(
         &mut self,
         retriers: &[Retrier],
         error: &str,

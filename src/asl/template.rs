@@ -30,7 +30,7 @@ pub(crate) enum Template {
 
 impl Template {
     /// Parses a template; problems are reported at `ptr`.
-    pub fn parse(value: &Value, ptr: &Ptr, problems: &mut Problems) -> Self {
+    pub(crate) fn parse(value: &Value, ptr: &Ptr, problems: &mut Problems) -> Self {
         match value {
             Value::Object(map) => {
                 let mut fields = Vec::with_capacity(map.len());
@@ -97,7 +97,7 @@ impl Template {
     }
 
     /// Builds the payload.
-    pub fn eval(&self, env: &Env<'_>) -> Result<Value, String> {
+    pub(crate) fn eval(&self, env: &Env<'_>) -> Result<Value, String> {
         match self {
             Template::Static(v) => Ok(v.clone()),
             Template::Object(fields) => {
@@ -127,7 +127,7 @@ impl Template {
 pub(crate) struct Assign(pub Vec<(String, Template)>);
 
 impl Assign {
-    pub fn parse(value: &Value, ptr: &Ptr, problems: &mut Problems) -> Option<Self> {
+    pub(crate) fn parse(value: &Value, ptr: &Ptr, problems: &mut Problems) -> Option<Self> {
         let Some(map) = value.as_object() else {
             problems.add(ptr, "Assign must be a JSON object");
             return None;
@@ -158,7 +158,7 @@ impl Assign {
 
     /// Evaluates every value against the variables as they were before the state (the
     /// assignments take effect together, afterwards).
-    pub fn eval(&self, env: &Env<'_>) -> Result<Vec<(String, Value)>, String> {
+    pub(crate) fn eval(&self, env: &Env<'_>) -> Result<Vec<(String, Value)>, String> {
         self.0
             .iter()
             .map(|(n, t)| t.eval(env).map(|v| (n.clone(), v)))
@@ -183,25 +183,25 @@ pub(crate) struct Vars<'p> {
 }
 
 impl<'p> Vars<'p> {
-    pub fn root() -> Self {
+    pub(crate) fn root() -> Self {
         Self::default()
     }
 
     /// A scope for a branch or iteration: reads `parent`, writes only to itself.
-    pub fn child(parent: &'p Vars<'p>) -> Self {
+    pub(crate) fn child(parent: &'p Vars<'p>) -> Self {
         Self {
             local: HashMap::new(),
             parent: Some(parent),
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Value> {
         self.local
             .get(name)
             .or_else(|| self.parent.and_then(|p| p.get(name)))
     }
 
-    pub fn assign(&mut self, values: Vec<(String, Value)>) {
+    pub(crate) fn assign(&mut self, values: Vec<(String, Value)>) {
         self.local.extend(values);
     }
 }
@@ -209,11 +209,11 @@ impl<'p> Vars<'p> {
 /// Everything a path, template or intrinsic can read while a state runs.
 pub(crate) struct Env<'a> {
     /// What `$` names.
-    pub input: &'a Value,
+    pub(crate) input: &'a Value,
     /// Builds the context object (`$$`) when a path asks for it.
-    pub context: &'a (dyn Fn() -> Value + Sync),
-    pub vars: &'a Vars<'a>,
-    pub random: &'a dyn RandomSource,
+    pub(crate) context: &'a (dyn Fn() -> Value + Sync),
+    pub(crate) vars: &'a Vars<'a>,
+    pub(crate) random: &'a dyn RandomSource,
 }
 
 impl Env<'_> {
@@ -226,7 +226,7 @@ impl Env<'_> {
     }
 
     /// Resolves a path, with the message Step Functions gives when it cannot.
-    pub fn select(&self, path: &Path) -> Result<Value, String> {
+    pub(crate) fn select(&self, path: &Path) -> Result<Value, String> {
         self.resolve(path).map_err(|reason| {
             format!(
                 "Invalid path '{path}': {reason} in the input '{}'",

@@ -10,7 +10,7 @@ use serde_json::ser::{Formatter, Serializer};
 use serde_json::{Number, Value};
 
 /// The payload quota: 256 KiB of UTF-8 JSON text, for a state's data and a task's result.
-pub const MAX_PAYLOAD_BYTES: u64 = 262_144;
+pub(crate) const MAX_PAYLOAD_BYTES: u64 = 262_144;
 
 /// Counts the bytes written to it.
 struct Count(u64);
@@ -26,7 +26,7 @@ impl std::io::Write for Count {
 }
 
 /// The size of a value as compact JSON text, counted without building the text.
-pub fn json_len(v: &Value) -> u64 {
+pub(crate) fn json_len(v: &Value) -> u64 {
     let mut count = Count(0);
     // Writing a Value to a counter cannot fail: its keys are strings and the sink never errs.
     let _ = serde_json::to_writer(&mut count, v);
@@ -67,7 +67,7 @@ impl Formatter for DepthFormatter<'_> {
 
 /// [`json_len`] and the nesting depth (`[]` is one level) in one pass of the writer, which
 /// recurses: only for values the engine built, whose depth its checks have bounded.
-pub fn json_len_and_depth(v: &Value) -> (u64, usize) {
+pub(crate) fn json_len_and_depth(v: &Value) -> (u64, usize) {
     let deepest = Cell::new(0);
     let mut count = Count(0);
     let formatter = DepthFormatter {
@@ -80,7 +80,7 @@ pub fn json_len_and_depth(v: &Value) -> (u64, usize) {
 }
 
 /// Compares two JSON numbers exactly when both are integers, as `f64` otherwise.
-pub fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
+pub(crate) fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
     match (as_i128(a), as_i128(b)) {
         (Some(x), Some(y)) => Some(x.cmp(&y)),
         _ => a.as_f64()?.partial_cmp(&b.as_f64()?),
@@ -94,7 +94,7 @@ fn as_i128(n: &Number) -> Option<i128> {
 }
 
 /// The value as an integer if it is a JSON number with no fractional part (`3` or `3.0`).
-pub fn as_integer(v: &Value) -> Option<i64> {
+pub(crate) fn as_integer(v: &Value) -> Option<i64> {
     let n = v.as_number()?;
     if let Some(i) = n.as_i64() {
         return Some(i);
@@ -110,7 +110,7 @@ pub fn as_integer(v: &Value) -> Option<i64> {
 /// Parses a timestamp the way the States Language requires: RFC 3339 with an uppercase `T`
 /// between date and time and an uppercase `Z` when there is no numeric offset
 /// (`2016-08-18T17:33:00Z`, `2016-08-18T17:33:00.123+02:00`).
-pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
     let bytes = s.as_bytes();
     if bytes.get(10) != Some(&b'T') || s.contains('z') || s.contains('t') {
         return None;
@@ -121,12 +121,12 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// The context object's time format: `2019-03-26T20:14:13.192Z`.
-pub fn context_time(t: DateTime<Utc>) -> String {
+pub(crate) fn context_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// The JSON type name used in messages.
-pub fn type_name(v: &Value) -> &'static str {
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",

@@ -15,14 +15,14 @@ use crate::asl::template::Template;
 /// One JSON object of the definition and where it sits in it.
 #[derive(Clone, Copy)]
 pub(super) struct Fields<'a> {
-    pub obj: &'a Map<String, Value>,
-    pub ptr: &'a Ptr,
+    pub(crate) obj: &'a Map<String, Value>,
+    pub(crate) ptr: &'a Ptr,
     /// Whether the object belongs to a JSONata state: its `{% %}` strings are expressions.
-    pub jsonata: bool,
+    pub(crate) jsonata: bool,
 }
 
 impl<'a> Fields<'a> {
-    pub fn new(obj: &'a Map<String, Value>, ptr: &'a Ptr) -> Self {
+    pub(crate) fn new(obj: &'a Map<String, Value>, ptr: &'a Ptr) -> Self {
         Self {
             obj,
             ptr,
@@ -31,12 +31,12 @@ impl<'a> Fields<'a> {
     }
 
     /// The same object read in the given query language.
-    pub fn in_jsonata(self, jsonata: bool) -> Self {
+    pub(crate) fn in_jsonata(self, jsonata: bool) -> Self {
         Self { jsonata, ..self }
     }
 
     /// A JSONata field as a template located at its key (`Output`, `Items`).
-    pub fn ata(&self, key: &str, problems: &mut Problems) -> Option<AtaTemplate> {
+    pub(crate) fn ata(&self, key: &str, problems: &mut Problems) -> Option<AtaTemplate> {
         let v = self.get(key)?;
         Some(AtaTemplate::parse(key, v, &self.at(key), problems))
     }
@@ -50,23 +50,23 @@ impl<'a> Fields<'a> {
     }
 
     /// The Output and Assign of a JSONata state.
-    pub fn ata_io(&self, problems: &mut Problems) -> AtaIo {
+    pub(crate) fn ata_io(&self, problems: &mut Problems) -> AtaIo {
         AtaIo::parse(self.obj, self.ptr, "", problems)
     }
 
-    pub fn get(&self, key: &str) -> Option<&'a Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&'a Value> {
         self.obj.get(key)
     }
 
-    pub fn has(&self, key: &str) -> bool {
+    pub(crate) fn has(&self, key: &str) -> bool {
         self.obj.contains_key(key)
     }
 
-    pub fn at(&self, key: &str) -> Ptr {
+    pub(crate) fn at(&self, key: &str) -> Ptr {
         self.ptr.key(key)
     }
 
-    pub fn comment(&self, problems: &mut Problems) -> Option<String> {
+    pub(crate) fn comment(&self, problems: &mut Problems) -> Option<String> {
         match self.get("Comment") {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
@@ -79,7 +79,7 @@ impl<'a> Fields<'a> {
 
     /// The object's own QueryLanguage: `Some(true)` for JSONata, `Some(false)` for
     /// JSONPath, `None` when absent (or not one of the two, a problem).
-    pub fn query_language(&self, problems: &mut Problems) -> Option<bool> {
+    pub(crate) fn query_language(&self, problems: &mut Problems) -> Option<bool> {
         match self.get("QueryLanguage") {
             None => None,
             Some(Value::String(s)) if s == "JSONPath" => Some(false),
@@ -95,7 +95,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A state name field (Next, Default) that must name a state of the same machine.
-    pub fn state_name(
+    pub(crate) fn state_name(
         &self,
         key: &str,
         names: &[String],
@@ -116,7 +116,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn io_path(&self, key: &str, problems: &mut Problems) -> IoPath {
+    pub(crate) fn io_path(&self, key: &str, problems: &mut Problems) -> IoPath {
         match self.get(key) {
             None => IoPath::Whole,
             Some(Value::Null) => IoPath::Empty,
@@ -137,7 +137,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn reference_path(&self, key: &str, problems: &mut Problems) -> Option<Path> {
+    pub(crate) fn reference_path(&self, key: &str, problems: &mut Problems) -> Option<Path> {
         let v = self.get(key)?;
         match v.as_str().map(Path::parse_reference) {
             Some(Ok(p)) => Some(p),
@@ -156,7 +156,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A payload template; only `Parameters` may be something other than an object.
-    pub fn template(&self, key: &str, problems: &mut Problems) -> Option<Template> {
+    pub(crate) fn template(&self, key: &str, problems: &mut Problems) -> Option<Template> {
         let v = self.get(key)?;
         if !v.is_object() && key != "Parameters" {
             problems.add(&self.at(key), format!("{key} must be a JSON object"));
@@ -179,7 +179,7 @@ impl<'a> Fields<'a> {
     }
 
     /// An integer field with an optional `...Path` alternative; both given is a problem.
-    pub fn seconds(&self, key: &str, min: u64, problems: &mut Problems) -> Option<Seconds> {
+    pub(crate) fn seconds(&self, key: &str, min: u64, problems: &mut Problems) -> Option<Seconds> {
         if let Some(t) = self.ata_expression(key, problems) {
             return Some(Seconds::Expr(t));
         }
@@ -200,7 +200,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A count or percentage from 0 to `max`, or its `...Path` alternative.
-    pub fn amount(
+    pub(crate) fn amount(
         &self,
         key: &str,
         max: f64,
@@ -232,7 +232,7 @@ impl<'a> Fields<'a> {
 
     /// Fail's Error or Cause: a literal, or its `...Path` alternative holding a reference
     /// path or an intrinsic call.
-    pub fn text(&self, key: &str, problems: &mut Problems) -> Option<Text> {
+    pub(crate) fn text(&self, key: &str, problems: &mut Problems) -> Option<Text> {
         if let Some(t) = self.ata_expression(key, problems) {
             return Some(Text::Expr(t));
         }
@@ -268,7 +268,7 @@ impl<'a> Fields<'a> {
     }
 
     /// ResultSelector, ResultPath, Retry and Catch of a Task, Parallel or Map state.
-    pub fn result_handling(&self, names: &[String], problems: &mut Problems) -> ResultHandling {
+    pub(crate) fn result_handling(&self, names: &[String], problems: &mut Problems) -> ResultHandling {
         ResultHandling {
             result_selector: self.template("ResultSelector", problems),
             result_path: ResultPathSpec::parse(
@@ -289,7 +289,7 @@ impl<'a> Fields<'a> {
 }
 
 impl ResultPathSpec {
-    pub fn parse(v: Option<&Value>, ptr: &Ptr, problems: &mut Problems) -> Self {
+    pub(crate) fn parse(v: Option<&Value>, ptr: &Ptr, problems: &mut Problems) -> Self {
         match v {
             None => Self::Replace,
             Some(Value::Null) => Self::Discard,

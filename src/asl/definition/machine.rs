@@ -28,15 +28,15 @@ const TOP_FIELDS: [&str; 6] = [
 pub(super) struct SeenNames {
     names: HashMap<String, String>,
     /// The top-level `"QueryLanguage": "JSONata"`.
-    pub jsonata: bool,
+    pub(crate) jsonata: bool,
 }
 
 impl SeenNames {
-    pub fn get(&self, name: &str) -> Option<&String> {
+    pub(crate) fn get(&self, name: &str) -> Option<&String> {
         self.names.get(name)
     }
 
-    pub fn insert(&mut self, name: String, ptr: String) {
+    pub(crate) fn insert(&mut self, name: String, ptr: String) {
         self.names.insert(name, ptr);
     }
 }

@@ -71,26 +71,26 @@ impl Definition {
     }
 
     /// Parses JSON text and checks it.
-    pub fn from_json_str(text: &str) -> Result<Self, DefinitionError> {
+    pub(crate) fn from_json_str(text: &str) -> Result<Self, DefinitionError> {
         let value: Value = serde_json::from_str(text)?;
         Self::parse(&value).map_err(DefinitionError::Invalid)
     }
 
     /// The state machine's `TimeoutSeconds`, if set.
-    pub fn timeout_seconds(&self) -> Option<u64> {
+    pub(crate) fn timeout_seconds(&self) -> Option<u64> {
         self.timeout_seconds
     }
 
-    pub fn comment(&self) -> Option<&str> {
+    pub(crate) fn comment(&self) -> Option<&str> {
         self.comment.as_deref()
     }
 
-    pub fn start_at(&self) -> &str {
+    pub(crate) fn start_at(&self) -> &str {
         &self.root.start_at
     }
 
     /// Names of the top-level states in definition order.
-    pub fn state_names(&self) -> Vec<&str> {
+    pub(crate) fn state_names(&self) -> Vec<&str> {
         self.root.states.iter().map(|s| &*s.name).collect()
     }
 

@@ -17,8 +17,8 @@ use crate::asl::template::{Assign, Template};
 /// A `StartAt` + `States` block: the top level, a Parallel branch or a Map's processor.
 #[derive(Debug, Clone)]
 pub(crate) struct Machine {
-    pub start_at: String,
-    pub states: Vec<State>,
+    pub(crate) start_at: String,
+    pub(crate) states: Vec<State>,
     /// State name -> position in `states`.
     pub(super) index: HashMap<String, usize>,
 }
@@ -37,7 +37,7 @@ impl Machine {
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<&State> {
+    pub(crate) fn get(&self, name: &str) -> Option<&State> {
         self.index.get(name).and_then(|&i| self.states.get(i))
     }
 }
@@ -45,17 +45,17 @@ impl Machine {
 #[derive(Debug, Clone)]
 pub(crate) struct State {
     /// Shared with the history events that name the state.
-    pub name: Arc<str>,
-    pub input_path: IoPath,
-    pub output_path: IoPath,
+    pub(crate) name: Arc<str>,
+    pub(crate) input_path: IoPath,
+    pub(crate) output_path: IoPath,
     /// `Some(name)` for Next, `None` for End (or a state that never transitions).
-    pub next: Option<String>,
-    pub assign: Option<Assign>,
+    pub(crate) next: Option<String>,
+    pub(crate) assign: Option<Assign>,
     /// Whether the state's query language is JSONata (its own or the machine's).
-    pub jsonata: bool,
+    pub(crate) jsonata: bool,
     /// A JSONata state's Output and Assign.
-    pub ata: AtaIo,
-    pub kind: StateKind,
+    pub(crate) ata: AtaIo,
+    pub(crate) kind: StateKind,
 }
 
 /// `InputPath` / `OutputPath`: absent means `$`, `null` means `{}`.
@@ -104,29 +104,29 @@ pub(crate) enum Text {
 /// executor's one retry/catch loop runs for all three.
 #[derive(Debug, Clone)]
 pub(crate) struct ResultHandling {
-    pub result_selector: Option<Template>,
-    pub result_path: ResultPathSpec,
-    pub retry: Vec<Retrier>,
-    pub catch: Vec<Catcher>,
+    pub(crate) result_selector: Option<Template>,
+    pub(crate) result_path: ResultPathSpec,
+    pub(crate) retry: Vec<Retrier>,
+    pub(crate) catch: Vec<Catcher>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Task {
-    pub resource: String,
-    pub parameters: Option<Template>,
+    pub(crate) resource: String,
+    pub(crate) parameters: Option<Template>,
     /// A JSONata state's Arguments.
-    pub arguments: Option<AtaTemplate>,
-    pub handling: ResultHandling,
-    pub timeout: Option<Seconds>,
-    pub heartbeat: Option<Seconds>,
+    pub(crate) arguments: Option<AtaTemplate>,
+    pub(crate) handling: ResultHandling,
+    pub(crate) timeout: Option<Seconds>,
+    pub(crate) heartbeat: Option<Seconds>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Parallel {
-    pub branches: Vec<Machine>,
-    pub parameters: Option<Template>,
-    pub arguments: Option<AtaTemplate>,
-    pub handling: ResultHandling,
+    pub(crate) branches: Vec<Machine>,
+    pub(crate) parameters: Option<Template>,
+    pub(crate) arguments: Option<AtaTemplate>,
+    pub(crate) handling: ResultHandling,
 }
 
 /// A number of items or a percentage, given literally or by a path.
@@ -139,18 +139,18 @@ pub(crate) enum Amount {
 
 #[derive(Debug, Clone)]
 pub(crate) struct MapState {
-    pub processor: Machine,
-    pub items_path: Option<Path>,
-    pub item_selector: Option<Template>,
+    pub(crate) processor: Machine,
+    pub(crate) items_path: Option<Path>,
+    pub(crate) item_selector: Option<Template>,
     /// A JSONata Map's Items (an array or an expression) and ItemSelector.
-    pub items: Option<AtaTemplate>,
-    pub ata_selector: Option<AtaTemplate>,
-    pub handling: ResultHandling,
-    pub max_concurrency: Option<Amount>,
-    pub tolerated_percentage: Option<Amount>,
-    pub tolerated_count: Option<Amount>,
+    pub(crate) items: Option<AtaTemplate>,
+    pub(crate) ata_selector: Option<AtaTemplate>,
+    pub(crate) handling: ResultHandling,
+    pub(crate) max_concurrency: Option<Amount>,
+    pub(crate) tolerated_percentage: Option<Amount>,
+    pub(crate) tolerated_count: Option<Amount>,
     /// Distributed-map features this engine cannot run (ItemReader, ItemBatcher, ResultWriter).
-    pub unsupported: Vec<String>,
+    pub(crate) unsupported: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

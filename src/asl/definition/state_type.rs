@@ -40,7 +40,7 @@ pub(super) const JSONPATH_FIELDS: [&str; 16] = [
 ];
 
 impl StateType {
-    pub fn from_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         Some(match name {
             "Pass" => Self::Pass,
             "Task" => Self::Task,
@@ -54,7 +54,7 @@ impl StateType {
         })
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Pass => "Pass",
             Self::Task => "Task",
@@ -68,17 +68,17 @@ impl StateType {
     }
 
     /// Choice, Succeed and Fail never take Next or End: where they go is in the type.
-    pub fn is_terminal_by_type(self) -> bool {
+    pub(crate) fn is_terminal_by_type(self) -> bool {
         matches!(self, Self::Choice | Self::Succeed | Self::Fail)
     }
 
     /// Fail has no InputPath or OutputPath.
-    pub fn has_io_paths(self) -> bool {
+    pub(crate) fn has_io_paths(self) -> bool {
         self != Self::Fail
     }
 
     /// Whether a JSONata state of this type may have the JSONata field `key`.
-    pub fn allows_jsonata_field(self, key: &str) -> bool {
+    pub(crate) fn allows_jsonata_field(self, key: &str) -> bool {
         match key {
             "Arguments" => matches!(self, Self::Task | Self::Parallel),
             "Output" => self != Self::Fail,
@@ -88,7 +88,7 @@ impl StateType {
     }
 
     /// The fields a state of this type may have besides [`COMMON_FIELDS`].
-    pub fn allowed_fields(self) -> &'static [&'static str] {
+    pub(crate) fn allowed_fields(self) -> &'static [&'static str] {
         match self {
             Self::Pass => &[
                 "Next",

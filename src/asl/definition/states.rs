@@ -22,9 +22,9 @@ use crate::asl::value::parse_timestamp;
 /// What a state parser needs besides its own fields: the names of the states it may go to,
 /// where problems go, and the names declared so far (for branches and processors).
 pub(super) struct Scope<'a> {
-    pub names: &'a [String],
-    pub problems: &'a mut Problems,
-    pub seen: &'a mut SeenNames,
+    pub(crate) names: &'a [String],
+    pub(crate) problems: &'a mut Problems,
+    pub(crate) seen: &'a mut SeenNames,
 }
 
 pub(super) fn parse_state(

@@ -47,12 +47,12 @@ impl<'s> Scope<'s> {
     }
 
     /// A JSONata field's value.
-    pub fn ata(&self, t: &AtaTemplate) -> Result<Value, Failure> {
+    pub(crate) fn ata(&self, t: &AtaTemplate) -> Result<Value, Failure> {
         self.with_bindings(&|| self.context(), |b| t.eval(b))
     }
 
     /// A Map's ItemSelector: `$states.context.Map.Item` holds the item and its index.
-    pub fn ata_item(&self, t: &AtaTemplate, index: usize, item: &Value) -> Result<Value, Failure> {
+    pub(crate) fn ata_item(&self, t: &AtaTemplate, index: usize, item: &Value) -> Result<Value, Failure> {
         let context = || {
             let mut c = self.context();
             c["Map"] = json!({"Item": {"Index": index, "Value": item}});
@@ -67,7 +67,7 @@ impl<'s> Scope<'s> {
 
     /// Assign and Output of a JSONata state, rule or catcher, both against the variables
     /// as they were before the state; `default` is the output without an Output field.
-    pub fn ata_finish(
+    pub(crate) fn ata_finish(
         &self,
         io: &AtaIo,
         default: impl FnOnce() -> Value,
@@ -87,7 +87,7 @@ impl<'s> Scope<'s> {
     }
 
     /// A Choice rule's Condition, which must give a boolean.
-    pub fn condition(&self, t: &AtaTemplate) -> Result<bool, Failure> {
+    pub(crate) fn condition(&self, t: &AtaTemplate) -> Result<bool, Failure> {
         match self.ata_raw(t)? {
             Evaluated::Value(Value::Bool(b)) => Ok(b),
             other => Err(self.unexpected(t, "boolean", &other)),
@@ -95,7 +95,7 @@ impl<'s> Scope<'s> {
     }
 
     /// A Map's Items, which must give an array; without Items, `$states.input`.
-    pub fn ata_items(&self, t: Option<&AtaTemplate>) -> Result<Vec<Value>, Failure> {
+    pub(crate) fn ata_items(&self, t: Option<&AtaTemplate>) -> Result<Vec<Value>, Failure> {
         let Some(t) = t else {
             return match self.input {
                 Value::Array(items) => Ok(items.clone()),
@@ -115,7 +115,7 @@ impl<'s> Scope<'s> {
     }
 
     /// Seconds, TimeoutSeconds or HeartbeatSeconds: an integer from `min` to 99,999,999.
-    pub fn ata_seconds(&self, t: &AtaTemplate, min: i64) -> Result<u64, Failure> {
+    pub(crate) fn ata_seconds(&self, t: &AtaTemplate, min: i64) -> Result<u64, Failure> {
         let got = self.ata_raw(t)?;
         let n = match &got {
             Evaluated::Value(Value::Number(n)) => n.as_i64(),
@@ -132,7 +132,7 @@ impl<'s> Scope<'s> {
     }
 
     /// A Wait's Timestamp: an RFC 3339 string.
-    pub fn ata_timestamp(&self, t: &AtaTemplate) -> Result<DateTime<Utc>, Failure> {
+    pub(crate) fn ata_timestamp(&self, t: &AtaTemplate) -> Result<DateTime<Utc>, Failure> {
         let got = self.ata_raw(t)?;
         if let Evaluated::Value(Value::String(s)) = &got {
             return parse_timestamp(s).ok_or_else(|| {
@@ -147,7 +147,7 @@ impl<'s> Scope<'s> {
 
     /// MaxConcurrency or ToleratedFailureCount (non-negative integers) or
     /// ToleratedFailurePercentage (a number from 0 to 100); `field` is the `...Path` name.
-    pub fn ata_amount(&self, t: &AtaTemplate, field: &str) -> Result<f64, Failure> {
+    pub(crate) fn ata_amount(&self, t: &AtaTemplate, field: &str) -> Result<f64, Failure> {
         let percentage = field.starts_with("ToleratedFailurePercentage");
         let got = self.ata_raw(t)?;
         let n = match &got {
@@ -167,7 +167,7 @@ impl<'s> Scope<'s> {
     }
 
     /// A Fail's Error or Cause, which must give a string.
-    pub fn ata_text(&self, t: &AtaTemplate) -> Result<String, Failure> {
+    pub(crate) fn ata_text(&self, t: &AtaTemplate) -> Result<String, Failure> {
         match self.ata_raw(t)? {
             Evaluated::Value(Value::String(s)) => Ok(s),
             other => Err(self.unexpected(t, "string", &other)),

@@ -7,17 +7,17 @@ use super::super::jsonata::{QueryError, QUERY_EVALUATION_ERROR};
 /// retriers and catchers; `located` ones already carry the cause the service shows.
 #[derive(Debug, Clone)]
 pub(super) struct Failure {
-    pub error: String,
-    pub cause: String,
-    pub fatal: bool,
-    pub located: bool,
+    pub(crate) error: String,
+    pub(crate) cause: String,
+    pub(crate) fatal: bool,
+    pub(crate) located: bool,
     /// For a JSONata expression that failed: the field's location, until the
     /// EvaluationFailed event that names it is recorded.
-    pub location: Option<String>,
+    pub(crate) location: Option<String>,
 }
 
 impl Failure {
-    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+    pub(crate) fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
         Self {
             error: error.into(),
             cause: cause.into(),
@@ -29,14 +29,14 @@ impl Failure {
 
     /// A JSONata field that failed: `States.QueryEvaluationError`, which Retry and Catch
     /// handle as any other error (States.ALL included).
-    pub fn query(e: QueryError) -> Self {
+    pub(crate) fn query(e: QueryError) -> Self {
         Self {
             location: Some(e.location),
             ..Self::new(QUERY_EVALUATION_ERROR, e.cause)
         }
     }
 
-    pub fn runtime(cause: impl Into<String>) -> Self {
+    pub(crate) fn runtime(cause: impl Into<String>) -> Self {
         Self {
             error: "States.Runtime".into(),
             cause: cause.into(),
@@ -49,7 +49,7 @@ impl Failure {
     /// A ResultPath that cannot be applied to the state's input. The service fails the
     /// execution with `States.ReferencePathConflict` and its bare message ("Unable to apply
     /// step ..."), not the `States.ResultPathMatchFailure` of the error-name list.
-    pub fn reference_path_conflict(cause: String) -> Self {
+    pub(crate) fn reference_path_conflict(cause: String) -> Self {
         Self {
             error: "States.ReferencePathConflict".into(),
             cause,

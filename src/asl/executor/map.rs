@@ -64,7 +64,7 @@ impl Tolerance {
 }
 
 impl<'s> Scope<'s> {
-    pub async fn map_attempt(
+    pub(crate) async fn map_attempt(
         &self,
         m: &MapState,
         state: &State,

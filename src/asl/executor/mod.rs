@@ -203,20 +203,20 @@ impl Executor {
         self
     }
 
-    pub fn with_role_arn(mut self, role_arn: impl Into<String>) -> Self {
+    pub(crate) fn with_role_arn(mut self, role_arn: impl Into<String>) -> Self {
         self.role_arn = Some(role_arn.into());
         self
     }
 
     /// The ARN an execution named `name` of this state machine has (`$$.Execution.Id`).
-    pub fn execution_arn(&self, name: &str) -> String {
+    pub(crate) fn execution_arn(&self, name: &str) -> String {
         format!(
             "arn:aws:states:{}:{}:execution:{}:{name}",
             self.region, self.account, self.state_machine_name
         )
     }
 
-    pub fn definition(&self) -> &Definition {
+    pub(crate) fn definition(&self) -> &Definition {
         &self.definition
     }
 

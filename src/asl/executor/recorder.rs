@@ -14,8 +14,8 @@ use crate::common::sync::lock;
 
 /// A thread of execution (the main path, a branch, an iteration) and its last event.
 pub(super) struct Thread {
-    pub id: u64,
-    pub last: u64,
+    pub(crate) id: u64,
+    pub(crate) last: u64,
 }
 
 /// What an Aborted event closes.
@@ -55,7 +55,7 @@ pub(super) struct Recorder<'e> {
 }
 
 impl<'e> Recorder<'e> {
-    pub fn new(
+    pub(crate) fn new(
         keep: bool,
         observer: Option<&'e Observer>,
         clock: &'e dyn Clock,
@@ -79,7 +79,7 @@ impl<'e> Recorder<'e> {
     }
 
     /// Records an event; `details` is built only when someone will see it.
-    pub fn record_at<D: Into<EventDetails>>(
+    pub(crate) fn record_at<D: Into<EventDetails>>(
         &self,
         ty: EventType,
         previous: u64,
@@ -117,7 +117,7 @@ impl<'e> Recorder<'e> {
     }
 
     /// Records an event that follows the thread's last one.
-    pub fn record<D: Into<EventDetails>>(
+    pub(crate) fn record<D: Into<EventDetails>>(
         &self,
         th: &mut Thread,
         ty: EventType,
@@ -129,21 +129,21 @@ impl<'e> Recorder<'e> {
     }
 
     /// Whether the history quota stopped an event from being recorded.
-    pub fn exhausted(&self) -> bool {
+    pub(crate) fn exhausted(&self) -> bool {
         self.exhausted.load(Ordering::Relaxed)
     }
 
     /// The id of the last event recorded.
-    pub fn last_id(&self) -> u64 {
+    pub(crate) fn last_id(&self) -> u64 {
         self.lock().recorded
     }
 
     /// The kept events, leaving none behind.
-    pub fn take_events(&self) -> Vec<HistoryEvent> {
+    pub(crate) fn take_events(&self) -> Vec<HistoryEvent> {
         std::mem::take(&mut self.lock().events)
     }
 
-    pub fn new_thread(&self, parent: u64) -> u64 {
+    pub(crate) fn new_thread(&self, parent: u64) -> u64 {
         let mut book = self.lock();
         let id = book.next_thread;
         book.next_thread += 1;
@@ -152,11 +152,11 @@ impl<'e> Recorder<'e> {
     }
 
     /// Marks a state or iteration as running, so an abort closes it.
-    pub fn open(&self, thread: u64, kind: OpenKind, entered: u64) {
+    pub(crate) fn open(&self, thread: u64, kind: OpenKind, entered: u64) {
         self.lock().open.insert(entered, Open { thread, kind });
     }
 
-    pub fn close(&self, entered: u64) {
+    pub(crate) fn close(&self, entered: u64) {
         self.lock().open.remove(&entered);
     }
 
@@ -164,7 +164,7 @@ impl<'e> Recorder<'e> {
     /// they started): per thread, innermost first. Each open state finds its thread among
     /// `threads` in one walk up its parents, so aborting n iterations costs O(n · depth), not
     /// O(n²): a Map of 35,000 items that hits the history quota fails at once.
-    pub fn abort_threads(&self, threads: &[u64]) {
+    pub(crate) fn abort_threads(&self, threads: &[u64]) {
         let mut book = self.lock();
         let position: HashMap<u64, usize> =
             threads.iter().enumerate().map(|(i, &t)| (t, i)).collect();

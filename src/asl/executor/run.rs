@@ -18,19 +18,19 @@ use super::Executor;
 
 /// The state of one running execution, shared by its branches and iterations.
 pub(super) struct Run<'e> {
-    pub ex: &'e Executor,
-    pub rec: Recorder<'e>,
+    pub(crate) ex: &'e Executor,
+    pub(crate) rec: Recorder<'e>,
     /// `$$.Execution`.
-    pub execution: Value,
+    pub(crate) execution: Value,
     /// `$$.StateMachine`.
-    pub state_machine: Value,
+    pub(crate) state_machine: Value,
 }
 
 /// What a state produced: its output, where to go, and variables it assigns.
 pub(super) struct Outcome<'a> {
-    pub output: Value,
-    pub next: Option<&'a str>,
-    pub assigned: Vec<(String, Value)>,
+    pub(crate) output: Value,
+    pub(crate) next: Option<&'a str>,
+    pub(crate) assigned: Vec<(String, Value)>,
 }
 
 /// Transitions between cooperative yields, so an endless loop of Pass/Choice states can
@@ -75,7 +75,7 @@ fn aborted_type(kind: &StateKind) -> Option<EventType> {
 
 impl<'e> Run<'e> {
     /// Runs a machine from its `StartAt` to a state that ends it.
-    pub fn run_machine<'a, 'v: 'a>(
+    pub(crate) fn run_machine<'a, 'v: 'a>(
         &'a self,
         machine: &'a Machine,
         input: Value,

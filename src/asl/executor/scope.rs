@@ -20,27 +20,27 @@ use super::run::Run;
 /// The per-state part of the context object.
 #[derive(Clone)]
 pub(super) struct StateCtx {
-    pub name: Arc<str>,
-    pub entered: DateTime<Utc>,
-    pub retry_count: u64,
+    pub(crate) name: Arc<str>,
+    pub(crate) entered: DateTime<Utc>,
+    pub(crate) retry_count: u64,
 }
 
 /// Everything a state's expressions read.
 #[derive(Clone, Copy)]
 pub(super) struct Scope<'s> {
-    pub run: &'s Run<'s>,
+    pub(crate) run: &'s Run<'s>,
     /// What `$` names.
-    pub input: &'s Value,
-    pub state: &'s StateCtx,
-    pub vars: &'s Vars<'s>,
+    pub(crate) input: &'s Value,
+    pub(crate) state: &'s StateCtx,
+    pub(crate) vars: &'s Vars<'s>,
     /// JSONata's `$states.result` (a Task's, Parallel's or Map's result after success).
-    pub result: Option<&'s Value>,
+    pub(crate) result: Option<&'s Value>,
     /// JSONata's `$states.errorOutput` (in a catcher).
-    pub error_output: Option<&'s Value>,
+    pub(crate) error_output: Option<&'s Value>,
 }
 
 impl<'s> Scope<'s> {
-    pub fn new(
+    pub(crate) fn new(
         run: &'s Run<'s>,
         input: &'s Value,
         state: &'s StateCtx,
@@ -57,7 +57,7 @@ impl<'s> Scope<'s> {
     }
 
     /// The same scope with `$` naming `input`.
-    pub fn on<'t>(&'t self, input: &'t Value) -> Scope<'t> {
+    pub(crate) fn on<'t>(&'t self, input: &'t Value) -> Scope<'t> {
         Scope {
             run: self.run,
             input,
@@ -69,7 +69,7 @@ impl<'s> Scope<'s> {
     }
 
     /// The context object (`$$`) of the state.
-    pub fn context(&self) -> Value {
+    pub(crate) fn context(&self) -> Value {
         json!({
             "Execution": self.run.execution,
             "State": {
@@ -104,12 +104,12 @@ impl<'s> Scope<'s> {
         self.with_context(&|| self.context(), f)
     }
 
-    pub fn template(&self, t: &Template) -> Result<Value, Failure> {
+    pub(crate) fn template(&self, t: &Template) -> Result<Value, Failure> {
         self.with_env(|env| t.eval(env))
     }
 
     /// A Map's ItemSelector: the template with `$$.Map.Item` set for one item.
-    pub fn item_selector(
+    pub(crate) fn item_selector(
         &self,
         t: &Template,
         index: usize,
@@ -124,30 +124,30 @@ impl<'s> Scope<'s> {
     }
 
     /// Template or `$` as is.
-    pub fn template_or_input(&self, t: Option<&Template>) -> Result<Value, Failure> {
+    pub(crate) fn template_or_input(&self, t: Option<&Template>) -> Result<Value, Failure> {
         match t {
             Some(t) => self.template(t),
             None => Ok(self.input.clone()),
         }
     }
 
-    pub fn assign(&self, a: Option<&Assign>) -> Result<Vec<(String, Value)>, Failure> {
+    pub(crate) fn assign(&self, a: Option<&Assign>) -> Result<Vec<(String, Value)>, Failure> {
         let Some(a) = a else { return Ok(Vec::new()) };
         self.with_env(|env| a.eval(env))
     }
 
-    pub fn rule(&self, rule: &Rule) -> Result<bool, Failure> {
+    pub(crate) fn rule(&self, rule: &Rule) -> Result<bool, Failure> {
         self.with_env(|env| rule.eval(env))
     }
 
-    pub fn resolve(&self, path: &Path) -> Result<Value, Failure> {
+    pub(crate) fn resolve(&self, path: &Path) -> Result<Value, Failure> {
         self.with_env(|env| env.select(path))
     }
 
     /// InputPath or OutputPath applied to `$`. A path that matches nothing fails with the
     /// service's words, e.g. "Invalid path '$.x' : No results for path: $['x']" (issue 11,
     /// recorded on AWS).
-    pub fn io_path(&self, p: &IoPath) -> Result<Value, Failure> {
+    pub(crate) fn io_path(&self, p: &IoPath) -> Result<Value, Failure> {
         match p {
             IoPath::Whole => Ok(self.input.clone()),
             IoPath::Empty => Ok(json!({})),
@@ -162,7 +162,7 @@ impl<'s> Scope<'s> {
     /// A path to nothing, as AWS words it for `ErrorPath` (localstack/localstack#11951,
     /// the cause recorded on AWS): "The JSONPath '$.ErrorX' specified for the field
     /// 'ErrorPath' could not be found in the input '{...}'".
-    pub fn text(&self, t: Option<&Text>, field: &str) -> Result<String, Failure> {
+    pub(crate) fn text(&self, t: Option<&Text>, field: &str) -> Result<String, Failure> {
         let v = match t {
             None => return Ok(String::new()),
             Some(Text::Literal(s)) => return Ok(s.clone()),
@@ -194,7 +194,7 @@ impl<'s> Scope<'s> {
     /// AWS-validated interpreter (state_map/tolerated_failure.py) words the percentage's
     /// "... which is not a valid float: $.path" and "ToleratedFailurePercentage must be
     /// between 0 and 100.", a string value shown without quotes.
-    pub fn amount(&self, a: Option<&Amount>, field: &str) -> Result<Option<f64>, Failure> {
+    pub(crate) fn amount(&self, a: Option<&Amount>, field: &str) -> Result<Option<f64>, Failure> {
         let p = match a {
             None => return Ok(None),
             Some(Amount::Fixed(n)) => return Ok(Some(*n)),
@@ -227,7 +227,7 @@ impl<'s> Scope<'s> {
     }
 
     /// TimeoutSeconds or HeartbeatSeconds.
-    pub fn seconds(&self, s: Option<&Seconds>, field: &str) -> Result<Option<u64>, Failure> {
+    pub(crate) fn seconds(&self, s: Option<&Seconds>, field: &str) -> Result<Option<u64>, Failure> {
         match s {
             None => Ok(None),
             Some(Seconds::Fixed(n)) => Ok(Some(*n)),

@@ -16,7 +16,7 @@ use super::run::Outcome;
 use super::scope::{apply_result_path, Scope};
 
 impl<'s> Scope<'s> {
-    pub fn pass<'a>(
+    pub(crate) fn pass<'a>(
         &self,
         state: &'a State,
         parameters: Option<&Template>,
@@ -40,7 +40,7 @@ impl<'s> Scope<'s> {
         })
     }
 
-    pub fn choice<'a>(
+    pub(crate) fn choice<'a>(
         &self,
         state: &'a State,
         choices: &'a [ChoiceRule],
@@ -80,7 +80,7 @@ impl<'s> Scope<'s> {
         })
     }
 
-    pub async fn wait<'a>(&self, state: &'a State, w: &WaitFor) -> Result<Outcome<'a>, Failure> {
+    pub(crate) async fn wait<'a>(&self, state: &'a State, w: &WaitFor) -> Result<Outcome<'a>, Failure> {
         let eff = self.io_path(&state.input_path)?;
         let at = self.on(&eff);
         let delay = at.wait_delay(w)?;
@@ -141,7 +141,7 @@ impl<'s> Scope<'s> {
         }
     }
 
-    pub fn succeed<'a>(&self, state: &'a State) -> Result<Outcome<'a>, Failure> {
+    pub(crate) fn succeed<'a>(&self, state: &'a State) -> Result<Outcome<'a>, Failure> {
         if state.jsonata {
             let output = match &state.ata.output {
                 Some(o) => self.ata(o)?,
@@ -163,7 +163,7 @@ impl<'s> Scope<'s> {
     }
 
     /// The failure a Fail state ends its thread with.
-    pub fn fail(&self, error: Option<&Text>, cause: Option<&Text>) -> Result<Failure, Failure> {
+    pub(crate) fn fail(&self, error: Option<&Text>, cause: Option<&Text>) -> Result<Failure, Failure> {
         let error = self.text(error, "ErrorPath")?;
         let cause = self.text(cause, "CausePath")?;
         Ok(Failure::new(error, cause))

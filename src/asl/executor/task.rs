@@ -34,7 +34,7 @@ impl Limits {
 }
 
 impl<'s> Scope<'s> {
-    pub async fn task_attempt(
+    pub(crate) async fn task_attempt(
         &self,
         t: &Task,
         state: &State,

@@ -30,7 +30,7 @@ pub(super) struct Draw {
 }
 
 impl Draw {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Self { state: seed }
     }
 

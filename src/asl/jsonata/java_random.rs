@@ -11,7 +11,7 @@ pub(super) struct JavaRandom {
 
 impl JavaRandom {
     /// `new Random(seed)`.
-    pub fn new(seed: i64) -> Self {
+    pub(crate) fn new(seed: i64) -> Self {
         Self {
             seed: (seed as u64 ^ MULTIPLIER) & MASK,
         }
@@ -23,7 +23,7 @@ impl JavaRandom {
     }
 
     /// `nextDouble()`: 53 random bits in `[0, 1)`.
-    pub fn next_double(&mut self) -> f64 {
+    pub(crate) fn next_double(&mut self) -> f64 {
         let high = self.next(26) << 27;
         let low = self.next(27);
         (high + low) as f64 * (1.0 / (1u64 << 53) as f64)

@@ -33,9 +33,9 @@ pub(crate) trait Compiled: Send + Sync + fmt::Debug {
 /// reads `$states.context`, the costly part), the workflow variables, and the seed for
 /// `$random()` and `$uuid()`.
 pub(crate) struct Bindings<'a> {
-    pub states: &'a dyn Fn(bool) -> Value,
-    pub variables: &'a dyn Fn(&str) -> Option<Value>,
-    pub seed: u64,
+    pub(crate) states: &'a dyn Fn(bool) -> Value,
+    pub(crate) variables: &'a dyn Fn(&str) -> Option<Value>,
+    pub(crate) seed: u64,
 }
 
 /// An expression's result: a JSON value, nothing, or a function (which is no JSON value).
@@ -54,7 +54,7 @@ pub(crate) fn evaluator() -> &'static dyn Evaluator {
 /// One `{% %}` expression of a definition: its text and its parsed form.
 #[derive(Clone)]
 pub(crate) struct Expr {
-    pub source: String,
+    pub(crate) source: String,
     compiled: Arc<dyn Compiled>,
 }
 
@@ -73,7 +73,7 @@ impl PartialEq for Expr {
 impl Expr {
     /// Parses the inside of a `{% %}` string, as `asl validate` reports a failure:
     /// "INVALID_JSONATA_EXPRESSION: <the parser's message>".
-    pub fn parse(source: &str) -> Result<Self, String> {
+    pub(crate) fn parse(source: &str) -> Result<Self, String> {
         let source = source.trim().to_string();
         if source.is_empty() {
             return Err("INVALID_JSONATA_EXPRESSION: the expression is empty".into());
@@ -84,7 +84,7 @@ impl Expr {
             .map_err(|e| format!("INVALID_JSONATA_EXPRESSION: {e}"))
     }
 
-    pub fn evaluate(&self, bindings: &Bindings<'_>) -> Result<Evaluated, String> {
+    pub(crate) fn evaluate(&self, bindings: &Bindings<'_>) -> Result<Evaluated, String> {
         self.compiled.evaluate(bindings)
     }
 }
@@ -93,8 +93,8 @@ impl Expr {
 /// (`Output/a/b`, `Choices[0]/Condition`), as the EvaluationFailed event names it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct QueryError {
-    pub location: String,
-    pub cause: String,
+    pub(crate) location: String,
+    pub(crate) cause: String,
 }
 
 /// The error every JSONata evaluation failure raises.
@@ -103,7 +103,7 @@ pub(crate) const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
 impl QueryError {
     /// The library raised an error: "The JSONata expression '<e>' specified for the field
     /// '<f>' threw an error during evaluation. <message>".
-    pub fn threw(expr: &Expr, location: &str, message: &str) -> Self {
+    pub(crate) fn threw(expr: &Expr, location: &str, message: &str) -> Self {
         Self {
             location: location.into(),
             cause: format!(
@@ -114,7 +114,7 @@ impl QueryError {
     }
 
     /// The expression gave nothing where a value is needed (AWS's wording).
-    pub fn undefined(expr: &Expr, location: &str) -> Self {
+    pub(crate) fn undefined(expr: &Expr, location: &str) -> Self {
         Self {
             location: location.into(),
             cause: format!(
@@ -127,7 +127,7 @@ impl QueryError {
     /// The expression gave a value of the wrong type: "... returned an unexpected result
     /// type. Expected 'array', but was 'object' for value: {...}" (AWS's wording for Items,
     /// used for every typed field).
-    pub fn unexpected(expr: &Expr, location: &str, expected: &str, got: &Evaluated) -> Self {
+    pub(crate) fn unexpected(expr: &Expr, location: &str, expected: &str, got: &Evaluated) -> Self {
         let (kind, shown) = match got {
             Evaluated::Value(v) => (type_name(v), crate::asl::path::compact(v)),
             Evaluated::Function => ("function", String::new()),
@@ -143,7 +143,7 @@ impl QueryError {
     }
 
     /// A value of the right type that the field does not accept (a negative Seconds).
-    pub fn invalid(expr: &Expr, location: &str, why: &str) -> Self {
+    pub(crate) fn invalid(expr: &Expr, location: &str, why: &str) -> Self {
         Self {
             location: location.into(),
             cause: format!(

@@ -32,19 +32,19 @@ pub(crate) struct AtaTemplate {
 impl AtaTemplate {
     /// Parses the field `location` (relative to the state); expressions that fail to parse
     /// are problems at their pointer.
-    pub fn parse(location: &str, v: &Value, ptr: &Ptr, problems: &mut Problems) -> Self {
+    pub(crate) fn parse(location: &str, v: &Value, ptr: &Ptr, problems: &mut Problems) -> Self {
         Self {
             location: location.to_string(),
             node: parse_node(v, ptr, problems),
         }
     }
 
-    pub fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         &self.location
     }
 
     /// The expression when the whole field is one.
-    pub fn expression(&self) -> Option<&Expr> {
+    pub(crate) fn expression(&self) -> Option<&Expr> {
         match &self.node {
             Node::Expr(e) => Some(e),
             _ => None,
@@ -52,7 +52,7 @@ impl AtaTemplate {
     }
 
     /// The field's value when it holds no expression.
-    pub fn literal(&self) -> Option<&Value> {
+    pub(crate) fn literal(&self) -> Option<&Value> {
         match &self.node {
             Node::Static(v) => Some(v),
             _ => None,
@@ -60,12 +60,12 @@ impl AtaTemplate {
     }
 
     /// The field's value; an expression anywhere that gives nothing or a function fails.
-    pub fn eval(&self, b: &Bindings<'_>) -> Result<Value, QueryError> {
+    pub(crate) fn eval(&self, b: &Bindings<'_>) -> Result<Value, QueryError> {
         eval_node(&self.node, &self.location, b)
     }
 
     /// The field's value as the expression gave it, for the fields that check its type.
-    pub fn eval_raw(&self, b: &Bindings<'_>) -> Result<Evaluated, QueryError> {
+    pub(crate) fn eval_raw(&self, b: &Bindings<'_>) -> Result<Evaluated, QueryError> {
         match &self.node {
             Node::Expr(e) => e
                 .evaluate(b)
@@ -134,15 +134,15 @@ fn eval_node(n: &Node, location: &str, b: &Bindings<'_>) -> Result<Value, QueryE
 /// The `Output` and `Assign` of a JSONata state, Choice rule or catcher.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct AtaIo {
-    pub output: Option<AtaTemplate>,
+    pub(crate) output: Option<AtaTemplate>,
     /// The whole Assign object: its value is the variables, by name.
-    pub assign: Option<AtaTemplate>,
+    pub(crate) assign: Option<AtaTemplate>,
 }
 
 impl AtaIo {
     /// Reads `Output` and `Assign` of `obj`; `prefix` locates them in the state
     /// (`Choices[0]/`, `Catch[1]/`, or nothing for the state's own).
-    pub fn parse(
+    pub(crate) fn parse(
         obj: &Map<String, Value>,
         ptr: &Ptr,
         prefix: &str,
