@@ -104,6 +104,7 @@ impl VirtualClock {
     }
 
     /// Number of sleeps currently pending (for tests of code that should be waiting).
+    #[cfg(test)]
     pub(crate) fn pending_sleeps(&self) -> usize {
         self.lock().sleepers.len()
     }
@@ -111,6 +112,7 @@ impl VirtualClock {
     /// Stops time from advancing by itself until the returned guard is dropped (`advance`
     /// still moves it): sleeps started meanwhile all start at the same instant, however late
     /// the runtime polls the tasks that start them.
+    #[cfg(test)]
     pub(crate) fn hold(&self) -> Hold<'_> {
         let mut s = self.lock();
         s.holds += 1;
@@ -147,11 +149,13 @@ impl Drop for Registration<'_> {
 }
 
 /// Keeps a [`VirtualClock`] from advancing by itself while it lives.
+#[cfg(test)]
 #[derive(Debug)]
 pub(crate) struct Hold<'a> {
     clock: &'a VirtualClock,
 }
 
+#[cfg(test)]
 impl Drop for Hold<'_> {
     fn drop(&mut self) {
         {

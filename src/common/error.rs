@@ -86,10 +86,6 @@ impl MigrationError {
         }
     }
 
-    pub(crate) fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-
     /// The stable error name (`errorType`) Step Functions sees.
     pub fn name(&self) -> &'static str {
         self.kind.name()
