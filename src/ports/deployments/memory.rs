@@ -46,10 +46,6 @@ struct MemoryState {
 }
 
 impl MemoryDeployments {
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
     /// Hooks time out by this clock.
     pub fn with_clock(clock: std::sync::Arc<dyn Clock>) -> Self {
         Self {
@@ -68,7 +64,8 @@ impl MemoryDeployments {
         self.lock().revisions.insert(revision.arn.clone(), revision);
     }
 
-    /// What ECS does on its own: a hook's timeout, a deployment finished by hand.
+    /// What ECS does on its own: a hook's timeout (the unit tests' way to set it directly).
+    #[cfg(test)]
     pub(crate) fn set_hook_status(&self, deployment_arn: &str, hook_id: &str, status: &str) {
         let mut state = self.lock();
         if let Some(hook) = state
@@ -77,12 +74,6 @@ impl MemoryDeployments {
             .and_then(|d| d.hooks.iter_mut().find(|h| h.hook_id == hook_id))
         {
             hook.status = status.to_string();
-        }
-    }
-
-    pub(crate) fn set_deployment_status(&self, deployment_arn: &str, status: &str) {
-        if let Some(d) = self.lock().deployments.get_mut(deployment_arn) {
-            d.status = status.to_string();
         }
     }
 
@@ -191,7 +182,7 @@ mod tests {
     const ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/app/d1";
 
     fn awaiting() -> MemoryDeployments {
-        let double = MemoryDeployments::new();
+        let double = MemoryDeployments::default();
         double.add_deployment(ServiceDeployment {
             arn: ARN.into(),
             service_arn: None,

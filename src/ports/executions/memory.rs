@@ -18,7 +18,6 @@ use crate::ports::AwsError;
 #[derive(Debug, Default)]
 pub struct MemoryExecutions {
     executions: Mutex<BTreeMap<String, ExecutionView>>,
-    describes: Mutex<u64>,
 }
 
 impl MemoryExecutions {
@@ -65,11 +64,6 @@ impl MemoryExecutions {
             view.status = status.to_string();
             view.output = output;
         }
-    }
-
-    /// DescribeExecution calls answered so far.
-    pub(crate) fn describe_calls(&self) -> u64 {
-        *lock(&self.describes)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, ExecutionView>> {
@@ -125,7 +119,6 @@ impl Executions for MemoryExecutions {
     }
 
     async fn describe(&self, execution_arn: &str) -> Result<ExecutionView, AwsError> {
-        *lock(&self.describes) += 1;
         if !is_execution_arn(execution_arn) {
             return Err(AwsError::permanent(
                 "states:DescribeExecution",

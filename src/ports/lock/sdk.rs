@@ -79,10 +79,6 @@ impl DynamoDbLockTable {
         }
     }
 
-    pub(crate) fn table(&self) -> &str {
-        &self.table
-    }
-
     fn error<E>(
         &self,
         operation: &'static str,
