@@ -110,10 +110,6 @@ impl StepBinding {
         self.deployments = deployments;
         self
     }
-
-    pub(crate) fn arns(&self) -> &FunctionArns {
-        &self.arns
-    }
 }
 
 impl StepBinding {
