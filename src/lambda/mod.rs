@@ -47,7 +47,9 @@ pub(crate) const STEP_VARIABLE: &str = "ECS_MIGRATE_STEP";
 pub(crate) const HANDLER_VARIABLE: &str = "_HANDLER";
 
 /// The step this function is configured for: `ECS_MIGRATE_STEP`, else the handler setting.
-pub(crate) fn configured_step(lookup: impl Fn(&str) -> Option<String>) -> Result<Step, MigrationError> {
+pub(crate) fn configured_step(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Step, MigrationError> {
     let names: Vec<&str> = Step::ALL.iter().map(|s| s.name()).collect();
     let (variable, value) = match (lookup(STEP_VARIABLE), lookup(HANDLER_VARIABLE)) {
         (Some(step), _) if !step.trim().is_empty() => (STEP_VARIABLE, step),
@@ -98,7 +100,9 @@ pub async fn serve_configured() -> Result<(), lambda_runtime::Error> {
 }
 
 /// The adapter's settings, or what is wrong with them.
-pub(crate) fn adapter_config(lookup: impl Fn(&str) -> Option<String>) -> Result<AdapterConfig, String> {
+pub(crate) fn adapter_config(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<AdapterConfig, String> {
     let state_machine_arn = lookup(STATE_MACHINE_VARIABLE)
         .filter(|v| v.starts_with("arn:") && v.contains(":stateMachine:"))
         .ok_or_else(|| format!("{STATE_MACHINE_VARIABLE} is not a state machine ARN"))?;
@@ -166,11 +170,6 @@ async fn sdk_config() -> aws_config::SdkConfig {
         )
         .load()
         .await
-}
-
-/// Serves `step` under the Lambda Runtime API until the runtime stops.
-pub(crate) async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
-    serve_step(Ok(step)).await
 }
 
 async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_runtime::Error> {
