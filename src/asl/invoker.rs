@@ -21,9 +21,7 @@ pub struct TaskCall {
     pub input: Value,
     /// The context object (`$$`).
     pub(crate) context: Value,
-    pub(crate) timeout_seconds: Option<u64>,
-    pub(crate) heartbeat_seconds: Option<u64>,
-    /// Call [`Heartbeat::beat`] to report progress when `heartbeat_seconds` is set.
+    /// Call [`Heartbeat::beat`] to report progress when the state sets `HeartbeatSeconds`.
     pub heartbeat: Heartbeat,
 }
 

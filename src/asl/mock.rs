@@ -142,13 +142,6 @@ impl MockInvoker {
     pub(crate) fn mocks(&self, state_name: &str) -> bool {
         self.states.contains_key(state_name)
     }
-
-    /// The states this test case mocks.
-    pub(crate) fn mocked_states(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self.states.keys().map(String::as_str).collect();
-        v.sort_unstable();
-        v
-    }
 }
 
 /// Reads `{"0": {...}, "1-2": {...}}` into one response per invocation, checking that the

@@ -57,12 +57,13 @@ mod value;
 
 pub use definition::{Definition, DefinitionError};
 pub use depth::MAX_NESTING_DEPTH;
-pub use executor::{ExecutionResult, ExecutionStatus, Executor, InputRefused, Limits, MAX_HISTORY_EVENTS};
+pub use executor::{
+    ExecutionResult, ExecutionStatus, Executor, InputRefused, Limits, MAX_HISTORY_EVENTS,
+};
 pub use history::{EventDetails, EventType, HistoryEvent, Observer};
-pub(crate) use intrinsics::{IntrinsicError, IntrinsicSyntaxError};
-pub use invoker::{RegistryInvoker, TaskCall, TaskFailure, TaskInvoker, UnboundInvoker};
-pub(crate) use invoker::{function_name, invoke_response, is_lambda_invoke, is_placeholder};
 pub use invoker::Heartbeat;
+pub(crate) use invoker::{function_name, invoke_response, is_lambda_invoke, is_placeholder};
+pub use invoker::{RegistryInvoker, TaskCall, TaskFailure, TaskInvoker, UnboundInvoker};
 pub use mock::{MockConfigError, MockInvoker};
 pub use path::{Path, PathError, PathSyntaxError, Root};
 pub use problem::Problem;

@@ -148,10 +148,6 @@ impl Path {
         &self.root
     }
 
-    pub(crate) fn as_str(&self) -> &str {
-        &self.text
-    }
-
     /// The path as Jayway JsonPath prints it back, the form Step Functions quotes in its
     /// messages ("No results for path: $['x']", issue 11): names in brackets with the quote
     /// they were read with and their escapes resolved, `[0]`, `[*]`, `..`, `[1:2]`, `[?]`
@@ -222,11 +218,6 @@ impl Path {
             };
         }
         Ok(value)
-    }
-
-    /// Whether a definite path finds a node (Choice `IsPresent`).
-    pub(crate) fn exists(&self, data: &Value) -> bool {
-        self.select(data).is_ok()
     }
 
     /// `blocked_step` checked every step already: a mismatch afterwards would be a logic

@@ -136,7 +136,10 @@ fn parse_detail(detail: &Map<String, Value>, prefix: &str) -> Result<TaskDefRef,
 /// Parses a full task definition ARN, `family:revision` or `family`.
 /// The task definition is of a family in ALLOWED_FAMILIES, in ACCOUNT_ID and AWS_REGION (when
 /// set): checked by validate-event, and again by every step that uses it.
-pub(crate) fn check_allowed(settings: &Settings, taskdef: &TaskDefRef) -> Result<(), MigrationError> {
+pub(crate) fn check_allowed(
+    settings: &Settings,
+    taskdef: &TaskDefRef,
+) -> Result<(), MigrationError> {
     if !settings.allowed_families.contains(&taskdef.family) {
         return Err(MigrationError::new(ErrorKind::NotAllowed, format!(
             "task definition family {:?} is not allowed here; allowed: {} (setting ALLOWED_FAMILIES)",

@@ -14,5 +14,8 @@ pub mod steps;
 pub mod tasks;
 
 pub use lease::{Holder, LockHeld, LockReleased, LockState, LockWait};
-pub use state::{CapacityWait, DeploymentAnswer, DeploymentRef, DuplicateRun, ExecutionContext, MigrationRequest, MigrationResult, Phase, RunOutcome, StartedTask, StopResult, TaskStatus};
 pub(crate) use state::CAPACITY_ATTEMPTS;
+pub use state::{
+    CapacityWait, DeploymentAnswer, DeploymentRef, DuplicateRun, ExecutionContext,
+    MigrationRequest, MigrationResult, Phase, RunOutcome, StartedTask, StopResult, TaskStatus,
+};

@@ -268,7 +268,11 @@ impl<'a> Fields<'a> {
     }
 
     /// ResultSelector, ResultPath, Retry and Catch of a Task, Parallel or Map state.
-    pub(crate) fn result_handling(&self, names: &[String], problems: &mut Problems) -> ResultHandling {
+    pub(crate) fn result_handling(
+        &self,
+        names: &[String],
+        problems: &mut Problems,
+    ) -> ResultHandling {
         ResultHandling {
             result_selector: self.template("ResultSelector", problems),
             result_path: ResultPathSpec::parse(

@@ -72,7 +72,8 @@ pub(super) fn parse_definition(value: &Value, problems: &mut Problems) -> Option
             problems.add(&root.key("Version"), "Version must be a string");
         }
     }
-    let comment = fields.comment(problems);
+    // Checked only: nothing reads a machine's Comment.
+    fields.comment(problems);
     let mut seen = SeenNames {
         jsonata,
         ..SeenNames::default()
@@ -81,7 +82,6 @@ pub(super) fn parse_definition(value: &Value, problems: &mut Problems) -> Option
     Some(Definition {
         root: machine,
         timeout_seconds,
-        comment,
     })
 }
 

@@ -33,7 +33,6 @@ const MAX_NAME_LEN: usize = 80;
 pub struct Definition {
     pub(crate) root: Machine,
     pub(crate) timeout_seconds: Option<u64>,
-    pub(crate) comment: Option<String>,
 }
 
 /// A definition that could not be read at all (before checking).
@@ -68,25 +67,6 @@ impl Definition {
                 Err(problems.0)
             }
         }
-    }
-
-    /// Parses JSON text and checks it.
-    pub(crate) fn from_json_str(text: &str) -> Result<Self, DefinitionError> {
-        let value: Value = serde_json::from_str(text)?;
-        Self::parse(&value).map_err(DefinitionError::Invalid)
-    }
-
-    /// The state machine's `TimeoutSeconds`, if set.
-    pub(crate) fn timeout_seconds(&self) -> Option<u64> {
-        self.timeout_seconds
-    }
-
-    pub(crate) fn comment(&self) -> Option<&str> {
-        self.comment.as_deref()
-    }
-
-    pub(crate) fn start_at(&self) -> &str {
-        &self.root.start_at
     }
 
     /// Names of the top-level states in definition order.
@@ -129,7 +109,7 @@ mod tests {
     fn minimal_definition_parses() {
         let d = Definition::parse(&json!({"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}))
             .unwrap();
-        assert_eq!(d.start_at(), "A");
+        assert_eq!(d.root.start_at, "A");
         assert_eq!(d.state_names(), ["A"]);
     }
 

@@ -52,7 +52,12 @@ impl<'s> Scope<'s> {
     }
 
     /// A Map's ItemSelector: `$states.context.Map.Item` holds the item and its index.
-    pub(crate) fn ata_item(&self, t: &AtaTemplate, index: usize, item: &Value) -> Result<Value, Failure> {
+    pub(crate) fn ata_item(
+        &self,
+        t: &AtaTemplate,
+        index: usize,
+        item: &Value,
+    ) -> Result<Value, Failure> {
         let context = || {
             let mut c = self.context();
             c["Map"] = json!({"Item": {"Index": index, "Value": item}});

@@ -116,7 +116,6 @@ pub struct Executor {
     state_machine_name: String,
     region: String,
     account: String,
-    role_arn: Option<String>,
 }
 
 impl Executor {
@@ -137,7 +136,6 @@ impl Executor {
             state_machine_name: "StateMachine".into(),
             region: "us-east-1".into(),
             account: "123456789012".into(),
-            role_arn: None,
         }
     }
 
@@ -203,21 +201,12 @@ impl Executor {
         self
     }
 
-    pub(crate) fn with_role_arn(mut self, role_arn: impl Into<String>) -> Self {
-        self.role_arn = Some(role_arn.into());
-        self
-    }
-
     /// The ARN an execution named `name` of this state machine has (`$$.Execution.Id`).
     pub(crate) fn execution_arn(&self, name: &str) -> String {
         format!(
             "arn:aws:states:{}:{}:execution:{}:{name}",
             self.region, self.account, self.state_machine_name
         )
-    }
-
-    pub(crate) fn definition(&self) -> &Definition {
-        &self.definition
     }
 
     /// Runs to the end.
@@ -289,12 +278,10 @@ impl Executor {
             "arn:aws:states:{}:{}:stateMachine:{}",
             self.region, self.account, self.state_machine_name
         );
-        let role = self.role_arn.clone().unwrap_or_else(|| {
-            format!(
-                "arn:aws:iam::{}:role/service-role/StepFunctions-{}-role",
-                self.account, self.state_machine_name
-            )
-        });
+        let role = format!(
+            "arn:aws:iam::{}:role/service-role/StepFunctions-{}-role",
+            self.account, self.state_machine_name
+        );
         let run = Run {
             ex: self,
             rec: Recorder::new(

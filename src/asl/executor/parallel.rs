@@ -12,7 +12,11 @@ use super::recorder::Thread;
 use super::scope::Scope;
 
 impl<'s> Scope<'s> {
-    pub(crate) async fn parallel_attempt(&self, p: &Parallel, th: &mut Thread) -> Result<Value, Failure> {
+    pub(crate) async fn parallel_attempt(
+        &self,
+        p: &Parallel,
+        th: &mut Thread,
+    ) -> Result<Value, Failure> {
         let input = match &p.arguments {
             Some(a) => self.ata(a)?,
             None => self.template_or_input(p.parameters.as_ref())?,

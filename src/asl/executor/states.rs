@@ -80,7 +80,11 @@ impl<'s> Scope<'s> {
         })
     }
 
-    pub(crate) async fn wait<'a>(&self, state: &'a State, w: &WaitFor) -> Result<Outcome<'a>, Failure> {
+    pub(crate) async fn wait<'a>(
+        &self,
+        state: &'a State,
+        w: &WaitFor,
+    ) -> Result<Outcome<'a>, Failure> {
         let eff = self.io_path(&state.input_path)?;
         let at = self.on(&eff);
         let delay = at.wait_delay(w)?;
@@ -163,7 +167,11 @@ impl<'s> Scope<'s> {
     }
 
     /// The failure a Fail state ends its thread with.
-    pub(crate) fn fail(&self, error: Option<&Text>, cause: Option<&Text>) -> Result<Failure, Failure> {
+    pub(crate) fn fail(
+        &self,
+        error: Option<&Text>,
+        cause: Option<&Text>,
+    ) -> Result<Failure, Failure> {
         let error = self.text(error, "ErrorPath")?;
         let cause = self.text(cause, "CausePath")?;
         Ok(Failure::new(error, cause))

@@ -55,8 +55,6 @@ impl<'s> Scope<'s> {
             state_name: state.name.to_string(),
             input: params,
             context: self.context(),
-            timeout_seconds: limits.timeout,
-            heartbeat_seconds: limits.heartbeat,
             heartbeat: Heartbeat::default(),
         };
         // Only activities and callback tasks can send heartbeats; a request-response call
