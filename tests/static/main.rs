@@ -18,3 +18,4 @@ mod layering;
 mod layout;
 mod names;
 mod source;
+mod visibility;
