@@ -158,17 +158,23 @@ async fn release_for_ended_execution(
     };
     let until = later_by(env.clock.now(), env.settings.poll_max_wait);
     let until = return_by.map_or(until, |by| until.min(by));
-    let mut tasks = tasks.to_vec();
-    // The task the lock records must be STOPPED too.
-    if let Ok(Some(item)) = env.lock.get(&scope).await {
-        if let Some(arn) = item.task_arn.filter(|_| item.holder == execution.arn) {
-            if !tasks.contains(&arn) {
-                tasks.push(arn);
-            }
+    // The table says whose lock it is and which task it records; that task, and every task of
+    // the execution, stopping ones included, must be STOPPED before the lock goes.
+    let item = match env.lock.get(&scope).await {
+        Ok(Some(item)) if item.holder == execution.arn => item,
+        Ok(_) => return,
+        Err(err) => {
+            tracing::warn!(scope, error = %err, "could not read the ended execution's lock; it is left to its lease");
+            return;
         }
-    }
-    let cluster = &env.settings.cluster;
-    match release_when_stopped(env, &scope, &execution.arn, cluster, &tasks, until).await {
+    };
+    // The execution ended: a task it started after the first look (a RunTask in flight when it
+    // was aborted) is stopped too.
+    let reason = stop_reason(&format!(
+        "ecs-migrate: execution {} {}",
+        execution.name, execution.status
+    ));
+    match release_when_stopped(env, &item, tasks, Some(&reason), until).await {
         Ok(released) => {
             tracing::info!(scope, released = released.released, note = %released.note, "the ended execution's lock")
         }
