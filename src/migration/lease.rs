@@ -178,7 +178,9 @@ pub(crate) async fn wait_until_holder_stopped(
             let status = match describe(env, cluster, task).await? {
                 TaskLookup::Found(state) if state.last_status == LastStatus::Stopped => continue,
                 TaskLookup::Found(state) => {
-                    if let Some(reason) = stop.filter(|_| state.desired_status != Some(LastStatus::Stopped)) {
+                    if let Some(reason) =
+                        stop.filter(|_| state.desired_status != Some(LastStatus::Stopped))
+                    {
                         stop_one(env, cluster, task, reason).await?;
                     }
                     state.last_status

@@ -412,10 +412,7 @@ async fn stop_ends_the_whole_process_tree() {
         )
         .await
         .unwrap_err();
-    assert!(
-        ecs_migrate::ports::ecs::is_task_not_found(&err),
-        "{err}"
-    );
+    assert!(ecs_migrate::ports::ecs::is_task_not_found(&err), "{err}");
     let state = stopped(&ecs, &arn).await;
     assert_eq!(state.stopped_reason.as_deref(), Some("migration cancelled"));
 }

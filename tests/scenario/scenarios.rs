@@ -714,7 +714,12 @@ async fn task_missing_for_good() {
     // StopTask answers "not found" for a task ECS does not show, which proves nothing (a task
     // just started is not shown yet): stop-task asks again until its retries run out, then
     // says the task COULD NOT BE STOPPED, and the lock is not released on an unproven stop.
-    let stops = run.fake.calls().iter().filter(|c| **c == "ecs:StopTask").count();
+    let stops = run
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| **c == "ecs:StopTask")
+        .count();
     assert!(stops > 1, "{stops}");
     let cause = run.result.cause.clone().unwrap_or_default();
     assert!(cause.contains("COULD NOT BE STOPPED"), "{cause}");

@@ -224,7 +224,12 @@ def _describe_tasks(self, cluster_str, tasks):
     found = []
     for arn, task in self.tasks.get(cluster.name, {}).items():
         if arn in tasks or any(arn.endswith("/" + t.split("/")[-1]) for t in tasks):
-            task.advance()
+            user_stopped = task.__dict__.get("_desired_status") == "STOPPED"
+            if user_stopped and task.last_status in _STOPPING[:-1]:
+                # A stopped task drains one step per look, whatever moto's state manager says.
+                task.last_status = _STOPPING[_STOPPING.index(task.last_status) + 1]
+            else:
+                task.advance()
             found.append(task)
     return found
 

@@ -8,12 +8,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::StepEnv;
+use crate::common::clock::later_by;
 use crate::common::digest::hex_digest;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::event::{check_allowed, parse_taskdef};
 use crate::migration::execution::{verify_running, VerifiedExecution};
 use crate::migration::lease::{lock_failed, renew_lock, scope_of};
-use crate::common::clock::later_by;
 use crate::migration::tasks::{describe, stop_one, stop_reason};
 use crate::migration::{CapacityWait, DuplicateRun, MigrationRequest, RunOutcome, StartedTask};
 use crate::migration::{LockState, CAPACITY_ATTEMPTS};
