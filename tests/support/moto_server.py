@@ -177,9 +177,10 @@ def _stop_task(self, cluster_str, task_str, reason):
     task_id = task_str.split("/")[-1]
     for arn, task in self.tasks.get(cluster.name, {}).items():
         if arn.endswith("/" + task_id):
+            if task.__dict__.get("_desired_status") != "STOPPED":
+                task.stopped_reason = reason
             if task.last_status not in _STOPPING:
                 task.last_status = "DEACTIVATING"
-                task.stopped_reason = reason
             task.desired_status = "STOPPED"
             return task
     raise InvalidParameterException(TASK_NOT_FOUND)

@@ -4,7 +4,9 @@
 //! most three times still runs; StopTask stops one at once.
 
 use chrono::{Duration, Utc};
-use ecs_migrate::ports::ecs::{AwsVpc, Ecs, Placement, RunTaskOutcome, RunTaskParams, SdkEcs};
+use ecs_migrate::ports::ecs::{
+    AwsVpc, Ecs, LastStatus, Placement, RunTaskOutcome, RunTaskParams, SdkEcs, TaskLookup,
+};
 use ecs_migrate::ports::lock::{DynamoDbLockTable, Expected, LockItem, LockTable};
 use serde_json::Value;
 
@@ -166,6 +168,18 @@ async fn release_of_a_stopped_holder_and_of_a_free_scope() {
         .stop_task(&cluster.arn, &task, "test: the holder's task stopped")
         .await
         .unwrap();
+    // A stopped task drains (STOPPING, ...) before it is STOPPED; moto moves it one step a look.
+    loop {
+        match cluster
+            .ecs
+            .describe_task(&cluster.arn, &task)
+            .await
+            .unwrap()
+        {
+            TaskLookup::Found(t) if t.last_status != LastStatus::Stopped => continue,
+            _ => break,
+        }
+    }
     let held = cluster.item("db", "b", Some(&task));
     assert!(table.put(&held, Expected::Free).await.unwrap());
     let args = ["release", "--table", table_name.as_str(), "--scope", "db"];

@@ -13,7 +13,9 @@ use crate::common::error::{ErrorKind, MigrationError, StateError};
 use crate::migration::event::parse_input;
 use crate::migration::execution::{describe_own, verify_running, VerifiedExecution};
 use crate::migration::lease::release_when_stopped;
-use crate::migration::tasks::{list, ours, started_by_for_execution, stop_all, stop_reason};
+use crate::migration::tasks::{
+    list, ours, started_by_for_execution, stop_all, stop_one, stop_reason,
+};
 use crate::migration::{RunOutcome, StopResult};
 
 /// The state data when the state machine calls stop-task.
@@ -127,9 +129,22 @@ async fn stop_for_status_change(
         .and_then(DateTime::<Utc>::from_timestamp_millis)
         .unwrap_or_else(|| env.clock.now());
     let tasks = list_settled(env, &cluster, &started_by, Some(stopped_at), return_by).await?;
-    let stopped = stop_all(env, &cluster, tasks, reason).await?;
-    release_for_ended_execution(env, &execution, &stopped.stopped, return_by).await;
-    Ok(stopped)
+    // A task StopTask does not find yet (eventual consistency) is stopped by the lock's wait
+    // once ECS shows it; one still unaccounted for after that fails the call, so it is retried.
+    let mut unfound = Vec::new();
+    for task in &tasks {
+        if !stop_one(env, &cluster, task, &reason).await? {
+            unfound.push(task.clone());
+        }
+    }
+    release_for_ended_execution(env, &execution, &tasks, return_by).await;
+    if !unfound.is_empty() {
+        stop_all(env, &cluster, unfound, reason.clone()).await?;
+    }
+    Ok(StopResult {
+        stopped: tasks,
+        reason,
+    })
 }
 
 /// The ended execution's lock, released once its tasks are STOPPED. Best effort: a lock this
