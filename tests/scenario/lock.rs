@@ -779,3 +779,115 @@ async fn a_task_missing_when_the_cleanup_looks_is_stopped_before_the_lock_goes()
     assert_eq!(world.assert_one_task_at_a_time(), 2);
     world.assert_nothing_locked();
 }
+
+/// Issue 19: release-lock when the lock item records no task (RunTask answered, but the renewal
+/// that records its task never succeeded, and stop-task then stopped it). ListTasks without
+/// desiredStatus no longer lists a task being stopped, so release-lock also lists the
+/// execution's tasks with desiredStatus STOPPED, and keeps the lock while one drains.
+#[tokio::test]
+async fn release_lock_waits_for_a_stopping_task_the_lock_item_does_not_record() {
+    use ecs_migrate::migration::steps::StepEnv;
+    use ecs_migrate::migration::tasks::started_by_for_execution;
+    use ecs_migrate::ports::ecs::{AwsVpc, Placement, RunTaskOutcome, RunTaskParams};
+    use ecs_migrate::ports::lock::{Expected, LockItem, LockTable};
+    use ecs_migrate::statemachine::Step;
+
+    let clock = Arc::new(VirtualClock::starting_at(t0()));
+    let fake = FakeEcs::new(
+        clock.clone(),
+        Script {
+            running: 3600,
+            stop_delay: 600,
+            ..Script::default()
+        },
+    );
+    let execution = "arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:e";
+    let started_by = started_by_for_execution(execution);
+    let params = RunTaskParams {
+        cluster: CLUSTER.into(),
+        task_definition: crate::fake_ecs::TASKDEF_ARN.into(),
+        container: crate::fake_ecs::CONTAINER.into(),
+        command: vec!["migrate".into()],
+        network: Some(AwsVpc {
+            subnets: vec!["subnet-1".into()],
+            security_groups: vec![],
+            assign_public_ip: false,
+        }),
+        placement: Placement::LaunchType("FARGATE".into()),
+        platform_version: None,
+        client_token: "token-e".into(),
+        started_by: started_by.clone(),
+        tags: vec![],
+    };
+    let RunTaskOutcome::Started { task_arn } = fake.run_task(&params).await.unwrap() else {
+        panic!("not started");
+    };
+    clock.sleep(Duration::from_secs(30)).await;
+    fake.stop_task(CLUSTER, &task_arn, "ecs-migrate: execution e failed")
+        .await
+        .unwrap();
+    // StopTask's effect shows (the fake's lag is at most 3 s); the task drains for 600 s.
+    clock.sleep(Duration::from_secs(5)).await;
+    assert!(fake
+        .list_tasks_started_by(CLUSTER, &started_by)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let lock = MemoryLockTable::new();
+    let item = LockItem {
+        scope: "app".into(),
+        holder: execution.into(),
+        execution_name: Some("e".into()),
+        client_token: "token-e".into(),
+        taskdef_arn: crate::fake_ecs::TASKDEF_ARN.into(),
+        family: "app".into(),
+        revision: 42,
+        cluster: CLUSTER.into(),
+        started_by: started_by.clone(),
+        task_arn: None,
+        since: t0(),
+        lease_until: t0() + chrono::Duration::seconds(900),
+    };
+    assert!(lock.put(&item, Expected::Free).await.unwrap());
+    let executions = ecs_migrate::ports::executions::MemoryExecutions::new();
+    executions.put(
+        execution,
+        "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate",
+        "RUNNING",
+    );
+    let settings = settings_with(&[("POLL_MAX_WAIT_SECONDS", "120")]);
+    let env = StepEnv {
+        settings: &settings,
+        ecs: fake.as_ref(),
+        logs: fake.as_ref(),
+        clock: clock.as_ref(),
+        lock: &lock,
+        deployments: &ecs_migrate::ports::deployments::NoDeployments,
+        executions: &executions,
+    };
+    let request = serde_json::json!({
+        "taskdef_arn": crate::fake_ecs::TASKDEF_ARN, "family": "app", "revision": 42,
+        "cluster": CLUSTER, "container": crate::fake_ecs::CONTAINER, "command": ["migrate"],
+        "client_token": "token-e", "started_by": started_by, "execution_name": "e",
+        "execution_id": execution, "started_at": t0(), "deadline": t0() + chrono::Duration::hours(2),
+    });
+    let input = serde_json::json!({"request": request, "execution_id": execution});
+    let answer = Step::ReleaseLock.run(&env, input, None).await.unwrap();
+    assert_eq!(answer["released"], false, "{answer}");
+    assert!(
+        answer["note"].as_str().unwrap().contains(&task_arn),
+        "{answer}"
+    );
+    assert_eq!(
+        lock.items().len(),
+        1,
+        "the lock stays while the task drains"
+    );
+    // Once STOPPED, release-lock lets go.
+    clock.sleep(Duration::from_secs(600)).await;
+    let input = serde_json::json!({"request": request, "execution_id": execution});
+    let answer = Step::ReleaseLock.run(&env, input, None).await.unwrap();
+    assert_eq!(answer["released"], true, "{answer}");
+    assert_eq!(lock.items(), vec![]);
+}
