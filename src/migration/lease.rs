@@ -208,7 +208,7 @@ pub(crate) async fn wait_until_holder_stopped(
 
 /// The task the item records, the holder's tasks listed with desiredStatus RUNNING and
 /// STOPPED, and `also`, each once.
-async fn holder_tasks(
+pub(crate) async fn holder_tasks(
     env: &StepEnv<'_>,
     item: &LockItem,
     also: &[String],

@@ -891,3 +891,34 @@ async fn release_lock_waits_for_a_stopping_task_the_lock_item_does_not_record() 
     assert_eq!(answer["released"], true, "{answer}");
     assert_eq!(lock.items(), vec![]);
 }
+
+/// ECS throttling and 5xx below the steps (API Reference, Common Errors): a RunTask answered
+/// ServerException, a DescribeTasks and a ListTasks answered ThrottlingException are retried
+/// (Migration.AwsTransient) and the migration runs once, its lock released.
+#[tokio::test]
+async fn throttled_and_failed_ecs_calls_are_retried_without_a_second_task() {
+    let world = World::new(Script::default(), &[]);
+    world.fake.fail_next("ecs:RunTask", "ServerException");
+    world
+        .fake
+        .fail_next("ecs:DescribeTasks", "ThrottlingException");
+    world.fake.fail_next("ecs:ListTasks", "ThrottlingException");
+    let ended = world
+        .run(vec![Start::new("throttled", 0, Fate::Normal)])
+        .await;
+    assert_eq!(
+        ended[0].result.status,
+        ExecutionStatus::Succeeded,
+        "{}",
+        ended[0].cause()
+    );
+    let run_tasks = world
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| **c == "ecs:RunTask")
+        .count();
+    assert_eq!(run_tasks, 2, "the failed RunTask and its retry");
+    assert_eq!(world.assert_one_task_at_a_time(), 1);
+    world.assert_nothing_locked();
+}

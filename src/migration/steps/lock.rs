@@ -14,10 +14,10 @@ use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::event::{check_allowed, parse_taskdef};
 use crate::migration::execution::verify_running;
 use crate::migration::lease::{
-    lock_failed, release_when_stopped, scope_of, wait_until_holder_stopped,
+    holder_tasks, lock_failed, release_when_stopped, scope_of, wait_until_holder_stopped,
 };
 use crate::migration::settings::Settings;
-use crate::migration::tasks::stop_reason;
+use crate::migration::tasks::{stop_one, stop_reason};
 use crate::migration::{
     Holder, LockHeld, LockReleased, LockState, LockWait, MigrationRequest, RunOutcome, StopResult,
 };
@@ -369,6 +369,11 @@ async fn stop_holders_tasks(
     reason: String,
     until: DateTime<Utc>,
 ) -> Result<Option<String>, MigrationError> {
+    // StopTask once to each task the holder has (a task ECS does not know yet is stopped by the
+    // wait once it shows), then wait for all to be STOPPED.
+    for task in holder_tasks(env, item, &[]).await? {
+        stop_one(env, &item.cluster, &task, &reason).await?;
+    }
     Ok(
         wait_until_holder_stopped(env, item, &[], Some(&reason), until)
             .await?
