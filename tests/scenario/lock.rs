@@ -599,6 +599,7 @@ fn fate() -> impl Strategy<Value = Fate> {
         1 => (1u64..400).prop_map(Fate::Aborted),
         1 => (1u64..200).prop_map(Fate::Crashed),
         1 => Just(Fate::Fails),
+        1 => (1u64..400).prop_map(Fate::AbortedDuringRunTask),
     ]
 }
 
@@ -616,11 +617,13 @@ proptest! {
     fn never_two_tasks_and_nothing_stuck(
         plan in prop::collection::vec((0u64..300, fate()), 2..6),
         running in 30u64..900,
+        lag_seed in any::<u64>(),
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
             let world = World::new(
-                Script { running, stop_delay: 20, ..Script::default() },
+                // Each case draws its own eventual-consistency lag.
+                Script { running, stop_delay: 20, lag: Some(lag_seed), ..Script::default() },
                 &[("LOCK_LEASE_SECONDS", "300"), ("LOCK_WAIT_SECONDS", "7200")],
             );
             let starts: Vec<Start> = plan
