@@ -219,6 +219,26 @@ data "aws_iam_policy_document" "run_task" {
   }
 
   statement {
+    # The lock lost while RunTask ran (an abort's cleanup released it): run-task stops the task
+    # it just started. Only tasks ecs-migrate started, in this cluster, as for stop-task.
+    sid       = "StopOwnTasksInCluster"
+    actions   = ["ecs:StopTask"]
+    resources = [local.cluster_tasks_arn]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [var.cluster_arn]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:ResourceTag/ecs-migrate:started-by"
+      values   = ["ecs-migrate/*"]
+    }
+  }
+
+  statement {
     # The task the lock records: while it is not STOPPED, run-task returns it instead of
     # starting another.
     sid       = "DescribeClusterTasks"

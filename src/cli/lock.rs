@@ -25,7 +25,7 @@ use super::aws::output::duration_words;
 use super::aws::AwsFlags;
 use super::printable::printable;
 use super::{CommandOutcome, UsageError};
-use crate::ports::ecs::{Ecs, LastStatus, SdkEcs, TaskLookup};
+use crate::ports::ecs::{Ecs, LastStatus, SdkEcs, TaskLookup, STOPPED_TASK_RETENTION};
 use crate::ports::lock::{DynamoDbLockTable, FileLockTable, LockError, LockItem, LockTable};
 
 #[derive(Debug, Subcommand)]
@@ -218,8 +218,21 @@ pub(crate) async fn holder_task(ecs: Option<&dyn Ecs>, item: &LockItem) -> Holde
                 None => format!("{task_arn} is {}", task.last_status),
             },
         },
-        Ok(TaskLookup::Missing { reason }) => HolderTask::NotRunning {
-            detail: format!("{task_arn} is no longer known to ECS ({reason})"),
+        // MISSING proves the task gone only once it cannot be a task too new to show: the task
+        // was recorded before the lease ended, and ECS keeps a STOPPED task at least an hour
+        // (the same rule as `crate::migration::lease::wait_until_holder_stopped`).
+        Ok(TaskLookup::Missing { reason })
+            if Utc::now() >= item.lease_until + STOPPED_TASK_RETENTION =>
+        {
+            HolderTask::NotRunning {
+                detail: format!("{task_arn} is no longer known to ECS ({reason})"),
+            }
+        }
+        Ok(TaskLookup::Missing { reason }) => HolderTask::Running {
+            task_arn,
+            last_status: format!(
+                "{reason}: ECS does not show it (a task just started is not shown yet)"
+            ),
         },
         Err(err) => HolderTask::CheckFailed {
             error: err.to_string(),

@@ -27,7 +27,8 @@ use super::taskdef::{LocalTaskDefinition, LOCAL_ACCOUNT, LOCAL_REGION};
 use crate::common::clock::Clock;
 use crate::common::sync::lock;
 use crate::ports::ecs::{
-    ClientTokens, Ecs, RunTaskOutcome, RunTaskParams, TaskDefinition, TaskLookup, TaskState,
+    check_run_task, ClientTokens, DesiredStatus, Ecs, RunTaskOutcome, RunTaskParams,
+    TaskDefinition, TaskLookup, TaskState, TASK_NOT_FOUND,
 };
 use crate::ports::logs::{LogStream, Logs};
 use crate::ports::AwsError;
@@ -207,6 +208,12 @@ impl LocalEcs {
             .cloned()
     }
 
+    /// The task, when it belongs to `cluster` (a name or an ARN).
+    fn find_in(&self, cluster: &str, task_arn: &str) -> Option<Arc<TaskRecord>> {
+        self.find(task_arn)
+            .filter(|record| record.cluster == cluster_name(cluster))
+    }
+
     fn new_task_id(&self, token: &str) -> String {
         let n = self.inner.counter.fetch_add(1, Ordering::SeqCst);
         let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
@@ -247,6 +254,9 @@ impl Ecs for LocalEcs {
                 ),
             ));
         }
+        // The refusals ECS gives (an override naming another container, awsvpc without a
+        // network, a bad launch type or tags), before anything runs.
+        check_run_task(params, &self.inner.described)?;
         let Some(container) = taskdef.find(&params.container) else {
             return Err(AwsError::permanent(
                 OP,
@@ -289,8 +299,11 @@ impl Ecs for LocalEcs {
         Ok(outcome)
     }
 
-    async fn describe_task(&self, _cluster: &str, task_arn: &str) -> Result<TaskLookup, AwsError> {
-        Ok(match self.find(task_arn) {
+    /// Answers per cluster, as ECS does: a task of another cluster is MISSING (API Reference,
+    /// DescribeTasks, failures;
+    /// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html).
+    async fn describe_task(&self, cluster: &str, task_arn: &str) -> Result<TaskLookup, AwsError> {
+        Ok(match self.find_in(cluster, task_arn) {
             Some(record) => TaskLookup::Found(record.describe()),
             None => TaskLookup::Missing {
                 reason: "MISSING".into(),
@@ -298,28 +311,35 @@ impl Ecs for LocalEcs {
         })
     }
 
-    async fn stop_task(
-        &self,
-        _cluster: &str,
-        task_arn: &str,
-        reason: &str,
-    ) -> Result<(), AwsError> {
-        if let Some(record) = self.find(task_arn) {
-            record.request_stop(reason);
-        }
+    /// A task this runner does not know in `cluster` fails as ECS fails it (API Reference,
+    /// StopTask; https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html).
+    async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<(), AwsError> {
+        let Some(record) = self.find_in(cluster, task_arn) else {
+            return Err(AwsError::permanent(
+                "ecs:StopTask",
+                Some("InvalidParameterException"),
+                TASK_NOT_FOUND,
+            ));
+        };
+        record.request_stop(reason);
         Ok(())
     }
 
-    async fn list_tasks_started_by(
+    /// A task being stopped has desiredStatus STOPPED, so the default (RUNNING) filter no
+    /// longer lists it (API Reference, ListTasks, desiredStatus;
+    /// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html).
+    async fn list_tasks(
         &self,
         cluster: &str,
         started_by: &str,
+        desired: DesiredStatus,
     ) -> Result<Vec<String>, AwsError> {
         let cluster = cluster_name(cluster);
         Ok(lock(&self.inner.tasks)
             .all
             .iter()
-            .filter(|r| r.started_by == started_by && r.cluster == cluster && !r.is_stopped())
+            .filter(|r| r.started_by == started_by && r.cluster == cluster)
+            .filter(|r| desired.matches(r.state().desired_status.as_ref()))
             .map(|r| r.arn.clone())
             .collect())
     }

@@ -8,7 +8,8 @@ use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::settings::Settings;
 use crate::migration::steps::StepEnv;
-use crate::migration::tasks::wait_stopped;
+use crate::migration::tasks::{describe, list_desired, stop_one};
+use crate::ports::ecs::{DesiredStatus, LastStatus, TaskLookup, STOPPED_TASK_RETENTION};
 use crate::ports::lock::{LockError, LockItem};
 
 /// What AcquireLock and ReleaseLock put at `$.lock`; the Choice after AcquireLock reads
@@ -109,22 +110,24 @@ pub(crate) fn scope_of(settings: &Settings, family: &str) -> String {
         .unwrap_or_else(|| family.to_string())
 }
 
-/// Waits until `tasks` are STOPPED (up to `until`), then releases `scope` if `holder` holds it.
+/// Waits until the holder's tasks are STOPPED (see [`wait_until_holder_stopped`], up to
+/// `until`, stopping them with `stop`'s reason), then releases the lock of `item` if its holder
+/// still holds it.
 pub(crate) async fn release_when_stopped(
     env: &StepEnv<'_>,
-    scope: &str,
-    holder: &str,
-    cluster: &str,
-    tasks: &[String],
+    item: &LockItem,
+    also: &[String],
+    stop: Option<&str>,
     until: DateTime<Utc>,
 ) -> Result<LockReleased, MigrationError> {
+    let (scope, holder) = (item.scope.as_str(), item.holder.as_str());
     let result = |released: bool, note: String| LockReleased {
         scope: scope.to_string(),
         holder: holder.to_string(),
         released,
         note,
     };
-    if let Some((task, status)) = wait_stopped(env, cluster, tasks, until).await? {
+    if let Some((task, status)) = wait_until_holder_stopped(env, item, also, stop, until).await? {
         tracing::warn!(scope, task, %status, "the task has not stopped: keeping the lock until its lease ends");
         return Ok(result(
             false,
@@ -141,6 +144,82 @@ pub(crate) async fn release_when_stopped(
             "the lock was no longer this execution's: its lease ran out and another execution took it over".into(),
         ))
     }
+}
+
+/// The status a task that DescribeTasks does not show is reported with.
+const MISSING: &str = "MISSING";
+
+/// The lock waits for the task it recorded: every POLL_INTERVAL_SECONDS until `until`, it looks
+/// at the task the lock item records, the holder's tasks ListTasks shows with desiredStatus
+/// RUNNING and with STOPPED (a task being stopped is listed only with STOPPED), and `also`;
+/// `None` once all are STOPPED, else the first that is not, with its status. With `stop`, a
+/// task ECS still wants RUNNING is sent StopTask with that reason (again each round until ECS
+/// knows it: a task just started may not be found yet).
+///
+/// MISSING is not STOPPED: DescribeTasks answers it for a task RunTask started a moment ago
+/// (eventual consistency) as well as for one stopped longer ago than ECS keeps it. What is
+/// provable: the item's task was recorded by a renewal, so before `lease_until`; a task at
+/// least [`STOPPED_TASK_RETENTION`] (ECS keeps STOPPED tasks "at least one hour") older than
+/// that is no new task ECS does not show yet, so MISSING then means it is gone. Anything else
+/// MISSING keeps the lock (until its lease ends, and the next holder's takeover waits for it).
+pub(crate) async fn wait_until_holder_stopped(
+    env: &StepEnv<'_>,
+    item: &LockItem,
+    also: &[String],
+    stop: Option<&str>,
+    until: DateTime<Utc>,
+) -> Result<Option<(String, LastStatus)>, MigrationError> {
+    let cluster = item.cluster.as_str();
+    loop {
+        let tasks = holder_tasks(env, item, also).await?;
+        let now = env.clock.now();
+        let mut pending = None;
+        for task in &tasks {
+            let status = match describe(env, cluster, task).await? {
+                TaskLookup::Found(state) if state.last_status == LastStatus::Stopped => continue,
+                TaskLookup::Found(state) => {
+                    if let Some(reason) =
+                        stop.filter(|_| state.desired_status != Some(LastStatus::Stopped))
+                    {
+                        stop_one(env, cluster, task, reason).await?;
+                    }
+                    state.last_status
+                }
+                TaskLookup::Missing { .. } => {
+                    let recorded = item.task_arn.as_deref() == Some(task.as_str());
+                    if recorded && now >= item.lease_until + STOPPED_TASK_RETENTION {
+                        continue;
+                    }
+                    LastStatus::Other(MISSING.into())
+                }
+            };
+            pending.get_or_insert((task.clone(), status));
+        }
+        let Some(pending) = pending else {
+            return Ok(None);
+        };
+        if now >= until {
+            return Ok(Some(pending));
+        }
+        let left = (until - now).to_std().unwrap_or_default();
+        env.clock.sleep(env.settings.poll_interval.min(left)).await;
+    }
+}
+
+/// The task the item records, the holder's tasks listed with desiredStatus RUNNING and
+/// STOPPED, and `also`, each once.
+pub(crate) async fn holder_tasks(
+    env: &StepEnv<'_>,
+    item: &LockItem,
+    also: &[String],
+) -> Result<Vec<String>, MigrationError> {
+    let mut tasks: Vec<String> = item.task_arn.iter().chain(also).cloned().collect();
+    for desired in [DesiredStatus::Running, DesiredStatus::Stopped] {
+        tasks.extend(list_desired(env, &item.cluster, &item.started_by, desired).await?);
+    }
+    let mut seen = std::collections::HashSet::new();
+    tasks.retain(|task| seen.insert(task.clone()));
+    Ok(tasks)
 }
 
 /// Moves the lease of `scope` on while `holder` (a verified RUNNING execution) runs: run-task

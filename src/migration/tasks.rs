@@ -2,13 +2,11 @@
 //! for them, each ECS failure named for the state machine. Shared by the steps that stop tasks
 //! (stop-task, acquire-lock's takeover, release-lock).
 
-use chrono::{DateTime, Utc};
-
 use crate::common::digest::hex_digest;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::steps::StepEnv;
 use crate::migration::StopResult;
-use crate::ports::ecs::{LastStatus, TaskLookup};
+use crate::ports::ecs::{is_task_not_found, DesiredStatus, LastStatus, TaskLookup};
 use crate::ports::AwsError;
 
 /// RunTask's `startedBy` for an execution: derived from its ARN, so stop-task can find the
@@ -98,13 +96,24 @@ pub(crate) async fn describe(
         })
 }
 
+/// ListTasks without `desiredStatus`: the tasks ECS still wants RUNNING (not those stopping).
 pub(crate) async fn list(
     env: &StepEnv<'_>,
     cluster: &str,
     started_by: &str,
 ) -> Result<Vec<String>, MigrationError> {
+    list_desired(env, cluster, started_by, DesiredStatus::Running).await
+}
+
+/// ListTasks with `desiredStatus` `desired`.
+pub(crate) async fn list_desired(
+    env: &StepEnv<'_>,
+    cluster: &str,
+    started_by: &str,
+    desired: DesiredStatus,
+) -> Result<Vec<String>, MigrationError> {
     env.ecs
-        .list_tasks_started_by(cluster, started_by)
+        .list_tasks(cluster, started_by, desired)
         .await
         .map_err(|err| {
             ecs_failure(
@@ -115,6 +124,9 @@ pub(crate) async fn list(
         })
 }
 
+/// Stops `tasks`. A task StopTask does not find must be seen stopping or STOPPED to count:
+/// ECS answers "not found" for a task it does not show yet, so a task RunTask just started is
+/// not given up on; that is a transient failure (the state machine retries stop-task).
 pub(crate) async fn stop_all(
     env: &StepEnv<'_>,
     cluster: &str,
@@ -122,16 +134,20 @@ pub(crate) async fn stop_all(
     reason: String,
 ) -> Result<StopResult, MigrationError> {
     for task_arn in &tasks {
-        env.ecs
-            .stop_task(cluster, task_arn, &reason)
-            .await
-            .map_err(|err| {
-                ecs_failure(
-                    err,
-                    format!("stopping task {task_arn}"),
-                    "ecs:StopTask on the cluster's tasks",
-                )
-            })?;
+        if !stop_one(env, cluster, task_arn, &reason).await? {
+            let seen_stopping = match describe(env, cluster, task_arn).await? {
+                TaskLookup::Found(state) => {
+                    state.last_status == LastStatus::Stopped
+                        || state.desired_status == Some(LastStatus::Stopped)
+                }
+                TaskLookup::Missing { .. } => false,
+            };
+            if !seen_stopping {
+                return Err(MigrationError::new(ErrorKind::AwsTransient, format!(
+                    "stopping task {task_arn}: ECS does not know it yet (StopTask: not found; DescribeTasks: not stopping); a task RunTask started a moment ago may not show yet, so it is asked again"
+                )));
+            }
+        }
         tracing::info!(task_arn = %task_arn, reason = %reason, "stopped migration task");
     }
     Ok(StopResult {
@@ -140,36 +156,28 @@ pub(crate) async fn stop_all(
     })
 }
 
-pub(crate) fn stop_reason(text: &str) -> String {
-    text.chars().take(MAX_REASON_CHARS).collect()
-}
-
-/// Looks at `tasks` every POLL_INTERVAL_SECONDS until all are STOPPED (or gone) or `until`
-/// passes; the first one not stopped then, with its status.
-pub(crate) async fn wait_stopped(
+/// ecs:StopTask for one task: `false` when ECS does not know the task (which proves nothing,
+/// see `crate::ports::ecs::TASK_NOT_FOUND`).
+pub(crate) async fn stop_one(
     env: &StepEnv<'_>,
     cluster: &str,
-    tasks: &[String],
-    until: DateTime<Utc>,
-) -> Result<Option<(String, LastStatus)>, MigrationError> {
-    loop {
-        let mut running = None;
-        for task in tasks {
-            if let TaskLookup::Found(state) = describe(env, cluster, task).await? {
-                if state.last_status != LastStatus::Stopped {
-                    running = Some((task.clone(), state.last_status));
-                    break;
-                }
-            }
+    task_arn: &str,
+    reason: &str,
+) -> Result<bool, MigrationError> {
+    match env.ecs.stop_task(cluster, task_arn, reason).await {
+        Ok(()) => Ok(true),
+        Err(err) if is_task_not_found(&err) => {
+            tracing::info!(task_arn, "StopTask: ECS does not know the task (yet)");
+            Ok(false)
         }
-        let Some(running) = running else {
-            return Ok(None);
-        };
-        let now = env.clock.now();
-        if now >= until {
-            return Ok(Some(running));
-        }
-        let left = (until - now).to_std().unwrap_or_default();
-        env.clock.sleep(env.settings.poll_interval.min(left)).await;
+        Err(err) => Err(ecs_failure(
+            err,
+            format!("stopping task {task_arn}"),
+            "ecs:StopTask on the cluster's tasks",
+        )),
     }
+}
+
+pub(crate) fn stop_reason(text: &str) -> String {
+    text.chars().take(MAX_REASON_CHARS).collect()
 }

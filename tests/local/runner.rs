@@ -401,15 +401,18 @@ async fn stop_ends_the_whole_process_tree() {
     );
     assert_eq!(ecs.process_group(&arn), None);
 
-    // Stopping again, or stopping what never existed, is fine.
+    // Stopping again is fine; stopping what the runner never had fails as ECS fails it (the
+    // ECS contract test, tests/wire/ecs_contract.rs, holds the rest of StopTask's rules).
     ecs.stop_task("local", &arn, "again").await.unwrap();
-    ecs.stop_task(
-        "local",
-        "arn:aws:ecs:local:000000000000:task/local/nope",
-        "x",
-    )
-    .await
-    .unwrap();
+    let err = ecs
+        .stop_task(
+            "local",
+            "arn:aws:ecs:local:000000000000:task/local/nope",
+            "x",
+        )
+        .await
+        .unwrap_err();
+    assert!(ecs_migrate::ports::ecs::is_task_not_found(&err), "{err}");
     let state = stopped(&ecs, &arn).await;
     assert_eq!(state.stopped_reason.as_deref(), Some("migration cancelled"));
 }

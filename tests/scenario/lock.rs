@@ -4,7 +4,7 @@
 //! scope are ever unstopped at once, and nothing stays locked with no execution or task behind
 //! it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -18,10 +18,12 @@ use ecs_migrate::statemachine::{error_message, StepBinding};
 use futures::future::join_all;
 use proptest::prelude::*;
 use serde_json::{json, Value};
+use tokio::task::JoinHandle;
 
 use crate::fake_ecs::{FakeEcs, Script};
-use crate::fixtures::{settings_with, t0};
+use crate::fixtures::{settings_with, t0, CLUSTER};
 use crate::scenarios::{bare, definition, status_change, steps};
+use ecs_migrate::ports::ecs::{Ecs, TaskLookup};
 
 /// What happens to one execution.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,6 +38,9 @@ enum Fate {
     Crashed(u64),
     /// PollStatus fails for good (a Migration.TaskMissing): the failure path runs.
     Fails,
+    /// A person aborts it this many seconds after it started, while its run-task invocation is
+    /// in flight: as with Lambda, the invocation goes on after the abort (detached here).
+    AbortedDuringRunTask(u64),
 }
 
 /// One execution of the migration.
@@ -68,10 +73,12 @@ impl Start {
 
 /// The step binding of one execution, with its fate's faults in front.
 struct Fated {
-    inner: StepBinding,
+    inner: Arc<StepBinding>,
     clock: Arc<VirtualClock>,
     started: DateTime<Utc>,
     fate: Fate,
+    /// Invocations that outlive their execution, awaited by the world before it checks.
+    detached: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 #[async_trait]
@@ -95,6 +102,17 @@ impl TaskInvoker for Fated {
                     _ = self.clock.sleep(left) => Err(crashed()),
                 }
             }
+            Fate::AbortedDuringRunTask(_) if call.state_name == "RunTask" => {
+                let (answer, answered) = tokio::sync::oneshot::channel();
+                let inner = self.inner.clone();
+                let invocation = tokio::spawn(async move {
+                    let _ = answer.send(inner.invoke(call).await);
+                });
+                self.detached.lock().unwrap().push(invocation);
+                answered
+                    .await
+                    .unwrap_or_else(|_| Err(TaskFailure::new("Lambda.Unknown", "detached")))
+            }
             Fate::Fails if call.state_name == "PollStatus" => Err(TaskFailure::new(
                 "Migration.TaskMissing",
                 "task can no longer be described (injected by the scenario)",
@@ -109,6 +127,7 @@ struct World {
     fake: Arc<FakeEcs>,
     lock: MemoryLockTable,
     settings: Vec<(&'static str, String)>,
+    detached: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 struct Ended {
@@ -137,6 +156,7 @@ impl World {
             clock,
             lock: MemoryLockTable::new(),
             settings: settings.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            detached: Arc::default(),
         }
     }
 
@@ -154,22 +174,29 @@ impl World {
     /// crashed). Also watches that no two tasks are ever unstopped at once.
     async fn run(&self, starts: Vec<Start>) -> Vec<Ended> {
         let executions = starts.into_iter().map(|start| self.execute(start));
-        join_all(executions).await
+        let ended = join_all(executions).await;
+        // Invocations that outlived their execution finish too.
+        let detached: Vec<_> = self.detached.lock().unwrap().drain(..).collect();
+        for invocation in detached {
+            invocation.await.unwrap();
+        }
+        ended
     }
 
     async fn execute(&self, start: Start) -> Ended {
         let settings = self.settings();
         self.clock.sleep(Duration::from_secs(start.at)).await;
         let invoker = Arc::new(Fated {
-            inner: steps(
+            inner: Arc::new(steps(
                 settings.clone(),
                 self.fake.clone(),
                 self.clock.clone(),
                 &self.lock,
-            ),
+            )),
             clock: self.clock.clone(),
             started: self.clock.now(),
             fate: start.fate,
+            detached: self.detached.clone(),
         });
         let executor = Executor::new(definition(), invoker, self.clock.clone())
             .with_execution_name(&start.name)
@@ -180,7 +207,9 @@ impl World {
         let result = executor
             .run(start.input.clone(), async move {
                 match fate {
-                    Fate::Aborted(after) => abort_clock.sleep(Duration::from_secs(after)).await,
+                    Fate::Aborted(after) | Fate::AbortedDuringRunTask(after) => {
+                        abort_clock.sleep(Duration::from_secs(after)).await
+                    }
                     _ => std::future::pending().await,
                 }
             })
@@ -570,6 +599,7 @@ fn fate() -> impl Strategy<Value = Fate> {
         1 => (1u64..400).prop_map(Fate::Aborted),
         1 => (1u64..200).prop_map(Fate::Crashed),
         1 => Just(Fate::Fails),
+        1 => (1u64..400).prop_map(Fate::AbortedDuringRunTask),
     ]
 }
 
@@ -587,11 +617,13 @@ proptest! {
     fn never_two_tasks_and_nothing_stuck(
         plan in prop::collection::vec((0u64..300, fate()), 2..6),
         running in 30u64..900,
+        lag_seed in any::<u64>(),
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
             let world = World::new(
-                Script { running, stop_delay: 20, ..Script::default() },
+                // Each case draws its own eventual-consistency lag.
+                Script { running, stop_delay: 20, lag: Some(lag_seed), ..Script::default() },
                 &[("LOCK_LEASE_SECONDS", "300"), ("LOCK_WAIT_SECONDS", "7200")],
             );
             let starts: Vec<Start> = plan
@@ -611,4 +643,285 @@ proptest! {
             Ok(())
         })?;
     }
+}
+
+/// Issue 19: the lock waits for the task it recorded. The aborted holder's task takes 400 s
+/// to stop (a SIGTERM-trapping migration on EC2), longer than the status-change cleanup may
+/// wait (POLL_MAX_WAIT_SECONDS=120): the cleanup stops it and keeps the lock, the next
+/// execution takes the lease over only once the task is STOPPED, and at no moment do two tasks
+/// of the scope live (RunTask to STOPPED) at once.
+#[tokio::test]
+async fn a_task_slow_to_stop_keeps_the_lock_until_it_is_stopped() {
+    let world = World::new(
+        Script {
+            running: 3600,
+            stop_delay: 400,
+            ..Script::default()
+        },
+        &[
+            ("MAX_DURATION_SECONDS", "7200"),
+            ("LOCK_LEASE_SECONDS", "300"),
+            ("LOCK_WAIT_SECONDS", "7200"),
+            ("POLL_MAX_WAIT_SECONDS", "120"),
+        ],
+    );
+    let ended = world
+        .run(vec![
+            Start::new("slow", 0, Fate::Aborted(120)),
+            Start::new("next", 10, Fate::Aborted(1500)),
+        ])
+        .await;
+    assert!(ended
+        .iter()
+        .all(|e| e.result.status == ExecutionStatus::Aborted));
+    assert_eq!(world.assert_one_task_at_a_time(), 2);
+    let lives = world.fake.task_lives();
+    let (_, _, slow_stopped) = &lives[0];
+    // Stopped 400 s after the abort's StopTask, not before: the lock waited all that time.
+    assert!(
+        slow_stopped.unwrap() >= t0() + chrono::Duration::seconds(120 + 400),
+        "{slow_stopped:?}"
+    );
+    // The second holder's task drains as slowly: its lock is kept too, past its cleanup.
+    let kept: Vec<String> = world.lock.items().into_iter().map(|i| i.holder).collect();
+    assert_eq!(kept, vec![ended[1].start.arn()]);
+    // Once all settled, a probe takes that lock over and runs to success, leaving it free.
+    world.clock.sleep(Duration::from_secs(3600)).await;
+    let probe = world.run(vec![Start::new("probe", 0, Fate::Normal)]).await;
+    assert_eq!(
+        probe[0].result.status,
+        ExecutionStatus::Succeeded,
+        "{}",
+        probe[0].cause()
+    );
+    assert_eq!(world.assert_one_task_at_a_time(), 3);
+    world.assert_nothing_locked();
+}
+
+/// Issue 19: an abort while run-task's RunTask is in flight. The status-change cleanup finds
+/// no task (none exists yet) and releases the lock; the RunTask then starts one, and run-task's
+/// renewal fails with Migration.LockLost: run-task stops the task it started (asking again
+/// while ECS does not show it yet). Nothing runs on, nothing stays locked, and a later
+/// execution gets the lock.
+#[tokio::test]
+async fn an_abort_during_run_task_leaves_no_task_running() {
+    let world = World::new(
+        Script {
+            running: 3600,
+            run_task_delay: 200,
+            ..Script::default()
+        },
+        &[("MAX_DURATION_SECONDS", "7200")],
+    );
+    let ended = world
+        .run(vec![Start::new(
+            "aborted",
+            0,
+            Fate::AbortedDuringRunTask(30),
+        )])
+        .await;
+    assert_eq!(ended[0].result.status, ExecutionStatus::Aborted);
+    assert_eq!(
+        world.fake.tasks_started(),
+        1,
+        "the RunTask in flight started one"
+    );
+    // StopTask's effect shows within the fake's lag, the task STOPPED after its stop delay.
+    world.clock.sleep(Duration::from_secs(60)).await;
+    assert_eq!(world.fake.unstopped_tasks(), Vec::<String>::new());
+    let (arn, _, _) = world.fake.task_lives()[0].clone();
+    let TaskLookup::Found(task) = world.fake.describe_task(CLUSTER, &arn).await.unwrap() else {
+        panic!("{arn} not shown");
+    };
+    assert_eq!(task.stop_code.as_deref(), Some("UserInitiated"), "{task:?}");
+    assert!(
+        task.stopped_reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("lost its migration lock"),
+        "{task:?}"
+    );
+    world.assert_nothing_locked();
+    // Settled: a later execution takes the lock and runs, one task at a time.
+    world.clock.sleep(Duration::from_secs(600)).await;
+    let later = world
+        .run(vec![Start::new("later", 0, Fate::Aborted(900))])
+        .await;
+    assert_eq!(later[0].result.status, ExecutionStatus::Aborted);
+    assert_eq!(world.assert_one_task_at_a_time(), 2);
+    world.assert_nothing_locked();
+}
+
+/// A task ECS does not show yet when the cleanup looks (MISSING for 90 s after RunTask,
+/// within MISSING_GRACE_SECONDS): StopTask does not find it, which proves nothing, so the
+/// cleanup keeps the lock, stops the task once ECS shows it, and releases only once it is
+/// STOPPED; the waiting execution's task never overlaps it.
+#[tokio::test]
+async fn a_task_missing_when_the_cleanup_looks_is_stopped_before_the_lock_goes() {
+    let world = World::new(
+        Script {
+            running: 3600,
+            missing_for: Some(90),
+            stop_delay: 30,
+            ..Script::default()
+        },
+        &[
+            ("MAX_DURATION_SECONDS", "7200"),
+            ("MISSING_GRACE_SECONDS", "120"),
+        ],
+    );
+    let ended = world
+        .run(vec![
+            Start::new("aborted", 0, Fate::Aborted(20)),
+            Start::new("next", 5, Fate::Aborted(900)),
+        ])
+        .await;
+    assert!(ended
+        .iter()
+        .all(|e| e.result.status == ExecutionStatus::Aborted));
+    assert_eq!(world.assert_one_task_at_a_time(), 2);
+    world.assert_nothing_locked();
+}
+
+/// Issue 19: release-lock when the lock item records no task (RunTask answered, but the renewal
+/// that records its task never succeeded, and stop-task then stopped it). ListTasks without
+/// desiredStatus no longer lists a task being stopped, so release-lock also lists the
+/// execution's tasks with desiredStatus STOPPED, and keeps the lock while one drains.
+#[tokio::test]
+async fn release_lock_waits_for_a_stopping_task_the_lock_item_does_not_record() {
+    use ecs_migrate::migration::steps::StepEnv;
+    use ecs_migrate::migration::tasks::started_by_for_execution;
+    use ecs_migrate::ports::ecs::{AwsVpc, Placement, RunTaskOutcome, RunTaskParams};
+    use ecs_migrate::ports::lock::{Expected, LockItem, LockTable};
+    use ecs_migrate::statemachine::Step;
+
+    let clock = Arc::new(VirtualClock::starting_at(t0()));
+    let fake = FakeEcs::new(
+        clock.clone(),
+        Script {
+            running: 3600,
+            stop_delay: 600,
+            ..Script::default()
+        },
+    );
+    let execution = "arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:e";
+    let started_by = started_by_for_execution(execution);
+    let params = RunTaskParams {
+        cluster: CLUSTER.into(),
+        task_definition: crate::fake_ecs::TASKDEF_ARN.into(),
+        container: crate::fake_ecs::CONTAINER.into(),
+        command: vec!["migrate".into()],
+        network: Some(AwsVpc {
+            subnets: vec!["subnet-1".into()],
+            security_groups: vec![],
+            assign_public_ip: false,
+        }),
+        placement: Placement::LaunchType("FARGATE".into()),
+        platform_version: None,
+        client_token: "token-e".into(),
+        started_by: started_by.clone(),
+        tags: vec![],
+    };
+    let RunTaskOutcome::Started { task_arn } = fake.run_task(&params).await.unwrap() else {
+        panic!("not started");
+    };
+    clock.sleep(Duration::from_secs(30)).await;
+    fake.stop_task(CLUSTER, &task_arn, "ecs-migrate: execution e failed")
+        .await
+        .unwrap();
+    // StopTask's effect shows (the fake's lag is at most 3 s); the task drains for 600 s.
+    clock.sleep(Duration::from_secs(5)).await;
+    assert!(fake
+        .list_tasks_started_by(CLUSTER, &started_by)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let lock = MemoryLockTable::new();
+    let item = LockItem {
+        scope: "app".into(),
+        holder: execution.into(),
+        execution_name: Some("e".into()),
+        client_token: "token-e".into(),
+        taskdef_arn: crate::fake_ecs::TASKDEF_ARN.into(),
+        family: "app".into(),
+        revision: 42,
+        cluster: CLUSTER.into(),
+        started_by: started_by.clone(),
+        task_arn: None,
+        since: t0(),
+        lease_until: t0() + chrono::Duration::seconds(900),
+    };
+    assert!(lock.put(&item, Expected::Free).await.unwrap());
+    let executions = ecs_migrate::ports::executions::MemoryExecutions::new();
+    executions.put(
+        execution,
+        "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate",
+        "RUNNING",
+    );
+    let settings = settings_with(&[("POLL_MAX_WAIT_SECONDS", "120")]);
+    let env = StepEnv {
+        settings: &settings,
+        ecs: fake.as_ref(),
+        logs: fake.as_ref(),
+        clock: clock.as_ref(),
+        lock: &lock,
+        deployments: &ecs_migrate::ports::deployments::NoDeployments,
+        executions: &executions,
+    };
+    let request = serde_json::json!({
+        "taskdef_arn": crate::fake_ecs::TASKDEF_ARN, "family": "app", "revision": 42,
+        "cluster": CLUSTER, "container": crate::fake_ecs::CONTAINER, "command": ["migrate"],
+        "client_token": "token-e", "started_by": started_by, "execution_name": "e",
+        "execution_id": execution, "started_at": t0(), "deadline": t0() + chrono::Duration::hours(2),
+    });
+    let input = serde_json::json!({"request": request, "execution_id": execution});
+    let answer = Step::ReleaseLock.run(&env, input, None).await.unwrap();
+    assert_eq!(answer["released"], false, "{answer}");
+    assert!(
+        answer["note"].as_str().unwrap().contains(&task_arn),
+        "{answer}"
+    );
+    assert_eq!(
+        lock.items().len(),
+        1,
+        "the lock stays while the task drains"
+    );
+    // Once STOPPED, release-lock lets go.
+    clock.sleep(Duration::from_secs(600)).await;
+    let input = serde_json::json!({"request": request, "execution_id": execution});
+    let answer = Step::ReleaseLock.run(&env, input, None).await.unwrap();
+    assert_eq!(answer["released"], true, "{answer}");
+    assert_eq!(lock.items(), vec![]);
+}
+
+/// ECS throttling and 5xx below the steps (API Reference, Common Errors): a RunTask answered
+/// ServerException, a DescribeTasks and a ListTasks answered ThrottlingException are retried
+/// (Migration.AwsTransient) and the migration runs once, its lock released.
+#[tokio::test]
+async fn throttled_and_failed_ecs_calls_are_retried_without_a_second_task() {
+    let world = World::new(Script::default(), &[]);
+    world.fake.fail_next("ecs:RunTask", "ServerException");
+    world
+        .fake
+        .fail_next("ecs:DescribeTasks", "ThrottlingException");
+    world.fake.fail_next("ecs:ListTasks", "ThrottlingException");
+    let ended = world
+        .run(vec![Start::new("throttled", 0, Fate::Normal)])
+        .await;
+    assert_eq!(
+        ended[0].result.status,
+        ExecutionStatus::Succeeded,
+        "{}",
+        ended[0].cause()
+    );
+    let run_tasks = world
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| **c == "ecs:RunTask")
+        .count();
+    assert_eq!(run_tasks, 2, "the failed RunTask and its retry");
+    assert_eq!(world.assert_one_task_at_a_time(), 1);
+    world.assert_nothing_locked();
 }

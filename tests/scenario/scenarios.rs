@@ -706,13 +706,24 @@ async fn task_missing_for_good() {
             "TaskStarted",
             "PollStatus",
             "StopTask",
-            "ReleaseLock",
+            "StopFailed",
             "FromDeployment",
             "MigrationFailed"
         ]
     );
-    // stop-task asked ECS to stop the task it cannot see any more (harmless, idempotent).
-    assert!(run.fake.calls().contains(&"ecs:StopTask"));
+    // StopTask answers "not found" for a task ECS does not show, which proves nothing (a task
+    // just started is not shown yet): stop-task asks again until its retries run out, then
+    // says the task COULD NOT BE STOPPED, and the lock is not released on an unproven stop.
+    let stops = run
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| **c == "ecs:StopTask")
+        .count();
+    assert!(stops > 1, "{stops}");
+    let cause = run.result.cause.clone().unwrap_or_default();
+    assert!(cause.contains("COULD NOT BE STOPPED"), "{cause}");
+    assert_eq!(run.lock.items().len(), 1, "the lock stays to its lease");
 }
 
 #[tokio::test]

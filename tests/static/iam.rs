@@ -14,7 +14,7 @@ use aws_sdk_cloudwatchlogs::types::OutputLogEvent;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
-use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
 use aws_sdk_dynamodb::Client as DynamoDbClient;
 use aws_sdk_ecs::config::ConfigBag;
@@ -268,6 +268,31 @@ async fn actions_of(step: Step, inputs: Vec<Value>) -> BTreeSet<String> {
 
 /// [`actions_of`] with `item` in the lock table.
 async fn actions_with_lock(step: Step, inputs: Vec<Value>, item: LockItem) -> BTreeSet<String> {
+    actions_with_lock_rules(step, inputs, lock_rules_holding(item)).await
+}
+
+/// `item` held, but the renewal that records a task refused: the lock was lost while RunTask
+/// ran, and run-task stops the task it started.
+fn lock_rules_lost_at_recording(item: LockItem) -> Vec<Rule> {
+    let mut rules = vec![mock!(DynamoDbClient::update_item)
+        .match_requests(|r| {
+            r.update_expression() == Some("SET #lease_until = :lease_until, #task_arn = :task_arn")
+        })
+        .then_error(|| {
+            UpdateItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder().build(),
+            )
+        })];
+    rules.extend(lock_rules_holding(item));
+    rules
+}
+
+/// [`actions_of`] with the lock table answering with `lock_rules`.
+async fn actions_with_lock_rules(
+    step: Step,
+    inputs: Vec<Value>,
+    lock_rules: Vec<Rule>,
+) -> BTreeSet<String> {
     let recorder = Recorder::default();
     let rules = answering_rules();
     let rule_refs: Vec<&Rule> = rules.iter().collect();
@@ -288,7 +313,6 @@ async fn actions_with_lock(step: Step, inputs: Vec<Value>, item: LockItem) -> BT
         &[&logs_rule],
         |b| b.interceptor(logs_recorder.clone())
     ));
-    let lock_rules = lock_rules_holding(item);
     let lock = recorded_lock_table(&lock_rules, &recorder);
     let execution_rules = execution_rules();
     let execution_refs: Vec<&Rule> = execution_rules.iter().collect();
@@ -458,6 +482,17 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
                 json!({"request": request.clone(), "lock": lock.clone()}),
             )],
             held_by(EXECUTION_ARN, Some(TASK_ARN)),
+        )
+        .await,
+    );
+    // The lock lost while RunTask ran: run-task stops the task it started.
+    run.extend(
+        actions_with_lock_rules(
+            Step::RunTask,
+            vec![call(
+                json!({"request": request.clone(), "lock": lock.clone()}),
+            )],
+            lock_rules_lost_at_recording(held.clone()),
         )
         .await,
     );

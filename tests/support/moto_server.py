@@ -16,6 +16,23 @@ this file was first written for (tried against a plain 5.2.5 server):
   * still there: the two RunTask 500s patched below, and no exit codes / stop codes to test
     with (the opt-in test hooks below).
 
+Where moto is kinder than ECS, ECS's rules are patched in (each cites its API reference page;
+tests/wire/ecs_contract.rs holds the three ECS stand-ins to the same rules):
+  * StopTask on a task the cluster does not have: InvalidParameterException "The referenced task
+    was not found." (moto: HTTP 500); a stopped task goes DEACTIVATING -> STOPPING ->
+    DEPROVISIONING -> STOPPED, one step per DescribeTasks (moto: STOPPED at once), with
+    desiredStatus STOPPED from StopTask on (and from its container's exit).
+  * ListTasks without desiredStatus lists only desiredStatus RUNNING (moto: every task).
+  * DescribeTasks answers for the cluster asked only, a task elsewhere in `failures[]` with
+    reason MISSING (moto: any cluster's task, no failures).
+  * RunTask refuses an INACTIVE task definition, an override naming a container the task
+    definition lacks, more than 50 tags, an `aws:` tag key and an empty one (moto: accepts).
+
+Test hook: faults on request. POST /_ecs_migrate/faults with {"operation": "StopTask",
+"code": "ThrottlingException"} makes the next ECS call of that operation fail with that code
+(HTTP 400, or 500 for ServerException), as ECS does under throttling or an outage (API
+Reference, Common Errors). Use a server of the test's own: the fault hits whoever calls next.
+
 Environment (test hooks, not AWS behaviour):
   MOTO_REQUEST_LOG=FILE   append one line per request: `<epoch seconds> <service>:<operation>`
                           (from X-Amz-Target or Action=), for counting a client's API calls.
@@ -100,7 +117,9 @@ ecs_models.Task.__init__ = _task_init_with_exit_code
 def _task_stop_code(self):
     if self.last_status != "STOPPED":
         return None
-    return "UserInitiated" if self.desired_status == "STOPPED" else "EssentialContainerExited"
+    # StopTask's desiredStatus, not the one a container's exit implies (patched in below).
+    user_stopped = self.__dict__.get("_desired_status") == "STOPPED"
+    return "UserInitiated" if user_stopped else "EssentialContainerExited"
 
 
 def _task_get_stopped_reason(self):
@@ -140,6 +159,161 @@ def _container_set_last_status(self, value):
 
 ecs_models.Container.exitCode = property(_container_get_exit_code, _container_set_exit_code)
 ecs_models.Container.last_status = property(_container_get_last_status, _container_set_last_status)
+
+
+# --- ECS stricter than moto ------------------------------------------------------------------
+from moto.ecs import responses as ecs_responses
+from moto.ecs.exceptions import EcsClientException, InvalidParameterException
+
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html (Errors): a task the
+# cluster does not have is "not found"; StopTask sets desiredStatus STOPPED and the task drains
+# through DEACTIVATING and STOPPING (Developer Guide, "Amazon ECS task lifecycle").
+TASK_NOT_FOUND = "The referenced task was not found."
+_STOPPING = ("DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED")
+
+
+def _stop_task(self, cluster_str, task_str, reason):
+    cluster = self._get_cluster(cluster_str)
+    task_id = task_str.split("/")[-1]
+    for arn, task in self.tasks.get(cluster.name, {}).items():
+        if arn.endswith("/" + task_id):
+            if task.__dict__.get("_desired_status") != "STOPPED":
+                task.stopped_reason = reason
+            if task.last_status not in _STOPPING:
+                task.last_status = "DEACTIVATING"
+            task.desired_status = "STOPPED"
+            return task
+    raise InvalidParameterException(TASK_NOT_FOUND)
+
+
+ecs_models.EC2ContainerServiceBackend.stop_task = _stop_task
+
+
+# A task whose container exited has desiredStatus STOPPED too (moto keeps RUNNING).
+def _get_desired_status(self):
+    if self.last_status in _STOPPING:
+        return "STOPPED"
+    return self.__dict__.get("_desired_status", "RUNNING")
+
+
+def _set_desired_status(self, value):
+    self.__dict__["_desired_status"] = value
+
+
+ecs_models.Task.desired_status = property(_get_desired_status, _set_desired_status)
+
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html: "The default
+# status filter is RUNNING".
+_orig_list_tasks = ecs_models.EC2ContainerServiceBackend.list_tasks
+
+
+def _list_tasks(self, cluster_str=None, container_instance=None, family=None, started_by=None,
+                service_name=None, desiredStatus=None):
+    return _orig_list_tasks(self, cluster_str, container_instance, family, started_by,
+                            service_name, desiredStatus or "RUNNING")
+
+
+ecs_models.EC2ContainerServiceBackend.list_tasks = _list_tasks
+
+
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html: the tasks of
+# the cluster named; the others are `failures` with reason MISSING.
+def _describe_tasks(self, cluster_str, tasks):
+    cluster = self._get_cluster(cluster_str)
+    if not tasks:
+        raise InvalidParameterException("Tasks cannot be empty.")
+    found = []
+    for arn, task in self.tasks.get(cluster.name, {}).items():
+        if arn in tasks or any(arn.endswith("/" + t.split("/")[-1]) for t in tasks):
+            user_stopped = task.__dict__.get("_desired_status") == "STOPPED"
+            if user_stopped and task.last_status in _STOPPING[:-1]:
+                # A stopped task drains one step per look, whatever moto's state manager says.
+                task.last_status = _STOPPING[_STOPPING.index(task.last_status) + 1]
+            else:
+                task.advance()
+            found.append(task)
+    return found
+
+
+ecs_models.EC2ContainerServiceBackend.describe_tasks = _describe_tasks
+_orig_describe_tasks_response = ecs_responses.EC2ContainerServiceResponse.describe_tasks
+
+
+def _describe_tasks_response(self):
+    result = _orig_describe_tasks_response(self)
+    asked = self._get_param("tasks", [])
+    found = [t.task_arn for t in result.result["tasks"]]
+    result.result["failures"] = [
+        {"arn": a, "reason": "MISSING"}
+        for a in asked
+        if not any(f.endswith("/" + a.split("/")[-1]) for f in found)
+    ]
+    return result
+
+
+ecs_responses.EC2ContainerServiceResponse.describe_tasks = _describe_tasks_response
+
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html and API_Tag.html.
+_orig_run_task = ecs_models.EC2ContainerServiceBackend.run_task
+
+
+def _run_task(self, cluster_str, task_definition_str, count, overrides, started_by, tags,
+              *args, **kwargs):
+    task_definition = self.describe_task_definition(task_definition_str)
+    if task_definition.status == "INACTIVE":
+        raise EcsClientException("TaskDefinition is inactive")
+    names = {c.get("name") for c in task_definition.container_definitions}
+    for override in (overrides or {}).get("containerOverrides", []) or []:
+        if override.get("name") not in names:
+            raise InvalidParameterException(
+                f"Override for container named {override.get('name')} is not a container in the TaskDefinition."
+            )
+    tags = tags or []
+    if len(tags) > 50:
+        raise InvalidParameterException(f"{len(tags)} tags given; a resource takes at most 50")
+    for tag in tags:
+        key = tag.get("key") or ""
+        if not key:
+            raise InvalidParameterException("a tag key must not be empty")
+        if key[:4].lower() == "aws:":
+            raise InvalidParameterException(f"tag key {key!r}: the aws: prefix is reserved for AWS use")
+    return _orig_run_task(self, cluster_str, task_definition_str, count, overrides, started_by,
+                          tags, *args, **kwargs)
+
+
+ecs_models.EC2ContainerServiceBackend.run_task = _run_task
+
+
+# --- Test hook: faults on request --------------------------------------------------------------
+class _Faults:
+    """Answers the next ECS call of an operation with an error the test asked for."""
+
+    PATH = "/_ecs_migrate/faults"
+
+    def __init__(self, app):
+        self.app = app
+        self.queued = []
+
+    def __call__(self, environ, start_response):
+        import json
+
+        if environ.get("PATH_INFO") == self.PATH:
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            fault = json.loads(environ["wsgi.input"].read(size) or b"{}")
+            self.queued.append((fault["operation"], fault["code"]))
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [b"{}"]
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("AmazonEC2ContainerServiceV20141113."):
+            operation = target.split(".")[-1]
+            for i, (op, code) in enumerate(self.queued):
+                if op == operation:
+                    del self.queued[i]
+                    status = "500 Internal Server Error" if code == "ServerException" else "400 Bad Request"
+                    body = json.dumps({"__type": code, "message": f"{code} (injected by the test)"})
+                    start_response(status, [("Content-Type", "application/x-amz-json-1.1")])
+                    return [body.encode()]
+        return self.app(environ, start_response)
 
 
 # --- Test hook: a request log for counting API calls ----------------------------------------
@@ -196,9 +370,9 @@ def main(argv):
 
     app = DomainDispatcherApplication(create_backend_app)
     app.debug = True
-    wsgi = app
+    wsgi = _Faults(app)
     if os.environ.get("MOTO_REQUEST_LOG"):
-        wsgi = _RequestLog(app, os.environ["MOTO_REQUEST_LOG"])
+        wsgi = _RequestLog(wsgi, os.environ["MOTO_REQUEST_LOG"])
     server = make_server(
         "127.0.0.1", int(args[0]), wsgi, threaded=True, request_handler=MotoRequestHandler
     )

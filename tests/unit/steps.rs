@@ -14,6 +14,7 @@ use aws_sdk_ecs::types as ecs;
 use aws_sdk_ecs::Client as EcsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ecs_migrate::common::clock::{Clock, VirtualClock};
+use ecs_migrate::common::error::ErrorKind;
 use ecs_migrate::migration::settings::Settings;
 use ecs_migrate::migration::steps::{
     check_exit_code, poll_status, run_task, stop_task, validate_event, CheckInput, PollInput,
@@ -1188,7 +1189,7 @@ async fn stop_task_stops_the_task_and_strays_from_the_same_execution() {
 }
 
 #[tokio::test]
-async fn stop_task_of_a_task_already_gone_succeeds() {
+async fn stop_task_of_a_task_ecs_does_not_know_is_retried_not_taken_as_stopped() {
     let list = mock!(EcsClient::list_tasks).then_output(|| ListTasksOutput::builder().build());
     let stop = mock!(EcsClient::stop_task)
         .sequence()
@@ -1214,8 +1215,11 @@ async fn stop_task_of_a_task_already_gone_succeeds() {
     let world = World::new(settings(), &[&list, &stop, &describe], &[]);
     let state =
         json!({"request": request(), "task": started_task(), "execution_id": EXECUTION_ARN});
-    let result = stop_task(&world.env(), state, None).await.unwrap();
-    assert_eq!(result.stopped, vec![TASK_ARN.to_string()]);
+    // "The referenced task was not found" with DescribeTasks MISSING: a task RunTask started a
+    // moment ago looks the same, so it is not success but a failure worth retrying.
+    let err = stop_task(&world.env(), state, None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AwsTransient, "{err}");
+    assert!(err.message().contains(TASK_ARN), "{err}");
     assert_eq!(stop.num_calls(), 1);
 }
 

@@ -4,7 +4,9 @@
 //! most three times still runs; StopTask stops one at once.
 
 use chrono::{Duration, Utc};
-use ecs_migrate::ports::ecs::{AwsVpc, Ecs, Placement, RunTaskOutcome, RunTaskParams, SdkEcs};
+use ecs_migrate::ports::ecs::{
+    AwsVpc, Ecs, LastStatus, Placement, RunTaskOutcome, RunTaskParams, SdkEcs, TaskLookup,
+};
 use ecs_migrate::ports::lock::{DynamoDbLockTable, Expected, LockItem, LockTable};
 use serde_json::Value;
 
@@ -155,6 +157,41 @@ async fn release_refuses_while_the_task_runs_and_force_releases_it() {
     assert_eq!(table.get("app").await.unwrap(), None, "released");
 }
 
+/// A recorded task ECS does not show (MISSING) is not taken as gone while it could be a task
+/// too new to show (eventual consistency): `lock release` refuses it as a running one. Once
+/// the holder's lease ended more than ECS's hour of keeping STOPPED tasks ago, MISSING means
+/// gone, and the lock is released.
+#[tokio::test(flavor = "multi_thread")]
+async fn release_of_a_holder_whose_task_is_missing() {
+    let server = moto::shared();
+    let cluster = Cluster::new(server).await;
+    let (table_name, table) = lock_table(server).await;
+    let task = format!(
+        "{}/0123456789abcdef0123456789abcdef",
+        cluster.arn.replace(":cluster/", ":task/")
+    );
+    let held = cluster.item("db", "m", Some(&task));
+    assert!(table.put(&held, Expected::Free).await.unwrap());
+    let args = ["release", "--table", table_name.as_str(), "--scope", "db"];
+    let out = lock_cli(server, &args).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("not released"), "{out:?}");
+    assert!(out.stderr.contains("MISSING"), "{out:?}");
+    assert!(table.get("db").await.unwrap().is_some(), "kept");
+
+    let old = LockItem {
+        since: Utc::now() - Duration::hours(3),
+        lease_until: Utc::now() - Duration::minutes(61),
+        ..held.clone()
+    };
+    assert!(table.release("db", &held.holder).await.unwrap());
+    assert!(table.put(&old, Expected::Free).await.unwrap());
+    let out = lock_cli(server, &args).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("no longer known to ECS"), "{out:?}");
+    assert_eq!(table.get("db").await.unwrap(), None, "released");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn release_of_a_stopped_holder_and_of_a_free_scope() {
     let server = moto::shared();
@@ -166,6 +203,18 @@ async fn release_of_a_stopped_holder_and_of_a_free_scope() {
         .stop_task(&cluster.arn, &task, "test: the holder's task stopped")
         .await
         .unwrap();
+    // A stopped task drains (STOPPING, ...) before it is STOPPED; moto moves it one step a look.
+    loop {
+        match cluster
+            .ecs
+            .describe_task(&cluster.arn, &task)
+            .await
+            .unwrap()
+        {
+            TaskLookup::Found(t) if t.last_status != LastStatus::Stopped => continue,
+            _ => break,
+        }
+    }
     let held = cluster.item("db", "b", Some(&task));
     assert!(table.put(&held, Expected::Free).await.unwrap());
     let args = ["release", "--table", table_name.as_str(), "--scope", "db"];

@@ -12,6 +12,11 @@ mod runtime_api;
 mod cli_aws;
 mod cli_lock;
 mod deployment_hook;
+mod ecs_contract;
+// The scenarios' fake, held to the ECS contract here; the scenarios use the rest of its API.
+#[allow(dead_code)]
+#[path = "../scenario/fake_ecs.rs"]
+mod fake_ecs;
 mod lambda_bootstrap;
 mod lambda_wire;
 mod lock_table;

@@ -253,6 +253,15 @@ impl Moto {
         );
     }
 
+    /// How moto moves a model's status on (`/moto-api/state-manager/set-transition`); applies
+    /// to the whole server, so only on a server of the test's own.
+    pub fn set_transition(&self, model: &str, transition: &str) {
+        self.moto_api(
+            "/moto-api/state-manager/set-transition",
+            &format!(r#"{{"model_name":"{model}","transition":{transition}}}"#),
+        );
+    }
+
     fn moto_api(&self, path: &str, body: &str) {
         let (status, text) = self
             .try_http("POST", path, &[("Content-Type", "application/json")], body)

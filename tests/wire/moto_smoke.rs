@@ -6,7 +6,8 @@ use aws_sdk_ecs::types::{
     TaskOverride,
 };
 use ecs_migrate::ports::ecs::{
-    AwsVpc, Ecs, LastStatus, Placement, RunTaskOutcome, RunTaskParams, SdkEcs, TaskLookup,
+    AwsVpc, DesiredStatus, Ecs, LastStatus, Placement, RunTaskOutcome, RunTaskParams, SdkEcs,
+    TaskLookup,
 };
 
 use crate::moto;
@@ -89,13 +90,19 @@ async fn run_task_through_the_sdk_adapter_to_stopped_with_exit_codes() {
         stopped.stop_code.as_deref(),
         Some("EssentialContainerExited")
     );
+    // Its container exited: desiredStatus STOPPED, so only ListTasks with STOPPED lists it.
     assert_eq!(
-        ecs.list_tasks_started_by(&cluster, "ecs-migrate-smoke")
+        ecs.list_tasks(&cluster, "ecs-migrate-smoke", DesiredStatus::Stopped)
             .await
             .unwrap()
             .len(),
         1
     );
+    assert!(ecs
+        .list_tasks_started_by(&cluster, "ecs-migrate-smoke")
+        .await
+        .unwrap()
+        .is_empty());
 
     // The same, without security groups (moto bug 1) and exiting 3 (the MOTO_EXIT_CODE hook,
     // set through the plain client: the adapter never sets container environment).
@@ -164,10 +171,14 @@ async fn run_task_through_the_sdk_adapter_to_stopped_with_exit_codes() {
     ecs.stop_task(&cluster, &stopped_arn, "smoke: stop")
         .await
         .unwrap();
+    // desiredStatus STOPPED at once; it drains (STOPPING, ...) one step a look to STOPPED.
+    let seen = describe_until_stopped(&ecs, &cluster, &stopped_arn).await;
+    assert!(seen.len() > 1, "{seen:?}");
     let TaskLookup::Found(task) = ecs.describe_task(&cluster, &stopped_arn).await.unwrap() else {
         panic!("task gone");
     };
     assert_eq!(task.last_status, LastStatus::Stopped);
+    assert_eq!(task.desired_status, Some(LastStatus::Stopped));
     assert_eq!(task.stop_code.as_deref(), Some("UserInitiated"));
     assert_eq!(task.stopped_reason.as_deref(), Some("smoke: stop"));
 }

@@ -2,6 +2,7 @@
 //! steps to a RUNNING task; then each forged or replayed payload goes straight to a function,
 //! and the test asserts what ECS and DynamoDB hold afterwards.
 
+use aws_sdk_ecs::types::DesiredStatus;
 use serde_json::{json, Value};
 
 use crate::lambda_wire::{call, error_of, Deployment};
@@ -72,14 +73,21 @@ impl Victim {
 
     /// The tasks ECS holds in the cluster (moto lists every task it started).
     async fn tasks(&self) -> Vec<String> {
+        // Both desiredStatus filters: a task whose container exited (or that is being stopped)
+        // is listed only with STOPPED, as on ECS.
         let ecs = moto::shared().ecs().await;
-        ecs.list_tasks()
-            .cluster(&self.deployment.cluster)
-            .send()
-            .await
-            .expect("ecs:ListTasks")
-            .task_arns()
-            .to_vec()
+        let mut arns = Vec::new();
+        for desired in [DesiredStatus::Running, DesiredStatus::Stopped] {
+            let out = ecs
+                .list_tasks()
+                .cluster(&self.deployment.cluster)
+                .desired_status(desired)
+                .send()
+                .await
+                .expect("ecs:ListTasks");
+            arns.extend(out.task_arns().iter().cloned());
+        }
+        arns
     }
 }
 
@@ -156,7 +164,10 @@ async fn forged_and_replayed_payloads_change_nothing_in_ecs_or_dynamodb() {
         .send()
         .await
         .unwrap();
-    assert_ne!(described.tasks()[0].desired_status(), Some("STOPPED"));
+    // Nobody called StopTask on it (its container's own exit sets desiredStatus STOPPED too,
+    // as on ECS, so the reason StopTask leaves is what tells).
+    let reason = described.tasks()[0].stopped_reason().unwrap_or_default();
+    assert!(!reason.contains("ecs-migrate"), "{reason}");
     let after = victim.item().await.expect("still held");
     assert_eq!(after.holder, before.holder);
     assert_eq!(after.task_arn, before.task_arn);

@@ -13,9 +13,11 @@ use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::event::{check_allowed, parse_taskdef};
 use crate::migration::execution::verify_running;
-use crate::migration::lease::{lock_failed, release_when_stopped, scope_of};
+use crate::migration::lease::{
+    holder_tasks, lock_failed, release_when_stopped, scope_of, wait_until_holder_stopped,
+};
 use crate::migration::settings::Settings;
-use crate::migration::tasks::{list, stop_all, stop_reason, wait_stopped};
+use crate::migration::tasks::{stop_one, stop_reason};
 use crate::migration::{
     Holder, LockHeld, LockReleased, LockState, LockWait, MigrationRequest, RunOutcome, StopResult,
 };
@@ -307,16 +309,10 @@ pub async fn release_lock(
     let Some(item) = item.filter(|item| item.holder == execution.arn) else {
         return not_held("this execution did not hold the migration lock");
     };
-    let cluster = &env.settings.cluster;
-    let mut tasks = list(env, cluster, &execution.started_by()).await?;
-    if let Some(arn) = item.task_arn {
-        if !tasks.contains(&arn) {
-            tasks.push(arn);
-        }
-    }
+    // The item records the task and the `startedBy` to wait for (see
+    // `wait_until_holder_stopped`): an empty ListTasks proves nothing while it records one.
     let until = invocation_ends(env.settings, env.clock.now(), return_by);
-    let released =
-        release_when_stopped(env, &scope, &execution.arn, cluster, &tasks, until).await?;
+    let released = release_when_stopped(env, &item, &[], None, until).await?;
     Ok(LockState::Released(released))
 }
 
@@ -373,14 +369,14 @@ async fn stop_holders_tasks(
     reason: String,
     until: DateTime<Utc>,
 ) -> Result<Option<String>, MigrationError> {
-    let mut tasks = list(env, &item.cluster, &item.started_by).await?;
-    if let Some(arn) = &item.task_arn {
-        if !tasks.contains(arn) {
-            tasks.push(arn.clone());
-        }
+    // StopTask once to each task the holder has (a task ECS does not know yet is stopped by the
+    // wait once it shows), then wait for all to be STOPPED.
+    for task in holder_tasks(env, item, &[]).await? {
+        stop_one(env, &item.cluster, &task, &reason).await?;
     }
-    stop_all(env, &item.cluster, tasks.clone(), reason).await?;
-    Ok(wait_stopped(env, &item.cluster, &tasks, until)
-        .await?
-        .map(|(task, _)| task))
+    Ok(
+        wait_until_holder_stopped(env, item, &[], Some(&reason), until)
+            .await?
+            .map(|(task, _)| task),
+    )
 }

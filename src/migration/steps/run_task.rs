@@ -8,12 +8,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::StepEnv;
+use crate::common::clock::later_by;
 use crate::common::digest::hex_digest;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::event::{check_allowed, parse_taskdef};
 use crate::migration::execution::{verify_running, VerifiedExecution};
 use crate::migration::lease::{lock_failed, renew_lock, scope_of};
-use crate::migration::tasks::describe;
+use crate::migration::tasks::{describe, stop_one, stop_reason};
 use crate::migration::{CapacityWait, DuplicateRun, MigrationRequest, RunOutcome, StartedTask};
 use crate::migration::{LockState, CAPACITY_ATTEMPTS};
 use crate::ports::ecs::{LastStatus, RunTaskFailure, RunTaskOutcome, RunTaskParams, TaskLookup};
@@ -83,7 +84,11 @@ pub async fn run_task(
             tracing::info!(task_arn = %task_arn, started_by = %params.started_by, attempt, "migration task started");
             if env.lock.configured() {
                 // The lock records the task, so an execution taking over an expired lease stops it.
-                renew_lock(env, &run.scope, &run.execution.arn, Some(&task_arn)).await?;
+                if let Err(err) =
+                    renew_lock(env, &run.scope, &run.execution.arn, Some(&task_arn)).await
+                {
+                    return Err(stop_unlocked_task(env, &task_arn, err).await);
+                }
             }
             Ok(RunOutcome::Started(started(env, &input.request, task_arn)))
         }
@@ -103,6 +108,36 @@ pub async fn run_task(
         }
         RunTaskOutcome::Refused(failures) => refused(&run.taskdef_arn, attempt, &failures),
     }
+}
+
+/// The renewal after RunTask failed: with LockLost (the cleanup of an execution aborted while
+/// RunTask was in flight released the lock, or another execution took it over), the task just
+/// started runs outside the lock, so it is stopped before run-task fails. ECS may not know a
+/// task that new yet, so StopTask is asked again every POLL_INTERVAL_SECONDS until
+/// MISSING_GRACE_SECONDS pass. The error says whether the task was stopped.
+async fn stop_unlocked_task(
+    env: &StepEnv<'_>,
+    task_arn: &str,
+    err: MigrationError,
+) -> MigrationError {
+    if err.kind() != ErrorKind::LockLost {
+        return err;
+    }
+    let cluster = &env.settings.cluster;
+    let reason = stop_reason("ecs-migrate: started after this execution lost its migration lock");
+    let give_up = later_by(env.clock.now(), env.settings.missing_grace);
+    let outcome = loop {
+        match stop_one(env, cluster, task_arn, &reason).await {
+            Ok(true) => break format!("task {task_arn} was stopped"),
+            Ok(false) if env.clock.now() < give_up => {
+                env.clock.sleep(env.settings.poll_interval).await;
+            }
+            Ok(false) => break format!("task {task_arn} could NOT be stopped: ECS did not know it within MISSING_GRACE_SECONDS"),
+            Err(stop_err) => break format!("task {task_arn} could NOT be stopped: {stop_err}"),
+        }
+    };
+    tracing::warn!(task_arn, outcome, "the lock was lost right after RunTask");
+    MigrationError::new(ErrorKind::LockLost, format!("{}; {outcome}", err.message()))
 }
 
 /// The task definition re-checked against the settings, and the identity of the execution.

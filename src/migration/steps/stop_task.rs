@@ -13,7 +13,9 @@ use crate::common::error::{ErrorKind, MigrationError, StateError};
 use crate::migration::event::parse_input;
 use crate::migration::execution::{describe_own, verify_running, VerifiedExecution};
 use crate::migration::lease::release_when_stopped;
-use crate::migration::tasks::{list, ours, started_by_for_execution, stop_all, stop_reason};
+use crate::migration::tasks::{
+    list, ours, started_by_for_execution, stop_all, stop_one, stop_reason,
+};
 use crate::migration::{RunOutcome, StopResult};
 
 /// The state data when the state machine calls stop-task.
@@ -127,9 +129,22 @@ async fn stop_for_status_change(
         .and_then(DateTime::<Utc>::from_timestamp_millis)
         .unwrap_or_else(|| env.clock.now());
     let tasks = list_settled(env, &cluster, &started_by, Some(stopped_at), return_by).await?;
-    let stopped = stop_all(env, &cluster, tasks, reason).await?;
-    release_for_ended_execution(env, &execution, &stopped.stopped, return_by).await;
-    Ok(stopped)
+    // A task StopTask does not find yet (eventual consistency) is stopped by the lock's wait
+    // once ECS shows it; one still unaccounted for after that fails the call, so it is retried.
+    let mut unfound = Vec::new();
+    for task in &tasks {
+        if !stop_one(env, &cluster, task, &reason).await? {
+            unfound.push(task.clone());
+        }
+    }
+    release_for_ended_execution(env, &execution, &tasks, return_by).await;
+    if !unfound.is_empty() {
+        stop_all(env, &cluster, unfound, reason.clone()).await?;
+    }
+    Ok(StopResult {
+        stopped: tasks,
+        reason,
+    })
 }
 
 /// The ended execution's lock, released once its tasks are STOPPED. Best effort: a lock this
@@ -158,17 +173,23 @@ async fn release_for_ended_execution(
     };
     let until = later_by(env.clock.now(), env.settings.poll_max_wait);
     let until = return_by.map_or(until, |by| until.min(by));
-    let mut tasks = tasks.to_vec();
-    // The task the lock records must be STOPPED too.
-    if let Ok(Some(item)) = env.lock.get(&scope).await {
-        if let Some(arn) = item.task_arn.filter(|_| item.holder == execution.arn) {
-            if !tasks.contains(&arn) {
-                tasks.push(arn);
-            }
+    // The table says whose lock it is and which task it records; that task, and every task of
+    // the execution, stopping ones included, must be STOPPED before the lock goes.
+    let item = match env.lock.get(&scope).await {
+        Ok(Some(item)) if item.holder == execution.arn => item,
+        Ok(_) => return,
+        Err(err) => {
+            tracing::warn!(scope, error = %err, "could not read the ended execution's lock; it is left to its lease");
+            return;
         }
-    }
-    let cluster = &env.settings.cluster;
-    match release_when_stopped(env, &scope, &execution.arn, cluster, &tasks, until).await {
+    };
+    // The execution ended: a task it started after the first look (a RunTask in flight when it
+    // was aborted) is stopped too.
+    let reason = stop_reason(&format!(
+        "ecs-migrate: execution {} {}",
+        execution.name, execution.status
+    ));
+    match release_when_stopped(env, &item, tasks, Some(&reason), until).await {
         Ok(released) => {
             tracing::info!(scope, released = released.released, note = %released.note, "the ended execution's lock")
         }

@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::common::clock::Clock;
 use crate::ports::AwsError;
 
+mod run_task_rules;
 mod sdk;
 
+pub use run_task_rules::{check_run_task, INACTIVE_TASK_DEFINITION};
 pub use sdk::SdkEcs;
 
 /// What the steps need of a registered task definition.
@@ -263,6 +265,55 @@ pub enum TaskLookup {
     Missing { reason: String },
 }
 
+/// ListTasks' `desiredStatus` filter. ECS lists only tasks whose desiredStatus is RUNNING when
+/// none is given, so a task already told to stop is invisible to a plain ListTasks while it
+/// drains (Amazon ECS API Reference, ListTasks: "The default status filter is RUNNING";
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DesiredStatus {
+    Running,
+    Stopped,
+}
+
+impl DesiredStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "RUNNING",
+            Self::Stopped => "STOPPED",
+        }
+    }
+
+    /// Whether a task whose `desiredStatus` is `desired` passes this filter.
+    pub fn matches(self, desired: Option<&LastStatus>) -> bool {
+        let stopped = desired == Some(&LastStatus::Stopped);
+        match self {
+            Self::Running => !stopped,
+            Self::Stopped => stopped,
+        }
+    }
+}
+
+/// StopTask's message for a task ECS does not know, in an InvalidParameterException (Amazon
+/// ECS API Reference, StopTask, Errors;
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html). ECS answers
+/// it for a task that stopped long ago, one of another cluster, and one RunTask started a moment
+/// ago that ECS does not show yet (eventual consistency): it proves nothing about the task.
+pub const TASK_NOT_FOUND: &str = "The referenced task was not found.";
+
+/// How long ECS keeps a STOPPED task describable and listed: "at least one hour" (Amazon ECS
+/// API Reference, ListTasks and DescribeTasks;
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html). After it
+/// the task is MISSING.
+pub const STOPPED_TASK_RETENTION: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Whether StopTask failed because ECS does not know the task ([`TASK_NOT_FOUND`]).
+pub fn is_task_not_found(err: &AwsError) -> bool {
+    matches!(
+        err.code.as_deref(),
+        Some("InvalidParameterException" | "ClientException")
+    ) && err.message.to_ascii_lowercase().contains("not found")
+}
+
 /// The ECS calls the steps make.
 #[async_trait]
 pub trait Ecs: Send + Sync {
@@ -278,15 +329,30 @@ pub trait Ecs: Send + Sync {
     /// ecs:DescribeTasks for one task.
     async fn describe_task(&self, cluster: &str, task_arn: &str) -> Result<TaskLookup, AwsError>;
 
-    /// ecs:StopTask. A task that is already stopped or gone is not an error.
+    /// ecs:StopTask. A task already stopping or STOPPED is not an error; a task ECS does not
+    /// know is ([`TASK_NOT_FOUND`], see [`is_task_not_found`]): the caller decides what that
+    /// proves.
     async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<(), AwsError>;
 
-    /// ecs:ListTasks: the tasks not yet stopped that carry this `startedBy`.
+    /// ecs:ListTasks: the cluster's tasks that carry this `startedBy` and whose desiredStatus
+    /// is `desired`.
+    async fn list_tasks(
+        &self,
+        cluster: &str,
+        started_by: &str,
+        desired: DesiredStatus,
+    ) -> Result<Vec<String>, AwsError>;
+
+    /// ecs:ListTasks as ECS answers it without `desiredStatus`: the tasks ECS still wants
+    /// RUNNING (not those being stopped).
     async fn list_tasks_started_by(
         &self,
         cluster: &str,
         started_by: &str,
-    ) -> Result<Vec<String>, AwsError>;
+    ) -> Result<Vec<String>, AwsError> {
+        self.list_tasks(cluster, started_by, DesiredStatus::Running)
+            .await
+    }
 
     /// Waits before the next DescribeTasks. ECS has no push notification, so this sleeps the
     /// poll interval; a runner that sees its tasks stop (the local one) returns at once then.

@@ -257,26 +257,17 @@ impl Ecs for SdkEcs {
             .await
         {
             Ok(_) => Ok(()),
-            Err(err) => {
-                let err = AwsError::from_sdk(OP, err);
-                // A task ECS no longer knows cannot be left running.
-                let gone = matches!(
-                    err.code.as_deref(),
-                    Some("InvalidParameterException" | "ClientException")
-                ) && err.message.to_ascii_lowercase().contains("not found");
-                if gone {
-                    Ok(())
-                } else {
-                    Err(err)
-                }
-            }
+            // "The referenced task was not found" stays an error: it proves nothing (see
+            // `TASK_NOT_FOUND`).
+            Err(err) => Err(AwsError::from_sdk(OP, err)),
         }
     }
 
-    async fn list_tasks_started_by(
+    async fn list_tasks(
         &self,
         cluster: &str,
         started_by: &str,
+        desired: DesiredStatus,
     ) -> Result<Vec<String>, AwsError> {
         const OP: &str = "ecs:ListTasks";
         let mut arns = Vec::new();
@@ -287,6 +278,7 @@ impl Ecs for SdkEcs {
                 .list_tasks()
                 .cluster(cluster)
                 .started_by(started_by)
+                .desired_status(sdk::DesiredStatus::from(desired.as_str()))
                 .set_next_token(next_token)
                 .send()
                 .await
