@@ -86,6 +86,11 @@ impl MigrationError {
         }
     }
 
+    /// What kind of failure this is (callers branch on it, never on the text).
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
     /// The stable error name (`errorType`) Step Functions sees.
     pub fn name(&self) -> &'static str {
         self.kind.name()

@@ -208,7 +208,7 @@ impl LastStatus {
     }
 
     /// Still on its way to RUNNING: the start budget applies.
-    pub(crate) fn before_running(&self) -> bool {
+    pub fn before_running(&self) -> bool {
         matches!(self, Self::Provisioning | Self::Pending | Self::Activating)
     }
 }
