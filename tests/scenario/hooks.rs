@@ -9,8 +9,7 @@ use ecs_migrate::asl::{ExecutionResult, ExecutionStatus, Executor};
 use ecs_migrate::common::clock::VirtualClock;
 use ecs_migrate::ports::deployments::{
     DeploymentCall, HookAction, HookState, MemoryDeployments, PinnedImage, RecordedAnswer,
-    ServiceDeployment,
-    ServiceRevision, HOOK_AWAITING_ACTION,
+    ServiceDeployment, ServiceRevision, HOOK_AWAITING_ACTION,
 };
 use ecs_migrate::ports::lock::MemoryLockTable;
 use ecs_migrate::statemachine::error_message;
@@ -510,5 +509,8 @@ async fn a_refused_or_lost_answer_to_the_hook_is_named_or_recovered() {
         result.to_json(false)
     );
     assert_eq!(run.actions(), [HookAction::Continue]);
-    assert_eq!(result.output.clone().unwrap()["hook_answer"]["answered"], false);
+    assert_eq!(
+        result.output.clone().unwrap()["hook_answer"]["answered"],
+        false
+    );
 }

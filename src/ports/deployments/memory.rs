@@ -179,9 +179,10 @@ impl MemoryDeployments {
         let final_status = match action {
             // Another hook still waiting (a later stage's) keeps the deployment going.
             HookAction::Continue
-                if state.deployments.get(arn).is_some_and(|d| {
-                    d.hooks.iter().any(|h| h.status == HOOK_AWAITING_ACTION)
-                }) =>
+                if state
+                    .deployments
+                    .get(arn)
+                    .is_some_and(|d| d.hooks.iter().any(|h| h.status == HOOK_AWAITING_ACTION)) =>
             {
                 return
             }
@@ -318,7 +319,9 @@ impl Deployments for MemoryDeployments {
             return refused(format!("service deployment {arn} is {}", deployment.status));
         }
         let Some(hook) = deployment.hooks.iter_mut().find(|h| h.hook_id == hook_id) else {
-            return refused(format!("hook {hook_id} not found in service deployment {arn}"));
+            return refused(format!(
+                "hook {hook_id} not found in service deployment {arn}"
+            ));
         };
         if hook.status != HOOK_AWAITING_ACTION {
             return refused(format!(
@@ -477,7 +480,11 @@ mod tests {
             "arn:aws:ecs:eu-west-1:1234:service-deployment/prod/app/d1",
         ] {
             let err = double.describe_deployment(arn).await.unwrap_err();
-            assert_eq!(err.code.as_deref(), Some("InvalidParameterException"), "{arn}");
+            assert_eq!(
+                err.code.as_deref(),
+                Some("InvalidParameterException"),
+                "{arn}"
+            );
         }
         let unknown = ARN.replace("/d1", "/d2");
         assert_eq!(double.describe_deployment(&unknown).await.unwrap(), None);
