@@ -16,11 +16,19 @@ use crate::common::sync::lock;
 #[derive(Clone, Default)]
 pub struct MemoryLockTable {
     items: Arc<Mutex<HashMap<String, LockItem>>>,
-    faults: Arc<Mutex<VecDeque<(LockCall, LockFault)>>>,
+    faults: Arc<Mutex<Faults>>,
+}
+
+/// Planned failures: (call, which call of that kind, 1-based, counted from the table's
+/// creation, fault), and how many calls of each kind were made.
+#[derive(Default)]
+struct Faults {
+    planned: VecDeque<(LockCall, usize, LockFault)>,
+    calls: HashMap<LockCall, usize>,
 }
 
 /// A call of the lock table, for [`MemoryLockTable::fail_next`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LockCall {
     Get,
     Put,
@@ -81,16 +89,38 @@ impl MemoryLockTable {
         self.lock().values().cloned().collect()
     }
 
-    /// The next `call` fails with `fault` (queue several to fail several calls).
+    /// The next `call` not yet given a fault fails with `fault` (call it again to fail the
+    /// one after).
     pub fn fail_next(&self, call: LockCall, fault: LockFault) {
-        lock(&self.faults).push_back((call, fault));
+        let mut faults = lock(&self.faults);
+        let made = faults.calls.get(&call).copied().unwrap_or(0);
+        let last = faults
+            .planned
+            .iter()
+            .filter(|(c, _, _)| *c == call)
+            .map(|(_, n, _)| *n)
+            .max()
+            .unwrap_or(0);
+        faults.planned.push_back((call, made.max(last) + 1, fault));
     }
 
-    /// The fault queued for `call`, taken off the queue.
+    /// The `nth` call of kind `call` (1-based, counted since the table was made) fails with
+    /// `fault`: e.g. the third renewal, the first of PollStatus after run-task's two.
+    pub fn fail_call(&self, call: LockCall, nth: usize, fault: LockFault) {
+        lock(&self.faults).planned.push_back((call, nth, fault));
+    }
+
+    /// Counts the call; the fault planned for it, if any.
     fn fault(&self, call: LockCall) -> Option<LockFault> {
         let mut faults = lock(&self.faults);
-        let at = faults.iter().position(|(c, _)| *c == call)?;
-        faults.remove(at).map(|(_, f)| f)
+        let count = faults.calls.entry(call).or_insert(0);
+        *count += 1;
+        let nth = *count;
+        let at = faults
+            .planned
+            .iter()
+            .position(|(c, n, _)| *c == call && *n == nth)?;
+        faults.planned.remove(at).map(|(_, _, f)| f)
     }
 
     /// Runs `apply` unless a fault refuses the call first; an [`LockFault::AnswerLost`] runs it
