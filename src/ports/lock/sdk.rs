@@ -581,6 +581,41 @@ mod tests {
         assert!(!table(&[&refused]).release("app", "b").await.unwrap());
     }
 
+    /// A PutItem whose write went through but whose answer was lost (a 500 after the write):
+    /// the SDK sends it again, and that retry carries the same-write condition, so DynamoDB
+    /// (moto in tests/wire/lock_table.rs) accepts it instead of refusing the item it wrote.
+    #[tokio::test]
+    async fn a_write_retried_after_a_lost_answer_carries_the_same_write_condition() {
+        let holder = item().holder;
+        let rule = mock!(Client::put_item)
+            .match_requests(move |r| {
+                let values = r.expression_attribute_values();
+                r.condition_expression() == Some(TAKE_CONDITION)
+                    && values.and_then(|v| v.get(":me")) == Some(&s(&holder))
+                    && values.and_then(|v| v.get(":since")) == Some(&n(1_000_123))
+            })
+            .sequence()
+            .http_status(
+                500,
+                Some(r#"{"__type":"InternalServerError","message":"lost"}"#.into()),
+            )
+            .output(|| PutItemOutput::builder().build())
+            .build();
+        assert!(table(&[&rule]).put(&item(), Expected::Free).await.unwrap());
+        assert_eq!(rule.num_calls(), 2, "sent again by the SDK");
+        // Lost twice: a transient error, for the step's own retry.
+        let lost = mock!(Client::put_item)
+            .sequence()
+            .http_status(500, None)
+            .repeatedly()
+            .build();
+        let err = table(&[&lost])
+            .put(&item(), Expected::Free)
+            .await
+            .unwrap_err();
+        assert!(err.transient, "{err}");
+    }
+
     #[tokio::test]
     async fn throttling_is_transient_after_the_sdk_retries() {
         for code in [
