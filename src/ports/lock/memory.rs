@@ -306,7 +306,11 @@ mod tests {
             .await
             .unwrap());
         table.fail_next(LockCall::Release, LockFault::AnswerLost);
-        assert!(table.release("app", "a").await.is_err());
+        let lost = table.release("app", "a").await.unwrap_err();
+        assert!(
+            lost.transient && lost.message.contains("DeleteItem"),
+            "{lost}"
+        );
         assert!(table.items().is_empty());
     }
 }
