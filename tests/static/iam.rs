@@ -52,10 +52,10 @@ use crate::process;
 /// Records `service:Operation` for every call the SDK executes, and the HTTP body of each
 /// request as sent (`service:Operation`, body).
 #[derive(Debug, Clone, Default)]
-struct Recorder(
-    Arc<Mutex<BTreeSet<String>>>,
-    Arc<Mutex<Vec<(String, Vec<u8>)>>>,
-);
+struct Recorder(Arc<Mutex<BTreeSet<String>>>, Bodies);
+
+/// Request bodies as sent: (`service:Operation`, body).
+type Bodies = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
 /// The IAM `service:Operation` of the call the configuration describes.
 fn action_of(cfg: &ConfigBag) -> String {
@@ -661,10 +661,18 @@ struct Need {
     resources: &'static [&'static str],
     keys: &'static [&'static str],
     /// (test, key, values) each statement granting the action must carry.
-    conditions: &'static [(&'static str, &'static str, &'static [&'static str])],
+    conditions: &'static [Condition],
 }
 
-const IN_CLUSTER: (&str, &str, &[&str]) = ("ArnEquals", "ecs:cluster", &["${var.cluster_arn}"]);
+type Condition = (&'static str, &'static str, &'static [&'static str]);
+/// A row of [`need`]'s table: resource types, condition keys, conditions.
+type NeedRow = (
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [Condition],
+);
+
+const IN_CLUSTER: Condition = ("ArnEquals", "ecs:cluster", &["${var.cluster_arn}"]);
 const TASK_KEYS: &[&str] = &["aws:ResourceTag/", "ecs:ResourceTag/", "ecs:cluster"];
 const ITEM_KEYS: &[&str] = &[
     "dynamodb:Attributes",
@@ -694,11 +702,7 @@ const ITEM_KEYS: &[&str] = &[
 /// - IAM, <https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html>
 ///   (PassRole: role*, with iam:PassedToService).
 fn need(action: &str) -> Option<Need> {
-    let (resources, keys, conditions): (
-        &'static [&'static str],
-        &'static [&'static str],
-        &'static [(&str, &str, &[&str])],
-    ) = match action {
+    let (resources, keys, conditions): NeedRow = match action {
         "ecs:RunTask" => (
             &["ecs:task-definition"],
             &[

@@ -29,10 +29,13 @@ pub struct MemoryLogs {
     state: Mutex<LogState>,
 }
 
+/// A stream's lines, each with the time CloudWatch Logs has it.
+type Lines = Vec<(DateTime<Utc>, String)>;
+
 #[derive(Default)]
 struct LogState {
-    /// (group, stream) -> lines with the time CloudWatch Logs has them.
-    streams: HashMap<(String, String), Vec<(DateTime<Utc>, String)>>,
+    /// (group, stream) -> its lines.
+    streams: HashMap<(String, String), Lines>,
     delay: chrono::Duration,
     drop_every: Option<usize>,
     written: usize,
