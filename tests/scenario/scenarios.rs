@@ -1301,7 +1301,7 @@ async fn lock_table_fault_matrix() {
     use LockFault::{AccessDenied, AnswerLost, Throttled};
     let ok = (Succeeded, None, false, false, 1);
     let misconfigured_before_task = (Failed, Some("Migration.Misconfigured"), true, false, 0);
-    let rows = vec![
+    let mut rows = vec![
         lock_row(
             "AcquireLock's GetItem throttled twice",
             &[(Get, 1, Throttled), (Get, 2, Throttled)],
@@ -1372,6 +1372,21 @@ async fn lock_table_fault_matrix() {
             (Succeeded, None, false, true, 1),
         ),
     ];
+    // A failed migration whose ReleaseLock (after StopTask) is refused: the status-change
+    // rule's stop-task releases the lock once the task stopped.
+    rows.push(LockRow {
+        scenario: Scenario::new(Script {
+            running: 120,
+            exit_code: 1,
+            ..Script::default()
+        })
+        .lock_fault(Release, 1, AccessDenied),
+        ..lock_row(
+            "a failed migration's ReleaseLock refused; the cleanup releases",
+            &[],
+            (Failed, Some("Migration.NonZeroExit"), true, false, 1),
+        )
+    });
     let mut table = vec![
         "| lock-table fault | status | Error | task running at the end | alarm | lock left | tasks |".to_string(),
         "| --- | --- | --- | --- | --- | --- | --- |".to_string(),
