@@ -278,7 +278,8 @@ mod tests {
             assert!(Intrinsic::parse(bad).is_err(), "{bad}");
         }
         let deep = "States.Array(".repeat(11) + &")".repeat(11);
-        assert!(Intrinsic::parse(&deep).is_err());
+        let err = Intrinsic::parse(&deep).unwrap_err();
+        assert!(err.to_string().contains("nest"), "{err}");
         let ok = "States.Array(".repeat(10) + &")".repeat(10);
         assert!(Intrinsic::parse(&ok).is_ok());
     }

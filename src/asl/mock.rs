@@ -262,6 +262,7 @@ mod tests {
         let err = MockInvoker::from_config(&cfg, "M", "Nope").unwrap_err();
         assert!(err.to_string().contains("no test case \"Nope\""), "{err}");
         let both = json!({"StateMachines": {"M": {"TestCases": {"T": {"S": "R"}}}}, "MockedResponses": {"R": {"0": {"Return": 1, "Throw": {"Error": "E"}}}}});
-        assert!(MockInvoker::from_config(&both, "M", "T").is_err());
+        let err = MockInvoker::from_config(&both, "M", "T").unwrap_err();
+        assert!(err.to_string().contains("Throw"), "{err}");
     }
 }

@@ -401,9 +401,14 @@ mod tests {
             &Root::Variable("myVar".into())
         );
         assert_eq!(Path::parse("$").unwrap().root(), &Root::Input);
-        assert!(Path::parse("foo").is_err());
-        assert!(Path::parse("$.").is_err());
-        assert!(Path::parse("$[").is_err());
+        for bad in ["foo", "$.", "$["] {
+            let err = Path::parse(bad).unwrap_err();
+            let step = &bad[bad.rfind(['.', '[']).unwrap_or(0)..];
+            assert!(
+                err.to_string().contains(step.trim_start_matches('.')),
+                "{bad}: {err}"
+            );
+        }
     }
 
     // The "Parameters" example of the ASL spec: "$.vals[0]" and "$.vals[3:]".
@@ -532,13 +537,20 @@ mod tests {
             .set(&mut arr, json!(9))
             .unwrap();
         assert_eq!(arr, json!({"l": [1, 9]}));
-        assert!(Path::parse("$.l[5]")
-            .unwrap()
-            .set(&mut arr, json!(9))
-            .is_err());
-        assert!(Path::parse("$.l.x")
-            .unwrap()
-            .set(&mut arr, json!(9))
-            .is_err());
+        for bad in ["$.l[5]", "$.l.x"] {
+            let err = Path::parse(bad)
+                .unwrap()
+                .set(&mut arr, json!(9))
+                .unwrap_err();
+            assert!(
+                matches!(err, PathError::CannotSet { .. } | PathError::NotFound(_)),
+                "{bad}: {err:?}"
+            );
+            let step = &bad[bad.rfind(['.', '[']).unwrap_or(0)..];
+            assert!(
+                err.to_string().contains(step.trim_start_matches('.')),
+                "{bad}: {err}"
+            );
+        }
     }
 }

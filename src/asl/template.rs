@@ -305,7 +305,8 @@ mod tests {
             err,
             "The JSONPath '$.b' specified for the field 'b.$' could not be found in the input '{\"a\":1}'"
         );
-        assert!(env_eval(&json!({"z.$": "$nope"}), &json!({}), &inner).is_err());
+        let err = env_eval(&json!({"z.$": "$nope"}), &json!({}), &inner).unwrap_err();
+        assert!(err.contains("variable 'nope'"), "{err}");
     }
 
     #[test]

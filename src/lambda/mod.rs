@@ -285,12 +285,14 @@ mod tests {
         let arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate";
         let config = adapter_config(lookup(&[("STATE_MACHINE_ARN", arn)])).unwrap();
         assert_eq!(config.call_back_delay, 30);
-        assert!(adapter_config(lookup(&[])).is_err());
-        assert!(adapter_config(lookup(&[
+        let err = adapter_config(lookup(&[])).unwrap_err();
+        assert!(err.contains("STATE_MACHINE_ARN"), "{err}");
+        let err = adapter_config(lookup(&[
             ("STATE_MACHINE_ARN", arn),
-            ("HOOK_CALLBACK_DELAY_SECONDS", "0")
+            ("HOOK_CALLBACK_DELAY_SECONDS", "0"),
         ]))
-        .is_err());
+        .unwrap_err();
+        assert!(err.contains("HOOK_CALLBACK_DELAY_SECONDS"), "{err}");
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! Budget: `ASL_FUZZ_CASES` cases (default 2000) or `ASL_FUZZ_SECONDS` of wall time (default
 //! 60), whichever comes first, so `cargo test` spends at most about a minute here on 2 cores.
 //! Raise both to fuzz longer, e.g. `ASL_FUZZ_CASES=100000 ASL_FUZZ_SECONDS=3600 cargo test
-//! --test engine fuzz::`. Each run draws a fresh seed and prints it; `ASL_FUZZ_SEED` replays one.
-//! A failure prints the shrunk definition and input.
+//! --test engine fuzz::`. Each run draws a fresh seed and prints it; `ASL_FUZZ_SEED=N` replays
+//! one. A failure prints the shrunk definition and input, and the seed: add it to
+//! tests/engine/fuzz_corpus.txt, whose seeds `the_regression_corpus_still_passes` replays on
+//! every run.
 //!
 //! Inputs nest up to `ASL_FUZZ_MAX_DEPTH` levels (default 140, past the engine's bound of
 //! `MAX_NESTING_DEPTH` levels, so the refusal is fuzzed too). Every case runs on the test
@@ -15,9 +17,11 @@
 //! deeper every turn included) from overflowing it.
 //!
 //! Every case is bounded: virtual time (Wait and retry intervals cost nothing), then the
-//! execution is aborted after [`MAX_EVENTS`] history events or [`MAX_DETAIL_BYTES`] of event
-//! details (a loop can double its data every turn), or after a wall-clock bound per case in
-//! case a state spins without recording events.
+//! execution is aborted after [`MAX_EVENTS`] history events (every [`FULL_HISTORY_EVERY`]th
+//! case: past the engine's own limit of `MAX_HISTORY_EVENTS`, so runs that reach that limit are
+//! checked against it) or stopped after [`MAX_DETAIL_BYTES`] of event details (a loop can double
+//! its data every turn; such a run is still checked, on the events it recorded), or after a
+//! wall-clock bound per case in case a state spins without recording events.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,6 +39,10 @@ use serde_json::{json, Map, Value};
 
 /// History events after which a case is aborted (a Pass or Choice loop never ends by itself).
 const MAX_EVENTS: usize = 1_500;
+/// Every this many cases runs with the event bound past the engine's history limit.
+const FULL_HISTORY_EVERY: usize = 8;
+/// The event bound of those cases: the engine must end them at `MAX_HISTORY_EVENTS` first.
+const FULL_HISTORY_EVENTS: usize = MAX_HISTORY_EVENTS as usize + 10;
 /// Bytes of event details (state inputs and outputs as JSON text) after which a case is
 /// aborted: a loop whose Parameters copy `$` twice doubles its data every turn, and until the
 /// engine enforces the 256 KiB payload quota nothing else stops it short of the machine's
@@ -741,11 +749,13 @@ fn details_bytes(event: &HistoryEvent) -> usize {
     }
 }
 
-/// One bounded run: the execution (none when the byte bound stopped it) and the largest
-/// event details it recorded.
+/// One bounded run: the execution (none when the byte bound stopped it), the largest event
+/// details it recorded, and every event as the observer saw it (id, previous id, type), which
+/// is all a run stopped by the byte bound leaves to check.
 struct BoundedRun {
     result: Option<ExecutionResult>,
     largest_details: usize,
+    seen: Vec<(u64, u64, EventType)>,
 }
 
 /// The panic payload with which the observer stops a case over [`MAX_DETAIL_BYTES`] at once:
@@ -769,6 +779,11 @@ fn quiet_budget_panics() {
 /// Runs one definition on one input, aborted after [`MAX_EVENTS`] events or
 /// [`CASE_WALL_LIMIT`], stopped at once past [`MAX_DETAIL_BYTES`] of event details.
 fn run_bounded(definition: Definition, input: Value) -> BoundedRun {
+    run_bounded_to(definition, input, MAX_EVENTS)
+}
+
+/// [`run_bounded`], aborted after `max_events` events.
+fn run_bounded_to(definition: Definition, input: Value, max_events: usize) -> BoundedRun {
     quiet_budget_panics();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -776,6 +791,8 @@ fn run_bounded(definition: Definition, input: Value) -> BoundedRun {
         .expect("a tokio runtime");
     let largest = Arc::new(AtomicUsize::new(0));
     let largest_seen = largest.clone();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen_by_observer = seen.clone();
     let run = std::panic::AssertUnwindSafe(async move {
         let (events, bytes) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -790,10 +807,13 @@ fn run_bounded(definition: Definition, input: Value) -> BoundedRun {
         .with_observer(Arc::new(move |event: &HistoryEvent| {
             let size = details_bytes(event);
             largest_seen.fetch_max(size, Ordering::SeqCst);
+            if let Ok(mut seen) = seen_by_observer.lock() {
+                seen.push((event.id, event.previous_event_id, event.event_type));
+            }
             if bytes.fetch_add(size, Ordering::SeqCst) + size >= MAX_DETAIL_BYTES {
                 std::panic::panic_any(OverBudget);
             }
-            if events.fetch_add(1, Ordering::SeqCst) + 1 >= MAX_EVENTS {
+            if events.fetch_add(1, Ordering::SeqCst) + 1 >= max_events {
                 if let Some(stop) = stop.lock().ok().and_then(|mut s| s.take()) {
                     let _ = stop.send(());
                 }
@@ -813,19 +833,18 @@ fn run_bounded(definition: Definition, input: Value) -> BoundedRun {
         Err(payload) if payload.is::<OverBudget>() => None,
         Err(payload) => std::panic::resume_unwind(payload),
     };
+    let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(|p| p.into_inner()));
     BoundedRun {
         result,
         largest_details: largest.load(Ordering::SeqCst),
+        seen,
     }
 }
 
 /// What every execution must look like, however it ended: within AWS's limits (the engine's
-/// default), with a well-formed history.
+/// default), with a well-formed history. A run the byte bound stopped is checked on the
+/// events it recorded.
 fn check_execution(run: &BoundedRun) -> Result<(), TestCaseError> {
-    let Some(r) = &run.result else {
-        return Ok(());
-    };
-    prop_assert!(r.history.len() as u64 <= MAX_HISTORY_EVENTS);
     // No state's input or output past 256 KiB: an event's details hold at most one of each
     // (and the state's name), JSON-escaped.
     prop_assert!(
@@ -833,6 +852,20 @@ fn check_execution(run: &BoundedRun) -> Result<(), TestCaseError> {
         "an event of {} bytes",
         run.largest_details
     );
+    prop_assert!(run.seen.len() as u64 <= MAX_HISTORY_EVENTS);
+    for (i, (id, previous, _)) in run.seen.iter().enumerate() {
+        prop_assert_eq!(*id, i as u64 + 1, "event ids count from 1, as recorded");
+        prop_assert!(previous < id);
+    }
+    let Some(r) = &run.result else {
+        // Stopped by the byte bound: what it recorded began with the execution.
+        prop_assert_eq!(
+            run.seen.first().map(|e| e.2),
+            Some(EventType::ExecutionStarted)
+        );
+        return Ok(());
+    };
+    prop_assert!(r.history.len() as u64 <= MAX_HISTORY_EVENTS);
     if r.history.is_empty() {
         // StartExecution refused the input (over 256 KiB): no execution ran.
         prop_assert_eq!(r.error.as_deref(), Some("ValidationException"));
@@ -851,6 +884,10 @@ fn check_execution(run: &BoundedRun) -> Result<(), TestCaseError> {
     if r.status == ExecutionStatus::Failed {
         prop_assert!(r.error.is_some(), "a failed execution names its error");
     }
+    // A run that used the whole history ended because of it, by name.
+    if r.history.len() as u64 == MAX_HISTORY_EVENTS {
+        prop_assert_eq!(r.error.as_deref(), Some("States.Runtime"));
+    }
     for (i, e) in r.history.iter().enumerate() {
         prop_assert_eq!(e.id, i as u64 + 1, "event ids count from 1");
         prop_assert!(e.previous_event_id < e.id);
@@ -858,27 +895,32 @@ fn check_execution(run: &BoundedRun) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// The seed `cargo test` fuzzes with.
-const DEFAULT_SEED: u64 = 0x05ee_da51;
-
 /// A seed from the clock: enough to vary runs, not a secret.
 fn rand_seed() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
+        .max(1)
 }
 
-#[test]
-fn random_definitions_on_random_inputs_never_panic() {
-    let cases = env_number("ASL_FUZZ_CASES", 2_000) as u32;
-    let budget = Duration::from_secs(env_number("ASL_FUZZ_SECONDS", 60));
+/// What a fuzz run saw.
+#[derive(Default)]
+struct Tally {
+    ran: AtomicUsize,
+    parsed: AtomicUsize,
+    /// Runs with the event bound past the history limit that reached the limit.
+    at_history_limit: AtomicUsize,
+    /// Executions by final status and by whether a bound cut them short.
+    outcomes: Mutex<std::collections::BTreeMap<String, usize>>,
+    largest: AtomicUsize,
+}
+
+/// Fuzzes `cases` cases from `seed` (within `budget` of wall time when given); panics with the
+/// shrunk case on a failure.
+fn fuzz(seed: u64, cases: u32, budget: Option<Duration>) -> Tally {
     let started = Instant::now();
-    let ran = AtomicUsize::new(0);
-    let parsed = AtomicUsize::new(0);
-    // Executions by final status and by whether the event bound cut them short.
-    let outcomes: Mutex<std::collections::BTreeMap<String, usize>> = Mutex::default();
-    let largest = AtomicUsize::new(0);
+    let tally = Tally::default();
     let config = Config {
         cases,
         max_shrink_time: 120_000,
@@ -886,13 +928,6 @@ fn random_definitions_on_random_inputs_never_panic() {
         failure_persistence: None,
         ..Config::default()
     };
-    // A fixed seed by default, so the test command is repeatable; ASL_FUZZ_SEED=0 draws a
-    // fresh one from the clock (printed, to replay it), any other value replays that seed.
-    let seed = match env_number("ASL_FUZZ_SEED", DEFAULT_SEED) {
-        0 => rand_seed(),
-        seed => seed,
-    };
-    eprintln!("asl_fuzz: seed {seed} (ASL_FUZZ_SEED={seed} replays this run)");
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let mut runner = TestRunner::new_with_rng(
@@ -901,16 +936,23 @@ fn random_definitions_on_random_inputs_never_panic() {
     );
     let result = runner.run(&(definition(), input()), |(definition, input)| {
         // Past the time budget the remaining cases pass without running.
-        if started.elapsed() > budget {
+        if budget.is_some_and(|b| started.elapsed() > b) {
             return Ok(());
         }
-        ran.fetch_add(1, Ordering::SeqCst);
+        let n = tally.ran.fetch_add(1, Ordering::SeqCst);
         let Ok(parsed_definition) = Definition::parse(&definition) else {
             return Ok(());
         };
-        parsed.fetch_add(1, Ordering::SeqCst);
-        let run = run_bounded(parsed_definition, input);
-        largest.fetch_max(run.largest_details, Ordering::SeqCst);
+        tally.parsed.fetch_add(1, Ordering::SeqCst);
+        let bound = if n % FULL_HISTORY_EVERY == 0 {
+            FULL_HISTORY_EVENTS
+        } else {
+            MAX_EVENTS
+        };
+        let run = run_bounded_to(parsed_definition, input, bound);
+        tally
+            .largest
+            .fetch_max(run.largest_details, Ordering::SeqCst);
         let outcome = match &run.result {
             Some(r) if r.status == ExecutionStatus::Aborted => "ABORTED (event bound)".into(),
             Some(r) => format!(
@@ -920,28 +962,88 @@ fn random_definitions_on_random_inputs_never_panic() {
             ),
             None => "STOPPED (byte bound)".into(),
         };
-        if let Ok(mut counts) = outcomes.lock() {
+        if run.seen.len() as u64 >= MAX_HISTORY_EVENTS {
+            tally.at_history_limit.fetch_add(1, Ordering::SeqCst);
+        }
+        if let Ok(mut counts) = tally.outcomes.lock() {
             *counts.entry(outcome).or_default() += 1;
         }
         check_execution(&run)
     });
     if let Err(e) = result {
-        panic!("{e}");
+        panic!("seed {seed} (ASL_FUZZ_SEED={seed} replays it): {e}");
     }
-    let (ran, parsed) = (ran.into_inner(), parsed.into_inner());
     eprintln!(
-        "asl_fuzz: {ran} cases in {:.1} s, {parsed} definitions parsed and ran: {:?}; \
-         largest event details {} bytes",
+        "asl_fuzz: seed {seed}: {} cases in {:.1} s, {} definitions parsed and ran: {:?}; \
+         {} reached the history limit; largest event details {} bytes",
+        tally.ran.load(Ordering::SeqCst),
         started.elapsed().as_secs_f64(),
-        outcomes.into_inner().unwrap_or_default(),
-        largest.into_inner()
+        tally.parsed.load(Ordering::SeqCst),
+        tally.outcomes.lock().map(|o| o.clone()).unwrap_or_default(),
+        tally.at_history_limit.load(Ordering::SeqCst),
+        tally.largest.load(Ordering::SeqCst)
     );
+    tally
+}
+
+#[test]
+fn random_definitions_on_random_inputs_never_panic() {
+    let cases = env_number("ASL_FUZZ_CASES", 2_000) as u32;
+    let budget = Duration::from_secs(env_number("ASL_FUZZ_SECONDS", 60));
+    // A fresh seed each run, printed to replay it; ASL_FUZZ_SEED=N replays seed N.
+    let seed = match env_number("ASL_FUZZ_SEED", 0) {
+        0 => rand_seed(),
+        seed => seed,
+    };
+    eprintln!("asl_fuzz: seed {seed} (ASL_FUZZ_SEED={seed} replays this run)");
+    let tally = fuzz(seed, cases, Some(budget));
+    let (ran, parsed) = (tally.ran.into_inner(), tally.parsed.into_inner());
     // Cases that do not parse exercise only the parser: most must run.
     assert!(ran > 0, "the budget ran out before the first case");
     assert!(
         parsed * 2 >= ran,
         "only {parsed} of {ran} definitions parsed"
     );
+}
+
+/// The seeds in tests/engine/fuzz_corpus.txt (`SEED CASES  # why`), each replayed for its
+/// number of cases with no time budget, so a seed that once found a bug keeps being run.
+#[test]
+fn the_regression_corpus_still_passes() {
+    let corpus = include_str!("fuzz_corpus.txt");
+    let mut replayed = 0;
+    for line in corpus.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut fields = line.split_whitespace();
+        let seed: u64 = fields.next().and_then(|s| s.parse().ok()).expect("a seed");
+        let cases: u32 = fields
+            .next()
+            .and_then(|s| s.parse().ok())
+            .expect("a case count");
+        let tally = fuzz(seed, cases, None);
+        assert_eq!(tally.ran.into_inner(), cases as usize, "seed {seed}");
+        replayed += 1;
+    }
+    assert!(replayed > 0, "the corpus is empty");
+}
+
+/// A loop that never ends is ended by the engine at the history limit (25,000 events, as
+/// Step Functions), and the harness's bound for such cases lets it get there: the check on
+/// the history's length is reachable.
+#[test]
+fn a_loop_that_never_ends_meets_the_history_limit() {
+    let definition =
+        json!({"StartAt": "Spin", "States": {"Spin": {"Type": "Pass", "Next": "Spin"}}});
+    let definition = Definition::parse(&definition).unwrap_or_else(|p| panic!("{p:?}"));
+    let run = run_bounded_to(definition, json!({}), FULL_HISTORY_EVENTS);
+    let result = run.result.as_ref().expect("the engine ends it");
+    assert_eq!(result.status, ExecutionStatus::Failed);
+    assert_eq!(result.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(result.history.len() as u64, MAX_HISTORY_EVENTS);
+    check_execution(&run).unwrap_or_else(|e| panic!("{e}"));
 }
 
 // A Pass loop whose Parameters copy its whole input twice doubles its data every turn: the
@@ -952,6 +1054,9 @@ fn a_loop_that_doubles_its_data_is_cut_short() {
         "Parameters": {"left.$": "$", "right.$": "$"}, "Next": "Double"}}});
     let definition = Definition::parse(&definition).unwrap_or_else(|p| panic!("{p:?}"));
     let run = run_bounded(definition, json!({"seed": "x".repeat(1000)}));
+    // Checked first: were the engine's payload limit gone, the byte bound would stop the run
+    // and this check, on the events it recorded, would name the oversized one.
+    check_execution(&run).unwrap_or_else(|e| panic!("{e}"));
     let result = run.result.expect("the engine ends it, not the byte bound");
     assert_eq!(result.error.as_deref(), Some("States.DataLimitExceeded"));
     assert!(

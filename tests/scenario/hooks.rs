@@ -8,8 +8,8 @@ use std::sync::Arc;
 use ecs_migrate::asl::{ExecutionResult, ExecutionStatus, Executor};
 use ecs_migrate::common::clock::VirtualClock;
 use ecs_migrate::ports::deployments::{
-    HookAction, HookState, MemoryDeployments, PinnedImage, RecordedAnswer, ServiceDeployment,
-    ServiceRevision, HOOK_AWAITING_ACTION,
+    DeploymentCall, HookAction, HookState, MemoryDeployments, PinnedImage, RecordedAnswer,
+    ServiceDeployment, ServiceRevision, HOOK_AWAITING_ACTION,
 };
 use ecs_migrate::ports::lock::MemoryLockTable;
 use ecs_migrate::statemachine::error_message;
@@ -234,7 +234,10 @@ async fn a_migration_past_its_deadline_rolls_the_deployment_back() {
     run.assert_nothing_running();
 }
 
-/// EventBridge delivers at least once: both deliveries run, one task runs, ECS hears once.
+/// EventBridge delivers at least once: a redelivery while the deployment still goes on after
+/// the answer (its later stages take minutes) finds the hook SUCCEEDED and ends at
+/// DuplicateEvent; one task runs, ECS hears once. After the deployment finished, see
+/// `a_hook_event_redelivered_after_the_deployment_finished_fails_by_name`.
 #[tokio::test]
 async fn a_redelivered_hook_event_runs_one_task_and_answers_once() {
     for ids in [["e-1", "e-1"], ["e-1", "e-2"]] {
@@ -367,4 +370,147 @@ async fn a_hook_event_of_another_service_is_not_answered() {
     .await;
     run.assert_failed("Migration.NotAllowed", "");
     assert_eq!(run.actions(), Vec::<HookAction>::new());
+}
+
+/// Whether the module's failed-executions alarm would fire for this execution.
+fn fires_alarm(result: &ExecutionResult) -> bool {
+    matches!(
+        result.status,
+        ExecutionStatus::Failed | ExecutionStatus::TimedOut
+    )
+}
+
+/// Like [`run`], with the deployment double prepared by `prepare` (faults to inject) and the
+/// clock moved on by `gap` before each delivery after the first.
+async fn run_prepared(
+    prepare: impl Fn(&MemoryDeployments),
+    gap: std::time::Duration,
+    inputs: Vec<Value>,
+) -> HookRun {
+    let clock = Arc::new(VirtualClock::starting_at(t0()));
+    let fake = FakeEcs::new(clock.clone(), Script::default());
+    let deployments = paused_deployment(clock.clone(), ONE_DAY);
+    prepare(&deployments);
+    let settings = settings_with(&[("DEPLOYMENT_SERVICES", "[\"app\"]")]);
+    let lock = MemoryLockTable::new();
+    let mut results = Vec::new();
+    for (n, input) in inputs.into_iter().enumerate() {
+        if n > 0 {
+            clock.advance(gap);
+        }
+        let steps = steps(settings.clone(), fake.clone(), clock.clone(), &lock)
+            .with_deployments(deployments.clone());
+        let result = Executor::new(definition(), Arc::new(steps), clock.clone())
+            .with_execution_name(format!("hook-delivery-{n}"))
+            .run_to_completion(input)
+            .await;
+        results.push(result);
+    }
+    HookRun {
+        results,
+        fake,
+        deployments,
+    }
+}
+
+/// After CONTINUE the deployment goes on and ends SUCCESSFUL. A redelivery that arrives after
+/// that finds no hook waiting: on AWS it fails with `Migration.HookNotAwaiting` at
+/// ValidateEvent (starting no task, answering nothing) and the failed-executions alarm fires.
+#[tokio::test]
+async fn a_hook_event_redelivered_after_the_deployment_finished_fails_by_name() {
+    let ten_minutes = std::time::Duration::from_secs(600);
+    for ids in [["e-1", "e-1"], ["e-1", "e-2"]] {
+        let inputs = ids.iter().map(|id| hook_event(id)).collect();
+        let run = run_prepared(|_| {}, ten_minutes, inputs).await;
+        assert_eq!(run.results[0].status, ExecutionStatus::Succeeded);
+        assert!(!fires_alarm(&run.results[0]));
+        run.assert_failed("Migration.HookNotAwaiting", "is already SUCCESSFUL");
+        // RollBackInvalidInput finds nothing waiting and answers nothing.
+        assert_eq!(
+            run.visited(),
+            [
+                "ValidateEvent",
+                "InvalidInput",
+                "HookAwaitsAnswer",
+                "RollBackInvalidInput",
+                "MigrationFailed"
+            ]
+        );
+        assert!(fires_alarm(run.last()), "{ids:?}");
+        assert_eq!(run.fake.tasks_started(), 1, "{ids:?}");
+        assert_eq!(run.actions(), [HookAction::Continue], "{ids:?}");
+    }
+}
+
+/// DescribeServiceDeployments throttled once: ValidateEvent's retry gets through. Refused
+/// (AccessDenied): the execution fails naming the grant, and no task runs.
+#[tokio::test]
+async fn a_throttled_or_refused_deployment_describe_is_retried_or_named() {
+    let run = run_prepared(
+        |d| d.fail_next(DeploymentCall::DescribeDeployment, "ThrottlingException"),
+        std::time::Duration::ZERO,
+        vec![hook_event("e-1")],
+    )
+    .await;
+    assert_eq!(run.last().status, ExecutionStatus::Succeeded);
+    assert_eq!(run.actions(), [HookAction::Continue]);
+
+    let run = run_prepared(
+        |d| d.fail_next(DeploymentCall::DescribeDeployment, "AccessDeniedException"),
+        std::time::Duration::ZERO,
+        vec![hook_event("e-1")],
+    )
+    .await;
+    run.assert_failed("Migration.Misconfigured", "ecs:DescribeServiceDeployments");
+    assert_eq!(run.fake.tasks_started(), 0);
+}
+
+/// A hook event naming a malformed deployment ARN: DescribeServiceDeployments refuses it
+/// (InvalidParameterException) and no task runs.
+#[tokio::test]
+async fn a_malformed_deployment_arn_starts_nothing() {
+    let mut event = hook_event("e-1");
+    event["detail"]["serviceDeploymentArn"] =
+        json!("arn:aws:ecs:eu-west-1:123456789012:service-deployment/app");
+    let run = run_prepared(|_| {}, std::time::Duration::ZERO, vec![event]).await;
+    assert_eq!(run.last().status, ExecutionStatus::Failed);
+    let cause = error_message(run.last().cause.as_deref().unwrap_or_default());
+    assert!(cause.contains("InvalidParameterException"), "{cause}");
+    assert_eq!(run.fake.tasks_started(), 0);
+    assert_eq!(run.actions(), Vec::<HookAction>::new());
+}
+
+/// ContinueServiceDeployment refused (AccessDenied) after a successful migration: the execution
+/// fails naming the grant. Its reply lost after ECS acted: the retry finds the hook SUCCEEDED
+/// and the execution succeeds with one answer.
+#[tokio::test]
+async fn a_refused_or_lost_answer_to_the_hook_is_named_or_recovered() {
+    let run = run_prepared(
+        |d| d.fail_next(DeploymentCall::Continue, "AccessDeniedException"),
+        std::time::Duration::ZERO,
+        vec![hook_event("e-1")],
+    )
+    .await;
+    run.assert_failed("Migration.Misconfigured", "ecs:ContinueServiceDeployment");
+    assert_eq!(run.actions(), Vec::<HookAction>::new());
+    run.assert_nothing_running();
+
+    let run = run_prepared(
+        |d| d.lose_next_answer(),
+        std::time::Duration::ZERO,
+        vec![hook_event("e-1")],
+    )
+    .await;
+    let result = run.last();
+    assert_eq!(
+        result.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        result.to_json(false)
+    );
+    assert_eq!(run.actions(), [HookAction::Continue]);
+    assert_eq!(
+        result.output.clone().unwrap()["hook_answer"]["answered"],
+        false
+    );
 }

@@ -11,4 +11,5 @@ mod fixtures;
 mod hooks;
 mod local_steps;
 mod lock;
+mod log_faults;
 mod scenarios;

@@ -14,7 +14,7 @@ use ecs_migrate::asl::{
 use ecs_migrate::common::clock::{Clock, VirtualClock};
 use ecs_migrate::migration::settings::Settings;
 use ecs_migrate::migration::steps::StepEnv;
-use ecs_migrate::ports::lock::MemoryLockTable;
+use ecs_migrate::ports::lock::{LockCall, LockFault, MemoryLockTable};
 use ecs_migrate::statemachine::{budget, error_message, FunctionArns, Seams, Step, StepBinding};
 use serde_json::{json, Value};
 
@@ -255,6 +255,8 @@ struct Scenario {
     redelivered: bool,
     /// A customised definition instead of the shipped one.
     definition: Option<Definition>,
+    /// Lock-table calls that fail: (call, which one of its kind, 1-based, fault).
+    lock_faults: Vec<(LockCall, usize, LockFault)>,
 }
 
 impl Scenario {
@@ -266,7 +268,14 @@ impl Scenario {
             abort_after: None,
             redelivered: false,
             definition: None,
+            lock_faults: vec![],
         }
+    }
+
+    /// The `nth` lock-table call of kind `call` fails with `fault`.
+    fn lock_fault(mut self, call: LockCall, nth: usize, fault: LockFault) -> Self {
+        self.lock_faults.push((call, nth, fault));
+        self
     }
 
     /// Runs `definition` (a team's customised migration machine) instead of the shipped one.
@@ -292,6 +301,9 @@ impl Scenario {
         let fake = FakeEcs::new(clock.clone(), self.script);
         let settings = settings_with(&self.settings);
         let lock = MemoryLockTable::new();
+        for (call, nth, fault) in &self.lock_faults {
+            lock.fail_call(*call, *nth, *fault);
+        }
         let invoker = Arc::new(FaultyLambda {
             inner: steps(settings.clone(), fake.clone(), clock.clone(), &lock),
             faults: self.faults,
@@ -1236,6 +1248,198 @@ async fn fault_matrix() {
         if !ok {
             wrong.push(format!(
                 "{}: {:?} {:?} cleanup {:?} running {running_after:?} locked {locked_after:?} started {}",
+                row.fault,
+                run.result.status,
+                run.result.to_json(false),
+                run.cleanup,
+                run.fake.tasks_started()
+            ));
+        }
+    }
+    println!("{}", table.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "rows that do not hold:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// One row of the lock-table fault matrix: the fault, and what the execution must end with.
+struct LockRow {
+    fault: &'static str,
+    scenario: Scenario,
+    status: ExecutionStatus,
+    error: Option<&'static str>,
+    alarm: bool,
+    /// The lock item still there after the run (and the cleanup): left to its lease.
+    lock_left: bool,
+    tasks: usize,
+}
+
+fn lock_row(
+    fault: &'static str,
+    faults: &[(LockCall, usize, LockFault)],
+    expected: (ExecutionStatus, Option<&'static str>, bool, bool, usize),
+) -> LockRow {
+    let mut scenario = Scenario::new(Script {
+        running: 120,
+        ..Script::default()
+    });
+    for (call, nth, fault) in faults {
+        scenario = scenario.lock_fault(*call, *nth, *fault);
+    }
+    let (status, error, alarm, lock_left, tasks) = expected;
+    LockRow {
+        fault,
+        scenario,
+        status,
+        error,
+        alarm,
+        lock_left,
+        tasks,
+    }
+}
+
+/// The failure table's promises (docs/guarantees.md "How each failure shows", docs/lock.md,
+/// the ReleaseLock Catch to `$.lock_error`) under the faults DynamoDB really produces below the
+/// steps: throttling, AccessDenied, and a write whose answer was lost after it succeeded.
+/// Renewals 1 and 2 are run-task's (before RunTask, then recording the task); 3 on are
+/// PollStatus's. Prints the matrix.
+#[tokio::test]
+async fn lock_table_fault_matrix() {
+    use ExecutionStatus::{Failed, Succeeded};
+    use LockCall::{Get, Put, Release, Renew};
+    use LockFault::{AccessDenied, AnswerLost, Throttled};
+    let ok = (Succeeded, None, false, false, 1);
+    let misconfigured_before_task = (Failed, Some("Migration.Misconfigured"), true, false, 0);
+    let mut rows = vec![
+        lock_row(
+            "AcquireLock's GetItem throttled twice",
+            &[(Get, 1, Throttled), (Get, 2, Throttled)],
+            ok,
+        ),
+        lock_row(
+            "AcquireLock's PutItem throttled 3 times",
+            &[
+                (Put, 1, Throttled),
+                (Put, 2, Throttled),
+                (Put, 3, Throttled),
+            ],
+            ok,
+        ),
+        lock_row(
+            "AcquireLock's PutItem refused (AccessDenied)",
+            &[(Put, 1, AccessDenied)],
+            misconfigured_before_task,
+        ),
+        lock_row(
+            "AcquireLock's PutItem answer lost after the write",
+            &[(Put, 1, AnswerLost)],
+            ok,
+        ),
+        lock_row("run-task's renewal throttled", &[(Renew, 1, Throttled)], ok),
+        lock_row(
+            "run-task's renewal refused (AccessDenied)",
+            &[(Renew, 1, AccessDenied)],
+            (Failed, Some("Migration.Misconfigured"), true, false, 0),
+        ),
+        lock_row(
+            "the task's recording (renewal 2) answer lost",
+            &[(Renew, 2, AnswerLost)],
+            ok,
+        ),
+        lock_row(
+            "PollStatus's renewal throttled 3 times",
+            &[
+                (Renew, 3, Throttled),
+                (Renew, 4, Throttled),
+                (Renew, 5, Throttled),
+            ],
+            ok,
+        ),
+        lock_row(
+            "PollStatus's renewal answer lost",
+            &[(Renew, 3, AnswerLost)],
+            ok,
+        ),
+        lock_row(
+            "PollStatus's renewal refused (AccessDenied)",
+            &[(Renew, 3, AccessDenied)],
+            (Failed, Some("Migration.Misconfigured"), true, false, 1),
+        ),
+        lock_row(
+            "ReleaseLock's DeleteItem throttled twice",
+            &[(Release, 1, Throttled), (Release, 2, Throttled)],
+            ok,
+        ),
+        lock_row(
+            "ReleaseLock's DeleteItem answer lost after the delete",
+            &[(Release, 1, AnswerLost)],
+            ok,
+        ),
+        lock_row(
+            "ReleaseLock's DeleteItem refused (AccessDenied): $.lock_error",
+            &[(Release, 1, AccessDenied)],
+            (Succeeded, None, false, true, 1),
+        ),
+    ];
+    // A failed migration whose ReleaseLock (after StopTask) is refused: the status-change
+    // rule's stop-task releases the lock once the task stopped.
+    rows.push(LockRow {
+        scenario: Scenario::new(Script {
+            running: 120,
+            exit_code: 1,
+            ..Script::default()
+        })
+        .lock_fault(Release, 1, AccessDenied),
+        ..lock_row(
+            "a failed migration's ReleaseLock refused; the cleanup releases",
+            &[],
+            (Failed, Some("Migration.NonZeroExit"), true, false, 1),
+        )
+    });
+    let mut table = vec![
+        "| lock-table fault | status | Error | task running at the end | alarm | lock left | tasks |".to_string(),
+        "| --- | --- | --- | --- | --- | --- | --- |".to_string(),
+    ];
+    let mut wrong = Vec::new();
+    for row in rows {
+        let run = row.scenario.run(bare()).await;
+        let running_after = run.fake.running_tasks();
+        let lock_left = !run.lock.items().is_empty();
+        let lock_error = run
+            .result
+            .output
+            .as_ref()
+            .and_then(|o| o.get("lock_error"))
+            .cloned();
+        table.push(format!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.fault,
+            run.result.status.as_str(),
+            run.result.error.as_deref().unwrap_or("-"),
+            if running_after.is_empty() {
+                "no"
+            } else {
+                "YES"
+            },
+            if run.alarm() { "fires" } else { "quiet" },
+            if lock_left { "YES" } else { "no" },
+            run.fake.tasks_started(),
+        ));
+        // A lock left behind is only ever ReleaseLock's failure, caught at $.lock_error.
+        let lock_error_ok = lock_error.is_some() == row.lock_left;
+        let ok = run.result.status == row.status
+            && run.result.error.as_deref() == row.error
+            && running_after.is_empty()
+            && run.alarm() == row.alarm
+            && lock_left == row.lock_left
+            && lock_error_ok
+            && run.fake.tasks_started() == row.tasks
+            && !matches!(run.cleanup, Some(Err(_)));
+        if !ok {
+            wrong.push(format!(
+                "{}: {:?} {:?} cleanup {:?} running {running_after:?} lock left {lock_left} lock_error {lock_error:?} started {}",
                 row.fault,
                 run.result.status,
                 run.result.to_json(false),

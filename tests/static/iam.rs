@@ -4,7 +4,9 @@
 //! CloudWatch Logs, and DynamoDB through the lock table, [`DynamoDbLockTable`]) with an
 //! interceptor that records each operation the SDK executes; the grants are parsed from
 //! terraform/iam.tf and terraform/lock.tf by tests/static/iam_actions.py. Both sides must be
-//! equal.
+//! equal. Then each grant must be on the resources its call needs and carry the conditions the
+//! module promises ([`need`], from the Service Authorization Reference), and the tag RunTask
+//! sends on the wire must be the one the StopTask condition names.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -28,7 +30,9 @@ use aws_sdk_ecs::types::error::ConflictException;
 use aws_sdk_ecs::Client as EcsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use ecs_migrate::common::clock::VirtualClock;
@@ -45,9 +49,27 @@ use serde_json::{json, Value};
 use crate::fixtures::*;
 use crate::process;
 
-/// Records `service:Operation` for every call the SDK executes.
+/// Records `service:Operation` for every call the SDK executes, and the HTTP body of each
+/// request as sent (`service:Operation`, body).
 #[derive(Debug, Clone, Default)]
-struct Recorder(Arc<Mutex<BTreeSet<String>>>);
+struct Recorder(Arc<Mutex<BTreeSet<String>>>, Bodies);
+
+/// Request bodies as sent: (`service:Operation`, body).
+type Bodies = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// The IAM `service:Operation` of the call the configuration describes.
+fn action_of(cfg: &ConfigBag) -> String {
+    let metadata = cfg.load::<Metadata>().expect("operation metadata");
+    // The IAM service prefix of each SDK service this crate uses.
+    let prefix = match metadata.service() {
+        "ECS" => "ecs",
+        "CloudWatch Logs" => "logs",
+        "SFN" => "states",
+        "DynamoDB" => "dynamodb",
+        other => panic!("unexpected service {other}: add its IAM prefix here"),
+    };
+    format!("{prefix}:{}", metadata.name())
+}
 
 impl Intercept for Recorder {
     fn name(&self) -> &'static str {
@@ -60,19 +82,23 @@ impl Intercept for Recorder {
         _components: &aws_sdk_ecs::config::RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let metadata = cfg.load::<Metadata>().expect("operation metadata");
-        // The IAM service prefix of each SDK service this crate uses.
-        let prefix = match metadata.service() {
-            "ECS" => "ecs",
-            "CloudWatch Logs" => "logs",
-            "SFN" => "states",
-            "DynamoDB" => "dynamodb",
-            other => panic!("unexpected service {other}: add its IAM prefix here"),
-        };
-        self.0
-            .lock()
-            .unwrap()
-            .insert(format!("{prefix}:{}", metadata.name()));
+        self.0.lock().unwrap().insert(action_of(cfg));
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_ecs::config::RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let body = context
+            .request()
+            .body()
+            .bytes()
+            .unwrap_or_default()
+            .to_vec();
+        self.1.lock().unwrap().push((action_of(cfg), body));
         Ok(())
     }
 }
@@ -293,6 +319,27 @@ async fn actions_with_lock_rules(
     inputs: Vec<Value>,
     lock_rules: Vec<Rule>,
 ) -> BTreeSet<String> {
+    let recorder = recorded_with_lock_rules(step, inputs, lock_rules).await;
+    let calls = recorder.0.lock().unwrap().clone();
+    let mut actions = calls.clone();
+    for call in &calls {
+        actions.extend(implied(call).iter().map(|a| a.to_string()));
+    }
+    actions
+}
+
+/// Runs `step` on each input with recording clients and `item` in the lock table.
+async fn recorded_with_lock(step: Step, inputs: Vec<Value>, item: LockItem) -> Recorder {
+    recorded_with_lock_rules(step, inputs, lock_rules_holding(item)).await
+}
+
+/// Runs `step` on each input with recording clients and the lock table answering with
+/// `lock_rules`.
+async fn recorded_with_lock_rules(
+    step: Step,
+    inputs: Vec<Value>,
+    lock_rules: Vec<Rule>,
+) -> Recorder {
     let recorder = Recorder::default();
     let rules = answering_rules();
     let rule_refs: Vec<&Rule> = rules.iter().collect();
@@ -351,15 +398,11 @@ async fn actions_with_lock_rules(
             );
         }
     }
-    let calls = recorder.0.lock().unwrap().clone();
-    let mut actions = calls.clone();
-    for call in &calls {
-        actions.extend(implied(call).iter().map(|a| a.to_string()));
-    }
-    actions
+    recorder
 }
 
-async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
+/// The request validate-event resolves for `{"taskdef_arn": "app"}`, as the later steps get it.
+async fn validated_request() -> Value {
     let execution =
         json!({"id": EXECUTION_ARN, "name": "exec", "start_time": "2026-11-25T12:00:00Z"});
     let request = ecs_migrate::migration::steps::validate_event(
@@ -385,17 +428,12 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
     )
     .await
     .unwrap();
-    let request = serde_json::to_value(request).unwrap();
-    let task = json!({"task_arn": TASK_ARN, "cluster": CLUSTER, "run_at": "2026-11-25T12:00:00Z",
-                      "log_stream": {"group": "/ecs/app", "stream": "ecs/fastapi/0123456789abcdef", "region": REGION}});
-    let status = json!({"phase": "STOPPED", "last_status": "STOPPED", "stop_code": "EssentialContainerExited",
-                        "containers": [{"name": CONTAINER, "exit_code": 1}], "checked_at": "2026-11-25T12:01:00Z"});
-    // The execution's input names the family: the lock scope the cleanup releases.
-    let status_change = json!({"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
-                               "detail": {"executionArn": ENDED_EXECUTION, "status": "ABORTED",
-                                          "input": json!({"taskdef_arn": FAMILY}).to_string()}});
-    // What AcquireLock put at $.lock: this execution holds the family's lock.
-    let lock = serde_json::to_value(LockState::Acquired(LockHeld {
+    serde_json::to_value(request).unwrap()
+}
+
+/// What AcquireLock put at $.lock: this execution holds the family's lock.
+fn held_lock() -> Value {
+    serde_json::to_value(LockState::Acquired(LockHeld {
         scope: FAMILY.into(),
         holder: EXECUTION_ARN.into(),
         since: t0(),
@@ -404,7 +442,22 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
         waited_seconds: 0,
         took_over_from: None,
     }))
-    .unwrap();
+    .unwrap()
+}
+
+async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
+    let execution =
+        json!({"id": EXECUTION_ARN, "name": "exec", "start_time": "2026-11-25T12:00:00Z"});
+    let request = validated_request().await;
+    let task = json!({"task_arn": TASK_ARN, "cluster": CLUSTER, "run_at": "2026-11-25T12:00:00Z",
+                      "log_stream": {"group": "/ecs/app", "stream": "ecs/fastapi/0123456789abcdef", "region": REGION}});
+    let status = json!({"phase": "STOPPED", "last_status": "STOPPED", "stop_code": "EssentialContainerExited",
+                        "containers": [{"name": CONTAINER, "exit_code": 1}], "checked_at": "2026-11-25T12:01:00Z"});
+    // The execution's input names the family: the lock scope the cleanup releases.
+    let status_change = json!({"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+                               "detail": {"executionArn": ENDED_EXECUTION, "status": "ABORTED",
+                                          "input": json!({"taskdef_arn": FAMILY}).to_string()}});
+    let lock = held_lock();
     // What the definition hands each Task state: the state and the execution's ARN.
     let call = |state: Value| json!({"state": state, "execution_id": EXECUTION_ARN});
     let duplicate = json!({"state": {"request": request.clone(), "lock": lock.clone()},
@@ -527,10 +580,16 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
 }
 
 fn granted_per_function() -> BTreeMap<String, BTreeSet<String>> {
+    serde_json::from_str(&iam_actions(&[])).expect("iam_actions.py prints JSON")
+}
+
+/// iam_actions.py's stdout, run with `args`; it must succeed.
+fn iam_actions(args: &[&str]) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
     let python = format!("{root}/.tools/checkov/bin/python");
     let child = std::process::Command::new(&python)
         .arg(format!("{root}/tests/static/iam_actions.py"))
+        .args(args)
         .current_dir(root)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -538,7 +597,7 @@ fn granted_per_function() -> BTreeMap<String, BTreeSet<String>> {
         .unwrap_or_else(|e| panic!("run {python} (bash tests/run.sh installs it): {e}"));
     let output = process::finish(child);
     assert_eq!(output.code, 0, "iam_actions.py failed: {}", output.stderr);
-    serde_json::from_str(&output.stdout).expect("iam_actions.py prints JSON")
+    output.stdout
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -638,4 +697,371 @@ async fn deployment_hook_actions() -> BTreeSet<String> {
     let calls = recorder.0.lock().unwrap().clone();
     assert!(!calls.is_empty(), "deployment-hook made no call");
     calls
+}
+
+/// What one call needs: the resource types a grant for it must name (all of them, and no
+/// other), the condition keys IAM evaluates for it (a statement using another key would never
+/// match, or would match everything), and the conditions the module promises on it.
+struct Need {
+    resources: &'static [&'static str],
+    keys: &'static [&'static str],
+    /// (test, key, values) each statement granting the action must carry.
+    conditions: &'static [Condition],
+}
+
+type Condition = (&'static str, &'static str, &'static [&'static str]);
+/// A row of [`need`]'s table: resource types, condition keys, conditions.
+type NeedRow = (
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [Condition],
+);
+
+const IN_CLUSTER: Condition = ("ArnEquals", "ecs:cluster", &["${var.cluster_arn}"]);
+const TASK_KEYS: &[&str] = &["aws:ResourceTag/", "ecs:ResourceTag/", "ecs:cluster"];
+const ITEM_KEYS: &[&str] = &[
+    "dynamodb:Attributes",
+    "dynamodb:EnclosingOperation",
+    "dynamodb:LeadingKeys",
+    "dynamodb:ReturnConsumedCapacity",
+    "dynamodb:ReturnValues",
+    "dynamodb:Select",
+];
+
+/// The table of what each call the code makes needs, from the Service Authorization Reference
+/// ("Actions, resources, and condition keys for ..."; a key ending in `/` stands for
+/// `.../${TagKey}`):
+/// - Amazon Elastic Container Service,
+///   <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html>
+///   (RunTask: task-definition*; StopTask, DescribeTasks: task*; TagResource at launch: the
+///   task, with ecs:CreateAction; ContinueServiceDeployment and DescribeServiceDeployments:
+///   service* and service-deployment*; DescribeServiceRevisions: service* and
+///   service-revision*; DescribeTaskDefinition: no resource type, so `*`; ListTasks by
+///   cluster and startedBy names no container instance, so `*` under ecs:cluster);
+/// - Amazon DynamoDB, <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html>
+///   (GetItem, PutItem, UpdateItem, DeleteItem: table*);
+/// - Amazon CloudWatch Logs, <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html>
+///   (GetLogEvents: log-stream*);
+/// - AWS Step Functions, <https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html>
+///   (DescribeExecution: execution*; StartExecution: stateMachine*);
+/// - IAM, <https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html>
+///   (PassRole: role*, with iam:PassedToService).
+fn need(action: &str) -> Option<Need> {
+    let (resources, keys, conditions): NeedRow = match action {
+        "ecs:RunTask" => (
+            &["ecs:task-definition"],
+            &[
+                "aws:RequestTag/",
+                "aws:ResourceTag/",
+                "aws:TagKeys",
+                "ecs:ResourceTag/",
+                "ecs:capacity-provider",
+                "ecs:cluster",
+                "ecs:enable-execute-command",
+                "ecs:task-cpu",
+                "ecs:task-memory",
+            ],
+            &[IN_CLUSTER],
+        ),
+        "ecs:StopTask" => (
+            &["ecs:task"],
+            TASK_KEYS,
+            &[
+                IN_CLUSTER,
+                (
+                    "StringLike",
+                    "aws:ResourceTag/ecs-migrate:started-by",
+                    &["ecs-migrate/*"],
+                ),
+            ],
+        ),
+        "ecs:DescribeTasks" => (&["ecs:task"], TASK_KEYS, &[IN_CLUSTER]),
+        "ecs:ListTasks" => (
+            &["*"],
+            &["ecs:cluster", "ecs:container-instance"],
+            &[IN_CLUSTER],
+        ),
+        "ecs:TagResource" => (
+            &["ecs:task"],
+            &[
+                "aws:RequestTag/",
+                "aws:ResourceTag/",
+                "aws:TagKeys",
+                "ecs:CreateAction",
+                "ecs:ResourceTag/",
+            ],
+            &[("StringEquals", "ecs:CreateAction", &["RunTask"])],
+        ),
+        "ecs:DescribeTaskDefinition" => (&["*"], &[], &[]),
+        "ecs:DescribeServiceDeployments" | "ecs:ContinueServiceDeployment" => (
+            &["ecs:service", "ecs:service-deployment"],
+            &["aws:ResourceTag/", "ecs:ResourceTag/"],
+            &[],
+        ),
+        "ecs:DescribeServiceRevisions" => (
+            &["ecs:service", "ecs:service-revision"],
+            &["aws:ResourceTag/", "ecs:ResourceTag/"],
+            &[],
+        ),
+        "dynamodb:GetItem" | "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" => {
+            (&["dynamodb:table"], ITEM_KEYS, &[])
+        }
+        "logs:GetLogEvents" => (&["logs:log-stream"], &[], &[]),
+        "states:DescribeExecution" => (&["states:execution"], &[], &[]),
+        "states:StartExecution" => (&["states:stateMachine"], &[], &[]),
+        "iam:PassRole" => (
+            &["iam:role"],
+            &["iam:AssociatedResourceArn", "iam:PassedToService"],
+            &[(
+                "StringEquals",
+                "iam:PassedToService",
+                &["ecs-tasks.amazonaws.com"],
+            )],
+        ),
+        _ => return None,
+    };
+    Some(Need {
+        resources,
+        keys,
+        conditions,
+    })
+}
+
+/// Where the grants (iam_actions.py --grants) fall short of or go beyond what each call
+/// `made` needs: one line per problem.
+fn grant_problems(made: &BTreeMap<String, BTreeSet<String>>, grants: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (function, actions) in made {
+        for action in actions {
+            let Some(need) = need(action) else {
+                problems.push(format!(
+                    "{function} {action}: not in the table of needs (fn need)"
+                ));
+                continue;
+            };
+            let statements = grants[function][action]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if statements.is_empty() {
+                problems.push(format!("{function} {action}: no statement grants it"));
+            }
+            let mut covered = BTreeSet::new();
+            for st in &statements {
+                let sid = st["sid"].as_str().unwrap_or("?");
+                let kinds: BTreeSet<&str> = st["resources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                for kind in &kinds {
+                    if !need.resources.contains(kind) {
+                        problems.push(format!(
+                            "{function} {action} ({sid}): granted on {kind}, the call needs {:?}",
+                            need.resources
+                        ));
+                    }
+                }
+                covered.extend(kinds);
+                problems.extend(condition_problems(function, action, sid, st, &need));
+            }
+            for kind in need.resources {
+                if !statements.is_empty() && !covered.contains(kind) {
+                    problems.push(format!(
+                        "{function} {action}: no grant on {kind}, which the call needs"
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// A statement's conditions: keys IAM knows for the action, and the ones the module promises.
+fn condition_problems(
+    function: &str,
+    action: &str,
+    sid: &str,
+    st: &Value,
+    need: &Need,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let conditions = st["conditions"].as_array().cloned().unwrap_or_default();
+    for c in &conditions {
+        let key = c["variable"].as_str().unwrap_or_default();
+        let known = need
+            .keys
+            .iter()
+            .any(|k| key == *k || (k.ends_with('/') && key.starts_with(k)));
+        if !known {
+            problems.push(format!(
+                "{function} {action} ({sid}): condition key {key} is not one IAM evaluates for it"
+            ));
+        }
+    }
+    for (test, key, values) in need.conditions {
+        let present = conditions.iter().any(|c| {
+            c["test"] == *test
+                && c["variable"] == *key
+                && c["values"]
+                    .as_array()
+                    .is_some_and(|v| v == &values.iter().map(|s| json!(s)).collect::<Vec<_>>())
+        });
+        if !present {
+            problems.push(format!(
+                "{function} {action} ({sid}): lacks the condition {test} {key} = {values:?}"
+            ));
+        }
+    }
+    problems
+}
+
+fn granted_on(args: &[&str]) -> Value {
+    let mut all = vec!["--grants"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&iam_actions(&all)).expect("iam_actions.py --grants prints JSON")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_grant_is_on_the_resources_and_conditions_its_call_needs() {
+    let made = actions_per_function().await;
+    let problems = grant_problems(&made, &granted_on(&[]));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The comparison can fail: iam.tf with one grant moved to the wrong resource, and one grant
+/// missing a resource type its call needs (the hook answer without the service), is reported.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grant_on_the_wrong_resource_fails_the_comparison() {
+    let made = actions_per_function().await;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let iam_tf = std::fs::read_to_string(format!("{root}/terraform/iam.tf")).unwrap();
+    let lock_tf = format!("{root}/terraform/lock.tf");
+    for (document, from, to, expected) in [
+        (
+            "\"poll_status\"",
+            "resources = [local.cluster_tasks_arn]",
+            "resources = local.allowed_task_definition_arns",
+            "poll-status ecs:DescribeTasks (DescribeClusterTasks): granted on ecs:task-definition",
+        ),
+        (
+            "\"report_deployment\"",
+            "resources = concat(local.service_arns, local.service_deployment_arns)",
+            "resources = local.service_deployment_arns",
+            "report-deployment ecs:ContinueServiceDeployment: no grant on ecs:service",
+        ),
+    ] {
+        let start = iam_tf.find(document).expect("the policy document");
+        let at = start + iam_tf[start..].find(from).expect("the grant to break");
+        let broken = format!("{}{to}{}", &iam_tf[..at], &iam_tf[at + from.len()..]);
+        let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("iam-broken-{}.tf", document.trim_matches('"')));
+        std::fs::write(&path, broken).unwrap();
+        let grants = granted_on(&["--iam-tf", path.to_str().unwrap(), "--iam-tf", &lock_tf]);
+        let problems = grant_problems(&made, &grants);
+        assert!(
+            problems.iter().any(|p| p.starts_with(expected)),
+            "{expected:?} not among {problems:#?}"
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+/// `pattern` as IAM's StringLike reads it: `*` any run of characters, `?` one.
+fn string_like(pattern: &str, value: &str) -> bool {
+    let (p, v): (Vec<char>, Vec<char>) = (pattern.chars().collect(), value.chars().collect());
+    // matches[i][j]: p[..i] matches v[..j].
+    let mut matches = vec![vec![false; v.len() + 1]; p.len() + 1];
+    matches[0][0] = true;
+    for i in 1..=p.len() {
+        matches[i][0] = matches[i - 1][0] && p[i - 1] == '*';
+        for j in 1..=v.len() {
+            matches[i][j] = match p[i - 1] {
+                '*' => matches[i - 1][j] || matches[i][j - 1],
+                '?' => matches[i - 1][j - 1],
+                c => matches[i - 1][j - 1] && c == v[j - 1],
+            };
+        }
+    }
+    matches[p.len()][v.len()]
+}
+
+/// The tag RunTask sends (the request body as the SDK serialized it, captured before
+/// transmission) satisfies the StopTask condition in the Terraform, for both functions that
+/// stop tasks: same tag key, a value of the condition's shape. Without it stop-task and
+/// acquire-lock could not stop the migrations run-task starts.
+#[tokio::test(flavor = "multi_thread")]
+async fn run_tasks_tag_on_the_wire_satisfies_the_stop_task_condition() {
+    let request = validated_request().await;
+    let call =
+        json!({"state": {"request": request, "lock": held_lock()}, "execution_id": EXECUTION_ARN});
+    let recorder =
+        recorded_with_lock(Step::RunTask, vec![call], held_by(EXECUTION_ARN, None)).await;
+    let bodies = recorder.1.lock().unwrap().clone();
+    let (_, body) = bodies
+        .iter()
+        .find(|(action, _)| action == "ecs:RunTask")
+        .expect("a RunTask request on the wire");
+    let sent: Value = serde_json::from_slice(body).expect("RunTask's body is JSON");
+    let tags: Vec<(String, String)> = sent["tags"]
+        .as_array()
+        .expect("RunTask sends tags")
+        .iter()
+        .map(|t| {
+            (
+                t["key"].as_str().unwrap().to_string(),
+                t["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let grants = granted_on(&[]);
+    for function in ["stop-task", "acquire-lock"] {
+        let statements = grants[function]["ecs:StopTask"]
+            .as_array()
+            .expect("a StopTask grant");
+        for st in statements {
+            let tag_conditions: Vec<&Value> = st["conditions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| {
+                    let key = c["variable"].as_str().unwrap_or_default();
+                    key.starts_with("aws:ResourceTag/") || key.starts_with("ecs:ResourceTag/")
+                })
+                .collect();
+            assert!(
+                !tag_conditions.is_empty(),
+                "{function}: StopTask without a tag condition"
+            );
+            for c in tag_conditions {
+                let key = c["variable"].as_str().unwrap().split_once('/').unwrap().1;
+                let test = c["test"].as_str().unwrap();
+                let patterns: Vec<&str> = c["values"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let value = tags
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or_else(|| panic!("RunTask sends no tag {key}: {tags:?}"));
+                let ok = patterns.iter().any(|p| match test {
+                    "StringLike" => string_like(p, value),
+                    "StringEquals" => *p == value,
+                    other => panic!("{function}: unexpected condition operator {other}"),
+                });
+                assert!(
+                    ok,
+                    "{function}: tag {key}={value} does not satisfy {test} {patterns:?}"
+                );
+            }
+        }
+    }
+    // The matcher itself tells a value of another shape apart.
+    assert!(string_like("ecs-migrate/*", "ecs-migrate/0123"));
+    assert!(!string_like("ecs-migrate/*", "ecs-migrate:0123"));
+    assert!(!string_like("ecs-migrate/?", "ecs-migrate/"));
 }

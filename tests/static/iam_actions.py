@@ -21,6 +21,13 @@ action without them is a failure. Every dynamodb: action must be granted on the 
 `--self-test` proves that check can fail: it removes each required condition from the parsed
 iam.tf in turn and expects a failure each time (and none from the file as it is).
 
+`--grants` prints, instead, what each grant is on: function -> action -> list of statements,
+each {"sid", "resources": [resource types], "conditions": [{"test", "variable", "values"}]}.
+A resource type is `service:type` as the Service Authorization Reference names it (`ecs:task`,
+`dynamodb:table`, `logs:log-stream`, ...) or `*`, derived from the ARN templates the resources
+expand to (locals of terraform/*.tf followed; a few module inputs and resources by what they
+are, KNOWN_REFS). tests/static/iam.rs compares that with what each call needs.
+
 stderr: the checks made on the way and a final "N passed, M failed" line. Exit status: 0 when
 every check passed, 1 when one failed, 2 when the file cannot be read or parsed.
 
@@ -332,6 +339,124 @@ def granted_actions(doc_name, body, function, checks):
     return actions, own_logs
 
 
+# Module inputs and resources that stand for ARNs, by the ARN shape they hold (P partition,
+# R region, A account, N a name). `arn` is the loop variable over var.app_log_group_arns.
+KNOWN_REFS = {
+    "aws_dynamodb_table.lock.arn": "arn:P:dynamodb:R:A:table/N",
+    "var.task_role_arn": "arn:P:iam::A:role/N",
+    "var.task_execution_role_arn": "arn:P:iam::A:role/N",
+    "var.cluster_arn": "arn:P:ecs:R:A:cluster/N",
+    "arn": "arn:P:logs:R:A:log-group:N",
+}
+
+# (service, resource part of the ARN, resource type): the ARN formats of the Service
+# Authorization Reference's "Resource types" tables for ECS, CloudWatch Logs, DynamoDB, Step
+# Functions and IAM.
+RESOURCE_TYPES = [
+    ("ecs", r"task/[^/]+/.+", "task"),
+    ("ecs", r"task-definition/[^:/]+:.+", "task-definition"),
+    ("ecs", r"service/[^/]+/[^/]+", "service"),
+    ("ecs", r"service-deployment/[^/]+/[^/]+/.+", "service-deployment"),
+    ("ecs", r"service-revision/[^/]+/[^/]+/.+", "service-revision"),
+    ("ecs", r"cluster/[^/]+", "cluster"),
+    ("ecs", r"container-instance/[^/]+/.+", "container-instance"),
+    ("logs", r"log-group:[^:]+:log-stream:.*", "log-stream"),
+    ("logs", r"log-group:[^:]+(:\*)?", "log-group"),
+    ("dynamodb", r"table/[^/]+", "table"),
+    ("states", r"stateMachine:[^:]+", "stateMachine"),
+    ("states", r"execution:[^:]+:.+", "execution"),
+    ("iam", r"role/.+", "role"),
+]
+
+QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'')
+
+
+def local_values(tf_dir):
+    """name -> value of every `locals` entry in the module's .tf files."""
+    values = {}
+    for path in sorted(Path(tf_dir).glob("*.tf")):
+        with open(path, encoding="utf-8") as f:
+            parsed = hcl2.load(f)
+        for block in parsed.get("locals", []):
+            for name, value in block.items():
+                values[name] = value
+    return values
+
+
+def templates(expr, locals_, depth=0):
+    """The ARN templates a resource expression expands to."""
+    if depth > 10:
+        return [f"unresolved({expr})"]
+    out = []
+    for item in flatten(expr):
+        item = str(item)
+        if item == "*" or item.startswith("arn:"):
+            out.append(item)
+            continue
+        rest = QUOTED.sub(" ", item)
+        for double, single in QUOTED.findall(item):
+            literal = (double or single).replace('\\"', '"')
+            if literal.startswith("arn:"):
+                out.append(literal)
+            elif literal.startswith("${arn}"):
+                out.append(KNOWN_REFS["arn"] + literal[len("${arn}"):])
+            else:
+                rest += " " + literal
+        for name in re.findall(r"local\.([a-z0-9_]+)", rest):
+            out.extend(templates(locals_.get(name, f"unresolved(local.{name})"), locals_, depth + 1))
+        for ref, template in KNOWN_REFS.items():
+            if ref != "arn" and re.search(r"(?<![\w.])" + re.escape(ref) + r"(?![\w])", rest):
+                out.append(template)
+    return out or [f"unresolved({expr})"]
+
+
+def resource_type(template):
+    """`service:type` of an ARN template, `*`, or `unknown(...)`."""
+    if template == "*":
+        return "*"
+    plain = template
+    while "${" in plain:
+        reduced = re.sub(r"\$\{[^{}]*\}", "X", plain)
+        if reduced == plain:
+            break
+        plain = reduced
+    parts = plain.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn":
+        for service, pattern, kind in RESOURCE_TYPES:
+            if parts[2] == service and re.fullmatch(pattern, parts[5]):
+                return f"{service}:{kind}"
+    return f"unknown({template})"
+
+
+def grants(docs, locals_):
+    """function -> action -> [{sid, resources, conditions}] (Allow statements, own logs left out)."""
+    out = {}
+    for function in FUNCTIONS:
+        body = docs.get(function.replace("-", "_"), {})
+        per_action = {}
+        for st in statements(body):
+            if scalar(st.get("effect"), "Allow") != "Allow":
+                continue
+            actions = [str(a) for a in flatten(st.get("actions", []))]
+            if set(actions) <= OWN_LOG_ACTIONS:
+                continue
+            kinds = sorted({resource_type(t) for r in st.get("resources", []) for t in templates(r, locals_)})
+            conditions = [
+                {
+                    "test": scalar(c.get("test")),
+                    "variable": scalar(c.get("variable")),
+                    "values": [str(v) for v in flatten(c.get("values", []))],
+                }
+                for c in st.get("condition", [])
+            ]
+            for action in actions:
+                per_action.setdefault(action, []).append(
+                    {"sid": scalar(st.get("sid"), "(no sid)"), "resources": kinds, "conditions": conditions}
+                )
+        out[function] = per_action
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -343,6 +468,11 @@ def main():
         "--with-tracing",
         action="store_true",
         help="add the X-Ray actions every role gets when var.tracing_enabled",
+    )
+    parser.add_argument(
+        "--grants",
+        action="store_true",
+        help="print each grant's resource types and conditions instead of the action lists",
     )
     parser.add_argument(
         "--self-test",
@@ -370,6 +500,10 @@ def main():
         outcome = self_test(docs, where)
         sys.stderr.write(f"iam_actions.py --self-test: {outcome.passed} passed, {outcome.failed} failed\n")
         return 1 if outcome.failed else 0
+
+    if args.grants:
+        print(json.dumps(grants(docs, local_values(REPO / "terraform")), indent=2, sort_keys=True))
+        return 0
 
     result, checks = run_checks(docs, where, args.with_tracing)
     check_source_literals(checks)

@@ -14,7 +14,6 @@ use aws_sdk_ecs::types as ecs;
 use aws_sdk_ecs::Client as EcsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ecs_migrate::common::clock::{Clock, VirtualClock};
-use ecs_migrate::ErrorKind;
 use ecs_migrate::migration::settings::Settings;
 use ecs_migrate::migration::steps::{
     check_exit_code, poll_status, run_task, stop_task, validate_event, CheckInput, PollInput,
@@ -28,6 +27,7 @@ use ecs_migrate::ports::ecs::{ContainerState, LastStatus, SdkEcs};
 use ecs_migrate::ports::lock::MemoryLockTable;
 use ecs_migrate::ports::logs::{LogStream, SdkLogs};
 use ecs_migrate::statemachine::Step;
+use ecs_migrate::ErrorKind;
 use ecs_migrate::{MigrationError, StateError};
 use serde_json::{json, Value};
 

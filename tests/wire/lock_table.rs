@@ -52,6 +52,8 @@ async fn conditions_hold(table: &dyn LockTable, scope: &str) {
 
     // Take, and read back what was written, in whole milliseconds.
     assert!(table.put(&a, Expected::Free).await.unwrap(), "take");
+    // The same write again (a retry after a lost answer) is done, not refused.
+    assert!(table.put(&a, Expected::Free).await.unwrap(), "take retried");
     let kept = table.get(scope).await.unwrap().expect("the holder's item");
     assert_eq!(kept, as_kept(a.clone()));
     assert_eq!(kept.lease_until, at(60_000));
@@ -112,6 +114,7 @@ async fn conditions_hold(table: &dyn LockTable, scope: &str) {
         now: at(120_000) + Duration::microseconds(300),
     };
     assert!(table.put(&b, after).await.unwrap(), "takeover");
+    assert!(table.put(&b, after).await.unwrap(), "takeover retried");
     // The taker's whole item replaces the old one (no task carried over).
     assert_eq!(table.get(scope).await.unwrap(), Some(as_kept(b.clone())));
 

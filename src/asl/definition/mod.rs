@@ -115,14 +115,19 @@ mod tests {
 
     #[test]
     fn non_objects_do_not_panic() {
-        for v in [
-            json!(null),
-            json!([]),
-            json!("x"),
-            json!({"States": []}),
-            json!({"StartAt": 1, "States": {"A": 1}}),
+        for (v, pointer) in [
+            (json!(null), ""),
+            (json!([]), ""),
+            (json!("x"), ""),
+            (json!({"States": []}), "/States"),
+            (json!({"StartAt": 1, "States": {"A": 1}}), "/StartAt"),
         ] {
-            assert!(Definition::parse(&v).is_err());
+            let problems = Definition::parse(&v).unwrap_err();
+            // Each refusal points at the member at fault.
+            assert!(
+                problems.iter().any(|p| p.pointer == pointer),
+                "{v}: {problems:?}"
+            );
         }
     }
 

@@ -216,8 +216,14 @@ mod tests {
             parse_assignment("A=").unwrap(),
             ("A".to_string(), Some(String::new()))
         );
-        assert!(parse_assignment("=x").is_err());
-        assert!(parse_assignment("A B=x").is_err());
+        for bad in ["=x", "A B=x"] {
+            let err = parse_assignment(bad).unwrap_err();
+            let name = bad.split('=').next().unwrap_or_default();
+            assert!(
+                err.contains(&format!("{name:?} is not a variable name")),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::ports::AwsError;
 mod memory;
 mod sdk;
 
-pub use memory::{MemoryDeployments, RecordedAnswer};
+pub use memory::{DeploymentCall, MemoryDeployments, RecordedAnswer};
 pub use sdk::SdkDeployments;
 
 /// What a hook is waiting for, as `ContinueServiceDeployment`'s `action` names it.

@@ -167,7 +167,7 @@ impl LockTable for FileLockTable {
 
     async fn put(&self, item: &LockItem, expected: Expected<'_>) -> Result<bool, LockError> {
         let _guard = self.guard(&item.scope)?;
-        if !put_allowed(self.read(&item.scope)?.as_ref(), expected) {
+        if !put_allowed(self.read(&item.scope)?.as_ref(), item, expected) {
             return Ok(false);
         }
         let item = item.in_millis();

@@ -1,7 +1,9 @@
 //! The lock table in memory: for the engine's tests and scenarios, with the conditions the
-//! DynamoDB table applies (a mutex makes each call one atomic step, as each DynamoDB write is).
+//! DynamoDB table applies (a mutex makes each call one atomic step, as each DynamoDB write is),
+//! and DynamoDB's failures on request: throttling, AccessDenied, and a write whose answer is
+//! lost after it succeeded.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -14,6 +16,67 @@ use crate::common::sync::lock;
 #[derive(Clone, Default)]
 pub struct MemoryLockTable {
     items: Arc<Mutex<HashMap<String, LockItem>>>,
+    faults: Arc<Mutex<Faults>>,
+}
+
+/// Planned failures: (call, which call of that kind, 1-based, counted from the table's
+/// creation, fault), and how many calls of each kind were made.
+#[derive(Default)]
+struct Faults {
+    planned: VecDeque<(LockCall, usize, LockFault)>,
+    calls: HashMap<LockCall, usize>,
+}
+
+/// A call of the lock table, for [`MemoryLockTable::fail_next`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LockCall {
+    Get,
+    Put,
+    Renew,
+    Release,
+}
+
+/// How DynamoDB fails a call (Amazon DynamoDB Developer Guide, "Error handling with
+/// DynamoDB", <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockFault {
+    /// `ProvisionedThroughputExceededException` (or `ThrottlingException`) after the SDK's
+    /// retries: the call did nothing; retrying later may succeed.
+    Throttled,
+    /// `AccessDeniedException`: the role may not make the call; it did nothing.
+    AccessDenied,
+    /// The call took effect, but its answer was lost (a timeout, a dropped connection, a 500
+    /// after the write): the caller sees a transient error.
+    AnswerLost,
+}
+
+impl LockFault {
+    fn error(self, call: LockCall) -> LockError {
+        let operation = match call {
+            LockCall::Get => "dynamodb:GetItem",
+            LockCall::Put => "dynamodb:PutItem",
+            LockCall::Renew => "dynamodb:UpdateItem",
+            LockCall::Release => "dynamodb:DeleteItem",
+        };
+        let (what, transient) = match self {
+            LockFault::Throttled => (
+                "ProvisionedThroughputExceededException: the request rate is too high (injected)",
+                true,
+            ),
+            LockFault::AccessDenied => (
+                "AccessDeniedException: the role is not authorized to perform this call (injected)",
+                false,
+            ),
+            LockFault::AnswerLost => (
+                "dispatch failure: timed out waiting for the answer (injected)",
+                true,
+            ),
+        };
+        LockError {
+            message: format!("lock table memory: {operation}: {what}"),
+            transient,
+        }
+    }
 }
 
 impl MemoryLockTable {
@@ -26,6 +89,57 @@ impl MemoryLockTable {
         self.lock().values().cloned().collect()
     }
 
+    /// The next `call` not yet given a fault fails with `fault` (call it again to fail the
+    /// one after).
+    pub fn fail_next(&self, call: LockCall, fault: LockFault) {
+        let mut faults = lock(&self.faults);
+        let made = faults.calls.get(&call).copied().unwrap_or(0);
+        let last = faults
+            .planned
+            .iter()
+            .filter(|(c, _, _)| *c == call)
+            .map(|(_, n, _)| *n)
+            .max()
+            .unwrap_or(0);
+        faults.planned.push_back((call, made.max(last) + 1, fault));
+    }
+
+    /// The `nth` call of kind `call` (1-based, counted since the table was made) fails with
+    /// `fault`: e.g. the third renewal, the first of PollStatus after run-task's two.
+    pub fn fail_call(&self, call: LockCall, nth: usize, fault: LockFault) {
+        lock(&self.faults).planned.push_back((call, nth, fault));
+    }
+
+    /// Counts the call; the fault planned for it, if any.
+    fn fault(&self, call: LockCall) -> Option<LockFault> {
+        let mut faults = lock(&self.faults);
+        let count = faults.calls.entry(call).or_insert(0);
+        *count += 1;
+        let nth = *count;
+        let at = faults
+            .planned
+            .iter()
+            .position(|(c, n, _)| *c == call && *n == nth)?;
+        faults.planned.remove(at).map(|(_, _, f)| f)
+    }
+
+    /// Runs `apply` unless a fault refuses the call first; an [`LockFault::AnswerLost`] runs it
+    /// and then fails.
+    fn with_faults<T>(
+        &self,
+        call: LockCall,
+        apply: impl FnOnce(&mut HashMap<String, LockItem>) -> T,
+    ) -> Result<T, LockError> {
+        match self.fault(call) {
+            None => Ok(apply(&mut self.lock())),
+            Some(LockFault::AnswerLost) => {
+                apply(&mut self.lock());
+                Err(LockFault::AnswerLost.error(call))
+            }
+            Some(fault) => Err(fault.error(call)),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<String, LockItem>> {
         // A panic elsewhere while holding the mutex leaves plain data: keep using it.
         lock(&self.items)
@@ -35,17 +149,18 @@ impl MemoryLockTable {
 #[async_trait]
 impl LockTable for MemoryLockTable {
     async fn get(&self, scope: &str) -> Result<Option<LockItem>, LockError> {
-        Ok(self.lock().get(scope).cloned())
+        self.with_faults(LockCall::Get, |items| items.get(scope).cloned())
     }
 
     async fn put(&self, item: &LockItem, expected: Expected<'_>) -> Result<bool, LockError> {
-        let mut items = self.lock();
-        if !put_allowed(items.get(&item.scope), expected) {
-            return Ok(false);
-        }
-        let item = item.in_millis();
-        items.insert(item.scope.clone(), item);
-        Ok(true)
+        self.with_faults(LockCall::Put, |items| {
+            if !put_allowed(items.get(&item.scope), item, expected) {
+                return false;
+            }
+            let item = item.in_millis();
+            items.insert(item.scope.clone(), item);
+            true
+        })
     }
 
     async fn renew(
@@ -55,24 +170,26 @@ impl LockTable for MemoryLockTable {
         lease_until: DateTime<Utc>,
         task_arn: Option<&str>,
     ) -> Result<bool, LockError> {
-        let mut items = self.lock();
-        let Some(item) = items.get_mut(scope).filter(|i| i.holder == holder) else {
-            return Ok(false);
-        };
-        item.lease_until = to_millis(lease_until);
-        if let Some(arn) = task_arn {
-            item.task_arn = Some(arn.to_string());
-        }
-        Ok(true)
+        self.with_faults(LockCall::Renew, |items| {
+            let Some(item) = items.get_mut(scope).filter(|i| i.holder == holder) else {
+                return false;
+            };
+            item.lease_until = to_millis(lease_until);
+            if let Some(arn) = task_arn {
+                item.task_arn = Some(arn.to_string());
+            }
+            true
+        })
     }
 
     async fn release(&self, scope: &str, holder: &str) -> Result<bool, LockError> {
-        let mut items = self.lock();
-        if items.get(scope).is_none_or(|i| i.holder != holder) {
-            return Ok(false);
-        }
-        items.remove(scope);
-        Ok(true)
+        self.with_faults(LockCall::Release, |items| {
+            if items.get(scope).is_none_or(|i| i.holder != holder) {
+                return false;
+            }
+            items.remove(scope);
+            true
+        })
     }
 }
 
@@ -160,5 +277,40 @@ mod tests {
             .await
             .unwrap());
         assert_eq!(table.items().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn faults_fail_one_call_each_and_a_lost_answer_still_writes() {
+        let table = MemoryLockTable::new();
+        table.fail_next(LockCall::Put, LockFault::Throttled);
+        table.fail_next(LockCall::Put, LockFault::AccessDenied);
+        let a = item("app", "a", 2_000);
+        let throttled = table.put(&a, Expected::Free).await.unwrap_err();
+        assert!(throttled.transient, "{throttled}");
+        assert!(throttled.message.contains("ProvisionedThroughputExceeded"));
+        let denied = table.put(&a, Expected::Free).await.unwrap_err();
+        assert!(!denied.transient, "{denied}");
+        assert!(denied.message.contains("AccessDeniedException"));
+        assert!(table.items().is_empty(), "a refused call wrote nothing");
+        table.fail_next(LockCall::Put, LockFault::AnswerLost);
+        assert!(table.put(&a, Expected::Free).await.unwrap_err().transient);
+        assert_eq!(
+            table.items().len(),
+            1,
+            "the lost answer's write went through"
+        );
+        // Its retry is the same write: done, not refused; another holder's is refused.
+        assert!(table.put(&a, Expected::Free).await.unwrap());
+        assert!(!table
+            .put(&item("app", "b", 3_000), Expected::Free)
+            .await
+            .unwrap());
+        table.fail_next(LockCall::Release, LockFault::AnswerLost);
+        let lost = table.release("app", "a").await.unwrap_err();
+        assert!(
+            lost.transient && lost.message.contains("DeleteItem"),
+            "{lost}"
+        );
+        assert!(table.items().is_empty());
     }
 }

@@ -5,6 +5,8 @@
 //! - take: write the item if the scope has none;
 //! - take over: write it if the scope's item is still the expired holder's (its lease ended
 //!   before the taker's now), after the taker has made sure that holder's task is stopped;
+//! - either write, repeated by the same holder with the same take time, succeeds again (a
+//!   retry after an answer lost on the way back);
 //! - renew (poll-status, run-task): move the lease on if the writer still holds the item;
 //! - release: delete the item if the writer holds it.
 //!
@@ -22,7 +24,7 @@ mod memory;
 mod sdk;
 
 pub use file::{FileLockTable, LOCK_DIR_VARIABLE};
-pub use memory::MemoryLockTable;
+pub use memory::{LockCall, LockFault, MemoryLockTable};
 pub use sdk::{to_attributes, DynamoDbLockTable, PARTITION_KEY};
 
 /// The item a scope's holder keeps in the table.
@@ -126,15 +128,23 @@ pub trait LockTable: Send + Sync {
 }
 
 /// Whether `item` may be written where `current` is, under `expected`: the one condition every
-/// table applies.
-pub(crate) fn put_allowed(current: Option<&LockItem>, expected: Expected<'_>) -> bool {
-    match (current, expected) {
-        (None, Expected::Free) => true,
-        (Some(item), Expected::Expired { holder, now }) => {
-            item.holder == holder && item.expired_at(now)
+/// table applies. The same write again (same holder, same take time) is allowed too, so a
+/// retry of a write whose answer was lost after it succeeded finds it done, not refused.
+pub(crate) fn put_allowed(
+    current: Option<&LockItem>,
+    item: &LockItem,
+    expected: Expected<'_>,
+) -> bool {
+    let same_write = current
+        .is_some_and(|c| c.holder == item.holder && to_millis(c.since) == to_millis(item.since));
+    same_write
+        || match (current, expected) {
+            (None, Expected::Free) => true,
+            (Some(current), Expected::Expired { holder, now }) => {
+                current.holder == holder && current.expired_at(now)
+            }
+            _ => false,
         }
-        _ => false,
-    }
 }
 
 /// A lease end or take time as the tables keep it: whole milliseconds, so a time read back

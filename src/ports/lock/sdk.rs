@@ -1,8 +1,11 @@
 //! The lock table on AWS: one DynamoDB item per scope (partition key `scope`, a string), changed
 //! only by conditional writes, read with strongly consistent reads.
 //!
-//! - take: PutItem with `attribute_not_exists(#scope)`;
-//! - take over: PutItem with `#holder = :holder AND #lease_until < :now`;
+//! - take: PutItem with `attribute_not_exists(#scope) OR (#holder = :me AND #since = :since)`;
+//! - take over: PutItem with `(#holder = :holder AND #lease_until < :now) OR (#holder = :me AND
+//!   #since = :since)`; the second half of both lets the same write succeed again, so a retry
+//!   (the SDK's own, after a timeout or a 5xx whose write went through) is not refused by the
+//!   item it wrote itself;
 //! - renew: UpdateItem `SET #lease_until = :lease_until [, #task_arn = :task_arn]` with
 //!   `#holder = :holder` (false on a missing item, so a renewal never recreates a released lock);
 //! - release: DeleteItem with `#holder = :holder`;
@@ -51,8 +54,9 @@ const SINCE: &str = "since";
 const LEASE_UNTIL: &str = "lease_until";
 
 /// The conditions, as sent (the unit tests check them word for word).
-const TAKE_CONDITION: &str = "attribute_not_exists(#scope)";
-const TAKEOVER_CONDITION: &str = "#holder = :holder AND #lease_until < :now";
+const TAKE_CONDITION: &str = "attribute_not_exists(#scope) OR (#holder = :me AND #since = :since)";
+const TAKEOVER_CONDITION: &str =
+    "(#holder = :holder AND #lease_until < :now) OR (#holder = :me AND #since = :since)";
 const HOLDER_CONDITION: &str = "#holder = :holder";
 
 /// Error codes that a retry later may get past, beyond [`AwsError`]'s throttling and server
@@ -262,13 +266,18 @@ impl LockTable for DynamoDbLockTable {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_attributes(item)));
+        // The same write again: this holder's item with this take time.
+        let request = request
+            .expression_attribute_names("#holder", HOLDER)
+            .expression_attribute_names("#since", SINCE)
+            .expression_attribute_values(":me", s(&item.holder))
+            .expression_attribute_values(":since", millis(item.since));
         let request = match expected {
             Expected::Free => request
                 .condition_expression(TAKE_CONDITION)
                 .expression_attribute_names("#scope", PARTITION_KEY),
             Expected::Expired { holder, now } => request
                 .condition_expression(TAKEOVER_CONDITION)
-                .expression_attribute_names("#holder", HOLDER)
                 .expression_attribute_names("#lease_until", LEASE_UNTIL)
                 .expression_attribute_values(":holder", s(holder))
                 .expression_attribute_values(":now", n(millis_up(now))),
@@ -464,8 +473,16 @@ mod tests {
         let rule = mock!(Client::put_item)
             .match_requests(move |r| {
                 r.condition_expression() == Some(TAKE_CONDITION)
-                    && r.expression_attribute_names() == names(&[("#scope", "scope")]).as_ref()
-                    && r.expression_attribute_values().is_none()
+                    && r.expression_attribute_names()
+                        == names(&[
+                            ("#scope", "scope"),
+                            ("#holder", "holder"),
+                            ("#since", "since"),
+                        ])
+                        .as_ref()
+                    && r.expression_attribute_values()
+                        .and_then(|v| v.get(":since"))
+                        == Some(&n(1_000_123))
                     && r.item() == Some(&expected)
             })
             .then_output(|| PutItemOutput::builder().build());
@@ -489,8 +506,14 @@ mod tests {
                 let values = r.expression_attribute_values();
                 r.condition_expression() == Some(TAKEOVER_CONDITION)
                     && r.expression_attribute_names()
-                        == names(&[("#holder", "holder"), ("#lease_until", "lease_until")]).as_ref()
+                        == names(&[
+                            ("#holder", "holder"),
+                            ("#lease_until", "lease_until"),
+                            ("#since", "since"),
+                        ])
+                        .as_ref()
                     && values.and_then(|v| v.get(":holder")) == Some(&s("old"))
+                    && values.and_then(|v| v.get(":me")) == Some(&s(&item().holder))
                     && values.and_then(|v| v.get(":now")) == Some(&n(5_001))
             })
             .then_output(|| PutItemOutput::builder().build());
@@ -552,6 +575,41 @@ mod tests {
         let refused = mock!(Client::delete_item)
             .then_error(|| DeleteItemError::ConditionalCheckFailedException(condition_failed()));
         assert!(!table(&[&refused]).release("app", "b").await.unwrap());
+    }
+
+    /// A PutItem whose write went through but whose answer was lost (a 500 after the write):
+    /// the SDK sends it again, and that retry carries the same-write condition, so DynamoDB
+    /// (moto in tests/wire/lock_table.rs) accepts it instead of refusing the item it wrote.
+    #[tokio::test]
+    async fn a_write_retried_after_a_lost_answer_carries_the_same_write_condition() {
+        let holder = item().holder;
+        let rule = mock!(Client::put_item)
+            .match_requests(move |r| {
+                let values = r.expression_attribute_values();
+                r.condition_expression() == Some(TAKE_CONDITION)
+                    && values.and_then(|v| v.get(":me")) == Some(&s(&holder))
+                    && values.and_then(|v| v.get(":since")) == Some(&n(1_000_123))
+            })
+            .sequence()
+            .http_status(
+                500,
+                Some(r#"{"__type":"InternalServerError","message":"lost"}"#.into()),
+            )
+            .output(|| PutItemOutput::builder().build())
+            .build();
+        assert!(table(&[&rule]).put(&item(), Expected::Free).await.unwrap());
+        assert_eq!(rule.num_calls(), 2, "sent again by the SDK");
+        // Lost twice: a transient error, for the step's own retry.
+        let lost = mock!(Client::put_item)
+            .sequence()
+            .http_status(500, None)
+            .repeatedly()
+            .build();
+        let err = table(&[&lost])
+            .put(&item(), Expected::Free)
+            .await
+            .unwrap_err();
+        assert!(err.transient, "{err}");
     }
 
     #[tokio::test]

@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::ports::ecs::LogConfiguration;
 use crate::ports::AwsError;
 
+mod memory;
 mod sdk;
 
+pub use memory::MemoryLogs;
 pub use sdk::SdkLogs;
 
 /// Where a container's log lines are: the awslogs driver writes each task's container to
