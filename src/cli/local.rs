@@ -117,6 +117,11 @@ pub(crate) struct LocalArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) lock_dir: Option<PathBuf>,
 
+    /// The migration lock's lease in seconds [default: 300]; for tests of a suspended run.
+    #[arg(long, value_name = "SECONDS", hide = true,
+          value_parser = clap::value_parser!(u64).range(2..=86_400))]
+    pub(crate) lock_lease: Option<u64>,
+
     /// The migration command [default: alembic upgrade head].
     #[arg(last = true, value_name = "COMMAND")]
     pub(crate) command: Vec<String>,
@@ -129,6 +134,8 @@ const SETTLE_MARGIN: Duration = Duration::from_secs(5);
 pub(crate) async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
     // Before anything starts: from here on a stop signal stops the task instead of leaving it.
     let mut signals = StopSignals::listen()
+        .map_err(|e| UsageError::new(format!("cannot install signal handlers: {e}")))?;
+    let mut suspend = signals::catch_suspend()
         .map_err(|e| UsageError::new(format!("cannot install signal handlers: {e}")))?;
     let (mut taskdef, container) =
         setup::load_task_definition(&args.task_definition, args.container.as_deref())?;
@@ -143,6 +150,9 @@ pub(crate) async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
     );
     settings.lock_scope = args.lock_scope.clone();
     settings.lock_wait = Duration::from_secs(args.lock_wait);
+    if let Some(lease) = args.lock_lease {
+        settings.lock_lease = Duration::from_secs(lease);
+    }
     let lock = FileLockTable::new(
         args.lock_dir
             .clone()
@@ -176,6 +186,10 @@ pub(crate) async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
     let ecs = LocalEcs::with_runner(taskdef, runner)
         .await
         .map_err(|e| UsageError::new(format!("{e}, or use --runner process")))?;
+    // The lock records this run's task's process group, so a run that finds this one's lease
+    // ended (this process suspended) does not take over while the task lives.
+    let groups = ecs.clone();
+    let lock = lock.with_task_groups(Arc::new(move |arn: &str| groups.process_group(arn)));
 
     let (relay, printer) = relay::start(progress::Progress::new(args.json))
         .map_err(|e| UsageError::new(format!("cannot start the output thread: {e}")))?;
@@ -187,6 +201,12 @@ pub(crate) async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
     if let Some(note) = &secrets_note {
         relay.message(note);
     }
+    let suspend_notes = relay.clone();
+    tokio::spawn(async move {
+        while suspend.recv().await.is_some() {
+            suspend_notes.message(signals::SUSPEND_REFUSED);
+        }
+    });
     if let Some(note) = setup::stand_in_note(ecs.task_definition(), &input) {
         relay.message(&note);
     }
@@ -268,6 +288,9 @@ async fn follow(
     }
     let (result, stopped_by) = run_engine(executor, input, signals).await?;
     let ending = ending_of(ecs, run, result, stopped_by, relay, signals).await;
+    if matches!(&ending, Ending::Failed(e) if e.error == ErrorKind::Locked.name()) {
+        say_why_not_taken_over(run.lock, &scope, relay);
+    }
     // Every task has stopped (or was killed): the lock, if this run still holds it (an
     // interrupted run, a task that had to be killed), is released here.
     release_local_lock(run, &scope, &holder, relay).await;
@@ -485,6 +508,9 @@ async fn say_who_holds_the_lock(
             } else {
                 format!("the migration lock of scope {scope} is held by {holder}: waiting for it, up to {wait} s (--lock-wait)")
             });
+            if item.expired_at(chrono::Utc::now()) {
+                say_why_not_taken_over(lock, scope, relay);
+            }
             true
         }
         Ok(None) => false,
@@ -492,6 +518,15 @@ async fn say_who_holds_the_lock(
             relay.message(&format!("cannot read the migration lock: {err}"));
             false
         }
+    }
+}
+
+/// Says why the lock of a holder whose lease ended was not taken over: its task still runs.
+fn say_why_not_taken_over(lock: &FileLockTable, scope: &str, relay: &relay::Relay) {
+    if let Ok(Some(reason)) = lock.suspended_holder(scope) {
+        relay.message(&format!(
+            "the migration lock of scope {scope} was not taken over although its lease ended: {reason}"
+        ));
     }
 }
 

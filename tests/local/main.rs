@@ -9,3 +9,6 @@ mod cli_lock;
 mod docker_backend;
 mod examples;
 mod runner;
+// Suspends and resumes the runner with kill(2).
+#[allow(unsafe_code)]
+mod suspend;
