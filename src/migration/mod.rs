@@ -8,6 +8,7 @@ pub mod execution;
 pub mod hook_event;
 pub mod lease;
 pub mod log_tail;
+pub mod redact;
 pub mod settings;
 mod state;
 pub mod steps;

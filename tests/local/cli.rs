@@ -615,6 +615,72 @@ fn a_failing_migration_exits_1_with_its_log_tail_in_the_cause() {
     );
 }
 
+/// Values given with --env and --env-file never reach the terminal, the Cause or --json's
+/// result, and --redact masks what else the migration prints.
+#[test]
+fn env_values_and_redact_matches_are_masked_in_the_output_and_the_cause() {
+    let dir = TempDir::new("redact");
+    let td = dir.taskdef(json!({}));
+    let env_file = dir.write("vars.env", "ECS_MIGRATE_T_FILE=file-s3cr3t-value\n");
+    let script = "echo \"url postgres://app:$ECS_MIGRATE_T_PASS@db/app\"; echo \"file $ECS_MIGRATE_T_FILE\"; echo 'api token=abc123def'; echo kept; exit 1";
+    for json_flag in [false, true] {
+        let mut args = vec![
+            "local",
+            "--task-definition",
+            path(&td),
+            "--env",
+            "ECS_MIGRATE_T_PASS=hunter2-pass",
+            "--env-file",
+            path(&env_file),
+            "--redact",
+            "token=[a-z0-9]+",
+        ];
+        if json_flag {
+            args.push("--json");
+        }
+        args.extend(["--", "sh", "-c", script]);
+        let run = ecs_migrate(&args, None);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert_eq!(run.code, Some(1), "{all}");
+        for secret in ["hunter2-pass", "file-s3cr3t-value", "abc123def"] {
+            assert!(!all.contains(secret), "{secret} was shown: {all}");
+        }
+        assert!(
+            all.contains("  | url postgres://app:[redacted]@db/app"),
+            "{all}"
+        );
+        assert!(all.contains("  | api [redacted]"), "{all}");
+        assert!(all.contains("  | kept"), "{all}");
+        // The Cause carries the log tail, masked the same way.
+        let cause = if json_flag {
+            let result: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+            result["cause"].as_str().unwrap().to_string()
+        } else {
+            run.stdout[run.stdout.find("cause:").expect("no cause")..].to_string()
+        };
+        assert!(cause.contains("file [redacted]"), "{cause}");
+        assert!(cause.contains("kept"), "{cause}");
+    }
+    let bad = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--redact",
+            "(",
+            "--",
+            "true",
+        ],
+        None,
+    );
+    assert_eq!(bad.code, Some(2), "{}{}", bad.stdout, bad.stderr);
+    assert!(
+        bad.stderr.contains("--redact is not a regular expression"),
+        "{}",
+        bad.stderr
+    );
+}
+
 #[test]
 fn a_command_that_cannot_start_is_task_failed_to_start() {
     let dir = TempDir::new("not-found");

@@ -193,7 +193,10 @@ fn a_suspended_run_is_not_taken_over_while_its_task_runs() {
         )),
         "{report}"
     );
-    assert!(stdout.contains(&format!("kill -CONT {first_pid}")), "{report}");
+    assert!(
+        stdout.contains(&format!("kill -CONT {first_pid}")),
+        "{report}"
+    );
     // One migration ran: the second never started its task.
     let marker = std::fs::read_to_string(dir.file("marker")).unwrap();
     assert_eq!(marker, "start\n", "{report}");
@@ -207,7 +210,10 @@ fn a_suspended_run_is_not_taken_over_while_its_task_runs() {
     let stdout = format!("{}\n{}", first_seen.join("\n"), rest.join("\n"));
     assert_eq!(first_out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("  | done"), "{stdout}");
-    assert_eq!(std::fs::read_to_string(dir.file("marker")).unwrap(), "start\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.file("marker")).unwrap(),
+        "start\n"
+    );
     assert!(lock_file(&dir).is_none(), "the lock was left behind");
 }
 

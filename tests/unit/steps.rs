@@ -1048,6 +1048,35 @@ async fn check_exit_code_cause_fits_after_escaping() {
     assert!(err.message().ends_with("line 199"), "{}", err.message());
 }
 
+/// LOG_TAIL_REDACT masks a secret the migration printed before its lines enter the Cause
+/// (which Step Functions keeps in the execution history).
+#[tokio::test]
+async fn check_exit_code_masks_log_tail_redact_matches_in_the_cause() {
+    let logs = log_lines(&[
+        "connecting with password=hunter2-very-secret",
+        "ERROR: relation \"users\" does not exist",
+    ]);
+    let world = World::new(
+        settings_with(&[("LOG_TAIL_REDACT", r"password=\S+")]),
+        &[],
+        &[&logs],
+    );
+    let err = check_exit_code(
+        &world.env(),
+        check_input(stopped_status(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            &[(CONTAINER, Some(1), None)],
+        )),
+    )
+    .await
+    .unwrap_err();
+    let cause = ecs_migrate::statemachine::lambda_error(&err).cause;
+    assert!(!cause.contains("hunter2"), "{cause}");
+    assert!(cause.contains("connecting with [redacted]"), "{cause}");
+    assert!(cause.contains("relation"), "{cause}");
+}
+
 #[tokio::test]
 async fn check_exit_code_137_says_killed_or_out_of_memory() {
     let logs = log_lines(&["Killed"]);
