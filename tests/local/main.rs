@@ -6,6 +6,7 @@
 #[allow(unsafe_code)]
 mod cli;
 mod cli_lock;
+mod closed_pipe;
 mod docker_backend;
 mod examples;
 mod runner;

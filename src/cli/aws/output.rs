@@ -30,7 +30,7 @@ impl Printer {
     /// A line of progress: stdout, or stderr when stdout is for the JSON result.
     pub(crate) fn line(&self, text: &str) {
         if self.json {
-            eprintln!("{text}");
+            crate::cli::print::stderr_line(text);
         } else {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{text}");
@@ -193,7 +193,7 @@ impl Report {
     pub(crate) fn print(&self, json: bool) {
         if json {
             let text = serde_json::to_string(self).unwrap_or_else(|_| "{}".into());
-            println!("{text}");
+            crate::cli::print::stdout_line(&text);
             return;
         }
         let mut out = std::io::stdout().lock();

@@ -382,12 +382,12 @@ impl Waiter {
 fn print_api_calls(aws: &Aws, began: Instant) {
     let seconds = began.elapsed().as_secs_f64();
     let calls = aws.calls.states() + aws.calls.logs();
-    eprintln!(
+    crate::cli::print::stderr_line(&format!(
         "api calls: {calls} (states {}, logs {}) in {seconds:.1}s: {:.1} a minute",
         aws.calls.states(),
         aws.calls.logs(),
         calls as f64 * 60.0 / seconds.max(0.001)
-    );
+    ));
 }
 
 #[cfg(test)]
