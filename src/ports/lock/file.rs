@@ -501,6 +501,103 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "ecs-migrate-lock-{name}-{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    /// A 500 MB lock file (sparse: it costs no disk) is refused unread, with the size said.
+    #[tokio::test]
+    async fn an_oversized_lock_file_is_refused_unread() {
+        let dir = scratch("huge");
+        fs::create_dir_all(&dir).unwrap();
+        let table = FileLockTable::new(&dir);
+        let file = File::create(table.path("app", "json")).unwrap();
+        file.set_len(500 * 1024 * 1024).unwrap();
+        let err = table.get("app").await.unwrap_err();
+        assert!(
+            err.message.contains("is larger than 65536 bytes"),
+            "{}",
+            err.message
+        );
+        assert!(!err.transient);
+        let err = table
+            .put(&item("app", "x", 2_000), Expected::Free)
+            .await
+            .unwrap_err();
+        assert!(err.message.contains("larger than"), "{}", err.message);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Reading (`lock status`) creates neither the directory nor a guard file.
+    #[tokio::test]
+    async fn reads_write_nothing() {
+        let dir = scratch("read-only");
+        let table = FileLockTable::new(&dir);
+        assert_eq!(table.get("app").await.unwrap(), None);
+        assert!(!dir.exists(), "reading created {}", dir.display());
+        fs::create_dir_all(&dir).unwrap();
+        let stored = Stored {
+            item: item("app", "x", 2_000),
+            local: None,
+        };
+        fs::write(
+            table.path("app", "json"),
+            serde_json::to_vec(&stored).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(table.get("app").await.unwrap().unwrap().holder, "x");
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("app.json")]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// While another process holds the scope's flock, a write waits without blocking its
+    /// thread: on a single-threaded runtime another task still runs (here, the one that lets
+    /// the flock go). A blocking flock(2) would hang this test.
+    #[test]
+    fn a_busy_flock_does_not_block_the_runtime_thread() {
+        let dir = scratch("busy");
+        fs::create_dir_all(&dir).unwrap();
+        let table = FileLockTable::new(&dir);
+        let other = File::create(table.path("app", "guard")).unwrap();
+        // SAFETY: flock on a descriptor this test owns.
+        assert_eq!(unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX) }, 0);
+        let (done, finished) = std::sync::mpsc::channel();
+        let worker_dir = dir.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap();
+            let table = FileLockTable::new(&worker_dir);
+            let taken = runtime.block_on(async {
+                let mine = item("app", "x", 2_000);
+                let write = table.put(&mine, Expected::Free);
+                let free_it = async {
+                    tokio::task::yield_now().await;
+                    drop(other);
+                };
+                let (taken, ()) = tokio::join!(write, free_it);
+                taken
+            });
+            let _ = done.send(taken);
+        });
+        let taken = finished
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the write blocked the runtime's only thread");
+        assert_eq!(taken, Ok(true));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn the_default_directory_follows_xdg_then_home() {
         let dir = FileLockTable::default_dir(|k| (k == "XDG_STATE_HOME").then(|| "/s".into()));
