@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod digest;
+pub mod echo;
 pub mod error;
 pub mod files;
 pub mod sync;
