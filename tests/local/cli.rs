@@ -681,6 +681,68 @@ fn env_values_and_redact_matches_are_masked_in_the_output_and_the_cause() {
     );
 }
 
+/// What a run relays from files it did not write (a lock holder's names, a hook's id) reaches
+/// the terminal with its control characters escaped.
+#[test]
+fn relayed_names_and_hook_ids_are_shown_escaped() {
+    let dir = TempDir::new("relayed");
+    let td = dir.taskdef(json!({}));
+    let locks = dir.0.join("locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    let until = chrono::Utc::now() + chrono::Duration::hours(1);
+    let item = json!({
+        "scope": "demo", "holder": "arn:x:\u{1b}]0;owned\u{7}", "execution_name": "evil\u{1b}[2J\rname",
+        "client_token": "t", "taskdef_arn": "demo:1", "family": "demo", "revision": 1,
+        "cluster": "local", "started_by": "s", "since": "2026-01-01T00:00:00Z",
+        "lease_until": until.to_rfc3339()
+    });
+    std::fs::write(locks.join("demo.json"), item.to_string()).unwrap();
+    let out = local_command(&locks)
+        .args([
+            "local",
+            "--task-definition",
+            path(&td),
+            "--lock-wait",
+            "0",
+            "--",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("evil\\x1b[2J\\rname"), "{stdout}");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\r'),
+        "{stdout:?}"
+    );
+
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(hook_event_file()).unwrap()).unwrap();
+    event["detail"]["hookId"] = json!("ecs-pause-\u{1b}[31mred\u{202e}");
+    let event_file = dir.write("hook.json", &event.to_string());
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--event",
+            path(&event_file),
+            "--",
+            "true",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("to hook ecs-pause-\\x1b[31mred\\u{202e}"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains('\u{1b}'), "{:?}", run.stdout);
+}
+
 #[test]
 fn a_command_that_cannot_start_is_task_failed_to_start() {
     let dir = TempDir::new("not-found");

@@ -74,8 +74,10 @@ impl Progress {
         }
     }
 
+    /// One line of the command's own; what it quotes (a hook's id, a lock holder's names from
+    /// a lock file, a task's stopped reason) goes through the printable filter.
     pub(crate) fn message(&self, text: &str) {
-        self.line(&format!("ecs-migrate local: {text}"));
+        self.line(&format!("ecs-migrate local: {}", printable(text)));
     }
 
     pub(crate) fn note(&mut self, note: Note) {
@@ -122,7 +124,7 @@ impl Progress {
             let _ = out.flush();
             return;
         }
-        self.line(&summary_line(summary));
+        self.line(&printable(&summary_line(summary)));
         if let Ending::Failed(error) = &summary.ending {
             if !error.cause.is_empty() {
                 // The Cause ends with the task's last lines: as untrusted as the output.
