@@ -1465,23 +1465,34 @@ mod lock_steps {
 
     #[tokio::test]
     async fn poll_status_fails_with_lock_lost_once_another_took_the_lock_over() {
-        let world = World::new(settings(), &[], &[]);
-        let held = acquire_lock(&world.env(), acquire_input(None), None)
-            .await
-            .unwrap();
-        // Another execution took over after the lease ran out.
-        let later = world.lock.items()[0].lease_until + chrono::Duration::seconds(1);
-        let other = other_holder(&world, 900);
-        let expected = Expected::Expired {
-            holder: EXECUTION_ARN,
-            now: later,
-        };
-        assert!(world.lock.put(&other, expected).await.unwrap());
-        let mut input = poll_input();
-        input.lock = Some(held);
-        let err = poll_status(&world.env(), input, None).await.unwrap_err();
-        assert_eq!(err.name(), "Migration.LockLost");
-        assert!(err.message().contains("LOCK_LEASE_SECONDS=900"), "{err}");
+        // The Cause says whether this execution's task was stopped, as DescribeTasks shows it.
+        for (status, said) in [
+            ("STOPPED", format!("its task {TASK_ARN} was stopped")),
+            (
+                "RUNNING",
+                format!("its task {TASK_ARN} was not stopped: it is still RUNNING"),
+            ),
+        ] {
+            let describe = describe_sequence(&[task(status)]);
+            let world = World::new(settings(), &[&describe], &[]);
+            let held = acquire_lock(&world.env(), acquire_input(None), None)
+                .await
+                .unwrap();
+            // Another execution took over after the lease ran out.
+            let later = world.lock.items()[0].lease_until + chrono::Duration::seconds(1);
+            let other = other_holder(&world, 900);
+            let expected = Expected::Expired {
+                holder: EXECUTION_ARN,
+                now: later,
+            };
+            assert!(world.lock.put(&other, expected).await.unwrap());
+            let mut input = poll_input();
+            input.lock = Some(held);
+            let err = poll_status(&world.env(), input, None).await.unwrap_err();
+            assert_eq!(err.name(), "Migration.LockLost");
+            assert!(err.message().contains("LOCK_LEASE_SECONDS=900"), "{err}");
+            assert!(err.message().contains(&said), "{err}");
+        }
     }
 
     #[tokio::test]
