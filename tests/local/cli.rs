@@ -1444,7 +1444,8 @@ fn secrets_come_from_this_machine_or_the_env_flags_and_are_never_printed() {
     let started = dir.0.join("started");
     let check = format!(
         // Compared in upper case, so the command line (which is printed) holds no value.
-        "touch {}; test \"$(echo \"$ECS_MIGRATE_T_DB\" | tr a-z A-Z)\" = S3CR3T-VALUE && echo \"db ok, plain=$ECS_MIGRATE_T_PLAIN\"",
+        // The plain value is printed in upper case too: as given with --env it is masked.
+        "touch {}; test \"$(echo \"$ECS_MIGRATE_T_DB\" | tr a-z A-Z)\" = S3CR3T-VALUE && echo \"db ok, plain=$(echo \"$ECS_MIGRATE_T_PLAIN\" | tr a-z A-Z)\"",
         started.display()
     );
     let base = ["local", "--task-definition", path(&td)];
@@ -1478,7 +1479,7 @@ fn secrets_come_from_this_machine_or_the_env_flags_and_are_never_printed() {
     let run = ecs_migrate(&args, None);
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("  | db ok, plain=from-flag\n"),
+        run.stdout.contains("  | db ok, plain=FROM-FLAG\n"),
         "{}",
         run.stdout
     );
@@ -1500,7 +1501,7 @@ fn secrets_come_from_this_machine_or_the_env_flags_and_are_never_printed() {
     let run = ecs_migrate(&args, None);
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("  | db ok, plain=from-file\n"),
+        run.stdout.contains("  | db ok, plain=FROM-FILE\n"),
         "{}",
         run.stdout
     );
@@ -1521,7 +1522,7 @@ fn secrets_come_from_this_machine_or_the_env_flags_and_are_never_printed() {
     let run = finish(child, began);
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("  | db ok, plain=from-taskdef\n"),
+        run.stdout.contains("  | db ok, plain=FROM-TASKDEF\n"),
         "{}",
         run.stdout
     );
