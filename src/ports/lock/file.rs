@@ -598,6 +598,59 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// An expired lease is not taken over while its task's process group (or, with no group
+    /// recorded, its runner) lives; it is once they are gone.
+    #[tokio::test]
+    async fn an_expired_lease_waits_for_its_local_processes() {
+        use std::os::unix::process::CommandExt;
+        let dir = scratch("local-holder");
+        fs::create_dir_all(&dir).unwrap();
+        let table = FileLockTable::new(&dir);
+        let mut task = std::process::Command::new("sleep")
+            .arg("60")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = i32::try_from(task.id()).unwrap();
+        let now = DateTime::from_timestamp(3_000, 0).unwrap();
+        let takeover = Expected::Expired { holder: "x", now };
+        for local in [
+            LocalHolder {
+                runner_pid: 1,
+                task_pgid: Some(pid),
+            },
+            LocalHolder {
+                runner_pid: pid,
+                task_pgid: None,
+            },
+        ] {
+            let stored = Stored {
+                item: item("app", "x", 2_000),
+                local: Some(local),
+            };
+            fs::write(
+                table.path("app", "json"),
+                serde_json::to_vec(&stored).unwrap(),
+            )
+            .unwrap();
+            let reason = table.suspended_holder("app").unwrap().expect("a reason");
+            assert!(reason.contains(&pid.to_string()), "{reason}");
+            assert!(!table.put(&item("app", "y", 4_000), takeover).await.unwrap());
+            assert_eq!(table.get("app").await.unwrap().unwrap().holder, "x");
+        }
+        task.kill().unwrap();
+        task.wait().unwrap();
+        assert_eq!(table.suspended_holder("app").unwrap(), None);
+        assert!(table.put(&item("app", "y", 4_000), takeover).await.unwrap());
+        let taken: Stored =
+            serde_json::from_slice(&fs::read(table.path("app", "json")).unwrap()).unwrap();
+        assert_eq!(
+            taken.local.map(|l| l.runner_pid),
+            Some(i32::try_from(std::process::id()).unwrap())
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn the_default_directory_follows_xdg_then_home() {
         let dir = FileLockTable::default_dir(|k| (k == "XDG_STATE_HOME").then(|| "/s".into()));
