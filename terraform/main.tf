@@ -84,6 +84,7 @@ locals {
     POLL_INTERVAL_SECONDS      = tostring(var.poll_interval_seconds)
     POLL_MAX_WAIT_SECONDS      = tostring(var.poll_max_wait_seconds)
     LOG_TAIL_LINES             = tostring(var.log_tail_lines)
+    LOG_TAIL_REDACT            = var.log_tail_redact == null ? "" : var.log_tail_redact
     ACCOUNT_ID                 = local.account_id
     # deployment-hook starts executions of it, and every function that acts confirms its
     # execution is one of it (built, so no function depends on the machine).

@@ -231,6 +231,19 @@ variable "log_tail_lines" {
   }
 }
 
+variable "log_tail_redact" {
+  description = "A regular expression (Rust regex syntax) whose matches in the log lines a failure's Cause carries are replaced by [redacted] before they reach the execution history, the Lambda log and CI output (Settings `LOG_TAIL_REDACT`), e.g. `(?i)(password|token|secret)=\\S+`. null: nothing masked."
+  type        = string
+  default     = null
+
+  validation {
+    # Terraform's RE2 syntax is a subset of what the functions accept; a pattern RE2 refuses
+    # is refused here rather than at the first failure.
+    condition     = var.log_tail_redact == null || can(regexall(var.log_tail_redact, ""))
+    error_message = "log_tail_redact must be a valid regular expression."
+  }
+}
+
 ################################################################################
 # Migration lock (Settings: LOCK_*; the table is in lock.tf)
 ################################################################################

@@ -95,7 +95,7 @@ pub(crate) async fn run(cmd: AslCommand) -> Result<CommandOutcome, UsageError> {
         AslCommand::Validate(args) => validate(&args.file),
         AslCommand::Graph(args) => {
             let def = load(&args.file)?;
-            print!("{}", graph::mermaid(&def));
+            crate::cli::print::stdout_text(&graph::mermaid(&def));
             Ok(CommandOutcome::Succeeded)
         }
     }
@@ -136,17 +136,17 @@ fn validate(path: &Path) -> Result<CommandOutcome, UsageError> {
     let value = read_json(path)?;
     match Definition::parse(&value) {
         Ok(def) => {
-            println!(
+            crate::cli::print::stdout_line(&format!(
                 "{}: valid ({} top-level states, {} Task states)",
                 path.display(),
                 def.state_names().len(),
                 def.tasks().len()
-            );
+            ));
             Ok(CommandOutcome::Succeeded)
         }
         Err(problems) => {
             for p in &problems {
-                println!("{p}");
+                crate::cli::print::stdout_line(&format!("{p}"));
             }
             Err(UsageError::new(format!(
                 "{}: {} problem(s) in the definition",

@@ -21,6 +21,7 @@ use crate::local::{DockerOptions, LocalEcs, LocalEvent, Runner};
 use crate::migration::hook_event::parse_hook_event;
 use crate::migration::lease::scope_of;
 use crate::migration::log_tail::append_log_tail;
+use crate::migration::redact::Redaction;
 use crate::migration::settings::Settings;
 use crate::migration::Holder;
 use crate::ports::deployments::{Deployments, NoDeployments};
@@ -117,6 +118,17 @@ pub(crate) struct LocalArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) lock_dir: Option<PathBuf>,
 
+    /// Mask matches of this regular expression (Rust regex syntax) in the migration's output
+    /// and in the Cause's log lines, as LOG_TAIL_REDACT does in AWS. Values given with --env
+    /// and --env-file (of at least 4 characters) are masked whatever this says.
+    #[arg(long, value_name = "REGEX")]
+    pub(crate) redact: Option<String>,
+
+    /// The migration lock's lease in seconds [default: 300]; for tests of a suspended run.
+    #[arg(long, value_name = "SECONDS", hide = true,
+          value_parser = clap::value_parser!(u64).range(2..=86_400))]
+    pub(crate) lock_lease: Option<u64>,
+
     /// The migration command [default: alembic upgrade head].
     #[arg(last = true, value_name = "COMMAND")]
     pub(crate) command: Vec<String>,
@@ -130,24 +142,16 @@ pub(crate) async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
     // Before anything starts: from here on a stop signal stops the task instead of leaving it.
     let mut signals = StopSignals::listen()
         .map_err(|e| UsageError::new(format!("cannot install signal handlers: {e}")))?;
+    let suspend = signals::catch_suspend()
+        .map_err(|e| UsageError::new(format!("cannot install signal handlers: {e}")))?;
     let (mut taskdef, container) =
         setup::load_task_definition(&args.task_definition, args.container.as_deref())?;
     // Secrets and --env/--env-file: resolved (or refused) before anything starts.
-    let secrets_note = env::apply(&mut taskdef, &container, &args.env, &args.env_file)?;
+    let (secrets_note, given_values) =
+        env::apply(&mut taskdef, &container, &args.env, &args.env_file)?;
+    let redact = redaction(args.redact.as_deref(), &given_values)?;
     let input = setup::read_event(args.event.as_deref(), &taskdef.family, args.no_limits)?;
-    let mut settings = setup::settings(
-        &taskdef,
-        &container,
-        Duration::from_secs(args.timeout),
-        &args.command,
-    );
-    settings.lock_scope = args.lock_scope.clone();
-    settings.lock_wait = Duration::from_secs(args.lock_wait);
-    let lock = FileLockTable::new(
-        args.lock_dir
-            .clone()
-            .unwrap_or_else(|| FileLockTable::default_dir(|name| std::env::var(name).ok())),
-    );
+    let settings = flag_settings(&args, &taskdef, &container, &redact);
     // A pause hook event: the deployment it names is a local double rolling out FILE.
     let hook = parse_hook_event(&input).and_then(Result::ok);
     let hook_deployment = hook
@@ -176,17 +180,20 @@ pub(crate) async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
     let ecs = LocalEcs::with_runner(taskdef, runner)
         .await
         .map_err(|e| UsageError::new(format!("{e}, or use --runner process")))?;
+    let lock = local_lock(args.lock_dir.clone(), &ecs);
 
-    let (relay, printer) = relay::start(progress::Progress::new(args.json))
+    let (relay, printer) = relay::start(progress::Progress::new(args.json, redact.clone()))
         .map_err(|e| UsageError::new(format!("cannot start the output thread: {e}")))?;
-    relay.message(&format!(
+    // The command line may carry what --redact masks too.
+    relay.message(&redact.apply(&format!(
         "{} (family {family}), container {container}, command: {}",
         args.task_definition.display(),
         progress::shell_quoted(&settings.command)
-    ));
+    )));
     if let Some(note) = &secrets_note {
         relay.message(note);
     }
+    refuse_suspension(suspend, relay.clone());
     if let Some(note) = setup::stand_in_note(ecs.task_definition(), &input) {
         relay.message(&note);
     }
@@ -237,6 +244,56 @@ pub(crate) async fn run(args: LocalArgs) -> Result<CommandOutcome, UsageError> {
     Ok(outcome)
 }
 
+/// The lock files (`--lock-dir`, else the default directory). The lock records this run's
+/// task's process group, so a run that finds this one's lease ended (this process suspended)
+/// does not take over while the task lives.
+fn local_lock(dir: Option<PathBuf>, ecs: &LocalEcs) -> FileLockTable {
+    let dir = dir.unwrap_or_else(|| FileLockTable::default_dir(|name| std::env::var(name).ok()));
+    let groups = ecs.clone();
+    FileLockTable::new(dir).with_task_groups(Arc::new(move |arn: &str| groups.process_group(arn)))
+}
+
+/// The steps' settings from the task definition and the flags.
+fn flag_settings(
+    args: &LocalArgs,
+    taskdef: &crate::local::LocalTaskDefinition,
+    container: &str,
+    redact: &Redaction,
+) -> Settings {
+    let mut settings = setup::settings(
+        taskdef,
+        container,
+        Duration::from_secs(args.timeout),
+        &args.command,
+    );
+    settings.lock_scope = args.lock_scope.clone();
+    settings.lock_wait = Duration::from_secs(args.lock_wait);
+    settings.log_tail_redact = redact.clone();
+    if let Some(lease) = args.lock_lease {
+        settings.lock_lease = Duration::from_secs(lease);
+    }
+    settings
+}
+
+/// Says, on each Ctrl-Z, that the run does not suspend (see `signals`).
+fn refuse_suspension(mut suspend: tokio::signal::unix::Signal, relay: relay::Relay) {
+    tokio::spawn(async move {
+        while suspend.recv().await.is_some() {
+            relay.message(signals::SUSPEND_REFUSED);
+        }
+    });
+}
+
+/// What the run masks: `--redact`, and the values given on the command line.
+fn redaction(pattern: Option<&str>, values: &[String]) -> Result<Redaction, UsageError> {
+    let redact = Redaction::pattern(pattern.unwrap_or_default()).map_err(|e| {
+        UsageError::new(format!(
+            "--redact is not a regular expression (docs.rs/regex syntax): {e}"
+        ))
+    })?;
+    Ok(redact.with_values(values.iter().map(String::as_str)))
+}
+
 /// How the execution runs: the steps' settings, the container's stop timeout, the engine's
 /// limits.
 struct Run<'a> {
@@ -268,6 +325,9 @@ async fn follow(
     }
     let (result, stopped_by) = run_engine(executor, input, signals).await?;
     let ending = ending_of(ecs, run, result, stopped_by, relay, signals).await;
+    if matches!(&ending, Ending::Failed(e) if e.error == ErrorKind::Locked.name()) {
+        say_why_not_taken_over(run.lock, &scope, relay);
+    }
     // Every task has stopped (or was killed): the lock, if this run still holds it (an
     // interrupted run, a task that had to be killed), is released here.
     release_local_lock(run, &scope, &holder, relay).await;
@@ -485,6 +545,9 @@ async fn say_who_holds_the_lock(
             } else {
                 format!("the migration lock of scope {scope} is held by {holder}: waiting for it, up to {wait} s (--lock-wait)")
             });
+            if item.expired_at(chrono::Utc::now()) {
+                say_why_not_taken_over(lock, scope, relay);
+            }
             true
         }
         Ok(None) => false,
@@ -492,6 +555,15 @@ async fn say_who_holds_the_lock(
             relay.message(&format!("cannot read the migration lock: {err}"));
             false
         }
+    }
+}
+
+/// Says why the lock of a holder whose lease ended was not taken over: its task still runs.
+fn say_why_not_taken_over(lock: &FileLockTable, scope: &str, relay: &relay::Relay) {
+    if let Ok(Some(reason)) = lock.suspended_holder(scope) {
+        relay.message(&format!(
+            "the migration lock of scope {scope} was not taken over although its lease ended: {reason}"
+        ));
     }
 }
 
@@ -559,7 +631,14 @@ async fn interrupted(ecs: &LocalEcs, settings: &Settings, signal: StopSignal) ->
         _ => None,
     };
     let stream = LogStream::for_container(log.as_ref(), &settings.container, &task.task_arn).ok();
-    let cause = append_log_tail(ecs, settings.log_tail_lines, stream.as_ref(), cause).await;
+    let cause = append_log_tail(
+        ecs,
+        settings.log_tail_lines,
+        &settings.log_tail_redact,
+        stream.as_ref(),
+        cause,
+    )
+    .await;
     MigrationError::new(ErrorKind::TaskStopped, cause).to_state_error()
 }
 

@@ -255,11 +255,11 @@ fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
 }
 
 fn failed(what: &str, scope: &str, describe: &str, err: &LockError) -> CommandOutcome {
-    eprintln!(
+    crate::cli::print::stderr_line(&format!(
         "ecs-migrate: {what} the lock of scope {} in {describe}: {}",
         printable(scope),
         printable(&err.message)
-    );
+    ));
     CommandOutcome::Failed
 }
 
@@ -281,15 +281,18 @@ pub(crate) async fn status(
         None => None,
     };
     if as_json {
-        println!("{}", status_json(scope, item.as_ref(), task.as_ref(), now));
+        crate::cli::print::stdout_line(&format!(
+            "{}",
+            status_json(scope, item.as_ref(), task.as_ref(), now)
+        ));
         return CommandOutcome::Succeeded;
     }
     match (&item, &task) {
-        (Some(item), Some(task)) => print!("{}", status_text(item, task, now)),
-        _ => println!(
+        (Some(item), Some(task)) => crate::cli::print::stdout_text(&status_text(item, task, now)),
+        _ => crate::cli::print::stdout_line(&format!(
             "scope {}: free (no migration holds the lock in {describe})",
             printable(scope)
-        ),
+        )),
     }
     CommandOutcome::Succeeded
 }
@@ -442,10 +445,10 @@ pub(crate) async fn release(
     let item = match table.get(scope).await {
         Ok(Some(item)) => item,
         Ok(None) => {
-            println!(
+            crate::cli::print::stdout_line(&format!(
                 "scope {}: no migration holds the lock in {describe}; nothing to release",
                 printable(scope)
-            );
+            ));
             return CommandOutcome::Succeeded;
         }
         Err(err) => return failed("reading", scope, describe, &err),
@@ -460,12 +463,12 @@ pub(crate) async fn release(
     );
     let warning = match decide(&item, &task, now, force) {
         Decision::Refuse(why) => {
-            eprintln!(
+            crate::cli::print::stderr_line(&format!(
                 "ecs-migrate: scope {}: held by {}: {}",
                 printable(scope),
                 printable(&holder),
                 printable(&why)
-            );
+            ));
             return CommandOutcome::Failed;
         }
         Decision::Release { warning } => warning,
@@ -473,26 +476,31 @@ pub(crate) async fn release(
     // Conditional on the holder read above: a lock taken since then is never removed.
     match table.release(scope, &item.holder).await {
         Ok(true) => {
-            println!(
+            crate::cli::print::stdout_line(&format!(
                 "scope {}: released the lock held by {}",
                 printable(scope),
                 printable(&holder)
-            );
+            ));
             match (&warning, &task) {
-                (Some(warning), _) => println!("  warning: {}", printable(warning)),
-                (None, HolderTask::NotRunning { detail }) => {
-                    println!("  its task: {}", printable(detail))
+                (Some(warning), _) => {
+                    crate::cli::print::stdout_line(&format!("  warning: {}", printable(warning)))
                 }
-                (None, _) => println!("  its lease had ended {}", time(item.lease_until)),
+                (None, HolderTask::NotRunning { detail }) => {
+                    crate::cli::print::stdout_line(&format!("  its task: {}", printable(detail)))
+                }
+                (None, _) => crate::cli::print::stdout_line(&format!(
+                    "  its lease had ended {}",
+                    time(item.lease_until)
+                )),
             }
             CommandOutcome::Succeeded
         }
         Ok(false) => {
-            eprintln!(
+            crate::cli::print::stderr_line(&format!(
                 "ecs-migrate: scope {}: not released: the lock is no longer held by {} (it was released or taken over meanwhile); run `ecs-migrate lock status` again",
                 printable(scope),
                 printable(&holder)
-            );
+            ));
             CommandOutcome::Failed
         }
         Err(err) => failed("releasing", scope, describe, &err),

@@ -10,6 +10,7 @@ pub(crate) mod aws;
 pub mod lambda_endpoint;
 pub mod local;
 pub(crate) mod lock;
+pub(crate) mod print;
 pub(crate) mod printable;
 
 /// Run database migrations as a one-off ECS task, tracked to the end.
@@ -100,7 +101,7 @@ pub async fn main() -> ExitCode {
             ExitCode::from(u8::try_from(128 + signal).unwrap_or(EXIT_FAILED))
         }
         Err(err) => {
-            eprintln!("ecs-migrate: {err}");
+            crate::cli::print::stderr_line(&format!("ecs-migrate: {err}"));
             ExitCode::from(EXIT_USAGE)
         }
     }

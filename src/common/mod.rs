@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub(crate) mod digest;
+pub(crate) mod echo;
 pub(crate) mod error;
 pub(crate) mod files;
 pub(crate) mod sync;

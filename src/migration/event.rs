@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::common::echo::echo;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::settings::Settings;
 
@@ -68,7 +69,7 @@ pub fn parse_input(input: &Value) -> Result<MigrationInput, MigrationError> {
     expect_string(object, "detail-type", EVENT_DETAIL_TYPE)?;
     let event_id = match object.get("id") {
         None | Some(Value::Null) => None,
-        Some(Value::String(id)) if !id.is_empty() && id.len() <= 256 => Some(id.clone()),
+        Some(Value::String(id)) if !id.is_empty() && id.chars().count() <= 256 => Some(id.clone()),
         Some(other) => {
             return Err(invalid(format!(
                 "id is {}; an EventBridge event id is a non-empty string of at most 256 characters",
@@ -173,10 +174,10 @@ fn check_same(
 }
 
 pub(crate) fn parse_taskdef(raw: &str, field: &str) -> Result<TaskDefRef, MigrationError> {
-    if raw.len() > MAX_TASKDEF_LEN {
+    let length = raw.chars().count();
+    if length > MAX_TASKDEF_LEN {
         return Err(invalid(format!(
-            "{field} is {} characters long; a task definition ARN is at most {MAX_TASKDEF_LEN}",
-            raw.len()
+            "{field} is {length} characters long; a task definition ARN is at most {MAX_TASKDEF_LEN}"
         )));
     }
     let value = raw.trim();
@@ -204,7 +205,8 @@ pub(crate) fn parse_taskdef(raw: &str, field: &str) -> Result<TaskDefRef, Migrat
         }
         if !family_revision.contains(':') {
             return Err(invalid(format!(
-                "{field} {value:?} is an ARN without a revision; a task definition ARN ends in :REVISION"
+                "{field} {} is an ARN without a revision; a task definition ARN ends in :REVISION",
+                echo(value)
             )));
         }
         (
@@ -217,15 +219,13 @@ pub(crate) fn parse_taskdef(raw: &str, field: &str) -> Result<TaskDefRef, Migrat
     };
     let (family, revision) = match family_revision.split_once(':') {
         Some((family, revision)) => {
-            let revision: i32 = revision
-                .parse()
-                .ok()
-                .filter(|r| *r > 0)
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "{field} {value:?} has revision {revision:?}; a revision is a whole number from 1"
-                    ))
-                })?;
+            let revision: i32 = revision.parse().ok().filter(|r| *r > 0).ok_or_else(|| {
+                invalid(format!(
+                    "{field} {} has revision {}; a revision is a whole number from 1",
+                    echo(value),
+                    echo(revision)
+                ))
+            })?;
             (family, Some(revision))
         }
         None => (family_revision, None),
@@ -237,7 +237,9 @@ pub(crate) fn parse_taskdef(raw: &str, field: &str) -> Result<TaskDefRef, Migrat
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !family_ok {
         return Err(invalid(format!(
-            "{field} {value:?} has family {family:?}; a family is 1-255 letters, digits, hyphens and underscores"
+            "{field} {} has family {}; a family is 1-255 letters, digits, hyphens and underscores",
+            echo(value),
+            echo(family)
         )));
     }
     Ok(TaskDefRef {
@@ -257,8 +259,8 @@ fn expect_string(
     match object.get(field) {
         Some(Value::String(s)) if s == expected => Ok(()),
         Some(Value::String(s)) => Err(invalid(format!(
-            "{field} is {:?}; this state machine takes events with {field} {expected:?}",
-            truncate(s)
+            "{field} is {}; this state machine takes events with {field} {expected:?}",
+            echo(s)
         ))),
         None => Err(invalid(format!(
             "{field} is missing; an EventBridge migration event has {field} {expected:?}"
@@ -272,23 +274,13 @@ fn expect_string(
 
 fn bad_arn(field: &str, value: &str) -> MigrationError {
     invalid(format!(
-        "{field} {:?} is not a task definition ARN; expected arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION, family:revision or family",
-        truncate(value)
+        "{field} {} is not a task definition ARN; expected arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION, family:revision or family",
+        echo(value)
     ))
 }
 
 fn invalid(message: String) -> MigrationError {
     MigrationError::new(ErrorKind::InvalidEvent, message)
-}
-
-/// Keeps echoed input short, so a huge field cannot flood the Cause.
-fn truncate(s: &str) -> String {
-    const MAX: usize = 120;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        format!("{}...", s.chars().take(MAX).collect::<String>())
-    }
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -490,5 +482,24 @@ mod tests {
             assert!(err.message().contains(fragment), "{input}: {err}");
             assert!(err.message().len() < 400, "cause too long: {err}");
         }
+    }
+
+    /// Lengths are counted in characters, and echoed values are cut to 120 of them.
+    #[test]
+    fn lengths_count_characters_and_echoes_are_cut() {
+        // 700 characters, 1,400 bytes: within the 1,024-character bound, so it is parsed.
+        let wide = format!("{}:1", "é".repeat(700));
+        let err = parse_input(&json!({"taskdef_arn": wide})).unwrap_err();
+        assert!(!err.message().contains("characters long"), "{err}");
+        assert!(err.message().contains("(702 characters)"), "{err}");
+        assert!(err.message().chars().count() < 400, "{err}");
+        let over = "é".repeat(1_025);
+        let err = parse_input(&json!({"taskdef_arn": over})).unwrap_err();
+        assert!(err.message().contains("is 1025 characters long"), "{err}");
+        let source = "x".repeat(5_000);
+        let event = json!({"source": source, "detail-type": "d", "detail": {}});
+        let err = parse_input(&event).unwrap_err();
+        assert!(err.message().contains("... (5000 characters)"), "{err}");
+        assert!(err.message().chars().count() < 400, "{err}");
     }
 }

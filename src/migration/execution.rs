@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::common::digest::hex_digest;
+use crate::common::echo::echo;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::event::parse_input;
 use crate::migration::hook_event::parse_hook_event;
@@ -109,7 +110,8 @@ pub(crate) async fn describe_own(
     };
     let name = execution_of(arn, machine).ok_or_else(|| {
         refused(format!(
-            "{step}: {arn:?} is not an execution of state machine {machine} (setting STATE_MACHINE_ARN)"
+            "{step}: {} is not an execution of state machine {machine} (setting STATE_MACHINE_ARN)",
+            echo(arn)
         ))
     })?;
     let view = env

@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::common::echo::echo;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::settings::Settings;
 
@@ -121,14 +122,16 @@ fn parse(object: &Map<String, Value>) -> Result<HookEvent, MigrationError> {
     let event_name = text(detail, "eventName")?;
     if event_name != HOOK_EVENT_NAME {
         return Err(invalid(format!(
-            "detail.eventName is {event_name:?}; only {HOOK_EVENT_NAME} starts a migration (match it in the rule's event pattern)"
+            "detail.eventName is {}; only {HOOK_EVENT_NAME} starts a migration (match it in the rule's event pattern)",
+            echo(&event_name)
         )));
     }
     let hook_type = match text(detail, "hookType")?.as_str() {
         "PAUSE" => HookType::Pause,
         other => {
             return Err(invalid(format!(
-                "detail.hookType is {other:?}; the hook event rule takes PAUSE hooks (Lambda hooks invoke the deployment-hook function)"
+                "detail.hookType is {}; the hook event rule takes PAUSE hooks (Lambda hooks invoke the deployment-hook function)",
+                echo(other)
             )))
         }
     };
@@ -160,11 +163,11 @@ fn text_field(
     field: &str,
 ) -> Result<String, MigrationError> {
     match object.get(field) {
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 1024 => Ok(s.clone()),
+        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= 1024 => Ok(s.clone()),
         Some(Value::String(s)) if s.is_empty() => Err(invalid(format!("{prefix}{field} is empty"))),
         Some(Value::String(s)) => Err(invalid(format!(
-            "{prefix}{field} is {} characters long",
-            s.len()
+            "{prefix}{field} is {} characters long; at most 1024",
+            s.chars().count()
         ))),
         None => Err(invalid(format!("{prefix}{field} is missing"))),
         Some(_) => Err(invalid(format!("{prefix}{field} is not a string"))),

@@ -240,9 +240,40 @@ pub(crate) async fn renew_lock(
         return Ok(());
     }
     Err(MigrationError::new(ErrorKind::LockLost, format!(
-        "this execution does not hold the migration lock of scope {scope:?}: its lease (LOCK_LEASE_SECONDS={}) ran out without a renewal and another execution took it over, stopping this execution's task, or it never took it",
+        "this execution does not hold the migration lock of scope {scope:?}: its lease (LOCK_LEASE_SECONDS={}) ran out without a renewal and another execution took it over, or it never took it",
         env.settings.lock_lease.as_secs()
     )))
+}
+
+/// LockLost's Cause with whether this execution's task was stopped (by the execution that
+/// took over, or it ended), or still runs (the failure path then stops it), as DescribeTasks
+/// says now. Other errors are returned as they are.
+pub(crate) async fn with_task_note(
+    env: &StepEnv<'_>,
+    err: MigrationError,
+    cluster: &str,
+    task_arn: &str,
+) -> MigrationError {
+    if err.kind() != ErrorKind::LockLost {
+        return err;
+    }
+    let note = match env.ecs.describe_task(cluster, task_arn).await {
+        Ok(TaskLookup::Found(task)) if task.last_status == LastStatus::Stopped => format!(
+            "its task {task_arn} was stopped ({})",
+            task.stopped_reason
+                .or(task.stop_code)
+                .unwrap_or_else(|| "no reason given".into())
+        ),
+        Ok(TaskLookup::Found(task)) => format!(
+            "its task {task_arn} was not stopped: it is still {}, and this execution stops it now",
+            task.last_status
+        ),
+        Ok(TaskLookup::Missing { reason }) => {
+            format!("its task {task_arn} is not found ({reason}): ECS does not show it yet, or it stopped over an hour ago")
+        }
+        Err(e) => format!("whether its task {task_arn} was stopped is not known ({e})"),
+    };
+    MigrationError::new(ErrorKind::LockLost, format!("{}; {note}", err.message()))
 }
 
 pub(crate) fn lock_failed(err: LockError) -> MigrationError {

@@ -1,6 +1,7 @@
 //! The last lines of a task's log, appended to a failure's Cause within the size a Step
 //! Functions Cause holds. check-exit-code and `ecs-migrate local` both use it.
 
+use crate::migration::redact::Redaction;
 use crate::ports::logs::{LogStream, Logs};
 
 /// Step Functions keeps at most 32,768 characters of a Cause, and a Lambda error's Cause is the
@@ -12,11 +13,12 @@ const MAX_ESCAPED_CAUSE_CHARS: usize = 30_000;
 
 const MAX_LINE_CHARS: usize = 1_000;
 
-/// Appends the last `lines` lines of `stream` to a Cause, each line and the whole Cause kept
-/// under the sizes a Step Functions Cause holds.
+/// Appends the last `lines` lines of `stream` to a Cause, each line masked by `redact` and then
+/// kept, with the whole Cause, under the sizes a Step Functions Cause holds.
 pub(crate) async fn append_log_tail(
     logs: &dyn Logs,
     lines: usize,
+    redact: &Redaction,
     stream: Option<&LogStream>,
     mut cause: String,
 ) -> String {
@@ -40,7 +42,8 @@ pub(crate) async fn append_log_tail(
             let mut tail = String::new();
             for line in &log {
                 tail.push('\n');
-                tail.extend(line.chars().take(MAX_LINE_CHARS));
+                // Masked before it is cut, so a secret at the cut is not left half shown.
+                tail.extend(redact.apply(line).chars().take(MAX_LINE_CHARS));
             }
             // Keep the end of the log: the error is usually in the last lines.
             let mut room = MAX_ESCAPED_CAUSE_CHARS.saturating_sub(escaped_len(&cause));

@@ -8,6 +8,7 @@ pub mod execution;
 pub mod hook_event;
 pub(crate) mod lease;
 pub(crate) mod log_tail;
+pub(crate) mod redact;
 pub mod settings;
 mod state;
 pub mod steps;

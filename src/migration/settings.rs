@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::common::error::{ErrorKind, MigrationError};
+use crate::migration::redact::Redaction;
 use crate::ports::ecs::{AwsVpc, CapacityProvider, Placement};
 
 /// The default migration command (the seed project runs alembic).
@@ -57,6 +58,10 @@ pub struct Settings {
     pub(crate) missing_grace: Duration,
     /// `LOG_TAIL_LINES`: how many of the container's last log lines a failure's Cause carries.
     pub(crate) log_tail_lines: usize,
+    /// `LOG_TAIL_REDACT`: a regular expression whose matches in those lines are masked before
+    /// they enter the Cause (and so the execution history, the Lambda log and CI output).
+    #[serde(default)]
+    pub(crate) log_tail_redact: Redaction,
     /// `ACCOUNT_ID`: the account task definitions must belong to (optional).
     pub(crate) account_id: Option<String>,
     /// `AWS_REGION`: the region task definitions must belong to (optional).
@@ -145,6 +150,7 @@ impl Settings {
             poll_max_wait: timing.poll_max_wait,
             missing_grace: timing.missing_grace,
             log_tail_lines: whole_number(get, "LOG_TAIL_LINES", 50, 0, 10_000)? as usize,
+            log_tail_redact: redaction(get)?,
             account_id: get("ACCOUNT_ID"),
             region: get("AWS_REGION"),
             state_machine_arn: state_machine_arn(get)?,
@@ -155,6 +161,19 @@ impl Settings {
             origin: SettingsOrigin::Environment,
         })
     }
+}
+
+/// `LOG_TAIL_REDACT`: a regular expression (Rust `regex` syntax), none when unset.
+fn redaction(get: &Get) -> Result<Redaction, MigrationError> {
+    let Some(pattern) = get("LOG_TAIL_REDACT") else {
+        return Ok(Redaction::default());
+    };
+    Redaction::pattern(&pattern).map_err(|e| {
+        misconfigured(
+            "LOG_TAIL_REDACT",
+            &format!("is not a regular expression (docs.rs/regex syntax): {e}"),
+        )
+    })
 }
 
 /// How a setting is looked up: `None` when unset or empty.
@@ -592,5 +611,22 @@ mod tests {
                 err.message()
             );
         }
+    }
+
+    #[test]
+    fn log_tail_redact_is_a_regular_expression() {
+        let s = settings(&with(&[("LOG_TAIL_REDACT", r"password=\S+")])).unwrap();
+        assert_eq!(
+            s.log_tail_redact.apply("x password=abc y"),
+            "x [redacted] y"
+        );
+        assert!(!settings(&MINIMAL).unwrap().log_tail_redact.is_active());
+        let err = settings(&with(&[("LOG_TAIL_REDACT", "(unclosed")])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Misconfigured);
+        assert!(
+            err.message()
+                .contains("setting LOG_TAIL_REDACT is not a regular expression"),
+            "{err}"
+        );
     }
 }

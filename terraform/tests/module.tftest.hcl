@@ -647,3 +647,22 @@ run "deployment_services_are_names" {
   }
   expect_failures = [var.deployment_services]
 }
+
+run "log_tail_redact_reaches_the_functions" {
+  command = plan
+  variables {
+    log_tail_redact = "(?i)password=\\S+"
+  }
+  assert {
+    condition     = output.lambda_environment["LOG_TAIL_REDACT"] == "(?i)password=\\S+"
+    error_message = "log_tail_redact must reach the functions as LOG_TAIL_REDACT"
+  }
+}
+
+run "log_tail_redact_must_be_a_regular_expression" {
+  command = plan
+  variables {
+    log_tail_redact = "(unclosed"
+  }
+  expect_failures = [var.log_tail_redact]
+}

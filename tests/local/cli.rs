@@ -615,6 +615,134 @@ fn a_failing_migration_exits_1_with_its_log_tail_in_the_cause() {
     );
 }
 
+/// Values given with --env and --env-file never reach the terminal, the Cause or --json's
+/// result, and --redact masks what else the migration prints.
+#[test]
+fn env_values_and_redact_matches_are_masked_in_the_output_and_the_cause() {
+    let dir = TempDir::new("redact");
+    let td = dir.taskdef(json!({}));
+    let env_file = dir.write("vars.env", "ECS_MIGRATE_T_FILE=file-s3cr3t-value\n");
+    let script = "echo \"url postgres://app:$ECS_MIGRATE_T_PASS@db/app\"; echo \"file $ECS_MIGRATE_T_FILE\"; echo 'api token=abc123def'; echo kept; exit 1";
+    for json_flag in [false, true] {
+        let mut args = vec![
+            "local",
+            "--task-definition",
+            path(&td),
+            "--env",
+            "ECS_MIGRATE_T_PASS=hunter2-pass",
+            "--env-file",
+            path(&env_file),
+            "--redact",
+            "token=[a-z0-9]+",
+        ];
+        if json_flag {
+            args.push("--json");
+        }
+        args.extend(["--", "sh", "-c", script]);
+        let run = ecs_migrate(&args, None);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert_eq!(run.code, Some(1), "{all}");
+        for secret in ["hunter2-pass", "file-s3cr3t-value", "abc123def"] {
+            assert!(!all.contains(secret), "{secret} was shown: {all}");
+        }
+        assert!(
+            all.contains("  | url postgres://app:[redacted]@db/app"),
+            "{all}"
+        );
+        assert!(all.contains("  | api [redacted]"), "{all}");
+        assert!(all.contains("  | kept"), "{all}");
+        // The Cause carries the log tail, masked the same way.
+        let cause = if json_flag {
+            let result: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+            result["cause"].as_str().unwrap().to_string()
+        } else {
+            run.stdout[run.stdout.find("cause:").expect("no cause")..].to_string()
+        };
+        assert!(cause.contains("file [redacted]"), "{cause}");
+        assert!(cause.contains("kept"), "{cause}");
+    }
+    let bad = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--redact",
+            "(",
+            "--",
+            "true",
+        ],
+        None,
+    );
+    assert_eq!(bad.code, Some(2), "{}{}", bad.stdout, bad.stderr);
+    assert!(
+        bad.stderr.contains("--redact is not a regular expression"),
+        "{}",
+        bad.stderr
+    );
+}
+
+/// What a run relays from files it did not write (a lock holder's names, a hook's id) reaches
+/// the terminal with its control characters escaped.
+#[test]
+fn relayed_names_and_hook_ids_are_shown_escaped() {
+    let dir = TempDir::new("relayed");
+    let td = dir.taskdef(json!({}));
+    let locks = dir.0.join("locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    let until = chrono::Utc::now() + chrono::Duration::hours(1);
+    let item = json!({
+        "scope": "demo", "holder": "arn:x:\u{1b}]0;owned\u{7}", "execution_name": "evil\u{1b}[2J\rname",
+        "client_token": "t", "taskdef_arn": "demo:1", "family": "demo", "revision": 1,
+        "cluster": "local", "started_by": "s", "since": "2026-01-01T00:00:00Z",
+        "lease_until": until.to_rfc3339()
+    });
+    std::fs::write(locks.join("demo.json"), item.to_string()).unwrap();
+    let out = local_command(&locks)
+        .args([
+            "local",
+            "--task-definition",
+            path(&td),
+            "--lock-wait",
+            "0",
+            "--",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("evil\\x1b[2J\\rname"), "{stdout}");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\r'),
+        "{stdout:?}"
+    );
+
+    let mut event: Value =
+        serde_json::from_str(&std::fs::read_to_string(hook_event_file()).unwrap()).unwrap();
+    event["detail"]["hookId"] = json!("ecs-pause-\u{1b}[31mred\u{202e}");
+    let event_file = dir.write("hook.json", &event.to_string());
+    let run = ecs_migrate(
+        &[
+            "local",
+            "--task-definition",
+            path(&td),
+            "--event",
+            path(&event_file),
+            "--",
+            "true",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("to hook ecs-pause-\\x1b[31mred\\u{202e}"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains('\u{1b}'), "{:?}", run.stdout);
+}
+
 #[test]
 fn a_command_that_cannot_start_is_task_failed_to_start() {
     let dir = TempDir::new("not-found");
@@ -1316,7 +1444,8 @@ fn secrets_come_from_this_machine_or_the_env_flags_and_are_never_printed() {
     let started = dir.0.join("started");
     let check = format!(
         // Compared in upper case, so the command line (which is printed) holds no value.
-        "touch {}; test \"$(echo \"$ECS_MIGRATE_T_DB\" | tr a-z A-Z)\" = S3CR3T-VALUE && echo \"db ok, plain=$ECS_MIGRATE_T_PLAIN\"",
+        // The plain value is printed in upper case too: as given with --env it is masked.
+        "touch {}; test \"$(echo \"$ECS_MIGRATE_T_DB\" | tr a-z A-Z)\" = S3CR3T-VALUE && echo \"db ok, plain=$(echo \"$ECS_MIGRATE_T_PLAIN\" | tr a-z A-Z)\"",
         started.display()
     );
     let base = ["local", "--task-definition", path(&td)];
@@ -1350,7 +1479,7 @@ fn secrets_come_from_this_machine_or_the_env_flags_and_are_never_printed() {
     let run = ecs_migrate(&args, None);
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("  | db ok, plain=from-flag\n"),
+        run.stdout.contains("  | db ok, plain=FROM-FLAG\n"),
         "{}",
         run.stdout
     );
@@ -1372,7 +1501,7 @@ fn secrets_come_from_this_machine_or_the_env_flags_and_are_never_printed() {
     let run = ecs_migrate(&args, None);
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("  | db ok, plain=from-file\n"),
+        run.stdout.contains("  | db ok, plain=FROM-FILE\n"),
         "{}",
         run.stdout
     );
@@ -1393,7 +1522,7 @@ fn secrets_come_from_this_machine_or_the_env_flags_and_are_never_printed() {
     let run = finish(child, began);
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("  | db ok, plain=from-taskdef\n"),
+        run.stdout.contains("  | db ok, plain=FROM-TASKDEF\n"),
         "{}",
         run.stdout
     );

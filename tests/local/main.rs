@@ -6,6 +6,10 @@
 #[allow(unsafe_code)]
 mod cli;
 mod cli_lock;
+mod closed_pipe;
 mod docker_backend;
 mod examples;
 mod runner;
+// Suspends and resumes the runner with kill(2).
+#[allow(unsafe_code)]
+mod suspend;

@@ -1049,6 +1049,35 @@ async fn check_exit_code_cause_fits_after_escaping() {
     assert!(err.message().ends_with("line 199"), "{}", err.message());
 }
 
+/// LOG_TAIL_REDACT masks a secret the migration printed before its lines enter the Cause
+/// (which Step Functions keeps in the execution history).
+#[tokio::test]
+async fn check_exit_code_masks_log_tail_redact_matches_in_the_cause() {
+    let logs = log_lines(&[
+        "connecting with password=hunter2-very-secret",
+        "ERROR: relation \"users\" does not exist",
+    ]);
+    let world = World::new(
+        settings_with(&[("LOG_TAIL_REDACT", r"password=\S+")]),
+        &[],
+        &[&logs],
+    );
+    let err = check_exit_code(
+        &world.env(),
+        check_input(stopped_status(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            &[(CONTAINER, Some(1), None)],
+        )),
+    )
+    .await
+    .unwrap_err();
+    let cause = ecs_migrate::statemachine::lambda_error(&err).cause;
+    assert!(!cause.contains("hunter2"), "{cause}");
+    assert!(cause.contains("connecting with [redacted]"), "{cause}");
+    assert!(cause.contains("relation"), "{cause}");
+}
+
 #[tokio::test]
 async fn check_exit_code_137_says_killed_or_out_of_memory() {
     let logs = log_lines(&["Killed"]);
@@ -1440,23 +1469,34 @@ mod lock_steps {
 
     #[tokio::test]
     async fn poll_status_fails_with_lock_lost_once_another_took_the_lock_over() {
-        let world = World::new(settings(), &[], &[]);
-        let held = acquire_lock(&world.env(), acquire_input(None), None)
-            .await
-            .unwrap();
-        // Another execution took over after the lease ran out.
-        let later = world.lock.items()[0].lease_until + chrono::Duration::seconds(1);
-        let other = other_holder(&world, 900);
-        let expected = Expected::Expired {
-            holder: EXECUTION_ARN,
-            now: later,
-        };
-        assert!(world.lock.put(&other, expected).await.unwrap());
-        let mut input = poll_input();
-        input.lock = Some(held);
-        let err = poll_status(&world.env(), input, None).await.unwrap_err();
-        assert_eq!(err.name(), "Migration.LockLost");
-        assert!(err.message().contains("LOCK_LEASE_SECONDS=900"), "{err}");
+        // The Cause says whether this execution's task was stopped, as DescribeTasks shows it.
+        for (status, said) in [
+            ("STOPPED", format!("its task {TASK_ARN} was stopped")),
+            (
+                "RUNNING",
+                format!("its task {TASK_ARN} was not stopped: it is still RUNNING"),
+            ),
+        ] {
+            let describe = describe_sequence(&[task(status)]);
+            let world = World::new(settings(), &[&describe], &[]);
+            let held = acquire_lock(&world.env(), acquire_input(None), None)
+                .await
+                .unwrap();
+            // Another execution took over after the lease ran out.
+            let later = world.lock.items()[0].lease_until + chrono::Duration::seconds(1);
+            let other = other_holder(&world, 900);
+            let expected = Expected::Expired {
+                holder: EXECUTION_ARN,
+                now: later,
+            };
+            assert!(world.lock.put(&other, expected).await.unwrap());
+            let mut input = poll_input();
+            input.lock = Some(held);
+            let err = poll_status(&world.env(), input, None).await.unwrap_err();
+            assert_eq!(err.name(), "Migration.LockLost");
+            assert!(err.message().contains("LOCK_LEASE_SECONDS=900"), "{err}");
+            assert!(err.message().contains(&said), "{err}");
+        }
     }
 
     #[tokio::test]

@@ -202,6 +202,7 @@ impl Deployment {
             ("POLL_INTERVAL_SECONDS", "1".into()),
             ("POLL_MAX_WAIT_SECONDS", "60".into()),
             ("LOG_TAIL_LINES", "3".into()),
+            ("LOG_TAIL_REDACT", r"password=\S+".into()),
             ("STATE_MACHINE_ARN", state_machine.clone()),
         ] {
             env.push((k.to_string(), v));
@@ -339,7 +340,11 @@ async fn the_five_steps_as_lambdas_against_moto() {
         .create_log_stream(
             "/ecs/wire-app",
             &format!("ecs/fastapi/{task_id}"),
-            &["Running upgrade 1 -> 2", "Running upgrade 2 -> 3", "done"],
+            &[
+                "Running upgrade 1 -> 2 with password=hunter2-secret",
+                "Running upgrade 2 -> 3",
+                "done",
+            ],
         )
         .await;
     let state = json!({"request": request, "task": task, "status": status});
@@ -347,7 +352,8 @@ async fn the_five_steps_as_lambdas_against_moto() {
     assert_eq!(result["exit_code"], 0, "{result}");
     assert_eq!(result["task_arn"], task_arn.as_str());
 
-    // The same stopped task judged with a failing exit code: the Cause carries the log tail.
+    // The same stopped task judged with a failing exit code: the Cause carries the log tail,
+    // with what LOG_TAIL_REDACT matches masked.
     let mut failed = state.clone();
     failed["status"]["containers"][0]["exit_code"] = json!(1);
     failed["status"]["containers"][0]["name"] = json!("fastapi");
@@ -355,9 +361,10 @@ async fn the_five_steps_as_lambdas_against_moto() {
     assert_eq!(error_type, "Migration.NonZeroExit");
     assert!(cause.contains("exited with code 1"), "{cause}");
     assert!(
-        cause.ends_with("Running upgrade 1 -> 2\nRunning upgrade 2 -> 3\ndone"),
+        cause.ends_with("Running upgrade 1 -> 2 with [redacted]\nRunning upgrade 2 -> 3\ndone"),
         "{cause}"
     );
+    assert!(!cause.contains("hunter2"), "{cause}");
 }
 
 #[tokio::test]

@@ -26,6 +26,18 @@ pub(crate) enum LogRead {
     NotYet,
     /// Reading is not allowed: the lines cannot be shown, the wait goes on.
     Denied(AwsError),
+    /// The log group does not exist (not created yet by awslogs-create-group, never created,
+    /// or deleted): the wait goes on, and reads again.
+    GroupMissing(AwsError),
+}
+
+/// Whether a ResourceNotFoundException names the log group (GetLogEvents answers "The
+/// specified log group does not exist." for it, "... log stream does not exist." for a stream
+/// not created yet:
+/// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html).
+pub(crate) fn names_missing_group(err: &AwsError) -> bool {
+    err.code.as_deref() == Some("ResourceNotFoundException")
+        && err.message.to_ascii_lowercase().contains("log group")
 }
 
 pub(crate) struct LogFollower {
@@ -89,6 +101,11 @@ impl LogFollower {
                 Ok(out) => out,
                 Err(err) => {
                     let err = AwsError::from_sdk("logs:GetLogEvents", err);
+                    if names_missing_group(&err) && lines.is_empty() {
+                        // Read again later: awslogs-create-group makes it when the container
+                        // first logs.
+                        return Ok(LogRead::GroupMissing(err));
+                    }
                     if err.code.as_deref() == Some("ResourceNotFoundException") {
                         return Ok(if lines.is_empty() {
                             LogRead::NotYet
@@ -239,5 +256,41 @@ mod tests {
         assert!(follower.denied);
         assert_eq!(follower.read(10).await.unwrap(), LogRead::Lines(vec![]));
         assert_eq!(denied.num_calls(), 1);
+    }
+
+    /// A missing log group is named as such (not taken for a stream not created yet, which
+    /// would be waited for in silence); the next read tries again.
+    #[tokio::test]
+    async fn a_missing_log_group_is_named_and_reading_stops() {
+        let missing = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events).then_error(|| {
+            GetLogEventsError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("The specified log group does not exist.")
+                    .meta(
+                        aws_sdk_cloudwatchlogs::error::ErrorMetadata::builder()
+                            .code("ResourceNotFoundException")
+                            .message("The specified log group does not exist.")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let created = mock!(aws_sdk_cloudwatchlogs::Client::get_log_events)
+            .then_output(|| page(&["first"], "f/1"));
+        let client = mock_client!(
+            aws_sdk_cloudwatchlogs,
+            RuleMode::Sequential,
+            [&missing, &created]
+        );
+        let mut follower = follower(client);
+        let read = follower.read(10).await.unwrap();
+        let LogRead::GroupMissing(err) = read else {
+            panic!("{read:?}");
+        };
+        assert!(names_missing_group(&err), "{err}");
+        assert_eq!(
+            follower.read(10).await.unwrap(),
+            LogRead::Lines(vec!["first".into()])
+        );
     }
 }

@@ -139,7 +139,7 @@ async fn start_execution(
     let would_be = execution_arn(&plan.state_machine.raw, &plan.name);
     if dry_run {
         if json {
-            println!(
+            crate::cli::print::stdout_line(&format!(
                 "{}",
                 json!({
                     "dryRun": true,
@@ -148,12 +148,12 @@ async fn start_execution(
                     "input": plan.input,
                     "executionArn": would_be,
                 })
-            );
+            ));
         } else {
-            println!("dry run: would start execution {would_be}");
-            println!("  state machine {}", plan.state_machine.raw);
-            println!("  name          {}", plan.name);
-            println!("  input         {}", plan.input);
+            crate::cli::print::stdout_line(&format!("dry run: would start execution {would_be}"));
+            crate::cli::print::stdout_line(&format!("  state machine {}", plan.state_machine.raw));
+            crate::cli::print::stdout_line(&format!("  name          {}", plan.name));
+            crate::cli::print::stdout_line(&format!("  input         {}", plan.input));
         }
         return Ok(None);
     }
@@ -161,7 +161,7 @@ async fn start_execution(
     let started = plan.start(&aws).await?;
     if !quiet {
         if json {
-            println!(
+            crate::cli::print::stdout_line(&format!(
                 "{}",
                 json!({
                     "executionArn": started.execution_arn,
@@ -170,9 +170,9 @@ async fn start_execution(
                     "startDate": started.start_date,
                     "consoleUrl": arn::console_url(&started.execution_arn),
                 })
-            );
+            ));
         } else {
-            println!("{}", started.execution_arn);
+            crate::cli::print::stdout_line(&started.execution_arn);
         }
     }
     Ok(Some((aws, started.execution_arn)))

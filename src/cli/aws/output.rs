@@ -27,10 +27,13 @@ impl Printer {
         }
     }
 
-    /// A line of progress: stdout, or stderr when stdout is for the JSON result.
+    /// A line of progress: stdout, or stderr when stdout is for the JSON result. Every line
+    /// goes through the printable filter: state names, task ARNs, stopped reasons and error
+    /// names come from the execution's history, which a payload can shape.
     pub(crate) fn line(&self, text: &str) {
+        let text = &*printable(text);
         if self.json {
-            eprintln!("{text}");
+            crate::cli::print::stderr_line(text);
         } else {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{text}");
@@ -193,7 +196,7 @@ impl Report {
     pub(crate) fn print(&self, json: bool) {
         if json {
             let text = serde_json::to_string(self).unwrap_or_else(|_| "{}".into());
-            println!("{text}");
+            crate::cli::print::stdout_line(&text);
             return;
         }
         let mut out = std::io::stdout().lock();
@@ -223,7 +226,7 @@ impl Report {
             }
         }
         if let Some(error) = &self.error {
-            let _ = writeln!(out, "Error: {error}");
+            let _ = writeln!(out, "Error: {}", printable(error));
         }
         if let Some(cause) = &self.cause {
             // A Cause may hold several lines (check-exit-code adds the log's last lines).

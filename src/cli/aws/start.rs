@@ -181,7 +181,8 @@ pub(crate) fn check_name(name: &str) -> Result<(), UsageError> {
     let len = name.chars().count();
     if len == 0 || len > MAX_NAME_LEN {
         return Err(UsageError::new(format!(
-            "--name {name:?} is {len} characters long; an execution name has 1 to {MAX_NAME_LEN}"
+            "--name {} is {len} characters long; an execution name has 1 to {MAX_NAME_LEN}",
+            crate::common::echo::echo(name)
         )));
     }
     const FORBIDDEN: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";

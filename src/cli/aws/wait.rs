@@ -78,6 +78,8 @@ struct Waiter {
     failing_since: Option<Instant>,
     answered: bool,
     warned_logs: bool,
+    /// The missing log group was said once.
+    warned_group: bool,
     warned_throttle: bool,
 }
 
@@ -94,6 +96,7 @@ impl Waiter {
             failing_since: None,
             answered: false,
             warned_logs: false,
+            warned_group: false,
             warned_throttle: false,
         }
     }
@@ -154,6 +157,9 @@ impl Waiter {
     }
 
     fn history_error(&mut self, err: AwsError) -> Result<(), UsageError> {
+        if let Some(stop) = expired_credentials(&self.execution_arn, &err) {
+            return Err(stop);
+        }
         if err.is_throttling() {
             self.slow_down("Step Functions");
             return Ok(());
@@ -209,6 +215,16 @@ impl Waiter {
                 }
             }
             Ok(LogRead::NotYet) => {}
+            Ok(LogRead::GroupMissing(_)) if self.warned_group => {}
+            Ok(LogRead::GroupMissing(err)) => {
+                self.warned_group = true;
+                let stream = self.logs.stream().cloned();
+                let (group, region) = stream.map_or((String::new(), None), |s| (s.group, s.region));
+                self.printer.line(&format!(
+                    "(log group {group}{} does not exist ({err}): unless the task definition sets awslogs-create-group, the container's output is not kept; create the group. The wait goes on, reading again.)",
+                    region.map(|r| format!(" in {r}")).unwrap_or_default()
+                ));
+            }
             Ok(LogRead::Denied(err)) => {
                 let group = self
                     .logs
@@ -230,6 +246,25 @@ impl Waiter {
             }
         }
     }
+}
+
+/// The error codes of credentials that expired (a session token, a role's), as Step Functions
+/// and STS answer them.
+const EXPIRED_CREDENTIALS: [&str; 4] = [
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "TokenRefreshRequired",
+    "RequestExpired",
+];
+
+/// Expired credentials end the wait, not the execution: say so, and how to follow it again.
+fn expired_credentials(execution_arn: &str, err: &AwsError) -> Option<UsageError> {
+    let code = err.code.as_deref()?;
+    EXPIRED_CREDENTIALS.contains(&code).then(|| {
+        UsageError::new(format!(
+            "the credentials expired while following the execution ({err}); the execution goes on in Step Functions: renew the credentials and follow it again with `ecs-migrate wait {execution_arn}`"
+        ))
+    })
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -382,12 +417,12 @@ impl Waiter {
 fn print_api_calls(aws: &Aws, began: Instant) {
     let seconds = began.elapsed().as_secs_f64();
     let calls = aws.calls.states() + aws.calls.logs();
-    eprintln!(
+    crate::cli::print::stderr_line(&format!(
         "api calls: {calls} (states {}, logs {}) in {seconds:.1}s: {:.1} a minute",
         aws.calls.states(),
         aws.calls.logs(),
         calls as f64 * 60.0 / seconds.max(0.001)
-    );
+    ));
 }
 
 #[cfg(test)]
@@ -412,6 +447,29 @@ mod tests {
         cadence.slow_down();
         cadence.reset();
         assert_eq!(cadence.current(), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn expired_credentials_say_the_execution_goes_on() {
+        let arn = "arn:aws:states:eu-west-1:123456789012:execution:mig:run-1";
+        for code in ["ExpiredTokenException", "ExpiredToken"] {
+            let err = AwsError::permanent(
+                "states:GetExecutionHistory",
+                Some(code),
+                "The security token included in the request is expired",
+            );
+            let stop = expired_credentials(arn, &err).expect("an expired token ends the wait");
+            let text = stop.to_string();
+            assert!(text.contains("the execution goes on"), "{text}");
+            assert!(text.contains(&format!("ecs-migrate wait {arn}")), "{text}");
+            assert!(text.contains(code), "{text}");
+        }
+        let denied = AwsError::permanent(
+            "states:GetExecutionHistory",
+            Some("AccessDeniedException"),
+            "no",
+        );
+        assert!(expired_credentials(arn, &denied).is_none());
     }
 
     #[test]

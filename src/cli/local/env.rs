@@ -151,12 +151,14 @@ pub(crate) fn resolve(
 /// Lays the command line's variables and the secrets' values over the `environment` of
 /// `container` in `taskdef`, taking this machine's environment where needed; returns the line
 /// that says where the secrets came from.
+/// Lays the variables over the container's `environment`. Returns the note on its secrets and
+/// every value laid over (to be masked in the output).
 pub(crate) fn apply(
     taskdef: &mut LocalTaskDefinition,
     container: &str,
     assignments: &[(String, Option<String>)],
     env_files: &[PathBuf],
-) -> Result<Option<String>, UsageError> {
+) -> Result<(Option<String>, Vec<String>), UsageError> {
     let lookup = |name: &str| std::env::var(name).ok();
     let given = collect(assignments, env_files, &lookup)?;
     let Some(chosen) = taskdef.containers.iter_mut().find(|c| c.name == container) else {
@@ -166,8 +168,9 @@ pub(crate) fn apply(
         )));
     };
     let resolved = resolve(chosen, &given, &lookup)?;
+    let values = resolved.variables.iter().map(|(_, v)| v.clone()).collect();
     chosen.environment.extend(resolved.variables);
-    Ok(resolved.note)
+    Ok((resolved.note, values))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! changes, the migration's own output as it is written (prefixed `  | `), and one summary at
 //! the end (or, with `--json`, one JSON object on stdout, the progress going to stderr).
 
+use crate::migration::redact::Redaction;
 use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
@@ -46,14 +47,17 @@ pub(crate) struct Summary {
 /// Writes progress to stdout (text) or stderr (`--json`, so stdout holds only the result).
 pub(crate) struct Progress {
     json: bool,
+    /// `--redact` and the `--env`/`--env-file` values, masked in the migration's output.
+    redact: Redaction,
     /// The last status printed for each task, so repeats are not printed.
     printed: HashMap<String, LastStatus>,
 }
 
 impl Progress {
-    pub(crate) fn new(json: bool) -> Self {
+    pub(crate) fn new(json: bool, redact: Redaction) -> Self {
         Self {
             json,
+            redact,
             printed: HashMap::new(),
         }
     }
@@ -70,8 +74,10 @@ impl Progress {
         }
     }
 
+    /// One line of the command's own; what it quotes (a hook's id, a lock holder's names from
+    /// a lock file, a task's stopped reason) goes through the printable filter.
     pub(crate) fn message(&self, text: &str) {
-        self.line(&format!("ecs-migrate local: {text}"));
+        self.line(&format!("ecs-migrate local: {}", printable(text)));
     }
 
     pub(crate) fn note(&mut self, note: Note) {
@@ -104,7 +110,8 @@ impl Progress {
                 }
             }
             LocalEvent::Output { line, .. } => {
-                self.line(&format!("{OUTPUT_PREFIX}{}", printable(line)))
+                let line = self.redact.apply(line);
+                self.line(&format!("{OUTPUT_PREFIX}{}", printable(&line)))
             }
         }
     }
@@ -117,7 +124,7 @@ impl Progress {
             let _ = out.flush();
             return;
         }
-        self.line(&summary_line(summary));
+        self.line(&printable(&summary_line(summary)));
         if let Ending::Failed(error) = &summary.ending {
             if !error.cause.is_empty() {
                 // The Cause ends with the task's last lines: as untrusted as the output.

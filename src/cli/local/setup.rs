@@ -169,6 +169,7 @@ pub fn settings(
         poll_max_wait: Duration::from_secs(MAX_POLL_WAIT_SECONDS),
         missing_grace: Duration::from_secs(10),
         log_tail_lines: 50,
+        log_tail_redact: Default::default(),
         account_id: taskdef.registered.as_ref().map(|r| r.account.clone()),
         region: taskdef.registered.as_ref().map(|r| r.region.clone()),
         // The engine's own state machine: the step binding fills it in per execution.

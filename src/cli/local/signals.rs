@@ -2,6 +2,14 @@
 //! `timeout`, `docker stop`) and SIGHUP (the terminal went away). All three stop the task the
 //! same way; the command then exits 128 + the signal's number, as a shell reports a process
 //! the signal ended.
+//!
+//! Ctrl-Z (SIGTSTP) is refused with a message rather than passed on to the task: the task runs
+//! in its own process group (so a terminal's Ctrl-C reaches the runner, which stops it in
+//! order), so suspending the runner alone would leave the migration running unsupervised while
+//! its lock's lease runs out; and suspending the task too would keep its database transaction,
+//! and the locks it holds on the application's tables, open for as long as the shell keeps the
+//! job stopped. SIGSTOP cannot be refused: the lock then refuses a takeover while the task's
+//! process group lives (`crate::ports::lock::FileLockTable`).
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
@@ -63,3 +71,12 @@ impl StopSignals {
         }
     }
 }
+
+/// Catches SIGTSTP (Ctrl-Z) from now on, so it no longer suspends the process; the caller says
+/// why on each one ([`SUSPEND_REFUSED`]).
+pub(crate) fn catch_suspend() -> std::io::Result<Signal> {
+    signal(SignalKind::from_raw(libc::SIGTSTP))
+}
+
+/// What a refused Ctrl-Z prints.
+pub(crate) const SUSPEND_REFUSED: &str = "Ctrl-Z (SIGTSTP) ignored: ecs-migrate local does not suspend while a migration runs, as its task would go on unsupervised (or, stopped with it, hold its database locks) while the migration lock's lease runs out; press Ctrl-C to stop the migration";

@@ -130,6 +130,7 @@ async fn with_log_tail(env: &StepEnv<'_>, task: &StartedTask, cause: String) -> 
     append_log_tail(
         env.logs,
         env.settings.log_tail_lines,
+        &env.settings.log_tail_redact,
         task.log_stream.as_ref(),
         cause,
     )

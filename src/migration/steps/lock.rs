@@ -135,9 +135,12 @@ pub async fn acquire_lock(
         if let Some(state) = look.held(env, &item, now).await? {
             return Ok(state);
         }
-        if item.holder == taker.holder || item.expired_at(now) {
+        if item.holder == taker.holder {
             continue;
         }
+        // An expired lease not taken over (its task still runs, or the table refused, as the
+        // local table does while the holder's process group lives) is waited for like a held
+        // one: within LOCK_WAIT_SECONDS, never in a busy loop.
         let held_by = Holder::of(&item).describe();
         if now >= wait_ends {
             let scope = &taker.scope;

@@ -11,7 +11,7 @@ use super::StepEnv;
 use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError, StateError};
 use crate::migration::execution::verify_running;
-use crate::migration::lease::renew_lock;
+use crate::migration::lease::{renew_lock, with_task_note};
 use crate::migration::settings::Settings;
 use crate::migration::LockState;
 use crate::migration::{MigrationRequest, Phase, StartedTask, TaskStatus};
@@ -72,7 +72,9 @@ pub async fn poll_status(
 
     loop {
         if let Some((scope, holder)) = lease.as_ref().filter(|_| env.clock.now() >= renew_at) {
-            renew_lock(env, scope, holder, None).await?;
+            if let Err(err) = renew_lock(env, scope, holder, None).await {
+                return Err(with_task_note(env, err, &settings.cluster, &task.task_arn).await);
+            }
             renew_at = later_by(env.clock.now(), renew_every);
         }
         let state = describe_round(env, &task).await?;

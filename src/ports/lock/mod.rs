@@ -23,7 +23,7 @@ mod file;
 mod memory;
 mod sdk;
 
-pub use file::{FileLockTable, LOCK_DIR_VARIABLE};
+pub use file::{FileLockTable, TaskGroupLookup, LOCK_DIR_VARIABLE};
 pub use memory::{LockCall, LockFault, MemoryLockTable};
 pub use sdk::{to_attributes, DynamoDbLockTable, PARTITION_KEY};
 
