@@ -21,6 +21,9 @@ use serde_json::Value;
 use crate::common::clock::SystemClock;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::settings::Settings;
+use crate::migration::steps::reconcile::{
+    limits_from_now, metric_line, reconcile, DEFAULT_MAX_CALLS, RECONCILE,
+};
 use crate::migration::steps::StepEnv;
 use crate::ports::deployments::SdkDeployments;
 use crate::ports::ecs::SdkEcs;
@@ -86,6 +89,15 @@ pub fn is_deployment_hook(lookup: impl Fn(&str) -> Option<String>) -> bool {
         .is_some_and(|name| name.trim() == DEPLOYMENT_HOOK)
 }
 
+/// True when this function is the reconciler (`ECS_MIGRATE_STEP`, else the handler, is
+/// `reconcile`).
+pub fn is_reconciler(lookup: impl Fn(&str) -> Option<String>) -> bool {
+    let named = |variable| lookup(variable).filter(|v: &String| !v.trim().is_empty());
+    named(STEP_VARIABLE)
+        .or_else(|| named(HANDLER_VARIABLE))
+        .is_some_and(|name| name.trim() == RECONCILE)
+}
+
 /// Serves the step this function is configured for ([`configured_step`]), or the
 /// deployment-hook adapter; when it is not configured, every invocation fails with
 /// `Migration.Misconfigured` saying how to fix it.
@@ -93,6 +105,9 @@ pub async fn serve_configured() -> Result<(), lambda_runtime::Error> {
     let lookup = |name: &str| std::env::var(name).ok();
     if is_deployment_hook(lookup) {
         return serve_deployment_hook(adapter_config(lookup)).await;
+    }
+    if is_reconciler(lookup) {
+        return serve_reconciler(max_calls(lookup)).await;
     }
     serve_step(configured_step(lookup)).await
 }
@@ -183,31 +198,12 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
     if let Err(err) = &step {
         tracing::error!(error_type = err.name(), error = %err, "no step is configured; every invocation will fail");
     }
-    let config = sdk_config().await;
-
-    let ecs_client = aws_sdk_ecs::Client::new(&config);
-    let ecs = SdkEcs::new(ecs_client.clone());
-    let deployments = SdkDeployments::new(ecs_client);
-    let logs = SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config));
-    let clock = SystemClock;
-    let lock = lock_table(settings.as_ref().ok(), &config);
-    let executions = SdkExecutions::new(aws_sdk_sfn::Client::new(&config));
-
-    let (settings, step) = (&settings, &step);
-    let (ecs, logs, clock, lock, deployments) = (&ecs, &logs, &clock, lock.as_ref(), &deployments);
-    let executions = &executions;
+    let clients = Clients::new(settings.as_ref().ok()).await;
+    let (settings, step, clients) = (&settings, &step, &clients);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let step = *step.as_ref().map_err(Clone::clone)?;
         let settings = settings.as_ref().map_err(Clone::clone)?;
-        let env = StepEnv {
-            settings,
-            ecs,
-            logs,
-            clock,
-            lock,
-            deployments,
-            executions,
-        };
+        let env = clients.env(settings);
         let return_by = deadline(&event.context).map(|d| d - DEADLINE_MARGIN);
         let result = step.run(&env, event.payload, return_by).await;
         match &result {
@@ -217,6 +213,99 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
             }
         }
         result
+    }))
+    .await
+}
+
+/// The clients every step runs against, built once per cold start.
+struct Clients {
+    ecs: SdkEcs,
+    deployments: SdkDeployments,
+    logs: SdkLogs,
+    clock: SystemClock,
+    lock: Box<dyn LockTable>,
+    executions: SdkExecutions,
+}
+
+impl Clients {
+    async fn new(settings: Option<&Settings>) -> Self {
+        let config = sdk_config().await;
+        let ecs_client = aws_sdk_ecs::Client::new(&config);
+        Self {
+            ecs: SdkEcs::new(ecs_client.clone()),
+            deployments: SdkDeployments::new(ecs_client),
+            logs: SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config)),
+            clock: SystemClock,
+            lock: lock_table(settings, &config),
+            executions: SdkExecutions::new(aws_sdk_sfn::Client::new(&config)),
+        }
+    }
+
+    fn env<'a>(&'a self, settings: &'a Settings) -> StepEnv<'a> {
+        StepEnv {
+            settings,
+            ecs: &self.ecs,
+            logs: &self.logs,
+            clock: &self.clock,
+            lock: self.lock.as_ref(),
+            deployments: &self.deployments,
+            executions: &self.executions,
+        }
+    }
+}
+
+/// The reconciler's API-call budget per run (default [`DEFAULT_MAX_CALLS`]).
+pub const MAX_CALLS_VARIABLE: &str = "RECONCILE_MAX_CALLS";
+/// The longest a reconciler run may take when the Lambda deadline is later.
+const RECONCILE_MAX_TIME: Duration = Duration::from_secs(600);
+
+/// The reconciler's call budget from `RECONCILE_MAX_CALLS`, or what is wrong with it.
+pub fn max_calls(lookup: impl Fn(&str) -> Option<String>) -> Result<u32, String> {
+    match lookup(MAX_CALLS_VARIABLE) {
+        None => Ok(DEFAULT_MAX_CALLS),
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (10..=100_000).contains(n))
+            .ok_or_else(|| format!("{MAX_CALLS_VARIABLE} is {v:?}, not 10 to 100000")),
+    }
+}
+
+/// Serves the reconciler: each invocation (the schedule's; its payload is not read) runs it
+/// once within the call budget and the Lambda deadline, writes its counts as an embedded
+/// metric format line, and fails when an AWS call failed.
+async fn serve_reconciler(max_calls: Result<u32, String>) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = Settings::from_env();
+    if let Err(err) = &settings {
+        tracing::error!(error_type = err.name(), error = %err, "settings are invalid; every invocation will fail");
+    }
+    let clients = Clients::new(settings.as_ref().ok()).await;
+    let (settings, clients, max_calls) = (&settings, &clients, &max_calls);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let settings = settings.as_ref().map_err(Clone::clone)?;
+        let max_calls = *max_calls
+            .as_ref()
+            .map_err(|p| MigrationError::new(ErrorKind::Misconfigured, p.clone()))?;
+        let env = clients.env(settings);
+        let return_by = deadline(&event.context).map(|d| d - DEADLINE_MARGIN);
+        let limits = limits_from_now(&env, max_calls, RECONCILE_MAX_TIME, return_by, false);
+        let outcome = reconcile(&env, limits).await;
+        let report = match &outcome {
+            Ok(report) => report,
+            Err(failed) => &failed.report,
+        };
+        let machine = settings.state_machine_arn.as_deref().unwrap_or_default();
+        // The metric line is the log line itself (stdout), as the format requires.
+        println!("{}", metric_line(report, machine, Utc::now()));
+        tracing::info!(fixes = report.cleanup_fixes(), hooks = report.hook_fixes(), api_calls = report.api_calls, complete = report.complete, left = ?report.left, "reconciler run");
+        match outcome {
+            Ok(report) => serde_json::to_value(report).map_err(|e| {
+                MigrationError::new(ErrorKind::Misconfigured, format!("cannot encode the report: {e}"))
+            }),
+            Err(failed) => Err(failed.error),
+        }
     }))
     .await
 }

@@ -173,3 +173,22 @@ pub(crate) async fn wait_stopped(
         env.clock.sleep(env.settings.poll_interval.min(left)).await;
     }
 }
+
+/// Whether the task a lock item records is STOPPED, so its lock may go: DescribeTasks says
+/// STOPPED, or no longer knows the task (ECS keeps a stopped task describable for about an
+/// hour, then answers MISSING: "Amazon ECS task lifecycle", Amazon ECS Developer Guide). Any
+/// other status, DEACTIVATING and STOPPING included, is a task that may still touch the
+/// database. (Issue 19 item 2 changes release-lock and the cleanup to wait on the recorded
+/// task too: they and the reconciler should share this one test.)
+pub(crate) async fn recorded_task_stopped(
+    env: &StepEnv<'_>,
+    cluster: &str,
+    task_arn: &str,
+) -> Result<Option<LastStatus>, MigrationError> {
+    match describe(env, cluster, task_arn).await? {
+        TaskLookup::Found(task) if task.last_status != LastStatus::Stopped => {
+            Ok(Some(task.last_status))
+        }
+        _ => Ok(None),
+    }
+}

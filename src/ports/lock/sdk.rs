@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
-use super::{to_millis, Expected, LockError, LockItem, LockTable};
+use super::{to_millis, Expected, LockError, LockItem, LockPage, LockTable};
 use crate::ports::AwsError;
 
 /// The table's partition key.
@@ -238,6 +238,43 @@ fn is_condition_failure<E>(
 
 #[async_trait]
 impl LockTable for DynamoDbLockTable {
+    /// One Scan page (up to 1 MB, DynamoDB's page limit: "Scan", Amazon DynamoDB API
+    /// Reference, docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Scan.html),
+    /// strongly consistent like the reads the lock steps make.
+    async fn list_page(&self, start: Option<&str>) -> Result<LockPage, LockError> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .set_exclusive_start_key(
+                start.map(|scope| HashMap::from([(PARTITION_KEY.to_string(), s(scope))])),
+            )
+            .send()
+            .await
+            .map_err(|e| self.error("dynamodb:Scan", e))?;
+        let mut page = LockPage::default();
+        for attributes in out.items() {
+            match from_attributes(attributes) {
+                Ok(item) => page.items.push(item),
+                Err(err) => {
+                    let scope = match attributes.get(PARTITION_KEY) {
+                        Some(AttributeValue::S(scope)) => scope.clone(),
+                        _ => format!("{:?}", attributes.get(PARTITION_KEY)),
+                    };
+                    page.unreadable.push((scope, err.to_string()));
+                }
+            }
+        }
+        page.next = out
+            .last_evaluated_key()
+            .and_then(|key| match key.get(PARTITION_KEY) {
+                Some(AttributeValue::S(scope)) => Some(scope.clone()),
+                _ => None,
+            });
+        Ok(page)
+    }
+
     async fn get(&self, scope: &str) -> Result<Option<LockItem>, LockError> {
         let out = self
             .client
