@@ -11,4 +11,5 @@ mod fixtures;
 mod hooks;
 mod local_steps;
 mod lock;
+mod reconcile;
 mod scenarios;

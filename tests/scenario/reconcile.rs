@@ -1,0 +1,428 @@
+//! The reconciler (issue 19 item 1) after what the status-change cleanup missed: the real
+//! definition runs in the engine over the fake ECS and the in-memory lock table; the event that
+//! should have cleaned up is lost (or its cleanup fails), and one reconciler run must leave no
+//! task running and no lock held, never touching a RUNNING execution's task or lock, and the
+//! next execution then runs alone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ecs_migrate::asl::{
+    ExecutionResult, ExecutionStatus, Executor, TaskCall, TaskFailure, TaskInvoker,
+};
+use ecs_migrate::common::clock::{Clock, VirtualClock};
+use ecs_migrate::migration::settings::Settings;
+use ecs_migrate::migration::steps::reconcile::{reconcile, FixKind, Limits, Report};
+use ecs_migrate::migration::steps::StepEnv;
+use ecs_migrate::migration::tasks::started_by_for_execution;
+use ecs_migrate::ports::deployments::NoDeployments;
+use ecs_migrate::ports::ecs::{
+    Ecs, LastStatus, Placement, RunTaskOutcome, RunTaskParams, TaskLookup,
+};
+use ecs_migrate::ports::executions::MemoryExecutions;
+use ecs_migrate::ports::lock::{Expected, LockItem, LockTable, MemoryLockTable};
+use ecs_migrate::statemachine::StepBinding;
+use serde_json::Value;
+
+use crate::fake_ecs::{FakeEcs, Script, TASKDEF_ARN};
+use crate::fixtures::{settings_with, t0};
+use crate::scenarios::{bare, definition, status_change, steps};
+
+const MACHINE: &str = "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate";
+
+fn arn_of(name: &str) -> String {
+    format!("arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:{name}")
+}
+
+/// How the migration's execution ends.
+#[derive(Debug, Clone, Copy)]
+enum End {
+    /// Aborted this many seconds in.
+    Aborted(u64),
+    /// Every function call fails from this many seconds in (the execution FAILS without
+    /// reaching its own cleanup).
+    FunctionsDie(u64),
+}
+
+struct Dying {
+    inner: StepBinding,
+    clock: Arc<VirtualClock>,
+    started: DateTime<Utc>,
+    after: Option<u64>,
+}
+
+#[async_trait]
+impl TaskInvoker for Dying {
+    async fn invoke(&self, call: TaskCall) -> Result<Value, TaskFailure> {
+        let Some(after) = self.after else {
+            return self.inner.invoke(call).await;
+        };
+        let since = (self.clock.now() - self.started).num_seconds().max(0) as u64;
+        let died = || TaskFailure::new("Lambda.Unknown", "the function died (injected)");
+        if since >= after {
+            return Err(died());
+        }
+        tokio::select! {
+            answer = self.inner.invoke(call) => answer,
+            _ = self.clock.sleep(Duration::from_secs(after - since)) => Err(died()),
+        }
+    }
+}
+
+struct World {
+    clock: Arc<VirtualClock>,
+    fake: Arc<FakeEcs>,
+    lock: MemoryLockTable,
+    settings: Settings,
+    executions: MemoryExecutions,
+}
+
+impl World {
+    fn new(script: Script) -> Self {
+        let clock = Arc::new(VirtualClock::starting_at(t0()));
+        Self {
+            fake: FakeEcs::new(clock.clone(), script),
+            clock,
+            lock: MemoryLockTable::new(),
+            settings: settings_with(&[("MAX_DURATION_SECONDS", "7200")]),
+            executions: MemoryExecutions::new(),
+        }
+    }
+
+    /// Runs one execution to its end; Step Functions then knows its status. No status-change
+    /// cleanup runs: the event is lost.
+    async fn execute(&self, name: &str, end: Option<End>) -> ExecutionResult {
+        let after = match end {
+            Some(End::FunctionsDie(after)) => Some(after),
+            _ => None,
+        };
+        let invoker = Arc::new(Dying {
+            inner: steps(
+                self.settings.clone(),
+                self.fake.clone(),
+                self.clock.clone(),
+                &self.lock,
+            ),
+            clock: self.clock.clone(),
+            started: self.clock.now(),
+            after,
+        });
+        let executor = Executor::new(definition(), invoker, self.clock.clone())
+            .with_execution_name(name)
+            .with_state_machine_name("ecs-migrate")
+            .with_account("eu-west-1", "123456789012");
+        let clock = self.clock.clone();
+        let result = executor
+            .run(bare(), async move {
+                match end {
+                    Some(End::Aborted(after)) => clock.sleep(Duration::from_secs(after)).await,
+                    _ => std::future::pending().await,
+                }
+            })
+            .await;
+        self.executions.put_with_input(
+            &arn_of(name),
+            MACHINE,
+            result.status.as_str(),
+            Some(bare().to_string()),
+        );
+        self.executions
+            .set_stop_date(&arn_of(name), self.clock.now());
+        result
+    }
+
+    fn env(&self) -> StepEnv<'_> {
+        StepEnv {
+            settings: &self.settings,
+            ecs: self.fake.as_ref(),
+            logs: self.fake.as_ref(),
+            clock: self.clock.as_ref(),
+            lock: &self.lock,
+            deployments: &NoDeployments,
+            executions: &self.executions,
+        }
+    }
+
+    /// One reconciler run, `after` seconds from now (past the cleanup's grace by default).
+    async fn reconcile(&self, after: u64, dry_run: bool) -> Report {
+        self.clock.sleep(Duration::from_secs(after)).await;
+        let limits = Limits {
+            max_calls: 500,
+            until: self.clock.now() + chrono::Duration::seconds(120),
+            dry_run,
+        };
+        reconcile(&self.env(), limits)
+            .await
+            .expect("the reconciler run")
+    }
+
+    /// A RUNNING execution elsewhere (scope "other"): its task and lock must stay.
+    async fn live_neighbour(&self) -> String {
+        let live = arn_of("live");
+        self.executions.put(&live, MACHINE, "RUNNING");
+        let params = RunTaskParams {
+            cluster: self.settings.cluster.clone(),
+            task_definition: TASKDEF_ARN.into(),
+            container: "fastapi".into(),
+            command: vec!["true".into()],
+            network: None,
+            placement: Placement::ClusterDefault,
+            platform_version: None,
+            client_token: "live".into(),
+            started_by: started_by_for_execution(&live),
+            tags: vec![("ecs-migrate:execution".into(), "live".into())],
+        };
+        let RunTaskOutcome::Started { task_arn } = self.fake.run_task(&params).await.unwrap()
+        else {
+            panic!("the fake refused the live task");
+        };
+        let item = LockItem {
+            scope: "other".into(),
+            holder: live,
+            execution_name: Some("live".into()),
+            client_token: "live".into(),
+            taskdef_arn: TASKDEF_ARN.into(),
+            family: "app".into(),
+            revision: 42,
+            cluster: self.settings.cluster.clone(),
+            started_by: params.started_by.clone(),
+            task_arn: Some(task_arn.clone()),
+            since: self.clock.now(),
+            lease_until: self.clock.now() + chrono::Duration::hours(1),
+        };
+        assert!(self.lock.put(&item, Expected::Free).await.unwrap());
+        task_arn
+    }
+
+    async fn status(&self, task_arn: &str) -> LastStatus {
+        match self
+            .fake
+            .describe_task(&self.settings.cluster, task_arn)
+            .await
+            .unwrap()
+        {
+            TaskLookup::Found(task) => task.last_status,
+            TaskLookup::Missing { reason } => panic!("{task_arn} is missing: {reason}"),
+        }
+    }
+
+    /// Every task but `except` is STOPPED, and only `except`'s scope is locked.
+    async fn assert_clean_but(&self, except: &str) {
+        for (task, _, _) in self.fake.task_lives() {
+            if task != except {
+                assert_eq!(
+                    self.status(&task).await,
+                    LastStatus::Stopped,
+                    "{task} still runs"
+                );
+            }
+        }
+        let scopes: Vec<String> = self.lock.items().into_iter().map(|i| i.scope).collect();
+        assert_eq!(scopes, vec!["other".to_string()], "a lock was left behind");
+        assert_eq!(
+            self.status(except).await,
+            LastStatus::Running,
+            "the live execution's task was touched"
+        );
+    }
+
+    /// No two unstopped tasks of scope `app` (the migrations' scope) at once.
+    fn assert_one_migration_at_a_time(&self, live: &str) {
+        let mut lives: Vec<_> = self
+            .fake
+            .task_lives()
+            .into_iter()
+            .filter(|(t, _, _)| t != live)
+            .collect();
+        lives.sort_by_key(|(_, at, _)| *at);
+        for pair in lives.windows(2) {
+            let stopped = pair[0]
+                .2
+                .unwrap_or_else(|| panic!("{} never stopped", pair[0].0));
+            assert!(
+                stopped <= pair[1].1,
+                "{} started while {} ran",
+                pair[1].0,
+                pair[0].0
+            );
+        }
+    }
+}
+
+fn kinds(report: &Report) -> Vec<FixKind> {
+    report.fixes.iter().map(|f| f.kind).collect()
+}
+
+#[tokio::test]
+async fn a_lost_status_change_event_is_cleaned_up_by_one_run() {
+    let world = World::new(Script {
+        running: 3600,
+        stop_delay: 30,
+        ..Script::default()
+    });
+    let live = world.live_neighbour().await;
+    let lost = world.execute("lost", Some(End::Aborted(300))).await;
+    assert_eq!(lost.status, ExecutionStatus::Aborted);
+    assert_eq!(
+        world.fake.running_tasks().len(),
+        2,
+        "the aborted execution's task runs on"
+    );
+    // Within the cleanup's grace the reconciler leaves the just-ended execution alone.
+    let early = world.reconcile(60, false).await;
+    assert_eq!(kinds(&early), vec![], "{early:?}");
+    let report = world.reconcile(900, false).await;
+    assert_eq!(
+        kinds(&report),
+        vec![FixKind::StopTask, FixKind::ReleaseLock],
+        "{report:?}"
+    );
+    assert!(report.complete);
+    world.assert_clean_but(&live).await;
+    // The next execution runs alone.
+    let next = world.execute("next", None).await;
+    assert_eq!(next.status, ExecutionStatus::Succeeded);
+    world.assert_one_migration_at_a_time(&live);
+}
+
+#[tokio::test]
+async fn a_failed_cleanup_is_finished_by_one_run() {
+    // The cleanup's StopTask is refused once (AccessDeniedException): it fails.
+    let world = World::new(Script {
+        running: 3600,
+        stop_delay: 30,
+        stop_denials: 1,
+        ..Script::default()
+    });
+    let live = world.live_neighbour().await;
+    world.execute("aborted", Some(End::Aborted(300))).await;
+    let cleanup = status_change(
+        &world.settings,
+        &world.fake,
+        &world.clock,
+        &world.lock,
+        "aborted",
+        "ABORTED",
+        &bare(),
+    )
+    .await;
+    assert!(cleanup.is_err(), "the cleanup was to fail: {cleanup:?}");
+    let report = world.reconcile(900, false).await;
+    assert_eq!(
+        kinds(&report),
+        vec![FixKind::StopTask, FixKind::ReleaseLock],
+        "{report:?}"
+    );
+    world.assert_clean_but(&live).await;
+}
+
+#[tokio::test]
+async fn a_holder_whose_task_never_stopped_is_released_after_its_task_is_stopped() {
+    // The functions die while the task runs: the execution FAILS and nothing stops its task.
+    let world = World::new(Script {
+        running: 100_000,
+        stop_delay: 90,
+        ..Script::default()
+    });
+    let live = world.live_neighbour().await;
+    let dead = world.execute("dead", Some(End::FunctionsDie(120))).await;
+    assert_eq!(dead.status, ExecutionStatus::Failed);
+    let report = world.reconcile(900, false).await;
+    // The run waited for the task to drain (90 s) before it released the lock.
+    assert_eq!(
+        kinds(&report),
+        vec![FixKind::StopTask, FixKind::ReleaseLock],
+        "{report:?}"
+    );
+    world.assert_clean_but(&live).await;
+    // The next execution gets the lock and runs its task (this script's task runs past any
+    // deadline), alone.
+    let next = world.execute("next", None).await;
+    assert_eq!(
+        next.error.as_deref(),
+        Some("Migration.Timeout"),
+        "{:?}",
+        next.cause
+    );
+    world.assert_one_migration_at_a_time(&live);
+}
+
+#[tokio::test]
+async fn a_task_that_outlasts_the_run_keeps_its_lock_until_a_later_run() {
+    // Draining takes longer than the run may wait (120 s).
+    let world = World::new(Script {
+        running: 100_000,
+        stop_delay: 600,
+        ..Script::default()
+    });
+    let live = world.live_neighbour().await;
+    world.execute("dead", Some(End::FunctionsDie(120))).await;
+    let first = world.reconcile(900, false).await;
+    assert_eq!(kinds(&first), vec![FixKind::StopTask], "{first:?}");
+    assert!(
+        first
+            .left
+            .iter()
+            .any(|l| l.contains("is still DEACTIVATING")),
+        "{first:?}"
+    );
+    assert_eq!(
+        world.lock.items().len(),
+        2,
+        "released while its task drained"
+    );
+    let second = world.reconcile(600, false).await;
+    assert_eq!(kinds(&second), vec![FixKind::ReleaseLock], "{second:?}");
+    world.assert_clean_but(&live).await;
+}
+
+#[tokio::test]
+async fn a_dry_run_says_what_it_would_do_and_changes_nothing() {
+    let world = World::new(Script {
+        running: 3600,
+        stop_delay: 30,
+        ..Script::default()
+    });
+    world.live_neighbour().await;
+    world.execute("lost", Some(End::Aborted(300))).await;
+    let items = world.lock.items().len();
+    let calls_before = world.fake.calls();
+    let report = world.reconcile(900, true).await;
+    assert_eq!(kinds(&report), vec![FixKind::StopTask], "{report:?}");
+    assert!(report.fixes.iter().all(|f| !f.done));
+    assert!(
+        report.left.iter().any(|l| l.contains("is still RUNNING")),
+        "{report:?}"
+    );
+    let calls: Vec<_> = world.fake.calls()[calls_before.len()..].to_vec();
+    assert!(!calls.contains(&"ecs:StopTask"), "{calls:?}");
+    assert_eq!(world.fake.running_tasks().len(), 2);
+    assert_eq!(world.lock.items().len(), items);
+}
+
+#[tokio::test]
+async fn a_run_stops_when_its_call_budget_ends_and_the_next_run_goes_on() {
+    let world = World::new(Script {
+        running: 3600,
+        stop_delay: 30,
+        ..Script::default()
+    });
+    let live = world.live_neighbour().await;
+    world.execute("lost", Some(End::Aborted(300))).await;
+    world.clock.sleep(Duration::from_secs(900)).await;
+    let limits = Limits {
+        max_calls: 3,
+        until: world.clock.now() + chrono::Duration::seconds(120),
+        dry_run: false,
+    };
+    let short = reconcile(&world.env(), limits)
+        .await
+        .expect("a budget-bound run");
+    assert!(!short.complete);
+    assert!(short.api_calls <= 3, "{short:?}");
+    let report = world.reconcile(0, false).await;
+    assert!(report.complete);
+    world.assert_clean_but(&live).await;
+}
