@@ -426,3 +426,129 @@ async fn a_run_stops_when_its_call_budget_ends_and_the_next_run_goes_on() {
     assert!(report.complete);
     world.assert_clean_but(&live).await;
 }
+
+mod hooks {
+    use super::*;
+    use crate::fixtures::{
+        hook_event, hook_settings, CLUSTER_ARN, DEPLOYMENT_ARN, HOOK_ID, SERVICE_ARN,
+    };
+    use ecs_migrate::ports::deployments::{
+        HookAction, HookState, MemoryDeployments, ServiceDeployment, HOOK_AWAITING_ACTION,
+    };
+
+    fn paused() -> MemoryDeployments {
+        let deployments = MemoryDeployments::new();
+        deployments.add_deployment(ServiceDeployment {
+            arn: DEPLOYMENT_ARN.into(),
+            service_arn: Some(SERVICE_ARN.into()),
+            cluster_arn: Some(CLUSTER_ARN.into()),
+            status: "IN_PROGRESS".into(),
+            status_reason: None,
+            target_revision_arn: None,
+            lifecycle_stage: None,
+            hooks: vec![HookState {
+                hook_id: HOOK_ID.into(),
+                target_type: Some("PAUSE".into()),
+                status: HOOK_AWAITING_ACTION.into(),
+                expires_at: None,
+                timeout_action: Some(HookAction::Rollback),
+            }],
+        });
+        deployments
+    }
+
+    async fn run_with(executions: &MemoryExecutions, deployments: &MemoryDeployments) -> Report {
+        let clock = Arc::new(VirtualClock::starting_at(t0()));
+        let fake = FakeEcs::new(clock.clone(), Script::default());
+        let lock = MemoryLockTable::new();
+        let settings = hook_settings();
+        let env = StepEnv {
+            settings: &settings,
+            ecs: fake.as_ref(),
+            logs: fake.as_ref(),
+            clock: clock.as_ref(),
+            lock: &lock,
+            deployments,
+            executions,
+        };
+        let limits = Limits {
+            max_calls: 100,
+            until: t0() + chrono::Duration::seconds(60),
+            dry_run: false,
+        };
+        reconcile(&env, limits).await.expect("the run")
+    }
+
+    #[tokio::test]
+    async fn a_pause_hook_left_waiting_by_an_aborted_execution_is_rolled_back() {
+        let executions = MemoryExecutions::new();
+        let input = Some(hook_event("ev-1").to_string());
+        executions.put_with_input(&arn_of("hook-aborted"), MACHINE, "ABORTED", input);
+        let deployments = paused();
+        let report = run_with(&executions, &deployments).await;
+        assert_eq!(kinds(&report), vec![FixKind::RollBackHook], "{report:?}");
+        let answers = deployments.answers();
+        assert_eq!(answers.len(), 1);
+        assert_eq!(answers[0].action, HookAction::Rollback);
+        assert_eq!(answers[0].hook_id, HOOK_ID);
+    }
+
+    #[tokio::test]
+    async fn a_hook_a_running_execution_serves_is_left_to_it() {
+        let executions = MemoryExecutions::new();
+        let input = Some(hook_event("ev-1").to_string());
+        executions.put_with_input(&arn_of("hook-aborted"), MACHINE, "ABORTED", input.clone());
+        executions.put_with_input(&arn_of("hook-again"), MACHINE, "RUNNING", input);
+        // The running one holds the lock, so the run meets it.
+        let deployments = paused();
+        let clock = Arc::new(VirtualClock::starting_at(t0()));
+        let fake = FakeEcs::new(clock.clone(), Script::default());
+        let lock = MemoryLockTable::new();
+        let item = LockItem {
+            scope: "app".into(),
+            holder: arn_of("hook-again"),
+            execution_name: None,
+            client_token: "t".into(),
+            taskdef_arn: TASKDEF_ARN.into(),
+            family: "app".into(),
+            revision: 42,
+            cluster: "prod".into(),
+            started_by: started_by_for_execution(&arn_of("hook-again")),
+            task_arn: None,
+            since: t0(),
+            lease_until: t0() + chrono::Duration::hours(1),
+        };
+        assert!(lock.put(&item, Expected::Free).await.unwrap());
+        let settings = hook_settings();
+        let env = StepEnv {
+            settings: &settings,
+            ecs: fake.as_ref(),
+            logs: fake.as_ref(),
+            clock: clock.as_ref(),
+            lock: &lock,
+            deployments: &deployments,
+            executions: &executions,
+        };
+        let limits = Limits {
+            max_calls: 100,
+            until: t0() + chrono::Duration::seconds(60),
+            dry_run: false,
+        };
+        let report = reconcile(&env, limits).await.expect("the run");
+        assert_eq!(kinds(&report), vec![], "{report:?}");
+        assert_eq!(deployments.answers(), vec![]);
+        assert_eq!(lock.items().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_hook_already_answered_is_not_answered_again() {
+        let executions = MemoryExecutions::new();
+        let input = Some(hook_event("ev-1").to_string());
+        executions.put_with_input(&arn_of("hook-failed"), MACHINE, "FAILED", input);
+        let deployments = paused();
+        deployments.set_hook_status(DEPLOYMENT_ARN, HOOK_ID, "FAILED");
+        let report = run_with(&executions, &deployments).await;
+        assert_eq!(kinds(&report), vec![], "{report:?}");
+        assert_eq!(deployments.answers(), vec![]);
+    }
+}
