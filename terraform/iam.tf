@@ -39,6 +39,8 @@ locals {
     # hooks.tf
     "report-deployment" = data.aws_iam_policy_document.report_deployment.json
     "deployment-hook"   = data.aws_iam_policy_document.deployment_hook.json
+    # reconcile.tf
+    "reconcile" = data.aws_iam_policy_document.reconcile.json
   }
 }
 
@@ -446,8 +448,8 @@ data "aws_iam_policy_document" "state_machine" {
   statement {
     sid     = "InvokeStepFunctions"
     actions = ["lambda:InvokeFunction"]
-    # deployment-hook is ECS's to invoke, not the machine's.
-    resources = [for name, _ in local.functions : aws_lambda_function.this[name].arn if name != "deployment-hook"]
+    # deployment-hook is ECS's to invoke and reconcile the schedule's, not the machine's.
+    resources = [for name, _ in local.functions : aws_lambda_function.this[name].arn if !contains(["deployment-hook", "reconcile"], name)]
   }
 
   # What Step Functions needs to set up log delivery to /aws/vendedlogs/states/<name>. These
