@@ -15,7 +15,9 @@ use super::printable::printable;
 use super::{CommandOutcome, UsageError};
 use crate::common::clock::SystemClock;
 use crate::migration::settings::Settings;
-use crate::migration::steps::reconcile::{limits_from_now, reconcile, Report, DEFAULT_MAX_CALLS};
+use crate::migration::steps::reconcile::{
+    limits_from_now, reconcile, ReconcileReport, DEFAULT_MAX_CALLS,
+};
 use crate::migration::steps::StepEnv;
 use crate::ports::deployments::SdkDeployments;
 use crate::ports::ecs::SdkEcs;
@@ -47,6 +49,10 @@ pub(crate) struct ReconcileArgs {
     /// Seconds the run may take (it waits for stopped tasks to reach STOPPED within them)
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub(crate) max_seconds: u64,
+    /// Leave executions that ended less than this many seconds ago to their own cleanup
+    /// [default: POLL_MAX_WAIT_SECONDS + MISSING_GRACE_SECONDS + 60 with the default settings]
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) grace_seconds: Option<u32>,
     /// Print one JSON object (the report) instead of text
     #[arg(long)]
     pub(crate) json: bool,
@@ -99,7 +105,8 @@ pub(crate) async fn run(args: ReconcileArgs) -> Result<CommandOutcome, UsageErro
         executions: &executions,
     };
     let seconds = Duration::from_secs(args.max_seconds);
-    let limits = limits_from_now(&env, args.max_calls, seconds, None, args.dry_run);
+    let mut limits = limits_from_now(&env, args.max_calls, seconds, None, args.grace_seconds);
+    limits.dry_run = args.dry_run;
     let (report, error) = match reconcile(&env, limits).await {
         Ok(report) => (report, None),
         Err(failed) => (failed.report, Some(failed.error)),
@@ -127,7 +134,7 @@ pub(crate) async fn run(args: ReconcileArgs) -> Result<CommandOutcome, UsageErro
 }
 
 /// The report as lines a person reads: each fix, what was left and why, and the totals.
-pub(crate) fn report_text(report: &Report) -> String {
+pub(crate) fn report_text(report: &ReconcileReport) -> String {
     let verb = |done: bool, now: &'static str, would: &'static str| if done { now } else { would };
     let mut text = String::new();
     for fix in &report.fixes {

@@ -107,7 +107,7 @@ pub async fn serve_configured() -> Result<(), lambda_runtime::Error> {
         return serve_deployment_hook(adapter_config(lookup)).await;
     }
     if is_reconciler(lookup) {
-        return serve_reconciler(max_calls(lookup)).await;
+        return serve_reconciler(reconciler_config(lookup)).await;
     }
     serve_step(configured_step(lookup)).await
 }
@@ -259,38 +259,60 @@ pub const MAX_CALLS_VARIABLE: &str = "RECONCILE_MAX_CALLS";
 /// The longest a reconciler run may take when the Lambda deadline is later.
 const RECONCILE_MAX_TIME: Duration = Duration::from_secs(600);
 
-/// The reconciler's call budget from `RECONCILE_MAX_CALLS`, or what is wrong with it.
-pub fn max_calls(lookup: impl Fn(&str) -> Option<String>) -> Result<u32, String> {
-    match lookup(MAX_CALLS_VARIABLE) {
-        None => Ok(DEFAULT_MAX_CALLS),
+/// How long after an execution ended the reconciler leaves it to its own cleanup (default:
+/// the cleanup's longest wait and a minute).
+pub const GRACE_VARIABLE: &str = "RECONCILE_GRACE_SECONDS";
+
+/// The reconciler's own settings: its call budget and its grace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconcilerConfig {
+    pub max_calls: u32,
+    pub grace_seconds: Option<u32>,
+}
+
+/// The reconciler's settings from `RECONCILE_MAX_CALLS` and `RECONCILE_GRACE_SECONDS`, or what
+/// is wrong with them.
+pub fn reconciler_config(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<ReconcilerConfig, String> {
+    let number = |name: &str, range: std::ops::RangeInclusive<u32>| match lookup(name) {
+        None => Ok(None),
         Some(v) => v
             .trim()
             .parse::<u32>()
             .ok()
-            .filter(|n| (10..=100_000).contains(n))
-            .ok_or_else(|| format!("{MAX_CALLS_VARIABLE} is {v:?}, not 10 to 100000")),
-    }
+            .filter(|n| range.contains(n))
+            .map(Some)
+            .ok_or_else(|| format!("{name} is {v:?}, not {} to {}", range.start(), range.end())),
+    };
+    Ok(ReconcilerConfig {
+        max_calls: number(MAX_CALLS_VARIABLE, 10..=100_000)?.unwrap_or(DEFAULT_MAX_CALLS),
+        grace_seconds: number(GRACE_VARIABLE, 0..=86_400)?,
+    })
 }
 
 /// Serves the reconciler: each invocation (the schedule's; its payload is not read) runs it
 /// once within the call budget and the Lambda deadline, writes its counts as an embedded
 /// metric format line, and fails when an AWS call failed.
-async fn serve_reconciler(max_calls: Result<u32, String>) -> Result<(), lambda_runtime::Error> {
+async fn serve_reconciler(
+    config: Result<ReconcilerConfig, String>,
+) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = Settings::from_env();
     if let Err(err) = &settings {
         tracing::error!(error_type = err.name(), error = %err, "settings are invalid; every invocation will fail");
     }
     let clients = Clients::new(settings.as_ref().ok()).await;
-    let (settings, clients, max_calls) = (&settings, &clients, &max_calls);
+    let (settings, clients, config) = (&settings, &clients, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let settings = settings.as_ref().map_err(Clone::clone)?;
-        let max_calls = *max_calls
+        let config = *config
             .as_ref()
             .map_err(|p| MigrationError::new(ErrorKind::Misconfigured, p.clone()))?;
         let env = clients.env(settings);
         let return_by = deadline(&event.context).map(|d| d - DEADLINE_MARGIN);
-        let limits = limits_from_now(&env, max_calls, RECONCILE_MAX_TIME, return_by, false);
+        let (calls, grace) = (config.max_calls, config.grace_seconds);
+        let limits = limits_from_now(&env, calls, RECONCILE_MAX_TIME, return_by, grace);
         let outcome = reconcile(&env, limits).await;
         let report = match &outcome {
             Ok(report) => report,
@@ -381,6 +403,29 @@ mod tests {
             ("HOOK_CALLBACK_DELAY_SECONDS", "0")
         ]))
         .is_err());
+    }
+
+    #[test]
+    fn the_reconciler_is_served_by_name_with_its_budget_and_grace() {
+        assert!(is_reconciler(lookup(&[("_HANDLER", "reconcile")])));
+        assert!(!is_reconciler(lookup(&[
+            ("ECS_MIGRATE_STEP", "stop-task"),
+            ("_HANDLER", "reconcile")
+        ])));
+        let defaults = reconciler_config(lookup(&[])).unwrap();
+        assert_eq!(defaults.max_calls, DEFAULT_MAX_CALLS);
+        assert_eq!(defaults.grace_seconds, None);
+        let set = reconciler_config(lookup(&[
+            ("RECONCILE_MAX_CALLS", "40"),
+            ("RECONCILE_GRACE_SECONDS", "0"),
+        ]))
+        .unwrap();
+        assert_eq!((set.max_calls, set.grace_seconds), (40, Some(0)));
+        let err = reconciler_config(lookup(&[("RECONCILE_MAX_CALLS", "5")])).unwrap_err();
+        assert!(
+            err.contains("RECONCILE_MAX_CALLS is \"5\", not 10 to 100000"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -14,7 +14,9 @@ use ecs_migrate::asl::{
 };
 use ecs_migrate::common::clock::{Clock, VirtualClock};
 use ecs_migrate::migration::settings::Settings;
-use ecs_migrate::migration::steps::reconcile::{reconcile, FixKind, Limits, Report};
+use ecs_migrate::migration::steps::reconcile::{
+    grace, reconcile, FixKind, ReconcileLimits, ReconcileReport,
+};
 use ecs_migrate::migration::steps::StepEnv;
 use ecs_migrate::migration::tasks::started_by_for_execution;
 use ecs_migrate::ports::deployments::NoDeployments;
@@ -146,12 +148,13 @@ impl World {
     }
 
     /// One reconciler run, `after` seconds from now (past the cleanup's grace by default).
-    async fn reconcile(&self, after: u64, dry_run: bool) -> Report {
+    async fn reconcile(&self, after: u64, dry_run: bool) -> ReconcileReport {
         self.clock.sleep(Duration::from_secs(after)).await;
-        let limits = Limits {
+        let limits = ReconcileLimits {
             max_calls: 500,
             until: self.clock.now() + chrono::Duration::seconds(120),
             dry_run,
+            grace: grace(&self.settings),
         };
         reconcile(&self.env(), limits)
             .await
@@ -251,7 +254,7 @@ impl World {
     }
 }
 
-fn kinds(report: &Report) -> Vec<FixKind> {
+fn kinds(report: &ReconcileReport) -> Vec<FixKind> {
     report.fixes.iter().map(|f| f.kind).collect()
 }
 
@@ -412,10 +415,11 @@ async fn a_run_stops_when_its_call_budget_ends_and_the_next_run_goes_on() {
     let live = world.live_neighbour().await;
     world.execute("lost", Some(End::Aborted(300))).await;
     world.clock.sleep(Duration::from_secs(900)).await;
-    let limits = Limits {
+    let limits = ReconcileLimits {
         max_calls: 3,
         until: world.clock.now() + chrono::Duration::seconds(120),
         dry_run: false,
+        grace: chrono::Duration::minutes(12),
     };
     let short = reconcile(&world.env(), limits)
         .await
@@ -457,7 +461,10 @@ mod hooks {
         deployments
     }
 
-    async fn run_with(executions: &MemoryExecutions, deployments: &MemoryDeployments) -> Report {
+    async fn run_with(
+        executions: &MemoryExecutions,
+        deployments: &MemoryDeployments,
+    ) -> ReconcileReport {
         let clock = Arc::new(VirtualClock::starting_at(t0()));
         let fake = FakeEcs::new(clock.clone(), Script::default());
         let lock = MemoryLockTable::new();
@@ -471,10 +478,11 @@ mod hooks {
             deployments,
             executions,
         };
-        let limits = Limits {
+        let limits = ReconcileLimits {
             max_calls: 100,
             until: t0() + chrono::Duration::seconds(60),
             dry_run: false,
+            grace: chrono::Duration::minutes(12),
         };
         reconcile(&env, limits).await.expect("the run")
     }
@@ -529,10 +537,11 @@ mod hooks {
             deployments: &deployments,
             executions: &executions,
         };
-        let limits = Limits {
+        let limits = ReconcileLimits {
             max_calls: 100,
             until: t0() + chrono::Duration::seconds(60),
             dry_run: false,
+            grace: chrono::Duration::minutes(12),
         };
         let report = reconcile(&env, limits).await.expect("the run");
         assert_eq!(kinds(&report), vec![], "{report:?}");

@@ -613,7 +613,7 @@ async fn reconcile_actions() -> BTreeSet<String> {
     use aws_sdk_dynamodb::operation::scan::ScanOutput;
     use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
     use aws_sdk_sfn::operation::list_executions::ListExecutionsOutput;
-    use ecs_migrate::migration::steps::reconcile::{reconcile, FixKind, Limits};
+    use ecs_migrate::migration::steps::reconcile::{reconcile, FixKind, ReconcileLimits};
     use ecs_migrate::migration::tasks::started_by_for_execution;
     let recorder = Recorder::default();
     // DescribeTasks with include=TAGS (the cluster's tasks) shows it RUNNING; the later look
@@ -701,10 +701,11 @@ async fn reconcile_actions() -> BTreeSet<String> {
         deployments: &SdkDeployments::new(ecs_client),
         executions: &executions,
     };
-    let limits = Limits {
+    let limits = ReconcileLimits {
         max_calls: 100,
         until: t0() + chrono::Duration::seconds(120),
         dry_run: false,
+        grace: chrono::Duration::minutes(12),
     };
     let report = reconcile(&env, limits).await.expect("the reconciler run");
     let kinds: Vec<FixKind> = report.fixes.iter().map(|f| f.kind).collect();

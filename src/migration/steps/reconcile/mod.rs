@@ -38,13 +38,15 @@ pub const DEFAULT_MAX_CALLS: u32 = 500;
 
 /// How much one run may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub struct ReconcileLimits {
     /// API calls (ECS, DynamoDB, Step Functions) this run may make.
     pub max_calls: u32,
     /// The run stops starting new work at this time.
     pub until: DateTime<Utc>,
     /// Look and say what would be done, changing nothing.
     pub dry_run: bool,
+    /// An execution that ended less than this ago is left to its own cleanup ([`grace`]).
+    pub grace: chrono::Duration,
 }
 
 /// What a fix was.
@@ -71,7 +73,7 @@ pub struct Fix {
 
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Report {
+pub struct ReconcileReport {
     pub dry_run: bool,
     pub fixes: Vec<Fix>,
     /// What it saw but left, and why (a task still stopping, an unreadable lock item).
@@ -82,7 +84,7 @@ pub struct Report {
     pub complete: bool,
 }
 
-impl Report {
+impl ReconcileReport {
     /// Tasks stopped and locks released: the status-change cleanup's work, so a non-zero count
     /// means an event (or its cleanup) was lost.
     pub fn cleanup_fixes(&self) -> usize {
@@ -125,9 +127,9 @@ impl From<MigrationError> for Halt {
 /// One run's state: the budget, what it learned about executions and what it did.
 struct Run<'a, 'e> {
     env: &'a StepEnv<'e>,
-    limits: Limits,
+    limits: ReconcileLimits,
     machine: String,
-    report: Report,
+    report: ReconcileReport,
     /// DescribeExecution's answers, by execution ARN.
     seen: HashMap<String, (Liveness, ExecutionView)>,
     /// Tasks this run stopped, by execution ARN.
@@ -135,10 +137,11 @@ struct Run<'a, 'e> {
 }
 
 /// How long after an execution ended its status-change cleanup may still be at work (it
-/// waits up to POLL_MAX_WAIT_SECONDS for the tasks to stop, after MISSING_GRACE_SECONDS):
-/// the reconciler leaves it alone until then, so it fixes only what the cleanup did not.
-pub fn grace(env: &StepEnv<'_>) -> chrono::Duration {
-    let settings = env.settings;
+/// waits up to POLL_MAX_WAIT_SECONDS for the tasks to stop, after MISSING_GRACE_SECONDS, and
+/// EventBridge and Lambda take a few seconds to start it): the reconciler leaves it alone until
+/// then, so it fixes only what the cleanup did not. `RECONCILE_GRACE_SECONDS` /
+/// `--grace-seconds` set another.
+pub fn grace(settings: &crate::migration::settings::Settings) -> chrono::Duration {
     let waits = settings.poll_max_wait + settings.missing_grace;
     chrono::Duration::from_std(waits).unwrap_or(chrono::Duration::MAX)
         + chrono::Duration::minutes(1)
@@ -147,20 +150,23 @@ pub fn grace(env: &StepEnv<'_>) -> chrono::Duration {
 /// A run that ended on an error, with what it had fixed before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failed {
-    pub report: Report,
+    pub report: ReconcileReport,
     pub error: MigrationError,
 }
 
 /// Runs the reconciler once within `limits`. A failed AWS call ends the run with the error and
 /// what it fixed before.
-pub async fn reconcile(env: &StepEnv<'_>, limits: Limits) -> Result<Report, Failed> {
+pub async fn reconcile(
+    env: &StepEnv<'_>,
+    limits: ReconcileLimits,
+) -> Result<ReconcileReport, Failed> {
     let Some(machine) = env.settings.state_machine_arn.clone() else {
         let error = MigrationError::new(
             ErrorKind::Misconfigured,
             "setting STATE_MACHINE_ARN is not set, so the reconciler cannot tell this state machine's executions from others; set it to the state machine's ARN",
         );
         return Err(Failed {
-            report: Report::default(),
+            report: ReconcileReport::default(),
             error,
         });
     };
@@ -168,10 +174,10 @@ pub async fn reconcile(env: &StepEnv<'_>, limits: Limits) -> Result<Report, Fail
         env,
         limits,
         machine,
-        report: Report {
+        report: ReconcileReport {
             dry_run: limits.dry_run,
             complete: true,
-            ..Report::default()
+            ..ReconcileReport::default()
         },
         seen: HashMap::new(),
         stopped: HashMap::new(),
@@ -259,7 +265,7 @@ impl Run<'_, '_> {
         }
         let settled = view
             .stop_date
-            .is_none_or(|at| later_by_delta(at, grace(self.env)) <= self.env.clock.now());
+            .is_none_or(|at| later_by_delta(at, self.limits.grace) <= self.env.clock.now());
         if settled {
             Liveness::Ended(view.status.clone())
         } else {
@@ -297,19 +303,24 @@ fn describe_failed(arn: &str, err: crate::ports::AwsError) -> MigrationError {
 }
 
 /// The limits of a run that starts now: `max_calls` calls, and `seconds` from now (less when
-/// `deadline`, the Lambda deadline less its margin, comes first).
+/// `deadline`, the Lambda deadline less its margin, comes first); the grace is [`grace`]'s
+/// unless `grace_seconds` is given.
 pub fn limits_from_now(
     env: &StepEnv<'_>,
     max_calls: u32,
     seconds: std::time::Duration,
     deadline: Option<DateTime<Utc>>,
-    dry_run: bool,
-) -> Limits {
+    grace_seconds: Option<u32>,
+) -> ReconcileLimits {
     let until = later_by(env.clock.now(), seconds);
-    Limits {
+    ReconcileLimits {
         max_calls,
         until: deadline.map_or(until, |d| d.min(until)),
-        dry_run,
+        dry_run: false,
+        grace: grace_seconds.map_or_else(
+            || grace(env.settings),
+            |s| chrono::Duration::seconds(i64::from(s)),
+        ),
     }
 }
 
@@ -323,7 +334,7 @@ pub const HOOKS_METRIC: &str = "ReconcilerHookRollbacks";
 /// docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html):
 /// a Lambda function's stdout goes to its log group, where CloudWatch Logs extracts the
 /// metrics, with no SDK call and no extra permission.
-pub fn metric_line(report: &Report, state_machine: &str, now: DateTime<Utc>) -> String {
+pub fn metric_line(report: &ReconcileReport, state_machine: &str, now: DateTime<Utc>) -> String {
     let name = state_machine.rsplit(':').next().unwrap_or(state_machine);
     serde_json::json!({
         "_aws": {
