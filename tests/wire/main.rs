@@ -17,5 +17,6 @@ mod lambda_wire;
 mod lock_table;
 mod log_escape;
 mod moto_smoke;
+mod reconcile;
 mod run_migration_script;
 mod trust;

@@ -77,7 +77,9 @@ impl Run<'_, '_> {
         status: &str,
     ) -> Result<Vec<String>, Halt> {
         let mut tasks = self.stopped.get(&item.holder).cloned().unwrap_or_default();
-        tasks.extend(item.task_arn.iter().cloned());
+        if let Some(recorded) = item.task_arn.as_ref().filter(|t| !tasks.contains(t)) {
+            tasks.push(recorded.clone());
+        }
         // Derived from the verified holder, not from the item's own startedBy field.
         let started_by = started_by_for_execution(&item.holder);
         for desired in ["RUNNING", "STOPPED"] {
