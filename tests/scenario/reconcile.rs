@@ -83,12 +83,18 @@ struct World {
 
 impl World {
     fn new(script: Script) -> Self {
+        Self::with_settings(script, &[])
+    }
+
+    fn with_settings(script: Script, settings: &[(&str, &str)]) -> Self {
         let clock = Arc::new(VirtualClock::starting_at(t0()));
+        let mut pairs = vec![("MAX_DURATION_SECONDS", "7200")];
+        pairs.extend_from_slice(settings);
         Self {
             fake: FakeEcs::new(clock.clone(), script),
             clock,
             lock: MemoryLockTable::new(),
-            settings: settings_with(&[("MAX_DURATION_SECONDS", "7200")]),
+            settings: settings_with(&pairs),
             executions: MemoryExecutions::new(),
         }
     }
@@ -559,5 +565,87 @@ mod hooks {
         let report = run_with(&executions, &deployments).await;
         assert_eq!(kinds(&report), vec![], "{report:?}");
         assert_eq!(deployments.answers(), vec![]);
+    }
+}
+
+/// Issue 19 items 3 and 4: a takeover waits for the old task within LOCK_WAIT_SECONDS only, and
+/// an item of another cluster fails at once, naming the command that clears it.
+mod takeover {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_takeover_whose_old_task_never_stops_fails_locked_within_the_wait() {
+        // The holder's functions die 30 s in; its task then ignores StopTask for a day.
+        let world = World::with_settings(
+            Script {
+                running: 100_000,
+                stop_delay: 86_400,
+                ..Script::default()
+            },
+            &[("LOCK_LEASE_SECONDS", "300"), ("LOCK_WAIT_SECONDS", "900")],
+        );
+        let next = async {
+            world.clock.sleep(Duration::from_secs(5)).await;
+            let result = world.execute("next", None).await;
+            (result, world.clock.now())
+        };
+        let (dead, (next, next_ended)) =
+            tokio::join!(world.execute("dead", Some(End::FunctionsDie(30))), next);
+        assert_eq!(dead.status, ExecutionStatus::Failed);
+        assert_eq!(
+            next.error.as_deref(),
+            Some("Migration.Locked"),
+            "{:?}",
+            next.cause
+        );
+        let cause = next.cause.clone().unwrap_or_default();
+        let dead_task = world.fake.task_lives()[0].0.clone();
+        assert!(
+            cause.contains(&dead_task),
+            "the cause names the task that does not stop: {cause}"
+        );
+        assert!(cause.contains("LOCK_WAIT_SECONDS"), "{cause}");
+        // It gave up within its wait (900 s from its first look, 5 s in) and a poll round.
+        let ended = next_ended - t0();
+        assert!(ended <= chrono::Duration::seconds(905 + 600), "{ended}");
+        assert_eq!(
+            world.fake.tasks_started(),
+            1,
+            "the next execution ran a task beside it"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_item_of_another_cluster_fails_acquire_naming_the_command_that_clears_it() {
+        let world = World::with_settings(Script::default(), &[("LOCK_TABLE", "mig-lock")]);
+        let item = LockItem {
+            scope: "app".into(),
+            holder: arn_of("elsewhere"),
+            execution_name: Some("elsewhere".into()),
+            client_token: "other".into(),
+            taskdef_arn: TASKDEF_ARN.into(),
+            family: "app".into(),
+            revision: 41,
+            cluster: "arn:aws:ecs:eu-west-1:123456789012:cluster/staging".into(),
+            started_by: started_by_for_execution(&arn_of("elsewhere")),
+            task_arn: None,
+            since: t0() - chrono::Duration::hours(3),
+            lease_until: t0() - chrono::Duration::hours(2),
+        };
+        assert!(world.lock.put(&item, Expected::Free).await.unwrap());
+        let next = world.execute("next", None).await;
+        assert_eq!(
+            next.error.as_deref(),
+            Some("Migration.Locked"),
+            "{:?}",
+            next.cause
+        );
+        let cause = next.cause.unwrap_or_default();
+        assert!(cause.contains("cluster/staging"), "{cause}");
+        assert!(
+            cause.contains("ecs-migrate lock release --table mig-lock --scope app --force"),
+            "{cause}"
+        );
+        assert_eq!(world.fake.tasks_started(), 0);
     }
 }
