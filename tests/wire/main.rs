@@ -14,6 +14,7 @@ mod cli_lock;
 mod deployment_hook;
 mod lambda_bootstrap;
 mod lambda_wire;
+mod lock_force;
 mod lock_table;
 mod log_escape;
 mod moto_smoke;

@@ -120,6 +120,16 @@ pub trait LockTable: Send + Sync {
     async fn release(&self, scope: &str, holder: &str) -> Result<bool, LockError>;
     /// Whether there is a table at all: the steps then act only where it names their
     /// execution, whatever the state data says.
+    /// Deletes the item of `scope` when it is not a lock item this code can read (the escape
+    /// hatch of `lock release --force`), only if it is still the item just read; returns what
+    /// it deleted, `None` when the item is readable (release it the usual way) or absent.
+    async fn delete_unreadable(&self, _scope: &str) -> Result<Option<String>, LockError> {
+        Err(LockError {
+            message: "this lock table cannot delete an unreadable item".into(),
+            transient: false,
+        })
+    }
+
     /// One page of the table's items (a DynamoDB Scan), for the reconciler; items it cannot
     /// read are named by scope rather than failing the page. Tables that cannot be listed
     /// (the local lock files) say so.
