@@ -485,7 +485,7 @@ variable "deployment_hook_stages" {
 }
 
 variable "deployment_hook_timeout_minutes" {
-  description = "The `timeoutConfiguration.timeoutInMinutes` you give the service's PAUSE hook (ECS: default 1440, at most 20160). The plan fails unless it exceeds `max_duration_seconds`: a hook that expires first takes its timeout action while the migration runs."
+  description = "The `timeoutConfiguration.timeoutInMinutes` you give the service's PAUSE hook (ECS: default 1440, at most 20160). The plan fails unless it exceeds validation (`lambda_timeout`) + `lock_wait_seconds` + run-task's capacity waits (390 s) + `max_duration_seconds`: a hook that expires first takes its timeout action while the migration runs."
   type        = number
   default     = 1440
 

@@ -657,6 +657,29 @@ run "deployment_hook_timeout_must_exceed_max_duration" {
   expect_failures = [aws_cloudwatch_event_rule.deployment_hook]
 }
 
+# Longer than max_duration_seconds alone, but not than the lock wait, the capacity waits and
+# validation before it: 60 + 1800 + 390 + 1800 = 4050 s.
+run "deployment_hook_timeout_counts_the_lock_wait_and_capacity_waits" {
+  command = plan
+  variables {
+    deployment_services             = ["app"]
+    deployment_hook_rule_enabled    = true
+    deployment_hook_timeout_minutes = 60
+    max_duration_seconds            = 1800
+  }
+  expect_failures = [aws_cloudwatch_event_rule.deployment_hook]
+}
+
+run "deployment_hook_timeout_above_all_the_waits" {
+  command = plan
+  variables {
+    deployment_services             = ["app"]
+    deployment_hook_rule_enabled    = true
+    deployment_hook_timeout_minutes = 68
+    max_duration_seconds            = 1800
+  }
+}
+
 run "deployment_services_are_names" {
   command = plan
   variables {
