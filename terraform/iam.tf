@@ -365,6 +365,18 @@ data "aws_iam_policy_document" "stop_task" {
     }
   }
 
+  dynamic "statement" {
+    # A hook execution's lock scope (with lock_scope unset, the family) is the family of the
+    # revision its deployment runs: the cleanup looks it up as validate-event did.
+    for_each = length(var.deployment_services) > 0 ? [1] : []
+
+    content {
+      sid       = "FindHookExecutionsLock"
+      actions   = ["ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"]
+      resources = concat(local.service_arns, local.service_deployment_arns, local.service_revision_arns)
+    }
+  }
+
   statement {
     # The status-change cleanup reads the ended execution's lock (the task it recorded must stop
     # too) and releases it once its tasks stopped.

@@ -489,6 +489,8 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
         .await,
     );
     result.insert("reconcile".to_string(), reconcile_actions().await);
+    let stop_task = result.entry(Step::StopTask.name().to_string()).or_default();
+    stop_task.extend(stop_task_hook_actions().await);
     result
 }
 
@@ -719,5 +721,83 @@ async fn reconcile_actions() -> BTreeSet<String> {
         "the reconciler's longest path: {report:?}"
     );
     let calls = recorder.0.lock().unwrap().clone();
+    calls
+}
+
+/// stop-task's calls for a hook execution's status-change event (issue 19 item 3): the lock's
+/// scope comes from the revision the hook's deployment runs.
+async fn stop_task_hook_actions() -> BTreeSet<String> {
+    use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+    let recorder = Recorder::default();
+    let mut ecs_rules = vec![
+        mock!(EcsClient::list_tasks).then_output(|| ListTasksOutput::builder().build()),
+        mock!(EcsClient::describe_tasks).then_output(|| {
+            DescribeTasksOutput::builder()
+                .tasks(stopped_task(
+                    ecs::TaskStopCode::UserInitiated,
+                    "stopped",
+                    vec![],
+                ))
+                .build()
+        }),
+    ];
+    // DescribeServiceDeployments, DescribeServiceRevisions.
+    ecs_rules.extend(answering_rules().into_iter().skip(6).take(2));
+    let ecs_refs: Vec<&Rule> = ecs_rules.iter().collect();
+    let ecs_recorder = recorder.clone();
+    let ecs_client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_refs, |b| b
+        .interceptor(ecs_recorder.clone()));
+    let lock_rules = lock_rules_holding(held_by(ENDED_EXECUTION, Some(TASK_ARN)));
+    let lock = recorded_lock_table(&lock_rules, &recorder);
+    let describe = mock!(aws_sdk_sfn::Client::describe_execution).then_output(|| {
+        DescribeExecutionOutput::builder()
+            .execution_arn(ENDED_EXECUTION)
+            .state_machine_arn(STATE_MACHINE_ARN)
+            .status(aws_sdk_sfn::types::ExecutionStatus::Aborted)
+            .input(hook_event("hook-event").to_string())
+            .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(0))
+            .build()
+            .unwrap()
+    });
+    let sfn_recorder = recorder.clone();
+    let executions = SdkExecutions::new(mock_client!(
+        aws_sdk_sfn,
+        RuleMode::MatchAny,
+        &[&describe],
+        |b| b.interceptor(sfn_recorder.clone())
+    ));
+    let settings = settings_with(&[
+        ("DEPLOYMENT_SERVICES", "[\"app\"]"),
+        ("LOCK_TABLE", "mig-lock"),
+    ]);
+    let logs = SdkLogs::new(mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        &[] as &[&Rule]
+    ));
+    let clock = VirtualClock::starting_at(t0());
+    let env = StepEnv {
+        settings: &settings,
+        ecs: &SdkEcs::new(ecs_client.clone()),
+        logs: &logs,
+        clock: &clock,
+        lock: &lock,
+        deployments: &SdkDeployments::new(ecs_client),
+        executions: &executions,
+    };
+    let event = json!({
+        "source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+        "detail": {"executionArn": ENDED_EXECUTION, "status": "ABORTED",
+                   "stopDate": t0().timestamp_millis()}
+    });
+    Step::StopTask
+        .run(&env, event, None)
+        .await
+        .expect("stop-task for the hook execution");
+    let calls = recorder.0.lock().unwrap().clone();
+    assert!(
+        calls.contains("dynamodb:DeleteItem"),
+        "the hook execution's lock was not released: {calls:?}"
+    );
     calls
 }

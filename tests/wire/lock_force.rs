@@ -36,7 +36,9 @@ async fn release_force_deletes_an_item_it_cannot_read_and_says_what() {
     assert_eq!(forced.code, 0, "{forced:?}");
     assert!(
         forced.stdout.contains("deleted the item of scope \"app\"")
-            && forced.stdout.contains("attribute revision is missing; attributes holder, scope"),
+            && forced
+                .stdout
+                .contains("attribute revision is missing; attributes holder, scope"),
         "{forced:?}"
     );
     let left = dynamodb
