@@ -76,10 +76,17 @@ resource "aws_cloudwatch_event_target" "abort" {
   target_id = "stop-task"
   arn       = aws_lambda_function.this["stop-task"].arn
 
-  # A late cleanup is still right (stop-task stops only what that execution started; a task
-  # already stopped is left alone) while a missed one leaves a task running, perhaps for the
-  # whole max_duration_seconds: retry for as long and as often as EventBridge allows (24 h,
-  # 185 attempts), then keep the event in the dead-letter queue.
+  # Two retry layers, each with its own failure queue:
+  # - This policy covers EventBridge's delivery to Lambda only: the asynchronous Invoke being
+  #   accepted (throttling, a service error, a missing permission). EventBridge retries that
+  #   for up to 24 h and 185 attempts (EventBridge User Guide, "Event retry policy and using
+  #   dead-letter queues"), then puts the event in the rules' dead-letter queue below.
+  # - Once Lambda has accepted the event, a cleanup that fails (stop-task returns an error or
+  #   times out) is retried by Lambda's asynchronous invocation, not by EventBridge: 2 more
+  #   attempts, within an hour of the event (aws_lambda_function_event_invoke_config.stop_task
+  #   in lambda.tf; Lambda Developer Guide, "Asynchronous invocation"). After that the event
+  #   goes to the on-failure destination, aws_sqs_queue.cleanup_failures, whose alarm says so.
+  # Whatever both layers miss, the reconciler (reconcile.tf) fixes on its next run.
   retry_policy {
     maximum_event_age_in_seconds = 86400
     maximum_retry_attempts       = 185
@@ -146,4 +153,72 @@ data "aws_iam_policy_document" "events_dlq" {
 resource "aws_sqs_queue_policy" "events_dlq" {
   queue_url = aws_sqs_queue.events_dlq.id
   policy    = data.aws_iam_policy_document.events_dlq.json
+}
+
+################################################################################
+# The cleanup's on-failure destination: status-change events whose stop-task invocation still
+# failed after Lambda's two asynchronous retries, or that grew older than the invoke config's
+# maximum event age. Each message is Lambda's invocation record (the event, the error, the
+# attempt count: Lambda Developer Guide, "Capturing records of Lambda asynchronous
+# invocations"). The reconciler cleans up after them; the alarm says a cleanup failed.
+################################################################################
+
+resource "aws_sqs_queue" "cleanup_failures" {
+  name = "${var.name}-cleanup-failures"
+
+  # SQS's maximum, 14 days: long enough to read the record once the alarm fired.
+  message_retention_seconds = 1209600
+
+  # With var.kms_key_arn, stop-task's role may use the key (stop_task_on_failure below).
+  # Without it: SQS-managed server-side encryption.
+  kms_master_key_id       = var.kms_key_arn
+  sqs_managed_sse_enabled = var.kms_key_arn == null ? true : null
+
+  tags = var.tags
+}
+
+# Lambda sends the record with the function's own role (Lambda Developer Guide, "Adding a
+# destination": the execution role needs sqs:SendMessage on the queue). Kept out of stop-task's
+# policy document, which lists only the calls its code makes (tests/static/iam.rs).
+data "aws_iam_policy_document" "stop_task_on_failure" {
+  statement {
+    sid       = "SendFailedCleanupRecords"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.cleanup_failures.arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [1]
+
+    content {
+      sid       = "EncryptFailedCleanupRecords"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [var.kms_key_arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "stop_task_on_failure" {
+  name   = "${var.name}-stop-task-on-failure"
+  role   = aws_iam_role.lambda["stop-task"].id
+  policy = data.aws_iam_policy_document.stop_task_on_failure.json
+}
+
+resource "aws_cloudwatch_metric_alarm" "cleanup_failures" {
+  alarm_name        = "${var.name}-cleanup-failed"
+  alarm_description = "ecs-migrate: the status-change cleanup (stop-task) failed after Lambda's retries (state machine ${var.name}): a migration task or lock may be left until the reconciler's next run. Read the invocation records in SQS queue ${aws_sqs_queue.cleanup_failures.name}."
+
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.cleanup_failures.name }
+  statistic           = "Maximum"
+  period              = 300
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  evaluation_periods  = 1
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = local.alarm_actions
+
+  tags = var.tags
 }

@@ -11,6 +11,13 @@
 ################################################################################
 
 locals {
+  # run-task's waits for capacity (src/migration/steps/run_task.rs: 10 s doubling to 120 s,
+  # before each of the 6 attempts after the first of CAPACITY_ATTEMPTS = 7).
+  capacity_waits_seconds = 10 + 20 + 40 + 80 + 120 + 120
+
+  # What a hook's migration may take before its deadline, and the deadline itself.
+  hook_needs_seconds = var.lambda_timeout + var.lock_wait_seconds + local.capacity_waits_seconds + var.max_duration_seconds
+
   deployment_hook_rule_enabled = var.deployment_hook_rule_enabled && length(var.deployment_services) > 0
 
   # The deployments and revisions of the configured services: arn:...:service-deployment/
@@ -59,10 +66,13 @@ resource "aws_cloudwatch_event_rule" "deployment_hook" {
 
   lifecycle {
     # The hook must outlive the migration, or ECS takes the hook's timeout action while the
-    # migration still runs (and report-deployment can only say Migration.HookNotAwaiting).
+    # migration still runs (and report-deployment can only say Migration.HookNotAwaiting). The
+    # migration's deadline counts from when it gets the lock, after validation and up to
+    # lock_wait_seconds, and six capacity waits may come before its task runs: the hook must
+    # outlast all of them.
     precondition {
-      condition     = var.deployment_hook_timeout_minutes * 60 > var.max_duration_seconds
-      error_message = "deployment_hook_timeout_minutes (${var.deployment_hook_timeout_minutes}) must be longer than max_duration_seconds (${var.max_duration_seconds} s): set the service's hook timeoutConfiguration.timeoutInMinutes, and this variable, above it."
+      condition     = var.deployment_hook_timeout_minutes * 60 > local.hook_needs_seconds
+      error_message = "deployment_hook_timeout_minutes (${var.deployment_hook_timeout_minutes}, ${var.deployment_hook_timeout_minutes * 60} s) must be longer than validation (lambda_timeout, ${var.lambda_timeout} s) + lock_wait_seconds (${var.lock_wait_seconds} s) + the capacity waits (${local.capacity_waits_seconds} s) + max_duration_seconds (${var.max_duration_seconds} s) = ${local.hook_needs_seconds} s: set the service's hook timeoutConfiguration.timeoutInMinutes, and this variable, above ${ceil(local.hook_needs_seconds / 60)}, or lower lock_wait_seconds or max_duration_seconds."
     }
   }
 }

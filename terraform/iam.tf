@@ -39,6 +39,8 @@ locals {
     # hooks.tf
     "report-deployment" = data.aws_iam_policy_document.report_deployment.json
     "deployment-hook"   = data.aws_iam_policy_document.deployment_hook.json
+    # reconcile.tf
+    "reconcile" = data.aws_iam_policy_document.reconcile.json
   }
 }
 
@@ -383,6 +385,18 @@ data "aws_iam_policy_document" "stop_task" {
     }
   }
 
+  dynamic "statement" {
+    # A hook execution's lock scope (with lock_scope unset, the family) is the family of the
+    # revision its deployment runs: the cleanup looks it up as validate-event did.
+    for_each = length(var.deployment_services) > 0 ? [1] : []
+
+    content {
+      sid       = "FindHookExecutionsLock"
+      actions   = ["ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"]
+      resources = concat(local.service_arns, local.service_deployment_arns, local.service_revision_arns)
+    }
+  }
+
   statement {
     # The status-change cleanup reads the ended execution's lock (the task it recorded must stop
     # too) and releases it once its tasks stopped.
@@ -466,8 +480,8 @@ data "aws_iam_policy_document" "state_machine" {
   statement {
     sid     = "InvokeStepFunctions"
     actions = ["lambda:InvokeFunction"]
-    # deployment-hook is ECS's to invoke, not the machine's.
-    resources = [for name, _ in local.functions : aws_lambda_function.this[name].arn if name != "deployment-hook"]
+    # deployment-hook is ECS's to invoke and reconcile the schedule's, not the machine's.
+    resources = [for name, _ in local.functions : aws_lambda_function.this[name].arn if !contains(["deployment-hook", "reconcile"], name)]
   }
 
   # What Step Functions needs to set up log delivery to /aws/vendedlogs/states/<name>. These

@@ -40,7 +40,7 @@ resource "aws_lambda_function" "this" {
   kms_key_arn = var.kms_key_arn
 
   environment {
-    variables = merge(local.settings, { ECS_MIGRATE_STEP = each.key })
+    variables = merge(local.settings, lookup(local.function_settings, each.key, {}), { ECS_MIGRATE_STEP = each.key })
   }
 
   # JSON logs: Lambda sets AWS_LAMBDA_LOG_FORMAT=JSON and AWS_LAMBDA_LOG_LEVEL, which the Rust
@@ -65,12 +65,22 @@ resource "aws_lambda_function" "this" {
   ]
 }
 
-# stop-task is also invoked by the cleanup rule (events.tf), asynchronously: Lambda retries a failed cleanup
-# twice (stop-task is idempotent) and drops events older than an hour, by then long irrelevant.
+# stop-task is also invoked by the cleanup rule (events.tf), asynchronously: Lambda retries a
+# failed cleanup twice (stop-task is idempotent) within an hour of the event, then sends the
+# invocation record to the on-failure queue (events.tf), whose alarm says a cleanup failed; the
+# reconciler (reconcile.tf) cleans up after it.
 resource "aws_lambda_function_event_invoke_config" "stop_task" {
   function_name                = aws_lambda_function.this["stop-task"].function_name
   maximum_retry_attempts       = 2
   maximum_event_age_in_seconds = 3600
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.cleanup_failures.arn
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.stop_task_on_failure]
 }
 
 resource "aws_lambda_permission" "abort_rule" {

@@ -46,6 +46,11 @@ locals {
       description = "ecs-migrate: answers the deployment's pause hook (ecs:ContinueServiceDeployment)"
       timeout     = var.lambda_timeout
     }
+    # Not a state of the machine: the scheduled rule invokes it (reconcile.tf).
+    "reconcile" = {
+      description = "ecs-migrate: stops tasks and releases locks that ended executions left behind"
+      timeout     = var.reconcile_timeout_seconds
+    }
     # Not a state of the machine: ECS invokes it as a Lambda lifecycle hook (hooks.tf).
     "deployment-hook" = {
       description = "ecs-migrate: Lambda lifecycle hook that runs the migration inside the deployment"

@@ -498,12 +498,45 @@ variable "deployment_hook_stages" {
 }
 
 variable "deployment_hook_timeout_minutes" {
-  description = "The `timeoutConfiguration.timeoutInMinutes` you give the service's PAUSE hook (ECS: default 1440, at most 20160). The plan fails unless it exceeds `max_duration_seconds`: a hook that expires first takes its timeout action while the migration runs."
+  description = "The `timeoutConfiguration.timeoutInMinutes` you give the service's PAUSE hook (ECS: default 1440, at most 20160). The plan fails unless it exceeds validation (`lambda_timeout`) + `lock_wait_seconds` + run-task's capacity waits (390 s) + `max_duration_seconds`: a hook that expires first takes its timeout action while the migration runs."
   type        = number
   default     = 1440
 
   validation {
     condition     = var.deployment_hook_timeout_minutes >= 1 && var.deployment_hook_timeout_minutes <= 20160 && floor(var.deployment_hook_timeout_minutes) == var.deployment_hook_timeout_minutes
     error_message = "deployment_hook_timeout_minutes must be a whole number from 1 to 20160 (14 days)."
+  }
+}
+
+variable "reconcile_schedule_minutes" {
+  description = "How often (minutes) the reconciler runs: it stops the tasks and releases the locks that ended executions left behind when a status-change event or its cleanup was lost, and answers ROLLBACK to pause hooks they left waiting (reconcile.tf)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.reconcile_schedule_minutes >= 1 && var.reconcile_schedule_minutes <= 1440 && floor(var.reconcile_schedule_minutes) == var.reconcile_schedule_minutes
+    error_message = "reconcile_schedule_minutes must be a whole number from 1 to 1440."
+  }
+}
+
+variable "reconcile_max_calls" {
+  description = "API calls one reconciler run may make (`RECONCILE_MAX_CALLS`); what it cannot reach is left to the next run."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.reconcile_max_calls >= 10 && var.reconcile_max_calls <= 100000 && floor(var.reconcile_max_calls) == var.reconcile_max_calls
+    error_message = "reconcile_max_calls must be a whole number from 10 to 100000."
+  }
+}
+
+variable "reconcile_timeout_seconds" {
+  description = "Timeout (seconds) of the reconcile function; a run ends 20 s before it (and after at most 600 s), waiting within it for the tasks it stopped to reach STOPPED."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.reconcile_timeout_seconds >= 60 && var.reconcile_timeout_seconds <= 900 && floor(var.reconcile_timeout_seconds) == var.reconcile_timeout_seconds
+    error_message = "reconcile_timeout_seconds must be a whole number from 60 to 900."
   }
 }

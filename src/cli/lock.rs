@@ -451,6 +451,7 @@ pub(crate) async fn release(
             ));
             return CommandOutcome::Succeeded;
         }
+        Err(err) if force => return delete_unreadable(table, scope, describe, &err).await,
         Err(err) => return failed("reading", scope, describe, &err),
     };
     let task = holder_task(ecs, &item).await;
@@ -504,6 +505,29 @@ pub(crate) async fn release(
             CommandOutcome::Failed
         }
         Err(err) => failed("releasing", scope, describe, &err),
+    }
+}
+
+/// `release --force` on an item that cannot be read as a lock item: deletes it (only if it
+/// is still the unreadable item) and says what it deleted.
+async fn delete_unreadable(
+    table: &dyn LockTable,
+    scope: &str,
+    describe: &str,
+    read_error: &LockError,
+) -> CommandOutcome {
+    match table.delete_unreadable(scope).await {
+        Ok(Some(deleted)) => {
+            println!(
+                "scope {}: deleted {} with --force: it was not a lock item this version can read",
+                printable(scope),
+                printable(&deleted)
+            );
+            CommandOutcome::Succeeded
+        }
+        // Readable after all (rewritten meanwhile) or gone: the first error stands.
+        Ok(None) => failed("reading", scope, describe, read_error),
+        Err(err) => failed("deleting the unreadable item of", scope, describe, &err),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod local;
 pub(crate) mod lock;
 pub(crate) mod print;
 pub(crate) mod printable;
+pub(crate) mod reconcile;
 
 /// Run database migrations as a one-off ECS task, tracked to the end.
 #[derive(Debug, Parser)]
@@ -38,6 +39,10 @@ pub(crate) enum Command {
     /// Show or release a scope's migration lock (on AWS with --table, else the local lock files).
     #[command(subcommand)]
     Lock(lock::LockCommand),
+    /// Stop the tasks and release the locks that ended executions left behind, and answer
+    /// ROLLBACK to their waiting pause hooks (what the scheduled reconciler does); --dry-run
+    /// says what it would do.
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 /// How a command ended, as the exit status says it.
@@ -92,6 +97,7 @@ pub async fn main() -> ExitCode {
         Command::Wait(args) => aws::wait(args).await,
         Command::Run(args) => aws::run(args).await,
         Command::Lock(cmd) => lock::run(cmd).await,
+        Command::Reconcile(args) => reconcile::run(args).await,
     };
     match result {
         Ok(CommandOutcome::Succeeded) => ExitCode::SUCCESS,

@@ -21,6 +21,9 @@ use serde_json::Value;
 use crate::common::clock::SystemClock;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::settings::Settings;
+use crate::migration::steps::reconcile::{
+    limits_from_now, metric_line, reconcile, DEFAULT_MAX_CALLS, RECONCILE,
+};
 use crate::migration::steps::StepEnv;
 use crate::ports::deployments::SdkDeployments;
 use crate::ports::ecs::SdkEcs;
@@ -88,6 +91,15 @@ pub(crate) fn is_deployment_hook(lookup: impl Fn(&str) -> Option<String>) -> boo
         .is_some_and(|name| name.trim() == DEPLOYMENT_HOOK)
 }
 
+/// True when this function is the reconciler (`ECS_MIGRATE_STEP`, else the handler, is
+/// `reconcile`).
+pub fn is_reconciler(lookup: impl Fn(&str) -> Option<String>) -> bool {
+    let named = |variable| lookup(variable).filter(|v: &String| !v.trim().is_empty());
+    named(STEP_VARIABLE)
+        .or_else(|| named(HANDLER_VARIABLE))
+        .is_some_and(|name| name.trim() == RECONCILE)
+}
+
 /// Serves the step this function is configured for ([`configured_step`]), or the
 /// deployment-hook adapter; when it is not configured, every invocation fails with
 /// `Migration.Misconfigured` saying how to fix it.
@@ -95,6 +107,9 @@ pub async fn serve_configured() -> Result<(), lambda_runtime::Error> {
     let lookup = |name: &str| std::env::var(name).ok();
     if is_deployment_hook(lookup) {
         return serve_deployment_hook(adapter_config(lookup)).await;
+    }
+    if is_reconciler(lookup) {
+        return serve_reconciler(reconciler_config(lookup)).await;
     }
     serve_step(configured_step(lookup)).await
 }
@@ -182,31 +197,12 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
     if let Err(err) = &step {
         tracing::error!(error_type = err.name(), error = %err, "no step is configured; every invocation will fail");
     }
-    let config = sdk_config().await;
-
-    let ecs_client = aws_sdk_ecs::Client::new(&config);
-    let ecs = SdkEcs::new(ecs_client.clone());
-    let deployments = SdkDeployments::new(ecs_client);
-    let logs = SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config));
-    let clock = SystemClock;
-    let lock = lock_table(settings.as_ref().ok(), &config);
-    let executions = SdkExecutions::new(aws_sdk_sfn::Client::new(&config));
-
-    let (settings, step) = (&settings, &step);
-    let (ecs, logs, clock, lock, deployments) = (&ecs, &logs, &clock, lock.as_ref(), &deployments);
-    let executions = &executions;
+    let clients = Clients::new(settings.as_ref().ok()).await;
+    let (settings, step, clients) = (&settings, &step, &clients);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let step = *step.as_ref().map_err(Clone::clone)?;
         let settings = settings.as_ref().map_err(Clone::clone)?;
-        let env = StepEnv {
-            settings,
-            ecs,
-            logs,
-            clock,
-            lock,
-            deployments,
-            executions,
-        };
+        let env = clients.env(settings);
         let return_by = deadline(&event.context).map(|d| d - DEADLINE_MARGIN);
         let result = step.run(&env, event.payload, return_by).await;
         match &result {
@@ -216,6 +212,121 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
             }
         }
         result
+    }))
+    .await
+}
+
+/// The clients every step runs against, built once per cold start.
+struct Clients {
+    ecs: SdkEcs,
+    deployments: SdkDeployments,
+    logs: SdkLogs,
+    clock: SystemClock,
+    lock: Box<dyn LockTable>,
+    executions: SdkExecutions,
+}
+
+impl Clients {
+    async fn new(settings: Option<&Settings>) -> Self {
+        let config = sdk_config().await;
+        let ecs_client = aws_sdk_ecs::Client::new(&config);
+        Self {
+            ecs: SdkEcs::new(ecs_client.clone()),
+            deployments: SdkDeployments::new(ecs_client),
+            logs: SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config)),
+            clock: SystemClock,
+            lock: lock_table(settings, &config),
+            executions: SdkExecutions::new(aws_sdk_sfn::Client::new(&config)),
+        }
+    }
+
+    fn env<'a>(&'a self, settings: &'a Settings) -> StepEnv<'a> {
+        StepEnv {
+            settings,
+            ecs: &self.ecs,
+            logs: &self.logs,
+            clock: &self.clock,
+            lock: self.lock.as_ref(),
+            deployments: &self.deployments,
+            executions: &self.executions,
+        }
+    }
+}
+
+/// The reconciler's API-call budget per run (default [`DEFAULT_MAX_CALLS`]).
+pub const MAX_CALLS_VARIABLE: &str = "RECONCILE_MAX_CALLS";
+/// The longest a reconciler run may take when the Lambda deadline is later.
+const RECONCILE_MAX_TIME: Duration = Duration::from_secs(600);
+
+/// How long after an execution ended the reconciler leaves it to its own cleanup (default:
+/// the cleanup's longest wait and a minute).
+pub const GRACE_VARIABLE: &str = "RECONCILE_GRACE_SECONDS";
+
+/// The reconciler's own settings: its call budget and its grace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconcilerConfig {
+    pub max_calls: u32,
+    pub grace_seconds: Option<u32>,
+}
+
+/// The reconciler's settings from `RECONCILE_MAX_CALLS` and `RECONCILE_GRACE_SECONDS`, or what
+/// is wrong with them.
+pub fn reconciler_config(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<ReconcilerConfig, String> {
+    let number = |name: &str, range: std::ops::RangeInclusive<u32>| match lookup(name) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .map(Some)
+            .ok_or_else(|| format!("{name} is {v:?}, not {} to {}", range.start(), range.end())),
+    };
+    Ok(ReconcilerConfig {
+        max_calls: number(MAX_CALLS_VARIABLE, 10..=100_000)?.unwrap_or(DEFAULT_MAX_CALLS),
+        grace_seconds: number(GRACE_VARIABLE, 0..=86_400)?,
+    })
+}
+
+/// Serves the reconciler: each invocation (the schedule's; its payload is not read) runs it
+/// once within the call budget and the Lambda deadline, writes its counts as an embedded
+/// metric format line, and fails when an AWS call failed.
+async fn serve_reconciler(
+    config: Result<ReconcilerConfig, String>,
+) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = Settings::from_env();
+    if let Err(err) = &settings {
+        tracing::error!(error_type = err.name(), error = %err, "settings are invalid; every invocation will fail");
+    }
+    let clients = Clients::new(settings.as_ref().ok()).await;
+    let (settings, clients, config) = (&settings, &clients, &config);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let settings = settings.as_ref().map_err(Clone::clone)?;
+        let config = *config
+            .as_ref()
+            .map_err(|p| MigrationError::new(ErrorKind::Misconfigured, p.clone()))?;
+        let env = clients.env(settings);
+        let return_by = deadline(&event.context).map(|d| d - DEADLINE_MARGIN);
+        let (calls, grace) = (config.max_calls, config.grace_seconds);
+        let limits = limits_from_now(&env, calls, RECONCILE_MAX_TIME, return_by, grace);
+        let outcome = reconcile(&env, limits).await;
+        let report = match &outcome {
+            Ok(report) => report,
+            Err(failed) => &failed.report,
+        };
+        let machine = settings.state_machine_arn.as_deref().unwrap_or_default();
+        // The metric line is the log line itself (stdout), as the format requires.
+        println!("{}", metric_line(report, machine, Utc::now()));
+        tracing::info!(fixes = report.cleanup_fixes(), hooks = report.hook_fixes(), api_calls = report.api_calls, complete = report.complete, left = ?report.left, "reconciler run");
+        match outcome {
+            Ok(report) => serde_json::to_value(report).map_err(|e| {
+                MigrationError::new(ErrorKind::Misconfigured, format!("cannot encode the report: {e}"))
+            }),
+            Err(failed) => Err(failed.error),
+        }
     }))
     .await
 }
@@ -293,6 +404,29 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(err.contains("HOOK_CALLBACK_DELAY_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn the_reconciler_is_served_by_name_with_its_budget_and_grace() {
+        assert!(is_reconciler(lookup(&[("_HANDLER", "reconcile")])));
+        assert!(!is_reconciler(lookup(&[
+            ("ECS_MIGRATE_STEP", "stop-task"),
+            ("_HANDLER", "reconcile")
+        ])));
+        let defaults = reconciler_config(lookup(&[])).unwrap();
+        assert_eq!(defaults.max_calls, DEFAULT_MAX_CALLS);
+        assert_eq!(defaults.grace_seconds, None);
+        let set = reconciler_config(lookup(&[
+            ("RECONCILE_MAX_CALLS", "40"),
+            ("RECONCILE_GRACE_SECONDS", "0"),
+        ]))
+        .unwrap();
+        assert_eq!((set.max_calls, set.grace_seconds), (40, Some(0)));
+        let err = reconciler_config(lookup(&[("RECONCILE_MAX_CALLS", "5")])).unwrap_err();
+        assert!(
+            err.contains("RECONCILE_MAX_CALLS is \"5\", not 10 to 100000"),
+            "{err}"
+        );
     }
 
     #[test]

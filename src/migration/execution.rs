@@ -130,7 +130,7 @@ pub(crate) async fn describe_own(
 
 /// The execution's name when `arn` is `arn:P:states:R:A:execution:MACHINE:NAME` of `machine`
 /// (`arn:P:states:R:A:stateMachine:MACHINE`).
-fn execution_of(arn: &str, machine: &str) -> Option<String> {
+pub(crate) fn execution_of(arn: &str, machine: &str) -> Option<String> {
     let parts: Vec<&str> = arn.split(':').collect();
     let machine_parts: Vec<&str> = machine.split(':').collect();
     let [_, partition, "states", region, account, "execution", name_of_machine, name] =

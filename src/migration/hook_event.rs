@@ -15,7 +15,9 @@ use serde_json::{Map, Value};
 
 use crate::common::echo::echo;
 use crate::common::error::{ErrorKind, MigrationError};
+use crate::migration::event::parse_taskdef;
 use crate::migration::settings::Settings;
+use crate::ports::deployments::Deployments;
 
 pub(crate) const HOOK_EVENT_SOURCE: &str = "aws.ecs";
 pub(crate) const HOOK_EVENT_DETAIL_TYPE: &str = "ECS Hook State Change";
@@ -74,6 +76,31 @@ pub(crate) fn check_configured_service(
         ));
     }
     Ok(())
+}
+
+/// The task definition family a hook event's migration runs, for a configured service's hook:
+/// its deployment's target revision's (DescribeServiceDeployments, DescribeServiceRevisions),
+/// as validate-event resolved it. `None` for any other input, or when ECS no longer says.
+pub(crate) async fn hook_family(
+    settings: &Settings,
+    deployments: &dyn Deployments,
+    input: &Value,
+) -> Option<String> {
+    let hook = parse_hook_event(input)?.ok()?;
+    check_configured_service(settings, &hook).ok()?;
+    let deployment = deployments
+        .describe_deployment(&hook.service_deployment_arn)
+        .await
+        .ok()??;
+    let revision = deployments
+        .describe_revision(deployment.target_revision_arn.as_deref()?)
+        .await
+        .ok()??;
+    let taskdef = parse_taskdef(
+        &revision.task_definition,
+        "the service revision's taskDefinition",
+    );
+    taskdef.ok().map(|t| t.family)
 }
 
 pub fn parse_hook_event(input: &Value) -> Option<Result<HookEvent, MigrationError>> {

@@ -185,13 +185,8 @@ pub(crate) async fn wait_until_holder_stopped(
                     }
                     state.last_status
                 }
-                TaskLookup::Missing { .. } => {
-                    let recorded = item.task_arn.as_deref() == Some(task.as_str());
-                    if recorded && now >= item.lease_until + STOPPED_TASK_RETENTION {
-                        continue;
-                    }
-                    LastStatus::Other(MISSING.into())
-                }
+                TaskLookup::Missing { .. } if missing_is_gone(item, task, now) => continue,
+                TaskLookup::Missing { .. } => LastStatus::Other(MISSING.into()),
             };
             pending.get_or_insert((task.clone(), status));
         }
@@ -204,6 +199,30 @@ pub(crate) async fn wait_until_holder_stopped(
         let left = (until - now).to_std().unwrap_or_default();
         env.clock.sleep(env.settings.poll_interval.min(left)).await;
     }
+}
+
+/// Whether a task of `item`'s holder that DescribeTasks reports MISSING is gone for good:
+/// only the recorded task, and only once the item's lease ended more than ECS's retention of
+/// stopped tasks ago (it was recorded before the lease ran out, so it is not a task too new to
+/// show). Any other MISSING task may be one RunTask started a moment ago.
+fn missing_is_gone(item: &LockItem, task: &str, now: DateTime<Utc>) -> bool {
+    item.task_arn.as_deref() == Some(task) && now >= item.lease_until + STOPPED_TASK_RETENTION
+}
+
+/// What one look at a task of `item`'s holder says: `None` when it is STOPPED (or gone, by
+/// [`missing_is_gone`]), else its status (MISSING included). The reconciler's test, the same
+/// rule as [`wait_until_holder_stopped`]'s.
+pub(crate) async fn holder_task_pending(
+    env: &StepEnv<'_>,
+    item: &LockItem,
+    task: &str,
+) -> Result<Option<LastStatus>, MigrationError> {
+    Ok(match describe(env, &item.cluster, task).await? {
+        TaskLookup::Found(state) if state.last_status == LastStatus::Stopped => None,
+        TaskLookup::Found(state) => Some(state.last_status),
+        TaskLookup::Missing { .. } if missing_is_gone(item, task, env.clock.now()) => None,
+        TaskLookup::Missing { .. } => Some(LastStatus::Other(MISSING.into())),
+    })
 }
 
 /// The task the item records, the holder's tasks listed with desiredStatus RUNNING and

@@ -22,7 +22,7 @@ pub(crate) const MAX_POLL_WAIT_SECONDS: u64 = 840;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     /// `CLUSTER`: the cluster name or ARN migrations run in.
-    pub(crate) cluster: String,
+    pub cluster: String,
     /// `CONTAINER_NAME`: the container whose command is overridden and whose exit code counts.
     pub(crate) container: String,
     /// `SUBNETS`, `SECURITY_GROUPS`, `ASSIGN_PUBLIC_IP`: the awsvpc network configuration, when

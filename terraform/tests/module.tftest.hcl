@@ -98,8 +98,8 @@ run "defaults" {
   }
 
   assert {
-    condition     = alltrue([for k, f in aws_lambda_function.this : jsonencode(f.environment[0].variables) == jsonencode(merge(output.lambda_environment, { ECS_MIGRATE_STEP = k }))])
-    error_message = "every function gets the same Settings environment and its own ECS_MIGRATE_STEP"
+    condition     = alltrue([for k, f in aws_lambda_function.this : jsonencode(f.environment[0].variables) == jsonencode(merge(output.lambda_environment, k == "reconcile" ? { RECONCILE_MAX_CALLS = "500" } : {}, { ECS_MIGRATE_STEP = k }))])
+    error_message = "every function gets the same Settings environment and its own ECS_MIGRATE_STEP; the reconciler also its call budget"
   }
 
   assert {
@@ -108,13 +108,13 @@ run "defaults" {
   }
 
   assert {
-    condition     = alltrue([for k, f in aws_lambda_function.this : f.tracing_config[0].mode == "Active" && (contains(["poll-status", "acquire-lock", "release-lock"], k) || f.timeout == 60)])
-    error_message = "every function is traced; all but those that wait (poll-status, acquire-lock, release-lock) time out after lambda_timeout (60 s)"
+    condition     = alltrue([for k, f in aws_lambda_function.this : f.tracing_config[0].mode == "Active" && (contains(["poll-status", "acquire-lock", "release-lock"], k) || f.timeout == (k == "reconcile" ? 180 : 60))])
+    error_message = "every function is traced; all but those that wait (poll-status, acquire-lock, release-lock) time out after lambda_timeout (60 s), the reconciler after reconcile_timeout_seconds (180 s)"
   }
 
   assert {
-    condition     = length(aws_lambda_function.this) == 9 && length(aws_iam_role.lambda) == 9 && length(aws_iam_role_policy.lambda) == 9
-    error_message = "nine functions, each with its own role and policy"
+    condition     = length(aws_lambda_function.this) == 10 && length(aws_iam_role.lambda) == 10 && length(aws_iam_role_policy.lambda) == 10
+    error_message = "ten functions, each with its own role and policy"
   }
 
   assert {
@@ -191,8 +191,25 @@ run "defaults" {
   }
 
   assert {
-    condition     = length(aws_iam_role_policy.lambda_tracing) == 9
+    condition     = length(aws_iam_role_policy.lambda_tracing) == 10
     error_message = "with tracing, every function's role may write traces"
+  }
+
+  # The reconciler (reconcile.tf): every 5 minutes; the cleanup's failures go to an encrypted
+  # queue.
+  assert {
+    condition     = aws_cloudwatch_event_rule.reconcile.schedule_expression == "rate(5 minutes)"
+    error_message = "the reconciler runs every reconcile_schedule_minutes (5) by default"
+  }
+
+  assert {
+    condition = (
+      aws_sqs_queue.cleanup_failures.sqs_managed_sse_enabled &&
+      aws_lambda_function_event_invoke_config.stop_task.maximum_retry_attempts == 2 &&
+      aws_cloudwatch_metric_alarm.reconcile_fixes.metric_name == "ReconcilerFixes" &&
+      aws_cloudwatch_metric_alarm.reconcile_fixes.namespace == "ecs-migrate"
+    )
+    error_message = "the cleanup's failures go to an SSE queue; the reconciler's fixes raise an alarm"
   }
 }
 
@@ -638,6 +655,29 @@ run "deployment_hook_timeout_must_exceed_max_duration" {
     max_duration_seconds            = 3600
   }
   expect_failures = [aws_cloudwatch_event_rule.deployment_hook]
+}
+
+# Longer than max_duration_seconds alone, but not than the lock wait, the capacity waits and
+# validation before it: 60 + 1800 + 390 + 1800 = 4050 s.
+run "deployment_hook_timeout_counts_the_lock_wait_and_capacity_waits" {
+  command = plan
+  variables {
+    deployment_services             = ["app"]
+    deployment_hook_rule_enabled    = true
+    deployment_hook_timeout_minutes = 60
+    max_duration_seconds            = 1800
+  }
+  expect_failures = [aws_cloudwatch_event_rule.deployment_hook]
+}
+
+run "deployment_hook_timeout_above_all_the_waits" {
+  command = plan
+  variables {
+    deployment_services             = ["app"]
+    deployment_hook_rule_enabled    = true
+    deployment_hook_timeout_minutes = 68
+    max_duration_seconds            = 1800
+  }
 }
 
 run "deployment_services_are_names" {

@@ -12,4 +12,5 @@ mod hooks;
 mod local_steps;
 mod lock;
 mod log_faults;
+mod reconcile;
 mod scenarios;

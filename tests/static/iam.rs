@@ -3,9 +3,9 @@
 //! The calls are derived by running every step's code paths through the real SDK clients (ECS,
 //! CloudWatch Logs, and DynamoDB through the lock table, [`DynamoDbLockTable`]) with an
 //! interceptor that records each operation the SDK executes; the grants are parsed from
-//! terraform/iam.tf and terraform/lock.tf by tests/static/iam_actions.py. Both sides must be
-//! equal. Then each grant must be on the resources its call needs and carry the conditions the
-//! module promises ([`need`], from the Service Authorization Reference), and the tag RunTask
+//! terraform/iam.tf, lock.tf and reconcile.tf by tests/static/iam_actions.py. Both sides must
+//! be equal. Then each grant must be on the resources its call needs and carry the conditions
+//! the module promises ([`need`], from the Service Authorization Reference), and the tag RunTask
 //! sends on the wire must be the one the StopTask condition names.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -576,6 +576,9 @@ async fn actions_per_function() -> BTreeMap<String, BTreeSet<String>> {
         )
         .await,
     );
+    result.insert("reconcile".to_string(), reconcile_actions().await);
+    let stop_task = result.entry(Step::StopTask.name().to_string()).or_default();
+    stop_task.extend(stop_task_hook_actions().await);
     result
 }
 
@@ -1064,4 +1067,198 @@ async fn run_tasks_tag_on_the_wire_satisfies_the_stop_task_condition() {
     assert!(string_like("ecs-migrate/*", "ecs-migrate/0123"));
     assert!(!string_like("ecs-migrate/*", "ecs-migrate:0123"));
     assert!(!string_like("ecs-migrate/?", "ecs-migrate/"));
+}
+
+/// The reconciler's calls (issue 19), on its longest path: a RUNNING task of an ended execution
+/// (stopped), that execution's lock (released once the task is STOPPED) and the pause hook it
+/// left waiting (rolled back).
+async fn reconcile_actions() -> BTreeSet<String> {
+    use aws_sdk_dynamodb::operation::scan::ScanOutput;
+    use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+    use aws_sdk_sfn::operation::list_executions::ListExecutionsOutput;
+    use ecs_migrate::migration::steps::reconcile::{reconcile, FixKind, ReconcileLimits};
+    use ecs_migrate::migration::tasks::started_by_for_execution;
+    let recorder = Recorder::default();
+    // DescribeTasks with include=TAGS (the cluster's tasks) shows it RUNNING; the later look
+    // at the recorded task, after StopTask, shows it STOPPED.
+    let running = || {
+        ecs::Task::builder()
+            .task_arn(TASK_ARN)
+            .last_status("RUNNING")
+            .started_by(started_by_for_execution(ENDED_EXECUTION))
+            .tags(
+                ecs::Tag::builder()
+                    .key("ecs-migrate:execution")
+                    .value("ended")
+                    .build(),
+            )
+            .build()
+    };
+    let mut ecs_rules = vec![
+        mock!(EcsClient::describe_tasks)
+            .match_requests(|r| !r.include().is_empty())
+            .then_output(move || DescribeTasksOutput::builder().tasks(running()).build()),
+        mock!(EcsClient::describe_tasks).then_output(|| {
+            DescribeTasksOutput::builder()
+                .tasks(stopped_task(
+                    ecs::TaskStopCode::UserInitiated,
+                    "stopped",
+                    vec![],
+                ))
+                .build()
+        }),
+        mock!(EcsClient::list_tasks)
+            .then_output(|| ListTasksOutput::builder().task_arns(TASK_ARN).build()),
+        mock!(EcsClient::stop_task).then_output(|| StopTaskOutput::builder().build()),
+    ];
+    // DescribeServiceDeployments, ContinueServiceDeployment: the paused deployment's answers.
+    ecs_rules.extend(answering_rules().into_iter().skip(6));
+    let ecs_refs: Vec<&Rule> = ecs_rules.iter().collect();
+    let ecs_recorder = recorder.clone();
+    let ecs_client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_refs, |b| b
+        .interceptor(ecs_recorder.clone()));
+    let attributes = to_attributes(&held_by(ENDED_EXECUTION, Some(TASK_ARN)));
+    let mut lock_rules = vec![mock!(DynamoDbClient::scan)
+        .then_output(move || ScanOutput::builder().items(attributes.clone()).build())];
+    lock_rules.extend(lock_rules_holding(expired_item()));
+    let lock = recorded_lock_table(&lock_rules, &recorder);
+    let describe = mock!(aws_sdk_sfn::Client::describe_execution).then_output(|| {
+        DescribeExecutionOutput::builder()
+            .execution_arn(ENDED_EXECUTION)
+            .state_machine_arn(STATE_MACHINE_ARN)
+            .status(aws_sdk_sfn::types::ExecutionStatus::Aborted)
+            .input(hook_event("hook-event").to_string())
+            .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(0))
+            .build()
+            .unwrap()
+    });
+    let list = mock!(aws_sdk_sfn::Client::list_executions).then_output(|| {
+        ListExecutionsOutput::builder()
+            .set_executions(Some(vec![]))
+            .build()
+            .unwrap()
+    });
+    let sfn_recorder = recorder.clone();
+    let executions = SdkExecutions::new(mock_client!(
+        aws_sdk_sfn,
+        RuleMode::MatchAny,
+        &[&describe, &list],
+        |b| b.interceptor(sfn_recorder.clone())
+    ));
+    let settings = settings_with(&[
+        ("DEPLOYMENT_SERVICES", "[\"app\"]"),
+        ("LOCK_TABLE", "mig-lock"),
+    ]);
+    let clock = VirtualClock::starting_at(t0());
+    let logs = SdkLogs::new(mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        &[] as &[&Rule]
+    ));
+    let env = StepEnv {
+        settings: &settings,
+        ecs: &SdkEcs::new(ecs_client.clone()),
+        logs: &logs,
+        clock: &clock,
+        lock: &lock,
+        deployments: &SdkDeployments::new(ecs_client),
+        executions: &executions,
+    };
+    let limits = ReconcileLimits {
+        max_calls: 100,
+        until: t0() + chrono::Duration::seconds(120),
+        dry_run: false,
+        grace: chrono::Duration::minutes(12),
+    };
+    let report = reconcile(&env, limits).await.expect("the reconciler run");
+    let kinds: Vec<FixKind> = report.fixes.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            FixKind::StopTask,
+            FixKind::ReleaseLock,
+            FixKind::RollBackHook
+        ],
+        "the reconciler's longest path: {report:?}"
+    );
+    let calls = recorder.0.lock().unwrap().clone();
+    calls
+}
+
+/// stop-task's calls for a hook execution's status-change event (issue 19 item 3): the lock's
+/// scope comes from the revision the hook's deployment runs.
+async fn stop_task_hook_actions() -> BTreeSet<String> {
+    use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+    let recorder = Recorder::default();
+    let mut ecs_rules = vec![
+        mock!(EcsClient::list_tasks).then_output(|| ListTasksOutput::builder().build()),
+        mock!(EcsClient::describe_tasks).then_output(|| {
+            DescribeTasksOutput::builder()
+                .tasks(stopped_task(
+                    ecs::TaskStopCode::UserInitiated,
+                    "stopped",
+                    vec![],
+                ))
+                .build()
+        }),
+    ];
+    // DescribeServiceDeployments, DescribeServiceRevisions.
+    ecs_rules.extend(answering_rules().into_iter().skip(6).take(2));
+    let ecs_refs: Vec<&Rule> = ecs_rules.iter().collect();
+    let ecs_recorder = recorder.clone();
+    let ecs_client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_refs, |b| b
+        .interceptor(ecs_recorder.clone()));
+    let lock_rules = lock_rules_holding(held_by(ENDED_EXECUTION, Some(TASK_ARN)));
+    let lock = recorded_lock_table(&lock_rules, &recorder);
+    let describe = mock!(aws_sdk_sfn::Client::describe_execution).then_output(|| {
+        DescribeExecutionOutput::builder()
+            .execution_arn(ENDED_EXECUTION)
+            .state_machine_arn(STATE_MACHINE_ARN)
+            .status(aws_sdk_sfn::types::ExecutionStatus::Aborted)
+            .input(hook_event("hook-event").to_string())
+            .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(0))
+            .build()
+            .unwrap()
+    });
+    let sfn_recorder = recorder.clone();
+    let executions = SdkExecutions::new(mock_client!(
+        aws_sdk_sfn,
+        RuleMode::MatchAny,
+        &[&describe],
+        |b| b.interceptor(sfn_recorder.clone())
+    ));
+    let settings = settings_with(&[
+        ("DEPLOYMENT_SERVICES", "[\"app\"]"),
+        ("LOCK_TABLE", "mig-lock"),
+    ]);
+    let logs = SdkLogs::new(mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        &[] as &[&Rule]
+    ));
+    let clock = VirtualClock::starting_at(t0());
+    let env = StepEnv {
+        settings: &settings,
+        ecs: &SdkEcs::new(ecs_client.clone()),
+        logs: &logs,
+        clock: &clock,
+        lock: &lock,
+        deployments: &SdkDeployments::new(ecs_client),
+        executions: &executions,
+    };
+    let event = json!({
+        "source": "aws.states", "detail-type": "Step Functions Execution Status Change",
+        "detail": {"executionArn": ENDED_EXECUTION, "status": "ABORTED",
+                   "stopDate": t0().timestamp_millis()}
+    });
+    Step::StopTask
+        .run(&env, event, None)
+        .await
+        .expect("stop-task for the hook execution");
+    let calls = recorder.0.lock().unwrap().clone();
+    assert!(
+        calls.contains("dynamodb:DeleteItem"),
+        "the hook execution's lock was not released: {calls:?}"
+    );
+    calls
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Print the IAM actions each Lambda function's role grants, parsed from terraform/iam.tf and
-terraform/lock.tf.
+"""Print the IAM actions each Lambda function's role grants, parsed from terraform/iam.tf,
+terraform/lock.tf and terraform/reconcile.tf.
 
     .tools/checkov/bin/python tests/static/iam_actions.py [--iam-tf FILE ...] [--with-tracing]
 
@@ -56,9 +56,11 @@ FUNCTIONS = [
     "release-lock",
     "report-deployment",
     "deployment-hook",
+    "reconcile",
 ]
-# The files holding the functions' policy documents (lock.tf: acquire-lock's and release-lock's).
-POLICY_FILES = ["iam.tf", "lock.tf"]
+# The files holding the functions' policy documents (lock.tf: acquire-lock's and release-lock's;
+# reconcile.tf: the reconciler's).
+POLICY_FILES = ["iam.tf", "lock.tf", "reconcile.tf"]
 LOCK_TABLE_ARN = "${aws_dynamodb_table.lock.arn}"
 OWN_LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 TRACING_DOCUMENT = "lambda_tracing"
@@ -109,6 +111,8 @@ REQUIRED_CONDITIONS = {
     "stop-task": _STOP_OWN_TASKS,
     # It stops the task of a holder whose lease ran out: only tasks run-task started.
     "acquire-lock": _STOP_OWN_TASKS,
+    # It stops the tasks of ended executions: only tasks run-task started.
+    "reconcile": _STOP_OWN_TASKS,
 }
 
 try:

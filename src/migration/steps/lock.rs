@@ -13,6 +13,7 @@ use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::event::{check_allowed, parse_taskdef};
 use crate::migration::execution::verify_running;
+use crate::migration::hook_event::arn_name;
 use crate::migration::lease::{
     holder_tasks, lock_failed, release_when_stopped, scope_of, wait_until_holder_stopped,
 };
@@ -123,6 +124,7 @@ pub async fn acquire_lock(
             waiting_since,
             checks,
             until,
+            wait_ends,
         };
         let item = match env.lock.get(&taker.scope).await.map_err(lock_failed)? {
             None => match look.take_free(env, now).await? {
@@ -170,6 +172,9 @@ struct Look<'a> {
     checks: u64,
     /// When this invocation must answer.
     until: DateTime<Utc>,
+    /// When LOCK_WAIT_SECONDS from the first look run out: a takeover's wait for the old task
+    /// counts too.
+    wait_ends: DateTime<Utc>,
 }
 
 impl Look<'_> {
@@ -246,11 +251,16 @@ impl Look<'_> {
         item: &LockItem,
     ) -> Result<Option<LockState>, MigrationError> {
         let (settings, taker) = (env.settings, self.taker);
+        check_holders_cluster(settings, item)?;
         let reason = stop_reason(&format!(
             "ecs-migrate: {} takes over lock {}; the lease of {} ended",
             taker.holder, taker.scope, item.holder
         ));
-        if let Some(task) = stop_holders_tasks(env, item, reason, self.until).await? {
+        let until = self.until.min(self.wait_ends);
+        if let Some(task) = stop_holders_tasks(env, item, reason, until).await? {
+            if env.clock.now() >= self.wait_ends {
+                return Err(task_does_not_stop(settings, item, &task));
+            }
             if env.clock.now() < self.until {
                 return Ok(None);
             }
@@ -362,6 +372,35 @@ fn acquired(
         lease_until: item.lease_until,
         took_over_from,
     })
+}
+
+/// A takeover whose old task did not stop within LOCK_WAIT_SECONDS: the scope stays locked.
+fn task_does_not_stop(settings: &Settings, item: &LockItem, task: &str) -> MigrationError {
+    MigrationError::new(ErrorKind::Locked, format!(
+        "the lease of {} on the migration lock of scope {:?} ended, but its task {task} did not stop within the {} s this execution may wait ({}); it ran no task. Find out why the task does not stop (ECS console, or `aws ecs describe-tasks --cluster {} --tasks {task}`), then run it again",
+        Holder::of(item).describe(),
+        item.scope,
+        settings.lock_wait.as_secs(),
+        settings.lock_wait_named(),
+        item.cluster,
+    ))
+}
+
+/// An item naming another cluster than CLUSTER: its tasks cannot be listed or stopped from
+/// here (the role is scoped to CLUSTER), so only a person can clear it.
+fn check_holders_cluster(settings: &Settings, item: &LockItem) -> Result<(), MigrationError> {
+    if arn_name(&item.cluster) == arn_name(&settings.cluster) {
+        return Ok(());
+    }
+    let table = settings.lock_table.as_deref().unwrap_or("TABLE");
+    Err(MigrationError::new(ErrorKind::Locked, format!(
+        "the migration lock of scope {:?} is held by {} in cluster {}, which this function cannot look at (setting CLUSTER is {}): its task cannot be checked or stopped from here. Once that migration is over (or its task stopped), clear the lock with `ecs-migrate lock release --table {table} --scope {} --force`",
+        item.scope,
+        Holder::of(item).describe(),
+        item.cluster,
+        settings.cluster,
+        item.scope,
+    )))
 }
 
 /// Stops the expired holder's tasks (the one it recorded and any carrying its `startedBy`) and

@@ -14,6 +14,7 @@ use crate::ports::logs::Logs;
 pub mod check_exit_code;
 pub(crate) mod lock;
 pub mod poll_status;
+pub mod reconcile;
 pub mod report_deployment;
 pub mod run_task;
 pub mod stop_task;

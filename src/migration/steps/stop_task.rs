@@ -12,6 +12,7 @@ use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError, StateError};
 use crate::migration::event::parse_input;
 use crate::migration::execution::{describe_own, verify_running, VerifiedExecution};
+use crate::migration::hook_event::hook_family;
 use crate::migration::lease::release_when_stopped;
 use crate::migration::tasks::{
     list, ours, started_by_for_execution, stop_all, stop_one, stop_reason,
@@ -156,13 +157,20 @@ async fn release_for_ended_execution(
     tasks: &[String],
     return_by: Option<DateTime<Utc>>,
 ) {
-    // The scope from the execution's input as Step Functions keeps it, not the event's copy.
-    let family = execution
+    // The scope from the execution's input as Step Functions keeps it, not the event's copy;
+    // a hook's from the revision its deployment runs.
+    let input = execution
         .input
         .as_deref()
-        .and_then(|text| serde_json::from_str::<Value>(text).ok())
-        .and_then(|input| parse_input(&input).ok())
+        .and_then(|text| serde_json::from_str::<Value>(text).ok());
+    let family = input
+        .as_ref()
+        .and_then(|input| parse_input(input).ok())
         .map(|parsed| parsed.task_definition.family);
+    let family = match (family, &env.settings.lock_scope, &input) {
+        (None, None, Some(input)) => hook_family(env.settings, env.deployments, input).await,
+        (family, _, _) => family,
+    };
     let scope = match (&env.settings.lock_scope, family) {
         (Some(scope), _) => scope.clone(),
         (None, Some(family)) => family,

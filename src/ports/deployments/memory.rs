@@ -15,7 +15,7 @@ use crate::ports::AwsError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedAnswer {
     pub(crate) deployment_arn: String,
-    pub(crate) hook_id: String,
+    pub hook_id: String,
     pub action: HookAction,
 }
 
@@ -130,9 +130,9 @@ impl MemoryDeployments {
         }
     }
 
-    /// What ECS does on its own: a hook's timeout (the unit tests' way to set it directly).
-    #[cfg(test)]
-    pub(crate) fn set_hook_status(&self, deployment_arn: &str, hook_id: &str, status: &str) {
+    /// What ECS does on its own: a hook's timeout, or a hook ended by another answer (the
+    /// tests' way to set it directly).
+    pub fn set_hook_status(&self, deployment_arn: &str, hook_id: &str, status: &str) {
         let mut state = self.lock();
         if let Some(hook) = state
             .deployments

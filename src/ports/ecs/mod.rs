@@ -315,6 +315,38 @@ pub fn is_task_not_found(err: &AwsError) -> bool {
 }
 
 /// The ECS calls the steps make.
+/// Which tasks a ListTasks page asks for: ECS lists one desired status at a time (RUNNING
+/// when none is given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskQuery {
+    pub started_by: Option<String>,
+    /// `RUNNING` or `STOPPED` (ECS also takes `PENDING`).
+    pub desired_status: String,
+}
+
+/// One ListTasks page: the ARNs and the token of the next page, if any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskPage {
+    pub task_arns: Vec<String>,
+    pub next_token: Option<String>,
+}
+
+/// A task as DescribeTasks with `include=TAGS` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedTask {
+    pub state: TaskState,
+    pub tags: Vec<(String, String)>,
+}
+
+impl TaggedTask {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 #[async_trait]
 pub trait Ecs: Send + Sync {
     /// ecs:DescribeTaskDefinition; `None` when there is no such task definition.
@@ -356,6 +388,37 @@ pub trait Ecs: Send + Sync {
 
     /// Waits before the next DescribeTasks. ECS has no push notification, so this sleeps the
     /// poll interval; a runner that sees its tasks stop (the local one) returns at once then.
+    /// One page (up to 100 ARNs) of the cluster's tasks whose desired status is `desired`,
+    /// optionally only those `started_by` names (ListTasks; "ListTasks", ECS API Reference:
+    /// docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html), and the token of
+    /// the next page. Backends that cannot list (the local runner) say so.
+    async fn list_tasks_page(
+        &self,
+        _cluster: &str,
+        _query: &TaskQuery,
+        _next_token: Option<&str>,
+    ) -> Result<TaskPage, AwsError> {
+        Err(AwsError::permanent(
+            "ecs:ListTasks",
+            None,
+            "this ECS backend cannot list a cluster's tasks",
+        ))
+    }
+
+    /// Up to 100 tasks with their tags (DescribeTasks with `include=TAGS`); tasks ECS no longer
+    /// knows are left out.
+    async fn describe_tagged(
+        &self,
+        _cluster: &str,
+        _task_arns: &[String],
+    ) -> Result<Vec<TaggedTask>, AwsError> {
+        Err(AwsError::permanent(
+            "ecs:DescribeTasks",
+            None,
+            "this ECS backend cannot describe tasks with their tags",
+        ))
+    }
+
     async fn wait_for_change(&self, clock: &dyn Clock, _task_arn: &str, interval: Duration) {
         clock.sleep(interval).await;
     }

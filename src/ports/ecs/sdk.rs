@@ -290,4 +290,59 @@ impl Ecs for SdkEcs {
             }
         }
     }
+
+    async fn list_tasks_page(
+        &self,
+        cluster: &str,
+        query: &TaskQuery,
+        next_token: Option<&str>,
+    ) -> Result<TaskPage, AwsError> {
+        const OP: &str = "ecs:ListTasks";
+        let out = self
+            .client
+            .list_tasks()
+            .cluster(cluster)
+            .set_started_by(query.started_by.clone())
+            .desired_status(sdk::DesiredStatus::from(query.desired_status.as_str()))
+            .set_next_token(next_token.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OP, e))?;
+        Ok(TaskPage {
+            task_arns: out.task_arns().to_vec(),
+            next_token: out.next_token().map(str::to_string),
+        })
+    }
+
+    async fn describe_tagged(
+        &self,
+        cluster: &str,
+        task_arns: &[String],
+    ) -> Result<Vec<TaggedTask>, AwsError> {
+        const OP: &str = "ecs:DescribeTasks";
+        if task_arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(task_arns.to_vec()))
+            .include(sdk::TaskField::Tags)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OP, e))?;
+        Ok(out
+            .tasks()
+            .iter()
+            .map(|task| TaggedTask {
+                state: task_state_from_sdk(task),
+                tags: task
+                    .tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                    .collect(),
+            })
+            .collect())
+    }
 }

@@ -10,7 +10,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{execution_arn, ExecutionView, Executions, StartError, StartedExecution};
+use super::{
+    execution_arn, EndedExecution, ExecutionView, Executions, StartError, StartedExecution,
+};
 use crate::common::sync::lock;
 use crate::ports::AwsError;
 
@@ -47,6 +49,7 @@ impl MemoryExecutions {
                 error: None,
                 cause: None,
                 output: None,
+                stop_date: None,
             },
         );
     }
@@ -55,6 +58,13 @@ impl MemoryExecutions {
     pub fn set_status(&self, execution_arn: &str, status: &str) {
         if let Some(view) = self.lock().get_mut(execution_arn) {
             view.status = status.to_string();
+        }
+    }
+
+    /// Sets when an execution it holds ended (DescribeExecution's `stopDate`).
+    pub fn set_stop_date(&self, execution_arn: &str, at: chrono::DateTime<chrono::Utc>) {
+        if let Some(view) = self.lock().get_mut(execution_arn) {
+            view.stop_date = Some(at);
         }
     }
 
@@ -110,12 +120,33 @@ impl Executions for MemoryExecutions {
                 error: None,
                 cause: None,
                 output: None,
+                stop_date: None,
             },
         );
         Ok(StartedExecution {
             execution_arn: arn,
             start_date: None,
         })
+    }
+
+    /// The double keeps no dates: every execution with `status` is listed, without one.
+    async fn list_ended(
+        &self,
+        state_machine_arn: &str,
+        status: &str,
+        max: i32,
+    ) -> Result<Vec<EndedExecution>, AwsError> {
+        let max = usize::try_from(max).unwrap_or(0);
+        Ok(self
+            .lock()
+            .iter()
+            .filter(|(_, v)| v.state_machine_arn == state_machine_arn && v.status == status)
+            .take(max)
+            .map(|(arn, _)| EndedExecution {
+                execution_arn: arn.clone(),
+                stop_date: None,
+            })
+            .collect())
     }
 
     async fn describe(&self, execution_arn: &str) -> Result<ExecutionView, AwsError> {

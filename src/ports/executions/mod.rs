@@ -27,6 +27,8 @@ pub struct ExecutionView {
     pub(crate) cause: Option<String>,
     /// The output (JSON text) of an execution that SUCCEEDED.
     pub(crate) output: Option<String>,
+    /// When it ended (DescribeExecution `stopDate`); `None` while it runs or when unknown.
+    pub(crate) stop_date: Option<DateTime<Utc>>,
 }
 
 /// What StartExecution answered.
@@ -58,6 +60,29 @@ pub trait Executions: Send + Sync {
     async fn describe(&self, execution_arn: &str) -> Result<ExecutionView, AwsError>;
     /// StopExecution, with the Error and Cause the execution ends with.
     async fn stop(&self, execution_arn: &str, error: &str, cause: &str) -> Result<(), AwsError>;
+
+    /// Up to `max` of the state machine's executions with `status` (ABORTED, FAILED,
+    /// TIMED_OUT), newest first: one ListExecutions call ("ListExecutions", AWS Step Functions
+    /// API Reference, docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html).
+    async fn list_ended(
+        &self,
+        _state_machine_arn: &str,
+        _status: &str,
+        _max: i32,
+    ) -> Result<Vec<EndedExecution>, AwsError> {
+        Err(AwsError::permanent(
+            "states:ListExecutions",
+            None,
+            "this Step Functions backend cannot list executions",
+        ))
+    }
+}
+
+/// An execution ListExecutions shows as ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedExecution {
+    pub execution_arn: String,
+    pub stop_date: Option<DateTime<Utc>>,
 }
 
 /// `arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME`, the ARN the execution `name`

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{ExecutionView, Executions, StartError, StartedExecution};
+use super::{EndedExecution, ExecutionView, Executions, StartError, StartedExecution};
 use crate::ports::AwsError;
 
 /// The aws-sdk-sfn adapter.
@@ -69,7 +69,33 @@ impl Executions for SdkExecutions {
             error: out.error().map(str::to_string),
             cause: out.cause().map(str::to_string),
             output: out.output().map(str::to_string),
+            stop_date: out.stop_date().and_then(to_utc),
         })
+    }
+
+    async fn list_ended(
+        &self,
+        state_machine_arn: &str,
+        status: &str,
+        max: i32,
+    ) -> Result<Vec<EndedExecution>, AwsError> {
+        let out = self
+            .client
+            .list_executions()
+            .state_machine_arn(state_machine_arn)
+            .status_filter(aws_sdk_sfn::types::ExecutionStatus::from(status))
+            .max_results(max)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("states:ListExecutions", e))?;
+        Ok(out
+            .executions()
+            .iter()
+            .map(|e| EndedExecution {
+                execution_arn: e.execution_arn().to_string(),
+                stop_date: e.stop_date().and_then(to_utc),
+            })
+            .collect())
     }
 
     async fn stop(&self, execution_arn: &str, error: &str, cause: &str) -> Result<(), AwsError> {

@@ -320,6 +320,21 @@ fn io_error(path: &Path, err: std::io::Error) -> LockError {
 
 #[async_trait]
 impl LockTable for FileLockTable {
+    /// Under the scope's guard: a lock file that cannot be read as a lock item is removed.
+    async fn delete_unreadable(&self, scope: &str) -> Result<Option<String>, LockError> {
+        let _guard = self.guard(scope).await?;
+        let Err(problem) = self.read(scope) else {
+            return Ok(None);
+        };
+        let path = self.path(scope, "json");
+        fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+        Ok(Some(format!(
+            "lock file {} ({})",
+            path.display(),
+            problem.message
+        )))
+    }
+
     /// Read without the flock: see the module's documentation.
     async fn get(&self, scope: &str) -> Result<Option<LockItem>, LockError> {
         self.read(scope)

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{put_allowed, to_millis, Expected, LockError, LockItem, LockTable};
+use super::{put_allowed, to_millis, Expected, LockError, LockItem, LockPage, LockTable};
 use crate::common::sync::lock;
 
 /// A lock table in memory (one item per scope), shared by clones.
@@ -148,6 +148,17 @@ impl MemoryLockTable {
 
 #[async_trait]
 impl LockTable for MemoryLockTable {
+    /// Every item in one page, in scope order.
+    async fn list_page(&self, _start: Option<&str>) -> Result<LockPage, LockError> {
+        let mut items: Vec<LockItem> = self.lock().values().cloned().collect();
+        items.sort_by(|a, b| a.scope.cmp(&b.scope));
+        Ok(LockPage {
+            items,
+            unreadable: Vec::new(),
+            next: None,
+        })
+    }
+
     async fn get(&self, scope: &str) -> Result<Option<LockItem>, LockError> {
         self.with_faults(LockCall::Get, |items| items.get(scope).cloned())
     }

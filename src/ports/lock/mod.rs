@@ -122,9 +122,38 @@ pub trait LockTable: Send + Sync {
     async fn release(&self, scope: &str, holder: &str) -> Result<bool, LockError>;
     /// Whether there is a table at all: the steps then act only where it names their
     /// execution, whatever the state data says.
+    /// Deletes the item of `scope` when it is not a lock item this code can read (the escape
+    /// hatch of `lock release --force`), only if it is still the item just read; returns what
+    /// it deleted, `None` when the item is readable (release it the usual way) or absent.
+    async fn delete_unreadable(&self, _scope: &str) -> Result<Option<String>, LockError> {
+        Err(LockError {
+            message: "this lock table cannot delete an unreadable item".into(),
+            transient: false,
+        })
+    }
+
+    /// One page of the table's items (a DynamoDB Scan), for the reconciler; items it cannot
+    /// read are named by scope rather than failing the page. Tables that cannot be listed
+    /// (the local lock files) say so.
+    async fn list_page(&self, _start: Option<&str>) -> Result<LockPage, LockError> {
+        Err(LockError {
+            message: "this lock table cannot be listed".into(),
+            transient: false,
+        })
+    }
     fn configured(&self) -> bool {
         true
     }
+}
+
+/// One page of a lock table's items.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LockPage {
+    pub items: Vec<LockItem>,
+    /// Scopes of items that are not lock items this code wrote, with what is wrong.
+    pub unreadable: Vec<(String, String)>,
+    /// Where the next page starts (the last scope read), if there is one.
+    pub next: Option<String>,
 }
 
 /// Whether `item` may be written where `current` is, under `expected`: the one condition every

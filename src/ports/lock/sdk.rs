@@ -30,7 +30,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
-use super::{to_millis, Expected, LockError, LockItem, LockTable};
+use super::{to_millis, Expected, LockError, LockItem, LockPage, LockTable};
 use crate::ports::AwsError;
 
 /// The table's partition key.
@@ -238,6 +238,94 @@ fn is_condition_failure<E>(
 
 #[async_trait]
 impl LockTable for DynamoDbLockTable {
+    /// GetItem (consistent), then, when the item is not a lock item, DeleteItem conditional on
+    /// every attribute still having the value read (up to DynamoDB's expression limits), so an
+    /// item written meanwhile is never deleted.
+    async fn delete_unreadable(&self, scope: &str) -> Result<Option<String>, LockError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(scope))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.error("dynamodb:GetItem", e))?;
+        let Some(attributes) = out.item() else {
+            return Ok(None);
+        };
+        let Err(problem) = from_attributes(attributes) else {
+            return Ok(None);
+        };
+        let mut request = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(scope));
+        let mut conditions = Vec::new();
+        let mut names: Vec<&String> = attributes.keys().collect();
+        names.sort();
+        for (i, name) in names.iter().enumerate() {
+            conditions.push(format!("#a{i} = :v{i}"));
+            request = request
+                .expression_attribute_names(format!("#a{i}"), name.as_str())
+                .expression_attribute_values(format!(":v{i}"), attributes[*name].clone());
+        }
+        match request.condition_expression(conditions.join(" AND ")).send().await {
+            Ok(_) => Ok(Some(format!(
+                "the item of scope {scope:?} in table {} ({problem}; attributes {})",
+                self.table,
+                names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+            ))),
+            Err(err)
+                if is_condition_failure(&err, |e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(LockError {
+                    message: format!("the item of scope {scope:?} changed while it was being deleted; look again with `ecs-migrate lock status`"),
+                    transient: false,
+                })
+            }
+            Err(err) => Err(self.error("dynamodb:DeleteItem", err)),
+        }
+    }
+
+    /// One Scan page (up to 1 MB, DynamoDB's page limit: "Scan", Amazon DynamoDB API
+    /// Reference, docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Scan.html),
+    /// strongly consistent like the reads the lock steps make.
+    async fn list_page(&self, start: Option<&str>) -> Result<LockPage, LockError> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .set_exclusive_start_key(
+                start.map(|scope| HashMap::from([(PARTITION_KEY.to_string(), s(scope))])),
+            )
+            .send()
+            .await
+            .map_err(|e| self.error("dynamodb:Scan", e))?;
+        let mut page = LockPage::default();
+        for attributes in out.items() {
+            match from_attributes(attributes) {
+                Ok(item) => page.items.push(item),
+                Err(err) => {
+                    let scope = match attributes.get(PARTITION_KEY) {
+                        Some(AttributeValue::S(scope)) => scope.clone(),
+                        _ => format!("{:?}", attributes.get(PARTITION_KEY)),
+                    };
+                    page.unreadable.push((scope, err.to_string()));
+                }
+            }
+        }
+        page.next = out
+            .last_evaluated_key()
+            .and_then(|key| match key.get(PARTITION_KEY) {
+                Some(AttributeValue::S(scope)) => Some(scope.clone()),
+                _ => None,
+            });
+        Ok(page)
+    }
+
     async fn get(&self, scope: &str) -> Result<Option<LockItem>, LockError> {
         let out = self
             .client
