@@ -24,7 +24,10 @@ use crate::scenarios::{definition, steps};
 
 /// The deployment paused at PRE_SCALE_UP, its hook expiring `expires_in` seconds after t0 with
 /// ROLLBACK as its timeout action.
-fn paused_deployment(clock: Arc<VirtualClock>, expires_in: i64) -> Arc<MemoryDeployments> {
+pub(crate) fn paused_deployment(
+    clock: Arc<VirtualClock>,
+    expires_in: i64,
+) -> Arc<MemoryDeployments> {
     let deployments = MemoryDeployments::with_clock(clock);
     deployments.add_deployment(ServiceDeployment {
         arn: DEPLOYMENT_ARN.into(),
