@@ -380,7 +380,8 @@ enum Mutation {
     /// Its `execution_id` becomes another execution's (or one of no execution, or of another
     /// state machine).
     ExecutionId(usize),
-    /// The request's command, container, cluster, `startedBy` or client token is forged.
+    /// The request's command, container, cluster, `startedBy`, client token or execution is
+    /// forged.
     Request(usize),
     /// Its task becomes another task's.
     Task(usize),
@@ -452,6 +453,7 @@ impl Guarded {
                     ("cluster", json!("attacker-cluster")),
                     ("started_by", json!("ecs-migrate/forged")),
                     ("client_token", json!(format!("fresh-token-{n}"))),
+                    ("execution_id", json!(names[n % names.len()])),
                 ];
                 let (field, value) = forged[n % forged.len()].clone();
                 set(payload, &format!("/state/request/{field}"), value);
