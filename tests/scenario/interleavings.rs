@@ -13,7 +13,9 @@
 //! - no CONTINUE answered to the hook without ECS showing a task of an execution started for
 //!   that hook STOPPED, its migration container's exit code 0, and no outside stop;
 //! - no lock released (deleted or taken over) while its holder is RUNNING and the task it
-//!   records is not STOPPED.
+//!   records is not STOPPED;
+//! - no lock taken, renewed or given a task for an execution that is not RUNNING (a finished
+//!   execution's lock would otherwise be kept alive for ever).
 //!
 //! Where the fake is kinder than ECS: a task stopped by StopTask exits 143 in the fake, while a
 //! migration tool may trap SIGTERM and exit 0. [`Guarded`] turns that exit into 0 in the cases
@@ -158,6 +160,12 @@ impl Guarded {
             .is_ok_and(|view| view.status == "RUNNING")
     }
 
+    async fn check_holder_runs(&self, holder: &str, what: &str) {
+        if !self.is_running(holder).await {
+            self.violation(format!("lock {what} for {holder}, which is not RUNNING"));
+        }
+    }
+
     /// A lock that went away (released or taken over) from `before`.
     async fn check_release(&self, before: Option<LockItem>) {
         let Some(item) = before else { return };
@@ -277,6 +285,7 @@ impl LockTable for Guarded {
     }
 
     async fn put(&self, item: &LockItem, expected: Expected<'_>) -> Result<bool, LockError> {
+        self.check_holder_runs(&item.holder, "taken").await;
         let before = self.lock.get(&item.scope).await?;
         let written = self.lock.put(item, expected).await?;
         if written && matches!(expected, Expected::Expired { .. }) {
@@ -292,6 +301,7 @@ impl LockTable for Guarded {
         lease_until: DateTime<Utc>,
         task_arn: Option<&str>,
     ) -> Result<bool, LockError> {
+        self.check_holder_runs(holder, "renewed").await;
         self.lock.renew(scope, holder, lease_until, task_arn).await
     }
 
@@ -389,7 +399,8 @@ enum Mutation {
     Lock(usize),
     /// Its lock and task are gone.
     DropLockAndTask,
-    /// A report-deployment CONTINUE with a result naming a task.
+    /// A report-deployment CONTINUE (sent to report-deployment) for the payload's execution and
+    /// hook, with a result naming a task.
     Continue(usize),
 }
 
@@ -477,9 +488,15 @@ impl Guarded {
             }
             Mutation::Continue(n) => {
                 let tasks = self.task_arns();
-                payload["action"] = json!("CONTINUE");
-                payload["result"] = json!({"task_arn": tasks[n % tasks.len()],
-                                           "container": CONTAINER, "exit_code": 0});
+                let deployment = payload
+                    .pointer("/state/request/deployment")
+                    .or_else(|| payload.get("deployment"))
+                    .cloned();
+                let execution = payload.get("execution_id").cloned();
+                *payload = json!({"action": "CONTINUE", "deployment": deployment,
+                    "execution_id": execution,
+                    "result": {"task_arn": tasks[n % tasks.len()], "container": CONTAINER,
+                               "exit_code": 0}});
             }
         }
     }
@@ -508,6 +525,11 @@ impl Guarded {
                 let step = attack
                     .to
                     .map_or(recorded, |n| Step::ALL[n % Step::ALL.len()]);
+                let continues = |m: &Mutation| matches!(m, Mutation::Continue(_));
+                let step = match attack.mutations.iter().any(continues) {
+                    true => Step::ReportDeployment,
+                    false => step,
+                };
                 (step, input)
             }
         };
@@ -631,7 +653,7 @@ fn attack() -> impl Strategy<Value = Attack> {
 
 /// How many cases the property runs (each a few executions and a few dozen attacks on virtual
 /// time): a few seconds in a debug build.
-const CASES: u32 = 48;
+const CASES: u32 = 96;
 
 proptest! {
     #![proptest_config(ProptestConfig {
@@ -646,11 +668,12 @@ proptest! {
         attacks in prop::collection::vec(attack(), 5..40),
         running in 30u64..600,
         exit_code in prop_oneof![3 => Just(0), 1 => Just(3)],
+        capacity_failures in 0usize..3,
         trap_sigterm in any::<bool>(),
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let world = Guarded::new(
-            Script { running, exit_code, stop_delay: 20, ..Script::default() },
+            Script { running, exit_code, capacity_failures, stop_delay: 20, ..Script::default() },
             trap_sigterm,
         );
         let names = Guarded::names(starts.len());
