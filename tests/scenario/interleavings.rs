@@ -47,7 +47,10 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use crate::fake_ecs::{FakeEcs, Script, CONTAINER};
-use crate::fixtures::{hook_event, settings_with, t0, CLUSTER, STATE_MACHINE_ARN};
+use crate::fixtures::{
+    hook_event, settings_with, t0, CLUSTER, DEPLOYMENT_ARN, HOOK_ID, REVISION_ARN, SERVICE_ARN,
+    STATE_MACHINE_ARN,
+};
 use crate::hooks::paused_deployment;
 use crate::scenarios::{bare, definition, function_arns};
 
@@ -399,6 +402,8 @@ enum Mutation {
     Lock(usize),
     /// Its lock and task are gone.
     DropLockAndTask,
+    /// Its task says RunTask is to be tried again (attempt `n % 4`), after a capacity wait.
+    Attempt(usize),
     /// A report-deployment CONTINUE (sent to report-deployment) for the payload's execution and
     /// hook, with a result naming a task.
     Continue(usize),
@@ -480,6 +485,12 @@ impl Guarded {
                 "/state/lock",
                 forged_lock(&names[n % names.len()], *n),
             ),
+            Mutation::Attempt(n) => set(
+                payload,
+                "/state/task",
+                json!({"outcome": "RETRY_LATER", "attempt": n % 4, "wait_seconds": 10,
+                       "reason": "forged"}),
+            ),
             Mutation::DropLockAndTask => {
                 if let Some(state) = payload.get_mut("state").and_then(Value::as_object_mut) {
                     state.remove("lock");
@@ -488,10 +499,16 @@ impl Guarded {
             }
             Mutation::Continue(n) => {
                 let tasks = self.task_arns();
+                // The hook's own deployment, also in the call of an execution not started for it.
+                let hook = json!({"hook_type": "PAUSE", "hook_id": HOOK_ID,
+                    "service_deployment_arn": DEPLOYMENT_ARN, "service_arn": SERVICE_ARN,
+                    "target_revision_arn": REVISION_ARN});
                 let deployment = payload
                     .pointer("/state/request/deployment")
                     .or_else(|| payload.get("deployment"))
-                    .cloned();
+                    .filter(|d| !d.is_null())
+                    .cloned()
+                    .unwrap_or(hook);
                 let execution = payload.get("execution_id").cloned();
                 *payload = json!({"action": "CONTINUE", "deployment": deployment,
                     "execution_id": execution,
@@ -630,6 +647,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         any::<usize>().prop_map(Mutation::Task),
         any::<usize>().prop_map(Mutation::Lock),
         Just(Mutation::DropLockAndTask),
+        any::<usize>().prop_map(Mutation::Attempt),
         any::<usize>().prop_map(Mutation::Continue),
     ]
 }
