@@ -82,6 +82,9 @@ data "aws_iam_policy_document" "validate_event" {
   # so no skip is needed). It only reads; the allow-list is enforced by the code and by run-task's
   # RunTask permission.
   statement {
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/validate_event.rs, through src/ports/ecs/sdk.rs.
     sid       = "DescribeTaskDefinition"
     actions   = ["ecs:DescribeTaskDefinition"]
     resources = ["*"]
@@ -92,6 +95,9 @@ data "aws_iam_policy_document" "validate_event" {
     for_each = length(var.deployment_services) > 0 ? [1] : []
 
     content {
+      # Service Authorization Reference, Amazon Elastic Container Service:
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+      # Called by src/migration/steps/validate_event.rs, through src/ports/deployments/sdk.rs.
       sid       = "DescribeServiceDeployments"
       actions   = ["ecs:DescribeServiceDeployments"]
       resources = concat(local.service_arns, local.service_deployment_arns)
@@ -102,6 +108,9 @@ data "aws_iam_policy_document" "validate_event" {
     for_each = length(var.deployment_services) > 0 ? [1] : []
 
     content {
+      # Service Authorization Reference, Amazon Elastic Container Service:
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+      # Called by src/migration/steps/validate_event.rs, through src/ports/deployments/sdk.rs.
       sid       = "DescribeServiceRevisions"
       actions   = ["ecs:DescribeServiceRevisions"]
       resources = concat(local.service_arns, local.service_revision_arns)
@@ -109,6 +118,9 @@ data "aws_iam_policy_document" "validate_event" {
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["validate-event"].arn}:*"]
@@ -122,6 +134,9 @@ data "aws_iam_policy_document" "report_deployment" {
     for_each = length(var.deployment_services) > 0 ? [1] : []
 
     content {
+      # Service Authorization Reference, Amazon Elastic Container Service:
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+      # Called by src/migration/steps/report_deployment.rs, through src/ports/deployments/sdk.rs.
       sid       = "AnswerServiceDeploymentHooks"
       actions   = ["ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment"]
       resources = concat(local.service_arns, local.service_deployment_arns)
@@ -131,6 +146,9 @@ data "aws_iam_policy_document" "report_deployment" {
   statement {
     # CONTINUE only on ECS's word: the migration task this execution started STOPPED with the
     # container's exit code 0 and no outside stop.
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/report_deployment.rs, through src/ports/ecs/sdk.rs.
     sid       = "DescribeClusterTasks"
     actions   = ["ecs:DescribeTasks"]
     resources = [local.cluster_tasks_arn]
@@ -146,12 +164,19 @@ data "aws_iam_policy_document" "report_deployment" {
     # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
     # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
     # resource type execution).
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/migration/steps/report_deployment.rs via src/migration/execution.rs, through
+    # src/ports/executions/sdk.rs.
     sid       = "VerifyOwnExecution"
     actions   = ["states:DescribeExecution"]
     resources = [local.own_executions_arn]
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["report-deployment"].arn}:*"]
@@ -161,18 +186,27 @@ data "aws_iam_policy_document" "report_deployment" {
 # deployment-hook: starts the migration's execution and reads how it ends (hooks.tf).
 data "aws_iam_policy_document" "deployment_hook" {
   statement {
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/lambda/deployment_hook.rs, through src/ports/executions/sdk.rs.
     sid       = "StartMigration"
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
   }
 
   statement {
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/lambda/deployment_hook.rs, through src/ports/executions/sdk.rs.
     sid       = "ReadMigration"
     actions   = ["states:DescribeExecution"]
     resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${var.name}:*"]
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["deployment-hook"].arn}:*"]
@@ -183,6 +217,9 @@ data "aws_iam_policy_document" "deployment_hook" {
 # roles; tagging the task at launch is authorized as ecs:TagResource.
 data "aws_iam_policy_document" "run_task" {
   statement {
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/run_task.rs, through src/ports/ecs/sdk.rs.
     sid       = "RunAllowedFamiliesInCluster"
     actions   = ["ecs:RunTask"]
     resources = local.allowed_task_definition_arns
@@ -195,6 +232,9 @@ data "aws_iam_policy_document" "run_task" {
   }
 
   statement {
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/run_task.rs, through src/ports/ecs/sdk.rs.
     sid       = "TagTasksAtLaunch"
     actions   = ["ecs:TagResource"]
     resources = [local.cluster_tasks_arn]
@@ -207,6 +247,10 @@ data "aws_iam_policy_document" "run_task" {
   }
 
   statement {
+    # Service Authorization Reference, AWS Identity and Access Management (IAM):
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+    # Called by src/migration/steps/run_task.rs through RunTask (src/ports/ecs/sdk.rs): ECS checks
+    # it.
     sid       = "PassTaskRoles"
     actions   = ["iam:PassRole"]
     resources = compact([var.task_role_arn, var.task_execution_role_arn])
@@ -221,6 +265,9 @@ data "aws_iam_policy_document" "run_task" {
   statement {
     # The task the lock records: while it is not STOPPED, run-task returns it instead of
     # starting another.
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/run_task.rs, through src/ports/ecs/sdk.rs.
     sid       = "DescribeClusterTasks"
     actions   = ["ecs:DescribeTasks"]
     resources = [local.cluster_tasks_arn]
@@ -236,6 +283,9 @@ data "aws_iam_policy_document" "run_task" {
     # Reads the lock (it starts a task only for its holder, and none while the task it recorded
     # lives), renews the lease before and after RunTask (and records the task); releases the
     # lock when RunTask says another execution of the same event runs the migration.
+    # Service Authorization Reference, Amazon DynamoDB:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html
+    # Called by src/migration/steps/run_task.rs, through src/ports/lock/sdk.rs.
     sid       = "ReadRenewAndReleaseLock"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     resources = [aws_dynamodb_table.lock.arn]
@@ -245,12 +295,19 @@ data "aws_iam_policy_document" "run_task" {
     # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
     # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
     # resource type execution).
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/migration/steps/run_task.rs via src/migration/execution.rs, through
+    # src/ports/executions/sdk.rs.
     sid       = "VerifyOwnExecution"
     actions   = ["states:DescribeExecution"]
     resources = [local.own_executions_arn]
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["run-task"].arn}:*"]
@@ -261,6 +318,9 @@ data "aws_iam_policy_document" "run_task" {
 # (stop-task does).
 data "aws_iam_policy_document" "poll_status" {
   statement {
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/poll_status.rs, through src/ports/ecs/sdk.rs.
     sid       = "DescribeClusterTasks"
     actions   = ["ecs:DescribeTasks"]
     resources = [local.cluster_tasks_arn]
@@ -273,6 +333,9 @@ data "aws_iam_policy_document" "poll_status" {
   }
 
   statement {
+    # Service Authorization Reference, Amazon DynamoDB:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html
+    # Called by src/migration/steps/poll_status.rs, through src/ports/lock/sdk.rs.
     sid       = "RenewLock"
     actions   = ["dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.lock.arn]
@@ -282,12 +345,19 @@ data "aws_iam_policy_document" "poll_status" {
     # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
     # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
     # resource type execution).
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/migration/steps/poll_status.rs via src/migration/execution.rs, through
+    # src/ports/executions/sdk.rs.
     sid       = "VerifyOwnExecution"
     actions   = ["states:DescribeExecution"]
     resources = [local.own_executions_arn]
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["poll-status"].arn}:*"]
@@ -297,12 +367,19 @@ data "aws_iam_policy_document" "poll_status" {
 # check-exit-code: the tail of the migration container's log stream, for the failure's Cause.
 data "aws_iam_policy_document" "check_exit_code" {
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by src/migration/steps/check_exit_code.rs (its log tail), through
+    # src/ports/logs/sdk.rs.
     sid       = "ReadAppLogStreams"
     actions   = ["logs:GetLogEvents"]
     resources = local.app_log_stream_arns
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["check-exit-code"].arn}:*"]
@@ -318,6 +395,9 @@ data "aws_iam_policy_document" "check_exit_code" {
 # Amazon Elastic Container Service", StopTask).
 data "aws_iam_policy_document" "stop_task" {
   statement {
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/stop_task.rs, through src/ports/ecs/sdk.rs.
     sid       = "StopOwnTasksInCluster"
     actions   = ["ecs:StopTask"]
     resources = [local.cluster_tasks_arn]
@@ -338,6 +418,9 @@ data "aws_iam_policy_document" "stop_task" {
   statement {
     # Read-only, so not limited by tag: a task without the tag is one stop-task must refuse,
     # and it has to describe it to know.
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/stop_task.rs, through src/ports/ecs/sdk.rs.
     sid       = "DescribeClusterTasks"
     actions   = ["ecs:DescribeTasks"]
     resources = [local.cluster_tasks_arn]
@@ -352,6 +435,9 @@ data "aws_iam_policy_document" "stop_task" {
   statement {
     # ListTasks is authorized on a container instance, which Fargate tasks lack: Resource * with
     # the ecs:cluster condition doing the scoping.
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/stop_task.rs, through src/ports/ecs/sdk.rs.
     sid       = "ListClusterTasks"
     actions   = ["ecs:ListTasks"]
     resources = ["*"]
@@ -366,6 +452,9 @@ data "aws_iam_policy_document" "stop_task" {
   statement {
     # The status-change cleanup reads the ended execution's lock (the task it recorded must stop
     # too) and releases it once its tasks stopped.
+    # Service Authorization Reference, Amazon DynamoDB:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html
+    # Called by src/migration/steps/stop_task.rs, through src/ports/lock/sdk.rs.
     sid       = "ReadAndReleaseLock"
     actions   = ["dynamodb:GetItem", "dynamodb:DeleteItem"]
     resources = [aws_dynamodb_table.lock.arn]
@@ -375,12 +464,19 @@ data "aws_iam_policy_document" "stop_task" {
     # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
     # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
     # resource type execution).
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/migration/steps/stop_task.rs via src/migration/execution.rs, through
+    # src/ports/executions/sdk.rs.
     sid       = "VerifyOwnExecution"
     actions   = ["states:DescribeExecution"]
     resources = [local.own_executions_arn]
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["stop-task"].arn}:*"]
@@ -392,6 +488,9 @@ data "aws_iam_policy_document" "stop_task" {
 data "aws_iam_policy_document" "lambda_tracing" {
   # Resource *: these X-Ray actions support no resource-level permissions.
   statement {
+    # Service Authorization Reference, AWS X-Ray:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html
+    # Called by the Lambda service's active tracing.
     sid       = "WriteTraces"
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
     resources = ["*"]
@@ -444,6 +543,9 @@ resource "aws_iam_role" "state_machine" {
 
 data "aws_iam_policy_document" "state_machine" {
   statement {
+    # Service Authorization Reference, AWS Lambda:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+    # Called by Step Functions, for the definition's Task states (statemachine/migration.asl.json).
     sid     = "InvokeStepFunctions"
     actions = ["lambda:InvokeFunction"]
     # deployment-hook is ECS's to invoke, not the machine's.
@@ -453,6 +555,9 @@ data "aws_iam_policy_document" "state_machine" {
   # What Step Functions needs to set up log delivery to /aws/vendedlogs/states/<name>. These
   # actions support no resource-level permissions: AWS documents them on Resource *.
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by Step Functions, for its own logging and tracing configuration.
     sid = "DeliverLogs"
     actions = [
       "logs:CreateLogDelivery",
@@ -471,6 +576,9 @@ data "aws_iam_policy_document" "state_machine" {
     for_each = var.tracing_enabled ? [1] : []
 
     content {
+      # Service Authorization Reference, AWS X-Ray:
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html
+      # Called by the Lambda service's active tracing.
       sid = "WriteTraces"
       actions = [
         "xray:PutTraceSegments",
@@ -527,6 +635,9 @@ resource "aws_iam_role" "events" {
 
 data "aws_iam_policy_document" "events" {
   statement {
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by EventBridge, for the rules that start executions (events.tf).
     sid       = "StartExecution"
     actions   = ["states:StartExecution"]
     resources = [aws_sfn_state_machine.this.arn]
@@ -546,6 +657,9 @@ resource "aws_iam_role_policy" "events" {
 
 data "aws_iam_policy_document" "ci_caller" {
   statement {
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by `ecs-migrate run|wait` (src/cli/aws/).
     sid       = "StartMigration"
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
@@ -553,6 +667,9 @@ data "aws_iam_policy_document" "ci_caller" {
 
   statement {
     # Follow the execution; StopExecution only for `--abort-on-timeout`.
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by `ecs-migrate run|wait` (src/cli/aws/).
     sid       = "FollowMigration"
     actions   = ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"]
     resources = [local.own_executions_arn]
@@ -563,6 +680,9 @@ data "aws_iam_policy_document" "ci_caller" {
 
     content {
       # The migration container's log lines; refused, the command goes on without them.
+      # Service Authorization Reference, Amazon CloudWatch Logs:
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+      # Called by `ecs-migrate run|wait` (src/cli/aws/).
       sid       = "ReadMigrationLogs"
       actions   = ["logs:GetLogEvents"]
       resources = local.app_log_stream_arns
