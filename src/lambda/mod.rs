@@ -183,31 +183,16 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
     if let Err(err) = &step {
         tracing::error!(error_type = err.name(), error = %err, "no step is configured; every invocation will fail");
     }
-    let config = sdk_config().await;
-
-    let ecs_client = aws_sdk_ecs::Client::new(&config);
-    let ecs = SdkEcs::new(ecs_client.clone());
-    let deployments = SdkDeployments::new(ecs_client);
-    let logs = SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config));
-    let clock = SystemClock;
-    let lock = lock_table(settings.as_ref().ok(), &config);
-    let executions = SdkExecutions::new(aws_sdk_sfn::Client::new(&config));
-
-    let (settings, step) = (&settings, &step);
-    let (ecs, logs, clock, lock, deployments) = (&ecs, &logs, &clock, lock.as_ref(), &deployments);
-    let executions = &executions;
+    // The clients are built by the first invocation, not before the runtime asks for work:
+    // aws-config's loading and the HTTPS client would otherwise triple the init of a bare
+    // lambda_runtime function (benches/cold-start.sh), and an invocation needs them anyway.
+    let clients = tokio::sync::OnceCell::new();
+    let (settings, step, clients) = (&settings, &step, &clients);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let step = *step.as_ref().map_err(Clone::clone)?;
         let settings = settings.as_ref().map_err(Clone::clone)?;
-        let env = StepEnv {
-            settings,
-            ecs,
-            logs,
-            clock,
-            lock,
-            deployments,
-            executions,
-        };
+        let clients = clients.get_or_init(|| Clients::new(settings)).await;
+        let env = clients.env(settings);
         let return_by = deadline(&event.context).map(|d| d - DEADLINE_MARGIN);
         let result = step.run(&env, event.payload, return_by).await;
         match &result {
@@ -219,6 +204,41 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
         result
     }))
     .await
+}
+
+/// The AWS clients the steps run over, built once per cold start.
+struct Clients {
+    ecs: SdkEcs,
+    deployments: SdkDeployments,
+    logs: SdkLogs,
+    lock: Box<dyn LockTable>,
+    executions: SdkExecutions,
+}
+
+impl Clients {
+    async fn new(settings: &Settings) -> Self {
+        let config = sdk_config().await;
+        let ecs_client = aws_sdk_ecs::Client::new(&config);
+        Self {
+            ecs: SdkEcs::new(ecs_client.clone()),
+            deployments: SdkDeployments::new(ecs_client),
+            logs: SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config)),
+            lock: lock_table(Some(settings), &config),
+            executions: SdkExecutions::new(aws_sdk_sfn::Client::new(&config)),
+        }
+    }
+
+    fn env<'a>(&'a self, settings: &'a Settings) -> StepEnv<'a> {
+        StepEnv {
+            settings,
+            ecs: &self.ecs,
+            logs: &self.logs,
+            clock: &SystemClock,
+            lock: self.lock.as_ref(),
+            deployments: &self.deployments,
+            executions: &self.executions,
+        }
+    }
 }
 
 /// The lock table `LOCK_TABLE` names; without it, one whose every call fails saying so (the
