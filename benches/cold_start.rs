@@ -1,11 +1,14 @@
-//! Cold start and peak memory: the Rust run-task bootstrap against the Python Lambda it
-//! replaces (benches/baseline/lambda_migration.py under awslambdaric), both under the same
-//! Runtime API server, both calling ecs:RunTask on the same moto server. Not a test: run
-//! `bash benches/cold-start.sh`, which builds the bootstrap as the zips are built (profile
-//! lambda-release) and passes it in `ECS_MIGRATE_BOOTSTRAP`; without that variable the bench
-//! measures its own (bench profile) build.
+//! Cold start and peak memory: the Rust run-task bootstrap against its floor (a hello-world
+//! `lambda_runtime` function, benches/lambda_floor.rs, built with the same profile) and against
+//! the Python Lambda it replaces (benches/baseline/lambda_migration.py under awslambdaric), all
+//! under the same Runtime API server; run-task and the Python Lambda call ecs:RunTask on the
+//! same moto server, run-task after its states:DescribeExecution of the execution it acts for.
+//! Not a test: run `bash benches/cold-start.sh`, which builds the bootstrap and the floor as the
+//! zips are built (profile lambda-release) and passes them in `ECS_MIGRATE_BOOTSTRAP` and
+//! `ECS_MIGRATE_FLOOR`; without the first the bench measures its own (bench profile) build.
 //!
-//! Cold start = process start to the first response; memory = the process's VmHWM.
+//! Cold start = process start to the first response; init = process start to its first
+//! `GET /next`; memory = the process's VmHWM.
 
 #[path = "../tests/wire/moto.rs"]
 #[allow(dead_code)]
@@ -128,10 +131,33 @@ fn main() {
             .await;
         let client_env = server.client_env();
 
-        // run-task's state data: the request (the lock is left out: the bench measures the
-        // start and RunTask, as the Python Lambda does).
+        // run-task acts only for a RUNNING execution of its state machine: one per run, started
+        // before the clock starts (a day's Wait keeps it RUNNING).
+        let state_machine = server
+            .create_state_machine(
+                &moto::unique("bench-machine"),
+                &json!({"StartAt": "Wait",
+                        "States": {"Wait": {"Type": "Wait", "Seconds": 86400, "End": true}}}),
+            )
+            .await;
+        let mut executions = Vec::new();
+        for i in 0..RUNS {
+            let started = server
+                .sfn()
+                .await
+                .start_execution()
+                .state_machine_arn(&state_machine)
+                .name(moto::unique(&format!("bench-{i}")))
+                .input("{}")
+                .send()
+                .await
+                .expect("states:StartExecution");
+            executions.push(started.execution_arn().to_string());
+        }
+        // run-task's state data: the request and the execution (the lock is left out: the
+        // bench measures the start, DescribeExecution and RunTask).
         let rust_event = |i: usize| {
-            json!({"request": {
+            json!({"execution_id": executions[i], "request": {
                 "taskdef_arn": taskdef, "family": "bench-app", "revision": 1, "cluster": cluster,
                 "container": "fastapi", "command": ["alembic", "upgrade", "head"],
                 "client_token": format!("bench-{i}"), "started_by": "ecs-migrate/bench",
@@ -148,7 +174,15 @@ fn main() {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_bootstrap")));
         println!("bootstrap: {}", rust_bin.display());
+        let floor_bin = std::env::var_os("ECS_MIGRATE_FLOOR")
+            .map(PathBuf::from)
+            .expect("ECS_MIGRATE_FLOOR: the floor's binary (bash benches/cold-start.sh builds it)");
         let baseline_dir = root.join("benches/baseline");
+        let lambda_env = [
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ];
+        let mut floor = Vec::new();
         let mut rust = Vec::new();
         let mut python_samples = Vec::new();
         for i in 0..RUNS {
@@ -163,10 +197,16 @@ fn main() {
                 ("AWS_LAMBDA_FUNCTION_NAME", "run-task"),
                 // The one bootstrap serves the step its handler names.
                 ("_HANDLER", "run-task"),
-                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-                ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-            ]);
+                ("STATE_MACHINE_ARN", state_machine.as_str()),
+            ]).envs(lambda_env);
             rust.push(run_once(command, rust_event(i)).await);
+
+            let mut command = Command::new(&floor_bin);
+            command
+                .env_clear()
+                .envs(lambda_env)
+                .env("AWS_LAMBDA_FUNCTION_NAME", "floor");
+            floor.push(run_once(command, json!({"hello": "world"})).await);
 
             let mut command = Command::new(&python);
             command
@@ -185,8 +225,19 @@ fn main() {
 
         println!("cold start and peak memory, median of {RUNS} runs, RunTask against moto on 127.0.0.1");
         println!("{:<34} {:>13} {:>13} {:>13}", "", "first resp.", "init", "peak RSS");
+        let floor_figures = report("floor (hello-world lambda_runtime)", &floor);
         let (rust_ms, rust_mib) = report("rust run-task (release bootstrap)", &rust);
         let (py_ms, py_mib) = report("python baseline (awslambdaric)", &python_samples);
+        let init = |samples: &[Sample]| {
+            median(samples.iter().map(|s| s.init.as_secs_f64() * 1e3).collect())
+        };
+        println!(
+            "bootstrap against its floor: init {:.1}x (goal <= 2x), peak memory {:.1}x; first run-task answer {:.1} ms, {:.2}x the 10.9 ms before issue 18 (goal <= 1.5x)",
+            init(&rust) / init(&floor),
+            rust_mib / floor_figures.1,
+            rust_ms,
+            rust_ms / 10.9
+        );
         println!(
             "ratios: first response {:.1}x faster, peak memory {:.1}x smaller (goals: >= 20x, >= 5x)",
             py_ms / rust_ms,

@@ -20,6 +20,8 @@ data "aws_iam_policy_document" "alarm_topic_key" {
   #checkov:skip=CKV_AWS_111:A key policy's Resource * is the key itself; the account root statement is what lets IAM policies in this account manage the key.
   #checkov:skip=CKV_AWS_356:A key policy's Resource * is the key itself.
   statement {
+    # Service Authorization Reference, AWS Key Management Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html
     sid       = "AccountAdministers"
     actions   = ["kms:*"]
     resources = ["*"]
@@ -31,6 +33,8 @@ data "aws_iam_policy_document" "alarm_topic_key" {
   }
 
   statement {
+    # Service Authorization Reference, AWS Key Management Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html
     sid       = "CloudWatchAlarmsPublish"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
     resources = ["*"]

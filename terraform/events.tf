@@ -129,6 +129,8 @@ resource "aws_sqs_queue" "events_dlq" {
 # events.amazonaws.com, sqs:SendMessage, ArnEquals aws:SourceArn on the rule's ARN).
 data "aws_iam_policy_document" "events_dlq" {
   statement {
+    # Service Authorization Reference, Amazon SQS:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html
     sid       = "EventBridgeRulesSendUndelivered"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.events_dlq.arn]

@@ -176,6 +176,9 @@ resource "aws_iam_role" "ecs_invokes_deployment_hook" {
 
 data "aws_iam_policy_document" "ecs_invokes_deployment_hook" {
   statement {
+    # Service Authorization Reference, AWS Lambda:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+    # Called by ECS, for a service's Lambda lifecycle hook.
     sid       = "InvokeDeploymentHook"
     actions   = ["lambda:InvokeFunction"]
     resources = [aws_lambda_function.this["deployment-hook"].arn]

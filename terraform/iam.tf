@@ -84,6 +84,9 @@ data "aws_iam_policy_document" "validate_event" {
   # so no skip is needed). It only reads; the allow-list is enforced by the code and by run-task's
   # RunTask permission.
   statement {
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/validate_event.rs, through src/ports/ecs/sdk.rs.
     sid       = "DescribeTaskDefinition"
     actions   = ["ecs:DescribeTaskDefinition"]
     resources = ["*"]
@@ -94,6 +97,9 @@ data "aws_iam_policy_document" "validate_event" {
     for_each = length(var.deployment_services) > 0 ? [1] : []
 
     content {
+      # Service Authorization Reference, Amazon Elastic Container Service:
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+      # Called by src/migration/steps/validate_event.rs, through src/ports/deployments/sdk.rs.
       sid       = "DescribeServiceDeployments"
       actions   = ["ecs:DescribeServiceDeployments"]
       resources = concat(local.service_arns, local.service_deployment_arns)
@@ -104,6 +110,9 @@ data "aws_iam_policy_document" "validate_event" {
     for_each = length(var.deployment_services) > 0 ? [1] : []
 
     content {
+      # Service Authorization Reference, Amazon Elastic Container Service:
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+      # Called by src/migration/steps/validate_event.rs, through src/ports/deployments/sdk.rs.
       sid       = "DescribeServiceRevisions"
       actions   = ["ecs:DescribeServiceRevisions"]
       resources = concat(local.service_arns, local.service_revision_arns)
@@ -111,6 +120,9 @@ data "aws_iam_policy_document" "validate_event" {
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["validate-event"].arn}:*"]
@@ -124,6 +136,9 @@ data "aws_iam_policy_document" "report_deployment" {
     for_each = length(var.deployment_services) > 0 ? [1] : []
 
     content {
+      # Service Authorization Reference, Amazon Elastic Container Service:
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+      # Called by src/migration/steps/report_deployment.rs, through src/ports/deployments/sdk.rs.
       sid       = "AnswerServiceDeploymentHooks"
       actions   = ["ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment"]
       resources = concat(local.service_arns, local.service_deployment_arns)
@@ -133,6 +148,9 @@ data "aws_iam_policy_document" "report_deployment" {
   statement {
     # CONTINUE only on ECS's word: the migration task this execution started STOPPED with the
     # container's exit code 0 and no outside stop.
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/report_deployment.rs, through src/ports/ecs/sdk.rs.
     sid       = "DescribeClusterTasks"
     actions   = ["ecs:DescribeTasks"]
     resources = [local.cluster_tasks_arn]
@@ -148,12 +166,19 @@ data "aws_iam_policy_document" "report_deployment" {
     # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
     # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
     # resource type execution).
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/migration/steps/report_deployment.rs via src/migration/execution.rs, through
+    # src/ports/executions/sdk.rs.
     sid       = "VerifyOwnExecution"
     actions   = ["states:DescribeExecution"]
     resources = [local.own_executions_arn]
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["report-deployment"].arn}:*"]
@@ -163,18 +188,27 @@ data "aws_iam_policy_document" "report_deployment" {
 # deployment-hook: starts the migration's execution and reads how it ends (hooks.tf).
 data "aws_iam_policy_document" "deployment_hook" {
   statement {
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/lambda/deployment_hook.rs, through src/ports/executions/sdk.rs.
     sid       = "StartMigration"
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
   }
 
   statement {
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/lambda/deployment_hook.rs, through src/ports/executions/sdk.rs.
     sid       = "ReadMigration"
     actions   = ["states:DescribeExecution"]
     resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${var.name}:*"]
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["deployment-hook"].arn}:*"]
@@ -185,6 +219,9 @@ data "aws_iam_policy_document" "deployment_hook" {
 # roles; tagging the task at launch is authorized as ecs:TagResource.
 data "aws_iam_policy_document" "run_task" {
   statement {
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/run_task.rs, through src/ports/ecs/sdk.rs.
     sid       = "RunAllowedFamiliesInCluster"
     actions   = ["ecs:RunTask"]
     resources = local.allowed_task_definition_arns
@@ -197,6 +234,9 @@ data "aws_iam_policy_document" "run_task" {
   }
 
   statement {
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/run_task.rs, through src/ports/ecs/sdk.rs.
     sid       = "TagTasksAtLaunch"
     actions   = ["ecs:TagResource"]
     resources = [local.cluster_tasks_arn]
@@ -209,6 +249,10 @@ data "aws_iam_policy_document" "run_task" {
   }
 
   statement {
+    # Service Authorization Reference, AWS Identity and Access Management (IAM):
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+    # Called by src/migration/steps/run_task.rs through RunTask (src/ports/ecs/sdk.rs): ECS checks
+    # it.
     sid       = "PassTaskRoles"
     actions   = ["iam:PassRole"]
     resources = compact([var.task_role_arn, var.task_execution_role_arn])
@@ -243,6 +287,9 @@ data "aws_iam_policy_document" "run_task" {
   statement {
     # The task the lock records: while it is not STOPPED, run-task returns it instead of
     # starting another.
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/run_task.rs, through src/ports/ecs/sdk.rs.
     sid       = "DescribeClusterTasks"
     actions   = ["ecs:DescribeTasks"]
     resources = [local.cluster_tasks_arn]
@@ -258,6 +305,9 @@ data "aws_iam_policy_document" "run_task" {
     # Reads the lock (it starts a task only for its holder, and none while the task it recorded
     # lives), renews the lease before and after RunTask (and records the task); releases the
     # lock when RunTask says another execution of the same event runs the migration.
+    # Service Authorization Reference, Amazon DynamoDB:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html
+    # Called by src/migration/steps/run_task.rs, through src/ports/lock/sdk.rs.
     sid       = "ReadRenewAndReleaseLock"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     resources = [aws_dynamodb_table.lock.arn]
@@ -267,12 +317,19 @@ data "aws_iam_policy_document" "run_task" {
     # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
     # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
     # resource type execution).
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/migration/steps/run_task.rs via src/migration/execution.rs, through
+    # src/ports/executions/sdk.rs.
     sid       = "VerifyOwnExecution"
     actions   = ["states:DescribeExecution"]
     resources = [local.own_executions_arn]
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["run-task"].arn}:*"]
@@ -283,6 +340,9 @@ data "aws_iam_policy_document" "run_task" {
 # (stop-task does).
 data "aws_iam_policy_document" "poll_status" {
   statement {
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/poll_status.rs, through src/ports/ecs/sdk.rs.
     sid       = "DescribeClusterTasks"
     actions   = ["ecs:DescribeTasks"]
     resources = [local.cluster_tasks_arn]
@@ -295,6 +355,9 @@ data "aws_iam_policy_document" "poll_status" {
   }
 
   statement {
+    # Service Authorization Reference, Amazon DynamoDB:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html
+    # Called by src/migration/steps/poll_status.rs, through src/ports/lock/sdk.rs.
     sid       = "RenewLock"
     actions   = ["dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.lock.arn]
@@ -304,12 +367,19 @@ data "aws_iam_policy_document" "poll_status" {
     # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
     # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
     # resource type execution).
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/migration/steps/poll_status.rs via src/migration/execution.rs, through
+    # src/ports/executions/sdk.rs.
     sid       = "VerifyOwnExecution"
     actions   = ["states:DescribeExecution"]
     resources = [local.own_executions_arn]
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["poll-status"].arn}:*"]
@@ -319,12 +389,19 @@ data "aws_iam_policy_document" "poll_status" {
 # check-exit-code: the tail of the migration container's log stream, for the failure's Cause.
 data "aws_iam_policy_document" "check_exit_code" {
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by src/migration/steps/check_exit_code.rs (its log tail), through
+    # src/ports/logs/sdk.rs.
     sid       = "ReadAppLogStreams"
     actions   = ["logs:GetLogEvents"]
     resources = local.app_log_stream_arns
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["check-exit-code"].arn}:*"]
@@ -340,6 +417,9 @@ data "aws_iam_policy_document" "check_exit_code" {
 # Amazon Elastic Container Service", StopTask).
 data "aws_iam_policy_document" "stop_task" {
   statement {
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/stop_task.rs, through src/ports/ecs/sdk.rs.
     sid       = "StopOwnTasksInCluster"
     actions   = ["ecs:StopTask"]
     resources = [local.cluster_tasks_arn]
@@ -360,6 +440,9 @@ data "aws_iam_policy_document" "stop_task" {
   statement {
     # Read-only, so not limited by tag: a task without the tag is one stop-task must refuse,
     # and it has to describe it to know.
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/stop_task.rs, through src/ports/ecs/sdk.rs.
     sid       = "DescribeClusterTasks"
     actions   = ["ecs:DescribeTasks"]
     resources = [local.cluster_tasks_arn]
@@ -374,6 +457,9 @@ data "aws_iam_policy_document" "stop_task" {
   statement {
     # ListTasks is authorized on a container instance, which Fargate tasks lack: Resource * with
     # the ecs:cluster condition doing the scoping.
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/stop_task.rs, through src/ports/ecs/sdk.rs.
     sid       = "ListClusterTasks"
     actions   = ["ecs:ListTasks"]
     resources = ["*"]
@@ -400,6 +486,9 @@ data "aws_iam_policy_document" "stop_task" {
   statement {
     # The status-change cleanup reads the ended execution's lock (the task it recorded must stop
     # too) and releases it once its tasks stopped.
+    # Service Authorization Reference, Amazon DynamoDB:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html
+    # Called by src/migration/steps/stop_task.rs, through src/ports/lock/sdk.rs.
     sid       = "ReadAndReleaseLock"
     actions   = ["dynamodb:GetItem", "dynamodb:DeleteItem"]
     resources = [aws_dynamodb_table.lock.arn]
@@ -409,12 +498,19 @@ data "aws_iam_policy_document" "stop_task" {
     # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
     # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
     # resource type execution).
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/migration/steps/stop_task.rs via src/migration/execution.rs, through
+    # src/ports/executions/sdk.rs.
     sid       = "VerifyOwnExecution"
     actions   = ["states:DescribeExecution"]
     resources = [local.own_executions_arn]
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["stop-task"].arn}:*"]
@@ -426,6 +522,9 @@ data "aws_iam_policy_document" "stop_task" {
 data "aws_iam_policy_document" "lambda_tracing" {
   # Resource *: these X-Ray actions support no resource-level permissions.
   statement {
+    # Service Authorization Reference, AWS X-Ray:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html
+    # Called by the Lambda service's active tracing.
     sid       = "WriteTraces"
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
     resources = ["*"]
@@ -478,6 +577,9 @@ resource "aws_iam_role" "state_machine" {
 
 data "aws_iam_policy_document" "state_machine" {
   statement {
+    # Service Authorization Reference, AWS Lambda:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+    # Called by Step Functions, for the definition's Task states (statemachine/migration.asl.json).
     sid     = "InvokeStepFunctions"
     actions = ["lambda:InvokeFunction"]
     # deployment-hook is ECS's to invoke and reconcile the schedule's, not the machine's.
@@ -487,6 +589,9 @@ data "aws_iam_policy_document" "state_machine" {
   # What Step Functions needs to set up log delivery to /aws/vendedlogs/states/<name>. These
   # actions support no resource-level permissions: AWS documents them on Resource *.
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by Step Functions, for its own logging and tracing configuration.
     sid = "DeliverLogs"
     actions = [
       "logs:CreateLogDelivery",
@@ -505,6 +610,9 @@ data "aws_iam_policy_document" "state_machine" {
     for_each = var.tracing_enabled ? [1] : []
 
     content {
+      # Service Authorization Reference, AWS X-Ray:
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html
+      # Called by the Lambda service's active tracing.
       sid = "WriteTraces"
       actions = [
         "xray:PutTraceSegments",
@@ -561,6 +669,9 @@ resource "aws_iam_role" "events" {
 
 data "aws_iam_policy_document" "events" {
   statement {
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by EventBridge, for the rules that start executions (events.tf).
     sid       = "StartExecution"
     actions   = ["states:StartExecution"]
     resources = [aws_sfn_state_machine.this.arn]
@@ -580,6 +691,9 @@ resource "aws_iam_role_policy" "events" {
 
 data "aws_iam_policy_document" "ci_caller" {
   statement {
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by `ecs-migrate run|wait` (src/cli/aws/).
     sid       = "StartMigration"
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
@@ -587,6 +701,9 @@ data "aws_iam_policy_document" "ci_caller" {
 
   statement {
     # Follow the execution; StopExecution only for `--abort-on-timeout`.
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by `ecs-migrate run|wait` (src/cli/aws/).
     sid       = "FollowMigration"
     actions   = ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"]
     resources = [local.own_executions_arn]
@@ -597,6 +714,9 @@ data "aws_iam_policy_document" "ci_caller" {
 
     content {
       # The migration container's log lines; refused, the command goes on without them.
+      # Service Authorization Reference, Amazon CloudWatch Logs:
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+      # Called by `ecs-migrate run|wait` (src/cli/aws/).
       sid       = "ReadMigrationLogs"
       actions   = ["logs:GetLogEvents"]
       resources = local.app_log_stream_arns

@@ -48,12 +48,18 @@ resource "aws_dynamodb_table" "lock" {
 # tagged only.
 data "aws_iam_policy_document" "acquire_lock" {
   statement {
+    # Service Authorization Reference, Amazon DynamoDB:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html
+    # Called by src/migration/steps/lock.rs (acquire_lock), through src/ports/lock/sdk.rs.
     sid       = "ReadAndTakeLock"
     actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
     resources = [aws_dynamodb_table.lock.arn]
   }
 
   statement {
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/lock.rs (acquire_lock), through src/ports/ecs/sdk.rs.
     sid       = "StopExpiredHoldersTask"
     actions   = ["ecs:StopTask"]
     resources = [local.cluster_tasks_arn]
@@ -72,6 +78,9 @@ data "aws_iam_policy_document" "acquire_lock" {
   }
 
   statement {
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/lock.rs (acquire_lock), through src/ports/ecs/sdk.rs.
     sid       = "DescribeClusterTasks"
     actions   = ["ecs:DescribeTasks"]
     resources = [local.cluster_tasks_arn]
@@ -86,6 +95,9 @@ data "aws_iam_policy_document" "acquire_lock" {
   statement {
     # ListTasks is authorized on a container instance, which Fargate tasks lack: Resource * with
     # the ecs:cluster condition doing the scoping (as stop-task's).
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/lock.rs (acquire_lock), through src/ports/ecs/sdk.rs.
     sid       = "ListClusterTasks"
     actions   = ["ecs:ListTasks"]
     resources = ["*"]
@@ -101,12 +113,19 @@ data "aws_iam_policy_document" "acquire_lock" {
     # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
     # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
     # resource type execution).
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/migration/steps/lock.rs (acquire_lock) via src/migration/execution.rs, through
+    # src/ports/executions/sdk.rs.
     sid       = "VerifyOwnExecution"
     actions   = ["states:DescribeExecution"]
     resources = [local.own_executions_arn]
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["acquire-lock"].arn}:*"]
@@ -118,6 +137,9 @@ data "aws_iam_policy_document" "acquire_lock" {
 data "aws_iam_policy_document" "release_lock" {
   statement {
     # The table, not the state data, says whose lock it is and which task must stop first.
+    # Service Authorization Reference, Amazon DynamoDB:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html
+    # Called by src/migration/steps/lock.rs (release_lock), through src/ports/lock/sdk.rs.
     sid       = "ReadAndReleaseOwnLock"
     actions   = ["dynamodb:GetItem", "dynamodb:DeleteItem"]
     resources = [aws_dynamodb_table.lock.arn]
@@ -127,6 +149,9 @@ data "aws_iam_policy_document" "release_lock" {
     # The execution's tasks by startedBy, a task whose RunTask answer was lost included.
     # ListTasks is authorized on a container instance, which Fargate tasks lack: Resource * with
     # the ecs:cluster condition doing the scoping (as stop-task's).
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/lock.rs (release_lock), through src/ports/ecs/sdk.rs.
     sid       = "ListClusterTasks"
     actions   = ["ecs:ListTasks"]
     resources = ["*"]
@@ -139,6 +164,9 @@ data "aws_iam_policy_document" "release_lock" {
   }
 
   statement {
+    # Service Authorization Reference, Amazon Elastic Container Service:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    # Called by src/migration/steps/lock.rs (release_lock), through src/ports/ecs/sdk.rs.
     sid       = "DescribeClusterTasks"
     actions   = ["ecs:DescribeTasks"]
     resources = [local.cluster_tasks_arn]
@@ -154,12 +182,19 @@ data "aws_iam_policy_document" "release_lock" {
     # Acts only for a RUNNING execution of this state machine, which one DescribeExecution per
     # invocation confirms (Service Authorization Reference, AWS Step Functions: DescribeExecution,
     # resource type execution).
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/migration/steps/lock.rs (release_lock) via src/migration/execution.rs, through
+    # src/ports/executions/sdk.rs.
     sid       = "VerifyOwnExecution"
     actions   = ["states:DescribeExecution"]
     resources = [local.own_executions_arn]
   }
 
   statement {
+    # Service Authorization Reference, Amazon CloudWatch Logs:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    # Called by the Lambda service, writing the function's own log.
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda["release-lock"].arn}:*"]

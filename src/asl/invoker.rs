@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone)]
 pub struct TaskCall {
     /// The `Resource` field as written in the definition.
-    pub(crate) resource: String,
+    pub resource: String,
     pub state_name: String,
     /// The effective parameters (state input after InputPath and Parameters).
     pub input: Value,
@@ -44,7 +44,7 @@ impl TaskFailure {
     }
 
     /// A binding problem: the execution fails with `States.Runtime`.
-    pub(crate) fn unbound(cause: impl Into<String>) -> Self {
+    pub fn unbound(cause: impl Into<String>) -> Self {
         Self::new("States.Runtime", cause)
     }
 }

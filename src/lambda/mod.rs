@@ -197,11 +197,15 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
     if let Err(err) = &step {
         tracing::error!(error_type = err.name(), error = %err, "no step is configured; every invocation will fail");
     }
-    let clients = Clients::new(settings.as_ref().ok()).await;
+    // The clients are built by the first invocation, not before the runtime asks for work:
+    // aws-config's loading and the HTTPS client would otherwise triple the init of a bare
+    // lambda_runtime function (benches/cold-start.sh), and an invocation needs them anyway.
+    let clients = tokio::sync::OnceCell::new();
     let (settings, step, clients) = (&settings, &step, &clients);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let step = *step.as_ref().map_err(Clone::clone)?;
         let settings = settings.as_ref().map_err(Clone::clone)?;
+        let clients = clients.get_or_init(|| Clients::new(settings)).await;
         let env = clients.env(settings);
         let return_by = deadline(&event.context).map(|d| d - DEADLINE_MARGIN);
         let result = step.run(&env, event.payload, return_by).await;
@@ -216,26 +220,24 @@ async fn serve_step(step: Result<Step, MigrationError>) -> Result<(), lambda_run
     .await
 }
 
-/// The clients every step runs against, built once per cold start.
+/// The AWS clients the steps run over, built once per cold start.
 struct Clients {
     ecs: SdkEcs,
     deployments: SdkDeployments,
     logs: SdkLogs,
-    clock: SystemClock,
     lock: Box<dyn LockTable>,
     executions: SdkExecutions,
 }
 
 impl Clients {
-    async fn new(settings: Option<&Settings>) -> Self {
+    async fn new(settings: &Settings) -> Self {
         let config = sdk_config().await;
         let ecs_client = aws_sdk_ecs::Client::new(&config);
         Self {
             ecs: SdkEcs::new(ecs_client.clone()),
             deployments: SdkDeployments::new(ecs_client),
             logs: SdkLogs::new(aws_sdk_cloudwatchlogs::Client::new(&config)),
-            clock: SystemClock,
-            lock: lock_table(settings, &config),
+            lock: lock_table(Some(settings), &config),
             executions: SdkExecutions::new(aws_sdk_sfn::Client::new(&config)),
         }
     }
@@ -245,7 +247,7 @@ impl Clients {
             settings,
             ecs: &self.ecs,
             logs: &self.logs,
-            clock: &self.clock,
+            clock: &SystemClock,
             lock: self.lock.as_ref(),
             deployments: &self.deployments,
             executions: &self.executions,
@@ -301,10 +303,12 @@ async fn serve_reconciler(
     if let Err(err) = &settings {
         tracing::error!(error_type = err.name(), error = %err, "settings are invalid; every invocation will fail");
     }
-    let clients = Clients::new(settings.as_ref().ok()).await;
+    // Built by the first invocation, as the steps' are (see `serve_step`).
+    let clients = tokio::sync::OnceCell::new();
     let (settings, clients, config) = (&settings, &clients, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let settings = settings.as_ref().map_err(Clone::clone)?;
+        let clients = clients.get_or_init(|| Clients::new(settings)).await;
         let config = *config
             .as_ref()
             .map_err(|p| MigrationError::new(ErrorKind::Misconfigured, p.clone()))?;

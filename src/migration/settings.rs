@@ -24,7 +24,7 @@ pub struct Settings {
     /// `CLUSTER`: the cluster name or ARN migrations run in.
     pub cluster: String,
     /// `CONTAINER_NAME`: the container whose command is overridden and whose exit code counts.
-    pub(crate) container: String,
+    pub container: String,
     /// `SUBNETS`, `SECURITY_GROUPS`, `ASSIGN_PUBLIC_IP`: the awsvpc network configuration, when
     /// subnets are given.
     pub network: Option<AwsVpc>,

@@ -34,7 +34,7 @@ pub(super) const SERVER_CODES: [&str; 4] = [
 impl AwsError {
     /// A failure retrying will not fix: a refusal by the service (or by a double standing in
     /// for it) with its error code, or a request that could not be built.
-    pub(crate) fn permanent(
+    pub fn permanent(
         operation: &'static str,
         code: Option<&str>,
         message: impl Into<String>,

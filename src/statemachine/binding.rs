@@ -55,7 +55,7 @@ impl FunctionArns {
     }
 
     /// The step whose function `resource` is, if it is one of these ARNs exactly.
-    pub(crate) fn step_for(&self, resource: &str) -> Option<Step> {
+    pub fn step_for(&self, resource: &str) -> Option<Step> {
         Step::ALL
             .into_iter()
             .find(|&step| self.arn(step) == resource)

@@ -3,15 +3,18 @@
 //! API reference: one answer per waiting hook, hooks time out and take their timeout action).
 //! Each scenario asserts the states, the task left running (none) and the answers ECS got.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
 
 use ecs_migrate::asl::{ExecutionResult, ExecutionStatus, Executor};
 use ecs_migrate::common::clock::VirtualClock;
 use ecs_migrate::ports::deployments::{
-    DeploymentCall, HookAction, HookState, MemoryDeployments, PinnedImage, RecordedAnswer,
-    ServiceDeployment, ServiceRevision, HOOK_AWAITING_ACTION,
+    DeploymentCall, Deployments, HookAction, HookState, MemoryDeployments, PinnedImage,
+    RecordedAnswer, ServiceDeployment, ServiceRevision, HOOK_AWAITING_ACTION,
 };
-use ecs_migrate::ports::lock::MemoryLockTable;
+use ecs_migrate::ports::lock::{Expected, LockItem, LockTable, MemoryLockTable};
+use ecs_migrate::ports::AwsError;
 use ecs_migrate::statemachine::error_message;
 use serde_json::{json, Value};
 
@@ -24,7 +27,10 @@ use crate::scenarios::{definition, steps};
 
 /// The deployment paused at PRE_SCALE_UP, its hook expiring `expires_in` seconds after t0 with
 /// ROLLBACK as its timeout action.
-fn paused_deployment(clock: Arc<VirtualClock>, expires_in: i64) -> Arc<MemoryDeployments> {
+pub(crate) fn paused_deployment(
+    clock: Arc<VirtualClock>,
+    expires_in: i64,
+) -> Arc<MemoryDeployments> {
     let deployments = MemoryDeployments::with_clock(clock);
     deployments.add_deployment(ServiceDeployment {
         arn: DEPLOYMENT_ARN.into(),
@@ -122,17 +128,83 @@ async fn run_inputs(
     expires_in: i64,
     inputs: Vec<Value>,
 ) -> HookRun {
+    run_faulty(script, settings, expires_in, inputs, Faults::default()).await
+}
+
+/// What the deployment calls and the lock table do besides what the double says.
+#[derive(Default)]
+struct Faults {
+    /// DescribeServiceDeployments fails this way for its first `.1` calls.
+    describe_deployment: Option<(AwsError, usize)>,
+    /// DescribeServiceRevisions always fails this way.
+    describe_revision: Option<AwsError>,
+    /// Another execution holds the migration lock.
+    locked_by: Option<LockItem>,
+}
+
+/// The deployment double with [`Faults`] in front.
+struct FaultyDeployments {
+    inner: Arc<MemoryDeployments>,
+    describe_deployment: Mutex<Option<(AwsError, usize)>>,
+    describe_revision: Option<AwsError>,
+}
+
+#[async_trait]
+impl Deployments for FaultyDeployments {
+    async fn describe_deployment(&self, arn: &str) -> Result<Option<ServiceDeployment>, AwsError> {
+        if let Some((err, left)) = self.describe_deployment.lock().unwrap().as_mut() {
+            if *left > 0 {
+                *left -= 1;
+                return Err(err.clone());
+            }
+        }
+        self.inner.describe_deployment(arn).await
+    }
+
+    async fn describe_revision(&self, arn: &str) -> Result<Option<ServiceRevision>, AwsError> {
+        match &self.describe_revision {
+            Some(err) => Err(err.clone()),
+            None => self.inner.describe_revision(arn).await,
+        }
+    }
+
+    async fn continue_deployment(
+        &self,
+        arn: &str,
+        hook_id: &str,
+        action: HookAction,
+    ) -> Result<(), AwsError> {
+        self.inner.continue_deployment(arn, hook_id, action).await
+    }
+}
+
+/// [`run_inputs`] with faults.
+async fn run_faulty(
+    script: Script,
+    settings: &[(&str, &str)],
+    expires_in: i64,
+    inputs: Vec<Value>,
+    faults: Faults,
+) -> HookRun {
     let clock = Arc::new(VirtualClock::starting_at(t0()));
     let fake = FakeEcs::new(clock.clone(), script);
     let deployments = paused_deployment(clock.clone(), expires_in);
+    let faulty: Arc<dyn Deployments> = Arc::new(FaultyDeployments {
+        inner: deployments.clone(),
+        describe_deployment: Mutex::new(faults.describe_deployment),
+        describe_revision: faults.describe_revision,
+    });
     let mut all: Vec<(&str, &str)> = vec![("DEPLOYMENT_SERVICES", "[\"app\"]")];
     all.extend_from_slice(settings);
     let settings = settings_with(&all);
     let lock = MemoryLockTable::new();
+    if let Some(item) = &faults.locked_by {
+        assert!(lock.put(item, Expected::Free).await.unwrap());
+    }
     let mut results = Vec::new();
     for (n, input) in inputs.into_iter().enumerate() {
         let steps = steps(settings.clone(), fake.clone(), clock.clone(), &lock)
-            .with_deployments(deployments.clone());
+            .with_deployments(faulty.clone());
         let result = Executor::new(definition(), Arc::new(steps), clock.clone())
             .with_execution_name(format!("hook-delivery-{n}"))
             .run_to_completion(input)
@@ -513,4 +585,150 @@ async fn a_refused_or_lost_answer_to_the_hook_is_named_or_recovered() {
         result.output.clone().unwrap()["hook_answer"]["answered"],
         false
     );
+}
+
+/// "Every waiting hook gets an answer" (issue 18, item 6): a hook event that fails before the
+/// migration runs, for each class of failure, ends with exactly one ROLLBACK and no task.
+async fn assert_rolled_back_once(run: &HookRun, error: &str, fragment: &str, rollback_state: &str) {
+    run.assert_failed(error, fragment);
+    let visited = run.visited();
+    assert!(visited.contains(&rollback_state.to_string()), "{visited:?}");
+    assert!(
+        !visited.contains(&"RollBackFailed".to_string()),
+        "{visited:?}"
+    );
+    assert_eq!(run.actions(), vec![HookAction::Rollback], "{error}");
+    assert_eq!(run.fake.tasks_started(), 0, "{error}");
+}
+
+fn denied(operation: &'static str) -> AwsError {
+    AwsError::permanent(
+        operation,
+        Some("AccessDeniedException"),
+        format!("User is not authorized to perform: {operation}"),
+    )
+}
+
+/// validate-event's role may not describe the deployment (its first DescribeServiceDeployments
+/// is refused; report-deployment's role may), or the revision.
+#[tokio::test]
+async fn access_denied_before_the_migration_rolls_the_hook_back_once() {
+    let on_deployment = Faults {
+        describe_deployment: Some((denied("ecs:DescribeServiceDeployments"), 1)),
+        ..Faults::default()
+    };
+    let on_revision = Faults {
+        describe_revision: Some(denied("ecs:DescribeServiceRevisions")),
+        ..Faults::default()
+    };
+    for (faults, operation) in [
+        (on_deployment, "DescribeServiceDeployments"),
+        (on_revision, "DescribeServiceRevisions"),
+    ] {
+        let inputs = vec![hook_event("e-1")];
+        let run = run_faulty(Script::default(), &[], ONE_DAY, inputs, faults).await;
+        assert_rolled_back_once(
+            &run,
+            "Migration.Misconfigured",
+            operation,
+            "RollBackInvalidInput",
+        )
+        .await;
+    }
+}
+
+/// A history that cannot fit Step Functions' limit fails validate-event before any AWS call.
+#[tokio::test]
+async fn a_history_over_budget_rolls_the_hook_back_once() {
+    let settings = [
+        ("MAX_DURATION_SECONDS", "2592000"),
+        ("POLL_MAX_WAIT_SECONDS", "10"),
+    ];
+    let run = run(Script::default(), &settings, ONE_DAY, &["e-1"]).await;
+    assert_rolled_back_once(
+        &run,
+        "Migration.Misconfigured",
+        "cannot be tracked",
+        "RollBackInvalidInput",
+    )
+    .await;
+}
+
+/// Transient errors until validate-event's retries (MaxAttempts 6) are used up.
+#[tokio::test]
+async fn transient_errors_exhausted_roll_the_hook_back_once() {
+    let throttled = AwsError {
+        operation: "ecs:DescribeServiceRevisions",
+        code: Some("ThrottlingException".into()),
+        message: "Rate exceeded".into(),
+        transient: true,
+    };
+    let faults = Faults {
+        describe_revision: Some(throttled),
+        ..Faults::default()
+    };
+    let run = run_faulty(
+        Script::default(),
+        &[],
+        ONE_DAY,
+        vec![hook_event("e-1")],
+        faults,
+    )
+    .await;
+    assert_rolled_back_once(
+        &run,
+        "Migration.AwsTransient",
+        "Rate exceeded",
+        "RollBackInvalidInput",
+    )
+    .await;
+    let validations = run
+        .last()
+        .history
+        .iter()
+        .filter(|e| {
+            e.event_type.as_str() == "TaskStateEntered" && e.state_name() == Some("ValidateEvent")
+        })
+        .count();
+    assert_eq!(validations, 1, "one state entry, its retries inside it");
+}
+
+/// Another execution holds the migration lock for longer than LOCK_WAIT_SECONDS.
+#[tokio::test]
+async fn migration_locked_rolls_the_hook_back_once() {
+    let holder = "arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:other";
+    let item = LockItem {
+        scope: "app".into(),
+        holder: holder.into(),
+        execution_name: Some("other".into()),
+        client_token: "another-event".into(),
+        taskdef_arn: TASKDEF_ARN.into(),
+        family: "app".into(),
+        revision: 42,
+        cluster: "prod".into(),
+        started_by: "ecs-migrate/other".into(),
+        task_arn: None,
+        since: t0(),
+        lease_until: t0() + chrono::Duration::days(1),
+    };
+    let faults = Faults {
+        locked_by: Some(item),
+        ..Faults::default()
+    };
+    let settings = [("LOCK_WAIT_SECONDS", "60")];
+    let run = run_faulty(
+        Script::default(),
+        &settings,
+        ONE_DAY,
+        vec![hook_event("e-1")],
+        faults,
+    )
+    .await;
+    assert_rolled_back_once(
+        &run,
+        "Migration.Locked",
+        "held by app:42",
+        "RollBackDeployment",
+    )
+    .await;
 }

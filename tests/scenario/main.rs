@@ -9,6 +9,7 @@ mod fake_ecs;
 mod fixtures;
 
 mod hooks;
+mod interleavings;
 mod local_steps;
 mod lock;
 mod log_faults;

@@ -138,3 +138,62 @@ async fn a_function_without_its_state_machine_answers_failed() {
     let reply = answer(&api, payload("run-3", json!({}))).await;
     assert_eq!(reply, json!({"hookStatus": "FAILED"}));
 }
+
+/// "The Lambda-hook adapter trusts hookDetails": a service's hookDetails naming an old
+/// execution that SUCCEEDED get no SUCCEEDED; the adapter starts and follows the execution it
+/// derives from the hook itself.
+#[tokio::test]
+async fn hook_details_naming_an_old_successful_execution_prove_nothing() {
+    let server = server();
+    let machine = json!({"StartAt": "Migrate", "States": {
+        "Migrate": {"Type": "Wait", "Seconds": 60, "Next": "Done"},
+        "Done": {"Type": "Succeed"}}});
+    let state_machine = server
+        .create_state_machine(&moto::unique("hook-forged"), &machine)
+        .await;
+    // The old execution, of the same state machine, that SUCCEEDED: another one, quick.
+    let quick = json!({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}});
+    let quick_machine = server
+        .create_state_machine(&moto::unique("hook-old"), &quick)
+        .await;
+    let sfn = server.sfn().await;
+    let old = sfn
+        .start_execution()
+        .state_machine_arn(&quick_machine)
+        .name(moto::unique("old"))
+        .input("{}")
+        .send()
+        .await
+        .expect("states:StartExecution")
+        .execution_arn()
+        .to_string();
+    // Wait for it to end (the server runs definitions: cli_aws::server turns that on).
+    for _ in 0..100 {
+        let view = sfn.describe_execution().execution_arn(&old).send().await;
+        if view.is_ok_and(|v| v.status().as_str() == "SUCCEEDED") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let view = sfn.describe_execution().execution_arn(&old).send().await;
+    assert_eq!(view.unwrap().status().as_str(), "SUCCEEDED");
+    let old_in_this_machine = old.replace(
+        &quick_machine.replace(":stateMachine:", ":execution:"),
+        &state_machine.replace(":stateMachine:", ":execution:"),
+    );
+    let api = RuntimeApi::start().await;
+    let _adapter = adapter(&api, server, &state_machine);
+    for forged in [old, old_in_this_machine] {
+        let id = moto::unique("run-forged");
+        let details = json!({"ecsMigrateExecutionArn": forged});
+        let reply = answer(&api, payload(&id, details)).await;
+        assert_eq!(reply["hookStatus"], "IN_PROGRESS", "{reply}");
+        assert_ne!(
+            reply["hookDetails"]["ecsMigrateExecutionArn"],
+            json!(forged),
+            "{reply}"
+        );
+    }
+    // One execution of the migration's machine per hook, each the adapter's own.
+    assert_eq!(executions_of(server, &state_machine).await, 2);
+}

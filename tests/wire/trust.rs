@@ -200,3 +200,92 @@ async fn a_finished_executions_lease_is_not_renewed() {
     assert_eq!(error_type, "Migration.NotAllowed", "{message}");
     assert_eq!(victim.item().await.unwrap().lease_until, before.lease_until);
 }
+
+/// An "ECS Hook State Change" event for a pause hook of service `app` in the victim's cluster,
+/// in moto's account and region (fields as the Developer Guide's "Pause hooks" page lists).
+fn hook_event(cluster: &str, hook_id: &str) -> Value {
+    let arn = |rest: &str| format!("arn:aws:ecs:{}:{}:{rest}", moto::REGION, moto::ACCOUNT);
+    let cluster_name = cluster.rsplit('/').next().unwrap_or(cluster);
+    json!({
+        "version": "0", "id": moto::unique("hook-event"), "detail-type": "ECS Hook State Change",
+        "source": "aws.ecs", "account": moto::ACCOUNT, "time": "2026-11-25T12:00:00Z",
+        "region": moto::REGION, "resources": [arn(&format!("service/{cluster_name}/app"))],
+        "detail": {
+            "eventName": "HOOK_AWAITING_ACTION", "hookType": "PAUSE", "hookId": hook_id,
+            "lifecycleStage": "PRE_SCALE_UP", "clusterArn": arn(&format!("cluster/{cluster_name}")),
+            "serviceArn": arn(&format!("service/{cluster_name}/app")),
+            "serviceDeploymentArn": arn(&format!("service-deployment/{cluster_name}/app/d1")),
+            "expiresAt": "2026-11-26T12:00:00Z"
+        }
+    })
+}
+
+/// report-deployment's CONTINUE call for `hook` of `event`, as execution `execution_id`, with
+/// a result naming `task_arn`.
+fn continue_call(event: &Value, hook_id: &str, execution_id: &Value, task_arn: &Value) -> Value {
+    let detail = &event["detail"];
+    json!({
+        "action": "CONTINUE", "execution_id": execution_id,
+        "result": {"task_arn": task_arn, "container": "fastapi", "exit_code": 0},
+        "deployment": {"hook_type": "PAUSE", "hook_id": hook_id,
+                       "service_deployment_arn": detail["serviceDeploymentArn"],
+                       "service_arn": detail["serviceArn"],
+                       "target_revision_arn": "unused"}
+    })
+}
+
+/// "report-deployment answers whatever action it is given": a forged CONTINUE, one sent as
+/// another execution, and one for another hook are each refused before any deployment call
+/// (moto serves no ECS deployment API, so a call that reached one would fail otherwise), and
+/// ECS still holds the victim's task, running.
+#[tokio::test]
+async fn report_deployment_answers_no_forged_continue() {
+    let mut victim = Victim::start().await;
+    victim
+        .deployment
+        .env
+        .push(("DEPLOYMENT_SERVICES".into(), "[\"app\"]".into()));
+    let deployment = &victim.deployment;
+    let hook_id = "ecs-pause-victim";
+    let event = hook_event(&deployment.cluster, hook_id);
+    // The hook's own execution, started as EventBridge would (RUNNING: it never ran a task).
+    let hook_execution = deployment.execution(&moto::unique("hook"), &event).await;
+    let plain = victim.request["execution_id"].clone();
+    let task = victim.task["task_arn"].clone();
+    let cases = [
+        // A plain execution (the attacker's StartExecution) answering the victim's hook.
+        (
+            continue_call(&event, hook_id, &plain, &task),
+            "Migration.NotAllowed",
+        ),
+        // The hook's execution, with another execution's task (exit 0 claimed, still RUNNING).
+        (
+            continue_call(&event, hook_id, &hook_execution["id"], &task),
+            "Migration.TaskStopped",
+        ),
+        // The hook's execution answering another hook of the deployment.
+        (
+            continue_call(&event, "ecs-pause-other", &hook_execution["id"], &task),
+            "Migration.NotAllowed",
+        ),
+        // No execution at all.
+        (
+            continue_call(&event, hook_id, &Value::Null, &task),
+            "Migration.NotAllowed",
+        ),
+    ];
+    for (payload, expected) in cases {
+        let (error_type, message) = error_of(deployment.invoke("report-deployment", payload).await);
+        assert_eq!(error_type, expected, "{message}");
+    }
+    let ecs = moto::shared().ecs().await;
+    let described = ecs
+        .describe_tasks()
+        .cluster(&deployment.cluster)
+        .tasks(task.as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(described.tasks()[0].desired_status(), Some("STOPPED"));
+    assert_eq!(victim.tasks().await.len(), 1);
+}

@@ -115,6 +115,7 @@ pub async fn acquire_lock(
     let wait_ends = later_by(waiting_since, settings.lock_wait);
     let until = invocation_ends(settings, started, return_by);
     let mut pause = settings.poll_interval;
+    let mut slept = false;
 
     loop {
         checks += 1;
@@ -126,7 +127,13 @@ pub async fn acquire_lock(
             until,
             wait_ends,
         };
-        let item = match env.lock.get(&taker.scope).await.map_err(lock_failed)? {
+        let item = env.lock.get(&taker.scope).await.map_err(lock_failed)?;
+        // A write after a pause confirms again that the execution runs: one aborted meanwhile
+        // would otherwise hold the lock until its lease ends.
+        if slept && item.as_ref().is_none_or(|i| i.expired_at(now)) {
+            verify_running(env, execution_id.as_deref(), "acquire-lock").await?;
+        }
+        let item = match item {
             None => match look.take_free(env, now).await? {
                 Some(state) => return Ok(state),
                 // Another execution took it between the read and the write: look again.
@@ -161,6 +168,7 @@ pub async fn acquire_lock(
             ));
         }
         env.clock.sleep(pause.min(to_wait_end)).await;
+        slept = true;
         pause = (pause * 2).min(MAX_CHECK_PAUSE);
     }
 }

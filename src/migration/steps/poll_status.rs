@@ -72,7 +72,7 @@ pub async fn poll_status(
 
     loop {
         if let Some((scope, holder)) = lease.as_ref().filter(|_| env.clock.now() >= renew_at) {
-            if let Err(err) = renew_lock(env, scope, holder, None).await {
+            if let Err(err) = renew_running(env, scope, holder, renew_at > start).await {
                 return Err(with_task_note(env, err, &settings.cluster, &task.task_arn).await);
             }
             renew_at = later_by(env.clock.now(), renew_every);
@@ -168,6 +168,20 @@ async fn lease_to_renew(
     };
     let execution = verify_running(env, execution_id, "poll-status").await?;
     Ok(Some((held.scope.clone(), execution.arn)))
+}
+
+/// Renews the lease; a renewal later in the round first confirms again that the execution
+/// runs (one aborted meanwhile would otherwise keep its lock until the round ends).
+async fn renew_running(
+    env: &StepEnv<'_>,
+    scope: &str,
+    holder: &str,
+    again: bool,
+) -> Result<(), MigrationError> {
+    if again {
+        verify_running(env, Some(holder), "poll-status").await?;
+    }
+    renew_lock(env, scope, holder, None).await
 }
 
 /// ecs:DescribeTasks for the task: its state, or ECS's reason (MISSING) when it shows none.

@@ -18,7 +18,7 @@ pub use sdk::SdkExecutions;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutionView {
     /// RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED | PENDING_REDRIVE.
-    pub(crate) status: String,
+    pub status: String,
     /// The state machine (version or alias ARN included, if it was started through one).
     pub(crate) state_machine_arn: String,
     /// The execution's input, as the JSON text it was started with.
