@@ -476,10 +476,24 @@ data "aws_iam_policy_document" "stop_task" {
     # revision its deployment runs: the cleanup looks it up as validate-event did.
     for_each = length(var.deployment_services) > 0 ? [1] : []
 
+    # Service Authorization Reference, Amazon ECS: each action needs the service and its own
+    # resource type (service-deployment, service-revision), so each has its own statement.
+    # Called by src/migration/steps/stop_task.rs via src/migration/hook_event.rs, through
+    # src/ports/deployments/sdk.rs.
     content {
-      sid       = "FindHookExecutionsLock"
-      actions   = ["ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"]
-      resources = concat(local.service_arns, local.service_deployment_arns, local.service_revision_arns)
+      sid       = "FindHookExecutionsDeployment"
+      actions   = ["ecs:DescribeServiceDeployments"]
+      resources = concat(local.service_arns, local.service_deployment_arns)
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.deployment_services) > 0 ? [1] : []
+
+    content {
+      sid       = "FindHookExecutionsRevision"
+      actions   = ["ecs:DescribeServiceRevisions"]
+      resources = concat(local.service_arns, local.service_revision_arns)
     }
   }
 

@@ -21,7 +21,7 @@ use ecs_migrate::migration::steps::StepEnv;
 use ecs_migrate::migration::tasks::started_by_for_execution;
 use ecs_migrate::ports::deployments::NoDeployments;
 use ecs_migrate::ports::ecs::{
-    Ecs, LastStatus, Placement, RunTaskOutcome, RunTaskParams, TaskLookup,
+    AwsVpc, Ecs, LastStatus, Placement, RunTaskOutcome, RunTaskParams, TaskLookup,
 };
 use ecs_migrate::ports::executions::MemoryExecutions;
 use ecs_migrate::ports::lock::{Expected, LockItem, LockTable, MemoryLockTable};
@@ -176,7 +176,12 @@ impl World {
             task_definition: TASKDEF_ARN.into(),
             container: "fastapi".into(),
             command: vec!["true".into()],
-            network: None,
+            // The fake's task definition is awsvpc: RunTask needs a network, as on ECS.
+            network: Some(AwsVpc {
+                subnets: vec!["subnet-1".into()],
+                security_groups: vec![],
+                assign_public_ip: false,
+            }),
             placement: Placement::ClusterDefault,
             platform_version: None,
             client_token: "live".into(),

@@ -812,6 +812,10 @@ fn need(action: &str) -> Option<Need> {
         "logs:GetLogEvents" => (&["logs:log-stream"], &[], &[]),
         "states:DescribeExecution" => (&["states:execution"], &[], &[]),
         "states:StartExecution" => (&["states:stateMachine"], &[], &[]),
+        // The reconciler: the lock table's items (Scan) and this state machine's ended
+        // executions (ListExecutions on the stateMachine resource type).
+        "dynamodb:Scan" => (&["dynamodb:table"], ITEM_KEYS, &[]),
+        "states:ListExecutions" => (&["states:stateMachine"], &[], &[]),
         "iam:PassRole" => (
             &["iam:role"],
             &["iam:AssociatedResourceArn", "iam:PassedToService"],
