@@ -5,7 +5,8 @@
 //! holder's task is looked up in ECS (DescribeTasks; ListTasks by `startedBy` when RunTask's
 //! answer was never recorded). Locally (`--lock-dir`, the default) it is `ecs-migrate local`'s
 //! lock files; a local run's task is another process's, so its lease, which the run renews
-//! every poll round, stands for it.
+//! every poll round, stands for it, and once the lease ended, the runner pid and task process
+//! group the lock file records (a suspended run renews nothing while its task may run on).
 //!
 //! `release` never removes a newer holder's lock: it deletes the item only if it is still held
 //! by the holder it read (a conditional delete).
@@ -35,7 +36,8 @@ pub(crate) enum LockCommand {
     /// free), 1 when the lock cannot be read, 2 for usage errors.
     Status(StatusArgs),
     /// Release the scope's lock when its migration is gone. Refuses (exit 1) while the holder's
-    /// task still runs (locally: while its lease lasts) unless --force; deletes the lock only if
+    /// task still runs (locally: while its lease lasts, or while the runner or task process
+    /// group its lock file records lives) unless --force; deletes the lock only if
     /// it is still the holder's it read. Exit 0 when released (or already free).
     Release(ReleaseArgs),
 }
@@ -76,7 +78,8 @@ pub(crate) struct ReleaseArgs {
     #[command(flatten)]
     pub(crate) target: LockTarget,
     /// Release even though the holder's task still runs (or could not be checked, or, locally,
-    /// its lease lasts): another migration of the scope may then start beside it
+    /// its lease lasts or its run's processes live): another migration of the scope may then
+    /// start beside it
     #[arg(long)]
     pub(crate) force: bool,
 }
@@ -86,6 +89,8 @@ struct Opened {
     table: Box<dyn LockTable>,
     /// ECS, on AWS; `None` for the local lock files.
     ecs: Option<SdkEcs>,
+    /// The local lock files, which also record the holder's runner and task process group.
+    files: Option<FileLockTable>,
     /// What to call the table in messages.
     describe: String,
 }
@@ -108,10 +113,12 @@ impl LockTarget {
                 .lock_dir
                 .clone()
                 .unwrap_or_else(|| FileLockTable::default_dir(|name| std::env::var(name).ok()));
+            let files = FileLockTable::new(dir);
             return Ok(Opened {
-                describe: format!("lock directory {}", dir.display()),
-                table: Box::new(FileLockTable::new(dir)),
+                describe: format!("lock directory {}", files.dir().display()),
+                table: Box::new(files.clone()),
                 ecs: None,
+                files: Some(files),
             });
         };
         let aws = self.aws.load(None).await?;
@@ -122,6 +129,7 @@ impl LockTarget {
                 table,
             )),
             ecs: Some(SdkEcs::new(aws_sdk_ecs::Client::new(&aws.config))),
+            files: None,
         })
     }
 }
@@ -134,6 +142,7 @@ pub(crate) async fn run(command: LockCommand) -> Result<CommandOutcome, UsageErr
             Ok(status(
                 opened.table.as_ref(),
                 ecs,
+                opened.files.as_ref(),
                 &args.target.scope,
                 &opened.describe,
                 args.json,
@@ -147,6 +156,7 @@ pub(crate) async fn run(command: LockCommand) -> Result<CommandOutcome, UsageErr
             Ok(release(
                 opened.table.as_ref(),
                 ecs,
+                opened.files.as_ref(),
                 &args.target.scope,
                 &opened.describe,
                 args.force,
@@ -169,6 +179,9 @@ pub(crate) enum HolderTask {
     NotRunning { detail: String },
     /// A local run's task: another process's, not visible from here.
     Unchecked,
+    /// A local run whose lock file records a runner or task process group that still has a
+    /// process (`why` names it and what to do): suspended or hung, its migration may still run.
+    LocalAlive { why: String },
     /// ECS could not be asked.
     CheckFailed { error: String },
 }
@@ -240,6 +253,24 @@ pub(crate) async fn holder_task(ecs: Option<&dyn Ecs>, item: &LockItem) -> Holde
     }
 }
 
+/// [`holder_task`], and for the local lock files, once the lease ended, whether the processes
+/// the holder's lock file records still live ([`FileLockTable::suspended_holder`], the rule a
+/// takeover applies): a suspended run renews nothing, so its lease ends while its task may
+/// still run. During the lease the run renewing it stands for its task.
+async fn local_or_ecs_task(
+    ecs: Option<&dyn Ecs>,
+    files: Option<&FileLockTable>,
+    item: &LockItem,
+    now: DateTime<Utc>,
+) -> HolderTask {
+    let files = files.filter(|_| item.expired_at(now));
+    match files.map(|files| files.suspended_holder(&item.scope)) {
+        Some(Ok(Some(why))) => HolderTask::LocalAlive { why },
+        Some(Err(err)) => HolderTask::CheckFailed { error: err.message },
+        _ => holder_task(ecs, item).await,
+    }
+}
+
 fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -267,6 +298,7 @@ fn failed(what: &str, scope: &str, describe: &str, err: &LockError) -> CommandOu
 pub(crate) async fn status(
     table: &dyn LockTable,
     ecs: Option<&dyn Ecs>,
+    files: Option<&FileLockTable>,
     scope: &str,
     describe: &str,
     as_json: bool,
@@ -277,7 +309,7 @@ pub(crate) async fn status(
         Err(err) => return failed("reading", scope, describe, &err),
     };
     let task = match &item {
-        Some(item) => Some(holder_task(ecs, item).await),
+        Some(item) => Some(local_or_ecs_task(ecs, files, item, now).await),
         None => None,
     };
     if as_json {
@@ -319,6 +351,7 @@ fn status_text(item: &LockItem, task: &HolderTask, now: DateTime<Utc>) -> String
             last_status,
         } => format!("{task_arn}: {last_status}, still runs"),
         HolderTask::NotRunning { detail } => format!("not running: {detail}"),
+        HolderTask::LocalAlive { why } => format!("still runs: {why}"),
         HolderTask::Unchecked => format!(
             "{} (a local run's task: not visible from here; its run renews the lease every poll round)",
             item.task_arn.as_deref().unwrap_or("not started yet")
@@ -372,6 +405,7 @@ fn status_json(
             last_status,
         } => json!({"state": "RUNNING", "taskArn": task_arn, "lastStatus": last_status}),
         HolderTask::NotRunning { detail } => json!({"state": "NOT_RUNNING", "detail": detail}),
+        HolderTask::LocalAlive { why } => json!({"state": "RUNNING", "detail": why}),
         HolderTask::Unchecked => json!({"state": "UNCHECKED",
             "detail": "a local run's task is not visible from here; its lease stands for it"}),
         HolderTask::CheckFailed { error } => json!({"state": "CHECK_FAILED", "detail": error}),
@@ -410,6 +444,10 @@ fn decide(item: &LockItem, task: &HolderTask, now: DateTime<Utc>, force: bool) -
             format!("could not check whether the holder's task still runs ({error}); check it in the ECS console"),
             "its task could not be checked".to_string(),
         )),
+        HolderTask::LocalAlive { why } => Some((
+            why.clone(),
+            "its local run's processes still live".to_string(),
+        )),
         HolderTask::Unchecked if item.expired_at(now) => None,
         HolderTask::Unchecked => Some((
             format!(
@@ -437,6 +475,7 @@ fn decide(item: &LockItem, task: &HolderTask, now: DateTime<Utc>, force: bool) -
 pub(crate) async fn release(
     table: &dyn LockTable,
     ecs: Option<&dyn Ecs>,
+    files: Option<&FileLockTable>,
     scope: &str,
     describe: &str,
     force: bool,
@@ -453,7 +492,7 @@ pub(crate) async fn release(
         }
         Err(err) => return failed("reading", scope, describe, &err),
     };
-    let task = holder_task(ecs, &item).await;
+    let task = local_or_ecs_task(ecs, files, &item, now).await;
     let holder = format!(
         "execution {} ({}), migration {} since {}",
         item.execution_name.as_deref().unwrap_or("(unnamed)"),
@@ -660,7 +699,7 @@ mod tests {
         let table = TakenOverMeanwhile(memory.clone());
         // a's lease ended and its run is gone (local: unchecked, lease over): release goes on,
         // but b took the lock over in between.
-        let outcome = release(&table, None, "app", "test", false, at(1_000)).await;
+        let outcome = release(&table, None, None, "app", "test", false, at(1_000)).await;
         assert_eq!(outcome, CommandOutcome::Failed);
         let kept = memory.get("app").await.unwrap().expect("b's lock is kept");
         assert_eq!(kept.execution_name.as_deref(), Some("b"));
@@ -670,11 +709,11 @@ mod tests {
     async fn free_scopes_release_nothing_and_say_so() {
         let memory = MemoryLockTable::new();
         assert_eq!(
-            release(&memory, None, "app", "test", false, at(0)).await,
+            release(&memory, None, None, "app", "test", false, at(0)).await,
             CommandOutcome::Succeeded
         );
         assert_eq!(
-            status(&memory, None, "app", "test", true, at(0)).await,
+            status(&memory, None, None, "app", "test", true, at(0)).await,
             CommandOutcome::Succeeded
         );
         let json = status_json("app", None, None, at(0));
