@@ -26,6 +26,7 @@ use super::aws::output::duration_words;
 use super::aws::AwsFlags;
 use super::printable::printable;
 use super::{CommandOutcome, UsageError};
+use crate::migration::lease::holder_tasks;
 use crate::ports::ecs::{Ecs, LastStatus, SdkEcs, TaskLookup, STOPPED_TASK_RETENTION};
 use crate::ports::lock::{DynamoDbLockTable, FileLockTable, LockError, LockItem, LockTable};
 
@@ -186,43 +187,56 @@ pub(crate) enum HolderTask {
     CheckFailed { error: String },
 }
 
-/// Looks the holder's task up in ECS: by its ARN, or, when RunTask's answer was never
-/// recorded, by the `startedBy` the holder gave RunTask.
+/// Looks the holder's tasks up in ECS: the task the item records and the tasks listed by the
+/// `startedBy` the holder gave RunTask, with desiredStatus RUNNING and STOPPED (a task being
+/// stopped drains while listed only with STOPPED), the set a takeover waits for
+/// ([`holder_tasks`]). The first that is not STOPPED is the one that runs.
 pub(crate) async fn holder_task(ecs: Option<&dyn Ecs>, item: &LockItem) -> HolderTask {
     let Some(ecs) = ecs else {
         return HolderTask::Unchecked;
     };
-    let task_arn = match &item.task_arn {
-        Some(arn) => arn.clone(),
-        None => match ecs
-            .list_tasks_started_by(&item.cluster, &item.started_by)
-            .await
-        {
-            Ok(arns) => match arns.into_iter().next() {
-                Some(arn) => arn,
-                None => {
-                    return HolderTask::NotRunning {
-                        detail: format!(
-                            "no task recorded, and none running with startedBy {}",
-                            item.started_by
-                        ),
-                    }
-                }
-            },
-            Err(err) => {
-                return HolderTask::CheckFailed {
-                    error: err.to_string(),
-                }
+    let tasks = match holder_tasks(ecs, item, &[]).await {
+        Ok(tasks) => tasks,
+        Err(err) => {
+            return HolderTask::CheckFailed {
+                error: err.message().to_string(),
             }
-        },
+        }
     };
+    let mut stopped = Vec::new();
+    for task_arn in tasks {
+        match one_task(ecs, item, task_arn).await {
+            HolderTask::NotRunning { detail } => stopped.push(detail),
+            other => return other,
+        }
+    }
+    HolderTask::NotRunning {
+        detail: match stopped.is_empty() {
+            true => format!(
+                "no task recorded, and none listed with startedBy {} (desiredStatus RUNNING or STOPPED)",
+                item.started_by
+            ),
+            false => stopped.join("; "),
+        },
+    }
+}
+
+/// One of the holder's tasks, as DescribeTasks shows it.
+async fn one_task(ecs: &dyn Ecs, item: &LockItem, task_arn: String) -> HolderTask {
     match ecs.describe_task(&item.cluster, &task_arn).await {
         Ok(TaskLookup::Found(task))
             if !matches!(task.last_status, LastStatus::Stopped | LastStatus::Deleted) =>
         {
+            let stopping = task.desired_status == Some(LastStatus::Stopped);
             HolderTask::Running {
                 task_arn,
-                last_status: task.last_status.to_string(),
+                last_status: match stopping {
+                    true => format!(
+                        "{} (being stopped: desiredStatus STOPPED)",
+                        task.last_status
+                    ),
+                    false => task.last_status.to_string(),
+                },
             }
         }
         Ok(TaskLookup::Found(task)) => HolderTask::NotRunning {
@@ -233,9 +247,11 @@ pub(crate) async fn holder_task(ecs: Option<&dyn Ecs>, item: &LockItem) -> Holde
         },
         // MISSING proves the task gone only once it cannot be a task too new to show: the task
         // was recorded before the lease ended, and ECS keeps a STOPPED task at least an hour
-        // (the same rule as `crate::migration::lease::wait_until_holder_stopped`).
+        // (the same rule as `crate::migration::lease::wait_until_holder_stopped`). A task only
+        // listed is no recorded one: ECS lists it, so it is there.
         Ok(TaskLookup::Missing { reason })
-            if Utc::now() >= item.lease_until + STOPPED_TASK_RETENTION =>
+            if item.task_arn.as_deref() == Some(task_arn.as_str())
+                && Utc::now() >= item.lease_until + STOPPED_TASK_RETENTION =>
         {
             HolderTask::NotRunning {
                 detail: format!("{task_arn} is no longer known to ECS ({reason})"),

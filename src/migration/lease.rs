@@ -9,7 +9,7 @@ use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::settings::Settings;
 use crate::migration::steps::StepEnv;
 use crate::migration::tasks::{describe, list_desired, stop_one};
-use crate::ports::ecs::{DesiredStatus, LastStatus, TaskLookup, STOPPED_TASK_RETENTION};
+use crate::ports::ecs::{DesiredStatus, Ecs, LastStatus, TaskLookup, STOPPED_TASK_RETENTION};
 use crate::ports::lock::{LockError, LockItem};
 
 /// What AcquireLock and ReleaseLock put at `$.lock`; the Choice after AcquireLock reads
@@ -171,7 +171,7 @@ pub(crate) async fn wait_until_holder_stopped(
 ) -> Result<Option<(String, LastStatus)>, MigrationError> {
     let cluster = item.cluster.as_str();
     loop {
-        let tasks = holder_tasks(env, item, also).await?;
+        let tasks = holder_tasks(env.ecs, item, also).await?;
         let now = env.clock.now();
         let mut pending = None;
         for task in &tasks {
@@ -207,15 +207,16 @@ pub(crate) async fn wait_until_holder_stopped(
 }
 
 /// The task the item records, the holder's tasks listed with desiredStatus RUNNING and
-/// STOPPED, and `also`, each once.
+/// STOPPED, and `also`, each once: what a takeover and a release wait for, and what
+/// `ecs-migrate lock status|release` look at.
 pub(crate) async fn holder_tasks(
-    env: &StepEnv<'_>,
+    ecs: &dyn Ecs,
     item: &LockItem,
     also: &[String],
 ) -> Result<Vec<String>, MigrationError> {
     let mut tasks: Vec<String> = item.task_arn.iter().chain(also).cloned().collect();
     for desired in [DesiredStatus::Running, DesiredStatus::Stopped] {
-        tasks.extend(list_desired(env, &item.cluster, &item.started_by, desired).await?);
+        tasks.extend(list_desired(ecs, &item.cluster, &item.started_by, desired).await?);
     }
     let mut seen = std::collections::HashSet::new();
     tasks.retain(|task| seen.insert(task.clone()));

@@ -374,7 +374,7 @@ async fn stop_holders_tasks(
 ) -> Result<Option<String>, MigrationError> {
     // StopTask once to each task the holder has (a task ECS does not know yet is stopped by the
     // wait once it shows), then wait for all to be STOPPED.
-    for task in holder_tasks(env, item, &[]).await? {
+    for task in holder_tasks(env.ecs, item, &[]).await? {
         stop_one(env, &item.cluster, &task, &reason).await?;
     }
     Ok(
