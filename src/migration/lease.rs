@@ -136,15 +136,32 @@ pub(crate) async fn release_when_stopped(
     }
     if env.lock.release(scope, holder).await.map_err(lock_failed)? {
         tracing::info!(scope, holder, "released the migration lock");
-        Ok(result(true, "released".into()))
-    } else {
-        tracing::warn!(scope, holder, "the lock was no longer this execution's");
-        Ok(result(
-            false,
-            "the lock was no longer this execution's: its lease ran out and another execution took it over".into(),
-        ))
+        return Ok(result(true, "released".into()));
+    }
+    // A failed condition is also what the SDK's retry of a DeleteItem whose first answer was
+    // lost gets: that delete went through. Only an item of another holder means a takeover; no
+    // item means the lock is free, so released.
+    match env.lock.get(scope).await.map_err(lock_failed)? {
+        None => {
+            tracing::info!(
+                scope,
+                holder,
+                "the migration lock is free (an earlier delete went through)"
+            );
+            Ok(result(true, FREE_ON_RETRY.into()))
+        }
+        Some(other) => {
+            tracing::warn!(scope, holder, now = %other.holder, "the lock was no longer this execution's");
+            Ok(result(
+                false,
+                format!("the lock was no longer this execution's: its lease ran out and another execution ({}) took it over", other.holder),
+            ))
+        }
     }
 }
+
+/// ReleaseLock's note when it finds the lock free where this execution's item was.
+pub(crate) const FREE_ON_RETRY: &str = "released: the lock is free (an earlier try's delete went through though its answer was lost, or the lock was let go since)";
 
 /// The status a task that DescribeTasks does not show is reported with.
 const MISSING: &str = "MISSING";
