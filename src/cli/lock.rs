@@ -5,7 +5,8 @@
 //! holder's task is looked up in ECS (DescribeTasks; ListTasks by `startedBy` when RunTask's
 //! answer was never recorded). Locally (`--lock-dir`, the default) it is `ecs-migrate local`'s
 //! lock files; a local run's task is another process's, so its lease, which the run renews
-//! every poll round, stands for it.
+//! every poll round, stands for it, and once the lease ended, the runner pid and task process
+//! group the lock file records (a suspended run renews nothing while its task may run on).
 //!
 //! `release` never removes a newer holder's lock: it deletes the item only if it is still held
 //! by the holder it read (a conditional delete).
@@ -25,6 +26,7 @@ use super::aws::output::duration_words;
 use super::aws::AwsFlags;
 use super::printable::printable;
 use super::{CommandOutcome, UsageError};
+use crate::migration::lease::holder_tasks;
 use crate::ports::ecs::{Ecs, LastStatus, SdkEcs, TaskLookup, STOPPED_TASK_RETENTION};
 use crate::ports::lock::{DynamoDbLockTable, FileLockTable, LockError, LockItem, LockTable};
 
@@ -35,7 +37,8 @@ pub(crate) enum LockCommand {
     /// free), 1 when the lock cannot be read, 2 for usage errors.
     Status(StatusArgs),
     /// Release the scope's lock when its migration is gone. Refuses (exit 1) while the holder's
-    /// task still runs (locally: while its lease lasts) unless --force; deletes the lock only if
+    /// task still runs (locally: while its lease lasts, or while the runner or task process
+    /// group its lock file records lives) unless --force; deletes the lock only if
     /// it is still the holder's it read. Exit 0 when released (or already free).
     Release(ReleaseArgs),
 }
@@ -76,7 +79,8 @@ pub(crate) struct ReleaseArgs {
     #[command(flatten)]
     pub(crate) target: LockTarget,
     /// Release even though the holder's task still runs (or could not be checked, or, locally,
-    /// its lease lasts): another migration of the scope may then start beside it
+    /// its lease lasts or its run's processes live): another migration of the scope may then
+    /// start beside it
     #[arg(long)]
     pub(crate) force: bool,
 }
@@ -86,6 +90,8 @@ struct Opened {
     table: Box<dyn LockTable>,
     /// ECS, on AWS; `None` for the local lock files.
     ecs: Option<SdkEcs>,
+    /// The local lock files, which also record the holder's runner and task process group.
+    files: Option<FileLockTable>,
     /// What to call the table in messages.
     describe: String,
 }
@@ -108,10 +114,12 @@ impl LockTarget {
                 .lock_dir
                 .clone()
                 .unwrap_or_else(|| FileLockTable::default_dir(|name| std::env::var(name).ok()));
+            let files = FileLockTable::new(dir);
             return Ok(Opened {
-                describe: format!("lock directory {}", dir.display()),
-                table: Box::new(FileLockTable::new(dir)),
+                describe: format!("lock directory {}", files.dir().display()),
+                table: Box::new(files.clone()),
                 ecs: None,
+                files: Some(files),
             });
         };
         let aws = self.aws.load(None).await?;
@@ -122,6 +130,7 @@ impl LockTarget {
                 table,
             )),
             ecs: Some(SdkEcs::new(aws_sdk_ecs::Client::new(&aws.config))),
+            files: None,
         })
     }
 }
@@ -134,6 +143,7 @@ pub(crate) async fn run(command: LockCommand) -> Result<CommandOutcome, UsageErr
             Ok(status(
                 opened.table.as_ref(),
                 ecs,
+                opened.files.as_ref(),
                 &args.target.scope,
                 &opened.describe,
                 args.json,
@@ -147,6 +157,7 @@ pub(crate) async fn run(command: LockCommand) -> Result<CommandOutcome, UsageErr
             Ok(release(
                 opened.table.as_ref(),
                 ecs,
+                opened.files.as_ref(),
                 &args.target.scope,
                 &opened.describe,
                 args.force,
@@ -169,47 +180,63 @@ pub(crate) enum HolderTask {
     NotRunning { detail: String },
     /// A local run's task: another process's, not visible from here.
     Unchecked,
+    /// A local run whose lock file records a runner or task process group that still has a
+    /// process (`why` names it and what to do): suspended or hung, its migration may still run.
+    LocalAlive { why: String },
     /// ECS could not be asked.
     CheckFailed { error: String },
 }
 
-/// Looks the holder's task up in ECS: by its ARN, or, when RunTask's answer was never
-/// recorded, by the `startedBy` the holder gave RunTask.
+/// Looks the holder's tasks up in ECS: the task the item records and the tasks listed by the
+/// `startedBy` the holder gave RunTask, with desiredStatus RUNNING and STOPPED (a task being
+/// stopped drains while listed only with STOPPED), the set a takeover waits for
+/// ([`holder_tasks`]). The first that is not STOPPED is the one that runs.
 pub(crate) async fn holder_task(ecs: Option<&dyn Ecs>, item: &LockItem) -> HolderTask {
     let Some(ecs) = ecs else {
         return HolderTask::Unchecked;
     };
-    let task_arn = match &item.task_arn {
-        Some(arn) => arn.clone(),
-        None => match ecs
-            .list_tasks_started_by(&item.cluster, &item.started_by)
-            .await
-        {
-            Ok(arns) => match arns.into_iter().next() {
-                Some(arn) => arn,
-                None => {
-                    return HolderTask::NotRunning {
-                        detail: format!(
-                            "no task recorded, and none running with startedBy {}",
-                            item.started_by
-                        ),
-                    }
-                }
-            },
-            Err(err) => {
-                return HolderTask::CheckFailed {
-                    error: err.to_string(),
-                }
+    let tasks = match holder_tasks(ecs, item, &[]).await {
+        Ok(tasks) => tasks,
+        Err(err) => {
+            return HolderTask::CheckFailed {
+                error: err.message().to_string(),
             }
-        },
+        }
     };
+    let mut stopped = Vec::new();
+    for task_arn in tasks {
+        match one_task(ecs, item, task_arn).await {
+            HolderTask::NotRunning { detail } => stopped.push(detail),
+            other => return other,
+        }
+    }
+    HolderTask::NotRunning {
+        detail: match stopped.is_empty() {
+            true => format!(
+                "no task recorded, and none listed with startedBy {} (desiredStatus RUNNING or STOPPED)",
+                item.started_by
+            ),
+            false => stopped.join("; "),
+        },
+    }
+}
+
+/// One of the holder's tasks, as DescribeTasks shows it.
+async fn one_task(ecs: &dyn Ecs, item: &LockItem, task_arn: String) -> HolderTask {
     match ecs.describe_task(&item.cluster, &task_arn).await {
         Ok(TaskLookup::Found(task))
             if !matches!(task.last_status, LastStatus::Stopped | LastStatus::Deleted) =>
         {
+            let stopping = task.desired_status == Some(LastStatus::Stopped);
             HolderTask::Running {
                 task_arn,
-                last_status: task.last_status.to_string(),
+                last_status: match stopping {
+                    true => format!(
+                        "{} (being stopped: desiredStatus STOPPED)",
+                        task.last_status
+                    ),
+                    false => task.last_status.to_string(),
+                },
             }
         }
         Ok(TaskLookup::Found(task)) => HolderTask::NotRunning {
@@ -220,9 +247,11 @@ pub(crate) async fn holder_task(ecs: Option<&dyn Ecs>, item: &LockItem) -> Holde
         },
         // MISSING proves the task gone only once it cannot be a task too new to show: the task
         // was recorded before the lease ended, and ECS keeps a STOPPED task at least an hour
-        // (the same rule as `crate::migration::lease::wait_until_holder_stopped`).
+        // (the same rule as `crate::migration::lease::wait_until_holder_stopped`). A task only
+        // listed is no recorded one: ECS lists it, so it is there.
         Ok(TaskLookup::Missing { reason })
-            if Utc::now() >= item.lease_until + STOPPED_TASK_RETENTION =>
+            if item.task_arn.as_deref() == Some(task_arn.as_str())
+                && Utc::now() >= item.lease_until + STOPPED_TASK_RETENTION =>
         {
             HolderTask::NotRunning {
                 detail: format!("{task_arn} is no longer known to ECS ({reason})"),
@@ -237,6 +266,24 @@ pub(crate) async fn holder_task(ecs: Option<&dyn Ecs>, item: &LockItem) -> Holde
         Err(err) => HolderTask::CheckFailed {
             error: err.to_string(),
         },
+    }
+}
+
+/// [`holder_task`], and for the local lock files, once the lease ended, whether the processes
+/// the holder's lock file records still live ([`FileLockTable::suspended_holder`], the rule a
+/// takeover applies): a suspended run renews nothing, so its lease ends while its task may
+/// still run. During the lease the run renewing it stands for its task.
+async fn local_or_ecs_task(
+    ecs: Option<&dyn Ecs>,
+    files: Option<&FileLockTable>,
+    item: &LockItem,
+    now: DateTime<Utc>,
+) -> HolderTask {
+    let files = files.filter(|_| item.expired_at(now));
+    match files.map(|files| files.suspended_holder(&item.scope)) {
+        Some(Ok(Some(why))) => HolderTask::LocalAlive { why },
+        Some(Err(err)) => HolderTask::CheckFailed { error: err.message },
+        _ => holder_task(ecs, item).await,
     }
 }
 
@@ -267,6 +314,7 @@ fn failed(what: &str, scope: &str, describe: &str, err: &LockError) -> CommandOu
 pub(crate) async fn status(
     table: &dyn LockTable,
     ecs: Option<&dyn Ecs>,
+    files: Option<&FileLockTable>,
     scope: &str,
     describe: &str,
     as_json: bool,
@@ -277,7 +325,7 @@ pub(crate) async fn status(
         Err(err) => return failed("reading", scope, describe, &err),
     };
     let task = match &item {
-        Some(item) => Some(holder_task(ecs, item).await),
+        Some(item) => Some(local_or_ecs_task(ecs, files, item, now).await),
         None => None,
     };
     if as_json {
@@ -319,6 +367,7 @@ fn status_text(item: &LockItem, task: &HolderTask, now: DateTime<Utc>) -> String
             last_status,
         } => format!("{task_arn}: {last_status}, still runs"),
         HolderTask::NotRunning { detail } => format!("not running: {detail}"),
+        HolderTask::LocalAlive { why } => format!("still runs: {why}"),
         HolderTask::Unchecked => format!(
             "{} (a local run's task: not visible from here; its run renews the lease every poll round)",
             item.task_arn.as_deref().unwrap_or("not started yet")
@@ -372,6 +421,7 @@ fn status_json(
             last_status,
         } => json!({"state": "RUNNING", "taskArn": task_arn, "lastStatus": last_status}),
         HolderTask::NotRunning { detail } => json!({"state": "NOT_RUNNING", "detail": detail}),
+        HolderTask::LocalAlive { why } => json!({"state": "RUNNING", "detail": why}),
         HolderTask::Unchecked => json!({"state": "UNCHECKED",
             "detail": "a local run's task is not visible from here; its lease stands for it"}),
         HolderTask::CheckFailed { error } => json!({"state": "CHECK_FAILED", "detail": error}),
@@ -410,6 +460,10 @@ fn decide(item: &LockItem, task: &HolderTask, now: DateTime<Utc>, force: bool) -
             format!("could not check whether the holder's task still runs ({error}); check it in the ECS console"),
             "its task could not be checked".to_string(),
         )),
+        HolderTask::LocalAlive { why } => Some((
+            why.clone(),
+            "its local run's processes still live".to_string(),
+        )),
         HolderTask::Unchecked if item.expired_at(now) => None,
         HolderTask::Unchecked => Some((
             format!(
@@ -437,6 +491,7 @@ fn decide(item: &LockItem, task: &HolderTask, now: DateTime<Utc>, force: bool) -
 pub(crate) async fn release(
     table: &dyn LockTable,
     ecs: Option<&dyn Ecs>,
+    files: Option<&FileLockTable>,
     scope: &str,
     describe: &str,
     force: bool,
@@ -454,7 +509,7 @@ pub(crate) async fn release(
         Err(err) if force => return delete_unreadable(table, scope, describe, &err).await,
         Err(err) => return failed("reading", scope, describe, &err),
     };
-    let task = holder_task(ecs, &item).await;
+    let task = local_or_ecs_task(ecs, files, &item, now).await;
     let holder = format!(
         "execution {} ({}), migration {} since {}",
         item.execution_name.as_deref().unwrap_or("(unnamed)"),
@@ -684,7 +739,7 @@ mod tests {
         let table = TakenOverMeanwhile(memory.clone());
         // a's lease ended and its run is gone (local: unchecked, lease over): release goes on,
         // but b took the lock over in between.
-        let outcome = release(&table, None, "app", "test", false, at(1_000)).await;
+        let outcome = release(&table, None, None, "app", "test", false, at(1_000)).await;
         assert_eq!(outcome, CommandOutcome::Failed);
         let kept = memory.get("app").await.unwrap().expect("b's lock is kept");
         assert_eq!(kept.execution_name.as_deref(), Some("b"));
@@ -694,11 +749,11 @@ mod tests {
     async fn free_scopes_release_nothing_and_say_so() {
         let memory = MemoryLockTable::new();
         assert_eq!(
-            release(&memory, None, "app", "test", false, at(0)).await,
+            release(&memory, None, None, "app", "test", false, at(0)).await,
             CommandOutcome::Succeeded
         );
         assert_eq!(
-            status(&memory, None, "app", "test", true, at(0)).await,
+            status(&memory, None, None, "app", "test", true, at(0)).await,
             CommandOutcome::Succeeded
         );
         let json = status_json("app", None, None, at(0));

@@ -9,7 +9,7 @@ use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::settings::Settings;
 use crate::migration::steps::StepEnv;
 use crate::migration::tasks::{describe, list_desired, stop_one};
-use crate::ports::ecs::{DesiredStatus, LastStatus, TaskLookup, STOPPED_TASK_RETENTION};
+use crate::ports::ecs::{DesiredStatus, Ecs, LastStatus, TaskLookup, STOPPED_TASK_RETENTION};
 use crate::ports::lock::{LockError, LockItem};
 
 /// What AcquireLock and ReleaseLock put at `$.lock`; the Choice after AcquireLock reads
@@ -136,15 +136,32 @@ pub(crate) async fn release_when_stopped(
     }
     if env.lock.release(scope, holder).await.map_err(lock_failed)? {
         tracing::info!(scope, holder, "released the migration lock");
-        Ok(result(true, "released".into()))
-    } else {
-        tracing::warn!(scope, holder, "the lock was no longer this execution's");
-        Ok(result(
-            false,
-            "the lock was no longer this execution's: its lease ran out and another execution took it over".into(),
-        ))
+        return Ok(result(true, "released".into()));
+    }
+    // A failed condition is also what the SDK's retry of a DeleteItem whose first answer was
+    // lost gets: that delete went through. Only an item of another holder means a takeover; no
+    // item means the lock is free, so released.
+    match env.lock.get(scope).await.map_err(lock_failed)? {
+        None => {
+            tracing::info!(
+                scope,
+                holder,
+                "the migration lock is free (an earlier delete went through)"
+            );
+            Ok(result(true, FREE_ON_RETRY.into()))
+        }
+        Some(other) => {
+            tracing::warn!(scope, holder, now = %other.holder, "the lock was no longer this execution's");
+            Ok(result(
+                false,
+                format!("the lock was no longer this execution's: its lease ran out and another execution ({}) took it over", other.holder),
+            ))
+        }
     }
 }
+
+/// ReleaseLock's note when it finds the lock free where this execution's item was.
+pub(crate) const FREE_ON_RETRY: &str = "released: the lock is free (an earlier try's delete went through though its answer was lost, or the lock was let go since)";
 
 /// The status a task that DescribeTasks does not show is reported with.
 const MISSING: &str = "MISSING";
@@ -171,7 +188,7 @@ pub(crate) async fn wait_until_holder_stopped(
 ) -> Result<Option<(String, LastStatus)>, MigrationError> {
     let cluster = item.cluster.as_str();
     loop {
-        let tasks = holder_tasks(env, item, also).await?;
+        let tasks = holder_tasks(env.ecs, item, also).await?;
         let now = env.clock.now();
         let mut pending = None;
         for task in &tasks {
@@ -226,15 +243,16 @@ pub(crate) async fn holder_task_pending(
 }
 
 /// The task the item records, the holder's tasks listed with desiredStatus RUNNING and
-/// STOPPED, and `also`, each once.
+/// STOPPED, and `also`, each once: what a takeover and a release wait for, and what
+/// `ecs-migrate lock status|release` look at.
 pub(crate) async fn holder_tasks(
-    env: &StepEnv<'_>,
+    ecs: &dyn Ecs,
     item: &LockItem,
     also: &[String],
 ) -> Result<Vec<String>, MigrationError> {
     let mut tasks: Vec<String> = item.task_arn.iter().chain(also).cloned().collect();
     for desired in [DesiredStatus::Running, DesiredStatus::Stopped] {
-        tasks.extend(list_desired(env, &item.cluster, &item.started_by, desired).await?);
+        tasks.extend(list_desired(ecs, &item.cluster, &item.started_by, desired).await?);
     }
     let mut seen = std::collections::HashSet::new();
     tasks.retain(|task| seen.insert(task.clone()));

@@ -6,7 +6,7 @@ use crate::common::digest::hex_digest;
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::steps::StepEnv;
 use crate::migration::StopResult;
-use crate::ports::ecs::{is_task_not_found, DesiredStatus, LastStatus, TaskLookup};
+use crate::ports::ecs::{is_task_not_found, DesiredStatus, Ecs, LastStatus, TaskLookup};
 use crate::ports::AwsError;
 
 /// RunTask's `startedBy` for an execution: derived from its ARN, so stop-task can find the
@@ -102,18 +102,17 @@ pub(crate) async fn list(
     cluster: &str,
     started_by: &str,
 ) -> Result<Vec<String>, MigrationError> {
-    list_desired(env, cluster, started_by, DesiredStatus::Running).await
+    list_desired(env.ecs, cluster, started_by, DesiredStatus::Running).await
 }
 
 /// ListTasks with `desiredStatus` `desired`.
 pub(crate) async fn list_desired(
-    env: &StepEnv<'_>,
+    ecs: &dyn Ecs,
     cluster: &str,
     started_by: &str,
     desired: DesiredStatus,
 ) -> Result<Vec<String>, MigrationError> {
-    env.ecs
-        .list_tasks(cluster, started_by, desired)
+    ecs.list_tasks(cluster, started_by, desired)
         .await
         .map_err(|err| {
             ecs_failure(

@@ -157,10 +157,8 @@ async fn an_ended_lease_is_released_and_a_free_scope_says_so() {
     let table = FileLockTable::new(&dir.0);
     // A scope with characters a file name cannot hold.
     let scope = "shared/db:main";
-    assert!(table
-        .put(&local_item(scope, -30), Expected::Free)
-        .await
-        .unwrap());
+    // A run that ended: its runner and its task's group are gone.
+    put_local(&dir, &local_item(scope, -30), NO_PROCESS, NO_PROCESS).await;
 
     let out = lock_cli(&[
         "status",
@@ -214,4 +212,87 @@ async fn an_unreadable_lock_file_fails_with_exit_1() {
     let out = lock_cli(&["status", "--lock-dir", dir.path(), "--scope", "demo"]);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stderr.contains("is not a lock item"), "{out:?}");
+}
+
+/// A pid no process has: Linux's pid_max is at most 2^22.
+const NO_PROCESS: u32 = 2_147_483_000;
+
+/// Writes `item` as a local run's lock file that records its runner pid and its task's process
+/// group, as `ecs-migrate local` does.
+async fn put_local(dir: &LockDir, item: &LockItem, runner_pid: u32, task_pgid: u32) {
+    let table = FileLockTable::new(&dir.0);
+    assert!(table.put(item, Expected::Free).await.unwrap());
+    let name: String = item
+        .scope
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let file = dir.0.join(format!("{name}.json"));
+    let mut stored: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    stored["local"] = serde_json::json!({"runner_pid": runner_pid, "task_pgid": task_pgid});
+    std::fs::write(&file, serde_json::to_vec(&stored).unwrap()).unwrap();
+}
+
+/// A suspended local run renews nothing, so its lease ends while its task's process group may
+/// still run: release refuses while that group has a process (naming it, and how to resume or
+/// end it) unless --force, and releases once the group is gone.
+#[tokio::test]
+async fn release_refuses_while_a_suspended_runs_task_group_lives() {
+    use std::os::unix::process::CommandExt;
+    let dir = LockDir::new("suspended");
+    let table = FileLockTable::new(&dir.0);
+    // The task: a process group of its own, as the local runner starts it.
+    let mut task = Command::new("sleep")
+        .arg("120")
+        .process_group(0)
+        .spawn()
+        .expect("start sleep");
+    let pgid = task.id();
+    // A runner that is gone: the group alone must refuse.
+    let runner = NO_PROCESS;
+    put_local(&dir, &local_item("demo", -30), runner, pgid).await;
+    let release = ["release", "--lock-dir", dir.path(), "--scope", "demo"];
+
+    let out = lock_cli(&["status", "--lock-dir", dir.path(), "--scope", "demo"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("still runs"), "{out:?}");
+    assert!(
+        out.stdout.contains(&format!("process group {pgid}")),
+        "{out:?}"
+    );
+
+    let out = lock_cli(&release);
+    assert_eq!(out.code, Some(1), "refused while the group lives: {out:?}");
+    for needle in [
+        format!("process group {pgid}"),
+        format!("kill -CONT {runner}"),
+        format!("kill -TERM -- -{pgid}"),
+        "--force".to_string(),
+    ] {
+        assert!(out.stderr.contains(&needle), "{needle}: {out:?}");
+    }
+    assert!(table.get("demo").await.unwrap().is_some(), "kept");
+
+    let mut forced = release.to_vec();
+    forced.push("--force");
+    let out = lock_cli(&forced);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("warning: its local run's processes still live"),
+        "{out:?}"
+    );
+    assert_eq!(table.get("demo").await.unwrap(), None);
+
+    // Once the group is gone, the ended lease is released without --force.
+    put_local(&dir, &local_item("demo", -30), runner, pgid).await;
+    task.kill().unwrap();
+    task.wait().unwrap();
+    let out = lock_cli(&release);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("its lease had ended"), "{out:?}");
+    assert_eq!(table.get("demo").await.unwrap(), None);
 }

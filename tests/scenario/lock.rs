@@ -939,3 +939,147 @@ async fn throttled_and_failed_ecs_calls_are_retried_without_a_second_task() {
     assert_eq!(world.assert_one_task_at_a_time(), 1);
     world.assert_nothing_locked();
 }
+
+/// A lock table whose DeleteItem goes through but answers ConditionalCheckFailed: what the
+/// SDK's own retry of a DeleteItem whose first answer was lost (a timeout) gets, the item
+/// being gone by then.
+struct DeleteAnsweredLost(MemoryLockTable);
+
+#[async_trait]
+impl ecs_migrate::ports::lock::LockTable for DeleteAnsweredLost {
+    async fn get(
+        &self,
+        scope: &str,
+    ) -> Result<Option<ecs_migrate::ports::lock::LockItem>, ecs_migrate::ports::lock::LockError>
+    {
+        self.0.get(scope).await
+    }
+    async fn put(
+        &self,
+        item: &ecs_migrate::ports::lock::LockItem,
+        expected: ecs_migrate::ports::lock::Expected<'_>,
+    ) -> Result<bool, ecs_migrate::ports::lock::LockError> {
+        self.0.put(item, expected).await
+    }
+    async fn renew(
+        &self,
+        scope: &str,
+        holder: &str,
+        lease_until: DateTime<Utc>,
+        task_arn: Option<&str>,
+    ) -> Result<bool, ecs_migrate::ports::lock::LockError> {
+        self.0.renew(scope, holder, lease_until, task_arn).await
+    }
+    async fn release(
+        &self,
+        scope: &str,
+        holder: &str,
+    ) -> Result<bool, ecs_migrate::ports::lock::LockError> {
+        assert!(
+            self.0.release(scope, holder).await?,
+            "the first try deletes"
+        );
+        Ok(false)
+    }
+}
+
+/// ReleaseLock's DeleteItem went through but its answer was lost. Retried by the state
+/// machine (the memory table's injected lost answer) or by the SDK (a ConditionalCheckFailed
+/// answer to the retried delete), ReleaseLock finds the lock free and reports it released; a
+/// lock another execution holds is never reported released.
+#[tokio::test]
+async fn release_lock_after_a_lost_answer_reports_the_free_lock_released() {
+    use ecs_migrate::migration::steps::StepEnv;
+    use ecs_migrate::ports::lock::{Expected, LockCall, LockFault, LockItem, LockTable};
+    use ecs_migrate::statemachine::Step;
+
+    let clock = Arc::new(VirtualClock::starting_at(t0()));
+    let fake = FakeEcs::new(clock.clone(), Script::default());
+    let execution = "arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:e";
+    let item = |holder: &str| LockItem {
+        scope: "app".into(),
+        holder: holder.into(),
+        execution_name: Some("e".into()),
+        client_token: "token-e".into(),
+        taskdef_arn: crate::fake_ecs::TASKDEF_ARN.into(),
+        family: "app".into(),
+        revision: 42,
+        cluster: CLUSTER.into(),
+        started_by: "ecs-migrate/e".into(),
+        task_arn: None,
+        since: t0(),
+        lease_until: t0() + chrono::Duration::seconds(900),
+    };
+    let executions = ecs_migrate::ports::executions::MemoryExecutions::new();
+    executions.put(
+        execution,
+        "arn:aws:states:eu-west-1:123456789012:stateMachine:ecs-migrate",
+        "RUNNING",
+    );
+    let settings = settings_with(&[]);
+    let memory = MemoryLockTable::new();
+    let sdk_retried = DeleteAnsweredLost(memory.clone());
+    let env = |lock| StepEnv {
+        settings: &settings,
+        ecs: fake.as_ref(),
+        logs: fake.as_ref(),
+        clock: clock.as_ref(),
+        lock,
+        deployments: &ecs_migrate::ports::deployments::NoDeployments,
+        executions: &executions,
+    };
+    let request = json!({
+        "taskdef_arn": crate::fake_ecs::TASKDEF_ARN, "family": "app", "revision": 42,
+        "cluster": CLUSTER, "container": crate::fake_ecs::CONTAINER, "command": ["migrate"],
+        "client_token": "token-e", "started_by": "ecs-migrate/e", "execution_name": "e",
+        "execution_id": execution, "started_at": t0(), "deadline": t0() + chrono::Duration::hours(2),
+    });
+    // $.lock as AcquireLock left it.
+    let input = json!({"request": request, "execution_id": execution, "lock": {
+        "outcome": "ACQUIRED", "scope": "app", "holder": execution, "since": t0(),
+        "lease_until": t0() + chrono::Duration::seconds(900),
+        "deadline": t0() + chrono::Duration::hours(2), "waited_seconds": 0,
+    }});
+
+    // The state machine's retry: the first invocation fails (AwsTransient), the item is gone.
+    assert!(memory.put(&item(execution), Expected::Free).await.unwrap());
+    memory.fail_next(LockCall::Release, LockFault::AnswerLost);
+    let lost = Step::ReleaseLock
+        .run(&env(&memory), input.clone(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(lost.kind(), ecs_migrate::ErrorKind::AwsTransient);
+    assert_eq!(memory.items(), vec![], "the delete went through");
+    let answer = Step::ReleaseLock
+        .run(&env(&memory), input.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(answer["released"], true, "{answer}");
+    assert!(
+        answer["note"].as_str().unwrap().contains("free"),
+        "{answer}"
+    );
+
+    // The SDK's retry: one invocation, the delete's answer a failed condition.
+    assert!(memory.put(&item(execution), Expected::Free).await.unwrap());
+    let answer = Step::ReleaseLock
+        .run(&env(&sdk_retried), input.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(answer["released"], true, "{answer}");
+    assert!(
+        !answer["note"].as_str().unwrap().contains("took it over"),
+        "{answer}"
+    );
+    assert_eq!(memory.items(), vec![]);
+
+    // Another execution's lock is never reported released, whatever $.lock says.
+    let other = "arn:aws:states:eu-west-1:123456789012:execution:ecs-migrate:other";
+    assert!(memory.put(&item(other), Expected::Free).await.unwrap());
+    let answer = Step::ReleaseLock
+        .run(&env(&memory), input, None)
+        .await
+        .unwrap();
+    assert_eq!(answer["released"], false, "{answer}");
+    assert_eq!(memory.get("app").await.unwrap().unwrap().holder, other);
+}

@@ -314,3 +314,54 @@ async fn a_missing_table_fails_and_bad_flags_are_usage_errors() {
     let out = lock_cli(server, &["release", "--table", "t"]).await;
     assert_eq!(out.code, 2, "--scope is required: {out:?}");
 }
+
+/// A holder whose item records no task and whose task is being stopped: ListTasks without
+/// desiredStatus no longer lists it (desiredStatus STOPPED), so status and release also list
+/// the holder's tasks with desiredStatus STOPPED and see it drain (DEACTIVATING, STOPPING, ...)
+/// until it is STOPPED. moto's stopped task moves one step per DescribeTasks.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_being_stopped_that_the_item_does_not_record_still_runs() {
+    let server = moto::shared();
+    let cluster = Cluster::new(server).await;
+    let (table_name, table) = lock_table(server).await;
+    let task = cluster.run("ecs-migrate/d").await;
+    cluster
+        .ecs
+        .stop_task(&cluster.arn, &task, "test: the holder's execution failed")
+        .await
+        .unwrap();
+    let held = cluster.item("jobs", "d", None);
+    assert!(table.put(&held, Expected::Free).await.unwrap());
+    let target = ["--table", table_name.as_str(), "--scope", "jobs"];
+
+    let mut args = vec!["status"];
+    args.extend(target);
+    let out = lock_cli(server, &args).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains(&format!(
+            "{task}: STOPPING (being stopped: desiredStatus STOPPED), still runs"
+        )),
+        "{out:?}"
+    );
+
+    let mut args = vec!["release"];
+    args.extend(target);
+    let out = lock_cli(server, &args).await;
+    assert_eq!(out.code, 1, "refused while the task drains: {out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("the holder's task {task} is still DEPROVISIONING")),
+        "{out:?}"
+    );
+    assert!(table.get("jobs").await.unwrap().is_some(), "kept");
+
+    // STOPPED now: released, naming the task.
+    let out = lock_cli(server, &args).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains(&format!("its task: {task} is STOPPED")),
+        "{out:?}"
+    );
+    assert_eq!(table.get("jobs").await.unwrap(), None);
+}

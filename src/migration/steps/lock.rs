@@ -16,6 +16,7 @@ use crate::migration::execution::verify_running;
 use crate::migration::hook_event::arn_name;
 use crate::migration::lease::{
     holder_tasks, lock_failed, release_when_stopped, scope_of, wait_until_holder_stopped,
+    FREE_ON_RETRY,
 };
 use crate::migration::settings::Settings;
 use crate::migration::tasks::{stop_one, stop_reason};
@@ -327,6 +328,19 @@ pub async fn release_lock(
     }
     // The table, not the payload, says whose lock it is and which task must stop first.
     let item = env.lock.get(&scope).await.map_err(lock_failed)?;
+    let acquired =
+        matches!(&input.lock, Some(LockState::Acquired(held)) if held.holder == execution.arn);
+    if item.is_none() && acquired {
+        // A retry after an earlier try's DeleteItem went through but its answer was lost: the
+        // table says nobody holds the lock, so it is released. `$.lock` only picks these words
+        // over "did not hold" (nothing is acted on); an item of another holder is never this.
+        return Ok(LockState::Released(LockReleased {
+            scope: scope.clone(),
+            holder: execution.arn.clone(),
+            released: true,
+            note: FREE_ON_RETRY.into(),
+        }));
+    }
     let Some(item) = item.filter(|item| item.holder == execution.arn) else {
         return not_held("this execution did not hold the migration lock");
     };
@@ -421,7 +435,7 @@ async fn stop_holders_tasks(
 ) -> Result<Option<String>, MigrationError> {
     // StopTask once to each task the holder has (a task ECS does not know yet is stopped by the
     // wait once it shows), then wait for all to be STOPPED.
-    for task in holder_tasks(env, item, &[]).await? {
+    for task in holder_tasks(env.ecs, item, &[]).await? {
         stop_one(env, &item.cluster, &task, &reason).await?;
     }
     Ok(
