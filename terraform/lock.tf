@@ -39,6 +39,12 @@ resource "aws_dynamodb_table" "lock" {
       condition     = var.lock_lease_seconds >= 2 * var.poll_interval_seconds
       error_message = "lock_lease_seconds (${var.lock_lease_seconds}) must be at least two poll_interval_seconds (${var.poll_interval_seconds}): the lease must outlast two poll rounds, or a live holder would lose the lock."
     }
+    # Settings' check_lease_outlasts_poll_retries (src/migration/settings.rs): 1035 is
+    # POLL_RETRY_WINDOW_SECONDS, the waits of PollStatus's Retry in statemachine/migration.asl.json.
+    precondition {
+      condition     = var.lock_lease_seconds - min(floor(var.lock_lease_seconds / 3), var.poll_max_wait_seconds) > 1035
+      error_message = "lock_lease_seconds (${var.lock_lease_seconds}) is shorter than the longest gap between two renewals: the rest of a poll round (a third of the lease, at most poll_max_wait_seconds = ${var.poll_max_wait_seconds}) and then the 1035 s PollStatus's Retry may wait through an outage. A waiting execution would take over and stop a healthy migration: raise lock_lease_seconds (1800 is the default)."
+    }
   }
 }
 

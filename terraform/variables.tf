@@ -271,9 +271,9 @@ variable "lock_wait_seconds" {
 }
 
 variable "lock_lease_seconds" {
-  description = "How long the lock stays its holder's without a renewal (Settings `LOCK_LEASE_SECONDS`): run-task and every poll round renew it. After a holder whose functions all died lets it run out, the next execution stops the holder's task and takes the lock over. At least two `poll_interval_seconds`."
+  description = "How long the lock stays its holder's without a renewal (Settings `LOCK_LEASE_SECONDS`): run-task and every poll round renew it. After a holder whose functions all died lets it run out, the next execution stops the holder's task and takes the lock over. At least two `poll_interval_seconds`, and long enough to outlast PollStatus's retries through an outage (1,035 s of waits) after the rest of a poll round: lease - min(lease / 3, poll_max_wait_seconds) > 1035, so at least 1553 with the default poll_max_wait_seconds."
   type        = number
-  default     = 900
+  default     = 1800
 
   validation {
     condition     = var.lock_lease_seconds >= 300 && var.lock_lease_seconds <= 86400 && floor(var.lock_lease_seconds) == var.lock_lease_seconds

@@ -101,6 +101,20 @@ pub(crate) enum SettingsOrigin {
 /// between renewals.
 pub(crate) const MIN_LOCK_LEASE_SECONDS: u64 = 300;
 
+/// What PollStatus's Retry waits between its attempts in all, before it gives up: 5, 10, 20
+/// and 40 s, then 60 s (MaxDelaySeconds) for each of the other 16 of its 20 attempts
+/// (statemachine/migration.asl.json; tests/static/definition.rs computes it from there).
+pub const POLL_RETRY_WINDOW_SECONDS: u64 = 1035;
+
+/// The shortest lease [`Settings::check_lease_outlasts_poll_retries`] accepts with this
+/// POLL_MAX_WAIT_SECONDS.
+fn shortest_safe_lease(poll_max_wait: u64) -> u64 {
+    // lease - min(lease / 3, poll_max_wait) > window, for the smallest whole lease.
+    (1..=24 * 3600)
+        .find(|lease| lease - (lease / 3).min(poll_max_wait) > POLL_RETRY_WINDOW_SECONDS)
+        .unwrap_or(24 * 3600)
+}
+
 impl Settings {
     /// `setting MAX_DURATION_SECONDS=3600`, or `--timeout 3600` for `ecs-migrate local`.
     pub(crate) fn max_duration_named(&self) -> String {
@@ -119,9 +133,38 @@ impl Settings {
         }
     }
 
-    /// Reads the process environment.
+    /// Reads the process environment: a Lambda function's settings, so the lease must also
+    /// outlast the retries Step Functions makes of a failing PollStatus
+    /// ([`Settings::check_lease_outlasts_poll_retries`]).
     pub(crate) fn from_env() -> Result<Self, MigrationError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        let settings = Self::from_lookup(|name| std::env::var(name).ok())?;
+        settings.check_lease_outlasts_poll_retries()?;
+        Ok(settings)
+    }
+
+    /// A live holder keeps its lease through an outage that PollStatus's Retry rides out: the
+    /// longest gap between two renewals is the rest of the invocation after its last renewal
+    /// (a third of the lease, at most POLL_MAX_WAIT_SECONDS) and then the Retry's waits
+    /// ([`POLL_RETRY_WINDOW_SECONDS`]). A shorter lease lets a waiting execution take over and
+    /// stop a healthy migration mid-DDL. Only where Step Functions drives the retries: the local
+    /// runner's PollStatus never fails with the Lambda errors they cover.
+    pub(crate) fn check_lease_outlasts_poll_retries(&self) -> Result<(), MigrationError> {
+        if self.lock_table.is_none() && self.lock_scope.is_none() {
+            return Ok(());
+        }
+        let lease = self.lock_lease.as_secs();
+        let last_round = (lease / 3).min(self.poll_max_wait.as_secs());
+        if lease.saturating_sub(last_round) > POLL_RETRY_WINDOW_SECONDS {
+            return Ok(());
+        }
+        Err(misconfigured(
+            "LOCK_LEASE_SECONDS",
+            &format!(
+                "is {lease}, shorter than the longest gap between two renewals: {last_round} s of a poll round (a third of the lease, at most POLL_MAX_WAIT_SECONDS={}) and then the {POLL_RETRY_WINDOW_SECONDS} s PollStatus's Retry may wait through an outage; a waiting execution would take over and stop a healthy migration. Set LOCK_LEASE_SECONDS to at least {} (the default is 1800)",
+                self.poll_max_wait.as_secs(),
+                shortest_safe_lease(self.poll_max_wait.as_secs())
+            ),
+        ))
     }
 
     /// Reads settings through `lookup` (the environment, or a map in tests). Empty values count
@@ -379,7 +422,7 @@ fn lock_times(get: &Get, poll_interval: Duration) -> Result<(Duration, Duration)
     let lock_lease = seconds(
         get,
         "LOCK_LEASE_SECONDS",
-        900,
+        1800,
         MIN_LOCK_LEASE_SECONDS,
         24 * 3600,
     )?;
@@ -487,6 +530,41 @@ mod tests {
         let mut vars = MINIMAL.to_vec();
         vars.extend_from_slice(extra);
         vars
+    }
+
+    /// The lease must outlast PollStatus's Retry window plus the rest of a poll round: 900 s
+    /// did not (600 s of waits left, against 1,035 s), the 1,800 s default does, and the
+    /// shortest accepted lease is the one the message names.
+    #[test]
+    fn the_lease_outlasts_poll_status_retries() {
+        let locked = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = with(&[("LOCK_TABLE", "locks")]);
+            vars.extend_from_slice(extra);
+            settings(&vars).unwrap()
+        };
+        assert!(locked(&[]).check_lease_outlasts_poll_retries().is_ok());
+        let err = locked(&[("LOCK_LEASE_SECONDS", "900")])
+            .check_lease_outlasts_poll_retries()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Misconfigured);
+        assert!(err.message().contains("LOCK_LEASE_SECONDS is 900"), "{err}");
+        assert!(err.message().contains("at least 1553"), "{err}");
+        assert!(locked(&[("LOCK_LEASE_SECONDS", "1553")])
+            .check_lease_outlasts_poll_retries()
+            .is_ok());
+        assert!(locked(&[("LOCK_LEASE_SECONDS", "1552")])
+            .check_lease_outlasts_poll_retries()
+            .is_err());
+        // A short poll round leaves a shorter gap: 1,200 - 120 > 1,035.
+        assert!(locked(&[
+            ("LOCK_LEASE_SECONDS", "1200"),
+            ("POLL_MAX_WAIT_SECONDS", "120")
+        ])
+        .check_lease_outlasts_poll_retries()
+        .is_ok());
+        // Without a lock there is no lease to lose.
+        let unlocked = settings(&with(&[("LOCK_LEASE_SECONDS", "900")])).unwrap();
+        assert!(unlocked.check_lease_outlasts_poll_retries().is_ok());
     }
 
     #[test]

@@ -66,7 +66,7 @@ run "defaults" {
       STATE_MACHINE_ARN     = "arn:aws:states:eu-west-1:123456789012:stateMachine:mig"
       LOCK_TABLE            = "mig-lock"
       LOCK_WAIT_SECONDS     = "1800"
-      LOCK_LEASE_SECONDS    = "900"
+      LOCK_LEASE_SECONDS    = "1800"
     }
     error_message = "unexpected Settings environment: ${jsonencode(output.lambda_environment)}"
   }
@@ -415,7 +415,7 @@ run "lock_scope_and_given_key" {
   variables {
     lock_scope                     = "orders-db"
     lock_wait_seconds              = 0
-    lock_lease_seconds             = 300
+    lock_lease_seconds             = 2000
     kms_key_arn                    = "arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0000-0000-0000-000000000000"
     lock_table_deletion_protection = true
   }
@@ -423,7 +423,7 @@ run "lock_scope_and_given_key" {
     condition = (
       output.lambda_environment["LOCK_SCOPE"] == "orders-db" &&
       output.lambda_environment["LOCK_WAIT_SECONDS"] == "0" &&
-      output.lambda_environment["LOCK_LEASE_SECONDS"] == "300"
+      output.lambda_environment["LOCK_LEASE_SECONDS"] == "2000"
     )
     error_message = "LOCK_SCOPE, LOCK_WAIT_SECONDS and LOCK_LEASE_SECONDS come from the variables"
   }
@@ -461,6 +461,22 @@ run "lock_lease_under_300" {
     lock_lease_seconds = 299
   }
   expect_failures = [var.lock_lease_seconds]
+}
+
+run "lock_lease_shorter_than_poll_status_retries" {
+  command = plan
+  variables {
+    lock_lease_seconds = 1552
+  }
+  expect_failures = [aws_dynamodb_table.lock]
+}
+
+run "lock_lease_with_a_short_poll_round" {
+  command = plan
+  variables {
+    lock_lease_seconds    = 1200
+    poll_max_wait_seconds = 120
+  }
 }
 
 run "lock_lease_under_two_poll_intervals" {

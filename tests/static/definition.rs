@@ -128,3 +128,37 @@ fn the_docs_show_the_generated_graph() {
         "docs/state-machine.md's graph is stale: paste the output of `ecs-migrate asl graph statemachine/migration.asl.json`"
     );
 }
+
+/// Settings' lease check counts on PollStatus's Retry waiting POLL_RETRY_WINDOW_SECONDS in all
+/// before it gives up (issue 19): the sum of its waits as the ASL specification defines them
+/// (IntervalSeconds, times BackoffRate per retry, capped by MaxDelaySeconds, for MaxAttempts
+/// retries; no jitter), over every retrier of the state.
+#[test]
+fn the_lease_check_knows_poll_status_retry_window() {
+    let definition = definition();
+    let poll = states(&definition)
+        .into_iter()
+        .find(|(name, _)| name == "PollStatus")
+        .map(|(_, state)| state)
+        .expect("a PollStatus state");
+    let mut window = 0.0_f64;
+    for retrier in poll["Retry"].as_array().expect("PollStatus retries") {
+        assert_eq!(
+            retrier["JitterStrategy"], "NONE",
+            "a jittered wait is shorter, not longer"
+        );
+        let interval = retrier["IntervalSeconds"].as_f64().unwrap_or(1.0);
+        let rate = retrier["BackoffRate"].as_f64().unwrap_or(2.0);
+        let cap = retrier["MaxDelaySeconds"].as_f64().unwrap_or(f64::MAX);
+        let attempts = retrier["MaxAttempts"].as_u64().unwrap_or(3);
+        let longest = (0..attempts)
+            .map(|n| (interval * rate.powi(n as i32)).min(cap))
+            .sum::<f64>();
+        window = window.max(longest);
+    }
+    assert_eq!(
+        window as u64,
+        ecs_migrate::migration::settings::POLL_RETRY_WINDOW_SECONDS,
+        "src/migration/settings.rs POLL_RETRY_WINDOW_SECONDS no longer matches PollStatus's Retry"
+    );
+}

@@ -1494,7 +1494,7 @@ mod lock_steps {
             input.lock = Some(held);
             let err = poll_status(&world.env(), input, None).await.unwrap_err();
             assert_eq!(err.name(), "Migration.LockLost");
-            assert!(err.message().contains("LOCK_LEASE_SECONDS=900"), "{err}");
+            assert!(err.message().contains("LOCK_LEASE_SECONDS=1800"), "{err}");
             assert!(err.message().contains(&said), "{err}");
         }
     }
