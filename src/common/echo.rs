@@ -3,11 +3,11 @@
 //! one a reader sees), so a huge field cannot flood the execution history or a terminal.
 
 /// The most characters of a value a message repeats.
-pub const MAX_ECHOED_CHARS: usize = 120;
+pub(crate) const MAX_ECHOED_CHARS: usize = 120;
 
 /// `value` quoted as `{:?}` shows it; a longer one cut to [`MAX_ECHOED_CHARS`] characters and
 /// followed by its length: `"abc..."... (5000 characters)`.
-pub fn echo(value: &str) -> String {
+pub(crate) fn echo(value: &str) -> String {
     let count = value.chars().count();
     if count <= MAX_ECHOED_CHARS {
         return format!("{value:?}");

@@ -93,7 +93,7 @@ pub(crate) fn is_deployment_hook(lookup: impl Fn(&str) -> Option<String>) -> boo
 
 /// True when this function is the reconciler (`ECS_MIGRATE_STEP`, else the handler, is
 /// `reconcile`).
-pub fn is_reconciler(lookup: impl Fn(&str) -> Option<String>) -> bool {
+pub(crate) fn is_reconciler(lookup: impl Fn(&str) -> Option<String>) -> bool {
     let named = |variable| lookup(variable).filter(|v: &String| !v.trim().is_empty());
     named(STEP_VARIABLE)
         .or_else(|| named(HANDLER_VARIABLE))
@@ -256,24 +256,24 @@ impl Clients {
 }
 
 /// The reconciler's API-call budget per run (default [`DEFAULT_MAX_CALLS`]).
-pub const MAX_CALLS_VARIABLE: &str = "RECONCILE_MAX_CALLS";
+pub(crate) const MAX_CALLS_VARIABLE: &str = "RECONCILE_MAX_CALLS";
 /// The longest a reconciler run may take when the Lambda deadline is later.
 const RECONCILE_MAX_TIME: Duration = Duration::from_secs(600);
 
 /// How long after an execution ended the reconciler leaves it to its own cleanup (default:
 /// the cleanup's longest wait and a minute).
-pub const GRACE_VARIABLE: &str = "RECONCILE_GRACE_SECONDS";
+pub(crate) const GRACE_VARIABLE: &str = "RECONCILE_GRACE_SECONDS";
 
 /// The reconciler's own settings: its call budget and its grace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReconcilerConfig {
+pub(crate) struct ReconcilerConfig {
     pub max_calls: u32,
-    pub grace_seconds: Option<u32>,
+    pub(crate) grace_seconds: Option<u32>,
 }
 
 /// The reconciler's settings from `RECONCILE_MAX_CALLS` and `RECONCILE_GRACE_SECONDS`, or what
 /// is wrong with them.
-pub fn reconciler_config(
+pub(crate) fn reconciler_config(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<ReconcilerConfig, String> {
     let number = |name: &str, range: std::ops::RangeInclusive<u32>| match lookup(name) {

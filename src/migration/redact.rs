@@ -11,15 +11,15 @@ use regex::Regex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// What a masked match is replaced with.
-pub const MASK: &str = "[redacted]";
+pub(crate) const MASK: &str = "[redacted]";
 
 /// Literal values shorter than this are not masked: a value like `1` or `on` would mask every
 /// occurrence of it in the output, and is no secret worth hiding.
-pub const MIN_MASKED_VALUE_CHARS: usize = 4;
+pub(crate) const MIN_MASKED_VALUE_CHARS: usize = 4;
 
 /// The patterns whose matches are masked; none by default.
 #[derive(Debug, Clone, Default)]
-pub struct Redaction {
+pub(crate) struct Redaction {
     /// One expression: the user's, then the literal values, as alternatives.
     regex: Option<Regex>,
 }
@@ -27,7 +27,7 @@ pub struct Redaction {
 impl Redaction {
     /// Masks matches of `pattern` (Rust `regex` syntax, as documented at
     /// docs.rs/regex/latest/regex/#syntax); an empty pattern masks nothing.
-    pub fn pattern(pattern: &str) -> Result<Self, regex::Error> {
+    pub(crate) fn pattern(pattern: &str) -> Result<Self, regex::Error> {
         if pattern.is_empty() {
             return Ok(Self::default());
         }
@@ -39,7 +39,7 @@ impl Redaction {
     /// This redaction, also masking each of `values` (literally) that has at least
     /// [`MIN_MASKED_VALUE_CHARS`] characters; longer values first, so a value that contains
     /// another is masked whole.
-    pub fn with_values<'a>(self, values: impl IntoIterator<Item = &'a str>) -> Self {
+    pub(crate) fn with_values<'a>(self, values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut values: Vec<&str> = values
             .into_iter()
             .filter(|v| v.chars().count() >= MIN_MASKED_VALUE_CHARS)
@@ -74,7 +74,7 @@ impl Redaction {
     }
 
     /// `text` with every match replaced by [`MASK`].
-    pub fn apply<'t>(&self, text: &'t str) -> Cow<'t, str> {
+    pub(crate) fn apply<'t>(&self, text: &'t str) -> Cow<'t, str> {
         match &self.regex {
             Some(regex) => regex.replace_all(text, MASK),
             None => Cow::Borrowed(text),
@@ -82,7 +82,7 @@ impl Redaction {
     }
 
     /// The expression as written (empty when nothing is masked).
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         self.regex.as_ref().map_or("", Regex::as_str)
     }
 }

@@ -24,14 +24,18 @@ const LIB_RS_PUBLIC: &[&str] = &[
 
 /// The most `pub` items (lines that start with `pub `, not `pub(crate)`) each folder may hold.
 const PUB_CEILING: &[(&str, usize)] = &[
-    ("asl", 90),
+    // Raised once on purpose (issues 18, 19, 21): what the strict ECS contract test, the fault
+    // injecting doubles (LockFault, MemoryLogs, DeploymentCall), the reconciler's scenario and
+    // wire tests and the interleavings property use from outside the crate; the rest of their
+    // new items are pub(crate).
+    ("asl", 92),
     ("cli", 8),
-    ("common", 17),
-    ("lambda", 16),
+    ("common", 18),
+    ("lambda", 17),
     ("local", 146),
-    ("migration", 166),
-    ("ports", 173),
-    ("statemachine", 30),
+    ("migration", 188),
+    ("ports", 215),
+    ("statemachine", 31),
 ];
 
 /// The lines of code (comments and literals blanked) that declare a `pub` item or field.

@@ -339,7 +339,7 @@ pub struct TaggedTask {
 }
 
 impl TaggedTask {
-    pub fn tag(&self, key: &str) -> Option<&str> {
+    pub(crate) fn tag(&self, key: &str) -> Option<&str> {
         self.tags
             .iter()
             .find(|(k, _)| k == key)

@@ -81,8 +81,8 @@ pub trait Executions: Send + Sync {
 /// An execution ListExecutions shows as ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndedExecution {
-    pub execution_arn: String,
-    pub stop_date: Option<DateTime<Utc>>,
+    pub(crate) execution_arn: String,
+    pub(crate) stop_date: Option<DateTime<Utc>>,
 }
 
 /// `arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME`, the ARN the execution `name`

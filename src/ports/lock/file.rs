@@ -32,7 +32,7 @@ pub const LOCK_DIR_VARIABLE: &str = "ECS_MIGRATE_LOCK_DIR";
 
 /// The most a lock file may hold: an item is well under 4 KiB, so anything larger is not one
 /// and is refused unread (a 500 MB file in the lock directory must not be read whole).
-pub const MAX_LOCK_FILE_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_LOCK_FILE_BYTES: u64 = 64 * 1024;
 
 /// How long a call waits for another process's flock of the scope (held for a read and a
 /// write, milliseconds) before failing as busy.
@@ -163,14 +163,14 @@ impl FileLockTable {
 
     /// Records, in the items this process holds, the process group of their task as `lookup`
     /// finds it (the local runner's), so another run can tell whether that task still runs.
-    pub fn with_task_groups(mut self, lookup: TaskGroupLookup) -> Self {
+    pub(crate) fn with_task_groups(mut self, lookup: TaskGroupLookup) -> Self {
         self.task_groups = Some(lookup);
         self
     }
 
     /// Why the scope's holder may not be taken over although its lease ended (see
     /// `still_running`); `None` when it may, or when the scope is free.
-    pub fn suspended_holder(&self, scope: &str) -> Result<Option<String>, LockError> {
+    pub(crate) fn suspended_holder(&self, scope: &str) -> Result<Option<String>, LockError> {
         Ok(self
             .read_stored(scope)?
             .and_then(|stored| stored.local)

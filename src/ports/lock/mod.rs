@@ -149,11 +149,11 @@ pub trait LockTable: Send + Sync {
 /// One page of a lock table's items.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LockPage {
-    pub items: Vec<LockItem>,
+    pub(crate) items: Vec<LockItem>,
     /// Scopes of items that are not lock items this code wrote, with what is wrong.
-    pub unreadable: Vec<(String, String)>,
+    pub(crate) unreadable: Vec<(String, String)>,
     /// Where the next page starts (the last scope read), if there is one.
-    pub next: Option<String>,
+    pub(crate) next: Option<String>,
 }
 
 /// Whether `item` may be written where `current` is, under `expected`: the one condition every

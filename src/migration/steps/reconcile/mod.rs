@@ -31,10 +31,10 @@ use crate::common::error::{ErrorKind, MigrationError};
 use crate::ports::executions::ExecutionView;
 
 /// The step's name: the function's handler / `ECS_MIGRATE_STEP`, and the CLI's subcommand.
-pub const RECONCILE: &str = "reconcile";
+pub(crate) const RECONCILE: &str = "reconcile";
 
 /// API calls one run may make by default (`RECONCILE_MAX_CALLS` in Lambda, `--max-calls`).
-pub const DEFAULT_MAX_CALLS: u32 = 500;
+pub(crate) const DEFAULT_MAX_CALLS: u32 = 500;
 
 /// How much one run may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,10 +63,10 @@ pub enum FixKind {
 pub struct Fix {
     pub kind: FixKind,
     /// The task ARN, the lock scope or `DEPLOYMENT_ARN#HOOK_ID`.
-    pub target: String,
+    pub(crate) target: String,
     /// The ended execution it was left behind by, and its status.
-    pub execution: String,
-    pub execution_status: String,
+    pub(crate) execution: String,
+    pub(crate) execution_status: String,
     /// False in a dry run.
     pub done: bool,
 }
@@ -87,12 +87,12 @@ pub struct ReconcileReport {
 impl ReconcileReport {
     /// Tasks stopped and locks released: the status-change cleanup's work, so a non-zero count
     /// means an event (or its cleanup) was lost.
-    pub fn cleanup_fixes(&self) -> usize {
+    pub(crate) fn cleanup_fixes(&self) -> usize {
         self.count(|k| k != FixKind::RollBackHook)
     }
 
     /// Pause hooks answered ROLLBACK.
-    pub fn hook_fixes(&self) -> usize {
+    pub(crate) fn hook_fixes(&self) -> usize {
         self.count(|k| k == FixKind::RollBackHook)
     }
 
@@ -150,8 +150,8 @@ pub fn grace(settings: &crate::migration::settings::Settings) -> chrono::Duratio
 /// A run that ended on an error, with what it had fixed before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failed {
-    pub report: ReconcileReport,
-    pub error: MigrationError,
+    pub(crate) report: ReconcileReport,
+    pub(crate) error: MigrationError,
 }
 
 /// Runs the reconciler once within `limits`. A failed AWS call ends the run with the error and
@@ -305,7 +305,7 @@ fn describe_failed(arn: &str, err: crate::ports::AwsError) -> MigrationError {
 /// The limits of a run that starts now: `max_calls` calls, and `seconds` from now (less when
 /// `deadline`, the Lambda deadline less its margin, comes first); the grace is [`grace`]'s
 /// unless `grace_seconds` is given.
-pub fn limits_from_now(
+pub(crate) fn limits_from_now(
     env: &StepEnv<'_>,
     max_calls: u32,
     seconds: std::time::Duration,
@@ -325,16 +325,20 @@ pub fn limits_from_now(
 }
 
 /// The CloudWatch namespace and metric names of the reconciler's embedded-metric-format line.
-pub const METRIC_NAMESPACE: &str = "ecs-migrate";
-pub const FIXES_METRIC: &str = "ReconcilerFixes";
-pub const HOOKS_METRIC: &str = "ReconcilerHookRollbacks";
+pub(crate) const METRIC_NAMESPACE: &str = "ecs-migrate";
+pub(crate) const FIXES_METRIC: &str = "ReconcilerFixes";
+pub(crate) const HOOKS_METRIC: &str = "ReconcilerHookRollbacks";
 
 /// The run's counts as one CloudWatch embedded metric format log line ("Specification:
 /// Embedded metric format", Amazon CloudWatch User Guide,
 /// docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html):
 /// a Lambda function's stdout goes to its log group, where CloudWatch Logs extracts the
 /// metrics, with no SDK call and no extra permission.
-pub fn metric_line(report: &ReconcileReport, state_machine: &str, now: DateTime<Utc>) -> String {
+pub(crate) fn metric_line(
+    report: &ReconcileReport,
+    state_machine: &str,
+    now: DateTime<Utc>,
+) -> String {
     let name = state_machine.rsplit(':').next().unwrap_or(state_machine);
     serde_json::json!({
         "_aws": {
