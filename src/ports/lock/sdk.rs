@@ -76,6 +76,23 @@ pub struct DynamoDbLockTable {
 }
 
 impl DynamoDbLockTable {
+    /// The scope's item as DynamoDB holds it (a consistent GetItem), readable or not.
+    async fn read_item(
+        &self,
+        scope: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, LockError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(scope))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.error("dynamodb:GetItem", e))?;
+        Ok(out.item)
+    }
+
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -242,19 +259,10 @@ impl LockTable for DynamoDbLockTable {
     /// every attribute still having the value read (up to DynamoDB's expression limits), so an
     /// item written meanwhile is never deleted.
     async fn delete_unreadable(&self, scope: &str) -> Result<Option<String>, LockError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(scope))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.error("dynamodb:GetItem", e))?;
-        let Some(attributes) = out.item() else {
+        let Some(attributes) = self.read_item(scope).await? else {
             return Ok(None);
         };
-        let Err(problem) = from_attributes(attributes) else {
+        let Err(problem) = from_attributes(&attributes) else {
             return Ok(None);
         };
         let mut request = self
@@ -327,19 +335,10 @@ impl LockTable for DynamoDbLockTable {
     }
 
     async fn get(&self, scope: &str) -> Result<Option<LockItem>, LockError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(scope))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.error("dynamodb:GetItem", e))?;
-        let Some(attributes) = out.item() else {
+        let Some(attributes) = self.read_item(scope).await? else {
             return Ok(None);
         };
-        from_attributes(attributes).map(Some).map_err(|e| LockError {
+        from_attributes(&attributes).map(Some).map_err(|e| LockError {
             message: format!(
                 "lock table {}: the item of scope {scope:?} is not a lock item ({e}); delete it if no migration runs",
                 self.table
