@@ -41,6 +41,9 @@ enum Fate {
     /// A person aborts it this many seconds after it started, while its run-task invocation is
     /// in flight: as with Lambda, the invocation goes on after the abort (detached here).
     AbortedDuringRunTask(u64),
+    /// Lambda fails every PollStatus invocation (Lambda.ServiceException, at once) from `from`
+    /// seconds after the start for `secs` seconds: an outage PollStatus's Retry rides out.
+    PollOutage { from: u64, secs: u64 },
 }
 
 /// One execution of the migration.
@@ -112,6 +115,15 @@ impl TaskInvoker for Fated {
                 answered
                     .await
                     .unwrap_or_else(|_| Err(TaskFailure::new("Lambda.Unknown", "detached")))
+            }
+            Fate::PollOutage { from, secs }
+                if call.state_name == "PollStatus"
+                    && (from..from + secs).contains(&since_start) =>
+            {
+                Err(TaskFailure::new(
+                    "Lambda.ServiceException",
+                    "Lambda is unavailable (injected by the scenario)",
+                ))
             }
             Fate::Fails if call.state_name == "PollStatus" => Err(TaskFailure::new(
                 "Migration.TaskMissing",
@@ -450,6 +462,66 @@ async fn a_failed_stop_keeps_the_lock_until_the_status_change_rule_stopped_the_t
     world.assert_nothing_locked();
 }
 
+/// Issue 19: the default lease (1,800 s) outlasts an outage PollStatus's Retry rides out. Lambda
+/// fails every PollStatus invocation that starts between 700 s and 2,220 s in: the poll round
+/// running at 700 s ends at about 1,200 s, and the Retry's waits (5, 10, 20, 40, then 60 s; 19
+/// of its 20) bring the next successful invocation, which renews, about 1,035 s later. With the
+/// old 900 s lease (renewed every 300 s, last at about 900 s) the waiting execution took over
+/// after about 1,800 s and stopped the healthy migration: Settings now refuses that lease on
+/// Lambda (this scenario reads its settings without that check, and `LOCK_LEASE_SECONDS=900`
+/// here fails it).
+#[tokio::test]
+async fn a_poll_status_outage_the_retry_rides_out_keeps_the_lock() {
+    let world = World::new(
+        Script {
+            running: 3000,
+            ..Script::default()
+        },
+        &[
+            ("MAX_DURATION_SECONDS", "7200"),
+            ("LOCK_WAIT_SECONDS", "7200"),
+        ],
+    );
+    let ended = world
+        .run(vec![
+            Start::new(
+                "outage",
+                0,
+                Fate::PollOutage {
+                    from: 700,
+                    secs: 1520,
+                },
+            ),
+            Start::new("next", 10, Fate::Normal),
+        ])
+        .await;
+    for e in &ended {
+        assert_eq!(
+            e.result.status,
+            ExecutionStatus::Succeeded,
+            "{}: {}",
+            e.start.name,
+            e.cause()
+        );
+    }
+    let next = ended.iter().find(|e| e.start.name == "next").unwrap();
+    assert_eq!(
+        next.lock_output()["took_over_from"],
+        Value::Null,
+        "{}",
+        next.lock_output()
+    );
+    // The first migration ran to its own end (not stopped by a takeover), then the next one.
+    assert_eq!(world.assert_one_task_at_a_time(), 2);
+    let lives = world.fake.task_lives();
+    let (_, run_at, stopped) = &lives[0];
+    assert!(
+        stopped.unwrap() >= *run_at + chrono::Duration::seconds(3000),
+        "the first task was stopped at {stopped:?}, before its natural end"
+    );
+    world.assert_nothing_locked();
+}
+
 #[tokio::test]
 async fn a_holder_whose_functions_all_died_is_taken_over_after_its_task_is_stopped() {
     let world = World::new(
@@ -639,6 +711,7 @@ proptest! {
                 let allowed = match e.start.fate {
                     Fate::Normal => status == ExecutionStatus::Succeeded,
                     Fate::Fails => error == Some("Migration.TaskMissing"),
+                    Fate::PollOutage { .. } => status == ExecutionStatus::Succeeded,
                     Fate::Aborted(_) | Fate::AbortedDuringRunTask(_) => matches!(status, ExecutionStatus::Aborted | ExecutionStatus::Succeeded),
                     Fate::Crashed(_) => matches!(status, ExecutionStatus::Failed | ExecutionStatus::Succeeded)
                         && error.is_none_or(|e| e == "Lambda.Unknown"),
