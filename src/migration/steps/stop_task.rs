@@ -96,7 +96,7 @@ pub(crate) const STOP_TASK_STATES: [&str; 1] = ["StopTask"];
 /// How many of the newest history events are read to find the state the execution is in.
 /// Step Functions records `TaskStateEntered` before it invokes the function, then at most three
 /// events per attempt (LambdaFunctionScheduled, Started, Failed or TimedOut); StopTask's 20
-/// retries make at most 64 events after it, so 100 reaches it on the last attempt too.
+/// retries (21 attempts) make at most 63 events after it, so 100 reach it on the last attempt too.
 const HISTORY_EVENTS: i32 = 100;
 
 /// A RUNNING execution's own state machine invokes stop-task from its StopTask state, after a
