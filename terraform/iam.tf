@@ -522,6 +522,19 @@ data "aws_iam_policy_document" "stop_task" {
   }
 
   statement {
+    # Stops a RUNNING execution's task only while the execution's history shows it in its
+    # StopTask state: one GetExecutionHistory per call from the state machine (resource type
+    # execution).
+    # Service Authorization Reference, AWS Step Functions:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # Called by src/migration/steps/stop_task.rs (check_in_stop_state), through
+    # src/ports/executions/sdk.rs.
+    sid       = "ReadOwnExecutionHistory"
+    actions   = ["states:GetExecutionHistory"]
+    resources = [local.own_executions_arn]
+  }
+
+  statement {
     # Service Authorization Reference, Amazon CloudWatch Logs:
     # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
     # Called by the Lambda service, writing the function's own log.

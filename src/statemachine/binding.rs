@@ -128,6 +128,20 @@ impl StepBinding {
         }
         (settings, executions)
     }
+
+    /// [`Self::engine_execution`], with the Task state `state_name` as the state the execution
+    /// entered last, as its history shows while that state invokes its function.
+    fn engine_execution_in(
+        &self,
+        context: &Value,
+        state_name: &str,
+    ) -> (Settings, MemoryExecutions) {
+        let (settings, executions) = self.engine_execution(context);
+        if let Some(id) = context.pointer("/Execution/Id").and_then(Value::as_str) {
+            executions.enter_state(id, state_name);
+        }
+        (settings, executions)
+    }
 }
 
 #[async_trait]
@@ -140,7 +154,7 @@ impl TaskInvoker for StepBinding {
             )));
         };
         // The engine's own execution answers DescribeExecution: RUNNING while it runs.
-        let (settings, executions) = self.engine_execution(&call.context);
+        let (settings, executions) = self.engine_execution_in(&call.context, &call.state_name);
         let env = StepEnv {
             settings: &settings,
             ecs: &*self.ecs,
@@ -220,6 +234,24 @@ mod tests {
         let mut all = Step::ALL.to_vec();
         all.sort_by_key(|s| s.name());
         assert_eq!(bound, all);
+    }
+
+    #[test]
+    fn stop_task_is_allowed_in_exactly_the_states_bound_to_its_function() {
+        let arns = FunctionArns::new("local", "000000000000", "ecs-migrate-");
+        let definition: Value = serde_json::from_str(&arns.render()).unwrap();
+        let stop_task = arns.arn(Step::StopTask);
+        let mut bound: Vec<&str> = definition["States"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| s.get("Resource").and_then(Value::as_str) == Some(&stop_task))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        bound.sort_unstable();
+        let mut allowed = crate::migration::steps::stop_task::STOP_TASK_STATES.to_vec();
+        allowed.sort_unstable();
+        assert_eq!(bound, allowed);
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //! - no lock released (deleted or taken over) while its holder is RUNNING and the task it
 //!   records is not STOPPED;
 //! - no lock taken, renewed or given a task for an execution that is not RUNNING (a finished
-//!   execution's lock would otherwise be kept alive for ever).
+//!   execution's lock would otherwise be kept alive for ever);
+//! - no RUNNING execution's migration stopped by stop-task's state-data path unless the
+//!   execution is in its StopTask state (a live migration ended early rolls the deployment back).
 //!
 //! Where the fake is kinder than ECS: a task stopped by StopTask exits 143 in the fake, while a
 //! migration tool may trap SIGTERM and exit 0. [`Guarded`] turns that exit into 0 in the cases
@@ -183,6 +185,30 @@ impl Guarded {
         }
     }
 
+    /// stop-task's stop for a failed execution (reason `ecs-migrate: execution NAME failed...`)
+    /// of a RUNNING execution comes only from that execution's own StopTask state.
+    async fn check_stop_of_live_migration(&self, reason: &str) {
+        let Some(name) = reason
+            .strip_prefix("ecs-migrate: execution ")
+            .and_then(|rest| rest.split_once(" failed"))
+            .map(|(name, _)| name)
+        else {
+            return;
+        };
+        let arn = execution_arn(name);
+        let state = self
+            .executions
+            .current_state(&arn, 100)
+            .await
+            .ok()
+            .flatten();
+        if self.is_running(&arn).await && state.as_deref() != Some("StopTask") {
+            self.violation(format!(
+                "the live migration of {arn} stopped while it is in {state:?}, not in StopTask"
+            ));
+        }
+    }
+
     /// ECS shows a task of an execution started for the hook STOPPED by its own exit 0.
     async fn continue_evidence(&self) -> bool {
         let started_by = self.hook_started_by.lock().unwrap().clone();
@@ -258,6 +284,7 @@ impl Ecs for Guarded {
     }
 
     async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<(), AwsError> {
+        self.check_stop_of_live_migration(reason).await;
         self.fake.stop_task(cluster, task_arn, reason).await
     }
 
@@ -347,9 +374,9 @@ impl Deployments for Guarded {
     }
 }
 
-/// The definition's Task states, bound to the steps over the guarded world; each input is kept
-/// for the attacks to mutate.
-struct Legit(Arc<Guarded>);
+/// The definition's Task states of the execution (ARN) it names, bound to the steps over the
+/// guarded world; each input is kept for the attacks to mutate.
+struct Legit(Arc<Guarded>, String);
 
 #[async_trait]
 impl TaskInvoker for Legit {
@@ -358,6 +385,8 @@ impl TaskInvoker for Legit {
             return Err(TaskFailure::unbound(call.resource));
         };
         let world = &self.0;
+        // The execution's history shows the Task state that invokes the function.
+        world.executions.enter_state(&self.1, &call.state_name);
         world.invocations.lock().unwrap().0 += 1;
         world
             .payloads
@@ -576,7 +605,7 @@ impl Guarded {
             .put_with_input(&arn, STATE_MACHINE_ARN, "RUNNING", Some(input.to_string()));
         let executor = Executor::new(
             definition(),
-            Arc::new(Legit(self.clone())),
+            Arc::new(Legit(self.clone(), arn.clone())),
             self.clock.clone(),
         )
         .with_execution_name(&name)

@@ -207,6 +207,8 @@ async fn a_deadline_stops_the_task() {
     let status = poll(&env, &started).await;
     assert_eq!(status.phase, Phase::DeadlinePassed);
     assert_eq!(status.error.as_ref().unwrap().error, "Migration.Timeout");
+    // The state machine calls stop-task from its StopTask state, as the engine's binding says.
+    EXECUTIONS.enter_state(EXECUTION, "StopTask");
     let stop = stop_task(
         &env,
         json!({"request": started.request, "task": started.task, "error": status.error,

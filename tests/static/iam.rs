@@ -145,6 +145,27 @@ fn execution_rules() -> Vec<Rule> {
             .then_output(move || answer(HOOK_EXECUTION, ExecutionStatus::Running)),
         mock!(aws_sdk_sfn::Client::describe_execution)
             .then_output(move || answer(EXECUTION_ARN, ExecutionStatus::Running)),
+        // The running execution is in its StopTask state, so stop-task's stop path runs.
+        mock!(aws_sdk_sfn::Client::get_execution_history).then_output(|| {
+            use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
+            use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType, StateEnteredEventDetails};
+            let entered = HistoryEvent::builder()
+                .timestamp(aws_sdk_sfn::primitives::DateTime::from_secs(0))
+                .r#type(HistoryEventType::TaskStateEntered)
+                .id(2)
+                .state_entered_event_details(
+                    StateEnteredEventDetails::builder()
+                        .name("StopTask")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap();
+            GetExecutionHistoryOutput::builder()
+                .events(entered)
+                .build()
+                .unwrap()
+        }),
     ]
 }
 
@@ -811,6 +832,7 @@ fn need(action: &str) -> Option<Need> {
         }
         "logs:GetLogEvents" => (&["logs:log-stream"], &[], &[]),
         "states:DescribeExecution" => (&["states:execution"], &[], &[]),
+        "states:GetExecutionHistory" => (&["states:execution"], &[], &[]),
         "states:StartExecution" => (&["states:stateMachine"], &[], &[]),
         // The reconciler: the lock table's items (Scan) and this state machine's ended
         // executions (ListExecutions on the stateMachine resource type).

@@ -33,6 +33,10 @@ Test hook: faults on request. POST /_ecs_migrate/faults with {"operation": "Stop
 (HTTP 400, or 500 for ServerException), as ECS does under throttling or an outage (API
 Reference, Common Errors). Use a server of the test's own: the fault hits whoever calls next.
 
+Test hook: the state an execution is in. POST /_ecs_migrate/state-entered with
+{"executionArn": ..., "name": "StopTask"} makes that execution's GetExecutionHistory show the
+Task state entered (moto's own history never does; see the patch below).
+
 Environment (test hooks, not AWS behaviour):
   MOTO_REQUEST_LOG=FILE   append one line per request: `<epoch seconds> <service>:<operation>`
                           (from X-Amz-Target or Action=), for counting a client's API calls.
@@ -284,6 +288,72 @@ def _run_task(self, cluster_str, task_definition_str, count, overrides, started_
 ecs_models.EC2ContainerServiceBackend.run_task = _run_task
 
 
+# --- Step Functions: GetExecutionHistory of the states a test says an execution entered -----
+# moto answers every execution's GetExecutionHistory with one canned history (ExecutionStarted,
+# PassStateEntered "A State", ..., ExecutionSucceeded), or, with execute_state_machine, the
+# states it ran itself; it never shows the Task state whose function the test invokes, and
+# ignores reverseOrder and maxResults. A test that plays a Task state's invocation records the
+# state first: POST /_ecs_migrate/state-entered {"executionArn": ..., "name": "StopTask"}. Such
+# an execution's history is ExecutionStarted then one TaskStateEntered per recorded state, in
+# order, newest first with reverseOrder and at most maxResults events (0: the default 100),
+# as GetExecutionHistory pages them (AWS Step Functions API Reference, GetExecutionHistory,
+# https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html).
+# An execution without recorded states keeps moto's own answer.
+import moto.stepfunctions.responses as sfn_responses
+from moto.core.responses import ActionResult as _ActionResult
+
+_entered_states = {}
+_orig_get_execution_history = sfn_responses.StepFunctionResponse.get_execution_history
+
+
+def _recorded_history(execution_arn):
+    from datetime import datetime, timezone
+
+    at = datetime.now(timezone.utc)
+    events = [{"timestamp": at, "type": "ExecutionStarted", "id": 1, "previousEventId": 0,
+               "executionStartedEventDetails": {"input": "{}", "inputDetails": {"truncated": False}}}]
+    for name in _entered_states[execution_arn]:
+        n = len(events) + 1
+        events.append({"timestamp": at, "type": "TaskStateEntered", "id": n, "previousEventId": n - 1,
+                       "stateEnteredEventDetails": {"name": name, "input": "{}",
+                                                    "inputDetails": {"truncated": False}}})
+    return events
+
+
+def _get_execution_history(self):
+    arn = self._get_param("executionArn")
+    if arn not in _entered_states:
+        return _orig_get_execution_history(self)
+    self.stepfunction_backend.describe_execution(arn)  # ExecutionDoesNotExist as moto answers it
+    events = _recorded_history(arn)
+    if self._get_param("reverseOrder"):
+        events.reverse()
+    return _ActionResult({"events": events[: int(self._get_param("maxResults") or 100)]})
+
+
+sfn_responses.StepFunctionResponse.get_execution_history = _get_execution_history
+
+
+class _StateEntered:
+    """Records the states a test says an execution entered (see above)."""
+
+    PATH = "/_ecs_migrate/state-entered"
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        import json
+
+        if environ.get("PATH_INFO") != self.PATH:
+            return self.app(environ, start_response)
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        entered = json.loads(environ["wsgi.input"].read(size) or b"{}")
+        _entered_states.setdefault(entered["executionArn"], []).append(entered["name"])
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+
 # --- Test hook: faults on request --------------------------------------------------------------
 class _Faults:
     """Answers the next ECS call of an operation with an error the test asked for."""
@@ -370,7 +440,7 @@ def main(argv):
 
     app = DomainDispatcherApplication(create_backend_app)
     app.debug = True
-    wsgi = _Faults(app)
+    wsgi = _StateEntered(_Faults(app))
     if os.environ.get("MOTO_REQUEST_LOG"):
         wsgi = _RequestLog(wsgi, os.environ["MOTO_REQUEST_LOG"])
     server = make_server(

@@ -1203,6 +1203,7 @@ async fn stop_task_stops_the_task_and_strays_from_the_same_execution() {
         .then_output(|| StopTaskOutput::builder().build());
     let describe = describe_started_by(&request().started_by);
     let world = World::new(settings(), &[&list, &stop, &describe], &[]);
+    world.executions.enter_state(EXECUTION_ARN, "StopTask");
     let state = json!({
         "request": request(),
         "execution_id": EXECUTION_ARN,
@@ -1242,6 +1243,7 @@ async fn stop_task_of_a_task_ecs_does_not_know_is_retried_not_taken_as_stopped()
             .build()
     });
     let world = World::new(settings(), &[&list, &stop, &describe], &[]);
+    world.executions.enter_state(EXECUTION_ARN, "StopTask");
     let state =
         json!({"request": request(), "task": started_task(), "execution_id": EXECUTION_ARN});
     // "The referenced task was not found" with DescribeTasks MISSING: a task RunTask started a
@@ -1260,6 +1262,7 @@ async fn stop_task_refuses_a_task_it_did_not_start() {
     for started_by in ["ecs-svc/1234567890", "ecs-migrate/another-execution"] {
         let describe = describe_started_by(started_by);
         let world = World::new(settings(), &[&stop, &describe], &[]);
+        world.executions.enter_state(EXECUTION_ARN, "StopTask");
         let state =
             json!({"request": request(), "task": started_task(), "execution_id": EXECUTION_ARN});
         assert_error(

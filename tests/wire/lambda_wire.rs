@@ -391,6 +391,8 @@ async fn stop_task_stops_a_running_task_in_moto() {
         "request": request, "task": task,
         "error": {"Error": "Migration.Timeout", "Cause": "too slow"}
     });
+    // The execution's StopTask state invokes stop-task, as its history shows.
+    server.enter_state(request["execution_id"].as_str().unwrap(), "StopTask");
     let stopped = response_of(deployment.invoke("stop-task", call(state, &request)).await);
     assert_eq!(stopped["stopped"][0], task_arn.as_str(), "{stopped}");
     let described = ecs

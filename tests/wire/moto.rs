@@ -262,6 +262,14 @@ impl Moto {
         );
     }
 
+    /// Makes execution `execution_arn`'s GetExecutionHistory show that it entered the Task
+    /// state `name` (tests/support/moto_server.py's state-entered hook): what Step Functions
+    /// records before that state invokes its function.
+    pub fn enter_state(&self, execution_arn: &str, name: &str) {
+        let body = serde_json::json!({"executionArn": execution_arn, "name": name});
+        self.moto_api("/_ecs_migrate/state-entered", &body.to_string());
+    }
+
     fn moto_api(&self, path: &str, body: &str) {
         let (status, text) = self
             .try_http("POST", path, &[("Content-Type", "application/json")], body)

@@ -154,6 +154,20 @@ async fn forged_and_replayed_payloads_change_nothing_in_ecs_or_dynamodb() {
     let (error_type, message) = error_of(deployment.invoke("stop-task", forged_event).await);
     assert_eq!(error_type, "Migration.NotAllowed", "{message}");
 
+    // A forged stop-task state naming the victim, which is polling its task: its history, not
+    // the payload, says where it is, and it is not in StopTask.
+    let victim_id = victim.request["execution_id"].as_str().unwrap();
+    moto::shared().enter_state(victim_id, "PollStatus");
+    let forged_stop = json!({"request": victim.request.clone(), "task": victim.task.clone(),
+                             "error": {"Error": "Migration.Timeout", "Cause": "forged"}});
+    let (error_type, message) = error_of(
+        deployment
+            .invoke("stop-task", call(forged_stop, &victim.request))
+            .await,
+    );
+    assert_eq!(error_type, "Migration.NotAllowed", "{message}");
+    assert!(message.contains("state PollStatus"), "{message}");
+
     // ECS still holds exactly the victim's task, not stopped; the lock is still the victim's.
     assert_eq!(victim.tasks().await, tasks);
     let ecs = moto::shared().ecs().await;

@@ -63,6 +63,7 @@ pub async fn stop_task(
         ))
     })?;
     let execution = verify_running(env, state.execution_id.as_deref(), "stop-task").await?;
+    check_in_stop_state(env, &execution).await?;
     let why = state
         .error
         .as_ref()
@@ -85,6 +86,60 @@ pub async fn stop_task(
         }
     }
     stop_all(env, &cluster, to_stop, reason).await
+}
+
+/// The definition's states whose Resource is stop-task's function: a RUNNING execution's task
+/// is stopped on the state data's word only while the execution is in one of them
+/// (statemachine/migration.asl.json; `statemachine::binding`'s tests keep the two equal).
+pub(crate) const STOP_TASK_STATES: [&str; 1] = ["StopTask"];
+
+/// How many of the newest history events are read to find the state the execution is in.
+/// Step Functions records `TaskStateEntered` before it invokes the function, then at most three
+/// events per attempt (LambdaFunctionScheduled, Started, Failed or TimedOut); StopTask's 20
+/// retries (21 attempts) make at most 63 events after it, so 100 reach it on the last attempt too.
+const HISTORY_EVENTS: i32 = 100;
+
+/// A RUNNING execution's own state machine invokes stop-task from its StopTask state, after a
+/// failure. Anyone else naming a live execution (a direct lambda:InvokeFunction) would end its
+/// migration early: the execution's history, not the payload, says where it is.
+async fn check_in_stop_state(
+    env: &StepEnv<'_>,
+    execution: &VerifiedExecution,
+) -> Result<(), MigrationError> {
+    let state = env
+        .executions
+        .current_state(&execution.arn, HISTORY_EVENTS)
+        .await
+        .map_err(|err| {
+            let message = format!(
+                "stop-task: GetExecutionHistory of {}: {err}",
+                execution.arn
+            );
+            if err.transient {
+                MigrationError::new(ErrorKind::AwsTransient, message)
+            } else if err.is_access_denied() {
+                MigrationError::new(ErrorKind::Misconfigured, format!(
+                    "{message}; grant the function's role states:GetExecutionHistory on this state machine's executions"
+                ))
+            } else {
+                MigrationError::new(ErrorKind::NotAllowed, message)
+            }
+        })?;
+    match state.as_deref() {
+        Some(name) if STOP_TASK_STATES.contains(&name) => Ok(()),
+        other => {
+            let is_in = other.map_or("no state its history shows".to_string(), |name| {
+                format!("state {name}")
+            });
+            let message = format!(
+                "stop-task stops a RUNNING execution's task only when the execution itself calls it from its {} state, and execution {} is in {is_in}: its migration is left running",
+                STOP_TASK_STATES.join(" or "),
+                execution.arn
+            );
+            tracing::warn!(%message, "refused: a live execution's migration is not stopped on the payload's word");
+            Err(MigrationError::new(ErrorKind::NotAllowed, message))
+        }
+    }
 }
 
 async fn stop_for_status_change(

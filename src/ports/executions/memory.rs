@@ -20,6 +20,8 @@ use crate::ports::AwsError;
 #[derive(Debug, Default)]
 pub struct MemoryExecutions {
     executions: Mutex<BTreeMap<String, ExecutionView>>,
+    /// The state each execution entered last, as its history shows it.
+    states: Mutex<BTreeMap<String, String>>,
 }
 
 impl MemoryExecutions {
@@ -65,6 +67,14 @@ impl MemoryExecutions {
     pub fn set_stop_date(&self, execution_arn: &str, at: chrono::DateTime<chrono::Utc>) {
         if let Some(view) = self.lock().get_mut(execution_arn) {
             view.stop_date = Some(at);
+        }
+    }
+
+    /// Records that an execution it holds entered the state `name` (its history's newest
+    /// `*StateEntered` event); nothing for one it does not hold.
+    pub fn enter_state(&self, execution_arn: &str, name: &str) {
+        if self.lock().contains_key(execution_arn) {
+            lock(&self.states).insert(execution_arn.to_string(), name.to_string());
         }
     }
 
@@ -164,6 +174,28 @@ impl Executions for MemoryExecutions {
                 format!("Execution Does Not Exist: '{execution_arn}'"),
             )
         })
+    }
+
+    /// As GetExecutionHistory: `InvalidArn` and `ExecutionDoesNotExist` as DescribeExecution
+    /// (API Reference, "GetExecutionHistory", Errors), and a `maxResults` outside 0..=1000 is
+    /// refused; 0 means the default page of 100.
+    async fn current_state(
+        &self,
+        execution_arn: &str,
+        max: i32,
+    ) -> Result<Option<String>, AwsError> {
+        if !(0..=1000).contains(&max) {
+            return Err(AwsError::permanent(
+                "states:GetExecutionHistory",
+                Some("ValidationException"),
+                format!("maxResults {max} is not in 0..1000"),
+            ));
+        }
+        self.describe(execution_arn).await.map_err(|e| AwsError {
+            operation: "states:GetExecutionHistory",
+            ..e
+        })?;
+        Ok(lock(&self.states).get(execution_arn).cloned())
     }
 
     async fn stop(&self, execution_arn: &str, error: &str, cause: &str) -> Result<(), AwsError> {

@@ -1,4 +1,5 @@
-//! The Step Functions port: starting an execution, describing one, stopping one. The
+//! The Step Functions port: starting an execution, describing one, reading which state it is
+//! in, stopping one. The
 //! deployment-hook adapter starts and follows the migration's execution with it, `ecs-migrate
 //! start|run` starts one and `wait --abort-on-timeout` stops one; each call is written once, in
 //! the `sdk` adapter.
@@ -60,6 +61,23 @@ pub trait Executions: Send + Sync {
     async fn describe(&self, execution_arn: &str) -> Result<ExecutionView, AwsError>;
     /// StopExecution, with the Error and Cause the execution ends with.
     async fn stop(&self, execution_arn: &str, error: &str, cause: &str) -> Result<(), AwsError>;
+
+    /// The name of the state the execution entered last: the newest `*StateEntered` event
+    /// among the newest `max` events of one GetExecutionHistory call (reverseOrder) ("GetExecutionHistory",
+    /// AWS Step Functions API Reference,
+    /// docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html).
+    /// `None` when none of those events entered a state.
+    async fn current_state(
+        &self,
+        _execution_arn: &str,
+        _max: i32,
+    ) -> Result<Option<String>, AwsError> {
+        Err(AwsError::permanent(
+            "states:GetExecutionHistory",
+            None,
+            "this Step Functions backend cannot read an execution's history",
+        ))
+    }
 
     /// Up to `max` of the state machine's executions with `status` (ABORTED, FAILED,
     /// TIMED_OUT), newest first: one ListExecutions call ("ListExecutions", AWS Step Functions

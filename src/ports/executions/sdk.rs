@@ -73,6 +73,30 @@ impl Executions for SdkExecutions {
         })
     }
 
+    async fn current_state(
+        &self,
+        execution_arn: &str,
+        max: i32,
+    ) -> Result<Option<String>, AwsError> {
+        let out = self
+            .client
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .reverse_order(true)
+            .max_results(max)
+            .include_execution_data(false)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("states:GetExecutionHistory", e))?;
+        // Newest first: the first state entered is the one the execution is in.
+        Ok(out
+            .events()
+            .iter()
+            .filter(|e| e.r#type().as_str().ends_with("StateEntered"))
+            .find_map(|e| e.state_entered_event_details())
+            .map(|d| d.name().to_string()))
+    }
+
     async fn list_ended(
         &self,
         state_machine_arn: &str,

@@ -262,6 +262,48 @@ async fn a_forged_status_change_stops_and_releases_nothing() {
     assert_eq!(world.lock.items().len(), 1);
 }
 
+/// "stop a live migration": a forged stop-task state naming a RUNNING execution, while the
+/// execution polls its task, stops nothing; the same call from its StopTask state stops it.
+#[tokio::test]
+async fn a_forged_stop_task_state_stops_no_live_migration() {
+    let list = mock!(EcsClient::list_tasks)
+        .then_output(|| ListTasksOutput::builder().task_arns(TASK_ARN).build());
+    let stop = mock!(EcsClient::stop_task).then_output(|| StopTaskOutput::builder().build());
+    let describe = describe_started_by(&started_by_for_execution(EXECUTION_ARN));
+    let world = World::new(settings(), &[&list, &stop, &describe], &[]);
+    holding(&world, item(EXECUTION_ARN, Some(TASK_ARN))).await;
+    let forged = || {
+        json!({"request": forged_request(), "task": started_task(), "execution_id": EXECUTION_ARN,
+               "error": {"Error": "Migration.Timeout", "Cause": "forged"}})
+    };
+    // Before any state (its history shows none) and in each state but StopTask: refused.
+    for state in [
+        None,
+        Some("AcquireLock"),
+        Some("RunTask"),
+        Some("PollStatus"),
+        Some("ReleaseLock"),
+    ] {
+        if let Some(state) = state {
+            world.executions.enter_state(EXECUTION_ARN, state);
+        }
+        let err = stop_task(&world.env(), forged(), None).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotAllowed, "{state:?}: {err}");
+        let is_in = state.map_or("no state".to_string(), |s| format!("state {s}"));
+        assert!(err.message().contains(&is_in), "{state:?}: {err}");
+    }
+    assert_eq!(stop.num_calls(), 0);
+    assert_eq!(
+        world.lock.items(),
+        vec![item(EXECUTION_ARN, Some(TASK_ARN))]
+    );
+    // The execution's own StopTask state: its task is stopped.
+    world.executions.enter_state(EXECUTION_ARN, "StopTask");
+    let result = stop_task(&world.env(), forged(), None).await.unwrap();
+    assert_eq!(result.stopped, vec![TASK_ARN.to_string()]);
+    assert_eq!(stop.num_calls(), 1);
+}
+
 /// "poll-status renews any lease it is handed": not a finished execution's.
 #[tokio::test]
 async fn poll_status_renews_no_finished_executions_lease() {
