@@ -16,9 +16,9 @@
 # or fell back except what a flag asked for (--quick): CI's machine has every tool.
 #
 #   bash tests/run.sh            everything
-#   bash tests/run.sh --quick    without the release Lambda build, the longest step (314 s of
-#                                the 15 min 1 s a fresh clone took on a quiet 2-core machine,
-#                                2026-12-08; 3 min 16 s after a change to the crate alone)
+#   bash tests/run.sh --quick    without the release Lambda build, the longest step (it runs
+#                                beside the others: 973 s from its start in the 17 min 56 s a
+#                                fresh clone took on a quiet 2-core machine, 2026-12-08)
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
