@@ -118,7 +118,7 @@ pub(crate) async fn describe_own(
         .executions
         .describe(arn)
         .await
-        .map_err(|e| describe_failed(arn, step, e))?;
+        .map_err(|e| execution_call_failed(step, "DescribeExecution", arn, e))?;
     check_machine(&view, machine, arn, step)?;
     Ok(VerifiedExecution {
         arn: arn.to_string(),
@@ -167,15 +167,25 @@ fn check_machine(
     )))
 }
 
-fn describe_failed(arn: &str, step: &str, err: crate::ports::AwsError) -> MigrationError {
-    let message = format!("{step}: DescribeExecution of {arn}: {err}");
+/// A Step Functions call about execution `arn` that failed: retried when transient, a missing
+/// grant named when refused, else no execution of ours stands behind the call.
+pub(crate) fn execution_call_failed(
+    step: &str,
+    call: &str,
+    arn: &str,
+    err: crate::ports::AwsError,
+) -> MigrationError {
+    let message = format!("{step}: {call} of {arn}: {err}");
     if err.transient {
         return MigrationError::new(ErrorKind::AwsTransient, message);
     }
     if err.is_access_denied() {
-        return MigrationError::new(ErrorKind::Misconfigured, format!(
-            "{message}; grant the function's role states:DescribeExecution on this state machine's executions"
-        ));
+        return MigrationError::new(
+            ErrorKind::Misconfigured,
+            format!(
+            "{message}; grant the function's role states:{call} on this state machine's executions"
+        ),
+        );
     }
     // ExecutionDoesNotExist, InvalidArn: no execution of ours stands behind the call.
     refused(message)

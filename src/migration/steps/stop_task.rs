@@ -11,7 +11,9 @@ use super::StepEnv;
 use crate::common::clock::later_by;
 use crate::common::error::{ErrorKind, MigrationError, StateError};
 use crate::migration::event::parse_input;
-use crate::migration::execution::{describe_own, verify_running, VerifiedExecution};
+use crate::migration::execution::{
+    describe_own, execution_call_failed, verify_running, VerifiedExecution,
+};
 use crate::migration::hook_event::hook_family;
 use crate::migration::lease::release_when_stopped;
 use crate::migration::tasks::{
@@ -111,19 +113,7 @@ async fn check_in_stop_state(
         .current_state(&execution.arn, HISTORY_EVENTS)
         .await
         .map_err(|err| {
-            let message = format!(
-                "stop-task: GetExecutionHistory of {}: {err}",
-                execution.arn
-            );
-            if err.transient {
-                MigrationError::new(ErrorKind::AwsTransient, message)
-            } else if err.is_access_denied() {
-                MigrationError::new(ErrorKind::Misconfigured, format!(
-                    "{message}; grant the function's role states:GetExecutionHistory on this state machine's executions"
-                ))
-            } else {
-                MigrationError::new(ErrorKind::NotAllowed, message)
-            }
+            execution_call_failed("stop-task", "GetExecutionHistory", &execution.arn, err)
         })?;
     match state.as_deref() {
         Some(name) if STOP_TASK_STATES.contains(&name) => Ok(()),
