@@ -314,14 +314,12 @@ pub fn is_task_not_found(err: &AwsError) -> bool {
     ) && err.message.to_ascii_lowercase().contains("not found")
 }
 
-/// The ECS calls the steps make.
 /// Which tasks a ListTasks page asks for: ECS lists one desired status at a time (RUNNING
 /// when none is given).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskQuery {
     pub started_by: Option<String>,
-    /// `RUNNING` or `STOPPED` (ECS also takes `PENDING`).
-    pub desired_status: String,
+    pub desired_status: DesiredStatus,
 }
 
 /// One ListTasks page: the ARNs and the token of the next page, if any.

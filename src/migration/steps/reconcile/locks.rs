@@ -8,7 +8,7 @@ use super::{FixKind, Halt, Liveness, Run};
 use crate::migration::hook_event::arn_name;
 use crate::migration::lease::{holder_task_pending, lock_failed};
 use crate::migration::tasks::started_by_for_execution;
-use crate::ports::ecs::{LastStatus, TaskQuery};
+use crate::ports::ecs::{DesiredStatus, LastStatus, TaskQuery};
 use crate::ports::lock::LockItem;
 
 impl Run<'_, '_> {
@@ -82,10 +82,10 @@ impl Run<'_, '_> {
         }
         // Derived from the verified holder, not from the item's own startedBy field.
         let started_by = started_by_for_execution(&item.holder);
-        for desired in ["RUNNING", "STOPPED"] {
+        for desired in [DesiredStatus::Running, DesiredStatus::Stopped] {
             let query = TaskQuery {
                 started_by: Some(started_by.clone()),
-                desired_status: desired.into(),
+                desired_status: desired,
             };
             let mut token: Option<String> = None;
             loop {
@@ -103,7 +103,7 @@ impl Run<'_, '_> {
                         )
                     })?;
                 for arn in page.task_arns {
-                    if desired == "RUNNING" && !tasks.contains(&arn) {
+                    if desired == DesiredStatus::Running && !tasks.contains(&arn) {
                         self.stop(cluster, &arn, &item.holder, status).await?;
                     }
                     if !tasks.contains(&arn) {

@@ -4,7 +4,7 @@
 use super::{FixKind, Halt, Liveness, Run};
 use crate::common::error::{ErrorKind, MigrationError};
 use crate::migration::tasks::{started_by_for_execution, stop_reason, STARTED_BY_PREFIX};
-use crate::ports::ecs::{LastStatus, TaggedTask, TaskQuery};
+use crate::ports::ecs::{DesiredStatus, LastStatus, TaggedTask, TaskQuery};
 use crate::ports::executions::execution_arn;
 use crate::ports::AwsError;
 
@@ -16,7 +16,7 @@ impl Run<'_, '_> {
         let cluster = self.env.settings.cluster.clone();
         let query = TaskQuery {
             started_by: None,
-            desired_status: "RUNNING".into(),
+            desired_status: DesiredStatus::Running,
         };
         let mut token: Option<String> = None;
         loop {
